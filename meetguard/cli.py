@@ -1,0 +1,272 @@
+"""The `meetguard` command: argument parsing and error mapping only.
+
+Exit codes (contract.md §2): 0 released, 3 denied, 2 bad usage or input,
+4 audit chain broken, 1 internal failure (fail closed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import NoReturn
+
+from ._errors import MeetguardError, OutputExists, UsageError
+
+EXIT_RELEASED = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_DENIED = 3
+EXIT_AUDIT_BROKEN = 4
+
+log = logging.getLogger("meetguard.cli")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, no usage dump: scripts read stderr.
+        self.exit(EXIT_USAGE, f"meetguard: {message} (see --help)\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="meetguard", description="Consent gate for meeting content on its way to AI services.")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output on stderr")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    g = sub.add_parser("guard", help="decide, redact and release one meeting")
+    g.add_argument("--policy", required=True)
+    g.add_argument("--purpose", required=True)
+    g.add_argument("--out", required=True, help="output directory (must be empty or absent unless --force)")
+    g.add_argument("--chat", action="append", default=[], metavar="FILE")
+    g.add_argument("--transcript", action="append", default=[], metavar="FILE")
+    g.add_argument("--audio", metavar="FILE")
+    g.add_argument("--track", action="append", default=[], metavar="PARTICIPANT_ID=FILE")
+    g.add_argument("--attendee", action="append", default=[], metavar="PARTICIPANT_ID")
+    g.add_argument("--meeting-id")
+    g.add_argument("--recipient")
+    g.add_argument("--at", metavar="ISO8601", help="evaluate consent at this instant (with timezone)")
+    g.add_argument("--audit", metavar="FILE")
+    g.add_argument("--format", metavar="NAME", help="force an input format instead of detecting it")
+    g.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
+                   help="re-transcribe released audio and fail closed if a redacted value is heard")
+    g.add_argument("--force", action="store_true", help="allow a non-empty --out (its content is replaced)")
+    g.add_argument("--whisper-model", default=None, help="Whisper model: tiny.en (embedded), a path, or a cached name")
+
+    pol = sub.add_parser("policy", help="policy tools")
+    pol_sub = pol.add_subparsers(dest="policy_command", required=True, parser_class=_Parser)
+    chk = pol_sub.add_parser("check", help="validate and summarise a policy")
+    chk.add_argument("policy")
+    chk.add_argument("--at", metavar="ISO8601")
+
+    aud = sub.add_parser("audit", help="audit log tools")
+    aud_sub = aud.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
+    ver = aud_sub.add_parser("verify", help="check the audit log's hash chain")
+    ver.add_argument("file")
+
+    tr = sub.add_parser("transcribe", help="transcript only, no release")
+    tr.add_argument("audio")
+    tr.add_argument("--out", metavar="FILE", help=".json for meetguard JSON, else WebVTT (default: stdout)")
+    tr.add_argument("--whisper-model", default=None)
+
+    mod = sub.add_parser("models", help="model cache (set-up / build time only)")
+    mod_sub = mod.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
+    fetch = mod_sub.add_parser("fetch", help="put a model in the local cache (needs internet)")
+    fetch.add_argument("name")
+    mod_sub.add_parser("prepare", help="convert the embedded default Whisper model into the cache")
+
+    srv = sub.add_parser("serve", help="run the HTTP sidecar")
+    srv.add_argument("--config", metavar="FILE")
+    srv.add_argument("--host")
+    srv.add_argument("--port", type=int)
+    return p
+
+
+def _parse_at(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--at: not an ISO 8601 date-time: {value!r}") from None
+    if at.tzinfo is None:
+        raise UsageError("--at must carry a timezone (e.g. 2026-11-28T12:00:00Z)")
+    return at
+
+
+def _parse_tracks(values: Sequence[str]) -> dict[str, str]:
+    tracks: dict[str, str] = {}
+    for v in values:
+        pid, sep, path = v.partition("=")
+        if not sep or not pid or not path:
+            raise UsageError(f"--track wants PARTICIPANT_ID=FILE, got {v!r}")
+        if pid in tracks:
+            raise UsageError(f"--track: participant {pid!r} given twice")
+        tracks[pid] = path
+    return tracks
+
+
+def _check_out(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise OutputExists(f"{out}: --out exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise OutputExists(f"{out}: --out is not empty (use --force to replace its content)")
+
+
+def _write_out(out: Path, files: Mapping[str, bytes]) -> None:
+    """Write every file into a fresh sibling folder, then move it into place,
+    so a failed run never leaves a partial output."""
+    out = out.absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for name, data in files.items():
+            target = (staging / name).resolve()
+            if staging.resolve() not in target.parents:
+                raise MeetguardError("refusing to write an output outside --out")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.chmod(staging, 0o755)
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.rename(out, old / "x")
+        os.rename(staging, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _cmd_guard(args: argparse.Namespace) -> int:
+    from ._guard import Guard, GuardOptions
+    from ._model import Meeting
+
+    out = Path(args.out)
+    _check_out(out, args.force)
+    at = _parse_at(args.at)
+    tracks = _parse_tracks(args.track)
+    options = GuardOptions(audit_path=args.audit, progress=sys.stderr.isatty(),
+                           whisper_model=args.whisper_model or "tiny.en")
+    guard = Guard.from_policy(args.policy, options)
+    try:
+        meeting = Meeting.from_files(chat=args.chat, transcript=args.transcript, audio=args.audio,
+                                     tracks=tracks, attendees=args.attendee,
+                                     meeting_id=args.meeting_id, format=args.format)
+        result = guard.process_sync(meeting, args.purpose, args.recipient, at, verify=args.verify)
+    finally:
+        guard.close()
+    files: dict[str, bytes] = {}
+    if result.decision != "deny":
+        files.update(result.outputs)
+    decision = json.dumps(result.decision_json(), indent=2, ensure_ascii=False) + "\n"
+    files["decision.json"] = decision.encode("utf-8")
+    _write_out(out, files)
+    print(f"{result.decision}: {len(result.outputs)} output(s) in {out} (audit {result.audit_id[:16]})",
+          file=sys.stderr)
+    return EXIT_DENIED if result.decision == "deny" else EXIT_RELEASED
+
+
+def _cmd_policy_check(args: argparse.Namespace) -> int:
+    from .policy import load_policy, summarize
+
+    policy = load_policy(args.policy)
+    at = _parse_at(args.at) or datetime.now(timezone.utc)
+    print(summarize(policy, at))
+    return 0
+
+
+def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    from .audit import verify
+
+    result = verify(args.file)
+    print(result.message)
+    return 0 if result.ok else EXIT_AUDIT_BROKEN
+
+
+def _cmd_transcribe(args: argparse.Namespace) -> int:
+    from ._model import AudioInput
+    from .audio.decode import check_readable
+    from .audio.transcribe import transcribe_audio
+    from .audio.transcriber import get_transcriber
+    from .release import build_transcript_outputs
+
+    path = Path(args.audio)
+    check_readable(path)
+    transcriber = get_transcriber("openai-whisper", args.whisper_model or "tiny.en")
+    try:
+        from ._progress import ProgressBar
+
+        bar = ProgressBar(f"transcribing {path.name}") if sys.stderr.isatty() else None
+        doc = transcribe_audio(AudioInput(path, None, path.stem), transcriber, None, bar)
+    finally:
+        transcriber.close()
+    files = build_transcript_outputs(path.stem, doc)
+    want = "json" if args.out and args.out.endswith(".json") else "vtt"
+    data = files[f"{path.stem}.transcript.{want}"]
+    if args.out:
+        Path(args.out).write_bytes(data)
+    else:
+        sys.stdout.write(data.decode("utf-8"))
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .audio import models
+
+    if args.models_command == "prepare":
+        path = models.prepare()
+        print(f"embedded Whisper model ready: {path}")
+    else:
+        path = models.fetch(args.name)
+        print(f"model {args.name} cached: {path}")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .sidecar import serve
+
+    serve(args.config, host=args.host, port=args.port)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers = {
+        "guard": _cmd_guard,
+        "transcribe": _cmd_transcribe,
+        "models": _cmd_models,
+        "serve": _cmd_serve,
+    }
+    try:
+        if args.command == "policy":
+            return _cmd_policy_check(args)
+        if args.command == "audit":
+            return _cmd_audit_verify(args)
+        return handlers[args.command](args)
+    except MeetguardError as exc:
+        print(f"meetguard: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("meetguard: interrupted; nothing was released", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as exc:  # fail closed, one line, no traceback, no content
+        log.debug("internal failure: %s", type(exc).__name__)
+        print(f"meetguard: internal error ({type(exc).__name__}); nothing was released", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Pseudonym numbering: ``<TYPE_n>`` by first appearance across a meeting.
+
+One number per participant (all their names and aliases, and their speaker
+labels) and one per normalised value otherwise; counters are per entity type.
+"""
+
+from __future__ import annotations
+
+import threading
+
+__all__ = ["PseudonymBook"]
+
+
+class PseudonymBook:
+    def __init__(self) -> None:
+        self._numbers: dict[tuple[str, str], int] = {}
+        self._next: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def number(self, entity_type: str, key: str) -> int:
+        """The number of ``key`` (a participant id, or a normalised value)."""
+        with self._lock:
+            found = self._numbers.get((entity_type, key))
+            if found is None:
+                found = self._next.get(entity_type, 0) + 1
+                self._next[entity_type] = found
+                self._numbers[(entity_type, key)] = found
+            return found
+
+    def person_token(self, participant_key: str) -> str:
+        return f"<PERSON_{self.number('PERSON', 'participant:' + participant_key)}>"
+
+    def value_key(self, normalized: str, participant_id: str | None) -> str:
+        return "participant:" + participant_id if participant_id else "value:" + normalized
