@@ -1,0 +1,248 @@
+"""The tamper-evident audit log: append-only, hash-chained JSON lines.
+
+Each record gets ``seq`` (from 1), ``ts`` (UTC), ``prev_hash`` (64 zeros for
+the first) and ``hash`` = SHA-256 hex of the UTF-8 JSON of the record without
+``hash`` (sorted keys, separators ``,``/``:``, non-ASCII kept). Writers take an
+exclusive ``flock`` on the file while they read the last record and append,
+so several processes and threads may share one log. A last line without its
+newline (a torn tail, e.g. after a crash) is truncated by the next writer;
+:func:`verify` reports it as "torn tail after seq N".
+
+Only an allowlist of top-level keys is accepted, so no content can slip in.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from ._errors import AuditError
+
+__all__ = [
+    "ALLOWED_KEYS",
+    "GENESIS_HASH",
+    "AuditLog",
+    "AuditSink",
+    "MemoryAuditSink",
+    "VerifyResult",
+    "record_hash",
+    "verify",
+]
+
+GENESIS_HASH = "0" * 64
+ALLOWED_KEYS: frozenset[str] = frozenset({
+    "policy_id", "policy_sha256", "purpose", "recipient", "meeting_id", "decision", "reasons",
+    "excluded_participants", "entity_counts", "retention_days", "input_sha256",
+    "output_sha256", "delivered", "at", "error",
+})
+DECISIONS = frozenset({"release", "partial", "deny", "error"})
+_TAIL_CHUNK = 64 * 1024
+
+
+def _dumps(obj: Mapping[str, Any]) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def record_hash(record: Mapping[str, Any]) -> str:
+    """SHA-256 hex of the canonical JSON of ``record`` without its ``hash``."""
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return hashlib.sha256(_dumps(body).encode("utf-8")).hexdigest()
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _check_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(record, Mapping):
+        raise AuditError("audit record must be a mapping")
+    for key in record:
+        if not isinstance(key, str) or key not in ALLOWED_KEYS:
+            shown = key[:40] if isinstance(key, str) else type(key).__name__
+            raise AuditError(f"audit record key not allowed: {shown!r}")
+    decision = record.get("decision")
+    if decision is not None and decision not in DECISIONS:
+        raise AuditError("audit record has an invalid decision")
+    out = dict(record)
+    try:
+        _dumps(out)
+    except (TypeError, ValueError):
+        raise AuditError("audit record is not JSON-serialisable") from None
+    return out
+
+
+def _seal(record: Mapping[str, Any], seq: int, prev_hash: str) -> dict[str, Any]:
+    full = dict(record)
+    full["seq"] = seq
+    full["ts"] = _utc_now()
+    full["prev_hash"] = prev_hash
+    full["hash"] = record_hash(full)
+    return full
+
+
+@runtime_checkable
+class AuditSink(Protocol):
+    def append(self, record: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryAuditSink:
+    """An in-memory chain for tests: same records and checks as :class:`AuditLog`."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def append(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        checked = _check_record(record)
+        with self._lock:
+            if self.closed:
+                raise AuditError("audit sink is closed")
+            prev = self.records[-1]["hash"] if self.records else GENESIS_HASH
+            full = _seal(checked, len(self.records) + 1, prev)
+            self.records.append(full)
+            return dict(full)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class AuditLog:
+    """An append-only, hash-chained JSONL file, safe for concurrent writers."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"AuditLog({str(self.path)!r})"
+
+    def _fail(self, what: str, exc: OSError) -> AuditError:
+        return AuditError(f"{self.path}: cannot {what} the audit log: "
+                          f"{exc.strerror or type(exc).__name__}")
+
+    def append(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Append one record; returns it with seq, ts, prev_hash and hash."""
+        checked = _check_record(record)
+        with self._lock:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                             0o600)
+            except OSError as exc:
+                raise self._fail("open", exc) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                seq, prev = self._last(fd)
+                full = _seal(checked, seq + 1, prev)
+                data = (_dumps(full) + "\n").encode("utf-8")
+                view = memoryview(data)
+                while view:
+                    n = os.write(fd, view)
+                    view = view[n:]
+                os.fsync(fd)
+                return full
+            except OSError as exc:
+                raise self._fail("write", exc) from None
+            finally:
+                os.close(fd)  # releases the flock
+
+    def _last(self, fd: int) -> tuple[int, str]:
+        """(seq, hash) of the last complete record; truncates a torn tail first."""
+        size = os.fstat(fd).st_size
+        complete_end = _after_last_newline(fd, size)
+        if complete_end < size:
+            os.ftruncate(fd, complete_end)
+        if complete_end == 0:
+            return 0, GENESIS_HASH
+        line_start = _after_last_newline(fd, complete_end - 1)
+        line = os.pread(fd, complete_end - 1 - line_start, line_start)
+        try:
+            last = json.loads(line.decode("utf-8"))
+            seq = last["seq"]
+            h = last["hash"]
+            if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(h, str):
+                raise ValueError
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise AuditError(f"{self.path}: the last audit record is unreadable; "
+                             f"refusing to extend a broken chain") from None
+        return seq, h
+
+    def close(self) -> None:
+        """Nothing is held open between appends."""
+
+
+def _after_last_newline(fd: int, end: int) -> int:
+    """Offset just after the last newline in bytes [0, end) of the file, or 0."""
+    pos = end
+    while pos > 0:
+        start = max(0, pos - _TAIL_CHUNK)
+        chunk = os.pread(fd, pos - start, start)
+        nl = chunk.rfind(b"\n")
+        if nl >= 0:
+            return start + nl + 1
+        pos = start
+    return 0
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    count: int                          # records verified good before any problem
+    first_bad_seq: int | None           # seq (position) of the first bad record
+    torn_after: int | None              # seq after which a torn tail begins
+    message: str
+
+
+def verify(path: str | os.PathLike[str]) -> VerifyResult:
+    """Check the hash chain of an audit log file."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise AuditError(f"{p}: cannot read the audit log: "
+                         f"{exc.strerror or type(exc).__name__}") from None
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline
+    prev = GENESIS_HASH
+    count = 0
+    for i, raw in enumerate(lines, start=1):
+        problem = _check_line(raw, i, prev)
+        if problem is not None:
+            return VerifyResult(False, count, i, None, f"chain broken at seq {i}: {problem}")
+        prev = json.loads(raw.decode("utf-8"))["hash"]
+        count = i
+    if tail:
+        return VerifyResult(False, count, None, count, f"torn tail after seq {count}")
+    return VerifyResult(True, count, None, None, f"ok: {count} records")
+
+
+def _check_line(raw: bytes, seq: int, prev: str) -> str | None:
+    try:
+        rec = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return "not a JSON record"
+    if not isinstance(rec, dict):
+        return "not a JSON record"
+    if rec.get("seq") != seq or isinstance(rec.get("seq"), bool):
+        return "sequence number out of order"
+    if rec.get("prev_hash") != prev:
+        return "prev_hash does not match the previous record"
+    try:
+        expected = record_hash(rec)
+    except (TypeError, ValueError):
+        return "not a JSON record"
+    if rec.get("hash") != expected:
+        return "hash does not match the record"
+    return None

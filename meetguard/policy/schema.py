@@ -1,0 +1,495 @@
+"""The consent policy file (policy-v1.md): typed model, strict loader, watcher.
+
+Validation is strict and fails closed: unknown keys, wrong types, missing
+required keys, empty recipients, unknown entities or operators, timestamps
+without a timezone, duplicate participant ids, a name shared by two
+participants, duplicate YAML keys. Every problem raises one
+:class:`~meetguard.PolicyError` naming the file, the key path and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+import yaml
+
+from .._errors import PolicyError
+
+__all__ = [
+    "ENTITY_TYPES",
+    "OPERATORS",
+    "ConsentEvent",
+    "ConsentStatus",
+    "Participant",
+    "Policy",
+    "PolicyWatcher",
+    "Purpose",
+    "RedactRule",
+    "load_policy",
+    "parse_policy",
+]
+
+ENTITY_TYPES: frozenset[str] = frozenset({
+    "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE",
+    "IP_ADDRESS", "LOCATION", "URL", "DATE_TIME", "MEETING_ID", "MEETING_PASSCODE", "JOIN_URL",
+})
+OPERATORS: frozenset[str] = frozenset({"pseudonymize", "redact", "mask", "hash"})
+STATUSES: frozenset[str] = frozenset({"granted", "refused", "withdrawn"})
+
+ConsentStatus = Literal["granted", "refused", "withdrawn"]
+
+_UNKNOWN_ID = re.compile(r"unknown-\d+\Z")
+MAX_POLICY_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    status: str                        # granted | refused | withdrawn
+    at: datetime                       # aware
+    expires: datetime | None = None    # aware; only meaningful for granted
+
+
+@dataclass(frozen=True)
+class RedactRule:
+    entities: frozenset[str]           # "all" is expanded to every known entity type
+    operator: str                      # pseudonymize | redact | mask | hash
+    speakers: str = "pseudonymize"     # keep | pseudonymize
+
+
+@dataclass(frozen=True)
+class Purpose:
+    name: str
+    consent: str                       # opt_in | opt_out
+    missing_consent: str               # exclude | deny
+    recipients: tuple[str, ...]
+    redact: RedactRule
+    audio: str                         # bleep | silence | drop
+    private_messages: str = "exclude"  # exclude | include
+    retention_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Participant:
+    id: str
+    names: tuple[str, ...] = ()
+    consent: Mapping[str, tuple[ConsentEvent, ...]] = field(
+        default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: int
+    policy_id: str
+    account_id: str
+    ai_features: Mapping[str, bool]
+    purposes: Mapping[str, Purpose]
+    participants: tuple[Participant, ...]
+    unknown_speakers: str              # non_consenting | consenting
+    audit_path: str | None
+    sha256: str
+    path: str
+
+    def participant(self, pid: str) -> Participant | None:
+        for p in self.participants:
+            if p.id == pid:
+                return p
+        return None
+
+    @property
+    def participant_ids(self) -> frozenset[str]:
+        return frozenset(p.id for p in self.participants)
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys in a mapping."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    out: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark) from None
+        if key in out:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {str(key)[:60]!r}", key_node.start_mark)
+        out[key] = loader.construct_object(value_node, deep=True)
+    return out
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+
+
+def _yaml_error(path: str, exc: yaml.YAMLError) -> PolicyError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "invalid YAML"
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return PolicyError(path, "", f"invalid YAML{where}: {problem}")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _V:
+    """Validation helpers bound to one file path."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def fail(self, key: str, reason: str) -> PolicyError:
+        return PolicyError(self.path, key, reason)
+
+    def mapping(self, value: Any, key: str) -> Mapping[Any, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(key, f"must be a mapping, not {_kind(value)}")
+        for k in value:
+            if not isinstance(k, str):
+                raise self.fail(key, f"keys must be strings, not {_kind(k)}")
+        return value
+
+    def keys(self, value: Mapping[str, Any], key: str, required: Iterable[str],
+             optional: Iterable[str] = ()) -> None:
+        req = tuple(required)
+        allowed = set(req) | set(optional)
+        for k in value:
+            if k not in allowed:
+                raise self.fail(_join(key, k), "unknown key")
+        for k in req:
+            if k not in value:
+                raise self.fail(_join(key, k), "required key is missing")
+
+    def string(self, value: Any, key: str, *, empty: bool = False) -> str:
+        if not isinstance(value, str):
+            raise self.fail(key, f"must be a string, not {_kind(value)}")
+        if not empty and not value.strip():
+            raise self.fail(key, "must not be empty")
+        return value
+
+    def choice(self, value: Any, key: str, choices: Iterable[str], what: str = "value") -> str:
+        options = sorted(choices)
+        if not isinstance(value, str) or value not in options:
+            shown = repr(value)[:40] if isinstance(value, (str, int, float, bool)) else _kind(value)
+            raise self.fail(key, f"unknown {what} {shown} (expected one of: {', '.join(options)})")
+        return value
+
+    def boolean(self, value: Any, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, f"must be true or false, not {_kind(value)}")
+        return value
+
+    def string_list(self, value: Any, key: str) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.fail(key, f"must be a list, not {_kind(value)}")
+        return tuple(self.string(v, f"{key}[{i}]") for i, v in enumerate(value))
+
+    def timestamp(self, value: Any, key: str) -> datetime:
+        if isinstance(value, datetime):
+            ts = value
+        elif isinstance(value, date):
+            raise self.fail(key, "a date without time and timezone is not a timestamp")
+        elif isinstance(value, str):
+            try:
+                ts = datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise self.fail(key, "not an ISO 8601 timestamp") from None
+        else:
+            raise self.fail(key, f"must be a timestamp, not {_kind(value)}")
+        if ts.tzinfo is None or ts.utcoffset() is None:
+            raise self.fail(key, "timestamp has no timezone")
+        return ts
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def _join(key: str, sub: str | int) -> str:
+    if isinstance(sub, int):
+        return f"{key}[{sub}]"
+    return f"{key}.{sub}" if key else sub
+
+
+def parse_policy(data: bytes, path: str, extra_entities: Iterable[str] = ()) -> Policy:
+    """Parse and validate the bytes of a policy file (YAML or JSON)."""
+    v = _V(path)
+    if len(data) > MAX_POLICY_BYTES:
+        raise v.fail("", "policy file is too large")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise v.fail("", "not UTF-8 text") from None
+    try:
+        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise _yaml_error(path, exc) from None
+    except RecursionError:
+        raise v.fail("", "invalid YAML: nested too deeply") from None
+    if raw is None:
+        raise v.fail("", "the policy file is empty")
+    doc = v.mapping(raw, "")
+    if not isinstance(doc, Mapping):
+        raise v.fail("", "must be a mapping")
+    v.keys(doc, "", ["version", "policy_id", "account", "purposes"],
+           ["participants", "unknown_speakers", "audit"])
+
+    version = doc["version"]
+    if isinstance(version, bool) or version != 1:
+        raise v.fail("version", f"unsupported version {str(version)[:20]!r} (expected 1)")
+    policy_id = v.string(doc["policy_id"], "policy_id")
+
+    account = v.mapping(doc["account"], "account")
+    v.keys(account, "account", ["id", "ai_features"])
+    account_id = v.string(account["id"], "account.id")
+    feats = v.mapping(account["ai_features"], "account.ai_features")
+    ai_features = {k: v.boolean(val, f"account.ai_features.{k}") for k, val in feats.items()}
+
+    entities = ENTITY_TYPES | frozenset(extra_entities)
+    purposes_raw = v.mapping(doc["purposes"], "purposes")
+    purposes: dict[str, Purpose] = {}
+    for name, body in purposes_raw.items():
+        purposes[name] = _purpose(v, name, body, entities)
+
+    participants = _participants(v, doc.get("participants", []), purposes)
+
+    unknown = "non_consenting"
+    if "unknown_speakers" in doc:
+        unknown = v.choice(doc["unknown_speakers"], "unknown_speakers",
+                           ["non_consenting", "consenting"])
+
+    audit_path: str | None = None
+    if "audit" in doc:
+        audit = v.mapping(doc["audit"], "audit")
+        v.keys(audit, "audit", [], ["path"])
+        if "path" in audit:
+            audit_path = v.string(audit["path"], "audit.path")
+
+    return Policy(
+        version=1,
+        policy_id=policy_id,
+        account_id=account_id,
+        ai_features=MappingProxyType(ai_features),
+        purposes=MappingProxyType(purposes),
+        participants=participants,
+        unknown_speakers=unknown,
+        audit_path=audit_path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        path=path,
+    )
+
+
+def _purpose(v: _V, name: str, body: Any, entities: frozenset[str]) -> Purpose:
+    key = f"purposes.{name}"
+    if not name.strip():
+        raise v.fail(key, "a purpose name must not be empty")
+    m = v.mapping(body, key)
+    v.keys(m, key, ["consent", "missing_consent", "recipients", "redact", "audio"],
+           ["private_messages", "retention_days"])
+    consent = v.choice(m["consent"], f"{key}.consent", ["opt_in", "opt_out"], "consent mode")
+    missing = v.choice(m["missing_consent"], f"{key}.missing_consent", ["exclude", "deny"])
+    recipients = v.string_list(m["recipients"], f"{key}.recipients")
+    if not recipients:
+        raise v.fail(f"{key}.recipients", "a purpose needs at least one recipient")
+    if len(set(recipients)) != len(recipients):
+        raise v.fail(f"{key}.recipients", "a recipient is listed twice")
+
+    rkey = f"{key}.redact"
+    r = v.mapping(m["redact"], rkey)
+    v.keys(r, rkey, ["entities", "operator"], ["speakers"])
+    ents_raw = r["entities"]
+    if ents_raw == "all":
+        ents = entities
+    elif isinstance(ents_raw, list):
+        names = v.string_list(ents_raw, f"{rkey}.entities")
+        for i, e in enumerate(names):
+            if e not in entities:
+                raise v.fail(f"{rkey}.entities[{i}]", f"unknown entity {e[:40]!r}")
+        ents = frozenset(names)
+    else:
+        raise v.fail(f"{rkey}.entities", "must be a list of entity types or 'all'")
+    op = r["operator"]
+    if not isinstance(op, str) or op not in OPERATORS:
+        shown = repr(op)[:40] if isinstance(op, str) else _kind(op)
+        raise v.fail(f"{rkey}.operator", f"unknown operator {shown}")
+    speakers = "pseudonymize"
+    if "speakers" in r:
+        speakers = v.choice(r["speakers"], f"{rkey}.speakers", ["keep", "pseudonymize"])
+
+    audio = v.choice(m["audio"], f"{key}.audio", ["bleep", "silence", "drop"], "audio rule")
+    private = "exclude"
+    if "private_messages" in m:
+        private = v.choice(m["private_messages"], f"{key}.private_messages",
+                           ["exclude", "include"])
+    retention: int | None = None
+    if "retention_days" in m and m["retention_days"] is not None:
+        rd = m["retention_days"]
+        if isinstance(rd, bool) or not isinstance(rd, int) or rd < 0:
+            raise v.fail(f"{key}.retention_days", "must be a non-negative integer")
+        retention = rd
+    return Purpose(name, consent, missing, recipients, RedactRule(ents, op, speakers),
+                   audio, private, retention)
+
+
+def _participants(v: _V, raw: Any, purposes: Mapping[str, Purpose]) -> tuple[Participant, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise v.fail("participants", f"must be a list, not {_kind(raw)}")
+    from .names import normalize_name
+
+    out: list[Participant] = []
+    ids: set[str] = set()
+    owner: dict[str, str] = {}
+    for i, body in enumerate(raw):
+        key = f"participants[{i}]"
+        m = v.mapping(body, key)
+        v.keys(m, key, ["id"], ["names", "consent"])
+        pid = v.string(m["id"], f"{key}.id")
+        if pid != pid.strip() or any(c.isspace() for c in pid):
+            raise v.fail(f"{key}.id", "an id must not contain whitespace")
+        if _UNKNOWN_ID.match(pid):
+            raise v.fail(f"{key}.id", "ids of the form unknown-N are reserved")
+        if pid in ids:
+            raise v.fail(f"{key}.id", f"duplicate participant id {pid!r}")
+        ids.add(pid)
+        names = v.string_list(m.get("names", []), f"{key}.names") if "names" in m else ()
+        for j, n in enumerate(names):
+            norm = normalize_name(n)
+            if not norm:
+                raise v.fail(f"{key}.names[{j}]", "name is empty after normalisation")
+            prev = owner.get(norm)
+            if prev is not None and prev != pid:
+                raise v.fail(f"{key}.names[{j}]", f"name is shared with participant {prev!r}")
+            owner[norm] = pid
+        consent: dict[str, tuple[ConsentEvent, ...]] = {}
+        if "consent" in m and m["consent"] is not None:
+            cm = v.mapping(m["consent"], f"{key}.consent")
+            for purpose, events in cm.items():
+                ckey = f"{key}.consent.{purpose}"
+                if purpose not in purposes:
+                    raise v.fail(ckey, f"purpose {purpose[:40]!r} is not defined")
+                consent[purpose] = _events(v, ckey, events)
+        out.append(Participant(pid, names, MappingProxyType(consent)))
+    return tuple(out)
+
+
+def _events(v: _V, key: str, raw: Any) -> tuple[ConsentEvent, ...]:
+    if isinstance(raw, Mapping):
+        items: list[tuple[str, Any]] = [(key, raw)]
+    elif isinstance(raw, list):
+        items = [(f"{key}[{i}]", e) for i, e in enumerate(raw)]
+    else:
+        raise v.fail(key, f"must be an event or a list of events, not {_kind(raw)}")
+    events: list[ConsentEvent] = []
+    for ekey, body in items:
+        m = v.mapping(body, ekey)
+        v.keys(m, ekey, ["status", "at"], ["expires"])
+        status = v.choice(m["status"], f"{ekey}.status", STATUSES, "status")
+        at = v.timestamp(m["at"], f"{ekey}.at")
+        expires = None
+        if "expires" in m and m["expires"] is not None:
+            expires = v.timestamp(m["expires"], f"{ekey}.expires")
+            if expires <= at:
+                raise v.fail(f"{ekey}.expires", "expires before the event itself")
+        events.append(ConsentEvent(status, at, expires))
+    # stable: events at the same instant keep file order
+    return tuple(sorted(events, key=lambda e: e.at))
+
+
+def load_policy(path: str | os.PathLike[str], extra_entities: Iterable[str] = ()) -> Policy:
+    """Read and validate a policy file. Raises PolicyError (one line)."""
+    p = os.fspath(path)
+    try:
+        data = Path(p).read_bytes()
+    except OSError as exc:
+        raise PolicyError(p, "", f"cannot read the policy file: {exc.strerror or 'I/O error'}"
+                          ) from None
+    return parse_policy(data, p, extra_entities)
+
+
+# --------------------------------------------------------------------------- watcher
+
+
+class PolicyWatcher:
+    """Keeps the last valid policy of a file and reloads it when the file changes.
+
+    The first load must succeed (raises PolicyError). Later, an invalid file
+    leaves the last valid policy in force and sets :attr:`rejected` to the
+    one-line reason; a valid reload clears it. Thread-safe.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], extra_entities: Iterable[str] = ()) -> None:
+        self.path = os.fspath(path)
+        self._extra = frozenset(extra_entities)
+        self._lock = threading.Lock()
+        self._sig: tuple[int, int] | None = self._stat()
+        self._current = load_policy(self.path, self._extra)
+        self._seen_sha = self._current.sha256
+        self._rejected: str | None = None
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    @property
+    def current(self) -> Policy:
+        with self._lock:
+            return self._current
+
+    @property
+    def rejected(self) -> str | None:
+        with self._lock:
+            return self._rejected
+
+    def maybe_reload(self) -> bool:
+        """Reload if the file changed. True when a new valid policy took effect."""
+        with self._lock:
+            sig = self._stat()
+            if sig is not None and sig == self._sig:
+                return False
+            try:
+                data = Path(self.path).read_bytes()
+            except OSError as exc:
+                self._sig = None
+                self._rejected = str(PolicyError(
+                    self.path, "", f"cannot read the policy file: {exc.strerror or 'I/O error'}"))
+                return False
+            self._sig = sig
+            sha = hashlib.sha256(data).hexdigest()
+            if sha == self._current.sha256:
+                self._seen_sha = sha
+                self._rejected = None
+                return False
+            if sha == self._seen_sha:
+                return False
+            self._seen_sha = sha
+            try:
+                policy = parse_policy(data, self.path, self._extra)
+            except PolicyError as exc:
+                self._rejected = str(exc)
+                return False
+            self._current = policy
+            self._rejected = None
+            return True
