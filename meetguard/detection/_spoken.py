@@ -1,0 +1,142 @@
+"""Spoken forms in ASR text, mapped back to exact character spans.
+
+"five five five, zero one four two" -> PHONE_NUMBER 5550142;
+"jordan dot price at contoso dot example" -> EMAIL_ADDRESS jordan.price@contoso.example.
+A run of spoken digits is only taken when it holds at least one spoken token
+(a number word or a digit-by-digit "3-1-2"), so "room 204, port 8080" in plain
+numerals never fuses into a phone number.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ._hits import RANK_STRUCTURED, Hit
+from ._patterns import luhn_ok, ssn_ok
+
+_UNITS = {"zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+          "six": 6, "seven": 7, "eight": 8, "nine": 9}
+_TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+          "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+         "eighty": 80, "ninety": 90}
+_REPEAT = {"double": 2, "triple": 3}
+
+_TOKEN = re.compile(r"[A-Za-z]+|\d+(?:-\d+)*|[,\-.]|\S")
+_SPOKEN_DIGITS = re.compile(r"\d(?:-\d)+")
+_CUE_SSN = re.compile(r"(?i)\b(?:ssn|social\s+security)\b")
+_CUE_MEETING = re.compile(r"(?i)\b(?:meeting|webinar|conference)\s+(?:id|number)\b")
+
+
+def _number_runs(text: str) -> list[tuple[int, int, str, bool]]:
+    """(start, end, digits, has_spoken_token) for each run of number tokens."""
+    toks = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+    runs: list[tuple[int, int, str, bool]] = []
+    i, n = 0, len(toks)
+    cur: list[str] = []
+    start = end = -1
+    spoken = False
+
+    def flush() -> None:
+        nonlocal cur, start, end, spoken
+        if cur:
+            runs.append((start, end, "".join(cur), spoken))
+        cur, start, end, spoken = [], -1, -1, False
+
+    while i < n:
+        s, e, w = toks[i]
+        low = w.lower()
+        digits: str | None = None
+        used = 1
+        is_spoken = True
+        if low in _REPEAT and i + 1 < n and toks[i + 1][2].lower() in _UNITS:
+            digits = str(_UNITS[toks[i + 1][2].lower()]) * _REPEAT[low]
+            used = 2
+        elif low in _UNITS and (low != "o" or cur):
+            digits = str(_UNITS[low])
+        elif low in _TEENS:
+            digits = str(_TEENS[low])
+        elif low in _TENS:
+            if i + 1 < n and toks[i + 1][2].lower() in _UNITS and _UNITS[toks[i + 1][2].lower()] > 0:
+                digits = str(_TENS[low] + _UNITS[toks[i + 1][2].lower()])
+                used = 2
+            else:
+                digits = str(_TENS[low])
+        elif low == "hundred" and cur:
+            digits = "00"
+        elif low == "thousand" and cur:
+            digits = "000"
+        elif w[0].isdigit():
+            digits = w.replace("-", "")
+            is_spoken = _SPOKEN_DIGITS.fullmatch(w) is not None
+        if digits is not None:
+            if not cur:
+                start = s
+            cur.append(digits)
+            end = toks[i + used - 1][1]
+            spoken = spoken or is_spoken
+            i += used
+            continue
+        if w in (",", "-", ".") and cur and i + 1 < n and toks[i + 1][1] - toks[i + 1][0] > 0:
+            # separators inside a read-out number: "five five five, zero one ..."
+            nxt = toks[i + 1][2].lower()
+            if nxt in _UNITS or nxt in _TEENS or nxt in _TENS or nxt in _REPEAT or nxt[0].isdigit():
+                i += 1
+                continue
+        flush()
+        i += 1
+    flush()
+    return runs
+
+
+def find_spoken_numbers(text: str) -> list[Hit]:
+    hits: list[Hit] = []
+    for start, end, digits, spoken in _number_runs(text):
+        if not spoken or len(digits) < 7:
+            continue
+        before = text[max(0, start - 40):start]
+        if 13 <= len(digits) <= 19 and luhn_ok(digits):
+            etype = "CREDIT_CARD"
+        elif len(digits) == 9 and _CUE_SSN.search(before) and ssn_ok(digits):
+            etype = "US_SSN"
+        elif 9 <= len(digits) <= 11 and _CUE_MEETING.search(before):
+            etype = "MEETING_ID"
+        else:
+            etype = "PHONE_NUMBER"
+        hits.append(Hit(start, end, etype, 0.8, digits, RANK_STRUCTURED + 3))
+    return hits
+
+
+_PART = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
+_SEP = r"\s+(?:dot|period|point|underscore|dash|hyphen)\s+"
+SPOKEN_EMAIL = re.compile(
+    r"(?i)(?<![\w.])(" + _PART + r"(?:" + _SEP + _PART + r")*)\s+(?:at|@)\s+(" + _PART + r"(?:" + r"\s+dot\s+"
+    + _PART + r")+|[a-z0-9-]+(?:\.[a-z0-9-]+)+)(?![\w])"
+)
+_SEP_WORD = {"dot": ".", "period": ".", "point": ".", "underscore": "_", "dash": "-", "hyphen": "-"}
+_LOCAL_STOP = frozenset({"is", "me", "us", "him", "her", "them", "it", "that", "this", "look", "email",
+                         "mail", "address", "write", "reach", "contact", "or", "and", "be", "you"})
+
+
+def _join(spoken: str) -> str:
+    words = spoken.split()
+    return "".join(_SEP_WORD.get(w.lower(), w) for w in words).lower()
+
+
+def find_spoken_emails(text: str) -> list[Hit]:
+    low = text.lower()
+    if " at " not in low or (" dot " not in low and "." not in low):
+        return []
+    hits = []
+    for m in SPOKEN_EMAIL.finditer(text):
+        local, domain = m.group(1), m.group(2)
+        if local.lower() in _LOCAL_STOP:
+            continue
+        if " dot " not in m.group().lower():
+            continue  # "x at y.com" without any spoken separator is prose, not a dictated address
+        tld = _join(domain).rsplit(".", 1)[-1]
+        if not tld.isalpha() or len(tld) < 2:
+            continue
+        value = _join(local) + "@" + _join(domain)
+        hits.append(Hit(m.start(), m.end(), "EMAIL_ADDRESS", 0.85, value, RANK_STRUCTURED + 1))
+    return hits

@@ -1,0 +1,52 @@
+"""Inputs of detection: the texts to scan and the meeting's roster."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["BASE_ENTITY_TYPES", "Roster", "RosterMember", "TextUnit"]
+
+BASE_ENTITY_TYPES: frozenset[str] = frozenset(
+    {
+        "PERSON",
+        "EMAIL_ADDRESS",
+        "PHONE_NUMBER",
+        "CREDIT_CARD",
+        "US_SSN",
+        "IBAN_CODE",
+        "IP_ADDRESS",
+        "LOCATION",
+        "URL",
+        "DATE_TIME",
+        "MEETING_ID",
+        "MEETING_PASSCODE",
+        "JOIN_URL",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TextUnit:
+    """One text to scan.
+
+    ``spoken`` marks ASR/transcript text: roster names match in any case and
+    spoken forms ("five five five ...", "john dot smith at ...") are resolved.
+    ``skip`` spans (start, end) are structural markup: no finding touches them.
+    """
+
+    text: str
+    spoken: bool = False
+    skip: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RosterMember:
+    """A participant: ``key`` is the policy participant id or ``unknown-n``."""
+
+    key: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Roster:
+    members: tuple[RosterMember, ...] = ()
