@@ -1,0 +1,105 @@
+"""Verification: re-transcribe redacted audio; a redacted value heard again fails.
+
+Simple on purpose. The redacted audio is transcribed again with the same
+backend and both sides are normalised:
+
+- words: case-folded tokens of letters, digits and apostrophes; a value of
+  several words must come back as the same run of consecutive tokens;
+- numbers (a value with at least three digits and no more than a few
+  letters, e.g. a phone number or an id): digits only, matched inside the
+  digits of any run of consecutive number-like tokens (ASR writes "555 0123",
+  "5550123" or "five five five ...", all of which count).
+
+An optional ``detector`` (``text -> normalised values``) adds spoken-form
+detection; any value it finds that equals a redacted value's normal form also
+fails. The error names the recording only, never the value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from .._errors import VerificationError
+from .decode import to_whisper_input
+from .transcriber import Transcriber
+
+__all__ = ["heard_again", "normalise_tokens", "verify_redacted"]
+
+_TOKEN = re.compile(r"[\w']+")
+_DIGIT_WORDS = {
+    "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+}
+
+
+def normalise_tokens(text: str) -> list[str]:
+    return [t.strip("'") for t in _TOKEN.findall(text.casefold()) if t.strip("'")]
+
+
+def _is_number(value: str) -> bool:
+    digits = sum(c.isdigit() for c in value)
+    letters = sum(c.isalpha() for c in value)
+    return digits >= 3 and letters <= 2
+
+
+def _digit_runs(tokens: Sequence[str]) -> list[str]:
+    runs: list[str] = []
+    current = ""
+    for tok in tokens:
+        if tok in _DIGIT_WORDS:
+            current += _DIGIT_WORDS[tok]
+        elif any(c.isdigit() for c in tok):
+            current += "".join(c for c in tok if c.isdigit())
+        else:
+            if current:
+                runs.append(current)
+            current = ""
+    if current:
+        runs.append(current)
+    return runs
+
+
+def heard_again(heard_text: str, values: Sequence[str]) -> bool:
+    """True when any of ``values`` occurs, normalised, in ``heard_text``."""
+    tokens = normalise_tokens(heard_text)
+    runs = _digit_runs(tokens)
+    for value in values:
+        if _is_number(value):
+            key = "".join(c for c in value if c.isdigit())
+            if any(key in run for run in runs):
+                return True
+            continue
+        want = normalise_tokens(value)
+        if not want:
+            continue
+        n = len(want)
+        if any(tokens[i : i + n] == want for i in range(len(tokens) - n + 1)):
+            return True
+    return False
+
+
+def verify_redacted(
+    seg: Any,
+    transcriber: Transcriber,
+    redacted_values: Sequence[str],
+    detector: Callable[[str], Iterable[str]] | None = None,
+    *,
+    name: str = "audio",
+    prompt: str | None = None,
+) -> None:
+    """Raise :class:`VerificationError` if a redacted value is heard in ``seg`` again."""
+    values = [v for v in redacted_values if v and v.strip()]
+    if not values:
+        return
+    cues = transcriber.transcribe(to_whisper_input(seg), prompt=prompt, offset=0.0)
+    heard = " ".join(c.text for c in cues)
+    if heard_again(heard, values):
+        raise VerificationError(f"a redacted value was heard again in {name}")
+    if detector is not None:
+        wanted = {" ".join(normalise_tokens(v)) for v in values}
+        wanted |= {"".join(c for c in v if c.isdigit()) for v in values if _is_number(v)}
+        for found in detector(heard):
+            if " ".join(normalise_tokens(found)) in wanted or found in wanted:
+                raise VerificationError(f"a redacted value was heard again in {name}")

@@ -1,0 +1,136 @@
+"""The built-in backend: openai-whisper on a local checkpoint, CPU, offline.
+
+The checkpoint is read once per process (cached by path and SHA-256), with
+``torch.load(weights_only=True)`` so a checkpoint can never run code, after its
+SHA-256 is checked against the one recorded beside it. Alignment heads come
+from that record (for the embedded default, the CTranslate2 config) so word
+timings are the model's own, not openai-whisper's generic fallback.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import ModelUnavailable, TranscriptionError
+from .._model import Cue
+from .models import checkpoint_file
+from .transcriber import SAMPLE_RATE, cue_from_words
+
+__all__ = ["WhisperTranscriber", "load_whisper"]
+
+_models: dict[tuple[str, str], tuple[Any, threading.Lock]] = {}
+_models_lock = threading.Lock()
+_threads_set = False
+
+
+def _set_threads() -> None:
+    """Use the CPUs we may (``MEETGUARD_TORCH_THREADS`` or up to 8), once per process."""
+    global _threads_set
+    if _threads_set:
+        return
+    import torch
+
+    env = os.environ.get("MEETGUARD_TORCH_THREADS", "")
+    try:
+        n = int(env) if env else min(8, len(os.sched_getaffinity(0)))
+    except (ValueError, AttributeError):
+        n = min(8, os.cpu_count() or 1)
+    torch.set_num_threads(max(1, n))
+    _threads_set = True
+
+
+def load_whisper(path: Path) -> tuple[Any, threading.Lock]:
+    """The whisper model for a checkpoint path (loaded once) and its inference lock."""
+    mf = checkpoint_file(path)
+    key = (str(mf.path.resolve()), mf.sha256)
+    with _models_lock:
+        if key in _models:
+            return _models[key]
+        import torch
+        import whisper
+        from whisper.model import ModelDimensions, Whisper
+
+        _set_threads()
+        try:
+            data = mf.path.read_bytes()
+            import hashlib
+
+            if hashlib.sha256(data).hexdigest() != mf.sha256:
+                raise ModelUnavailable(mf.path.name, "checkpoint changed while loading")
+            checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+            del data
+            dims = ModelDimensions(**checkpoint["dims"])
+            model = Whisper(dims)
+            model.load_state_dict(checkpoint["model_state_dict"])
+        except ModelUnavailable:
+            raise
+        except Exception as exc:  # a broken or foreign file
+            raise ModelUnavailable(mf.path.name, f"not a loadable Whisper checkpoint ({type(exc).__name__})") from exc
+        heads = mf.alignment_heads
+        if heads:
+            mask = torch.zeros(dims.n_text_layer, dims.n_text_head, dtype=torch.bool)
+            for layer, head in heads:
+                if layer < 0:  # a flat index (from whisper's packed table)
+                    layer, head = divmod(head, dims.n_text_head)
+                mask[layer, head] = True
+            model.register_buffer("alignment_heads", mask.to_sparse(), persistent=False)
+        model = model.to("cpu").eval()
+        del whisper
+        entry = (model, threading.Lock())
+        _models[key] = entry
+        return entry
+
+
+class WhisperTranscriber:
+    """openai-whisper with word timestamps; one decode at a time per model."""
+
+    def __init__(self, model_path: Path | str) -> None:
+        self.model_path = Path(model_path)
+        self._model, self._lock = load_whisper(self.model_path)
+        self.english_only = not bool(self._model.is_multilingual)
+
+    def transcribe(
+        self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0
+    ) -> list[Cue]:
+        if self._model is None:
+            raise TranscriptionError("transcriber is closed")
+        audio = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
+        if audio.size < SAMPLE_RATE // 10:
+            return []
+        try:
+            import whisper
+
+            with self._lock:
+                result = whisper.transcribe(
+                    self._model,
+                    audio,
+                    verbose=None,
+                    word_timestamps=True,
+                    condition_on_previous_text=False,
+                    fp16=False,
+                    language="en" if self.english_only else None,
+                    initial_prompt=prompt or None,
+                    temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+                )
+        except Exception as exc:  # never let content or a traceback out
+            raise TranscriptionError(f"openai-whisper failed: {type(exc).__name__}") from exc
+        cues: list[Cue] = []
+        for seg in result.get("segments", []):
+            raw = [
+                (w["word"], float(w["start"]) + offset, float(w["end"]) + offset, w.get("probability"))
+                for w in seg.get("words", [])
+            ]
+            cue = cue_from_words(len(cues), raw)
+            if cue is not None:
+                cues.append(cue)
+        return cues
+
+    def close(self) -> None:
+        """Drop this handle; the process-wide model cache keeps the weights."""
+        self._model = None

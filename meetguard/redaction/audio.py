@@ -1,0 +1,153 @@
+"""Audio redaction: findings -> words -> time windows -> bleep or silence.
+
+A finding is the analyzer's character span in a cue's text. Because an ASR
+cue's text is built by concatenating its words (:meth:`Cue.word_offsets`),
+every character belongs to a known word with known times: the span is mapped
+to the words it overlaps, then to ``[first.start - pad, last.end + pad]``.
+Windows are merged where they overlap or touch and clamped to the audio. A
+finding that overlaps no timed word cannot be placed in time, so the whole
+run fails closed (:class:`AudioPlacementError`).
+
+Samples outside the windows are left bit-identical; the output keeps the
+input's sample rate, width and channels. ``drop`` (no audio at all) is the
+release stage's business, not this module's.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import wave
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from .._errors import AudioPlacementError
+from .._model import Cue, Finding
+
+__all__ = ["apply", "to_wav_bytes", "windows_for"]
+
+Window = tuple[float, float]
+_BLEEP_HZ = 1000.0
+_BLEEP_BELOW_DB = 3.0       # the tone sits a bit below the speech it replaces
+_FALLBACK_DBFS = -30.0      # when the window and its surroundings are silent
+_RAMP_S = 0.005             # short fades so the tone does not click
+
+
+def windows_for(
+    cues: Sequence[Cue],
+    findings: Sequence[Sequence[Finding]],
+    *,
+    pad: float = 0.15,
+    duration: float | None = None,
+) -> list[Window]:
+    """Merged, padded, clamped ``(start, end)`` windows (seconds) covering every finding.
+
+    ``findings[i]`` are the findings in ``cues[i].text``. ``duration`` (the
+    recording's length) clamps the windows' ends when given.
+    """
+    if len(findings) != len(cues):
+        raise AudioPlacementError("audio redaction: findings do not match the transcript cues")
+    raw: list[Window] = []
+    for n, (cue, cue_findings) in enumerate(zip(cues, findings)):
+        if not cue_findings:
+            continue
+        try:
+            spans = cue.word_offsets()
+        except ValueError as exc:
+            raise AudioPlacementError(f"audio redaction: cue {n} text is not built from its words") from exc
+        for finding in cue_findings:
+            hit = [w for w, (s, e) in zip(cue.words, spans) if s < finding.end and e > finding.start]
+            if not hit:
+                raise AudioPlacementError(
+                    f"audio redaction: a {finding.entity_type} finding in cue {n} overlaps no timed word"
+                )
+            start = min(w.start for w in hit) - pad
+            end = max(w.end for w in hit) + pad
+            raw.append((start, end))
+    out: list[Window] = []
+    for start, end in sorted(raw):
+        start = max(0.0, start)
+        if duration is not None:
+            end = min(end, duration)
+            start = min(start, duration)
+        if end <= start:
+            continue
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _dtype(width: int) -> Any:
+    return {1: np.uint8, 2: np.int16, 4: np.int32}.get(width)
+
+
+def _rms(block: np.ndarray, width: int) -> float:
+    if block.size == 0:
+        return 0.0
+    x = block.astype(np.float64)
+    if width == 1:
+        x = x - 128.0
+    return float(np.sqrt(np.mean(x * x)))
+
+
+def apply(seg: Any, windows: Sequence[Window], mode: Literal["bleep", "silence"]) -> Any:
+    """``seg`` (a pydub AudioSegment) with each window bleeped or silenced.
+
+    Bleep: a 1 kHz sine at the replaced window's loudness (RMS, 3 dB below),
+    or its surroundings' when the window is silent. Silence: digital zero.
+    """
+    if mode not in ("bleep", "silence"):
+        raise ValueError(f"unknown audio redaction mode: {mode}")
+    width, rate, channels = int(seg.sample_width), int(seg.frame_rate), int(seg.channels)
+    dtype = _dtype(width)
+    if dtype is None:
+        raise ValueError(f"unsupported sample width {width}")
+    frames = np.frombuffer(seg.raw_data, dtype=dtype).reshape(-1, channels).copy()
+    total = frames.shape[0]
+    full_scale = float(2 ** (8 * width - 1))
+    zero = 128 if width == 1 else 0
+    for start, end in windows:
+        a = max(0, min(total, int(math.floor(start * rate))))
+        b = max(0, min(total, int(math.ceil(end * rate))))
+        if b <= a:
+            continue
+        if mode == "silence":
+            frames[a:b] = zero
+            continue
+        level = _rms(frames[a:b], width)
+        if level <= 0:
+            around = rate  # one second either side
+            level = _rms(np.concatenate([frames[max(0, a - around) : a], frames[b : b + around]]), width)
+        if level > 0:
+            dbfs = 20 * math.log10(level / full_scale) - _BLEEP_BELOW_DB
+        else:
+            dbfs = _FALLBACK_DBFS
+        amplitude = min(full_scale * 0.9, full_scale * 10 ** (dbfs / 20) * math.sqrt(2))
+        t = np.arange(b - a) / rate
+        tone = amplitude * np.sin(2 * math.pi * _BLEEP_HZ * t)
+        ramp = min(int(_RAMP_S * rate), (b - a) // 2)
+        if ramp > 0:
+            env = np.linspace(0.0, 1.0, ramp)
+            tone[:ramp] *= env
+            tone[-ramp:] *= env[::-1]
+        tone = np.round(tone) + zero
+        info = np.iinfo(dtype)
+        frames[a:b] = np.clip(tone, info.min, info.max).astype(dtype)[:, None]
+    return seg._spawn(frames.tobytes())
+
+
+def to_wav_bytes(seg: Any) -> bytes:
+    """PCM16 WAV bytes at the segment's own rate and channels."""
+    if int(seg.sample_width) != 2:
+        seg = seg.set_sample_width(2)
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as out:
+        out.setnchannels(int(seg.channels))
+        out.setsampwidth(2)
+        out.setframerate(int(seg.frame_rate))
+        out.writeframes(seg.raw_data)
+    return buf.getvalue()
