@@ -1,0 +1,87 @@
+"""SubRip (``srt``): numbered blocks, ``HH:MM:SS,mmm`` timings, no speakers.
+
+Basic formatting tags (``<i> <b> <u> <font ...>``) are stripped on parse; the
+writer numbers the cues 1..n again (dropped cues leave no gaps).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from .._model import Cue, Document, Source
+from ._base import decode, head_text, input_error, split_lines
+from .webvtt import format_time
+
+__all__ = ["SRT"]
+
+_NUMBER = re.compile(r"\d{1,9}")
+_TIMING = re.compile(
+    r"[ \t]*(\d{1,9}):(\d{1,2}):(\d{1,2})[,.](\d{1,3})[ \t]+-->[ \t]+"
+    r"(\d{1,9}):(\d{1,2}):(\d{1,2})[,.](\d{1,3})(?:[ \t]+.*)?"
+)
+_FORMAT_TAG = re.compile(r"</?(?:[ibu]|font(?:[ \t][^<>\n]*)?)>", re.I)
+
+
+def _seconds(h: str, m: str, s: str, ms: str) -> float:
+    return int(h) * 3600 + int(m) * 60 + int(s) + int(ms.ljust(3, "0")) / 1000
+
+
+@dataclass(frozen=True)
+class SRT:
+    name: str = "srt"
+    kind: Literal["chat", "transcript"] = "transcript"
+
+    def sniff(self, source: Source) -> bool:
+        if source.container != "file" or len(source.files) != 1:
+            return False
+        text = head_text(source.data)
+        if text is None:
+            return False
+        lines = [line for line in split_lines(text)[:8]]
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        return (
+            len(lines) >= 2
+            and bool(_NUMBER.fullmatch(lines[0].strip()))
+            and bool(_TIMING.fullmatch(lines[1]))
+        )
+
+    def parse(self, source: Source) -> Document:
+        lines = split_lines(decode(source, source.data))
+        items: list[Cue] = []
+        i = 0
+        while i < len(lines):
+            if not lines[i].strip():
+                i += 1
+                continue
+            no = i + 1
+            if not _NUMBER.fullmatch(lines[i].strip()):
+                raise input_error(source, "expected a cue number", no)
+            if i + 1 >= len(lines):
+                raise input_error(source, "cue number without a timing", no)
+            m = _TIMING.fullmatch(lines[i + 1])
+            if not m:
+                raise input_error(source, "invalid cue timing", no + 1)
+            j = i + 2
+            body: list[str] = []
+            while j < len(lines) and lines[j].strip():
+                body.append(lines[j])
+                j += 1
+            text = _FORMAT_TAG.sub("", "\n".join(body))
+            g = m.groups()
+            items.append(Cue(len(items), _seconds(*g[:4]), _seconds(*g[4:]), None, text,
+                             ident=str(len(items) + 1)))
+            i = j
+        return Document(source.name, self.name, "transcript", tuple(items), meta={})
+
+    def write(self, doc: Document) -> dict[str, bytes]:
+        parts: list[str] = []
+        for n, item in enumerate(doc.items, 1):
+            if not isinstance(item, Cue):
+                raise input_error(Source(doc.name, {}, path=doc.name), "an SRT file holds cues only")
+            text = "\n".join(line for line in item.text.split("\n") if line.strip())
+            start, end = format_time(item.start, ","), format_time(max(item.end, item.start), ",")
+            parts += [str(n), f"{start} --> {end}"] + ([text] if text else []) + [""]
+        return {doc.name: "\n".join(parts).encode("utf-8")}
