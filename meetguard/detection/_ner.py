@@ -12,8 +12,10 @@ import importlib
 import re
 from typing import Any
 
+from spacy.lang.en.stop_words import STOP_WORDS
+
 from .._errors import ModelUnavailable
-from ._hits import RANK_NER, Hit
+from ._hits import RANK_CUED, RANK_NER, Hit
 from ._patterns import DATE_WORD
 
 KEEP_PIPES = ("tok2vec", "ner")
@@ -31,7 +33,7 @@ NOT_NAMES = frozenset(
     who why will would yes yeah yep yesterday you jira slack zoom teams webex outlook excel sheet roadmap
     january february march april may june july august september october november december
     q1 q2 q3 q4 c4 s3 ec2 api ui ux qa hr pm ceo cto cfo vp sdk ci cd pr mr eta eod eow ooo wfh
-    chat host guest admin moderator speaker presenter panel recording transcript
+    chat host guest admin mr mrs ms dr prof sir madam moderator speaker presenter panel recording transcript
     """.split()
 )
 _NO_HARM = re.compile(r"(?i)^(?:[a-z]{1,3}\d{1,3}|\d+(?:[.:]\d+)*%?|[$€£]\s?\d[\d,.]*\w*|(?:room|port|version|v)\s*[\d.]+)$")
@@ -40,9 +42,10 @@ _CLOCK = re.compile(r"(?i)^(?:at\s+)?\d{1,2}(?::\d{2}){1,2}\s*(?:[ap]\.?m\.?)?$"
 # "ask Hannah", "thanks, Pat", "cc: Jordan Price", "Dr. Weiss": a capitalised
 # word after a cue is a name even where the small model misses it.
 CUED_NAME = re.compile(
-    r"(?i:\b(?:ask|ping|cc|tell|call|contact|thanks|thank you|hi|hey|hello|dear|with|met|meet|invite|"
-    r"introduce|loop in|mr|ms|mrs|dr|prof|speaker|presenter|contact is|name is|"
-    r"assigned to|owner is|reach out to|talk to|spoke with|spoke to|email|message|dm)\b[.:,]?\s+)"
+    r"(?i:\b(?:ask|ping|cc|tell|call|contact|thanks|thank you|hi|hey|hello|dear|invite|introduce|loop in|"
+    r"mr|ms|mrs|dr|prof|speaker|presenter|contact is|name is|assigned to|owner is|reach out to|talk to|"
+    r"(?:spoke|talked|met|meeting|call|sync|chat|check|lunch|1:1) with|spoke to|"
+    r"(?:signed|approved|reviewed|sent|owned|written|led|presented|organi[sz]ed) by|email|message|dm)\b[.:,]?\s+)"
     r"([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?(?:\s+(?:van\s+|de\s+|von\s+|O')?[A-Z][a-z]+(?:-[A-Z][a-z]+)?)?)",
 )
 
@@ -108,8 +111,14 @@ def ner_hits(text: str, label: str, start: int, end: int) -> Hit | None:
     value = text[start:end]
     if not value or _NO_HARM.match(value):
         return None
+    if label == "ORG":
+        # The small model calls many two- and three-word names ORG ("Alison
+        # Ward"); a title-case run of plain words without an org word is a name.
+        if not title_name(value):
+            return None
+        return Hit(start, end, "PERSON", 0.6, " ".join(value.casefold().split()), RANK_NER - 1)
     if label == "PERSON":
-        if not person_ok(value):
+        if not person_ok(value) or not value[0].isupper():
             return None
         return Hit(start, end, "PERSON", 0.85, " ".join(value.casefold().split()), RANK_NER)
     if label == "LOCATION":
@@ -121,6 +130,40 @@ def ner_hits(text: str, label: str, start: int, end: int) -> Hit | None:
             return None
         return Hit(start, end, "DATE_TIME", 0.6, " ".join(value.casefold().split()), RANK_NER)
     return None
+
+
+_ORG_WORDS = frozenset(
+    """inc llc ltd corp corporation co company group bank university college school institute
+    foundation agency association council committee department ministry office services systems
+    solutions technologies labs partners capital holdings international global team board club
+    security social health care insurance airlines hotel hospital""".split()
+)
+_NAME_WORD = re.compile(r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?|(?:Mc|Mac|O')[A-Z][a-z]+")
+TITLE_PAIR = re.compile(
+    r"(?<![\w.-])((?:[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?|Mc[A-Z][a-z]+|O'[A-Z][a-z]+)"
+    r"(?:\s+(?:[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?|Mc[A-Z][a-z]+|O'[A-Z][a-z]+)){1,2})(?![\w@-])"
+)
+
+
+def title_name(value: str) -> bool:
+    words = value.split()
+    if not 2 <= len(words) <= 3 or not all(_NAME_WORD.fullmatch(w) for w in words):
+        return False
+    return not any(w.casefold() in NOT_NAMES or w.casefold() in _ORG_WORDS or w.casefold() in STOP_WORDS
+                   for w in words)
+
+
+def title_pairs(text: str) -> list[Hit]:
+    """Runs of two or three capitalised plain words that are no known words:
+    "Nicola Phillips". Ranked below spaCy, so its places and dates win."""
+    if not any(c.isupper() for c in text[1:]):
+        return []
+    hits = []
+    for m in TITLE_PAIR.finditer(text):
+        if title_name(m.group(1)):
+            start, end = m.span(1)
+            hits.append(Hit(start, end, "PERSON", 0.5, " ".join(m.group(1).casefold().split()), RANK_NER - 2))
+    return hits
 
 
 def cued_names(text: str) -> list[Hit]:
@@ -137,5 +180,5 @@ def cued_names(text: str) -> list[Hit]:
         value = " ".join(words)
         end = start + len(value) if text[start:start + len(value)] == value else end
         if person_ok(value):
-            hits.append(Hit(start, end, "PERSON", 0.6, " ".join(value.casefold().split()), RANK_NER - 1))
+            hits.append(Hit(start, end, "PERSON", 0.6, " ".join(value.casefold().split()), RANK_CUED))
     return hits

@@ -107,7 +107,7 @@ def find_spoken_numbers(text: str) -> list[Hit]:
     return hits
 
 
-_PART = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
+_PART = r"[a-z0-9]+(?:[._'-][a-z0-9]+)*"
 _SEP = r"\s+(?:dot|period|point|underscore|dash|hyphen)\s+"
 SPOKEN_EMAIL = re.compile(
     r"(?i)(?<![\w.])(" + _PART + r"(?:" + _SEP + _PART + r")*)\s+(?:at|@)\s+(" + _PART + r"(?:" + r"\s+dot\s+"
