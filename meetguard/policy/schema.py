@@ -161,7 +161,8 @@ class _V:
             raise self.fail(key, f"must be a mapping, not {_kind(value)}")
         for k in value:
             if not isinstance(k, str):
-                raise self.fail(key, f"keys must be strings, not {_kind(k)}")
+                hint = " (quote names like yes/no/on/off)" if isinstance(k, bool) else ""
+                raise self.fail(key, f"keys must be strings, not {_kind(k)}{hint}")
         return value
 
     def keys(self, value: Mapping[str, Any], key: str, required: Iterable[str],
