@@ -248,12 +248,21 @@ class Slack:
         def rid(value: Any) -> Any:
             return id_map.get(value, value) if isinstance(value, str) else value
 
+        # Group-DM names are built from user names ("mpdm-amartin--bli-1"): once
+        # names are relabelled, the conversation is named by its id instead.
+        renamed: dict[str, str] = {}
+        if doc.relabel:
+            for conv in meta["conversations"].get("mpims.json", []):
+                if as_str(conv.get("name")) and as_str(conv.get("id")):
+                    renamed[conv["name"]] = f"mpdm-{conv['id']}"
         out: dict[str, Any] = {}
         out["users.json"] = [self._user(u, users, doc.relabel) for u in meta["users"] if isinstance(u, dict)]
         for fname, convs in meta["conversations"].items():
             rows = []
             for conv in convs:
                 row = {k: conv[k] for k in _CONV_KEYS if k in conv}
+                if row.get("name") in renamed:
+                    row["name"] = renamed[row["name"]]
                 if "creator" in conv:
                     row["creator"] = rid(conv["creator"])
                 if "user" in conv:
@@ -269,7 +278,8 @@ class Slack:
             rel, raw = meta["slots"][item.index]
             per_file[rel].append(self._rebuild(item, raw, rid))
         for rel, messages in per_file.items():
-            out[rel[len(prefix):]] = messages
+            folder, _, day = rel[len(prefix):].partition("/")
+            out[f"{renamed.get(folder, folder)}/{day}"] = messages
         encoded = {prefix + rel: (json.dumps(v, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
                    for rel, v in out.items()}
         if doc.container == "zip":

@@ -226,11 +226,6 @@ class TeamsChat:
             msg["createdDateTime"] = item.time
             if "chatType" in raw:
                 msg["chatType"] = raw["chatType"]
-            if item.kind is MessageKind.DELETED:
-                msg["deletedDateTime"] = raw.get("deletedDateTime") or item.time
-                msg["body"] = {"contentType": "html", "content": ""}
-                out.append(msg)
-                continue
             sender = item.sender
             if sender is None:
                 msg["from"] = None
@@ -240,6 +235,11 @@ class TeamsChat:
                 if key == "user":
                     who["userIdentityType"] = "aadUser"
                 msg["from"] = {key: who}
+            if item.kind is MessageKind.DELETED:
+                msg["deletedDateTime"] = raw.get("deletedDateTime") or item.time
+                msg["body"] = {"contentType": "html", "content": ""}
+                out.append(msg)
+                continue
             if item.kind is MessageKind.SYSTEM and as_str((raw.get("body") or {}).get("content")).startswith(
                 "<systemEventMessage"
             ) and not item.text:
