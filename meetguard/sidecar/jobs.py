@@ -1,0 +1,248 @@
+"""Admission control and persistent async jobs.
+
+:class:`Gate` bounds guard work: ``max_jobs`` run, ``queue`` wait, anything
+beyond is refused at once with :class:`Overloaded` (HTTP 503 + Retry-After).
+
+:class:`JobManager` keeps ``Prefer: respond-async`` requests on disk
+(``jobs_dir/<id>/``, directories 0700, files 0600): the request parameters,
+the uploaded inputs, the owner's token as SHA-256, and finally the result.
+Unfinished jobs are queued again on start. A result is deleted once fetched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._errors import Overloaded
+from .forms import GuardRequest
+from .metrics import Metrics
+
+__all__ = ["Gate", "JobManager", "JobOutcome", "token_digest"]
+
+log = logging.getLogger("meetguard.sidecar")
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Gate:
+    """``max_running`` at once, ``queue`` waiting; refuse beyond."""
+
+    def __init__(self, max_running: int, queue: int, metrics: Metrics, retry_after_s: int = 5) -> None:
+        self.capacity = max_running + queue
+        self.retry_after_s = retry_after_s
+        self._sem = asyncio.Semaphore(max_running)
+        self._metrics = metrics
+        self.waiting = 0
+        self.running = 0
+
+    def reserve(self, force: bool = False) -> None:
+        """Take a place in the queue now (raise Overloaded if there is none)."""
+        if not force and self.waiting + self.running >= self.capacity:
+            self._metrics.rejected.inc()
+            raise Overloaded("server busy: the guard queue is full, retry later")
+        self.waiting += 1
+        self._metrics.queue_depth.set(self.waiting)
+
+    def cancel(self) -> None:
+        self.waiting -= 1
+        self._metrics.queue_depth.set(self.waiting)
+
+    @contextlib.asynccontextmanager
+    async def run(self) -> AsyncIterator[None]:
+        """Wait for a slot (after :meth:`reserve`) and hold it."""
+        try:
+            await self._sem.acquire()
+        except BaseException:
+            self.cancel()
+            raise
+        self.waiting -= 1
+        self.running += 1
+        self._metrics.queue_depth.set(self.waiting)
+        self._metrics.running.set(self.running)
+        try:
+            yield
+        finally:
+            self.running -= 1
+            self._metrics.running.set(self.running)
+            self._sem.release()
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        self.reserve()
+        async with self.run():
+            yield
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a finished job answers: the HTTP status and JSON body of the sync route."""
+
+    status: int
+    body: dict[str, Any]
+
+
+Runner = Callable[[str, GuardRequest, Path], Awaitable[JobOutcome]]
+
+
+def _write_json_private(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + f".{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class JobManager:
+    def __init__(self, jobs_dir: Path, gate: Gate, runner: Runner, metrics: Metrics) -> None:
+        self.dir = jobs_dir
+        self._gate = gate
+        self._runner = runner
+        self._metrics = metrics
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._running: set[str] = set()
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.dir, 0o700)
+
+    # -- creating -----------------------------------------------------------------
+    def new_inputs_dir(self) -> tuple[str, Path]:
+        job_id = secrets.token_urlsafe(18)
+        jdir = self.dir / job_id
+        jdir.mkdir(mode=0o700)
+        (jdir / "inputs").mkdir(mode=0o700)
+        return job_id, jdir / "inputs"
+
+    def discard(self, job_id: str) -> None:
+        shutil.rmtree(self.dir / job_id, ignore_errors=True)
+
+    def submit(self, job_id: str, kind: str, req: GuardRequest, token: str) -> None:
+        """Persist and queue a job whose inputs are already in its inputs dir."""
+        self._gate.reserve()     # may raise Overloaded: the caller discards the job
+        record = {"id": job_id, "kind": kind, "token_sha256": token_digest(token),
+                  "request": req.to_json(), "status": "queued", "created": time.time()}
+        _write_json_private(self.dir / job_id / "job.json", record)
+        self._metrics.jobs.labels("queued").inc()
+        self._start(job_id, kind, req)
+
+    def _start(self, job_id: str, kind: str, req: GuardRequest) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(job_id, kind, req))
+        self._tasks[job_id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(job_id, None))
+
+    async def _run(self, job_id: str, kind: str, req: GuardRequest) -> None:
+        jdir = self.dir / job_id
+        async with self._gate.run():
+            self._running.add(job_id)
+            try:
+                self._set_status(jdir, "running")
+                self._metrics.jobs.labels("running").inc()
+                try:
+                    outcome = await self._runner(kind, req, jdir / "inputs")
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the runner maps errors; this is the last guard  # noqa: BLE001
+                    log.error("job failed", extra={"job": job_id, "error_type": type(exc).__name__})
+                    outcome = JobOutcome(500, {"error": "internal", "message": "internal error"})
+                _write_json_private(jdir / "result.json", {"status": outcome.status, "body": outcome.body})
+                shutil.rmtree(jdir / "inputs", ignore_errors=True)
+                self._set_status(jdir, "done")
+                self._metrics.jobs.labels("done").inc()
+            finally:
+                self._running.discard(job_id)
+
+    def _set_status(self, jdir: Path, status: str) -> None:
+        record = self._record(jdir.name)
+        if record is None:
+            return
+        record["status"] = status
+        record[f"{status}_at"] = time.time()
+        _write_json_private(jdir / "job.json", record)
+
+    def _record(self, job_id: str) -> dict[str, Any] | None:
+        try:
+            with open(self.dir / job_id / "job.json", encoding="utf-8") as fh:
+                data = json.load(fh)
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    # -- restart ----------------------------------------------------------------------
+    def resume(self) -> int:
+        """Queue again every job that has no result yet. Returns how many."""
+        n = 0
+        for jdir in sorted(self.dir.iterdir()) if self.dir.exists() else []:
+            if not jdir.is_dir() or not _JOB_ID.match(jdir.name) or (jdir / "result.json").exists():
+                continue
+            record = self._record(jdir.name)
+            if record is None:
+                shutil.rmtree(jdir, ignore_errors=True)   # torn before it was accepted
+                continue
+            req = GuardRequest.from_json(record["request"])
+            self._gate.reserve(force=True)
+            self._set_status(jdir, "queued")
+            self._start(jdir.name, str(record["kind"]), req)
+            n += 1
+        return n
+
+    # -- reading ----------------------------------------------------------------------
+    def fetch(self, job_id: str, token: str) -> tuple[int, dict[str, Any]] | None:
+        """Status (200 + progress) or the final result (deleted now). None: no such job
+        for this token (another token's job looks exactly like a missing one)."""
+        if not _JOB_ID.match(job_id):
+            return None
+        record = self._record(job_id)
+        if record is None:
+            return None
+        if not hmac.compare_digest(str(record.get("token_sha256", "")), token_digest(token)):
+            return None
+        jdir = self.dir / job_id
+        result_path = jdir / "result.json"
+        if record.get("status") == "done" and result_path.exists():
+            try:
+                with open(result_path, encoding="utf-8") as fh:
+                    result = json.load(fh)
+            except (OSError, ValueError):
+                return 500, {"error": "internal", "message": "job result unreadable"}
+            shutil.rmtree(jdir, ignore_errors=True)
+            self._metrics.jobs.labels("fetched").inc()
+            body = dict(result["body"])
+            body.setdefault("job", {"id": job_id, "status": "done"})
+            return int(result["status"]), body
+        status = "running" if job_id in self._running else "queued"
+        started = record.get("running_at")
+        progress: dict[str, Any] = {"stage": status}
+        if started is not None and status == "running":
+            progress["elapsed_s"] = round(time.time() - float(started), 1)
+        return 200, {"id": job_id, "status": status, "progress": progress}
+
+    async def aclose(self, grace_s: float = 60.0) -> None:
+        """Let running jobs finish (up to ``grace_s``); queued ones stay on disk for the next start."""
+        running = [t for jid, t in self._tasks.items() if jid in self._running]
+        waiting = [t for jid, t in self._tasks.items() if jid not in self._running]
+        for t in waiting:
+            t.cancel()
+        if running:
+            await asyncio.wait(running, timeout=grace_s)
+        for t in list(self._tasks.values()):
+            t.cancel()
+        pending = list(self._tasks.values())
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)

@@ -1,0 +1,78 @@
+"""Typed keys for the sidecar's application and request state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+
+from .config import SidecarConfig
+from .jobs import Gate, JobManager
+from .metrics import Metrics
+from .service import GuardService
+
+__all__ = [
+    "CONFIG",
+    "DECISION",
+    "GATE",
+    "METRICS",
+    "READINESS",
+    "REQUEST_ID",
+    "RUNTIME",
+    "TOKEN",
+    "Readiness",
+    "Runtime",
+    "jobs",
+    "service",
+    "session",
+]
+
+
+@dataclass
+class Readiness:
+    """Mutable on purpose: the warm-up task flips it once."""
+
+    warm: bool = False
+    error: str | None = None
+
+
+@dataclass
+class Runtime:
+    """What exists only while the app runs (created and closed in its cleanup context)."""
+
+    session: aiohttp.ClientSession | None = None
+    service: GuardService | None = None
+    jobs: JobManager | None = None
+
+
+CONFIG = web.AppKey("config", SidecarConfig)
+METRICS = web.AppKey("metrics", Metrics)
+READINESS = web.AppKey("readiness", Readiness)
+GATE = web.AppKey("gate", Gate)
+RUNTIME = web.AppKey("runtime", Runtime)
+
+TOKEN = web.RequestKey("token", str)          # the bearer token that authenticated the request
+REQUEST_ID = web.RequestKey("request_id", str)
+DECISION = web.RequestKey("decision", str)     # for the request log line
+
+
+def service(app: web.Application) -> GuardService:
+    svc = app[RUNTIME].service
+    if svc is None:
+        raise RuntimeError("sidecar not started")
+    return svc
+
+
+def jobs(app: web.Application) -> JobManager:
+    mgr = app[RUNTIME].jobs
+    if mgr is None:
+        raise RuntimeError("sidecar not started")
+    return mgr
+
+
+def session(app: web.Application) -> aiohttp.ClientSession:
+    sess = app[RUNTIME].session
+    if sess is None:
+        raise RuntimeError("sidecar not started")
+    return sess

@@ -1,0 +1,193 @@
+"""What the routes do, without HTTP: build the meeting, call the guard, shape the answer.
+
+The same :meth:`GuardService.run` serves the synchronous routes and the async
+jobs, so both answer exactly alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from .._errors import MeetguardError, UsageError
+from .._guard import Delivery, GuardResult
+from .._model import Meeting
+from .errors import error_outcome
+from .forms import GuardRequest, parse_at
+from .jobs import JobOutcome
+from .metrics import Metrics
+from .upstreams import OpenAIUpstream, Upstream
+
+__all__ = ["GuardLike", "GuardService", "MeetingLoader", "release_payload", "split_outputs"]
+
+log = logging.getLogger("meetguard.sidecar")
+
+MeetingLoader = Callable[..., Meeting]
+
+
+class GuardLike(Protocol):
+    """The part of :class:`meetguard.Guard` the sidecar uses (a fake in tests)."""
+
+    async def process(self, meeting: Meeting, purpose: str, recipient: str | None = None,
+                      at: Any = None, *, verify: bool | None = None,
+                      deliver: Any = None) -> GuardResult: ...
+
+    async def redact_texts(self, texts: Sequence[str], purpose: str, recipient: str | None,
+                           attendees: Sequence[str], at: Any = None,
+                           meeting_id: str | None = None) -> tuple[GuardResult, list[str]]: ...
+
+    def warm(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+def split_outputs(outputs: Mapping[str, bytes]) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """(text content, base64 WAV audio, base64 other binaries such as a Slack export zip)."""
+    content: dict[str, str] = {}
+    audio: dict[str, str] = {}
+    binary: dict[str, str] = {}
+    for name in sorted(outputs):
+        data = outputs[name]
+        if name.endswith(".wav"):
+            audio[name] = base64.b64encode(data).decode("ascii")
+        elif name.endswith(".zip"):
+            binary[name] = base64.b64encode(data).decode("ascii")
+        else:
+            try:
+                content[name] = data.decode("utf-8")
+            except UnicodeDecodeError:
+                binary[name] = base64.b64encode(data).decode("ascii")
+    return content, audio, binary
+
+
+def release_payload(result: GuardResult) -> dict[str, Any]:
+    """The JSON an upstream receives (contract §3 "Release payload")."""
+    content, audio, binary = split_outputs(result.outputs)
+    payload: dict[str, Any] = {
+        "meeting_id": result.meeting_id,
+        "purpose": result.purpose,
+        "decision": result.decision,
+        "policy_id": result.policy_id,
+        "retention_days": result.retention_days,
+        "content": content,
+        "audio": audio,
+    }
+    if binary:
+        payload["files"] = binary
+    return payload
+
+
+class GuardService:
+    def __init__(self, guard: GuardLike, upstreams: Mapping[str, Upstream], metrics: Metrics,
+                 loader: MeetingLoader) -> None:
+        self.guard = guard
+        self.upstreams = upstreams
+        self.metrics = metrics
+        self.loader = loader
+
+    def check_release_recipient(self, req: GuardRequest) -> None:
+        if req.recipient is not None and req.recipient not in self.upstreams:
+            raise UsageError(f"recipient {req.recipient!r} has no configured upstream")
+
+    async def run(self, kind: str, req: GuardRequest, inputs: Path) -> JobOutcome:
+        """Guard one request whose uploads are in ``inputs``; errors become outcomes."""
+        try:
+            return await self._run(kind, req, inputs)
+        except MeetguardError as exc:
+            status, body, _ = error_outcome(exc, scrub=inputs)
+            if status >= 500:
+                log.warning("guard failed", extra={"error_type": type(exc).__name__, "code": exc.code})
+            return JobOutcome(status, body)
+
+    async def _run(self, kind: str, req: GuardRequest, inputs: Path) -> JobOutcome:
+        at = parse_at(req.at)
+        loader = functools.partial(
+            self.loader,
+            chat=[inputs / n for n in req.chat],
+            transcript=[inputs / n for n in req.transcript],
+            audio=inputs / req.audio if req.audio else None,
+            tracks={pid: inputs / n for pid, n in req.tracks.items()},
+            attendees=list(req.attendees),
+            meeting_id=req.meeting_id,
+        )
+        meeting = await asyncio.get_running_loop().run_in_executor(None, loader)
+        if kind == "release":
+            self.check_release_recipient(req)
+            result = await self.guard.process(meeting, req.purpose, req.recipient, at,
+                                              deliver=self._deliver)
+        else:
+            result = await self.guard.process(meeting, req.purpose, req.recipient, at)
+        self.metrics.observe_decision(result.decision, result.entity_counts)
+        body = result.decision_json()
+        if result.decision == "deny":
+            body.update(content={}, audio={})
+            return JobOutcome(403, body)
+        if result.decision not in ("release", "partial"):
+            return JobOutcome(500, {"error": "internal", "message": "guard did not release",
+                                    "audit_id": result.audit_id})
+        if kind == "release":
+            delivery = result.delivery
+            if delivery is None or not delivery.delivered:
+                self.metrics.deliveries.labels("failed").inc()
+                detail = delivery.detail if delivery is not None else "not delivered"
+                return JobOutcome(502, {"error": "upstream_failed",
+                                        "message": f"upstream {result.recipient!r}: {detail}",
+                                        "audit_id": result.audit_id})
+            self.metrics.deliveries.labels("delivered").inc()
+            body.update(delivered=True, upstream_status=delivery.status)
+            return JobOutcome(200, body)
+        content, audio, binary = await asyncio.get_running_loop().run_in_executor(
+            None, split_outputs, result.outputs)
+        body.update(content=content, audio=audio)
+        if binary:
+            body["files"] = binary
+        return JobOutcome(200, body)
+
+    async def _deliver(self, result: GuardResult) -> Delivery:
+        """Forward released content; never raises (the audit must learn the outcome)."""
+        upstream = self.upstreams.get(result.recipient or "")
+        if upstream is None:
+            return Delivery(False, None, "no upstream configured for the recipient")
+        try:
+            payload = await asyncio.get_running_loop().run_in_executor(None, release_payload, result)
+            answer = await upstream.deliver(payload)
+        except Exception as exc:  # a plugin upstream must not break the audit  # noqa: BLE001
+            return Delivery(False, None, f"upstream error ({type(exc).__name__})")
+        return Delivery(answer.ok, answer.status, answer.detail)
+
+    # -- OpenAI pass-through -------------------------------------------------------------
+    def default_chat_recipient(self, purpose: str) -> str:
+        """The purpose's only ``kind: openai`` recipient among the configured upstreams."""
+        openai = [n for n, u in self.upstreams.items() if isinstance(u, OpenAIUpstream)]
+        allowed = _purpose_recipients(self.guard, purpose)
+        if allowed is not None:
+            openai = [n for n in openai if n in allowed]
+        if len(openai) != 1:
+            raise UsageError("X-Meetguard-Recipient: required (the purpose has no single openai recipient)")
+        return openai[0]
+
+    def chat_upstream(self, recipient: str) -> OpenAIUpstream:
+        up = self.upstreams.get(recipient)
+        if not isinstance(up, OpenAIUpstream):
+            raise UsageError(f"X-Meetguard-Recipient: {recipient!r} is not a configured openai upstream")
+        return up
+
+
+def _purpose_recipients(guard: Any, purpose: str) -> set[str] | None:
+    """The purpose's recipients from the guard's policy, if the guard shows it."""
+    policy = getattr(guard, "policy", None)
+    purposes = getattr(policy, "purposes", None)
+    if not isinstance(purposes, Mapping):
+        return None
+    spec = purposes.get(purpose)
+    recipients = getattr(spec, "recipients", None)
+    if recipients is None and isinstance(spec, Mapping):
+        recipients = spec.get("recipients")
+    if recipients is None:
+        return None
+    return {str(r) for r in recipients}
