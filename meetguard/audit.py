@@ -20,7 +20,7 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -59,7 +59,7 @@ def record_hash(record: Mapping[str, Any]) -> str:
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _check_record(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -173,7 +173,7 @@ class AuditLog:
             seq = last["seq"]
             h = last["hash"]
             if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(h, str):
-                raise ValueError
+                raise TypeError
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             raise AuditError(f"{self.path}: the last audit record is unreadable; "
                              f"refusing to extend a broken chain") from None

@@ -16,11 +16,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meetguard import (
     AudioInput,
@@ -35,8 +37,8 @@ from meetguard import (
 )
 from meetguard.policy import (
     ConsentEvent,
-    consent_state,
     Policy,
+    consent_state,
     decide,
     decide_passthrough,
     load_policy,
@@ -44,7 +46,6 @@ from meetguard.policy import (
     quotes_dropped,
 )
 
-UTC = timezone.utc
 EARLY = datetime(2026, 11, 10, 12, tzinfo=UTC)   # Cat granted, Eve granted
 MID = datetime(2026, 11, 16, 12, tzinfo=UTC)     # Cat withdrawn, Eve still granted
 LATE = datetime(2026, 11, 28, 12, tzinfo=UTC)    # Cat withdrawn, Eve expired
@@ -63,7 +64,7 @@ NAMES = {"p-ann": "Ann Lee", "p-ben": "Ben Roy", "p-cat": "Cat Fox", "p-dan": "D
          "p-eve": "Eve Ito", "p-tia": "Tia Tan"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def make_policy(consent: str = "opt_out", missing: str = "exclude", private: str = "exclude",
                 unknown: str = "non_consenting") -> Policy:
     parts = []
@@ -473,8 +474,6 @@ def test_dev_carla_only_mentioned_is_release() -> None:
 
 # ------------------------------------------------------------------ properties
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 POOL = ["Ann Lee", "Ben Roy", "Cat Fox", "Dan Ng", "Eve Ito", "Zed Zulu", "Yan Yu", ""]
 IDS = list(NAMES)

@@ -220,8 +220,8 @@ def decide(
                          f"purpose {p.name!r} requires the consent of everyone present"],
                         excluded, consenting, frozen_present)
         if has_unattributable and not unattributable_ok:
-            return deny(["content that cannot be attributed per speaker counts as spoken by "
-                         "unknown speakers, who do not consent",
+            return deny([("content that cannot be attributed per speaker counts as spoken by "
+                         "unknown speakers, who do not consent"),
                          f"purpose {p.name!r} requires the consent of everyone present"],
                         excluded, consenting, frozen_present)
 
@@ -328,10 +328,10 @@ def decide_passthrough(
         return make("deny", [gate_reason or "purpose is not defined"])
     if not named:
         if policy.unknown_speakers == "consenting":
-            return make("release", ["the text counts as spoken by unknown speakers, "
-                                    "who consent"])
-        return make("deny", ["the text counts as spoken by unknown speakers, "
-                             "who do not consent"])
+            return make("release", [("the text counts as spoken by unknown speakers, "
+                                    "who consent")])
+        return make("deny", [("the text counts as spoken by unknown speakers, "
+                             "who do not consent")])
     consenting: set[str] = set()
     excluded: list[str] = []
     reasons: list[str] = []

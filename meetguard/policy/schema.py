@@ -134,7 +134,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[An
 
 
 _StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def _yaml_error(path: str, exc: yaml.YAMLError) -> PolicyError:
@@ -240,7 +240,7 @@ def parse_policy(data: bytes, path: str, extra_entities: Iterable[str] = ()) -> 
     except UnicodeDecodeError:
         raise v.fail("", "not UTF-8 text") from None
     try:
-        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        raw = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise _yaml_error(path, exc) from None
     except RecursionError:
