@@ -52,7 +52,7 @@ CUED_NAME = re.compile(
 
 def load_engine(model: str) -> Any:
     """Presidio's SpacyNlpEngine around the model module, loaded offline."""
-    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
     try:
         module = importlib.import_module(model)
@@ -63,7 +63,13 @@ def load_engine(model: str) -> Any:
         if name not in KEEP_PIPES:
             nlp.remove_pipe(name)
     nlp.max_length = 2 * _MAX_CHUNK
-    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": model}])
+    config = NerModelConfiguration()
+    mapped = set((config.model_to_presidio_entity_mapping or {}).keys())
+    ignore = set(config.labels_to_ignore or ()) | {
+        label for label in nlp.get_pipe("ner").labels if label not in mapped
+    } if "ner" in nlp.pipe_names else set(config.labels_to_ignore or ())
+    config = NerModelConfiguration(labels_to_ignore=sorted(ignore))
+    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": model}], ner_model_configuration=config)
     engine.nlp = {"en": nlp}
     return engine
 
