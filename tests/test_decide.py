@@ -628,3 +628,34 @@ def test_decision_ignores_item_order(m, s, at, rnd) -> None:  # type: ignore[no-
     assert len(d0.excluded_participants) == len(d1.excluded_participants)
     assert kept(meeting, d0) == kept(shuffled, d1)
     assert d0.dropped_documents == d1.dropped_documents
+
+
+# ------------------------------------------------------------------ docs/policy.md examples
+
+
+def _doc_policies() -> list[Policy]:
+    import re
+    text = (Path(__file__).parent.parent / "docs" / "policy.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+    return [parse_policy(b.encode(), "docs/policy.md") for b in blocks
+            if b.startswith("version: 1")]
+
+
+def test_docs_examples_hold() -> None:
+    zoomish, lab = _doc_policies()
+    chat = build_meeting([["m:Priya Shah", "m:Becker, Tom (Guest)"]])
+    d = decide(zoomish, chat, "summarization", "summarizer", LATE)
+    assert d.outcome == "partial" and d.excluded_participants == ("u-1002",)
+    assert decide(zoomish, chat, "training", "summarizer", LATE).outcome == "deny"
+    assert decide(zoomish, build_meeting([["m:Priya Shah"]]), "summarization", "summarizer",
+                  LATE).outcome == "release"
+
+    def lab_decide(docs: list[list[str]], audio: tuple[str | None, ...] = (),
+                   attendees: tuple[str, ...] = (), at: datetime = LATE) -> str:
+        return decide(lab, build_meeting(docs, audio), "training", None, at, attendees).outcome
+
+    assert lab_decide([["c:Ana Costa", "c:Ken Ito"]]) == "release"
+    assert lab_decide([["c:Ana Costa", "c:Lee Park"]]) == "deny"
+    assert lab_decide([], (None,), ("r-ana", "r-ken")) == "release"
+    assert lab_decide([], (None,)) == "deny"
+    assert lab_decide([["c:Ana Costa"]], at=datetime(2027, 9, 2, tzinfo=UTC)) == "deny"
