@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -133,7 +134,7 @@ def test_converted_checkpoint_transcribes_jfk(whisper_tx: WhisperTranscriber) ->
     assert wer(JFK_TEXT, text) <= 0.10
     all_words = [w for c in cues for w in c.words]
     assert all_words[0].start >= 2.0 and all_words[-1].end <= 2.0 + 11.0 + 0.05
-    assert all(a.start <= b.start for a, b in zip(all_words, all_words[1:]))
+    assert all(a.start <= b.start for a, b in itertools.pairwise(all_words))
     for cue in cues:  # the cue text is built from its words
         spans = cue.word_offsets()
         assert [cue.text[s:e] for s, e in spans] == [w.text for w in cue.words]
@@ -196,7 +197,7 @@ def test_espeak_words_are_timed_in_order(layout: Path, layout_transcript: list[C
     ws = [w for c in layout_transcript for w in c.words]
     assert len(ws) >= 10
     assert all(0.0 <= w.start <= w.end <= total + 0.05 for w in ws)
-    assert all(a.start <= b.start for a, b in zip(ws, ws[1:]))
+    assert all(a.start <= b.start for a, b in itertools.pairwise(ws))
     text = " ".join(c.text for c in layout_transcript).lower()
     assert "hello" in text and "thank you" in text
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import wave
 from pathlib import Path
@@ -31,7 +32,7 @@ def test_fake_transcriber_words_are_timed_and_offset_aware() -> None:
     words = first[0].words
     assert [w.text for w in words] == ["call", "me", "at", "5550123"]
     assert words[0].start == 1.0 and words[-1].end == 3.0
-    assert all(a.end <= b.start for a, b in zip(words, words[1:]))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(words))
     assert first[0].word_offsets()[3] == (11, 18)
     later = fake.transcribe(np.zeros(16000 * 30, dtype=np.float32), offset=30.0, prompt="Alice")
     assert [c.text for c in later] == ["bye now"]
@@ -113,7 +114,7 @@ def test_apply_keeps_format_and_leaves_outside_bit_identical(mode: str) -> None:
     before, after = _frames(seg), _frames(out)
     inside = np.zeros(len(before), dtype=bool)
     inside[int(0.5 * 44100) : int(1.0 * 44100)] = True
-    inside[int(2.0 * 44100) : int(math.ceil(2.25 * 44100))] = True
+    inside[int(2.0 * 44100) : math.ceil(2.25 * 44100)] = True
     assert np.array_equal(before[~inside], after[~inside])
     assert not np.array_equal(before[inside], after[inside])
     if mode == "silence":

@@ -15,6 +15,7 @@ Subprocesses are always run with argument lists, never a shell string.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -75,7 +76,7 @@ def _declared_duration(info: dict[str, Any]) -> float | None:
             value = float(source.get("duration", "nan"))
         except (TypeError, ValueError):
             continue
-        if value == value and value > 0:
+        if math.isfinite(value) and value > 0:
             return value
     return None
 

@@ -111,8 +111,8 @@ def apply(seg: Any, windows: Sequence[Window], mode: Literal["bleep", "silence"]
     full_scale = float(2 ** (8 * width - 1))
     zero = 128 if width == 1 else 0
     for start, end in windows:
-        a = max(0, min(total, int(math.floor(start * rate))))
-        b = max(0, min(total, int(math.ceil(end * rate))))
+        a = max(0, min(total, math.floor(start * rate)))
+        b = max(0, min(total, math.ceil(end * rate)))
         if b <= a:
             continue
         if mode == "silence":

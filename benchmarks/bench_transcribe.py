@@ -1,0 +1,107 @@
+"""Transcription speed: real-time factor per backend, and meetguard's overhead.
+
+    python benchmarks/bench_transcribe.py [--quick] [--loops N]
+
+Prints one JSON object:
+- ``rtf``: seconds of compute per second of audio (lower is better) for
+  openai-whisper (the converted tiny.en) and faster-whisper (the plugin, when
+  installed) on jfk.flac, and on a looped clip of ``--loops`` x jfk unless
+  ``--quick``;
+- ``pipeline_overhead``: ``transcribe_audio`` (decode, chunking, hashing,
+  document building) over one bare backend call on the same samples, in
+  seconds and as a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from meetguard._errors import MeetguardError
+from meetguard._model import AudioInput
+from meetguard.audio.decode import iter_chunks
+from meetguard.audio.transcribe import transcribe_audio
+from meetguard.audio.transcriber import Transcriber, get_transcriber
+
+JFK = Path(os.environ.get("MEETGUARD_JFK", "/work/shared/data/audio/jfk.flac"))
+
+
+def _samples(path: Path) -> np.ndarray:
+    return np.concatenate(list(iter_chunks(path)))
+
+
+def _rtf(tx: Transcriber, samples: np.ndarray, repeat: int) -> float:
+    tx.transcribe(samples[: 16000 * 2])  # warm-up
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        tx.transcribe(samples)
+        best = min(best, time.perf_counter() - t0)
+    return best / (len(samples) / 16000)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="jfk.flac only, one run each")
+    ap.add_argument("--loops", type=int, default=6, help="length of the looped clip, in jfk clips")
+    args = ap.parse_args()
+    repeat = 1 if args.quick else 3
+    result: dict[str, Any] = {"audio": str(JFK), "cpu_count": os.cpu_count(), "rtf": {}}
+    clips: dict[str, Path] = {"jfk": JFK}
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.quick:
+            looped = Path(tmp) / "looped.wav"
+            subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-stream_loop", str(args.loops - 1),
+                            "-i", str(JFK), str(looped)], check=True)
+            clips[f"jfk_x{args.loops}"] = looped
+        backends: dict[str, Transcriber] = {}
+        t0 = time.perf_counter()
+        backends["openai-whisper"] = get_transcriber("openai-whisper", "tiny.en")
+        result["load_s"] = {"openai-whisper": round(time.perf_counter() - t0, 3)}
+        try:
+            t0 = time.perf_counter()
+            backends["faster-whisper"] = get_transcriber("faster-whisper", "tiny.en")
+            result["load_s"]["faster-whisper"] = round(time.perf_counter() - t0, 3)
+        except MeetguardError as exc:  # plugin not installed or model missing
+            result["faster-whisper"] = f"unavailable: {type(exc).__name__}"
+        for clip, path in clips.items():
+            samples = _samples(path)
+            for name, tx in backends.items():
+                result["rtf"].setdefault(name, {})[clip] = round(_rtf(tx, samples, repeat), 4)
+        tx = backends["openai-whisper"]
+        path = clips[list(clips)[-1]]
+        samples = _samples(path)
+        bare = 0.0
+        for start in range(0, len(samples), 30 * 16000):
+            s0 = time.perf_counter()
+            tx.transcribe(samples[start : start + 30 * 16000], offset=start / 16000)
+            bare += time.perf_counter() - s0
+        t0 = time.perf_counter()
+        doc = transcribe_audio(AudioInput(path, None, path.stem), tx, None)
+        piped = time.perf_counter() - t0
+        result["pipeline_overhead"] = {
+            "clip": path.name,
+            "bare_backend_s": round(bare, 3),
+            "transcribe_audio_s": round(piped, 3),
+            "overhead_s": round(piped - bare, 3),
+            "ratio": round(piped / bare, 3) if bare else None,
+            "cues": len(doc.items),
+        }
+        for tx in backends.values():
+            tx.close()
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
