@@ -349,6 +349,7 @@ def test_attribution_consenting_and_present() -> None:
     assert d.consenting == {"p-ann", "p-dan"}
     assert d.present == {"p-ann", "p-ben", "p-dan", "unknown-1"}
     assert d.excluded_participants == ("p-ben", "unknown-1")
+    assert d.not_consenting == {"p-ben", "p-cat", "p-eve", "p-tia", "unknown-1"}
     assert d.purpose is not None and d.purpose.name == "sum"
 
 
@@ -388,6 +389,8 @@ def test_passthrough(purpose: str, recipient: str | None, attendees: tuple[str, 
     assert d.outcome == outcome, d.reasons
     assert d.excluded_participants == excluded
     assert not d.dropped_items and not d.attribution
+    if d.purpose is not None and purpose == "sum" and at == LATE:
+        assert d.not_consenting == {"p-ben", "p-cat", "p-eve", "p-tia"}
 
 
 def test_passthrough_unknown_attendee() -> None:
@@ -470,6 +473,7 @@ def test_dev_carla_only_mentioned_is_release() -> None:
                "summarizer", DEV_AT)
     assert d.outcome == "release" and d.excluded_participants == ()
     assert d.attribution[carla] == "p-carla" and "p-carla" not in d.consenting
+    assert d.not_consenting == {"p-carla"}
 
 
 # ------------------------------------------------------------------ properties

@@ -19,6 +19,9 @@ Choices where the spec is silent (also in docs/policy.md):
 * A document all of whose items are dropped is listed in
   ``dropped_documents`` (its items are in ``dropped_items`` too).
 * On deny every item, document and audio input is listed as dropped.
+* ``not_consenting`` lists every policy participant (present or not) and
+  attributed unknown speaker who does not consent at ``at``, so that redaction
+  can remove their names wherever they are mentioned.
 """
 
 from __future__ import annotations
@@ -58,6 +61,9 @@ class ConsentDecision:
     purpose: Purpose | None                  # None when the purpose is undefined
     recipient: str | None = None             # the recipient decided for (resolved when omitted)
     present: frozenset[str] = field(default_factory=frozenset)  # ids present (step 6)
+    # every policy participant and attributed unknown who does not consent at `at`,
+    # present or not: their names may be redacted wherever they are mentioned
+    not_consenting: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def released(self) -> bool:
@@ -166,10 +172,11 @@ def decide(
 
     def deny(reasons: Iterable[str], excluded: Iterable[str] = (),
              consenting: frozenset[str] = frozenset(),
-             present: frozenset[str] = frozenset()) -> ConsentDecision:
+             present: frozenset[str] = frozenset(),
+             not_consenting: frozenset[str] = frozenset()) -> ConsentDecision:
         return ConsentDecision("deny", tuple(reasons), tuple(sorted(excluded, key=_id_key)),
                                attribution, consenting, all_items, all_docs, all_audio, p,
-                               resolved, present)
+                               resolved, present, not_consenting)
 
     if gate_reason is not None or p is None:
         return deny([gate_reason or "purpose is not defined"])
@@ -191,11 +198,13 @@ def decide(
     # Step 5: consent of everyone attributed or present.
     why: dict[str, str] = {}
     consenting_set: set[str] = set()
-    for pid in present | set(attribution.ids):
+    for pid in present | set(attribution.ids) | set(known):
         ok, reason = consent_state(policy, pid, p, at)
         why[pid] = reason
         if ok:
             consenting_set.add(pid)
+    not_consenting = frozenset(why) - consenting_set
+    consenting_set &= present | set(attribution.ids)
     consenting = frozenset(consenting_set)
     frozen_present = frozenset(present)
     excluded = sorted((pid for pid in present if pid not in consenting), key=_id_key)
@@ -218,12 +227,12 @@ def decide(
         if excluded:
             return deny([*exclusion_reasons,
                          f"purpose {p.name!r} requires the consent of everyone present"],
-                        excluded, consenting, frozen_present)
+                        excluded, consenting, frozen_present, not_consenting)
         if has_unattributable and not unattributable_ok:
             return deny([("content that cannot be attributed per speaker counts as spoken by "
                          "unknown speakers, who do not consent"),
                          f"purpose {p.name!r} requires the consent of everyone present"],
-                        excluded, consenting, frozen_present)
+                        excluded, consenting, frozen_present, not_consenting)
 
     excluded_set = frozenset(excluded)
     dropped: set[tuple[int, int]] = set()
@@ -288,7 +297,8 @@ def decide(
                        f"per speaker excluded: {unattributable_why}")
 
     if not content_left:
-        return deny([*reasons, "nothing left to release"], excluded, consenting, frozen_present)
+        return deny([*reasons, "nothing left to release"], excluded, consenting, frozen_present,
+                    not_consenting)
 
     dropped_docs = frozenset(
         d for d, doc in enumerate(meeting.documents)
@@ -300,7 +310,7 @@ def decide(
         reasons.append(f"everyone present may share content for {p.name!r}")
     return ConsentDecision(outcome, tuple(reasons), tuple(excluded), attribution, consenting,
                            frozenset(dropped), dropped_docs, frozenset(dropped_audio), p,
-                           resolved, frozen_present)
+                           resolved, frozen_present, not_consenting)
 
 
 def decide_passthrough(
@@ -320,9 +330,13 @@ def decide_passthrough(
 
     def make(outcome: Outcome, reasons: list[str], excluded: Iterable[str] = (),
              consenting: frozenset[str] = frozenset()) -> ConsentDecision:
+        nc: frozenset[str] = frozenset()
+        if p is not None:
+            nc = frozenset(q.id for q in policy.participants
+                           if not consent_state(policy, q.id, p, at)[0])
         return ConsentDecision(outcome, tuple(reasons), tuple(sorted(excluded, key=_id_key)),
                                empty, consenting, frozenset(), frozenset(), frozenset(), p,
-                               resolved, frozenset(named))
+                               resolved, frozenset(named), nc)
 
     if gate_reason is not None or p is None:
         return make("deny", [gate_reason or "purpose is not defined"])
