@@ -230,3 +230,17 @@ def test_backend_exception_becomes_one_line_transcription_error(tmp_path: Path) 
 )
 def test_heard_again_normalises(heard: str, values: list[str], expected: bool) -> None:
     assert heard_again(heard, values) is expected
+
+
+def test_verify_redacted_with_a_scripted_backend() -> None:
+    from meetguard import VerificationError
+    from meetguard.audio.verify import verify_redacted
+
+    seg = _noise(16000, 1, 65.0)
+    leaky = FakeTranscriber([(1.0, 2.0, "hello"), (40.0, 43.0, "call 555 0123 now")])
+    with pytest.raises(VerificationError, match=r"^a redacted value was heard again in rec$"):
+        verify_redacted(seg, leaky, ["555-0123"], name="rec")
+    assert len(leaky.calls) >= 3 and all(n <= 30 * 16000 for _, n, _ in leaky.calls)
+    clean = FakeTranscriber([(1.0, 2.0, "hello"), (40.0, 43.0, "call now")])
+    verify_redacted(seg, clean, ["555-0123", "Alice Martin"], name="rec")
+    verify_redacted(seg, leaky, [], name="rec")  # nothing redacted: nothing to hear

@@ -1,7 +1,8 @@
 """Verification: re-transcribe redacted audio; a redacted value heard again fails.
 
 Simple on purpose. The redacted audio is transcribed again with the same
-backend and both sides are normalised:
+backend (in windows of at most 30 s cut at quiet points, like the first pass)
+and both sides are normalised:
 
 - words: case-folded tokens of letters, digits and apostrophes; a value of
   several words must come back as the same run of consecutive tokens;
@@ -18,11 +19,14 @@ fails. The error names the recording only, never the value.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
+
+import numpy as np
 
 from .._errors import VerificationError
 from .decode import to_whisper_input
+from .transcribe import windows
 from .transcriber import Transcriber
 
 __all__ = ["heard_again", "normalise_tokens", "verify_redacted"]
@@ -80,6 +84,13 @@ def heard_again(heard_text: str, values: Sequence[str]) -> bool:
     return False
 
 
+def _slices(seg: Any, seconds: int = 10) -> Iterator[np.ndarray]:
+    """16 kHz mono float32 of ``seg`` in slices, so memory stays bounded."""
+    step = seconds * 1000
+    for start in range(0, len(seg), step):
+        yield to_whisper_input(seg[start : start + step])
+
+
 def verify_redacted(
     seg: Any,
     transcriber: Transcriber,
@@ -93,8 +104,11 @@ def verify_redacted(
     values = [v for v in redacted_values if v and v.strip()]
     if not values:
         return
-    cues = transcriber.transcribe(to_whisper_input(seg), prompt=prompt, offset=0.0)
-    heard = " ".join(c.text for c in cues)
+    heard = " ".join(
+        c.text
+        for offset, samples in windows(_slices(seg))
+        for c in transcriber.transcribe(samples, prompt=prompt, offset=offset)
+    )
     if heard_again(heard, values):
         raise VerificationError(f"a redacted value was heard again in {name}")
     if detector is not None:
