@@ -28,18 +28,52 @@ class Hit:
     participant_id: str | None = None
 
 
-def resolve(hits: Iterable[Hit], skip: Sequence[tuple[int, int]]) -> list[Finding]:
-    """Non-overlapping findings, sorted; higher rank, then longer, wins."""
+def _residue(text: str, h: Hit, lo: int, hi: int) -> Hit | None:
+    while lo < hi and not text[lo].isalnum():
+        lo += 1
+    while hi > lo and not text[hi - 1].isalnum():
+        hi -= 1
+    if lo >= hi:
+        return None
+    piece = text[lo:hi]
+    if h.entity_type in _DIGIT_TYPES:
+        normalized = "".join(c for c in piece if c.isdigit())
+        if len(normalized) < 4:
+            return None
+    else:
+        normalized = " ".join(piece.casefold().split())
+    return Hit(lo, hi, h.entity_type, h.score, normalized, h.rank, h.participant_id)
+
+
+_DIGIT_TYPES = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "MEETING_ID"})
+
+
+def resolve(text: str, hits: Iterable[Hit], skip: Sequence[tuple[int, int]]) -> list[Finding]:
+    """Non-overlapping findings, sorted; higher rank, then longer, wins.
+
+    A hit that loses only part of its span keeps the rest: "Alice" (a roster
+    name) inside "Alice Cooper" (a name spaCy found) leaves "Cooper" a PERSON,
+    never an unredacted remainder. The same holds around skip spans.
+    """
     chosen: list[Hit] = []
     order = sorted(hits, key=lambda h: (-h.rank, -(h.end - h.start), h.start, h.entity_type))
     for h in order:
         if h.end <= h.start:
             continue
-        if any(h.start < e and s < h.end for s, e in skip):
+        blocked = sorted(
+            [(c.start, c.end) for c in chosen if h.start < c.end and c.start < h.end]
+            + [(s, e) for s, e in skip if h.start < e and s < h.end]
+        )
+        if not blocked:
+            chosen.append(h)
             continue
-        if any(h.start < c.end and c.start < h.end for c in chosen):
-            continue
-        chosen.append(h)
+        pos = h.start
+        for s, e in blocked + [(h.end, h.end)]:
+            if s > pos:
+                piece = _residue(text, h, pos, min(s, h.end))
+                if piece is not None and (piece.end - piece.start) >= 2:
+                    chosen.append(piece)
+            pos = max(pos, e)
     chosen.sort(key=lambda h: h.start)
     return [
         Finding(h.start, h.end, h.entity_type, h.score, h.normalized, h.participant_id)

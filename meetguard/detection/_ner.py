@@ -23,18 +23,7 @@ _MAX_CHUNK = 100_000
 
 # Capitalised words spaCy's small model likes to call PERSON / GPE in chat.
 NOT_NAMES = frozenset(
-    """
-    agenda all also and anyone anything any apologies asap attendees awesome bot btw but can cc cheers
-    cool correct could customer dear deck demo did do doc docs does done draft everyone everybody fyi
-    folks friday monday tuesday wednesday thursday saturday sunday morning afternoon evening night
-    good great guys hello hey hi how just kudos let lgtm lol looks maybe meeting morning nice no noted
-    notes nope ok okay perfect please quick re regards same see slides so sorry sounds standup super
-    sure team thanks thank thx today tomorrow true update updates welcome well what when where which
-    who why will would yes yeah yep yesterday you jira slack zoom teams webex outlook excel sheet roadmap
-    january february march april may june july august september october november december
-    q1 q2 q3 q4 c4 s3 ec2 api ui ux qa hr pm ceo cto cfo vp sdk ci cd pr mr eta eod eow ooo wfh
-    chat host guest admin mr mrs ms dr prof sir madam moderator speaker presenter panel recording transcript
-    """.split()
+    ["agenda", "all", "also", "and", "anyone", "anything", "any", "apologies", "asap", "attendees", "awesome", "bot", "btw", "but", "can", "cc", "cheers", "cool", "correct", "could", "customer", "dear", "deck", "demo", "did", "do", "doc", "docs", "does", "done", "draft", "everyone", "everybody", "fyi", "folks", "friday", "monday", "tuesday", "wednesday", "thursday", "saturday", "sunday", "morning", "afternoon", "evening", "night", "good", "great", "guys", "hello", "hey", "hi", "how", "just", "kudos", "let", "lgtm", "lol", "looks", "maybe", "meeting", "morning", "nice", "no", "noted", "notes", "nope", "ok", "okay", "perfect", "please", "quick", "re", "regards", "same", "see", "slides", "so", "sorry", "sounds", "standup", "super", "sure", "team", "thanks", "thank", "thx", "today", "tomorrow", "true", "update", "updates", "welcome", "well", "what", "when", "where", "which", "who", "why", "will", "would", "yes", "yeah", "yep", "yesterday", "you", "jira", "slack", "zoom", "teams", "webex", "outlook", "excel", "sheet", "roadmap", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "q1", "q2", "q3", "q4", "c4", "s3", "ec2", "api", "ui", "ux", "qa", "hr", "pm", "ceo", "cto", "cfo", "vp", "sdk", "ci", "cd", "pr", "mr", "eta", "eod", "eow", "ooo", "wfh", "chat", "host", "guest", "admin", "mr", "mrs", "ms", "dr", "prof", "sir", "madam", "moderator", "speaker", "presenter", "panel", "recording", "transcript"]
 )
 _NO_HARM = re.compile(r"(?i)^(?:[a-z]{1,3}\d{1,3}|\d+(?:[.:]\d+)*%?|[$€£]\s?\d[\d,.]*\w*|(?:room|port|version|v)\s*[\d.]+)$")
 _CLOCK = re.compile(r"(?i)^(?:at\s+)?\d{1,2}(?::\d{2}){1,2}\s*(?:[ap]\.?m\.?)?$")
@@ -70,7 +59,7 @@ def load_engine(model: str) -> Any:
     } if "ner" in nlp.pipe_names else set(config.labels_to_ignore or ())
     config = NerModelConfiguration(labels_to_ignore=sorted(ignore))
     engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": model}], ner_model_configuration=config)
-    engine.nlp = {"en": nlp}
+    engine.nlp = {"en": nlp}  # type: ignore[assignment]
     return engine
 
 
@@ -96,7 +85,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and not text[end - 1].isalnum():
         end -= 1
     low = text[start:end].lower()
-    if low.endswith("'s") or low.endswith("’s"):
+    if low.endswith(("'s", "’s")):
         end -= 2
     return start, end
 
@@ -139,10 +128,7 @@ def ner_hits(text: str, label: str, start: int, end: int) -> Hit | None:
 
 
 _ORG_WORDS = frozenset(
-    """inc llc ltd corp corporation co company group bank university college school institute
-    foundation agency association council committee department ministry office services systems
-    solutions technologies labs partners capital holdings international global team board club
-    security social health care insurance airlines hotel hospital""".split()
+    ["inc", "llc", "ltd", "corp", "corporation", "co", "company", "group", "bank", "university", "college", "school", "institute", "foundation", "agency", "association", "council", "committee", "department", "ministry", "office", "services", "systems", "solutions", "technologies", "labs", "partners", "capital", "holdings", "international", "global", "team", "board", "club", "security", "social", "health", "care", "insurance", "airlines", "hotel", "hospital"]
 )
 _NAME_WORD = re.compile(r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?|(?:Mc|Mac|O')[A-Z][a-z]+")
 TITLE_PAIR = re.compile(

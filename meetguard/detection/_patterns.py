@@ -13,7 +13,9 @@ from collections.abc import Callable
 
 import tldextract
 
-from ._hits import RANK_CUED, RANK_JOIN_URL, RANK_STRUCTURED, Hit
+from ._hits import RANK_CUED, RANK_JOIN_URL, RANK_NER, RANK_STRUCTURED, Hit
+
+RANK_NER_DATE = RANK_NER - 3  # spaCy's own (often longer) date wins
 
 # The bundled public-suffix snapshot only: no download, no cache writes.
 _TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
@@ -34,9 +36,7 @@ def _strip_tail(text: str, start: int, end: int) -> int:
     """Drop trailing punctuation and an unbalanced closing bracket."""
     while end > start:
         ch = text[end - 1]
-        if ch in _TRAIL:
-            end -= 1
-        elif ch in ")]}" and text.count("([{"[")]}".index(ch)], start, end) < text.count(ch, start, end):
+        if ch in _TRAIL or ch in ")]}" and text.count("([{"[")]}".index(ch)], start, end) < text.count(ch, start, end):
             end -= 1
         else:
             break
@@ -253,11 +253,27 @@ DATE_RE = re.compile(
 )
 
 
+# Day words spaCy would tag DATE, found without it (texts without a capital
+# letter skip spaCy altogether; see docs/performance.md).
+_WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+DAY_RE = re.compile(
+    r"(?i)\b(?:(?:next|last|this|coming|every)\s+(?:" + _WEEKDAY + r"|week|month|year|quarter|weekend)"
+    r"|" + _WEEKDAY + r"s?(?:\s+(?:morning|afternoon|evening|night))?"
+    r"|tomorrow|yesterday|today|tonight|(?:in|within)\s+(?:\d+|a|one|two|three|four|five|six)\s+(?:days?|weeks?|months?)"
+    r"|(?:\d+|a|one|two|three|four|five|six)\s+(?:days?|weeks?|months?)\s+ago)\b"
+)
+
+
 def find_dates(text: str) -> list[Hit]:
-    return [
+    hits = [
         Hit(m.start(), m.end(), "DATE_TIME", 0.6, m.group().casefold(), RANK_CUED)
         for m in DATE_RE.finditer(text)
-    ]
+    ] if any(c.isdigit() for c in text) else []
+    hits.extend(
+        Hit(m.start(), m.end(), "DATE_TIME", 0.5, " ".join(m.group().casefold().split()), RANK_NER_DATE)
+        for m in DAY_RE.finditer(text)
+    )
+    return hits
 
 
 # Words that make a spaCy DATE/TIME a real date rather than a bare number.

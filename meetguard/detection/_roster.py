@@ -20,9 +20,7 @@ _MIN_PART = 2
 # Given names that are everyday words: in ASR text they still need a capital
 # ("I will send it" is not Will), like single names in chat.
 _COMMON_WORDS = frozenset(
-    "will may mark bill pat grace hope faith joy rose june april august summer art sue rob jack frank "
-    "max ray dawn guy gene miles chase lance drew sky amber iris ruby pearl holly penny sandy rich "
-    "dean chip hunter mason carter page baker cook young long white brown green black".split()
+    ["will", "may", "mark", "bill", "pat", "grace", "hope", "faith", "joy", "rose", "june", "april", "august", "summer", "art", "sue", "rob", "jack", "frank", "max", "ray", "dawn", "guy", "gene", "miles", "chase", "lance", "drew", "sky", "amber", "iris", "ruby", "pearl", "holly", "penny", "sandy", "rich", "dean", "chip", "hunter", "mason", "carter", "page", "baker", "cook", "young", "long", "white", "brown", "green", "black"]
 )
 
 

@@ -44,7 +44,7 @@ def _number_runs(text: str) -> list[tuple[int, int, str, bool]]:
         cur, start, end, spoken = [], -1, -1, False
 
     while i < n:
-        s, e, w = toks[i]
+        s, _e, w = toks[i]
         low = w.lower()
         digits: str | None = None
         used = 1
