@@ -224,9 +224,9 @@ class Guard:
 # internals
 
 def _plugin_entity_types() -> frozenset[str]:
-    from .detection import extra_entity_types
+    from .detection import BASE_ENTITY_TYPES, entity_types
 
-    return frozenset(extra_entity_types())
+    return entity_types() - BASE_ENTITY_TYPES
 
 
 def _aware(at: datetime | None) -> datetime:
