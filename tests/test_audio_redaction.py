@@ -244,3 +244,22 @@ def test_verify_redacted_with_a_scripted_backend() -> None:
     clean = FakeTranscriber([(1.0, 2.0, "hello"), (40.0, 43.0, "call now")])
     verify_redacted(seg, clean, ["555-0123", "Alice Martin"], name="rec")
     verify_redacted(seg, leaky, [], name="rec")  # nothing redacted: nothing to hear
+
+
+def test_long_recording_is_transcribed_in_bounded_memory(tmp_path: Path) -> None:
+    import subprocess
+    import tracemalloc
+
+    path = tmp_path / "long.flac"  # 10 minutes: 38 MB as 16 kHz float32, if held whole
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                    "anoisesrc=d=600:a=0.1:r=16000", "-ac", "1", str(path)], check=True)
+    fake = FakeTranscriber([(599.0, 599.5, "last words")])
+    tracemalloc.start()
+    try:
+        doc = transcribe_audio(AudioInput(path, None, "long"), fake, None)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [c.text for c in doc.items] == ["last words"]
+    assert sum(n for _, n, _ in fake.calls) == 600 * 16000
+    assert peak < 12 * 1024 * 1024
