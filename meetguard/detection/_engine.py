@@ -21,6 +21,7 @@ from .._plugins import load_group
 from ._hits import RANK_PLUGIN, Hit, resolve
 from ._ner import chunks, cued_names, load_engine, ner_hits, title_pairs
 from ._patterns import FINDERS, find_dates
+from ._places import find_places
 from ._roster import RosterMatcher
 from ._spoken import find_spoken_emails, find_spoken_numbers
 from ._types import BASE_ENTITY_TYPES, Roster, TextUnit
@@ -114,6 +115,7 @@ class _Engine:
         hits.extend(find_spoken_emails(text))
         hits.extend(cued_names(text))
         hits.extend(title_pairs(text))
+        hits.extend(find_places(text))
         return hits
 
     def _ner(self, uniq: Sequence[tuple[str, bool]], hits: list[list[Hit]]) -> None:
@@ -150,7 +152,7 @@ class _Engine:
 
 
 _LABELS: dict[str, str] = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION",
-                           "FAC": "LOCATION", "DATE": "DATE_TIME", "TIME": "DATE_TIME",
+                           "FAC": "FAC", "DATE": "DATE_TIME", "TIME": "DATE_TIME",
                            "ORG": "ORG"}
 
 # --- worker processes ------------------------------------------------------

@@ -60,10 +60,17 @@ def resolve(text: str, hits: Iterable[Hit], skip: Sequence[tuple[int, int]]) -> 
     for h in order:
         if h.end <= h.start:
             continue
-        blocked = sorted(
-            [(c.start, c.end) for c in chosen if h.start < c.end and c.start < h.end]
-            + [(s, e) for s, e in skip if h.start < e and s < h.end]
-        )
+        rivals = [c for c in chosen if h.start < c.end and c.start < h.end]
+        in_skip = [(s, e) for s, e in skip if h.start < e and s < h.end]
+        if rivals and not in_skip and h.entity_type != "PERSON" and all(
+            c.entity_type == h.entity_type and c.participant_id is None and h.start <= c.start and c.end <= h.end
+            for c in rivals
+        ):
+            # Same type, wholly inside: the longer reading wins ("Heard Island"
+            # and "McDonald Islands" inside "Heard Island and McDonald Islands").
+            chosen = [c for c in chosen if c not in rivals]
+            rivals = []
+        blocked = sorted([(c.start, c.end) for c in rivals] + in_skip)
         if not blocked:
             chosen.append(h)
             continue

@@ -39,6 +39,17 @@ CUED_NAME = re.compile(
 )
 
 
+# "Garry will present", "Leslie said": a capitalised word before a verb only
+# people do is a name.
+NAME_BEFORE_VERB = re.compile(
+    r"(?<![\w@.-])([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?(?:\s+[A-Z][a-z]+(?:-[A-Z][a-z]+)?)?)"
+    r"(?:'s)?\s+(?i:said|says|asked|asks|thinks|mentioned|agreed|suggested|wants|wrote|replied|joined|"
+    r"emailed|texted|confirmed|promised|volunteered|presented|will\s+(?:present|join|send|share|lead|cover|"
+    r"review|call|email|ping|host|run|take|follow)|is\s+(?:out|off|on\s+leave|sick|presenting|joining)|"
+    r"and\s+I\b)"
+)
+
+
 def load_engine(model: str) -> Any:
     """Presidio's SpacyNlpEngine around the model module, loaded offline."""
     from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
@@ -106,6 +117,10 @@ def ner_hits(text: str, label: str, start: int, end: int) -> Hit | None:
     value = text[start:end]
     if not value or _NO_HARM.match(value):
         return None
+    if label == "FAC" and title_name(value):
+        label = "ORG"  # "Declan Thomas" as a building: a name without a place word
+    elif label == "FAC":
+        label = "LOCATION"
     if label == "ORG":
         # The small model calls many two- and three-word names ORG ("Alison
         # Ward"); a title-case run of plain words without an org word is a name.
@@ -137,6 +152,12 @@ TITLE_PAIR = re.compile(
 )
 
 
+_IMPERATIVES = frozenset(
+    "call ask ping tell email message invite thank thanks welcome meet cc add contact congrats dear hi hey "
+    "hello please remind loop text".split()
+)
+
+
 def title_name(value: str) -> bool:
     words = value.split()
     if not 2 <= len(words) <= 3 or not all(_NAME_WORD.fullmatch(w) for w in words):
@@ -152,15 +173,20 @@ def title_pairs(text: str) -> list[Hit]:
         return []
     hits = []
     for m in TITLE_PAIR.finditer(text):
-        if title_name(m.group(1)):
-            start, end = m.span(1)
-            hits.append(Hit(start, end, "PERSON", 0.5, " ".join(m.group(1).casefold().split()), RANK_NER - 2))
+        start, end = m.span(1)
+        first, _, rest = m.group(1).partition(" ")
+        if first.casefold() in _IMPERATIVES and len(rest.split()) >= 1:
+            start += len(first) + 1  # "Call Hannah Weiss" -> "Hannah Weiss"
+            if len(rest.split()) < 2:
+                continue
+        if title_name(text[start:end]):
+            hits.append(Hit(start, end, "PERSON", 0.5, " ".join(text[start:end].casefold().split()), RANK_NER - 2))
     return hits
 
 
 def cued_names(text: str) -> list[Hit]:
     hits = []
-    for m in CUED_NAME.finditer(text):
+    for m in [*CUED_NAME.finditer(text), *NAME_BEFORE_VERB.finditer(text)]:
         start, end = m.span(1)
         value = m.group(1)
         words = value.split()

@@ -1,0 +1,86 @@
+"""A small offline gazetteer: countries and the cities of the tz database.
+
+spaCy's small model misses many places ("Mayotte", "Austin" as a person);
+this list catches the common ones, written with their capital letter.
+Ranked below spaCy, so where spaCy sees a person it stays a person.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from functools import lru_cache
+
+from ._hits import RANK_NER, Hit
+
+COUNTRIES = """
+Afghanistan|Albania|Algeria|Andorra|Angola|Antigua and Barbuda|Argentina|Armenia|Australia|Austria|
+Azerbaijan|Bahamas|Bahrain|Bangladesh|Barbados|Belarus|Belgium|Belize|Benin|Bhutan|Bolivia|
+Bosnia and Herzegovina|Botswana|Brazil|Brunei|Bulgaria|Burkina Faso|Burundi|Cabo Verde|Cape Verde|Cambodia|
+Cameroon|Canada|Central African Republic|Chad|Chile|China|Colombia|Comoros|Congo|Costa Rica|Croatia|Cuba|
+Cyprus|Czechia|Czech Republic|Denmark|Djibouti|Dominica|Dominican Republic|Ecuador|Egypt|El Salvador|
+Equatorial Guinea|Eritrea|Estonia|Eswatini|Ethiopia|Fiji|Finland|France|Gabon|Gambia|Georgia|Germany|Ghana|
+Greece|Grenada|Guatemala|Guinea|Guinea-Bissau|Guyana|Haiti|Honduras|Hungary|Iceland|India|Indonesia|Iran|
+Iraq|Ireland|Israel|Italy|Ivory Coast|Jamaica|Japan|Jordan|Kazakhstan|Kenya|Kiribati|Kosovo|Kuwait|
+Kyrgyzstan|Laos|Latvia|Lebanon|Lesotho|Liberia|Libya|Liechtenstein|Lithuania|Luxembourg|Madagascar|Malawi|
+Malaysia|Maldives|Mali|Malta|Marshall Islands|Mauritania|Mauritius|Mexico|Micronesia|Moldova|Monaco|
+Mongolia|Montenegro|Morocco|Mozambique|Myanmar|Burma|Namibia|Nauru|Nepal|Netherlands|New Zealand|Nicaragua|
+Niger|Nigeria|North Korea|North Macedonia|Norway|Oman|Pakistan|Palau|Palestine|Panama|Papua New Guinea|
+Paraguay|Peru|Philippines|Poland|Portugal|Qatar|Romania|Russia|Rwanda|Saint Kitts and Nevis|Saint Lucia|
+Saint Vincent and the Grenadines|Samoa|San Marino|Sao Tome and Principe|Saudi Arabia|Senegal|Serbia|
+Seychelles|Sierra Leone|Singapore|Slovakia|Slovenia|Solomon Islands|Somalia|South Africa|South Korea|Korea|
+South Sudan|Spain|Sri Lanka|Sudan|Suriname|Sweden|Switzerland|Syria|Taiwan|Tajikistan|Tanzania|Thailand|
+Timor-Leste|East Timor|Togo|Tonga|Trinidad and Tobago|Tunisia|Turkey|Turkiye|Turkmenistan|Tuvalu|Uganda|
+Ukraine|United Arab Emirates|UAE|United Kingdom|UK|Great Britain|England|Scotland|Wales|Northern Ireland|
+United States|United States of America|USA|America|Uruguay|Uzbekistan|Vanuatu|Vatican City|Venezuela|Vietnam|
+Viet Nam|Yemen|Zambia|Zimbabwe|Greenland|Puerto Rico|Hong Kong|Macau|Macao|Gibraltar|Bermuda|Aruba|Curacao|
+Guam|Faroe Islands|Isle of Man|Jersey|Guernsey|Mayotte|Reunion|Martinique|Guadeloupe|French Guiana|
+French Polynesia|New Caledonia|Western Sahara|Cayman Islands|Falkland Islands|Cook Islands|Niue|Tokelau|
+Anguilla|Montserrat|Saint Helena|Svalbard|Antarctica|Christmas Island|Cocos Islands|Norfolk Island|
+Pitcairn Islands|Wallis and Futuna|American Samoa|Northern Mariana Islands|British Virgin Islands|
+US Virgin Islands|Turks and Caicos Islands|Saint Pierre and Miquelon|Saint Barthelemy|Saint Martin|
+Sint Maarten|Bonaire|Heard Island and McDonald Islands|Bouvet Island|South Georgia|San Francisco|
+New York|Los Angeles|Washington|Texas|California|Florida|Bavaria|Quebec|Ontario|Alberta|Berkeley|Cambridge|
+Oxford|Manchester|Birmingham|Edinburgh|Glasgow|Munich|Frankfurt|Hamburg|Cologne|Milan|Naples|Barcelona|
+Seville|Valencia|Porto|Marseille|Lyon|Geneva|Antwerp|Rotterdam|Gothenburg|Krakow|Osaka|Kyoto|Seoul|
+Beijing|Shenzhen|Bangalore|Bengaluru|Delhi|New Delhi|Hyderabad|Chennai|Pune|Austin|Boston|Seattle|Portland|
+Atlanta|Miami|Houston|Dallas|San Diego|San Jose|Philadelphia|Pittsburgh|Baltimore|Nashville|Orlando|
+Minneapolis|Las Vegas|Salt Lake City|Sacramento|Oakland|Brooklyn|Queens|Manhattan|Ottawa|Montreal|Calgary
+""".replace("\n", "").split("|")
+
+# tz city names that are ordinary words or usual given names at sentence start.
+_NOT_PLACES = frozenset({"Center", "Christmas", "Easter", "Wake", "Midway", "Troll", "Casey", "Davis",
+                         "Palmer", "Knox IN", "Marengo", "Vevay", "Beulah", "Mendoza", "Regina",
+                         "Victoria", "Sofia", "Eucla", "Nome", "Boise", "Monticello", "Tell City",
+                         "Petersburg", "Winamac", "Vincennes", "New Salem", "Reunion", "Jersey", "Georgia",
+                         "Jordan", "Chad", "America", "Niger", "Guinea", "Mali", "Faroe", "Chatham",
+                         "Truk", "Chuuk", "Ponape", "Pohnpei", "Kosrae", "Mahe", "Macquarie", "Lord Howe"})
+
+
+def _tz_cities() -> set[str]:
+    out: set[str] = set()
+    for zone in zoneinfo.available_timezones():
+        parts = zone.split("/")
+        if len(parts) < 2 or parts[0] in ("Etc", "SystemV", "US", "Canada", "Mexico", "Brazil", "Chile"):
+            continue
+        name = parts[-1].replace("_", " ")
+        if name.replace(" ", "").replace("-", "").isalpha() and not name.isupper():
+            out.add(name)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _pattern() -> re.Pattern[str]:
+    names = {n.strip() for n in COUNTRIES if n.strip()} | _tz_cities()
+    names -= _NOT_PLACES
+    alts = sorted((re.escape(n).replace(r"\ ", r"\s+") for n in names), key=len, reverse=True)
+    return re.compile(r"(?<![\w@./-])(?:" + "|".join(alts) + r")(?![\w@-])")
+
+
+def find_places(text: str) -> list[Hit]:
+    if text == text.lower():
+        return []
+    return [
+        Hit(m.start(), m.end(), "LOCATION", 0.6, " ".join(m.group().casefold().split()), RANK_NER - 1)
+        for m in _pattern().finditer(text)
+    ]
