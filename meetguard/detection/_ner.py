@@ -153,8 +153,7 @@ TITLE_PAIR = re.compile(
 
 
 _IMPERATIVES = frozenset(
-    "call ask ping tell email message invite thank thanks welcome meet cc add contact congrats dear hi hey "
-    "hello please remind loop text".split()
+    ["call", "ask", "ping", "tell", "email", "message", "invite", "thank", "thanks", "welcome", "meet", "cc", "add", "contact", "congrats", "dear", "hi", "hey", "hello", "please", "remind", "loop", "text"]
 )
 
 
