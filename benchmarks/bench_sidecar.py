@@ -111,7 +111,7 @@ async def run(quick: bool) -> dict[str, Any]:
         "bench": "sidecar",
         "quick": quick,
         "payload": "zoom_chat_local.txt via POST /v1/guard (purpose summarization)",
-        "detector_warm_s": round(warm_s, 2),
+        "warm_s": round(warm_s, 2),
         "library_p50_ms": round(lib_p50 * 1000, 1),
         "concurrency": results,
         "overhead_ms_p50": round((c1 - lib_p50) * 1000, 1),

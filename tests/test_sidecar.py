@@ -600,3 +600,16 @@ def test_unknown_plugin_upstream_kind_fails_at_start() -> None:
     cfg = {"x": UpstreamConfig("x", "http://127.0.0.1:1", kind="nope")}
     with pytest.raises(ConfigError, match="unknown upstream kind"):
         build_upstreams(cfg, aiohttp.ClientSession.__new__(aiohttp.ClientSession))
+
+
+def test_serve_with_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bad = write_yaml(tmp_path / "sidecar.yaml", BASE_YAML + "colour: blue\n")
+    proc = subprocess.run([sys.executable, "-c", "import sys; from meetguard.cli import main; sys.exit(main())",
+                           "serve", "--config", str(bad)], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "colour: unknown key" in lines[0] and "Traceback" not in proc.stderr

@@ -234,3 +234,56 @@ async def test_audio_job_with_real_transcription(sidecar: Any) -> None:
     transcript = " ".join(t for n, t in body["content"].items() if n.endswith(".vtt")).lower()
     assert "fellow americans" in transcript
     assert list(body["audio"]) == ["audio.redacted.wav"]
+
+
+async def test_serve_drains_in_flight_work_on_sigterm(tmp_path: Path) -> None:
+    """`meetguard serve`: ready after warm-up; SIGTERM lets an in-flight guard finish
+    (its answer and audit record arrive), then the process exits 0."""
+    import signal
+    import sys
+
+    import aiohttp
+
+    port = free_port()
+    (tmp_path / "sidecar.yaml").write_text(
+        f"policy: {SAMPLES / 'policy.yaml'}\naudit: ./audit.jsonl\nlisten: {{host: 127.0.0.1, port: {port}}}\n"
+        f"tokens: [{TOKEN}]\njobs_dir: ./jobs\n")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import sys; from meetguard.cli import main; sys.exit(main())",
+        "serve", "--config", str(tmp_path / "sidecar.yaml"),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(600):
+                try:
+                    async with http.get(f"{base}/readyz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("sidecar never became ready")
+            form = FormData()
+            form.add_field("purpose", "summarization")
+            form.add_field("recipient", "summarizer")
+            form.add_field("attendee", "p-alice")
+            form.add_field("audio", JFK.read_bytes(), filename="jfk.flac")
+            pending = asyncio.ensure_future(http.post(f"{base}/v1/guard", data=form, headers=AUTH))
+            await asyncio.sleep(1.0)                  # the guard is transcribing now
+            proc.send_signal(signal.SIGTERM)
+            resp = await pending
+            assert resp.status == 200
+            body = await resp.json()
+        rc = await asyncio.wait_for(proc.wait(), timeout=90)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert rc == 0
+    assert body["audit_id"] in audit_records(tmp_path / "audit.jsonl")
+    assert proc.stderr is not None
+    log_lines = [json.loads(line) for line in (await proc.stderr.read()).decode().splitlines()
+                 if line.startswith("{")]
+    assert any(line["msg"] == "stopped" for line in log_lines)

@@ -161,7 +161,8 @@ async def _observe_middleware(request: web.Request, handler: Handler) -> web.Str
             extra["decision"] = request[keys.DECISION]
         if error_type is not None:
             extra["error_type"] = error_type
-        log.log(logging.ERROR if response.status >= 500 else logging.INFO, "request", extra=extra)
+        failed = response.status >= 500 and route != "/readyz"     # not ready yet is no error
+        log.log(logging.ERROR if failed else logging.INFO, "request", extra=extra)
     return response
 
 
@@ -214,6 +215,7 @@ def serve(config_path: str | Path | None, host: str | None = None, port: int | N
     log.info("starting", extra={"host": config.host, "port": config.port})
     web.run_app(app, host=config.host, port=config.port, shutdown_timeout=SHUTDOWN_GRACE_S,
                 access_log=None, print=None, handle_signals=True)
+    log.info("stopped")
 
 
 def load_config_check_tokens(config: SidecarConfig) -> None:
