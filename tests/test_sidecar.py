@@ -613,3 +613,23 @@ def test_serve_with_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "colour: unknown key" in lines[0] and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("status,code,expected", [
+    ((True, "policy.yaml: purposes.x: unknown key"), 200,
+     {"ready": True, "rejected_reload": "policy.yaml: purposes.x: unknown key"}),
+    ((False, None), 503, {"ready": False, "reason": "no valid policy loaded", "rejected_reload": None}),
+])
+async def test_readyz_names_a_rejected_policy_reload(start: ClientFactory, monkeypatch: pytest.MonkeyPatch,
+                                                     status: tuple[bool, str | None], code: int,
+                                                     expected: dict[str, Any]) -> None:
+    fake = FakeGuard()
+    monkeypatch.setattr(fake, "policy_status", lambda: status)
+    client, _ = await start(guard=fake)
+    for _ in range(200):
+        r = await client.get("/readyz")
+        body = await r.json()
+        if body.get("reason") != "loading models":
+            break
+        await asyncio.sleep(0.02)
+    assert r.status == code and body == expected
