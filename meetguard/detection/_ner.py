@@ -50,6 +50,14 @@ NAME_BEFORE_VERB = re.compile(
 )
 
 
+# Weaker cues: a single capitalised word after them is a name only where
+# nothing better (spaCy, the place list) claims it.
+WEAK_CUED_NAME = re.compile(
+    r"(?i:\b(?:from|to|add|new\s+hire|colleague|manager|boss|intern|candidate|cc:?)\s+)"
+    r"([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?(?:\s+[A-Z][a-z]+(?:-[A-Z][a-z]+)?)?)(?![\w@.-]\w)"
+)
+
+
 def load_engine(model: str) -> Any:
     """Presidio's SpacyNlpEngine around the model module, loaded offline."""
     from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
@@ -185,7 +193,9 @@ def title_pairs(text: str) -> list[Hit]:
 
 def cued_names(text: str) -> list[Hit]:
     hits = []
-    for m in [*CUED_NAME.finditer(text), *NAME_BEFORE_VERB.finditer(text)]:
+    weak = [(m, RANK_NER - 3) for m in WEAK_CUED_NAME.finditer(text)]
+    strong = [(m, RANK_CUED) for m in [*CUED_NAME.finditer(text), *NAME_BEFORE_VERB.finditer(text)]]
+    for m, rank in strong + weak:
         start, end = m.span(1)
         value = m.group(1)
         words = value.split()
@@ -196,6 +206,6 @@ def cued_names(text: str) -> list[Hit]:
             continue
         value = " ".join(words)
         end = start + len(value) if text[start:start + len(value)] == value else end
-        if person_ok(value):
-            hits.append(Hit(start, end, "PERSON", 0.6, " ".join(value.casefold().split()), RANK_CUED))
+        if person_ok(value) and value.casefold() not in STOP_WORDS:
+            hits.append(Hit(start, end, "PERSON", 0.6, " ".join(value.casefold().split()), rank))
     return hits

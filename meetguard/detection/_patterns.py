@@ -178,6 +178,7 @@ def find_numbers(text: str) -> list[Hit]:
             if not 9 <= len(d) <= 11:
                 continue
             before = text[max(0, m.start() - 30):m.start()]
+            before = re.split(r"\d", before)[-1]  # the cue must label this number, not an earlier one
             cued = MEETING_CUE.search(before) is not None
             if cued or (len(d) >= 10 and " " not in m.group() and "-" not in m.group()
                         and MEETING_CONTEXT.search(text) and not re.search(r"(?i)phone|call me|cell|mobile|tel", before)):

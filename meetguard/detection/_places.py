@@ -77,10 +77,17 @@ def _pattern() -> re.Pattern[str]:
     return re.compile(r"(?<![\w@./-])(?:" + "|".join(alts) + r")(?![\w@-])")
 
 
+_LOCATIVE = re.compile(r"(?i)\b(?:in|to|from|at|near|visit(?:ing)?|based\s+in|moved\s+to|flying\s+to|fly\s+to)\s+$")
+
+
 def find_places(text: str) -> list[Hit]:
     if text == text.lower():
         return []
-    return [
-        Hit(m.start(), m.end(), "LOCATION", 0.6, " ".join(m.group().casefold().split()), RANK_NER - 1)
-        for m in _pattern().finditer(text)
-    ]
+    hits = []
+    for m in _pattern().finditer(text):
+        # "moved to Austin": after a locative word the place list beats
+        # spaCy's guess of a person; elsewhere spaCy decides.
+        locative = _LOCATIVE.search(text, max(0, m.start() - 20), m.start()) is not None
+        rank = RANK_NER + 1 if locative else RANK_NER - 1
+        hits.append(Hit(m.start(), m.end(), "LOCATION", 0.6, " ".join(m.group().casefold().split()), rank))
+    return hits
