@@ -130,10 +130,12 @@ class Guard:
         self._watcher.maybe_reload()
         return self._watcher.current
 
-    def warm(self) -> None:
+    def warm(self, audio: bool = True) -> None:
         """Load the models now (the sidecar's readiness depends on it)."""
         self._engine.detector().warm()
-        self._engine.transcriber()
+        self._engine.anonymizer()
+        if audio:
+            self._engine.transcriber()
 
     @property
     def ready(self) -> bool:
@@ -327,6 +329,7 @@ class _Job:
         self.verify = verify
         self.input_sha256: list[str] = [d.sha256 for d in meeting.documents]
         self.excluded: tuple[str, ...] = ()
+        self.roster: Roster | None = None
 
     # -- the stages -------------------------------------------------------
     def run(self) -> GuardResult:
@@ -364,13 +367,14 @@ class _Job:
                     attribution[Speaker(label=rec.participant_id)] = rec.participant_id
 
         units = plan_units(documents, decision.dropped_items, decision.dropped_documents)
-        roster = _roster(self.policy, attribution)
+        roster = self.roster = _roster(self.policy, attribution)
         findings = engines.detector().detect([u for _, u in units], roster)
         rules = RedactionRules(
             entities=spec.redact.entities,
             operator=rules_operator,
             pseudonymize_speakers=spec.redact.speakers == "pseudonymize",
-            excluded=frozenset(decision.excluded_participants),
+            # the names of everyone not consenting go, present or only mentioned
+            excluded=frozenset(decision.excluded_participants) | decision.not_consenting,
             attribution=attribution,
         )
         outcome = redact_documents(documents, decision.dropped_items, decision.dropped_documents,
@@ -405,18 +409,26 @@ class _Job:
                 continue
             cues = [c for c in original.items if isinstance(c, Cue)]
             per_cue = [outcome.cue_findings.get((d, k), []) for k in range(len(original.items))]
-            windows = audio_redaction.windows_for(cues, per_cue)
             from .audio.decode import load
 
             seg = load(rec.path)
+            windows = audio_redaction.windows_for(cues, per_cue, duration=len(seg) / 1000.0)
             redacted_seg = audio_redaction.apply(seg, windows, spec.audio)  # type: ignore[arg-type]
             if verify and windows:
                 from .audio.verify import verify_redacted
 
                 verify_redacted(redacted_seg, self.guard._engine.transcriber(),
-                                sorted(outcome.redacted_values), name=rec.stem)
+                                sorted(outcome.redacted_values), self._heard_values, name=rec.stem,
+                                prompt=_roster_prompt(self.policy, self.meeting.attendees))
             out[f"{rec.stem}.redacted.wav"] = audio_redaction.to_wav_bytes(redacted_seg)
         return out
+
+    def _heard_values(self, text: str) -> list[str]:
+        """Normalised values the detector finds in re-transcribed audio."""
+        from .detection import TextUnit
+
+        found = self.guard._engine.detector().detect([TextUnit(text, True)], self.roster)[0]
+        return [f.normalized for f in found]
 
     def _progress(self, rec: AudioInput) -> Callable[[float, float], None] | None:
         if not self.guard.options.progress:

@@ -178,9 +178,10 @@ def _cmd_guard(args: argparse.Namespace) -> int:
 
 
 def _cmd_policy_check(args: argparse.Namespace) -> int:
+    from ._guard import _plugin_entity_types
     from .policy import load_policy, summarize
 
-    policy = load_policy(args.policy)
+    policy = load_policy(args.policy, extra_entities=_plugin_entity_types())
     at = _parse_at(args.at) or datetime.now(timezone.utc)
     print(summarize(policy, at))
     return 0
