@@ -22,6 +22,7 @@ from ._hits import RANK_PLUGIN, Hit, resolve
 from ._ner import chunks, cued_names, load_engine, ner_hits, title_pairs
 from ._patterns import FINDERS, find_dates
 from ._places import find_places
+from ._places import warm as warm_places
 from ._roster import RosterMatcher
 from ._spoken import find_spoken_emails, find_spoken_numbers
 from ._types import BASE_ENTITY_TYPES, Roster, TextUnit
@@ -90,6 +91,7 @@ class _Engine:
         self.nlp = self.nlp_engine.nlp["en"]
         self.recognizers = load_plugin_recognizers() if plugins else []
         self.plugin_types = sorted(plugin_entity_types(self.recognizers))
+        warm_places()
 
     def detect(self, units: Sequence[TextUnit], roster: Roster) -> list[list[Finding]]:
         matcher = RosterMatcher.build(roster)

@@ -176,7 +176,8 @@ def title_name(value: str) -> bool:
 def title_pairs(text: str) -> list[Hit]:
     """Runs of two or three capitalised plain words that are no known words:
     "Nicola Phillips". Ranked below spaCy, so its places and dates win."""
-    if not any(c.isupper() for c in text[1:]):
+    rest = text[1:]
+    if rest == rest.lower():
         return []
     hits = []
     for m in TITLE_PAIR.finditer(text):

@@ -80,6 +80,10 @@ def _pattern() -> re.Pattern[str]:
 _LOCATIVE = re.compile(r"(?i)\b(?:in|to|from|at|near|visit(?:ing)?|based\s+in|moved\s+to|flying\s+to|fly\s+to)\s+$")
 
 
+def warm() -> None:
+    _pattern()
+
+
 def find_places(text: str) -> list[Hit]:
     if text == text.lower():
         return []

@@ -89,8 +89,16 @@ def _number_runs(text: str) -> list[tuple[int, int, str, bool]]:
     return runs
 
 
+# Texts without any spoken number token cannot yield a run worth taking.
+_HINT = re.compile(
+    r"(?i)\b(?:" + "|".join(sorted({*_UNITS, *_TEENS, *_TENS, *_REPEAT} - {"o"})) + r")\b|\d-\d"
+)
+
+
 def find_spoken_numbers(text: str) -> list[Hit]:
     hits: list[Hit] = []
+    if _HINT.search(text) is None:
+        return hits
     for start, end, digits, spoken in _number_runs(text):
         if not spoken or len(digits) < 7:
             continue
