@@ -26,7 +26,7 @@ import numpy as np
 from .._errors import AudioPlacementError
 from .._model import Cue, Finding
 
-__all__ = ["apply", "to_wav_bytes", "windows_for"]
+__all__ = ["apply", "redact_frames", "to_wav_bytes", "windows_for"]
 
 Window = tuple[float, float]
 _BLEEP_HZ = 1000.0
@@ -94,6 +94,46 @@ def _rms(block: np.ndarray, width: int) -> float:
     return float(np.sqrt(np.mean(x * x)))
 
 
+def redact_frames(
+    frames: np.ndarray, a: int, b: int, mode: Literal["bleep", "silence"], width: int, rate: int
+) -> None:
+    """Bleep or silence ``frames[a:b]`` in place (``frames``: samples x channels).
+
+    Bleep: a 1 kHz sine at the window's loudness (RMS, 3 dB below), or at the
+    loudness of one second of ``frames`` either side when the window is
+    silent. Shared by :func:`apply` and the streaming
+    :mod:`meetguard.redaction.audio_stream`, which keeps that second of
+    context around each window so both give the same samples.
+    """
+    dtype = _dtype(width)
+    if dtype is None:
+        raise ValueError(f"unsupported sample width {width}")
+    zero = 128 if width == 1 else 0
+    if mode == "silence":
+        frames[a:b] = zero
+        return
+    full_scale = float(2 ** (8 * width - 1))
+    level = _rms(frames[a:b], width)
+    if level <= 0:
+        around = rate  # one second either side
+        level = _rms(np.concatenate([frames[max(0, a - around) : a], frames[b : b + around]]), width)
+    if level > 0:
+        dbfs = 20 * math.log10(level / full_scale) - _BLEEP_BELOW_DB
+    else:
+        dbfs = _FALLBACK_DBFS
+    amplitude = min(full_scale * 0.9, full_scale * 10 ** (dbfs / 20) * math.sqrt(2))
+    t = np.arange(b - a) / rate
+    tone = amplitude * np.sin(2 * math.pi * _BLEEP_HZ * t)
+    ramp = min(int(_RAMP_S * rate), (b - a) // 2)
+    if ramp > 0:
+        env = np.linspace(0.0, 1.0, ramp)
+        tone[:ramp] *= env
+        tone[-ramp:] *= env[::-1]
+    tone = np.round(tone) + zero
+    info = np.iinfo(dtype)
+    frames[a:b] = np.clip(tone, info.min, info.max).astype(dtype)[:, None]
+
+
 def apply(seg: Any, windows: Sequence[Window], mode: Literal["bleep", "silence"]) -> Any:
     """``seg`` (a pydub AudioSegment) with each window bleeped or silenced.
 
@@ -108,35 +148,12 @@ def apply(seg: Any, windows: Sequence[Window], mode: Literal["bleep", "silence"]
         raise ValueError(f"unsupported sample width {width}")
     frames = np.frombuffer(seg.raw_data, dtype=dtype).reshape(-1, channels).copy()
     total = frames.shape[0]
-    full_scale = float(2 ** (8 * width - 1))
-    zero = 128 if width == 1 else 0
     for start, end in windows:
         a = max(0, min(total, math.floor(start * rate)))
         b = max(0, min(total, math.ceil(end * rate)))
         if b <= a:
             continue
-        if mode == "silence":
-            frames[a:b] = zero
-            continue
-        level = _rms(frames[a:b], width)
-        if level <= 0:
-            around = rate  # one second either side
-            level = _rms(np.concatenate([frames[max(0, a - around) : a], frames[b : b + around]]), width)
-        if level > 0:
-            dbfs = 20 * math.log10(level / full_scale) - _BLEEP_BELOW_DB
-        else:
-            dbfs = _FALLBACK_DBFS
-        amplitude = min(full_scale * 0.9, full_scale * 10 ** (dbfs / 20) * math.sqrt(2))
-        t = np.arange(b - a) / rate
-        tone = amplitude * np.sin(2 * math.pi * _BLEEP_HZ * t)
-        ramp = min(int(_RAMP_S * rate), (b - a) // 2)
-        if ramp > 0:
-            env = np.linspace(0.0, 1.0, ramp)
-            tone[:ramp] *= env
-            tone[-ramp:] *= env[::-1]
-        tone = np.round(tone) + zero
-        info = np.iinfo(dtype)
-        frames[a:b] = np.clip(tone, info.min, info.max).astype(dtype)[:, None]
+        redact_frames(frames, a, b, mode, width, rate)
     return seg._spawn(frames.tobytes())
 
 
