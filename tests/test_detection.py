@@ -308,3 +308,13 @@ def test_worker_pool_gives_the_same_findings(detector: Detector) -> None:
     units = [TextUnit(t) for t in texts]
     with Detector(workers=1) as pooled:
         assert pooled.detect(units, ROSTER) == detector.detect(units, ROSTER)
+
+
+def test_entity_types_include_installed_plugins(detector: Detector) -> None:
+    from meetguard import detection
+
+    assert BASE_ENTITY_TYPES <= detection.ENTITY_TYPES
+    assert detection.ENTITY_TYPES == detection.entity_types() == detector.entity_types
+    assert "EMPLOYEE_ID" in detection.ENTITY_TYPES  # the example plugin, installed by `make setup`
+    found = run(detector, "badge EMP-123456 belongs to Alice Martin")
+    assert ("EMPLOYEE_ID", "EMP-123456", "EMP123456", None) in found
