@@ -79,7 +79,9 @@ def _check(units: Sequence[TextUnit]) -> None:
         if not isinstance(u, TextUnit) or not isinstance(u.text, str):
             raise DetectionError(f"detection input {i} is not a TextUnit")
         for span in u.skip:
-            if len(span) != 2 or not 0 <= span[0] <= span[1] <= len(u.text):
+            ok = (isinstance(span, tuple) and len(span) == 2 and all(isinstance(x, int) for x in span)
+                  and 0 <= span[0] <= span[1] <= len(u.text))
+            if not ok:
                 raise DetectionError(f"detection input {i} has a skip span outside its text")
 
 
