@@ -35,7 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from corpus import ENTITY_TYPES, Message, generate  # noqa: E402
+from corpus import ENTITY_TYPES, Message, generate
 
 NOT_COUNTED_FREE = {"DATE_TIME", "LOCATION", "NRP"}
 

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from meetguard_example_recognizer import EmployeeIdRecognizer
 from presidio_analyzer import EntityRecognizer
 from presidio_analyzer.nlp_engine import NlpArtifacts
-
-from meetguard_example_recognizer import EmployeeIdRecognizer
 
 
 def _spans(text: str) -> list[tuple[str, str]]:
