@@ -115,8 +115,8 @@ class _Engine:
         for finder in FINDERS:
             hits.extend(finder(text))
         hits.extend(find_dates(text))
-        hits.extend(find_spoken_numbers(text))
-        hits.extend(find_spoken_emails(text))
+        hits.extend(find_spoken_numbers(text, asr=spoken))
+        hits.extend(find_spoken_emails(text, asr=spoken))
         hits.extend(cued_names(text))
         hits.extend(title_pairs(text))
         hits.extend(find_places(text))

@@ -95,12 +95,20 @@ _HINT = re.compile(
 )
 
 
-def find_spoken_numbers(text: str) -> list[Hit]:
+# ASR writes a read-out number as numerals in odd groups ("555-123-456-7",
+# "555 1234 567"): in spoken text a run of grouped numerals counts too.
+_ASR_GROUPS = re.compile(r"\d+(?:[ -]\d+)+|\d+(?:-\d+)+")
+
+
+def find_spoken_numbers(text: str, *, asr: bool = False) -> list[Hit]:
+    """Read-out numbers. ``asr``: the text is a speech transcript, where a run
+    of grouped numerals of phone length is a read-out number as well."""
     hits: list[Hit] = []
-    if _HINT.search(text) is None:
+    if _HINT.search(text) is None and not (asr and _ASR_GROUPS.search(text)):
         return hits
     for start, end, digits, spoken in _number_runs(text):
-        if not spoken or len(digits) < 7:
+        grouped = asr and _ASR_GROUPS.search(text[start:end]) is not None and len(digits) <= 15
+        if not (spoken or grouped) or len(digits) < 7:
             continue
         before = text[max(0, start - 40):start]
         if 13 <= len(digits) <= 19 and luhn_ok(digits):
@@ -131,11 +139,40 @@ def _join(spoken: str) -> str:
     return "".join(_SEP_WORD.get(w.lower(), w) for w in words).lower()
 
 
-def find_spoken_emails(text: str) -> list[Hit]:
+# What ASR makes of "at" in a dictated address ("john.smith that example.com"),
+# taken only where the context says an address is being given.
+ASR_EMAIL = re.compile(
+    r"(?i)(?<![\w.@])([a-z0-9]+(?:[._-][a-z0-9]+)*)\s+(?:at|that|add|and|hat|@)\s+"
+    r"([a-z0-9-]+(?:(?:\s+dot\s+|\.)[a-z0-9-]+)+)(?![\w@])"
+)
+_EMAIL_CUE = re.compile(r"(?i)\b(?:e-?mail(?:ed|ing)?|mail|address|write\s+to|reach\s+\w+\s+at|contact)\b")
+
+
+def _asr_emails(text: str) -> list[Hit]:
+    hits = []
+    for m in ASR_EMAIL.finditer(text):
+        local, domain = m.group(1), m.group(2)
+        dotted = any(c in local for c in "._")
+        if local.lower() in _LOCAL_STOP:
+            continue
+        if not dotted and _EMAIL_CUE.search(text[max(0, m.start() - 40):m.start()]) is None:
+            continue
+        joined = _join(domain.replace(".", " dot "))
+        tld = joined.rsplit(".", 1)[-1]
+        if not tld.isalpha() or len(tld) < 2:
+            continue
+        value = _join(local.replace(".", " dot ")) + "@" + joined
+        hits.append(Hit(m.start(), m.end(), "EMAIL_ADDRESS", 0.8, value, RANK_STRUCTURED + 1))
+    return hits
+
+
+def find_spoken_emails(text: str, *, asr: bool = False) -> list[Hit]:
+    """Dictated addresses; ``asr`` also takes what speech recognition makes of them."""
+    extra = _asr_emails(text) if asr else []
     low = text.lower()
     if " at " not in low or (" dot " not in low and "." not in low):
-        return []
-    hits = []
+        return extra
+    hits = extra
     for m in SPOKEN_EMAIL.finditer(text):
         local, domain = m.group(1), m.group(2)
         if local.lower() in _LOCAL_STOP:

@@ -1,0 +1,138 @@
+"""Audio through the whole guard with the real models: espeak-ng speech and jfk.flac."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from meetguard import Guard, GuardOptions, Meeting
+from meetguard.audio.decode import load, to_whisper_input
+from meetguard.audio.transcriber import get_transcriber
+
+from .conftest import JFK, SAMPLES
+
+pytestmark = [
+    pytest.mark.models,
+    pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("ffmpeg") is None,
+                       reason="needs espeak-ng and ffmpeg (installed by .ci/run)"),
+]
+
+AT = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
+JFK_REF = ("and so my fellow americans ask not what your country can do for you "
+           "ask what you can do for your country")
+
+
+@pytest.fixture(scope="module")
+def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guard]:
+    audit = tmp_path_factory.mktemp("audit") / "audit.jsonl"
+    g = Guard.from_policy(SAMPLES / "policy.yaml", GuardOptions(audit_path=audit))
+    yield g
+    g.close()
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def wer(ref: str, hyp: str) -> float:
+    r, h = words(ref), words(hyp)
+    d = np.zeros((len(r) + 1, len(h) + 1), dtype=int)
+    d[:, 0] = range(len(r) + 1)
+    d[0, :] = range(len(h) + 1)
+    for i in range(1, len(r) + 1):
+        for j in range(1, len(h) + 1):
+            d[i, j] = min(d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + (r[i - 1] != h[j - 1]))
+    return float(d[len(r), len(h)]) / len(r)
+
+
+def speak(path: Path, text: str) -> Path:
+    subprocess.run(["espeak-ng", "-s", "140", "-w", str(path), text], check=True, capture_output=True)
+    return path
+
+
+def transcript_text(outputs: dict[str, bytes], stem: str) -> str:
+    data = json.loads(outputs[f"{stem}.transcript.json"])
+    return " ".join(item["text"] for item in data["items"])
+
+
+def test_jfk_transcript_close_and_audio_unchanged(guard: Guard) -> None:
+    meeting = Meeting.from_files(audio=JFK, attendees=["p-alice"])
+    result = guard.process_sync(meeting, "summarization", "summarizer", AT)
+    assert result.decision == "release"
+    assert wer(JFK_REF, transcript_text(dict(result.outputs), "jfk")) <= 0.10
+    vtt = result.text("jfk.transcript.vtt")
+    assert vtt.startswith("WEBVTT")
+    out_wav = Path("jfk.redacted.wav")
+    out_wav.write_bytes(result.outputs["jfk.redacted.wav"])
+    original, released = load(JFK), load(out_wav)
+    # PCM16 at the input's own rate and channels (jfk.flac is 44.1 kHz stereo, 24 bit)
+    assert (released.frame_rate, released.channels, released.sample_width) == (
+        original.frame_rate, original.channels, 2)
+    assert np.array_equal(np.array(original.set_sample_width(2).get_array_of_samples()),
+                          np.array(released.get_array_of_samples()))
+
+
+def test_spoken_pii_is_gone_from_transcript_and_sound(guard: Guard, tmp_path: Path) -> None:
+    wav = speak(tmp_path / "call.wav",
+                "Hello team, the budget review is done. Deepak Rao will call the vendor. "
+                "My phone number is five five five, one two three, four five six seven. "
+                "Thanks everyone, see you next week.")
+    m4a = tmp_path / "call.m4a"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(wav), "-c:a", "aac", str(m4a)], check=True)
+    meeting = Meeting.from_files(audio=m4a, attendees=["p-alice"])
+    result = guard.process_sync(meeting, "summarization", "summarizer", AT, verify=True)
+    assert result.decision == "release"
+    text = transcript_text(dict(result.outputs), "call")
+    flat = re.sub(r"\D", "", re.sub(r"<[A-Z_]+_\d+>", "", text))
+    assert "5551234567" not in flat and "1234567" not in flat
+    assert "deepak" not in text.lower() and "rao" not in words(text)
+    for ordinary in ("review", "vendor", "everyone", "week"):
+        assert ordinary in words(text), ordinary
+    assert result.entity_counts.get("PHONE_NUMBER", 0) >= 1
+    # re-transcribe what was released: the number and the name do not come back
+    released = tmp_path / "released.wav"
+    released.write_bytes(result.outputs["call.redacted.wav"])
+    transcriber = get_transcriber("openai-whisper", "tiny.en")
+    heard = " ".join(c.text for c in transcriber.transcribe(to_whisper_input(load(released))))
+    assert "1234567" not in re.sub(r"\D", "", heard)
+    assert "deepak" not in heard.lower()
+    assert "week" in words(heard)
+
+
+def test_tracks_are_named_by_participant_and_excluded_ones_dropped(guard: Guard, tmp_path: Path) -> None:
+    alice = speak(tmp_path / "Audio only - Alice Martin.wav", "The forecast moved to next quarter.")
+    carla = speak(tmp_path / "Audio only - Carla Nunes.wav", "I will not share the numbers.")
+    meeting = Meeting.from_files(tracks={"p-alice": alice, "p-carla": carla})
+    result = guard.process_sync(meeting, "summarization", "summarizer", AT)
+    assert result.decision == "partial"
+    assert result.excluded_participants == ("p-carla",)
+    assert set(result.outputs) == {"p-alice.transcript.vtt", "p-alice.transcript.json",
+                                   "p-alice.redacted.wav"}
+    assert "forecast" in words(transcript_text(dict(result.outputs), "p-alice"))
+    vtt = result.text("p-alice.transcript.vtt")
+    assert "<v PERSON_1>" in vtt and "Alice" not in vtt
+
+
+def test_mixed_audio_with_a_non_consenting_attendee_is_not_released(guard: Guard, tmp_path: Path) -> None:
+    wav = speak(tmp_path / "mixed.wav", "Quick status update on the launch.")
+    meeting = Meeting.from_files(audio=wav, attendees=["p-alice", "p-carla"])
+    result = guard.process_sync(meeting, "summarization", "summarizer", AT)
+    assert result.decision == "deny"
+    assert result.outputs == {}
+    assert any("mixed" in r or "attribut" in r for r in result.reasons)
+
+
+def test_training_drops_audio_but_releases_transcript(guard: Guard, tmp_path: Path) -> None:
+    wav = speak(tmp_path / "train.wav", "The launch checklist is complete.")
+    meeting = Meeting.from_files(audio=wav, attendees=["p-alice"])
+    result = guard.process_sync(meeting, "training", None, AT)
+    assert result.decision == "release"
+    assert set(result.outputs) == {"train.transcript.vtt", "train.transcript.json"}

@@ -1,0 +1,62 @@
+"""What speech recognition makes of dictated numbers and addresses (real model)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from meetguard.detection import Detector, Roster, TextUnit
+
+pytestmark = pytest.mark.models
+
+
+@pytest.fixture(scope="module")
+def detector() -> Iterator[Detector]:
+    with Detector() as d:
+        d.warm()
+        yield d
+
+
+def found(detector: Detector, text: str, spoken: bool = True) -> list[tuple[str, str, str]]:
+    return [(text[f.start:f.end], f.entity_type, f.normalized)
+            for f in detector.detect([TextUnit(text, spoken)], Roster())[0]]
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "digits"),
+    [
+        ("My phone number is 555-123-456-7. Thank everyone", "555-123-456-7", "5551234567"),
+        ("my number is 555 1234 567 okay", "555 1234 567", "5551234567"),
+        ("reach me at 3-1-2-5-5-5-0-1-9-9 later", "3-1-2-5-5-5-0-1-9-9", "3125550199"),
+    ],
+)
+def test_asr_number_groups_are_phone_numbers(detector: Detector, text: str, value: str, digits: str) -> None:
+    assert (value, "PHONE_NUMBER", digits) in found(detector, text)
+
+
+def test_grouped_numerals_are_not_phones_in_chat(detector: Detector) -> None:
+    assert not [f for f in found(detector, "build 555-123-456-7 passed", spoken=False)
+                if f[1] == "PHONE_NUMBER"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "email"),
+    [
+        ("Please email John.mit that example.com.", "John.mit that example.com", "john.mit@example.com"),
+        ("my email is jordan at contoso.example thanks", "jordan at contoso.example", "jordan@contoso.example"),
+        ("send it to j.price add contoso dot example", "j.price add contoso dot example",
+         "j.price@contoso.example"),
+    ],
+)
+def test_asr_misheard_addresses(detector: Detector, text: str, value: str, email: str) -> None:
+    assert (value, "EMAIL_ADDRESS", email) in found(detector, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["we met at the office and that was fine", "in 2024, 2025 and room 204, port 8080",
+     "the meeting is at 10 30 and 11 45", "lunch and coffee at noon"],
+)
+def test_asr_prose_stays(detector: Detector, text: str) -> None:
+    assert [f for f in found(detector, text) if f[1] in ("PHONE_NUMBER", "EMAIL_ADDRESS")] == []
