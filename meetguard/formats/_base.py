@@ -94,6 +94,11 @@ def decode(source: Source, data: bytes) -> str:
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
+def text_lines(text: str) -> list[str]:
+    """A text value's lines for writing (any newline style; always at least one)."""
+    return _NEWLINE.split(text)
+
+
 def split_lines(text: str) -> list[str]:
     """Lines split on CR/LF only (str.splitlines also splits on form feeds, U+2028, ...)."""
     lines = _NEWLINE.split(text)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .._model import Cue, Document, Source
-from ._base import decode, head_text, input_error, split_lines
+from ._base import decode, head_text, input_error, split_lines, text_lines
 from .webvtt import format_time
 
 __all__ = ["SRT"]
@@ -81,7 +81,7 @@ class SRT:
         for n, item in enumerate(doc.items, 1):
             if not isinstance(item, Cue):
                 raise input_error(Source(doc.name, {}, path=doc.name), "an SRT file holds cues only")
-            text = "\n".join(line for line in item.text.split("\n") if line.strip())
+            text = "\n".join(line for line in text_lines(item.text) if line.strip())
             start, end = format_time(item.start, ","), format_time(max(item.end, item.start), ",")
             parts += [str(n), f"{start} --> {end}"] + ([text] if text else []) + [""]
         return {doc.name: "\n".join(parts).encode("utf-8")}

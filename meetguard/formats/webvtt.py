@@ -23,15 +23,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._model import Cue, Document, Source, Speaker
-from ._base import decode, head_text, input_error, split_lines
+from ._base import decode, head_text, input_error, split_lines, text_lines
 
 __all__ = ["WebVTT", "format_time", "parse_time"]
 
 _HEADER = re.compile(r"WEBVTT(?:[ \t].*)?")
-_TIMING = re.compile(r"[ \t]*(\S+)[ \t]+-->[ \t]+(\S+)(?:[ \t]+(.*?))?[ \t]*")
+_TIMING = re.compile(r"(\S+)[ \t]+-->[ \t]+(\S+)(?:[ \t]+(.*))?")
 _TIME = re.compile(r"(\d{1,9}):(\d{1,2})(?::(\d{1,2}))?(?:\.(\d{1,9}))?")
-_VOICE = re.compile(r"<v(?:\.[^\s>]*)?(?:[ \t]+([^>\n]*))?>")
-_TAG = re.compile(r"<[^>\n]*>")
+# [^<>] stops every scan at the next "<": linear time on hostile lines.
+_VOICE = re.compile(r"<v(?:\.[^\s<>]{0,200})?(?:[ \t]+([^<>\n]{0,1000}))?>")
+_TAG = re.compile(r"<[^<>\n]{0,1000}>")
 _TOKEN = re.compile(r"<[A-Z][A-Z_]*(?:_[0-9A-Fa-f]+)?>")
 _PARTICLES = frozenset(
     "de da das do dos du del della der den van von ten ter la le di bin ibn al el y e".split()
@@ -173,7 +174,7 @@ class WebVTT:
                 ident, timing, payload, tline = head, block[1], block[2:], no + 1
             else:
                 raise input_error(source, "block without a cue timing", no)
-            m = _TIMING.fullmatch(timing)
+            m = _TIMING.fullmatch(timing.strip())
             start = parse_time(m.group(1)) if m else None
             end = parse_time(m.group(2)) if m else None
             if m is None or start is None or end is None:
@@ -244,7 +245,7 @@ class WebVTT:
             timing = f"{format_time(item.start)} --> {format_time(max(item.end, item.start))}"
             settings = " ".join(item.settings.replace("-->", "").split())
             parts.append(timing + (" " + settings if settings else ""))
-            text = "\n".join(line for line in item.text.split("\n") if line.strip())
+            text = "\n".join(line for line in text_lines(item.text) if line.strip())
             body = _escape(text)
             if item.speaker is not None:
                 if style == "prefix":

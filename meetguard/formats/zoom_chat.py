@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._model import ChatMessage, Document, MessageKind, Quote, Source, Speaker
-from ._base import decode, head_text, input_error, split_lines
+from ._base import decode, head_text, input_error, split_lines, text_lines
 
 __all__ = ["ZoomChat", "ZoomCloudChat"]
 
@@ -21,6 +21,10 @@ _DM_SUFFIXES = ("(Direct Message)", "(Privately)", "(privately)", "(direct messa
 _PUBLIC_TARGETS = ("Everyone",)
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.replace("\r", "\n").split("\n"))
+
+
 def _first_line(text: str) -> str:
     for line in split_lines(text):
         if line.strip():
@@ -30,7 +34,7 @@ def _first_line(text: str) -> str:
 
 def _split_target(head: str, known: set[str]) -> tuple[str, str] | None:
     """Split "<name> to <target>" where both may contain " to "; prefer known senders."""
-    positions = [m.start() for m in re.finditer(" to ", head)]
+    positions = [m.start() for m, _ in zip(re.finditer(" to ", head), range(20))]
     if not positions:
         return None
     for pos in positions:
@@ -147,11 +151,11 @@ class ZoomChat:
         for item in doc.items:
             if not isinstance(item, ChatMessage):
                 raise input_error(_src(doc), "a Zoom chat holds chat messages only")
-            sender = item.sender.label if item.sender else "System"
-            body = item.text.split("\n")
+            sender = _one_line(item.sender.label) if item.sender else "System"
+            body = text_lines(item.text)
             if layout == "old":
                 if item.private:
-                    target = item.recipients[0].label if item.recipients else "Everyone"
+                    target = _one_line(item.recipients[0].label) if item.recipients else "Everyone"
                     suffix = targets.get(item.index) or "(Privately)"
                     out.append(f"{item.time}\t From  {sender}  to  {target}{suffix} : {body[0]}")
                 else:
@@ -160,7 +164,7 @@ class ZoomChat:
                 continue
             if item.private and item.recipients:
                 suffix = targets.get(item.index) or "(Direct Message)"
-                target = item.recipients[0].label + suffix
+                target = _one_line(item.recipients[0].label) + suffix
             elif item.private:
                 target = targets.get(item.index) or "(Direct Message)"
             else:
@@ -233,16 +237,16 @@ class ZoomCloudChat:
         for item in doc.items:
             if not isinstance(item, ChatMessage):
                 raise input_error(_src(doc), "a Zoom chat holds chat messages only")
-            sender = item.sender.label if item.sender else "System"
+            sender = _one_line(item.sender.label).replace("\t", " ") if item.sender else "System"
             q = item.quote
-            quoted = (q.text + ("..." if q.truncated else "")) if q else ""
+            quoted = _one_line(q.text + ("..." if q.truncated else "")) if q else ""
             if item.kind is MessageKind.REACTION:
-                out.append(f'{item.time}\t{sender}:\tReacted to "{quoted}" with {item.text}')
+                out.append(f'{item.time}\t{sender}:\tReacted to "{quoted}" with {_one_line(item.text)}')
             elif item.kind is MessageKind.REPLY:
                 out.append(f'{item.time}\t{sender}:\tReplying to "{quoted}"')
-                out.extend("\t" + line for line in item.text.split("\n"))
+                out.extend("\t" + line for line in text_lines(item.text))
             else:
-                body = item.text.split("\n")
+                body = text_lines(item.text)
                 out.append(f"{item.time}\t{sender}:\t{body[0]}")
                 out.extend("\t" + line for line in body[1:])
         return {doc.name: ("\n".join(out) + "\n").encode("utf-8")}
