@@ -137,7 +137,7 @@ def test_zoom_names_with_punctuation_and_to_in_name() -> None:
         "09:00:03 From Ana to Be [NA] to O'Brien, Seán (Guest)(Direct Message):\n\tpsst\n\tsecond line\n"
     ).encode()
     doc = parse(Source("c.txt", {"c.txt": text}, path="c.txt"))
-    a, b, c = doc.items
+    a, _, c = doc.items
     assert isinstance(a, ChatMessage) and isinstance(c, ChatMessage)
     assert a.sender == Speaker("O'Brien, Seán (Guest)")
     assert c.sender == Speaker("Ana to Be [NA]") and c.recipients == (Speaker("O'Brien, Seán (Guest)"),)
@@ -159,7 +159,7 @@ def test_zoom_old_layout_private_and_written_back_in_old_layout() -> None:
 
 def test_zoom_cloud_reactions_and_replies() -> None:
     doc = read_document(SAMPLES / "zoom_chat_cloud.txt", "chat")
-    first, reaction, reply = doc.items
+    _, reaction, reply = doc.items
     assert isinstance(reaction, ChatMessage) and isinstance(reply, ChatMessage)
     assert reaction.kind is MessageKind.REACTION and reaction.text == "👍"
     assert reaction.quote == Quote("the staging box is 2", ref=0, truncated=True)

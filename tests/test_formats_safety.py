@@ -14,8 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import meetguard.formats as formats
-from meetguard import ChatMessage, Document, Speaker
+from meetguard import ChatMessage, Document, Speaker, formats
 from meetguard._errors import InputError, InputTooLarge, PluginLoadError, UnsupportedFormat
 from meetguard._model import Source
 from meetguard.formats import load_source, parse, read_document, source_from_bytes, write_document

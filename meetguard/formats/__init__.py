@@ -65,7 +65,7 @@ def _check_plugin(obj: Any) -> bool:
     if isinstance(obj, type):
         try:
             return _is_format(obj())
-        except Exception:
+        except Exception:  # noqa: BLE001 - a class that cannot be built is no format
             return False
     return _is_format(obj)
 
@@ -106,8 +106,8 @@ def detect_format(source: Source, kind: str | None = None) -> Format:
                 return fmt
         except MeetguardError:
             raise
-        except Exception:
-            continue          # a sniff that cannot read the bytes does not match
+        except Exception:  # noqa: BLE001, S112 - a sniff that cannot read the bytes does not match
+            continue
     raise UnsupportedFormat(where(source), "not a recognised chat or transcript format")
 
 
@@ -128,7 +128,7 @@ def parse(source: Source, format: str | None = None, kind: str | None = None) ->
         raise
     except RecursionError:
         raise InputError(where(source), "input is nested too deeply") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - never a traceback for bad input
         raise InputError(where(source), f"cannot be parsed as {fmt.name} ({type(exc).__name__})") from None
     return dataclasses.replace(
         doc, name=source.name, format=fmt.name, sha256=source_sha256(source), container=source.container

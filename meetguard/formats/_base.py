@@ -25,8 +25,11 @@ HEAD_BYTES = 8192
 class Format(Protocol):
     """One input format: detect it, read it, write it back in the same shape."""
 
-    name: str
-    kind: Literal["chat", "transcript"]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> Literal["chat", "transcript"]: ...
 
     def sniff(self, source: Source) -> bool: ...
 
@@ -46,7 +49,7 @@ def input_error(source: Source, problem: str, line: int | None = None) -> InputE
 def _bom_codec(data: bytes) -> str | None:
     if data.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     return None
 
@@ -127,3 +130,7 @@ def relabel_speaker(relabel: Mapping[Speaker, Speaker], sp: Speaker | None) -> S
 
 def as_str(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -10,7 +10,18 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._errors import InputError
-from .._model import ChatMessage, Cue, Document, Item, Mention, MessageKind, Quote, Source, Speaker, Word
+from .._model import (
+    ChatMessage,
+    Cue,
+    Document,
+    Item,
+    Mention,
+    MessageKind,
+    Quote,
+    Source,
+    Speaker,
+    Word,
+)
 from ._base import head_text, input_error, load_json
 
 __all__ = ["MeetguardJSON"]

@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 
 from .._errors import InputError
 from .._model import ChatMessage, Document, Mention, MessageKind, Source, Speaker
-from ._base import as_str, input_error, load_json
+from ._base import as_dict, as_str, input_error, load_json
 
 __all__ = ["Slack", "strip_tokens"]
 
@@ -97,7 +97,7 @@ def _root(files: Any) -> str | None:
     if len(tops) == 1:
         top = next(iter(tops))
         if f"{top}/users.json" in files or f"{top}/channels.json" in files:
-            return top + "/"
+            return str(top) + "/"
     return None
 
 
@@ -136,7 +136,7 @@ class Slack:
         for u in raw_users:
             if not isinstance(u, dict) or not as_str(u.get("id")):
                 raise input_error(source, "users.json: a user without an id")
-            profile = u.get("profile") if isinstance(u.get("profile"), dict) else {}
+            profile = as_dict(u.get("profile"))
             names = [as_str(u.get("real_name")), as_str(profile.get("real_name")), as_str(u.get("name")),
                      as_str(profile.get("display_name")), as_str(profile.get("real_name_normalized")),
                      as_str(profile.get("display_name_normalized"))]
@@ -205,7 +205,7 @@ class Slack:
             kind, sender = MessageKind.DELETED, users.get(user)
         elif subtype == "bot_message" or (not user and msg.get("bot_id")):
             bot_id = as_str(msg.get("bot_id")) or user
-            profile = msg.get("bot_profile") if isinstance(msg.get("bot_profile"), dict) else {}
+            profile = as_dict(msg.get("bot_profile"))
             label = as_str(msg.get("username")) or as_str(profile.get("name")) or bot_id or "bot"
             kind, sender = MessageKind.BOT, Speaker(label, bot_id or None)
         elif user in users:
@@ -296,7 +296,7 @@ class Slack:
         uid = as_str(raw.get("id"))
         sp = users.get(uid)
         new = relabel.get(sp) if sp is not None else None
-        profile = raw.get("profile") if isinstance(raw.get("profile"), dict) else {}
+        profile = as_dict(raw.get("profile"))
         row: dict[str, Any]
         if new is not None:
             row = {"id": new.platform_id or new.label, "name": new.label, "real_name": new.label,

@@ -21,7 +21,7 @@ _TIMING = re.compile(
     r"[ \t]*(\d{1,9}):(\d{1,2}):(\d{1,2})[,.](\d{1,3})[ \t]+-->[ \t]+"
     r"(\d{1,9}):(\d{1,2}):(\d{1,2})[,.](\d{1,3})(?:[ \t]+.*)?"
 )
-_FORMAT_TAG = re.compile(r"</?(?:[ibu]|font(?:[ \t][^<>\n]*)?)>", re.I)
+_FORMAT_TAG = re.compile(r"</?(?:[ibu]|font(?:[ \t][^<>\n]*)?)>", re.IGNORECASE)
 
 
 def _seconds(h: str, m: str, s: str, ms: str) -> float:

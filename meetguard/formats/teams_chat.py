@@ -27,15 +27,25 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, Literal
 
+from .._errors import InputError
 from .._model import ChatMessage, Document, Mention, MessageKind, Source, Speaker
-from ._base import as_str, decode, head_text, input_error, load_json, relabel_speaker, split_lines
+from ._base import (
+    as_dict,
+    as_str,
+    decode,
+    head_text,
+    input_error,
+    load_json,
+    relabel_speaker,
+    split_lines,
+)
 
 __all__ = ["TeamsChat"]
 
 _PUBLIC_CHATS = ("group", "meeting")
 _KEEP = ("id", "replyToId", "messageType", "createdDateTime", "lastModifiedDateTime",
          "lastEditedDateTime", "deletedDateTime", "chatId", "importance", "locale")
-_BLOCK_TAGS = frozenset("p div li tr h1 h2 h3 h4 h5 h6 blockquote pre".split())
+_BLOCK_TAGS = frozenset(["p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre"])
 
 
 class _HTMLText(HTMLParser):
@@ -142,7 +152,7 @@ class TeamsChat:
                     if line.strip():
                         try:
                             out.append(load_json(source, line))
-                        except Exception:
+                        except InputError:
                             raise input_error(source, "invalid JSON message", no) from None
                 return out, {}, "jsonl"
         data = load_json(source, text)
@@ -163,14 +173,15 @@ class TeamsChat:
         for n, msg in enumerate(messages):
             if not isinstance(msg, dict):
                 raise input_error(source, f"message {n} is not an object")
-            body = msg.get("body") if isinstance(msg.get("body"), dict) else {}
+            body = as_dict(msg.get("body"))
             content = as_str(body.get("content"))
+            spans: list[tuple[int, int, str]] = []
             if as_str(body.get("contentType")).lower() == "text":
-                text, spans = content, []
+                text = content
             else:
                 try:
                     text, spans = _html_to_text(content)
-                except Exception:
+                except Exception:  # noqa: BLE001 - HTMLParser on hostile markup
                     raise input_error(source, f"message {n}: unreadable HTML body") from None
             mention_map: dict[str, Speaker] = {}
             for m in msg.get("mentions") or []:

@@ -35,16 +35,12 @@ _VOICE = re.compile(r"<v(?:\.[^\s<>]{0,200})?(?:[ \t]+([^<>\n]{0,1000}))?>")
 _TAG = re.compile(r"<[^<>\n]{0,1000}>")
 _TOKEN = re.compile(r"<[A-Z][A-Z_]*(?:_[0-9A-Fa-f]+)?>")
 _PARTICLES = frozenset(
-    "de da das do dos du del della der den van von ten ter la le di bin ibn al el y e".split()
+    ["de", "da", "das", "do", "dos", "du", "del", "della", "der", "den", "van", "von", "ten", "ter", "la", "le", "di", "bin", "ibn", "al", "el", "y", "e"]
 )
-_TITLES = frozenset("dr. mr. mrs. ms. prof. mx. st. jr. sr.".split())
+_TITLES = frozenset(["dr.", "mr.", "mrs.", "ms.", "prof.", "mx.", "st.", "jr.", "sr."])
 # Words that often start a sentence with a colon ("Note: ...") and are no name.
 _NOT_NAMES = frozenset(
-    """note notes nb update question answer q a warning summary edit action todo to-do
-    reminder agenda example ps p.s. fyi re subject tip important correction also so well
-    ok okay yes no result results next step decision issue problem fact reason goal topic
-    status caveat disclaimer hint source quote translation context attention breaking final
-    update2 info news remember step1 bonus hey hi hello thanks update: action: item""".split()
+    ["note", "notes", "nb", "update", "question", "answer", "q", "a", "warning", "summary", "edit", "action", "todo", "to-do", "reminder", "agenda", "example", "ps", "p.s.", "fyi", "re", "subject", "tip", "important", "correction", "also", "so", "well", "ok", "okay", "yes", "no", "result", "results", "next", "step", "decision", "issue", "problem", "fact", "reason", "goal", "topic", "status", "caveat", "disclaimer", "hint", "source", "quote", "translation", "context", "attention", "breaking", "final", "update2", "info", "news", "remember", "step1", "bonus", "hey", "hi", "hello", "thanks", "update:", "action:", "item"]
 )
 
 
@@ -191,8 +187,8 @@ class WebVTT:
         items: list[Cue] = []
         prefix_used = False
         for r in raws:
-            for k, (label, payload) in enumerate(r.segments):
-                text = _clean(payload)
+            for k, (label, segment) in enumerate(r.segments):
+                text = _clean(segment)
                 speaker: Speaker | None = Speaker(label) if label else None
                 if not voiced:
                     prefix = self._prefix(text)

@@ -123,7 +123,8 @@ class ZoomChat:
                 head, _, msg = m.group(2).partition(" : ")
                 head = head.rstrip()
                 i = len(items)
-                private, recipients, suffix = False, (), ""
+                private, suffix = False, ""
+                recipients: tuple[Speaker, ...] = ()
                 if "  to  " in head and head.endswith(_DM_SUFFIXES):
                     head, _, target = head.partition("  to  ")
                     private, recipients, suffix = _target_parts(target.strip())
@@ -132,7 +133,7 @@ class ZoomChat:
             elif items and line.strip():
                 # Older exports continue multi-line messages on raw lines.
                 prev = items[-1]
-                cont = line[1:] if line.startswith("\t") else line
+                cont = line.removeprefix("\t")
                 items[-1] = ChatMessage(
                     prev.index, prev.time, prev.sender, prev.text + "\n" + cont,
                     prev.recipients, prev.private,
@@ -178,8 +179,8 @@ def _src(doc: Document) -> Source:
     return Source(doc.name, {}, doc.container, doc.name)
 
 
-_REACTION = re.compile(r'Reacted to "(.*)" with (.+)', re.S)
-_REPLY = re.compile(r'Replying to "(.*)"', re.S)
+_REACTION = re.compile(r'Reacted to "(.*)" with (.+)', re.DOTALL)
+_REPLY = re.compile(r'Replying to "(.*)"', re.DOTALL)
 
 
 def _quote(text: str, items: list[ChatMessage]) -> Quote:
