@@ -19,6 +19,7 @@ import math
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -107,13 +108,16 @@ def check_readable(path: Path) -> None:
         "-map", "0:a:0", "-ac", "1", "-ar", str(_CHECK_RATE), "-f", "s16le", "pipe:1",
     ]
     decoded = 0
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-        assert proc.stdout is not None and proc.stderr is not None
+    # stderr goes to a file, not a pipe: a garbage body makes ffmpeg write megabytes of
+    # errors, which would fill a pipe nobody reads while we read stdout (a deadlock).
+    with tempfile.TemporaryFile() as err, \
+            subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err) as proc:
+        assert proc.stdout is not None
         while block := proc.stdout.read(1 << 16):
             decoded += len(block)
-        errors = proc.stderr.read()
         rc = proc.wait()
-    if rc != 0 or errors.strip():
+        errors = err.tell() > 0
+    if rc != 0 or errors:
         raise InputError(where, "corrupt or truncated audio (decoding failed)")
     seconds = decoded / (2 * _CHECK_RATE)
     if seconds <= 0:
@@ -192,8 +196,9 @@ def iter_chunks(path: Path, seconds: float = 30.0) -> Iterator[np.ndarray]:
         "-map", "0:a:0", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "pipe:1",
     ]
     size = int(seconds * SAMPLE_RATE) * 4
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stderr is not None
+    err = tempfile.TemporaryFile()      # not a pipe: see check_readable
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
+    assert proc.stdout is not None
     try:
         while True:
             block = _read_exact(proc.stdout, size)
@@ -202,15 +207,14 @@ def iter_chunks(path: Path, seconds: float = 30.0) -> Iterator[np.ndarray]:
                 yield np.frombuffer(block[:usable], dtype=np.float32).copy()
             if len(block) < size:
                 break
-        errors = proc.stderr.read()
-        if proc.wait() != 0 or errors.strip():
+        if proc.wait() != 0 or err.tell() > 0:
             raise InputError(str(path), "corrupt or truncated audio (decoding failed)")
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.stdout.close()
-        proc.stderr.close()
         proc.wait()
+        err.close()
 
 
 def to_whisper_input(seg: Any) -> np.ndarray:
