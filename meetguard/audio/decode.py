@@ -196,7 +196,7 @@ def iter_chunks(path: Path, seconds: float = 30.0) -> Iterator[np.ndarray]:
         "-map", "0:a:0", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "pipe:1",
     ]
     size = int(seconds * SAMPLE_RATE) * 4
-    err = tempfile.TemporaryFile()      # not a pipe: see check_readable
+    err = tempfile.TemporaryFile()  # noqa: SIM115 (closed in finally; not a pipe: see check_readable)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
     assert proc.stdout is not None
     try:
