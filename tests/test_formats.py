@@ -336,6 +336,7 @@ def test_slack_writer_applies_relabel_and_redacted_items() -> None:
     assert general[0]["user"] == "PERSON_1"
     assert general[4]["user"] == "PERSON_2"           # system message: id through relabel
     assert general[3]["files"][0]["url_private"].endswith("/%3CPERSON_1%3E_cv.pdf")
+    assert general[3]["files"][0]["permalink"] == "https://acme.slack.com/files/PERSON_1/F2/%3CPERSON_1%3E_cv.pdf"
     channels = json.loads(out["slack_dm/channels.json"])
     assert channels[0]["creator"] == "PERSON_1" and channels[0]["members"] == ["PERSON_1", "U02BOBLI", "PERSON_2"]
     assert "slack_dm/mpdm-G0GROUPDM/2026-11-21.json" in out
@@ -493,3 +494,20 @@ def test_meetguard_json_round_trip_with_words_and_messages() -> None:
 def test_meetguard_json_invalid(body: dict[str, object]) -> None:
     with pytest.raises(InputError):
         parse(Source("bad.json", {"bad.json": json.dumps(body).encode()}, path="bad.json"))
+
+
+@pytest.mark.parametrize("fmt", ["zoom-chat", "zoom-cloud-chat", "teams-chat", "meetguard-json"])
+def test_chat_writers_accept_meta_none(fmt: str) -> None:
+    items = (ChatMessage(0, "10:00:00", Speaker("<PERSON_1>", "PERSON_1"), "hi <PERSON_2>\nsecond line"),
+             ChatMessage(1, "10:00:05", Speaker("<PERSON_2>", "PERSON_2"), "psst", (Speaker("<PERSON_1>"),), True))
+    doc = Document("out.x", fmt, "chat", items)
+    out = write_document(doc)
+    back = parse(Source("out.x", out, "file", "out.x"))
+    assert back.format == fmt
+    assert [(m.text, m.sender.label if m.sender else None, m.private) for m in back.items] == [  # type: ignore[union-attr]
+        ("hi <PERSON_2>\nsecond line", "<PERSON_1>", False), ("psst", "<PERSON_2>", fmt != "zoom-cloud-chat")]
+
+
+def test_slack_writer_needs_the_parsed_export() -> None:
+    with pytest.raises(InputError):
+        write_document(Document("x", "slack", "chat", (), container="dir"))

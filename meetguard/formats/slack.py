@@ -89,6 +89,16 @@ def _rename_url(url: str, old: str, new: str) -> str:
     return url
 
 
+def _map_url_ids(url: str, rid: Any) -> str:
+    """Relabel user ids that appear as path segments (``/files/U123/F1/x.pdf``)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    path = "/".join(quote(str(rid(unquote(seg))), safe="") if seg else seg for seg in parts.path.split("/"))
+    return urlunsplit(parts._replace(path=path))
+
+
 def _root(files: Any) -> str | None:
     for name in ("users.json", "channels.json"):
         if name in files:
@@ -349,7 +359,7 @@ class Slack:
                 old_name = strip_tokens(as_str(f.get("name")))
                 for key in _FILE_URLS:
                     if isinstance(f.get(key), str):
-                        row[key] = _rename_url(_clean_url(f[key]), old_name, name)
+                        row[key] = _map_url_ids(_rename_url(_clean_url(f[key]), old_name, name), rid)
                 if "user" in f:
                     row["user"] = rid(f["user"])
                 files.append(row)

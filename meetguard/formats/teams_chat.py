@@ -237,6 +237,12 @@ class TeamsChat:
             msg["createdDateTime"] = item.time
             if "chatType" in raw:
                 msg["chatType"] = raw["chatType"]
+            top_type = as_str(meta.get("top", {}).get("chatType"))
+            chat_type = as_str(msg.get("chatType")) or top_type
+            read_private = (chat_type not in _PUBLIC_CHATS if chat_type
+                            else as_str(msg.get("chatId")).endswith("@unq.gbl.spaces"))
+            if item.private and not read_private:
+                msg["chatType"] = "oneOnOne"     # a private item must read back private
             sender = item.sender
             if sender is None:
                 msg["from"] = None
