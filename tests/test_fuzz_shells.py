@@ -225,3 +225,94 @@ def test_twenty_megabyte_single_line_is_answered_in_bounded_time(
     code, err, out = run_cli(tmp_path, "--chat", path, capfd)
     assert time.monotonic() - t0 < 60
     assert_answered(code, err, out, path)
+
+
+# -- the same through the sidecar ----------------------------------------------------------
+
+SIDECAR_TOKEN = "fuzz-token-1c2d"
+
+
+@pytest.fixture
+async def sidecar(aiohttp_client: Any, tmp_path: Path, no_models: None,
+                  monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Path]:
+    """The sidecar with the real loader and the real Guard (detection stubbed, no
+    transcriber: nothing here should get that far)."""
+    from meetguard import Guard, GuardOptions, _guard
+    from meetguard.sidecar import SidecarConfig, init_app
+    from meetguard.sidecar.config import Limits
+
+    def no_transcriber(self: Any) -> Any:
+        raise AssertionError("no audio here may be transcribed")
+
+    monkeypatch.setattr(_guard.Guard, "warm", lambda self, audio=True: None)
+    monkeypatch.setattr(_guard._Engines, "transcriber", no_transcriber)
+    audit = tmp_path / "audit.jsonl"
+    guard = Guard.from_policy(POLICY, GuardOptions(audit_path=audit))
+    config = SidecarConfig(policy=Path(POLICY), tokens=(SIDECAR_TOKEN,), jobs_dir=tmp_path / "jobs",
+                           limits=Limits(max_body_mb=300, max_jobs=2, queue=64))
+    client = await aiohttp_client(init_app(config, guard))
+    return client, audit
+
+
+def _form(field: str, data: bytes, filename: str) -> Any:
+    from aiohttp import FormData
+
+    form = FormData()
+    form.add_field("purpose", "summarization")
+    form.add_field("recipient", "summarizer")
+    form.add_field(field, data, filename=filename, content_type="application/octet-stream")
+    return form
+
+
+async def test_sidecar_hostile_inputs_are_4xx_one_line(sidecar: tuple[Any, Any], tmp_path: Path) -> None:
+    client, audit = sidecar
+    auth = {"Authorization": f"Bearer {SIDECAR_TOKEN}"}
+    decided = 0
+    rnd = random.Random(11)
+    cases = [c for c in hostile_inputs(tmp_path) if c[0] not in ANSWERED]
+    cases += [(f"random-{i}.txt", "--chat", rnd.randbytes(rnd.randint(0, 3000))) for i in range(12)]
+    cases += [(f"cut-{i}.vtt", "--transcript", s[:rnd.randint(0, len(s))] + rnd.randbytes(3))
+              for i, s in enumerate(_SEEDS)]
+    for name, flag, data in cases:
+        field = flag.lstrip("-")
+        t0 = time.monotonic()
+        resp = await client.post("/v1/guard", data=_form(field, data, name), headers=auth)
+        body = await resp.json()
+        assert time.monotonic() - t0 < 30, name
+        if resp.status == 200:                  # a fuzzed file that parses: decided whole
+            assert name.startswith(("random-", "cut-")) and body["decision"] in ("release", "partial")
+            decided += 1
+            continue
+        assert resp.status in (403, 413, 415, 422), (name, resp.status, body)
+        if resp.status == 403:
+            assert body["decision"] == "deny"
+            decided += 1
+            continue
+        assert set(body) == {"error", "message"}, body
+        message = body["message"]
+        assert "\n" not in message and "Traceback" not in message
+        # names the input by its stored name, never a server path or the client's name
+        assert message.startswith(("chat-1", "transcript-1", "audio")), message
+        assert str(tmp_path) not in message and "/tmp" not in message
+    records = audit.read_text().splitlines() if audit.exists() else []
+    assert len(records) == decided, "only decided runs are audited; a refused input never reaches the guard"
+    # still serving: a good request right after
+    good = (SAMPLES / "zoom_chat_local.txt").read_bytes()
+    resp = await client.post("/v1/guard", data=_form("chat", good, "chat.txt"), headers=auth)
+    assert resp.status == 200
+
+
+@pytest.mark.parametrize("filename", ["../../etc/passwd", "..\\..\\boot.ini", "/abs/x.txt",
+                                      "x" * 5000 + ".txt", "..", "chat.txt/../../../x", "ÿ\u202e.txt"])
+async def test_sidecar_upload_names_never_become_paths(sidecar: tuple[Any, Any], tmp_path: Path,
+                                                       filename: str) -> None:
+    client, _audit = sidecar
+    before = set(Path(tmp_path).rglob("*"))
+    good = (SAMPLES / "zoom_chat_local.txt").read_bytes()
+    resp = await client.post("/v1/guard", data=_form("chat", good, filename),
+                             headers={"Authorization": f"Bearer {SIDECAR_TOKEN}"})
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["outputs"] and all(n.startswith("chat-1") and "/" not in n for n in body["outputs"])
+    assert set(Path(tmp_path).rglob("*")) <= before | {tmp_path / "audit.jsonl"}
+    assert not Path("/etc/passwd.txt").exists() and not (tmp_path.parent / "x").exists()
