@@ -511,3 +511,26 @@ def test_chat_writers_accept_meta_none(fmt: str) -> None:
 def test_slack_writer_needs_the_parsed_export() -> None:
     with pytest.raises(InputError):
         write_document(Document("x", "slack", "chat", (), container="dir"))
+
+
+@pytest.mark.parametrize(("prefix", "count", "labelled", "expected"), [
+    ("Alice Martin", 1, False, True),
+    ("Martin, Alice [NW]", 1, False, True),
+    ("Li, Bob (Guest)", 1, False, True),
+    ("Jean-Luc de la Tour", 1, False, True),
+    ("<PERSON_1>", 1, False, True),
+    ("Omar", 1, False, False),
+    ("Omar", 1, True, True),
+    ("Omar", 2, False, True),
+    ("Note", 1, True, False),
+    ("Note", 3, True, False),
+    ("Action Items", 1, True, False),
+    ("He said", 2, True, False),
+    ("Sure. Note", 1, True, False),
+    ("one two three four five six", 1, True, False),
+    ("Speaker 1", 1, False, True),
+])
+def test_zoom_prefix_plausibility(prefix: str, count: int, labelled: bool, expected: bool) -> None:
+    from meetguard.formats.webvtt import _plausible_name
+
+    assert _plausible_name(prefix, count, labelled) is expected

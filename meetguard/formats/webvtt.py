@@ -38,9 +38,16 @@ _PARTICLES = frozenset(
     ["de", "da", "das", "do", "dos", "du", "del", "della", "der", "den", "van", "von", "ten", "ter", "la", "le", "di", "bin", "ibn", "al", "el", "y", "e"]
 )
 _TITLES = frozenset(["dr.", "mr.", "mrs.", "ms.", "prof.", "mx.", "st.", "jr.", "sr."])
-# Words that often start a sentence with a colon ("Note: ...") and are no name.
+# Words that often open a sentence or a heading with a colon ("Note: ...",
+# "Action Items: ..."): a prefix made of them is no name unless it recurs.
 _NOT_NAMES = frozenset(
-    ["note", "notes", "nb", "update", "question", "answer", "q", "a", "warning", "summary", "edit", "action", "todo", "to-do", "reminder", "agenda", "example", "ps", "p.s.", "fyi", "re", "subject", "tip", "important", "correction", "also", "so", "well", "ok", "okay", "yes", "no", "result", "results", "next", "step", "decision", "issue", "problem", "fact", "reason", "goal", "topic", "status", "caveat", "disclaimer", "hint", "source", "quote", "translation", "context", "attention", "breaking", "final", "update2", "info", "news", "remember", "step1", "bonus", "hey", "hi", "hello", "thanks", "update:", "action:", "item"]
+    """note notes nb update updates question questions answer q a warning summary edit action
+    actions todo to-do reminder agenda example ps p.s. fyi re subject tip important correction
+    also so well ok okay yes no result results next step steps decision decisions issue issues
+    problem fact reason goal goals topic status caveat disclaimer hint source quote translation
+    context attention breaking final info news remember bonus hey hi hello thanks item items
+    key point points open follow-up followup takeaway takeaways recap minutes meeting background
+    why what how when where who the this that my our your their his her its""".split()
 )
 
 
@@ -80,7 +87,13 @@ def _name_word(word: str) -> bool:
     return core[0].isupper() and all(ch.isalpha() or ch in "-'’." for ch in core)
 
 
-def _plausible_name(prefix: str, count: int) -> bool:
+def _plausible_name(prefix: str, count: int, labelled: bool = False) -> bool:
+    """Whether a cue's ``"Prefix: "`` names its speaker.
+
+    ``count`` is how many cues start with this prefix; ``labelled`` says most
+    cues of the file start with a plausible name (a Zoom transcript), which
+    makes a one-off single word ("Omar: ...") believable.
+    """
     words = prefix.split()
     if not 1 <= len(words) <= 5 or prefix != prefix.strip():
         return False
@@ -88,10 +101,11 @@ def _plausible_name(prefix: str, count: int) -> bool:
         return False
     if not any(w[0].isupper() or _TOKEN.fullmatch(w) for w in words):
         return False
-    if len(words) == 1 and words[0].lower() in _NOT_NAMES:
+    if _TOKEN.fullmatch(prefix) or count > 1 and not (len(words) == 1 and words[0].lower() in _NOT_NAMES):
+        return True
+    if any(w.lower().rstrip(",") in _NOT_NAMES for w in words):
         return False
-    # A one-word prefix seen once may well be a sentence start ("Update: ...").
-    return len(words) > 1 or count > 1 or bool(_TOKEN.fullmatch(words[0]))
+    return len(words) > 1 or labelled
 
 
 def _escape(text: str) -> str:
@@ -184,6 +198,8 @@ class WebVTT:
                 prefix = self._prefix(_clean(r.segments[0][1]))
                 if prefix is not None:
                     prefix_counts[prefix] += 1
+        strong = sum(n for p, n in prefix_counts.items() if _plausible_name(p, n))
+        labelled = bool(raws) and strong * 2 > len(raws)
         items: list[Cue] = []
         prefix_used = False
         for r in raws:
@@ -192,7 +208,7 @@ class WebVTT:
                 speaker: Speaker | None = Speaker(label) if label else None
                 if not voiced:
                     prefix = self._prefix(text)
-                    if prefix is not None and _plausible_name(prefix, prefix_counts[prefix]):
+                    if prefix is not None and _plausible_name(prefix, prefix_counts[prefix], labelled):
                         speaker = Speaker(prefix)
                         text = text[len(prefix) + 2 :]
                         prefix_used = True
