@@ -41,13 +41,7 @@ _TITLES = frozenset(["dr.", "mr.", "mrs.", "ms.", "prof.", "mx.", "st.", "jr.", 
 # Words that often open a sentence or a heading with a colon ("Note: ...",
 # "Action Items: ..."): a prefix made of them is no name unless it recurs.
 _NOT_NAMES = frozenset(
-    """note notes nb update updates question questions answer q a warning summary edit action
-    actions todo to-do reminder agenda example ps p.s. fyi re subject tip important correction
-    also so well ok okay yes no result results next step steps decision decisions issue issues
-    problem fact reason goal goals topic status caveat disclaimer hint source quote translation
-    context attention breaking final info news remember bonus hey hi hello thanks item items
-    key point points open follow-up followup takeaway takeaways recap minutes meeting background
-    why what how when where who the this that my our your their his her its""".split()
+    ["note", "notes", "nb", "update", "updates", "question", "questions", "answer", "q", "a", "warning", "summary", "edit", "action", "actions", "todo", "to-do", "reminder", "agenda", "example", "ps", "p.s.", "fyi", "re", "subject", "tip", "important", "correction", "also", "so", "well", "ok", "okay", "yes", "no", "result", "results", "next", "step", "steps", "decision", "decisions", "issue", "issues", "problem", "fact", "reason", "goal", "goals", "topic", "status", "caveat", "disclaimer", "hint", "source", "quote", "translation", "context", "attention", "breaking", "final", "info", "news", "remember", "bonus", "hey", "hi", "hello", "thanks", "item", "items", "key", "point", "points", "open", "follow-up", "followup", "takeaway", "takeaways", "recap", "minutes", "meeting", "background", "why", "what", "how", "when", "where", "who", "the", "this", "that", "my", "our", "your", "their", "his", "her", "its"]
 )
 
 
