@@ -16,9 +16,12 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from ._errors import MeetguardError, OutputExists, UsageError
+
+if TYPE_CHECKING:
+    from ._guard import GuardResult
 
 EXIT_RELEASED = 0
 EXIT_INTERNAL = 1
@@ -148,6 +151,24 @@ def _write_out(out: Path, files: Mapping[str, bytes]) -> None:
         raise
 
 
+def _audit_output_failure(audit_path: Path, result: GuardResult, exc: BaseException) -> None:
+    """The decision is audited before the outputs are written; when writing them fails,
+    a second record says that nothing reached --out (best effort: the original error
+    is what the caller sees)."""
+    from .audit import AuditLog
+
+    record: dict[str, object] = {
+        "policy_id": result.policy_id, "policy_sha256": result.policy_sha256,
+        "purpose": result.purpose, "recipient": result.recipient, "meeting_id": result.meeting_id,
+        "decision": "error", "at": result.at, "output_sha256": {},
+        "reasons": [f"output_failed: {type(exc).__name__}; outputs of {result.audit_id} were not written"],
+    }
+    try:
+        AuditLog(audit_path).append(record)
+    except MeetguardError:
+        log.debug("could not audit the failed output write")
+
+
 def _cmd_guard(args: argparse.Namespace) -> int:
     from ._guard import Guard, GuardOptions
     from ._model import Meeting
@@ -171,7 +192,11 @@ def _cmd_guard(args: argparse.Namespace) -> int:
         files.update(result.outputs)
     decision = json.dumps(result.decision_json(), indent=2, ensure_ascii=False) + "\n"
     files["decision.json"] = decision.encode("utf-8")
-    _write_out(out, files)
+    try:
+        _write_out(out, files)
+    except BaseException as exc:
+        _audit_output_failure(guard.audit_path, result, exc)
+        raise
     print(f"{result.decision}: {len(result.outputs)} output(s) in {out} (audit {result.audit_id[:16]})",
           file=sys.stderr)
     return EXIT_DENIED if result.decision == "deny" else EXIT_RELEASED

@@ -1,0 +1,197 @@
+"""Faults (issue 7.2) and nothing lost (7.3): a failing stage, a full disk, a failing
+upstream, a killed worker or process must release nothing, explain itself in one line,
+leave an audit record that says what happened, and leave the service serving.
+
+Already covered elsewhere: torn-tail repair and concurrent writers on a synthetic log
+(test_audit.py), jobs surviving a graceful restart and upstream down / 500 with a fake
+guard (test_sidecar.py), SIGTERM drain (test_sidecar_real.py).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from meetguard import _guard
+from meetguard import audit as audit_module
+from meetguard._errors import DetectionError, TranscriptionError
+from meetguard.audit import verify
+from meetguard.cli import main
+
+from .conftest import JFK, SAMPLES
+from .test_fuzz_shells import StubDetector
+
+POLICY = str(SAMPLES / "policy.yaml")
+AT = "2026-11-28T12:00:00Z"
+CHAT = SAMPLES / "zoom_chat_local.txt"
+PII = ["alice.martin@northwind.example", "4111 1111 1111 1111", "(415) 555-0142"]
+
+
+def records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+class OsProxy(ModuleType):
+    """``os`` for one module, with chosen calls failing: a full disk without filling one."""
+
+    def __init__(self, fail: dict[str, OSError], *, partial_write: bool = False,
+                 only: Any = None) -> None:
+        super().__init__("os")
+        self._fail = fail
+        self._partial = partial_write
+        self._only = only or (lambda fd: True)
+
+    def __getattr__(self, name: str) -> Any:
+        real = getattr(os, name)
+        if name not in self._fail:
+            return real
+
+        def failing(fd: int, *args: Any) -> Any:
+            if not self._only(fd):
+                return real(fd, *args)
+            if name == "write" and self._partial and args:
+                os.write(fd, bytes(args[0])[: len(args[0]) // 2])   # a torn line, then ENOSPC
+            raise self._fail[name]
+        return failing
+
+
+def enospc() -> OSError:
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.fixture
+def stub_detector(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_guard._Engines, "detector", lambda self: StubDetector())
+
+
+def guard_cli(tmp: Path, capfd: pytest.CaptureFixture[str], *extra: str,
+              inputs: Sequence[str] = ("--chat", str(CHAT))) -> tuple[int, str, Path]:
+    out = tmp / "out"
+    capfd.readouterr()
+    code = main(["guard", "--policy", POLICY, "--purpose", "summarization", "--recipient", "summarizer",
+                 "--at", AT, "--audit", str(tmp / "audit.jsonl"), "--out", str(out), *inputs, *extra])
+    return code, capfd.readouterr().err, out
+
+
+def assert_failed_closed(code: int, err: str, out: Path, needle: str) -> None:
+    assert code == 1, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("meetguard: ") and needle in lines[0], err
+    assert "Traceback" not in err
+    assert not out.exists(), "nothing may be released"
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".out.")], "no staging left"
+    for value in PII:
+        assert value not in err
+
+
+# -- CLI -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("exc,needle,reason", [
+    (DetectionError("detection failed: MemoryError"), "detection failed", "detection_failed: "),
+    (RuntimeError("boom with alice.martin@northwind.example"), "internal error (RuntimeError)",
+     "internal: RuntimeError"),
+])
+def test_cli_detection_failure(tmp_path: Path, capfd: pytest.CaptureFixture[str],
+                               monkeypatch: pytest.MonkeyPatch, exc: Exception, needle: str,
+                               reason: str) -> None:
+    class Failing(StubDetector):
+        def detect(self, units: Sequence[Any], roster: Any) -> Any:
+            raise exc
+
+    monkeypatch.setattr(_guard._Engines, "detector", lambda self: Failing())
+    code, err, out = guard_cli(tmp_path, capfd)
+    assert_failed_closed(code, err, out, needle)
+    (rec,) = records(tmp_path / "audit.jsonl")
+    assert rec["decision"] == "error" and rec["output_sha256"] == {}
+    assert rec["reasons"][0].startswith(reason)
+    assert "alice" not in json.dumps(rec)
+    assert verify(tmp_path / "audit.jsonl").ok
+
+
+def test_cli_transcription_failure(tmp_path: Path, capfd: pytest.CaptureFixture[str],
+                                   monkeypatch: pytest.MonkeyPatch, stub_detector: None) -> None:
+    class Broken:
+        def transcribe(self, samples: Any, *, prompt: str | None = None, offset: float = 0.0) -> Any:
+            raise TranscriptionError("transcription failed: model crashed")
+
+        def close(self) -> None:
+            return None
+
+    monkeypatch.setattr(_guard._Engines, "transcriber", lambda self: Broken())
+    code, err, out = guard_cli(tmp_path, capfd, "--attendee", "p-alice", inputs=("--audio", str(JFK)))
+    assert_failed_closed(code, err, out, "transcription failed")
+    (rec,) = records(tmp_path / "audit.jsonl")
+    assert rec["decision"] == "error" and rec["reasons"][0].startswith("transcription_failed: ")
+    assert len(rec["input_sha256"]) == 1        # the recording is identified, not quoted
+
+
+@pytest.mark.parametrize("call,partial", [("write", False), ("write", True), ("fsync", False)])
+def test_cli_audit_disk_full(tmp_path: Path, capfd: pytest.CaptureFixture[str],
+                             monkeypatch: pytest.MonkeyPatch, stub_detector: None,
+                             call: str, partial: bool) -> None:
+    code, err, _ = guard_cli(tmp_path / "warm", capfd)     # a good run first: a chain to extend
+    audit = tmp_path / "audit.jsonl"
+    (tmp_path / "warm" / "audit.jsonl").rename(audit)
+    monkeypatch.setattr(audit_module, "os", OsProxy({call: enospc()}, partial_write=partial))
+    code, err, out = guard_cli(tmp_path, capfd)
+    assert_failed_closed(code, err, out, "cannot write the audit log: No space left on device")
+    monkeypatch.undo()
+    monkeypatch.setattr(_guard._Engines, "detector", lambda self: StubDetector())
+    if partial:
+        assert verify(audit).message == "torn tail after seq 1"
+    # the disk has room again: the next run succeeds, the torn tail is repaired, nothing lost
+    code, err, out = guard_cli(tmp_path, capfd)
+    assert code == 0, err
+    result = verify(audit)
+    assert result.ok, result.message
+    recs = records(audit)
+    assert recs[0]["decision"] == "partial" and recs[-1]["decision"] == "partial"
+    assert len(recs) == (3 if call == "fsync" else 2)   # an fsync failure leaves a whole line
+
+
+def test_cli_output_write_failure_releases_nothing_and_is_audited(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        stub_detector: None) -> None:
+    from meetguard import cli
+
+    def in_staging(fd: int) -> bool:
+        return "/.out." in os.readlink(f"/proc/self/fd/{fd}")
+
+    monkeypatch.setattr(cli, "os", OsProxy({"fsync": enospc()}, only=in_staging))
+    code, err, out = guard_cli(tmp_path, capfd)
+    assert_failed_closed(code, err, out, "internal error (OSError); nothing was released")
+    released, failed = records(tmp_path / "audit.jsonl")
+    assert released["decision"] == "partial"
+    assert failed["decision"] == "error"
+    assert failed["reasons"] == [f"output_failed: OSError; outputs of {released['hash']} were not written"]
+    assert verify(tmp_path / "audit.jsonl").ok
+    monkeypatch.undo()
+    monkeypatch.setattr(_guard._Engines, "detector", lambda self: StubDetector())
+    code, err, out = guard_cli(tmp_path, capfd)      # and the next run works
+    assert code == 0 and (out / "decision.json").exists()
+
+
+def test_cli_existing_output_survives_a_failed_forced_run(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        stub_detector: None) -> None:
+    from meetguard import cli
+
+    code, _, out = guard_cli(tmp_path, capfd)
+    assert code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setattr(cli, "os", OsProxy({"fsync": enospc()}, only=lambda fd: "/.out." in
+                                           os.readlink(f"/proc/self/fd/{fd}")))
+    code, _err, _ = guard_cli(tmp_path, capfd, "--force")
+    assert code == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
