@@ -13,6 +13,8 @@ import errno
 import json
 import os
 import signal
+import time
+import signal
 import subprocess
 import sys
 import time
@@ -195,3 +197,44 @@ def test_cli_existing_output_survives_a_failed_forced_run(
     code, _err, _ = guard_cli(tmp_path, capfd, "--force")
     assert code == 1
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+# -- a detection worker killed mid-job ----------------------------------------------------------
+
+@pytest.mark.models
+def test_killed_detection_worker_fails_closed_and_the_next_job_works(tmp_path: Path) -> None:
+    from meetguard import Guard, GuardOptions, Meeting
+    from meetguard.detection import Detector
+
+    audit = tmp_path / "audit.jsonl"
+    guard = Guard.from_policy(POLICY, GuardOptions(audit_path=audit, detection_workers=1))
+    meeting = Meeting.from_files(chat=[CHAT])
+    real_detect = Detector.detect
+    killed: list[int] = []
+
+    def kill_then_detect(self: Detector, units: Any, roster: Any) -> Any:
+        if not killed:                        # the job is under way: its worker dies now
+            pool = self._pool
+            assert pool is not None
+            for pid in list(pool._processes):  # type: ignore[attr-defined]
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.3)
+        return real_detect(self, units, roster)
+
+    try:
+        guard._engine.detector()                 # start the pool
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(Detector, "detect", kill_then_detect)
+            with pytest.raises(DetectionError, match="worker process died"):
+                guard.process_sync(meeting, "summarization", "summarizer")
+            assert killed
+            (failed,) = records(audit)
+            assert failed["decision"] == "error" and failed["output_sha256"] == {}
+            # the next job: a fresh pool, a normal answer
+            result = guard.process_sync(meeting, "summarization", "summarizer")
+    finally:
+        guard.close()
+    assert result.decision == "partial"
+    assert all(v not in result.text("zoom_chat_local.txt") for v in PII)
+    assert [r["decision"] for r in records(audit)] == ["error", "partial"] and verify(audit).ok

@@ -13,6 +13,7 @@ import multiprocessing
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Self
 
 from .._errors import DetectionError, MeetguardError, PluginLoadError
@@ -242,6 +243,13 @@ class Detector:
                 return self._engine.detect(units, roster)
             except MeetguardError:
                 raise
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory): this call fails closed, and the
+                # pool is dropped so the next call starts a fresh one instead of failing forever.
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = None
+                raise DetectionError("detection failed: a worker process died") from None
             except Exception as exc:  # noqa: BLE001  (fail closed on anything)
                 # The message names the failure, never the text.
                 raise DetectionError(f"detection failed: {type(exc).__name__}") from None
