@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._errors import MeetguardError, UsageError
+from ._errors import AuditError, MeetguardError, UsageError
 from ._model import AudioInput, Cue, Document, Meeting, Speaker
 
 if TYPE_CHECKING:
@@ -180,6 +180,15 @@ class Guard:
             raise MeetguardError(f"internal error ({type(exc).__name__}); nothing was released") from exc
         delivery: Delivery | None = None
         if deliver is not None and result.decision in ("release", "partial"):
+            # Forwarding cannot be undone: refuse it while the audit log cannot take a record.
+            preflight = getattr(self._audit, "preflight", None)
+            if callable(preflight):
+                try:
+                    await loop.run_in_executor(None, preflight)
+                except MeetguardError:
+                    await loop.run_in_executor(None, _try, job.audit_error,
+                                               AuditError("audit log not writable; nothing was forwarded"))
+                    raise
             try:
                 delivery = await deliver(result)
             except Exception as exc:  # the upstream hook failed: content is not delivered
@@ -224,6 +233,14 @@ class Guard:
 
 # ---------------------------------------------------------------------------
 # internals
+
+def _try(fn: Callable[[BaseException], None], exc: BaseException) -> None:
+    """Best effort (an audit record while the log is failing)."""
+    try:
+        fn(exc)
+    except MeetguardError:
+        pass
+
 
 def _plugin_entity_types() -> frozenset[str]:
     from .detection import BASE_ENTITY_TYPES, entity_types

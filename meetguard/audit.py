@@ -13,6 +13,7 @@ Only an allowlist of top-level keys is accepted, so no content can slip in.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -157,6 +158,23 @@ class AuditLog:
                 raise self._fail("write", exc) from None
             finally:
                 os.close(fd)  # releases the flock
+
+    def preflight(self, room: int = 1 << 20) -> None:
+        """Raise :class:`AuditError` unless a record could be appended now: the log opens
+        for appending and its file system has ``room`` bytes free. Called before content
+        is forwarded, which cannot be taken back if the audit write then fails."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                st = os.fstatvfs(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise self._fail("open", exc) from None
+        if st.f_bavail * st.f_frsize < room:
+            raise AuditError(f"{self.path}: cannot write the audit log: "
+                             f"{os.strerror(errno.ENOSPC)}")
 
     def _last(self, fd: int) -> tuple[int, str]:
         """(seq, hash) of the last complete record; truncates a torn tail first."""

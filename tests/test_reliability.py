@@ -9,14 +9,11 @@ guard (test_sidecar.py), SIGTERM drain (test_sidecar_real.py).
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import os
 import signal
-import time
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -62,6 +59,9 @@ class OsProxy(ModuleType):
         def failing(fd: int, *args: Any) -> Any:
             if not self._only(fd):
                 return real(fd, *args)
+            if name == "fstatvfs":                   # a full file system
+                return real(fd)._replace(f_bavail=0) if hasattr(real(fd), "_replace") else \
+                    type("St", (), {"f_bavail": 0, "f_frsize": real(fd).f_frsize})()
             if name == "write" and self._partial and args:
                 os.write(fd, bytes(args[0])[: len(args[0]) // 2])   # a torn line, then ENOSPC
             raise self._fail[name]
@@ -238,3 +238,196 @@ def test_killed_detection_worker_fails_closed_and_the_next_job_works(tmp_path: P
     assert result.decision == "partial"
     assert all(v not in result.text("zoom_chat_local.txt") for v in PII)
     assert [r["decision"] for r in records(audit)] == ["error", "partial"] and verify(audit).ok
+
+
+# -- the sidecar ------------------------------------------------------------------------------
+
+TOKEN = "rel-token-8e1f"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def real_guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from meetguard import Guard, GuardOptions
+
+    audit = tmp_path_factory.mktemp("relaudit") / "audit.jsonl"
+    guard = Guard.from_policy(POLICY, GuardOptions(audit_path=audit))
+    guard.warm()
+    yield guard
+    guard.close()
+
+
+class Upstream:
+    """A receiver that can answer, answer 5xx, hang past the timeout or reset the connection."""
+
+    def __init__(self) -> None:
+        self.mode = "ok"
+        self.received = 0
+
+    def app(self) -> Any:
+        from aiohttp import web
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            await request.read()
+            self.received += 1
+            if self.mode == "5xx":
+                return web.json_response({"error": "down"}, status=503)
+            if self.mode == "slow":
+                await asyncio.sleep(5)
+            if self.mode == "reset":
+                assert request.transport is not None
+                request.transport.abort()
+                raise asyncio.CancelledError
+            if request.path.endswith("/chat/completions"):
+                return web.json_response({"id": "c", "object": "chat.completion", "created": 1,
+                                          "model": "m", "choices": [{"index": 0, "finish_reason": "stop",
+                                                                     "message": {"role": "assistant",
+                                                                                 "content": "ok"}}]})
+            return web.json_response({"ok": True})
+
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", handle)
+        return app
+
+
+@pytest.fixture
+async def sidecar(aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path, real_guard: Any
+                  ) -> tuple[Any, Upstream, Path]:
+    from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app
+    from meetguard.sidecar.config import Limits
+
+    up = Upstream()
+    server = await aiohttp_server(up.app())
+    base = f"http://127.0.0.1:{server.port}"
+    config = SidecarConfig(
+        policy=Path(POLICY), tokens=(TOKEN,), jobs_dir=tmp_path / "jobs",
+        limits=Limits(max_body_mb=20, max_jobs=2, queue=16),
+        upstreams={"summarizer": UpstreamConfig("summarizer", f"{base}/in", timeout_s=1.0),
+                   "llm-summarizer": UpstreamConfig("llm-summarizer", f"{base}/v1", "openai",
+                                                    timeout_s=1.0, model="m")})
+    client = await aiohttp_client(init_app(config, real_guard))
+    return client, up, real_guard.audit_path
+
+
+def chat_form(**extra: str) -> Any:
+    from aiohttp import FormData
+
+    form = FormData()
+    form.add_field("purpose", "summarization")
+    form.add_field("recipient", "summarizer")
+    form.add_field("at", AT)
+    for k, v in extra.items():
+        form.add_field(k, v)
+    form.add_field("chat", CHAT.read_bytes(), filename="chat.txt")
+    return form
+
+
+async def next_request_works(client: Any) -> None:
+    resp = await client.post("/v1/guard", data=chat_form(), headers=AUTH)
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    assert body["decision"] == "partial" and body["content"]
+
+
+def assert_error_body(body: dict[str, Any], code: str) -> None:
+    assert body["error"] == code, body
+    assert "content" not in body and "audio" not in body
+    dumped = json.dumps(body)
+    assert all(v not in dumped for v in PII) and "\\n" not in body["message"]
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("stage", ["detection", "transcription", "anonymizer"])
+async def test_sidecar_stage_failure_is_500_audited_and_next_request_served(
+        sidecar: tuple[Any, Upstream, Path], real_guard: Any, monkeypatch: pytest.MonkeyPatch,
+        stage: str) -> None:
+    client, up, audit = sidecar
+    n0 = len(records(audit))
+
+    class Failing:
+        def detect(self, units: Any, roster: Any) -> Any:
+            raise DetectionError("detection failed: MemoryError")
+
+        def transcribe(self, samples: Any, **kw: Any) -> Any:
+            raise TranscriptionError("transcription failed: model crashed")
+
+        def anonymize(self, *a: Any, **kw: Any) -> Any:
+            raise ValueError("alice.martin@northwind.example")   # third-party text quoting content
+
+        def close(self) -> None:
+            return None
+
+    attr = {"detection": "detector", "transcription": "transcriber", "anonymizer": "anonymizer"}[stage]
+    monkeypatch.setattr(real_guard._engine, attr, lambda: Failing())
+    if stage == "transcription":
+        from aiohttp import FormData
+
+        form = FormData()
+        form.add_field("purpose", "summarization")
+        form.add_field("recipient", "summarizer")
+        form.add_field("attendee", "p-alice")
+        form.add_field("audio", JFK.read_bytes(), filename="jfk.flac")
+    else:
+        form = chat_form()
+    resp = await client.post("/v1/guard", data=form, headers=AUTH)
+    assert resp.status == 500
+    expected = {"detection": "detection_failed", "transcription": "transcription_failed",
+                "anonymizer": "internal"}[stage]
+    assert_error_body(await resp.json(), expected)
+    new = records(audit)[n0:]
+    assert [r["decision"] for r in new] == ["error"] and new[0]["output_sha256"] == {}
+    assert new[0]["reasons"][0].startswith(expected if stage != "anonymizer" else "internal: ValueError")
+    assert "alice" not in json.dumps(new[0])
+    monkeypatch.undo()
+    await next_request_works(client)
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("partial", [False, True])
+async def test_sidecar_audit_disk_full_releases_nothing(sidecar: tuple[Any, Upstream, Path],
+                                                        monkeypatch: pytest.MonkeyPatch, partial: bool) -> None:
+    client, up, audit = sidecar
+    await next_request_works(client)
+    n0 = len(records(audit))
+    monkeypatch.setattr(audit_module, "os", OsProxy({"write": enospc(), "fstatvfs": enospc()},
+                                                    partial_write=partial))
+    resp = await client.post("/v1/guard", data=chat_form(), headers=AUTH)
+    assert resp.status == 500
+    assert_error_body(await resp.json(), "audit_failed")
+    resp = await client.post("/v1/release", data=chat_form(), headers=AUTH)   # nothing forwarded
+    assert resp.status == 500 and up.received == 0
+    monkeypatch.undo()
+    await next_request_works(client)
+    result = verify(audit)
+    assert result.ok, result.message
+    assert result.count == n0 + 1            # nothing complete was lost, the torn tail was repaired
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("mode,detail", [("5xx", "upstream answered 503"), ("slow", "upstream timed out"),
+                                         ("reset", "upstream unreachable")])
+async def test_sidecar_upstream_failure_is_502_audited_undelivered(
+        sidecar: tuple[Any, Upstream, Path], mode: str, detail: str) -> None:
+    client, up, audit = sidecar
+    n0 = len(records(audit))
+    up.mode = mode
+    t0 = time.monotonic()
+    resp = await client.post("/v1/release", data=chat_form(), headers=AUTH)
+    assert time.monotonic() - t0 < 4            # the upstream timeout (1 s) bounds it
+    assert resp.status == 502
+    body = await resp.json()
+    assert_error_body(body, "upstream_failed")
+    assert detail in body["message"]
+    (rec,) = records(audit)[n0:]
+    assert rec["hash"] == body["audit_id"]
+    assert rec["delivered"] == {"delivered": False, "status": 503 if mode == "5xx" else None}
+    # the pass-through fails the same way (the redaction is audited, the answer is 502)
+    resp = await client.post("/v1/chat/completions", json={"model": "m", "messages": [
+        {"role": "user", "content": "mail alice.martin@northwind.example"}]},
+        headers={**AUTH, "X-Meetguard-Purpose": "summarization", "X-Meetguard-Recipient": "llm-summarizer",
+                 "X-Meetguard-Attendees": "p-alice"})
+    assert resp.status in (502, 503) if mode != "5xx" else resp.status == 503
+    assert "alice.martin" not in await resp.text()
+    up.mode = "ok"
+    resp = await client.post("/v1/release", data=chat_form(), headers=AUTH)
+    assert resp.status == 200 and (await resp.json())["delivered"] is True
