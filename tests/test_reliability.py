@@ -14,6 +14,8 @@ import errno
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -341,7 +343,7 @@ def assert_error_body(body: dict[str, Any], code: str) -> None:
 async def test_sidecar_stage_failure_is_500_audited_and_next_request_served(
         sidecar: tuple[Any, Upstream, Path], real_guard: Any, monkeypatch: pytest.MonkeyPatch,
         stage: str) -> None:
-    client, up, audit = sidecar
+    client, _up, audit = sidecar
     n0 = len(records(audit))
 
     class Failing:
@@ -431,3 +433,123 @@ async def test_sidecar_upstream_failure_is_502_audited_undelivered(
     up.mode = "ok"
     resp = await client.post("/v1/release", data=chat_form(), headers=AUTH)
     assert resp.status == 200 and (await resp.json())["delivered"] is True
+
+
+# -- nothing lost: kill -9 --------------------------------------------------------------------
+
+_WRITER = """
+import sys, threading
+from meetguard.audit import AuditLog
+log = AuditLog(sys.argv[1])
+def work(t):
+    i = 0
+    while True:
+        i += 1
+        log.append({"decision": "release", "purpose": "p", "reasons": ["r" * (i % 5000)],
+                    "entity_counts": {"PERSON": i}, "meeting_id": f"t{t}-{i}"})
+for t in range(4):
+    threading.Thread(target=work, args=(t,), daemon=True).start()
+print("started", flush=True)
+threading.Event().wait()
+"""
+
+
+def test_kill_9_during_heavy_audit_writing_loses_no_complete_record(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    seen = 0
+    for round_ in range(4):
+        proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(audit)], stdout=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"started"
+        time.sleep(0.4 + 0.15 * round_)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        result = verify(audit)
+        # whole records, at most a torn tail after the last complete one
+        assert result.ok or result.message == f"torn tail after seq {result.count}", result.message
+        assert result.count > seen
+        complete = audit.read_bytes()[: audit.read_bytes().rfind(b"\n") + 1]
+        # the next writer repairs the tail and keeps every complete record
+        audit_module.AuditLog(audit).append({"decision": "deny", "purpose": "after-kill"})
+        after = verify(audit)
+        assert after.ok and after.count == result.count + 1, after.message
+        assert audit.read_bytes().startswith(complete)
+        seen = after.count
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _serve(config: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import sys; from meetguard.cli import main; sys.exit(main())",
+        "serve", "--config", str(config),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+
+
+@pytest.mark.models
+async def test_accepted_job_survives_kill_9_of_the_sidecar(tmp_path: Path) -> None:
+    import aiohttp
+    from aiohttp import FormData
+
+    port = _free_port()
+    config = tmp_path / "sidecar.yaml"
+    config.write_text(f"policy: {POLICY}\naudit: ./audit.jsonl\nlisten: {{host: 127.0.0.1, port: {port}}}\n"
+                      f"tokens: [{TOKEN}]\njobs_dir: ./jobs\n")
+    base = f"http://127.0.0.1:{port}"
+    procs = []
+    try:
+        async with aiohttp.ClientSession() as http:
+            async def up(proc: asyncio.subprocess.Process, path: str) -> None:
+                for _ in range(600):
+                    assert proc.returncode is None
+                    try:
+                        async with http.get(f"{base}{path}") as r:
+                            if r.status == 200:
+                                return
+                    except aiohttp.ClientConnectionError:
+                        pass
+                    await asyncio.sleep(0.1)
+                raise AssertionError("sidecar never came up")
+
+            first = await _serve(config)
+            procs.append(first)
+            await up(first, "/healthz")             # alive, models still loading: the job must wait
+            form = FormData()
+            for k, v in (("purpose", "summarization"), ("recipient", "summarizer"), ("at", AT)):
+                form.add_field(k, v)
+            form.add_field("chat", CHAT.read_bytes(), filename="chat.txt")
+            async with http.post(f"{base}/v1/guard", data=form,
+                                 headers={**AUTH, "Prefer": "respond-async"}) as r:
+                assert r.status == 202
+                location = r.headers["Location"]
+            first.kill()                                 # kill -9: no drain, no cleanup
+            await first.wait()
+            job_dir = tmp_path / "jobs" / location.rsplit("/", 1)[1]
+            assert (job_dir / "job.json").exists() and not (job_dir / "result.json").exists()
+            assert records(tmp_path / "audit.jsonl") == []
+
+            second = await _serve(config)
+            procs.append(second)
+            await up(second, "/healthz")
+            for _ in range(900):
+                async with http.get(f"{base}{location}", headers=AUTH) as r:
+                    status, body = r.status, await r.json()
+                if "decision" in body or "error" in body:
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        for p in procs:
+            if p.returncode is None:
+                p.kill()
+            await p.wait()
+    assert status == 200 and body["decision"] == "partial", body
+    assert all(v not in json.dumps(body) for v in PII)
+    recs = records(tmp_path / "audit.jsonl")
+    assert [r["hash"] for r in recs] == [body["audit_id"]] and verify(tmp_path / "audit.jsonl").ok
+    assert not job_dir.exists()                 # fetched: deleted
