@@ -25,6 +25,7 @@ import pytest
 from aiohttp import FormData
 
 from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app
+from meetguard.sidecar.config import Limits
 
 from .conftest import REPO, SAMPLES
 
@@ -186,6 +187,7 @@ import aiohttp
 from aiohttp import web
 from meetguard import Guard, GuardOptions
 from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app
+from meetguard.sidecar.config import Limits
 from tests.fakes.sidecar_upstream import Recorder, build_upstream
 
 async def main(policy, chat, work):
@@ -352,3 +354,33 @@ async def test_uploads_live_in_private_temp_files_removed_after(fake_sidecar: An
     for p in jobs.rglob("*"):
         assert stat.S_IMODE(p.stat().st_mode) == (0o700 if p.is_dir() else 0o600), p
     assert os.stat(jobs).st_uid == os.getuid()
+
+
+_STALLED_HEAD = (b"POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode() +
+                 b"\r\nContent-Type: %s\r\nContent-Length: 100000\r\n%s\r\n")
+
+
+@pytest.mark.parametrize("path,ctype,extra,first", [
+    (b"/v1/guard", b"multipart/form-data; boundary=BB", b"",
+     b'--BB\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nsummarization\r\n--BB\r\n'),
+    (b"/v1/guard", b"multipart/form-data; boundary=BB", b"Prefer: respond-async\r\n", b"--BB\r\n"),
+    (b"/v1/chat/completions", b"application/json", b"X-Meetguard-Purpose: summarization\r\n", b'{"mess'),
+])
+async def test_a_stalled_body_times_out_and_frees_its_queue_place(
+        fake_sidecar: Any, path: bytes, ctype: bytes, extra: bytes, first: bytes) -> None:
+    """Slowloris: one place in all (max_jobs 1, queue 0); a client that stops sending
+    is answered 408 after the body time limit and the next request is served."""
+    client, fake = await fake_sidecar(limits=Limits(max_body_mb=2, max_jobs=1, queue=0, body_timeout_s=1))
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    writer.write(_STALLED_HEAD % (path, ctype, extra) + first)
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(4096), timeout=5)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b'"error": "request_timeout"' in answer
+    form = FormData()
+    form.add_field("purpose", "summarization")
+    form.add_field("chat", b"10:00:00 From A to Everyone:\n\thi\n", filename="c.txt")
+    resp = await client.post("/v1/guard", data=form, headers=AUTH)
+    assert resp.status == 200
+    assert len(fake.audit) == 1

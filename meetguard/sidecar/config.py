@@ -5,7 +5,8 @@ Environment overrides (``MEETGUARD_`` + the key path in upper case, ``.`` -> ``_
     MEETGUARD_POLICY, MEETGUARD_AUDIT, MEETGUARD_JOBS_DIR, MEETGUARD_HASH_KEY_ENV
     MEETGUARD_LISTEN_HOST, MEETGUARD_LISTEN_PORT
     MEETGUARD_TOKENS                          comma-separated
-    MEETGUARD_LIMITS_MAX_BODY_MB, MEETGUARD_LIMITS_MAX_JOBS, MEETGUARD_LIMITS_QUEUE
+    MEETGUARD_LIMITS_MAX_BODY_MB, MEETGUARD_LIMITS_MAX_JOBS, MEETGUARD_LIMITS_QUEUE,
+    MEETGUARD_LIMITS_BODY_TIMEOUT_S
     MEETGUARD_MODELS_WHISPER, MEETGUARD_MODELS_BACKEND, MEETGUARD_MODELS_SPACY,
     MEETGUARD_MODELS_DETECTION_WORKERS
     MEETGUARD_UPSTREAMS                       a YAML/JSON mapping replacing the whole table
@@ -55,6 +56,7 @@ class Limits:
     max_body_mb: int = 200
     max_jobs: int = 2
     queue: int = 32
+    body_timeout_s: int = 60          # a request body must arrive within this (slow clients)
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ _TOP_KEYS = {"policy", "audit", "listen", "tokens", "hash_key_env", "upstreams",
              "jobs_dir", "models"}
 _SECTIONS: dict[str, dict[str, type]] = {
     "listen": {"host": str, "port": int},
-    "limits": {"max_body_mb": int, "max_jobs": int, "queue": int},
+    "limits": {"max_body_mb": int, "max_jobs": int, "queue": int, "body_timeout_s": int},
     "models": {"whisper": str, "backend": str, "spacy": str, "detection_workers": int},
 }
 _UPSTREAM_KEYS: dict[str, type] = {"url": str, "kind": str, "timeout_s": float, "headers": dict,
@@ -224,7 +226,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
     if not 0 <= port <= 65535:
         raise ConfigError(f"{src}: listen.port: must be 0-65535")
     limits = Limits(**sections["limits"])
-    for k in ("max_body_mb", "max_jobs"):
+    for k in ("max_body_mb", "max_jobs", "body_timeout_s"):
         if getattr(limits, k) < 1:
             raise ConfigError(f"{src}: limits.{k}: must be at least 1")
     if limits.queue < 0:

@@ -23,6 +23,7 @@ CODES: dict[int, str] = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "too_large",
     415: "unsupported_media",
     422: "invalid_input",
@@ -35,6 +36,7 @@ _FIXED_MESSAGES: dict[int, str] = {
     401: "missing or invalid bearer token",
     404: "not found",
     405: "method not allowed",
+    408: "request body not received in time",
     413: "request body too large",
     500: "internal error",
 }

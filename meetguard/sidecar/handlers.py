@@ -17,7 +17,7 @@ from aiohttp import web
 from .._errors import InputTooLarge, UpstreamError, UsageError
 from . import keys
 from .errors import error_response
-from .forms import read_guard_form
+from .forms import GuardRequest, read_guard_form
 from .metrics import CONTENT_TYPE
 from .openai_proxy import collect_texts
 
@@ -32,16 +32,26 @@ def _wants_async(request: web.Request) -> bool:
     return any(p.strip().lower() == "respond-async" for p in prefer.split(","))
 
 
+async def _read_form(request: web.Request, into: Path) -> GuardRequest:
+    """The guard form, read within the body time limit: a client that sends slowly or
+    stalls cannot hold its place in the queue (or a connection) for long."""
+    config = request.app[keys.CONFIG]
+    try:
+        async with asyncio.timeout(config.limits.body_timeout_s):
+            return await read_guard_form(request, into, config.max_body_bytes)
+    except TimeoutError:
+        raise web.HTTPRequestTimeout() from None
+
+
 async def _guard_route(request: web.Request, kind: str) -> web.StreamResponse:
     app = request.app
-    config = app[keys.CONFIG]
     service = keys.service(app)
     gate = app[keys.GATE]
     if _wants_async(request):
         jobs = keys.jobs(app)
         job_id, inputs = jobs.new_inputs_dir()
         try:
-            req = await read_guard_form(request, inputs, config.max_body_bytes)
+            req = await _read_form(request, inputs)
             if kind == "release":
                 service.check_release_recipient(req)
             jobs.submit(job_id, kind, req, request[keys.TOKEN])
@@ -55,7 +65,7 @@ async def _guard_route(request: web.Request, kind: str) -> web.StreamResponse:
     tmp = Path(tempfile.mkdtemp(prefix="meetguard-"))   # mkdtemp: 0700
     try:
         try:
-            req = await read_guard_form(request, tmp, config.max_body_bytes)
+            req = await _read_form(request, tmp)
             if kind == "release":
                 service.check_release_recipient(req)
         except BaseException:
@@ -98,9 +108,12 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if request.content_length is not None and request.content_length > app[keys.CONFIG].max_body_bytes:
         raise InputTooLarge("request", "body too large")
     try:
-        raw = await request.read()
+        async with asyncio.timeout(app[keys.CONFIG].limits.body_timeout_s):
+            raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise InputTooLarge("request", "body too large") from None
+    except TimeoutError:
+        raise web.HTTPRequestTimeout() from None
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
