@@ -161,7 +161,8 @@ async def _observe_middleware(request: web.Request, handler: Handler) -> web.Str
             extra["decision"] = request[keys.DECISION]
         if error_type is not None:
             extra["error_type"] = error_type
-        failed = response.status >= 500 and route != "/readyz"     # not ready yet is no error
+        # not ready yet, and a refusal when the queue is full (503 + Retry-After), are no errors
+        failed = response.status >= 500 and route != "/readyz" and error_type != "Overloaded"
         log.log(logging.ERROR if failed else logging.INFO, "request", extra=extra)
     return response
 
