@@ -27,8 +27,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from bench_detection import run_meetguard, run_presidio  # noqa: E402
-from corpus import Message, generate  # noqa: E402
+from bench_detection import run_meetguard, run_presidio
+from corpus import Message, generate
 
 POLICY = """\
 version: 1

@@ -13,7 +13,7 @@ import os
 import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -191,7 +191,7 @@ class Guard:
                     raise
             try:
                 delivery = await deliver(result)
-            except Exception as exc:  # the upstream hook failed: content is not delivered
+            except Exception as exc:  # noqa: BLE001 -- any failure of the hook means not delivered
                 delivery = Delivery(False, None, type(exc).__name__)
         return await loop.run_in_executor(None, job.audit_result, result, delivery)
 
@@ -250,7 +250,7 @@ def _plugin_entity_types() -> frozenset[str]:
 
 def _aware(at: datetime | None) -> datetime:
     if at is None:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     if at.tzinfo is None or at.utcoffset() is None:
         raise UsageError("--at must carry a timezone (e.g. 2026-11-28T12:00:00Z)")
     return at
@@ -310,7 +310,7 @@ class _Engines:
             if self._anonymizer is None:
                 from presidio_anonymizer import AnonymizerEngine
 
-                self._anonymizer = AnonymizerEngine()
+                self._anonymizer = AnonymizerEngine()  # type: ignore[no-untyped-call]
             return self._anonymizer
 
     def close(self) -> None:
@@ -444,6 +444,7 @@ class _Job:
         """Normalised values the detector finds in re-transcribed audio."""
         from .detection import TextUnit
 
+        assert self.roster is not None, "the roster is built before audio is verified"
         found = self.guard._engine.detector().detect([TextUnit(text, True)], self.roster)[0]
         return [f.normalized for f in found]
 

@@ -14,7 +14,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -207,7 +207,7 @@ def _cmd_policy_check(args: argparse.Namespace) -> int:
     from .policy import load_policy, summarize
 
     policy = load_policy(args.policy, extra_entities=_plugin_entity_types())
-    at = _parse_at(args.at) or datetime.now(timezone.utc)
+    at = _parse_at(args.at) or datetime.now(UTC)
     print(summarize(policy, at))
     return 0
 
@@ -288,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("meetguard: interrupted; nothing was released", file=sys.stderr)
         return EXIT_INTERNAL
-    except Exception as exc:  # fail closed, one line, no traceback, no content
+    except Exception as exc:  # noqa: BLE001 -- fail closed, one line, no traceback, no content
         log.debug("internal failure: %s", type(exc).__name__)
         print(f"meetguard: internal error ({type(exc).__name__}); nothing was released", file=sys.stderr)
         return EXIT_INTERNAL

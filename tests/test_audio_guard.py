@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ pytestmark = [
                        reason="needs espeak-ng and ffmpeg (installed by .ci/run)"),
 ]
 
-AT = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 28, 12, tzinfo=UTC)
 JFK_REF = ("and so my fellow americans ask not what your country can do for you "
            "ask what you can do for your country")
 

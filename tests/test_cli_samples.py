@@ -92,7 +92,7 @@ def test_guard_run_opens_no_network_socket(tmp_path: Path) -> None:
     code = subprocess.run(
         [sys.executable, "-c", _NO_NET_SCRIPT, POLICY, str(SAMPLES / "zoom_chat_local.txt"),
          str(tmp_path / "o")],
-        capture_output=True, text=True, timeout=300)
+        check=False, capture_output=True, text=True, timeout=300)
     assert code.returncode == 0, code.stderr[-2000:]
     assert "INET-SOCKETS: 0 []" in code.stdout
     assert "PROBE-SEES: 1" in code.stdout
@@ -136,7 +136,7 @@ def test_bad_file_is_exit_2_with_one_line(tmp_path: Path, content: bytes, proble
     proc = subprocess.run(
         [sys.executable, "-m", "meetguard.cli", "guard", "--policy", POLICY, "--purpose", "summarization",
          "--chat", str(bad), "--out", str(tmp_path / "o"), "--at", AT, "--recipient", "summarizer"],
-        capture_output=True, text=True, timeout=120)
+        check=False, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr

@@ -7,7 +7,17 @@ import hmac
 
 import pytest
 
-from meetguard import ChatMessage, Cue, Document, Finding, MessageKind, Quote, Speaker, UsageError, Word
+from meetguard import (
+    ChatMessage,
+    Cue,
+    Document,
+    Finding,
+    MessageKind,
+    Quote,
+    Speaker,
+    UsageError,
+    Word,
+)
 from meetguard.redaction import PseudonymBook, make_operator
 from meetguard.redaction.text import (
     EXCLUDED_QUOTE,
@@ -143,6 +153,6 @@ def test_cue_words_follow_redaction() -> None:
     new_text, new_words = redact_words(cue, [(f1, "<PERSON_1>"), (f2, "<PHONE_NUMBER_1>")])
     assert new_text == " my name is <PERSON_1>'s phone <PHONE_NUMBER_1> okay"
     assert "".join(w.text for w in new_words) == new_text
-    merged = [w for w in new_words if "PHONE" in w.text][0]
+    merged = next(w for w in new_words if "PHONE" in w.text)
     assert (merged.start, merged.end) == (1.3, 1.9)
     assert [w.text.strip() for w in new_words][-1] == "okay"

@@ -30,8 +30,15 @@ from ..detection import TextUnit
 from .operators import Operator
 from .pseudonyms import PseudonymBook
 
-__all__ = ["EXCLUDED_QUOTE", "RedactionOutcome", "RedactionRules", "UnitRef", "plan_units", "redact_plain",
-           "redact_documents"]
+__all__ = [
+    "EXCLUDED_QUOTE",
+    "RedactionOutcome",
+    "RedactionRules",
+    "UnitRef",
+    "plan_units",
+    "redact_documents",
+    "redact_plain",
+]
 
 EXCLUDED_QUOTE = "[excluded]"
 FieldName = Literal["text", "quote", "extra"]
@@ -192,7 +199,7 @@ def redact_documents(
     engine: AnonymizerEngine | None = None,
 ) -> RedactionOutcome:
     by_ref: dict[UnitRef, Sequence[Finding]] = {ref: fs for (ref, _), fs in zip(units, findings, strict=True)}
-    redactor = _Redactor(rules, book, engine or AnonymizerEngine())
+    redactor = _Redactor(rules, book, engine or AnonymizerEngine())  # type: ignore[no-untyped-call]
     outcome = RedactionOutcome(documents=[])
     for d, doc in enumerate(documents):
         if d in dropped_documents:
@@ -298,6 +305,6 @@ def redact_plain(texts: Sequence[str], findings: Sequence[Sequence[Finding]], ru
                  book: PseudonymBook, engine: AnonymizerEngine | None = None,
                  ) -> tuple[list[str], Counter[str]]:
     """Redact free texts (the OpenAI pass-through) with one pseudonym book."""
-    redactor = _Redactor(rules, book, engine or AnonymizerEngine())
+    redactor = _Redactor(rules, book, engine or AnonymizerEngine())  # type: ignore[no-untyped-call]
     out = [redactor.text(t, fs)[0] for t, fs in zip(texts, findings, strict=True)]
     return out, redactor.counts
