@@ -410,6 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--render-only", action="store_true", help="redraw plots and markdown from the saved JSON")
     ap.add_argument("--long-minutes", type=float,
                     help="length of bench_longaudio's long recording (default: its own, 60 min)")
+    ap.add_argument("--long-backend", help="bench_longaudio's transcriber backend (default: openai-whisper)")
     ap.add_argument("--results-dir", type=Path,
                     help="write JSON, plots and markdown all here (default: see above)")
     args = ap.parse_args(argv)
@@ -429,7 +430,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.render_only:
         selected = []
     for bench in selected:
-        extra = ["--minutes", f"{args.long_minutes:g}"] if bench.name == "longaudio" and args.long_minutes else []
+        extra: list[str] = []
+        if bench.name == "longaudio":
+            extra += ["--minutes", f"{args.long_minutes:g}"] if args.long_minutes else []
+            extra += ["--backend", args.long_backend] if args.long_backend else []
         data, status = run_bench(bench, args.quick, out_dir, extra)
         statuses[bench.name] = status
         if data is None:
@@ -441,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results[bench.name] = json.loads(path.read_text())
     if args.render_only:
         command = str(previous.get("command", "python benchmarks/run_all.py"))
-    elif args.only or args.long_minutes or args.results_dir:
+    elif args.only or args.long_minutes or args.long_backend or args.results_dir:
         command = shlex.join(["python", "benchmarks/run_all.py", *(argv if argv is not None else sys.argv[1:])])
     else:
         command = "make bench" + (" QUICK=1" if args.quick else "")
