@@ -47,6 +47,7 @@ _CONVERSATIONS = (("channels.json", False), ("groups.json", True), ("dms.json", 
 _SYSTEM_SUFFIXES = ("_join", "_leave", "_topic", "_purpose", "_name", "_archive", "_unarchive",
                     "_convert_to_private", "_convert_to_public")
 _SYSTEM = frozenset({"pinned_item", "unpinned_item", "huddle_thread", "channel_canvas_updated", "reminder_add"})
+_MENTION_ID = re.compile(r"<@([A-Z0-9]+)")
 _MSG_KEYS = ("type", "subtype", "ts", "thread_ts", "reply_count", "reply_users_count", "latest_reply",
              "client_msg_id", "team", "edited", "is_locked", "subscribed", "hidden", "upload", "display_as_bot")
 _ID_LIST_KEYS = ("reply_users",)
@@ -266,7 +267,21 @@ class Slack:
                 if as_str(conv.get("name")) and as_str(conv.get("id")):
                     renamed[conv["name"]] = f"mpdm-{conv['id']}"
         out: dict[str, Any] = {}
-        out["users.json"] = [self._user(u, users, doc.relabel) for u in meta["users"] if isinstance(u, dict)]
+        # A user the released messages never name is no business of the
+        # recipient: users.json keeps only people the content refers to.
+        referenced: set[str] = set()
+        for item in doc.items:
+            if isinstance(item, ChatMessage):
+                for sp in (item.sender, *item.recipients):
+                    if sp is not None and sp.platform_id:
+                        referenced.add(sp.platform_id)
+                referenced.update(_MENTION_ID.findall(item.text))
+        relabelled_ids = {new.platform_id for new in doc.relabel.values() if new.platform_id}
+        out["users.json"] = [
+            self._user(u, users, doc.relabel) for u in meta["users"]
+            if isinstance(u, dict) and (as_str(u.get("id")) in referenced or as_str(u.get("id")) in relabelled_ids
+                                        or users.get(as_str(u.get("id"))) in doc.relabel)
+        ]
         for fname, convs in meta["conversations"].items():
             rows = []
             for conv in convs:
