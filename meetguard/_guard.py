@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import mmap
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._errors import AuditError, MeetguardError, UsageError
-from ._model import AudioInput, Cue, Document, Meeting, Speaker
+from ._model import AudioInput, Cue, Document, Finding, Meeting, Speaker
 
 if TYPE_CHECKING:
     from presidio_anonymizer import AnonymizerEngine
@@ -410,7 +413,6 @@ class _Job:
         out: dict[str, bytes] = {}
         if not audio_docs:
             return out
-        from .redaction import audio as audio_redaction
         from .release import build_transcript_outputs
 
         redacted_by_name = {d.name: d for d in outcome.documents}
@@ -426,19 +428,36 @@ class _Job:
                 continue
             cues = [c for c in original.items if isinstance(c, Cue)]
             per_cue = [outcome.cue_findings.get((d, k), []) for k in range(len(original.items))]
-            from .audio.decode import load
-
-            seg = load(rec.path)
-            windows = audio_redaction.windows_for(cues, per_cue, duration=len(seg) / 1000.0)
-            redacted_seg = audio_redaction.apply(seg, windows, spec.audio)  # type: ignore[arg-type]
-            if verify and windows:
-                from .audio.verify import verify_redacted
-
-                verify_redacted(redacted_seg, self.guard._engine.transcriber(),
-                                sorted(outcome.redacted_values), self._heard_values, name=rec.stem,
-                                prompt=_roster_prompt(self.policy, self.meeting.attendees))
-            out[f"{rec.stem}.redacted.wav"] = audio_redaction.to_wav_bytes(redacted_seg)
+            out[f"{rec.stem}.redacted.wav"] = self._redacted_wav(rec, cues, per_cue, spec, verify,
+                                                                 outcome.redacted_values)
         return out
+
+    def _redacted_wav(self, rec: AudioInput, cues: list[Cue], per_cue: list[list[Finding]],
+                      spec: Purpose, verify: bool, values: set[str]) -> bytes:
+        """Bleep or silence the recording into a private spool file, streaming,
+        so a one-hour recording is never held in memory; verify it if asked;
+        then hand it out as a read-only map of that file."""
+        from .audio.decode import duration
+        from .redaction import audio as audio_redaction
+        from .redaction.audio_stream import redact_to_wav
+
+        windows = audio_redaction.windows_for(cues, per_cue, duration=duration(rec.path) or None)
+        spool_dir = tempfile.mkdtemp(prefix="meetguard-")
+        try:
+            spool = Path(spool_dir) / "redacted.wav"
+            with open(os.open(spool, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600), "w+b") as fh:
+                redact_to_wav(rec.path, windows, spec.audio, fh)  # type: ignore[arg-type]
+                fh.flush()
+                if verify and windows:
+                    from .audio.verify import verify_redacted
+
+                    verify_redacted(spool, self.guard._engine.transcriber(), sorted(values),
+                                    self._heard_values, name=rec.stem,
+                                    prompt=_roster_prompt(self.policy, self.meeting.attendees))
+                mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            return mapped  # type: ignore[return-value]  # bytes-like, read-only
+        finally:
+            shutil.rmtree(spool_dir, ignore_errors=True)
 
     def _heard_values(self, text: str) -> list[str]:
         """Normalised values the detector finds in re-transcribed audio."""

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._errors import VerificationError
-from .decode import to_whisper_input
+from .decode import iter_chunks, to_whisper_input
 from .transcribe import windows
 from .transcriber import Transcriber
 
@@ -100,13 +101,18 @@ def verify_redacted(
     name: str = "audio",
     prompt: str | None = None,
 ) -> None:
-    """Raise :class:`VerificationError` if a redacted value is heard in ``seg`` again."""
+    """Raise :class:`VerificationError` if a redacted value is heard in ``seg`` again.
+
+    ``seg`` is an ``AudioSegment``, or the path of a released recording, which
+    is then decoded in bounded chunks (a one-hour file is never held whole).
+    """
     values = [v for v in redacted_values if v and v.strip()]
     if not values:
         return
+    source = iter_chunks(Path(seg), seconds=10.0) if isinstance(seg, (str, Path)) else _slices(seg)
     heard = " ".join(
         c.text
-        for offset, samples in windows(_slices(seg))
+        for offset, samples in windows(source)
         for c in transcriber.transcribe(samples, prompt=prompt, offset=offset)
     )
     if heard_again(heard, values):

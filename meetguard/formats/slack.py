@@ -272,9 +272,9 @@ class Slack:
         referenced: set[str] = set()
         for item in doc.items:
             if isinstance(item, ChatMessage):
-                for sp in (item.sender, *item.recipients):
-                    if sp is not None and sp.platform_id:
-                        referenced.add(sp.platform_id)
+                for person in (item.sender, *item.recipients):
+                    if person is not None and person.platform_id:
+                        referenced.add(person.platform_id)
                 referenced.update(_MENTION_ID.findall(item.text))
         relabelled_ids = {new.platform_id for new in doc.relabel.values() if new.platform_id}
         out["users.json"] = [
