@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._errors import AuditError, MeetguardError, UsageError
 from ._model import AudioInput, Cue, Document, Finding, Meeting, Speaker
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from .redaction.text import RedactionOutcome
 
 __all__ = ["Delivery", "Guard", "GuardOptions", "GuardResult"]
+
+_T = TypeVar("_T")
 
 DecisionName = Literal["release", "partial", "deny", "error"]
 
@@ -172,15 +174,7 @@ class Guard:
         policy = self.policy
         recipient = _resolve_recipient(policy, purpose, recipient)
         job = _Job(self, policy, meeting, purpose, recipient, when, verify)
-        try:
-            result = await loop.run_in_executor(None, job.run)
-        except UsageError:
-            raise
-        except Exception as exc:
-            await loop.run_in_executor(None, job.audit_error, exc)
-            if isinstance(exc, MeetguardError):
-                raise
-            raise MeetguardError(f"internal error ({type(exc).__name__}); nothing was released") from exc
+        result = await _run_audited(job, job.run)
         delivery: Delivery | None = None
         if deliver is not None and result.decision in ("release", "partial"):
             # Forwarding cannot be undone: refuse it while the audit log cannot take a record.
@@ -221,15 +215,7 @@ class Guard:
         recipient = _resolve_recipient(policy, purpose, recipient)
         meeting = Meeting(attendees=tuple(attendees), meeting_id=meeting_id)
         job = _Job(self, policy, meeting, purpose, recipient, when, False)
-        try:
-            result, out = await loop.run_in_executor(None, job.run_texts, list(texts))
-        except UsageError:
-            raise
-        except Exception as exc:
-            await loop.run_in_executor(None, job.audit_error, exc)
-            if isinstance(exc, MeetguardError):
-                raise
-            raise MeetguardError(f"internal error ({type(exc).__name__}); nothing was released") from exc
+        result, out = await _run_audited(job, job.run_texts, list(texts))
         final = await loop.run_in_executor(None, job.audit_result, result, None)
         return final, out
 
@@ -243,6 +229,21 @@ def _try(fn: Callable[[BaseException], None], exc: BaseException) -> None:
         fn(exc)
     except MeetguardError:
         pass
+
+
+async def _run_audited(job: _Job, stage: Callable[..., _T], *args: Any) -> _T:
+    """Run a job's stages off the event loop; a failure is audited as `error`
+    (usage errors excepted: nothing was decided) and surfaces as a MeetguardError."""
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(None, stage, *args)
+    except UsageError:
+        raise
+    except Exception as exc:
+        await loop.run_in_executor(None, job.audit_error, exc)
+        if isinstance(exc, MeetguardError):
+            raise
+        raise MeetguardError(f"internal error ({type(exc).__name__}); nothing was released") from exc
 
 
 def _plugin_entity_types() -> frozenset[str]:

@@ -58,6 +58,13 @@ def _looks_binary(text: str) -> bool:
     return "\x00" in text
 
 
+def sniff_text(source: Source, limit: int = HEAD_BYTES) -> str | None:
+    """The start of a single-file source as text, or None (a folder, a zip, binary)."""
+    if source.container != "file" or len(source.files) != 1:
+        return None
+    return head_text(source.data, limit)
+
+
 def head_text(data: bytes, limit: int = HEAD_BYTES) -> str | None:
     """The start of ``data`` as text for sniffing, or None when it is not text."""
     chunk = data[:limit]

@@ -22,7 +22,7 @@ from .._model import (
     Speaker,
     Word,
 )
-from ._base import head_text, input_error, load_json
+from ._base import input_error, load_json, sniff_text
 
 __all__ = ["MeetguardJSON"]
 
@@ -133,9 +133,7 @@ class MeetguardJSON:
     kind: Literal["chat", "transcript"] = "transcript"
 
     def sniff(self, source: Source) -> bool:
-        if source.container != "file" or len(source.files) != 1:
-            return False
-        text = head_text(source.data, 4096)
+        text = sniff_text(source, 4096)
         return text is not None and text.lstrip().startswith("{") and f'"{FORMAT}"' in text
 
     def parse(self, source: Source) -> Document:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .._model import Cue, Document, Source
-from ._base import decode, head_text, input_error, split_lines, text_lines
+from ._base import decode, input_error, sniff_text, split_lines, text_lines
 from .webvtt import format_time
 
 __all__ = ["SRT"]
@@ -34,9 +34,7 @@ class SRT:
     kind: Literal["chat", "transcript"] = "transcript"
 
     def sniff(self, source: Source) -> bool:
-        if source.container != "file" or len(source.files) != 1:
-            return False
-        text = head_text(source.data)
+        text = sniff_text(source)
         if text is None:
             return False
         lines = [line for line in split_lines(text)[:8]]

@@ -33,10 +33,10 @@ from ._base import (
     as_dict,
     as_str,
     decode,
-    head_text,
     input_error,
     load_json,
     relabel_speaker,
+    sniff_text,
     split_lines,
 )
 
@@ -125,9 +125,7 @@ class TeamsChat:
     kind: Literal["chat", "transcript"] = "chat"
 
     def sniff(self, source: Source) -> bool:
-        if source.container != "file" or len(source.files) != 1:
-            return False
-        text = head_text(source.data, 4096)
+        text = sniff_text(source, 4096)
         if text is None:
             return False
         start = text.lstrip()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._model import Cue, Document, Source, Speaker
-from ._base import decode, head_text, input_error, split_lines, text_lines
+from ._base import decode, input_error, sniff_text, split_lines, text_lines
 
 __all__ = ["WebVTT", "format_time", "parse_time"]
 
@@ -127,9 +127,7 @@ class WebVTT:
     kind: Literal["chat", "transcript"] = "transcript"
 
     def sniff(self, source: Source) -> bool:
-        if source.container != "file" or len(source.files) != 1:
-            return False
-        text = head_text(source.data)
+        text = sniff_text(source)
         if text is None:
             return False
         first = text.split("\n", 1)[0].rstrip("\r")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._model import ChatMessage, Document, MessageKind, Quote, Source, Speaker
-from ._base import decode, head_text, input_error, split_lines, text_lines
+from ._base import decode, input_error, sniff_text, split_lines, text_lines
 
 __all__ = ["ZoomChat", "ZoomCloudChat"]
 
@@ -66,9 +66,7 @@ class ZoomChat:
     kind: Literal["chat", "transcript"] = "chat"
 
     def sniff(self, source: Source) -> bool:
-        if source.container != "file" or len(source.files) != 1:
-            return False
-        text = head_text(source.data)
+        text = sniff_text(source)
         if text is None:
             return False
         first = _first_line(text)
@@ -200,9 +198,7 @@ class ZoomCloudChat:
     kind: Literal["chat", "transcript"] = "chat"
 
     def sniff(self, source: Source) -> bool:
-        if source.container != "file" or len(source.files) != 1:
-            return False
-        text = head_text(source.data)
+        text = sniff_text(source)
         return text is not None and bool(_CLOUD_HEAD.fullmatch(_first_line(text)))
 
     def parse(self, source: Source) -> Document:
