@@ -92,6 +92,7 @@ def _scaling_point(n: int, workers: int) -> dict[str, Any]:
         "with tempfile.TemporaryDirectory() as d:\n"
         f"    r = guard_seconds(msgs, pathlib.Path(d), {workers})\n"
         "r['peak_rss_mb'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)\n"
+        "r['workers_peak_rss_mb'] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)\n"
         "print(json.dumps(r))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
