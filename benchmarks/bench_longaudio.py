@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,10 +34,13 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
 def _peak_mb() -> float:
     """This process's peak RSS (ffmpeg's, a separate small process, is not included)."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    from _mem import peak_rss_mb
+
+    return peak_rss_mb()
 
 
 def make_speech(messages: int, dest: Path) -> Path:

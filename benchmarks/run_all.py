@@ -339,9 +339,8 @@ def render_markdown(run: dict[str, Any], results: dict[str, dict[str, Any]], plo
         plot("guard_vs_presidio")
         if g.get("scaling"):
             md += ["## 2. Scaling (messages 100 -> 20,000)", "",
-                   "Each size in a fresh process; peak RSS is that process's `ru_maxrss` (models included"
-                   + (f"; with `detection_workers={g['workers']}` the worker processes are not counted"
-                      if g.get("workers") else "") + ").", ""]
+                   ("Each size in a fresh process with in-process detection (`detection_workers=0`); "
+                    "peak RSS is that process's VmHWM, models included."), ""]
             md += _table(["messages", "seconds", "msg/s", "peak RSS MB"],
                          [(p["messages"], p["seconds"], p.get("msgs_per_s"), p.get("peak_rss_mb"))
                           for p in g["scaling"]])

@@ -166,6 +166,15 @@ from meetguard import _guard
 _guard._Engines.detector = lambda self: (_ for _ in ()).throw(AssertionError("models must not load"))
 _guard._Engines.transcriber = _guard._Engines.detector
 policy, work = sys.argv[1], sys.argv[2]
+
+def peak_mb():
+    # VmHWM belongs to this process image; ru_maxrss would carry over the
+    # high-water mark of the (large) pytest process that forked us.
+    for row in open("/proc/self/status"):
+        if row.startswith("VmHWM:"):
+            return int(row.split()[1]) // 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
 for line in sys.stdin:
     name, flag = line.split()
     t0 = time.monotonic()
@@ -173,7 +182,7 @@ for line in sys.stdin:
                  "--audit", os.path.join(work, "audit.jsonl"), "--out", os.path.join(work, "out-" + name),
                  flag, os.path.join(work, name)])
     print("RESULT", json.dumps({"name": name, "code": code, "s": round(time.monotonic() - t0, 2),
-                                "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}),
+                                "rss_mb": peak_mb()}),
           flush=True)
 """
 
