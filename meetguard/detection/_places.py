@@ -45,7 +45,11 @@ Oxford|Manchester|Birmingham|Edinburgh|Glasgow|Munich|Frankfurt|Hamburg|Cologne|
 Seville|Valencia|Porto|Marseille|Lyon|Geneva|Antwerp|Rotterdam|Gothenburg|Krakow|Osaka|Kyoto|Seoul|
 Beijing|Shenzhen|Bangalore|Bengaluru|Delhi|New Delhi|Hyderabad|Chennai|Pune|Austin|Boston|Seattle|Portland|
 Atlanta|Miami|Houston|Dallas|San Diego|San Jose|Philadelphia|Pittsburgh|Baltimore|Nashville|Orlando|
-Minneapolis|Las Vegas|Salt Lake City|Sacramento|Oakland|Brooklyn|Queens|Manhattan|Ottawa|Montreal|Calgary
+Minneapolis|Las Vegas|Salt Lake City|Sacramento|Oakland|Brooklyn|Queens|Manhattan|Ottawa|Montreal|Calgary|British Indian Ocean Territory|Chagos Archipelago|Brunei Darussalam|Bouvet Island|Cote d'Ivoire|
+French Southern Territories|Holy See|Kyrgyz Republic|Lao People's Democratic Republic|Libyan Arab Jamahiriya|
+Netherlands Antilles|Palestinian Territory|Palestinian Territories|Russian Federation|Slovak Republic|
+South Georgia and the South Sandwich Islands|Jan Mayen|Swaziland|Syrian Arab Republic|
+United States Minor Outlying Islands|United States Virgin Islands|US Virgin Islands|Keeling Islands|Malvinas
 """.replace("\n", "").split("|")
 
 # tz city names that are ordinary words or usual given names at sentence start.
