@@ -60,3 +60,15 @@ def test_asr_misheard_addresses(detector: Detector, text: str, value: str, email
 )
 def test_asr_prose_stays(detector: Detector, text: str) -> None:
     assert [f for f in found(detector, text) if f[1] in ("PHONE_NUMBER", "EMAIL_ADDRESS")] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Minutes draft is up. Ping Dana Whitfield at the desk.", ["Dana Whitfield"]),
+        ("Ping me when the build is green", []),
+        ("Ask Priya Raman about the invoice", ["Priya Raman"]),
+    ],
+)
+def test_a_leading_verb_is_not_part_of_a_name(detector: Detector, text: str, names: list[str]) -> None:
+    assert [v for v, t, _ in found(detector, text, spoken=False) if t == "PERSON"] == names

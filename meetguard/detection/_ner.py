@@ -136,6 +136,14 @@ def ner_hits(text: str, label: str, start: int, end: int) -> Hit | None:
             return None
         return Hit(start, end, "PERSON", 0.6, " ".join(value.casefold().split()), RANK_NER - 1)
     if label == "PERSON":
+        # "Ping Dana Whitfield", "Ping": the small model takes a sentence's
+        # first verb for (part of) a name.
+        first, _, rest = value.partition(" ")
+        if first.casefold() in _IMPERATIVES:
+            if not rest:
+                return None
+            start += len(first) + 1
+            value = rest
         if not person_ok(value) or not value[0].isupper():
             return None
         return Hit(start, end, "PERSON", 0.85, " ".join(value.casefold().split()), RANK_NER)
