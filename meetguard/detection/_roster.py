@@ -2,14 +2,19 @@
 
 Forms: each name as given, "Last, First [TAG]" / "(Guest)" reduced to
 "Last, First" and "First Last", and the given and family names of multi-word
-names on their own. Spoken units match any case; chat matches single words
-only when capitalised (so "will" is not "Will"), full names in any case.
+names on their own. Full names match in any case. A single given or family
+name matches in any case too ("henrik", in chat as in ASR text), except a name
+that is also an everyday word ("will", "may", "mark", an English stop word),
+which needs its capital letter in chat and in ASR text alike, so "I will send
+it" does not name Will.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from spacy.lang.en.stop_words import STOP_WORDS
 
 from ._hits import RANK_ROSTER, Hit
 from ._types import Roster
@@ -22,6 +27,9 @@ _MIN_PART = 2
 _COMMON_WORDS = frozenset(
     ["will", "may", "mark", "bill", "pat", "grace", "hope", "faith", "joy", "rose", "june", "april", "august", "summer", "art", "sue", "rob", "jack", "frank", "max", "ray", "dawn", "guy", "gene", "miles", "chase", "lance", "drew", "sky", "amber", "iris", "ruby", "pearl", "holly", "penny", "sandy", "rich", "dean", "chip", "hunter", "mason", "carter", "page", "baker", "cook", "young", "long", "white", "brown", "green", "black"]
 )
+
+
+_EVERYDAY = _COMMON_WORDS | frozenset(STOP_WORDS)
 
 
 def name_forms(name: str) -> set[str]:
@@ -85,7 +93,7 @@ class RosterMatcher:
             member = self.owner.get(key)
             if member is None:
                 continue
-            if (not spoken or key in _COMMON_WORDS) and key not in self.multiword and not matched[0].isupper():
+            if key in _EVERYDAY and key not in self.multiword and not matched[0].isupper():
                 continue
             normalized = " ".join(matched.casefold().split())
             hits.append(Hit(m.start(), m.end(), "PERSON", 1.0, normalized, RANK_ROSTER, member))
