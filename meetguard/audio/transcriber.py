@@ -21,9 +21,20 @@ import numpy as np
 from .._errors import ConfigError
 from .._model import Cue, Word
 
-__all__ = ["SAMPLE_RATE", "Transcriber", "cue_from_words", "get_transcriber"]
+__all__ = ["SAMPLE_RATE", "Transcriber", "cue_from_words", "get_transcriber", "model_input"]
 
 SAMPLE_RATE = 16000
+
+
+def model_input(samples: np.ndarray, model: object | None) -> np.ndarray | None:
+    """What a backend feeds its model: contiguous mono float32, or None when
+    there is less than 0.1 s of it. A closed backend (``model`` None) fails."""
+    if model is None:
+        from .._errors import TranscriptionError
+
+        raise TranscriptionError("transcriber is closed")
+    audio = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
+    return audio if audio.size >= SAMPLE_RATE // 10 else None
 
 
 @runtime_checkable

@@ -20,7 +20,7 @@ import numpy as np
 from .._errors import ModelUnavailable, TranscriptionError
 from .._model import Cue
 from .models import checkpoint_file
-from .transcriber import SAMPLE_RATE, cue_from_words
+from .transcriber import cue_from_words, model_input
 
 __all__ = ["WhisperTranscriber", "load_whisper"]
 
@@ -98,10 +98,8 @@ class WhisperTranscriber:
     def transcribe(
         self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0
     ) -> list[Cue]:
-        if self._model is None:
-            raise TranscriptionError("transcriber is closed")
-        audio = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
-        if audio.size < SAMPLE_RATE // 10:
+        audio = model_input(samples, self._model)
+        if audio is None:
             return []
         try:
             import whisper

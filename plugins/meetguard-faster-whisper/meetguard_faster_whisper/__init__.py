@@ -16,7 +16,7 @@ import numpy as np
 
 from meetguard._errors import ModelUnavailable, TranscriptionError
 from meetguard._model import Cue
-from meetguard.audio.transcriber import SAMPLE_RATE, cue_from_words
+from meetguard.audio.transcriber import cue_from_words, model_input
 
 __all__ = ["FasterWhisperTranscriber", "create", "resolve_directory"]
 
@@ -62,10 +62,8 @@ class FasterWhisperTranscriber:
     def transcribe(
         self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0
     ) -> list[Cue]:
-        if self._model is None:
-            raise TranscriptionError("transcriber is closed")
-        audio = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
-        if audio.size < SAMPLE_RATE // 10:
+        audio = model_input(samples, self._model)
+        if audio is None:
             return []
         cues: list[Cue] = []
         try:
