@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml requirements/models.txt $(PLUGINS)
 run: setup
 	$(BIN)/meetguard serve --config examples/sidecar.yaml
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest -q
 
 lint: setup
