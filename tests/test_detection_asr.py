@@ -47,6 +47,7 @@ def test_grouped_numerals_are_not_phones_in_chat(detector: Detector) -> None:
         ("my email is jordan at contoso.example thanks", "jordan at contoso.example", "jordan@contoso.example"),
         ("send it to j.price add contoso dot example", "j.price add contoso dot example",
          "j.price@contoso.example"),
+        ("my email is m k oneill at acme dot io and", "m k oneill at acme dot io", "mkoneill@acme.io"),
     ],
 )
 def test_asr_misheard_addresses(detector: Detector, text: str, value: str, email: str) -> None:

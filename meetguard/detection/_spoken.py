@@ -126,7 +126,8 @@ def find_spoken_numbers(text: str, *, asr: bool = False) -> list[Hit]:
 _PART = r"[a-z0-9]+(?:[._'-][a-z0-9]+)*"
 _SEP = r"\s+(?:dot|period|point|underscore|dash|hyphen)\s+"
 SPOKEN_EMAIL = re.compile(
-    r"(?i)(?<![\w.])(" + _PART + r"(?:" + _SEP + _PART + r")*)\s+(?:at|@)\s+(" + _PART + r"(?:" + r"\s+dot\s+"
+    # a local part may open with spelled letters: "m k oneill at acme dot io"
+    r"(?i)(?<![\w.])((?:[a-z]\s+){0,4}" + _PART + r"(?:" + _SEP + _PART + r")*)\s+(?:at|@)\s+(" + _PART + r"(?:" + r"\s+dot\s+"
     + _PART + r")+|[a-z0-9-]+(?:\.[a-z0-9-]+)+)(?![\w])"
 )
 _SEP_WORD = {"dot": ".", "period": ".", "point": ".", "underscore": "_", "dash": "-", "hyphen": "-"}
