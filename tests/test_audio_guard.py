@@ -107,6 +107,22 @@ def test_spoken_pii_is_gone_from_transcript_and_sound(guard: Guard, tmp_path: Pa
     assert "week" in words(heard)
 
 
+def test_spoken_card_number_and_email_are_gone(guard: Guard, tmp_path: Path) -> None:
+    wav = speak(tmp_path / "billing.wav",
+                "Hello team, the review is done. Please email john dot smith at example dot com "
+                "about the invoice. My card number is four one one one, one one one one, "
+                "one one one one, one one one one. See you next week.")
+    meeting = Meeting.from_files(audio=wav, attendees=["p-alice"])
+    result = guard.process_sync(meeting, "summarization", "summarizer", AT, verify=True)
+    assert result.decision == "release"
+    text = transcript_text(dict(result.outputs), "billing")
+    digits = re.sub(r"\D", "", re.sub(r"<[A-Z_]+_\d+>", "", text))
+    assert "1111111" not in digits and "4111" not in digits
+    assert "john" not in text.lower() and "smith" not in text.lower()
+    for ordinary in ("review", "invoice", "week"):
+        assert ordinary in words(text), ordinary
+
+
 def test_tracks_are_named_by_participant_and_excluded_ones_dropped(guard: Guard, tmp_path: Path) -> None:
     alice = speak(tmp_path / "Audio only - Alice Martin.wav", "The forecast moved to next quarter.")
     carla = speak(tmp_path / "Audio only - Carla Nunes.wav", "I will not share the numbers.")

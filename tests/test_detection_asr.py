@@ -35,6 +35,16 @@ def test_asr_number_groups_are_phone_numbers(detector: Detector, text: str, valu
     assert (value, "PHONE_NUMBER", digits) in found(detector, text)
 
 
+def test_asr_card_groups_with_dots_are_cards(detector: Detector) -> None:
+    text = "My car number is 4111. 111. 111. 111. 111. See you"
+    assert ("4111. 111. 111. 111. 111", "CREDIT_CARD", "4111111111111111") in found(detector, text)
+
+
+def test_asr_year_lists_are_not_numbers(detector: Detector) -> None:
+    types = {t for _, t, _ in found(detector, "we grew in 2024, 2025 and 2026, then 2027 2028")}
+    assert not types & {"PHONE_NUMBER", "CREDIT_CARD"}
+
+
 def test_grouped_numerals_are_not_phones_in_chat(detector: Detector) -> None:
     assert not [f for f in found(detector, "build 555-123-456-7 passed", spoken=False)
                 if f[1] == "PHONE_NUMBER"]

@@ -96,8 +96,13 @@ _HINT = re.compile(
 
 
 # ASR writes a read-out number as numerals in odd groups ("555-123-456-7",
-# "555 1234 567"): in spoken text a run of grouped numerals counts too.
-_ASR_GROUPS = re.compile(r"\d+(?:[ -]\d+)+|\d+(?:-\d+)+")
+# "555 1234 567", "4111. 111. 111."): in spoken text a run of grouped numerals
+# counts too (a dot or comma only with a space after it, so an IP address or a
+# version number stays what it is).
+_ASR_GROUPS = re.compile(r"\d+(?:(?:[.,]\s+|[ -])\d+)+")
+
+
+_YEARS = re.compile(r"(?:19|20)\d\d(?:(?:,\s*|\s+(?:and|to)\s+|\s*-\s*|\s+)(?:19|20)\d\d)*")
 
 
 def find_spoken_numbers(text: str, *, asr: bool = False) -> list[Hit]:
@@ -107,7 +112,8 @@ def find_spoken_numbers(text: str, *, asr: bool = False) -> list[Hit]:
     if _HINT.search(text) is None and not (asr and _ASR_GROUPS.search(text)):
         return hits
     for start, end, digits, spoken in _number_runs(text):
-        grouped = asr and _ASR_GROUPS.search(text[start:end]) is not None and len(digits) <= 15
+        grouped = (asr and _ASR_GROUPS.search(text[start:end]) is not None and len(digits) <= 24
+                   and not _YEARS.fullmatch(text[start:end]))
         if not (spoken or grouped) or len(digits) < 7:
             continue
         before = text[max(0, start - 40):start]
