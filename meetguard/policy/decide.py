@@ -243,30 +243,24 @@ def decide(
     for d, doc in enumerate(meeting.documents):
         for i, item in enumerate(doc.items):
             drop = False
-            if isinstance(item, ChatMessage):
-                if item.kind is MessageKind.DELETED:
-                    dropped.add((d, i))
-                    continue
-                if item.kind is MessageKind.SYSTEM:
-                    continue
-                if item.sender is None:
-                    if not unattributable_ok:
-                        drop = True
-                        unattributable_dropped += 1
-                elif attribution[item.sender] in excluded_set:
+            kind = item.kind if isinstance(item, ChatMessage) else None
+            if kind is MessageKind.DELETED:
+                dropped.add((d, i))
+                continue
+            if kind is MessageKind.SYSTEM:
+                continue
+            speaker = item.sender if isinstance(item, ChatMessage) else item.speaker
+            if speaker is None:
+                if not unattributable_ok:
                     drop = True
-                elif item.private:
-                    if p.private_messages != "include":
-                        drop = True
-                        private_dropped += 1
-                    elif any(attribution[r] in excluded_set for r in item.recipients):
-                        drop = True
-            else:
-                if item.speaker is None:
-                    if not unattributable_ok:
-                        drop = True
-                        unattributable_dropped += 1
-                elif attribution[item.speaker] in excluded_set:
+                    unattributable_dropped += 1
+            elif attribution[speaker] in excluded_set:
+                drop = True
+            elif isinstance(item, ChatMessage) and item.private:
+                if p.private_messages != "include":
+                    drop = True
+                    private_dropped += 1
+                elif any(attribution[r] in excluded_set for r in item.recipients):
                     drop = True
             if drop:
                 dropped.add((d, i))

@@ -167,6 +167,18 @@ def _resolve(p: str, base: Path) -> Path:
     return path if path.is_absolute() else (base / path)
 
 
+def _known_keys(given: Any, keys: Mapping[str, Any], path: str, src: str) -> dict[str, Any]:
+    """A mapping whose every key is known, each value coerced to its kind."""
+    if not isinstance(given, dict):
+        raise ConfigError(f"{src}: {path}: expected a mapping")
+    values: dict[str, Any] = {}
+    for k, v in given.items():
+        if k not in keys:
+            raise ConfigError(f"{src}: {path}.{k}: unknown key")
+        values[k] = _coerce(v, keys[k], f"{path}.{k}", src)
+    return values
+
+
 def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os.environ) -> SidecarConfig:
     """Read the YAML config (``None``: defaults only), apply ``MEETGUARD_*`` overrides, validate.
 
@@ -207,13 +219,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         given = raw.get(sec, {})
         if given is None:
             given = {}
-        if not isinstance(given, dict):
-            raise ConfigError(f"{src}: {sec}: expected a mapping")
-        values: dict[str, Any] = {}
-        for k, v in given.items():
-            if k not in keys:
-                raise ConfigError(f"{src}: {sec}.{k}: unknown key")
-            values[k] = _coerce(v, keys[k], f"{sec}.{k}", src)
+        values = _known_keys(given, keys, sec, src)
         for k, kind in keys.items():
             var = _env_name(sec, k)
             if var in env:
@@ -284,13 +290,7 @@ def _load_upstreams(raw: Mapping[str, Any], env: Mapping[str, str], src: str) ->
     for name, spec in table.items():
         if not isinstance(name, str) or not _UPSTREAM_NAME.match(name):
             raise ConfigError(f"{table_src}: upstreams: invalid upstream name")
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{table_src}: upstreams.{name}: expected a mapping")
-        values: dict[str, Any] = {}
-        for k, v in spec.items():
-            if k not in _UPSTREAM_KEYS:
-                raise ConfigError(f"{table_src}: upstreams.{name}.{k}: unknown key")
-            values[k] = _coerce(v, _UPSTREAM_KEYS[k], f"upstreams.{name}.{k}", table_src)
+        values = _known_keys(spec, _UPSTREAM_KEYS, f"upstreams.{name}", table_src)
         prefix = _env_name("upstreams", name) + "_"
         headers: dict[str, str] = {}
         for hk, hv in (values.pop("headers", None) or {}).items():
