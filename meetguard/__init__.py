@@ -34,13 +34,13 @@ from ._model import (
     Cue,
     Document,
     Finding,
-    Meeting,
     Mention,
     MessageKind,
     Quote,
     Speaker,
     Word,
 )
+from .formats import Meeting
 
 __version__ = "0.1.0"
 

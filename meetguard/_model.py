@@ -5,15 +5,16 @@ argument order) plus audio inputs. A document holds items, each a
 :class:`ChatMessage` or a :class:`Cue`, in file order. Parsers build these;
 writers turn (possibly redacted) documents back into files of the same format.
 
-Nothing here does I/O except :meth:`Meeting.from_files`, which reads and parses
-the text inputs (audio is decoded and transcribed later, by the guard, and only
-when the consent decision lets it through).
+Nothing here does I/O and nothing here imports another meetguard module: this
+is the leaf every stage shares. Reading files lives in :mod:`meetguard.formats`
+(``Source``, and the public :class:`meetguard.Meeting`, whose ``from_files``
+reads and parses the text inputs).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
@@ -29,7 +30,6 @@ __all__ = [
     "Mention",
     "MessageKind",
     "Quote",
-    "Source",
     "Speaker",
     "Word",
 ]
@@ -147,28 +147,6 @@ DocumentKind: TypeAlias = Literal["chat", "transcript"]
 
 
 @dataclass(frozen=True)
-class Source:
-    """The raw bytes of one input, as handed to a parser.
-
-    ``name`` is the output name (a file's base name; a Slack export's folder
-    name or zip stem). ``files`` maps relative paths to bytes: one entry for a
-    plain file, the whole tree for a Slack export. ``container`` says how the
-    input came ("file", "dir" or "zip") so the writer can give back the same.
-    """
-
-    name: str
-    files: Mapping[str, bytes]
-    container: Literal["file", "dir", "zip"] = "file"
-    path: str = ""                     # where it was read from, for error messages
-
-    @property
-    def data(self) -> bytes:
-        if len(self.files) != 1:
-            raise ValueError("source has several files")
-        return next(iter(self.files.values()))
-
-
-@dataclass(frozen=True)
 class Document:
     """One parsed text input.
 
@@ -224,39 +202,13 @@ class Finding:
 
 @dataclass(frozen=True)
 class Meeting:
-    """Everything known about one meeting before any decision is made."""
+    """Everything known about one meeting before any decision is made.
+
+    Plain data. The public ``meetguard.Meeting`` is the subclass in
+    :mod:`meetguard.formats._meeting`, which adds :meth:`from_files`.
+    """
 
     documents: tuple[Document, ...] = ()
     audio: tuple[AudioInput, ...] = ()
     attendees: tuple[str, ...] = ()
     meeting_id: str | None = None
-
-    @classmethod
-    def from_files(
-        cls,
-        chat: Sequence[str | Path] = (),
-        transcript: Sequence[str | Path] = (),
-        audio: str | Path | None = None,
-        tracks: Mapping[str, str | Path] | None = None,
-        attendees: Sequence[str] = (),
-        meeting_id: str | None = None,
-        format: str | None = None,
-    ) -> Meeting:
-        """Read and parse the text inputs; audio is only located here.
-
-        Raises :class:`meetguard.InputError` naming the file and the problem.
-        """
-        from .formats import read_document
-
-        docs = [read_document(p, kind="chat", format=format) for p in chat]
-        docs += [read_document(p, kind="transcript", format=format) for p in transcript]
-        recordings: list[AudioInput] = []
-        if audio is not None:
-            recordings.append(AudioInput(Path(audio), None, Path(audio).stem))
-        for pid, p in (tracks or {}).items():
-            recordings.append(AudioInput(Path(p), pid, pid))
-        from .audio.decode import check_readable
-
-        for rec in recordings:
-            check_readable(rec.path)
-        return cls(tuple(docs), tuple(recordings), tuple(attendees), meeting_id)

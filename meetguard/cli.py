@@ -171,7 +171,7 @@ def _audit_output_failure(audit_path: Path, result: GuardResult, exc: BaseExcept
 
 def _cmd_guard(args: argparse.Namespace) -> int:
     from ._guard import Guard, GuardOptions
-    from ._model import Meeting
+    from .formats import Meeting
 
     out = Path(args.out)
     _check_out(out, args.force)

@@ -11,8 +11,8 @@ import pytest
 
 from meetguard import ChatMessage, Cue, Document, MessageKind, Quote, Speaker, Word
 from meetguard._errors import InputError, UnsupportedFormat, UsageError
-from meetguard._model import Source
 from meetguard.formats import (
+    Source,
     available_formats,
     detect_format,
     get_format,
@@ -534,3 +534,21 @@ def test_zoom_prefix_plausibility(prefix: str, count: int, labelled: bool, expec
     from meetguard.formats.webvtt import _plausible_name
 
     assert _plausible_name(prefix, count, labelled) is expected
+
+
+def test_model_is_a_leaf_and_meeting_reads_files() -> None:
+    import ast
+
+    import meetguard
+    from meetguard import _model
+
+    tree = ast.parse(Path(_model.__file__).read_text(encoding="utf-8"))
+    internal = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and (n.level or 0) > 0]
+    internal += [n for n in ast.walk(tree) if isinstance(n, ast.Import)
+                 and any(a.name.startswith("meetguard") for a in n.names)]
+    assert internal == []
+    assert not hasattr(_model.Meeting, "from_files")
+    assert issubclass(meetguard.Meeting, _model.Meeting)
+    from meetguard import formats
+
+    assert meetguard.Meeting is formats.Meeting

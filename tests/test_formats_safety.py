@@ -16,8 +16,15 @@ from hypothesis import strategies as st
 
 from meetguard import ChatMessage, Document, Speaker, formats
 from meetguard._errors import InputError, InputTooLarge, PluginLoadError, UnsupportedFormat
-from meetguard._model import Source
-from meetguard.formats import load_source, parse, read_document, source_from_bytes, write_document
+from meetguard.formats import (
+    Source,
+    _registry,
+    load_source,
+    parse,
+    read_document,
+    source_from_bytes,
+    write_document,
+)
 
 SAMPLES = Path("/work/shared/data/samples")
 CONF = Path(__file__).parent / "conf" / "formats"
@@ -263,25 +270,25 @@ def test_plugin_formats_listed_detected_and_checked(monkeypatch: pytest.MonkeyPa
         assert callable(check) and check(_FakeFormat) and check(_FakeFormat()) and not check(object())
         return {"fake": _FakeFormat}
 
-    monkeypatch.setattr(formats, "load_group", fake_load_group)
-    formats._plugin_formats.cache_clear()
+    monkeypatch.setattr(_registry, "load_group", fake_load_group)
+    _registry._plugin_formats.cache_clear()
     try:
         assert "fake-notes" in formats.available_formats()
         doc = parse(_src(b"FAKE-NOTES\na\nb\n"))
         assert doc.format == "fake-notes" and [i.text for i in doc.items] == ["a", "b"]
         assert calls == ["meetguard.parsers"]
     finally:
-        formats._plugin_formats.cache_clear()
+        _registry._plugin_formats.cache_clear()
 
 
 def test_broken_plugin_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(group: str, check: object) -> dict[str, object]:
         raise PluginLoadError("dist:bad", "ImportError: nope")
 
-    monkeypatch.setattr(formats, "load_group", broken)
-    formats._plugin_formats.cache_clear()
+    monkeypatch.setattr(_registry, "load_group", broken)
+    _registry._plugin_formats.cache_clear()
     try:
         with pytest.raises(PluginLoadError):
             formats.available_formats()
     finally:
-        formats._plugin_formats.cache_clear()
+        _registry._plugin_formats.cache_clear()

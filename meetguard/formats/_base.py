@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from .._errors import InputError
-from .._model import Document, Source, Speaker
+from .._model import Document, Speaker
+from ._source import Source
 
 __all__ = ["Format", "decode", "head_text", "input_error", "load_json", "split_lines", "where"]
 

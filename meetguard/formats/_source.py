@@ -6,17 +6,41 @@ import hashlib
 import os
 import stat
 import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from .._errors import InputError, InputTooLarge
-from .._model import Source
 
-__all__ = ["load_source", "source_from_bytes", "source_sha256"]
+__all__ = ["Source", "load_source", "source_from_bytes", "source_sha256"]
 
 MAX_BYTES = 200 * 1024 * 1024
 MAX_MEMBERS = 10_000
 MAX_RATIO = 100          # uncompressed / compressed, for members over 1 MiB
 _RATIO_FLOOR = 1 << 20
+
+
+@dataclass(frozen=True)
+class Source:
+    """The raw bytes of one input, as handed to a parser.
+
+    ``name`` is the output name (a file's base name; a Slack export's folder
+    name or zip stem). ``files`` maps relative paths to bytes: one entry for a
+    plain file, the whole tree for a Slack export. ``container`` says how the
+    input came ("file", "dir" or "zip") so the writer can give back the same.
+    """
+
+    name: str
+    files: Mapping[str, bytes]
+    container: Literal["file", "dir", "zip"] = "file"
+    path: str = ""                     # where it was read from, for error messages
+
+    @property
+    def data(self) -> bytes:
+        if len(self.files) != 1:
+            raise ValueError("source has several files")
+        return next(iter(self.files.values()))
 
 
 def source_sha256(source: Source) -> str:

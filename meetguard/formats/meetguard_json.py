@@ -18,11 +18,11 @@ from .._model import (
     Mention,
     MessageKind,
     Quote,
-    Source,
     Speaker,
     Word,
 )
 from ._base import input_error, load_json, sniff_text
+from ._source import Source
 
 __all__ = ["MeetguardJSON"]
 

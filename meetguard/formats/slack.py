@@ -34,8 +34,9 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from .._errors import InputError
-from .._model import ChatMessage, Document, Mention, MessageKind, Source, Speaker
+from .._model import ChatMessage, Document, Mention, MessageKind, Speaker
 from ._base import as_dict, as_str, input_error, load_json
+from ._source import Source
 
 __all__ = ["Slack", "strip_tokens"]
 

@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .._model import Cue, Document, Source
+from .._model import Cue, Document
 from ._base import decode, input_error, sniff_text, split_lines, text_lines
+from ._source import Source
 from .webvtt import format_time
 
 __all__ = ["SRT"]

@@ -28,7 +28,7 @@ from html.parser import HTMLParser
 from typing import Any, Literal
 
 from .._errors import InputError
-from .._model import ChatMessage, Document, Mention, MessageKind, Source, Speaker
+from .._model import ChatMessage, Document, Mention, MessageKind, Speaker
 from ._base import (
     as_dict,
     as_str,
@@ -39,6 +39,7 @@ from ._base import (
     sniff_text,
     split_lines,
 )
+from ._source import Source
 
 __all__ = ["TeamsChat"]
 

@@ -22,8 +22,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .._model import Cue, Document, Source, Speaker
+from .._model import Cue, Document, Speaker
 from ._base import decode, input_error, sniff_text, split_lines, text_lines
+from ._source import Source
 
 __all__ = ["WebVTT", "format_time", "parse_time"]
 

@@ -8,8 +8,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .._model import ChatMessage, Document, MessageKind, Quote, Source, Speaker
+from .._model import ChatMessage, Document, MessageKind, Quote, Speaker
 from ._base import decode, input_error, sniff_text, split_lines, text_lines
+from ._source import Source
 
 __all__ = ["ZoomChat", "ZoomCloudChat"]
 

@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from .._errors import MeetguardError
-from .._model import Meeting
+from ..formats import Meeting
 from . import keys
 from .config import SidecarConfig, load_config
 from .errors import error_outcome
