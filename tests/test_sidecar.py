@@ -390,7 +390,7 @@ async def test_openai_client_through_the_sidecar(start: ClientFactory, upstream:
     everything = rec.everything()
     for leaked in (SECRET_NAME, SECRET_MAIL, TOKEN, "alice-user-id"):
         assert leaked not in everything
-    assert fake.seen_texts[0][0] == "Summarise."
+    assert "Summarise." in fake.seen_texts[0]
 
 
 async def test_openai_deny_is_403_and_nothing_forwarded(start: ClientFactory,

@@ -19,7 +19,7 @@ from . import keys
 from .errors import error_response
 from .forms import GuardRequest, read_guard_form
 from .metrics import CONTENT_TYPE
-from .openai_proxy import collect_texts
+from .openai_proxy import parse_body, plan_request
 
 __all__ = ["routes"]
 
@@ -114,20 +114,13 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         raise InputTooLarge("request", "body too large") from None
     except TimeoutError:
         raise web.HTTPRequestTimeout() from None
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise UsageError("request: body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise UsageError("request: expected a JSON object")
+    plan = plan_request(parse_body(raw))
     recipient = request.headers.get("X-Meetguard-Recipient", "").strip() or service.default_chat_recipient(purpose)
     upstream = service.chat_upstream(recipient)
     attendees = [a.strip() for a in request.headers.get("X-Meetguard-Attendees", "").split(",") if a.strip()]
     meeting_id = request.headers.get("X-Meetguard-Meeting", "").strip() or None
-    forward, texts, setters = collect_texts(body)
-
     async with app[keys.GATE].slot():
-        result, redacted = await service.guard.redact_texts(texts, purpose, recipient, attendees, None,
+        result, redacted = await service.guard.redact_texts(plan.texts, purpose, recipient, attendees, None,
                                                             meeting_id)
     service.metrics.observe_decision(result.decision, result.entity_counts)
     request[keys.DECISION] = result.decision
@@ -135,10 +128,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if result.decision == "deny":
         return error_response(403, "denied", "denied by policy", headers=headers,
                               reasons=list(result.reasons), audit_id=result.audit_id)
-    if result.decision not in ("release", "partial") or len(redacted) != len(texts):
+    if result.decision not in ("release", "partial") or len(redacted) != len(plan.texts):
         return error_response(500, "internal", "guard did not release", headers=headers)
-    for set_, text in zip(setters, redacted):
-        set_(text)
+    forward = plan.build(redacted)
 
     if forward.get("stream") is True:
         return await _stream(request, upstream, forward, headers)
