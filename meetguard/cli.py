@@ -7,6 +7,7 @@ Exit codes (contract.md §2): 0 released, 3 denied, 2 bad usage or input,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -266,6 +267,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ffmpeg_on_path() -> None:
+    """The bundled ffmpeg first on PATH, for libraries that run ``ffmpeg`` by name.
+
+    Where there is none, audio inputs fail on their own with one clear line.
+    """
+    from .audio.decode import ensure_ffmpeg_on_path
+
+    with contextlib.suppress(MeetguardError):
+        ensure_ffmpeg_on_path()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2), stream=sys.stderr,
@@ -277,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": _cmd_serve,
     }
     try:
+        if args.command in ("guard", "transcribe", "serve"):
+            _ffmpeg_on_path()
         if args.command == "policy":
             return _cmd_policy_check(args)
         if args.command == "audit":

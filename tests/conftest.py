@@ -7,22 +7,38 @@ from pathlib import Path
 
 import pytest
 
+from meetguard.audio.decode import ensure_ffmpeg_on_path
+
 REPO = Path(__file__).resolve().parent.parent
 
 
 def _shared() -> Path:
+    """The shared data beside the checkout: ``../shared`` (``../../shared`` from a worktree in
+    ``wt/NAME``), or ``$MEETGUARD_SHARED``. Never an absolute path; it may be absent."""
     env = os.environ.get("MEETGUARD_SHARED")
-    candidates = [Path(env)] if env else []
-    candidates += [REPO.parent / "shared", REPO / "shared", Path("/work/shared")]
+    candidates = [Path(env)] if env else [REPO.parent / "shared", REPO.parent.parent / "shared"]
     for c in candidates:
         if (c / "data" / "samples" / "expected.json").is_file():
             return c
-    raise RuntimeError("shared/ data not found next to the repository (set MEETGUARD_SHARED)")
+    return candidates[0]
 
 
 SHARED = _shared()
 SAMPLES = SHARED / "data" / "samples"
 JFK = SHARED / "data" / "audio" / "jfk.flac"
+HAVE_SHARED = (SAMPLES / "expected.json").is_file() and JFK.is_file()
+# Speech clips committed with the tests (tests/fixtures/speech/README.md says what each says).
+SPEECH = REPO / "tests" / "fixtures" / "speech"
+
+# pydub looks ffmpeg up on PATH when imported, and some tests run ``ffmpeg`` by name: put
+# the bundled one (imageio-ffmpeg's, as .venv/bin/ffmpeg) first even when PATH lacks .venv/bin.
+FFMPEG = ensure_ffmpeg_on_path()
+
+
+def require_shared() -> None:
+    """Skip the calling test module where ../shared is not beside the checkout."""
+    if not HAVE_SHARED:
+        pytest.skip("shared data (../shared) is not beside this checkout", allow_module_level=True)
 
 
 @pytest.fixture(autouse=True)

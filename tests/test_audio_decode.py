@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from meetguard import InputError
-from meetguard.audio.decode import check_readable, duration, iter_chunks, load, to_whisper_input
+from meetguard.audio.decode import (
+    check_readable,
+    duration,
+    ensure_ffmpeg_on_path,
+    ffmpeg_version,
+    iter_chunks,
+    layout,
+    load,
+    probe,
+    to_whisper_input,
+)
 
-JFK = Path("/work/shared/data/audio/jfk.flac")
-pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+from .conftest import FFMPEG, JFK
 
 
 def _ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
+    subprocess.run([FFMPEG, "-nostdin", "-v", "error", "-y", *args], check=True)
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +133,48 @@ def test_load_refuses_undecodable(tmp_path: Path) -> None:
 def test_jfk_is_readable() -> None:
     check_readable(JFK)
     assert duration(JFK) == pytest.approx(11.0, abs=0.1)
+
+
+def test_probe_and_load_need_no_ffprobe(source: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """With nothing at all on PATH, probing and loading still work: ffmpeg alone, found by path."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    info = probe(source)
+    (audio,) = [s for s in info["streams"] if s["codec_type"] == "audio"]
+    assert (audio["channels"], audio["sample_rate"], audio["codec_name"]) == (2, "44100", "pcm_s16le")
+    assert float(info["format"]["duration"]) == pytest.approx(3.0, abs=0.05)
+    seg = load(source)
+    assert (seg.channels, seg.frame_rate, seg.sample_width) == (2, 44100, 2)
+
+
+def test_deep_flac_keeps_32_bit_width(source: Path, tmp_path: Path) -> None:
+    deep = tmp_path / "deep.flac"
+    _ffmpeg("-i", str(source), "-c:a", "flac", "-sample_fmt", "s32", str(deep))
+    assert layout(deep) == (44100, 2, 4)
+    assert load(deep).sample_width == 4
+
+
+def test_bundled_ffmpeg_is_put_on_path_as_ffmpeg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    exe = ensure_ffmpeg_on_path()
+    found = shutil.which("ffmpeg")
+    assert found is not None and Path(found).resolve() == Path(exe).resolve()
+    assert re.fullmatch(r"[\w.+~-]+", ffmpeg_version())
+    # pydub finds it by name at import, so it does not warn (an error under -W error).
+    proc = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", "import pydub"], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_playlist_cannot_make_ffmpeg_reach_the_network(tmp_path: Path) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.settimeout(0.5)
+        port = server.getsockname()[1]
+        playlist = tmp_path / "rec.m3u8"
+        playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nhttp://127.0.0.1:{port}/a.ts\n"
+                            "#EXT-X-ENDLIST\n")
+        with pytest.raises(InputError):
+            check_readable(playlist)
+        with pytest.raises(TimeoutError):
+            server.accept()

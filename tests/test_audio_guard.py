@@ -17,7 +17,9 @@ from meetguard import Guard, GuardOptions, Meeting
 from meetguard.audio.decode import load, to_whisper_input
 from meetguard.audio.transcriber import get_transcriber
 
-from .conftest import JFK, SAMPLES
+from .conftest import JFK, SAMPLES, require_shared
+
+require_shared()
 
 pytestmark = [
     pytest.mark.models,

@@ -22,7 +22,10 @@ from meetguard.audio.verify import verify_redacted
 from meetguard.audio.whisper_backend import WhisperTranscriber
 from meetguard.redaction.audio import apply, windows_for
 
-JFK = Path("/work/shared/data/audio/jfk.flac")
+from .conftest import JFK, require_shared
+
+require_shared()
+
 JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
             "ask what you can do for your country.")
 

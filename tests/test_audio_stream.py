@@ -17,7 +17,10 @@ from meetguard.redaction import audio_stream
 from meetguard.redaction.audio import apply, to_wav_bytes
 from meetguard.redaction.audio_stream import redact_to_wav
 
-JFK = Path("/work/shared/data/audio/jfk.flac")
+from .conftest import JFK, require_shared
+
+require_shared()
+
 WINDOWS = [(-0.5, 0.3), (0.5, 1.2), (1.9, 2.0), (2.05, 2.6), (2.5, 3.1), (5.5, 7.0), (10.9, 12.0)]
 
 

@@ -13,7 +13,9 @@ import pytest
 
 from meetguard.cli import main
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, require_shared
+
+require_shared()
 
 pytestmark = pytest.mark.models
 

@@ -23,7 +23,10 @@ from meetguard.formats import (
     write_document,
 )
 
-SAMPLES = Path("/work/shared/data/samples")
+from .conftest import SAMPLES, require_shared
+
+require_shared()
+
 CONF = Path(__file__).parent / "conf" / "formats"
 
 EXPECTED_FORMATS = {

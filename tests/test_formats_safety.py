@@ -26,7 +26,10 @@ from meetguard.formats import (
     write_document,
 )
 
-SAMPLES = Path("/work/shared/data/samples")
+from .conftest import SAMPLES, require_shared
+
+require_shared()
+
 CONF = Path(__file__).parent / "conf" / "formats"
 LATIN = "10:02:11 From José Müller to Everyone:\n\tGrüße aus Köln – café at 5€\n"
 

@@ -27,7 +27,9 @@ from hypothesis import strategies as st
 from meetguard._model import Finding
 from meetguard.cli import main
 
-from .conftest import JFK, SAMPLES
+from .conftest import JFK, SAMPLES, require_shared
+
+require_shared()
 
 POLICY = str(SAMPLES / "policy.yaml")
 AT = "2026-11-28T12:00:00Z"

@@ -23,7 +23,9 @@ from meetguard.audit import verify
 from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app
 from meetguard.sidecar.config import Limits
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, require_shared
+
+require_shared()
 
 pytestmark = [pytest.mark.load, pytest.mark.models]
 

@@ -30,8 +30,10 @@ from meetguard._errors import DetectionError, TranscriptionError
 from meetguard.audit import verify
 from meetguard.cli import main
 
-from .conftest import JFK, SAMPLES
+from .conftest import JFK, SAMPLES, require_shared
 from .test_fuzz_shells import StubDetector
+
+require_shared()
 
 POLICY = str(SAMPLES / "policy.yaml")
 AT = "2026-11-28T12:00:00Z"

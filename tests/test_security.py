@@ -27,7 +27,9 @@ from aiohttp import FormData
 from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app
 from meetguard.sidecar.config import Limits
 
-from .conftest import REPO, SAMPLES
+from .conftest import REPO, SAMPLES, require_shared
+
+require_shared()
 
 POLICY = str(SAMPLES / "policy.yaml")
 AT = "2026-11-28T12:00:00Z"

@@ -19,9 +19,11 @@ from aiohttp.test_utils import TestClient
 from meetguard import Guard, GuardOptions
 from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app
 from meetguard.sidecar.config import Limits
-from tests.conftest import JFK, SAMPLES
+from tests.conftest import JFK, SAMPLES, require_shared
 from tests.fakes.sidecar_upstream import Recorder, build_upstream
 from tests.test_sidecar import free_port
+
+require_shared()
 
 pytestmark = pytest.mark.models
 
