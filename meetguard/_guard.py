@@ -351,19 +351,23 @@ class _Job:
         self.input_sha256: list[str] = [d.sha256 for d in meeting.documents]
         self.excluded: tuple[str, ...] = ()
         self.roster: Roster | None = None
+        self.participants: tuple[str, ...] = ()      # policy ids whose content is released
+        self.kinds: dict[str, str] = {}              # output name -> chat | transcript | audio
+        self.verified: dict[str, bool] = {}          # released audio name -> re-transcribed clean
 
     # -- the stages -------------------------------------------------------
     def run(self) -> GuardResult:
         from .policy import decide, quotes_dropped
         from .redaction import PseudonymBook, make_operator
         from .redaction.text import RedactionRules, plan_units, redact_documents
-        from .release import build_text_outputs, merge_outputs
+        from .release import build_text_outputs
 
         meeting = self.meeting
         self.input_sha256 += [_sha256_file(a.path) for a in meeting.audio]
         decision = decide(self.policy, meeting, self.purpose, self.recipient, self.at,
                           meeting.attendees)
         self.excluded = decision.excluded_participants
+        self.participants = decision.released_participants
         if decision.outcome == "deny" or decision.purpose is None:
             return self._result(decision.outcome, decision.reasons, {}, {})
         spec = decision.purpose
@@ -403,11 +407,23 @@ class _Job:
                                    PseudonymBook(), engines.anonymizer())
         audio_names = {documents[d].name for d in audio_docs.values()}
         text_docs = [d for d in outcome.documents if d.name not in audio_names]
-        outputs = build_text_outputs(text_docs)
         audio_out = self._audio_outputs(spec, outcome, audio_docs, documents)
-        outputs = merge_outputs(outputs, audio_out)
+        outputs = self._merge_kinds({}, [(d.kind, build_text_outputs([d])) for d in text_docs])
+        outputs = self._merge_kinds(outputs, [("audio" if n.endswith(".wav") else "transcript",
+                                               {n: b}) for n, b in audio_out.items()])
         return self._result(decision.outcome, decision.reasons, outputs,
                             dict(outcome.entity_counts), spec.retention_days)
+
+    def _merge_kinds(self, outputs: dict[str, bytes],
+                     parts: list[tuple[str, dict[str, bytes]]]) -> dict[str, bytes]:
+        """Merge output parts (renaming clashes) and remember each name's artefact kind."""
+        from .release import merge_outputs
+
+        for kind, part in parts:
+            before = set(outputs)
+            outputs = merge_outputs(outputs, part)
+            self.kinds.update(dict.fromkeys(set(outputs) - before, kind))
+        return outputs
 
     def _audio_outputs(self, spec: Purpose, outcome: RedactionOutcome, audio_docs: dict[int, int],
                        documents: list[Document]) -> dict[str, bytes]:
@@ -431,6 +447,7 @@ class _Job:
             per_cue = [outcome.cue_findings.get((d, k), []) for k in range(len(original.items))]
             out[f"{rec.stem}.redacted.wav"] = self._redacted_wav(rec, cues, per_cue, spec, verify,
                                                                  outcome.redacted_values)
+            self.verified[f"{rec.stem}.redacted.wav"] = bool(verify and any(per_cue))
         return out
 
     def _redacted_wav(self, rec: AudioInput, cues: list[Cue], per_cue: list[list[Finding]],
@@ -484,6 +501,7 @@ class _Job:
         decision = decide_passthrough(self.policy, self.purpose, self.recipient, self.at,
                                       self.meeting.attendees)
         self.excluded = decision.excluded_participants
+        self.participants = decision.released_participants
         self.input_sha256 = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
         if decision.outcome == "deny" or decision.purpose is None:
             return self._result("deny", decision.reasons, {}, {}), []
@@ -543,7 +561,20 @@ class _Job:
                               for name, data in sorted(result.outputs.items())},
             "delivered": None if delivery is None else {"delivered": delivery.delivered,
                                                         "status": delivery.status},
+            "participants": list(self.participants) if result.decision != "error" else [],
+            "artefacts": self._artefacts(result.outputs),
         }
+
+    def _artefacts(self, outputs: Mapping[str, bytes]) -> list[dict[str, Any]]:
+        """Kind and sha256 of each released output (what an erasure request names)."""
+        out: list[dict[str, Any]] = []
+        for name, data in sorted(outputs.items()):
+            item: dict[str, Any] = {"kind": self.kinds.get(name, "chat"),
+                                    "sha256": hashlib.sha256(data).hexdigest()}
+            if name in self.verified:
+                item["verified"] = self.verified[name]
+            out.append(item)
+        return out
 
     def audit_result(self, result: GuardResult, delivery: Delivery | None) -> GuardResult:
         record = self.guard._audit.append(self._record(result, delivery))

@@ -43,6 +43,9 @@ ALLOWED_KEYS: frozenset[str] = frozenset({
     "policy_id", "policy_sha256", "purpose", "recipient", "meeting_id", "decision", "reasons",
     "excluded_participants", "entity_counts", "retention_days", "input_sha256",
     "output_sha256", "delivered", "at", "error",
+    # consent withdrawal (docs/consent.md): whose content a release holds, what it released,
+    # and the withdrawal / erasure events
+    "participants", "artefacts", "event", "erasure",
 })
 DECISIONS = frozenset({"release", "partial", "deny", "error"})
 _TAIL_CHUNK = 64 * 1024

@@ -69,6 +69,15 @@ class ConsentDecision:
     def released(self) -> bool:
         return self.outcome != "deny"
 
+    @property
+    def released_participants(self) -> tuple[str, ...]:
+        """Policy ids of the people whose content is released (present, consenting, not
+        excluded; unknown speakers have no policy id): what a withdrawal must reach."""
+        if self.outcome == "deny":
+            return ()
+        ids = (self.present & self.consenting) - set(self.excluded_participants)
+        return tuple(sorted(pid for pid in ids if not pid.startswith("unknown-")))
+
 
 def _short(value: str) -> str:
     return value if len(value) <= 60 else value[:57] + "..."

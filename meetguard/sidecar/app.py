@@ -29,6 +29,8 @@ from .jobs import Gate, JobManager
 from .metrics import Metrics
 from .service import GuardLike, GuardService, MeetingLoader
 from .upstreams import build_upstreams
+from .withdrawals import erasure_ctx
+from .withdrawals import routes as withdrawal_routes
 
 __all__ = ["init_app", "serve"]
 
@@ -52,7 +54,9 @@ def init_app(config: SidecarConfig, guard: GuardLike | None = None, *,
     app[keys.GATE] = Gate(config.limits.max_jobs, config.limits.queue, metrics, RETRY_AFTER_S)
     app[keys.RUNTIME] = keys.Runtime()
     app.router.add_routes(routes)
+    app.router.add_routes(withdrawal_routes)
     app.cleanup_ctx.append(_lifecycle(guard, meeting_loader or Meeting.from_files))
+    app.cleanup_ctx.append(erasure_ctx)        # after _lifecycle: uses its HTTP session
     return app
 
 

@@ -49,6 +49,8 @@ class UpstreamConfig:
     timeout_s: float = 30.0
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # secrets: never logged
     model: str | None = None          # kind openai: model used when /v1/release forwards there
+    erasure_url: str | None = None    # where erasure requests go (docs/consent.md)
+    erasure_key_env: str | None = None  # the variable holding the erasure signing key
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class SidecarConfig:
     limits: Limits = field(default_factory=Limits)
     jobs_dir: Path = Path("meetguard-jobs")
     models: ModelsConfig = field(default_factory=ModelsConfig)
+    erasures_dir: Path = Path("meetguard-erasures")   # erasure request states (docs/consent.md)
     source: str = "<defaults>"        # where the config came from, for messages
 
     @property
@@ -88,14 +91,14 @@ class SidecarConfig:
 
 
 _TOP_KEYS = {"policy", "audit", "listen", "tokens", "hash_key_env", "upstreams", "limits",
-             "jobs_dir", "models"}
+             "jobs_dir", "models", "erasures_dir"}
 _SECTIONS: dict[str, dict[str, type]] = {
     "listen": {"host": str, "port": int},
     "limits": {"max_body_mb": int, "max_jobs": int, "queue": int, "body_timeout_s": int},
     "models": {"whisper": str, "backend": str, "spacy": str, "detection_workers": int},
 }
 _UPSTREAM_KEYS: dict[str, type] = {"url": str, "kind": str, "timeout_s": float, "headers": dict,
-                                   "model": str}
+                                   "model": str, "erasure_url": str, "erasure_key_env": str}
 
 
 def is_loopback(host: str) -> bool:
@@ -210,6 +213,8 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
     audit = _resolve(audit_v[0], audit_v[1]) if audit_v else None
     jobs_v = top("jobs_dir", str)
     jobs_dir = _resolve(jobs_v[0], jobs_v[1]) if jobs_v else file_base / "meetguard-jobs"
+    er_v = top("erasures_dir", str)
+    erasures_dir = _resolve(er_v[0], er_v[1]) if er_v else file_base / "meetguard-erasures"
     hk_v = top("hash_key_env", str)
     hash_key_env = hk_v[0] if hk_v else "MEETGUARD_HASH_KEY"
 
@@ -270,6 +275,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         limits=limits,
         jobs_dir=jobs_dir,
         models=models,
+        erasures_dir=erasures_dir,
         source=src,
     )
 
@@ -319,6 +325,13 @@ def _load_upstreams(raw: Mapping[str, Any], env: Mapping[str, str], src: str) ->
         timeout = values.get("timeout_s", 30.0)
         if timeout <= 0:
             raise ConfigError(f"{table_src}: upstreams.{name}.timeout_s: must be positive")
+        erasure_url = values.get("erasure_url")
+        if erasure_url is not None and not re.match(r"^https?://[^\s/]+", erasure_url):
+            raise ConfigError(f"{table_src}: upstreams.{name}.erasure_url: expected an http(s) URL")
+        if erasure_url is not None and "erasure_key_env" not in values:
+            raise ConfigError(f"{table_src}: upstreams.{name}.erasure_key_env: required with erasure_url")
         out[name] = UpstreamConfig(name=name, url=url.rstrip("/"), kind=kind, timeout_s=timeout,
-                                   headers=headers, model=values.get("model"))
+                                   headers=headers, model=values.get("model"),
+                                   erasure_url=erasure_url,
+                                   erasure_key_env=values.get("erasure_key_env"))
     return out

@@ -1,0 +1,123 @@
+"""Append a ``withdrawn`` consent event to the policy file, safely.
+
+The file is changed only when the edited policy validates: the original is
+copied to ``<file>.bak`` first, the new text is written to a temporary file in
+the same folder, synced, and renamed over the original (atomic on POSIX). Any
+error leaves the policy file as it was. A file with no write bit is refused
+(``chmod a-w`` protects a policy even from root). The YAML is re-written from
+its data, so comments are not kept (the backup keeps them); a JSON policy
+stays JSON.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .._errors import PolicyError, UsageError
+from ..policy import Policy, parse_policy
+
+__all__ = ["PolicyEdit", "append_withdrawal", "policy_lock"]
+
+
+@dataclass(frozen=True)
+class PolicyEdit:
+    policy: Policy                 # the policy as written (re-validated)
+    backup: Path                   # the previous file
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+@contextmanager
+def policy_lock(path: Path) -> Iterator[None]:
+    """Serialise edits of one policy file (the folder is locked: the file itself is
+    replaced by each edit)."""
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _edited(raw: Any, participant: str, purpose: str, at: datetime) -> Any:
+    for entry in raw.get("participants") or []:
+        if isinstance(entry, dict) and entry.get("id") == participant:
+            consent = entry.get("consent") or {}
+            entry["consent"] = consent
+            events = consent.get(purpose)
+            history = [] if events is None else [events] if isinstance(events, dict) else list(events)
+            history.append({"status": "withdrawn", "at": _iso(at)})
+            consent[purpose] = history
+            return raw
+    raise UsageError(f"unknown participant id {participant[:60]!r}")
+
+
+def _serialise(raw: Any, was_json: bool) -> bytes:
+    if was_json:
+        text = json.dumps(raw, indent=2, ensure_ascii=False,
+                          default=lambda v: _iso(v) if isinstance(v, datetime) else str(v))
+        return (text + "\n").encode("utf-8")
+    return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, width=100).encode("utf-8")
+
+
+def _write_atomic(target: Path, data: bytes, mode: int) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fchmod(fh.fileno(), mode)
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def append_withdrawal(path: str | os.PathLike[str], participant: str, purpose: str, at: datetime,
+                      extra_entities: Iterable[str] = ()) -> PolicyEdit:
+    """Record that ``participant`` withdrew consent to ``purpose`` at ``at``.
+
+    Raises UsageError (unknown participant or purpose, naive ``at``) or PolicyError
+    (invalid or unwritable file); in every error case the file is unchanged."""
+    p = Path(path)
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise UsageError("--at must carry a timezone (e.g. 2026-11-28T12:00:00Z)")
+    with policy_lock(p.absolute()):
+        try:
+            data = p.read_bytes()
+            mode = os.stat(p).st_mode & 0o7777
+        except OSError as exc:
+            raise PolicyError(str(p), "", f"cannot read the policy file: "
+                              f"{exc.strerror or 'I/O error'}") from None
+        current = parse_policy(data, str(p), extra_entities)
+        if purpose not in current.purposes:
+            raise UsageError(f"{p}: purpose {purpose[:60]!r} is not in the policy")
+        if current.participant(participant) is None:
+            raise UsageError(f"{p}: unknown participant id {participant[:60]!r}")
+        if not mode & 0o222:
+            raise PolicyError(str(p), "", "the policy file is read-only; nothing was changed")
+        raw = yaml.safe_load(data)
+        new = _serialise(_edited(raw, participant, purpose, at), data.lstrip()[:1] == b"{")
+        edited = parse_policy(new, str(p), extra_entities)
+        backup = p.with_name(p.name + ".bak")
+        try:
+            _write_atomic(backup, data, mode)
+            _write_atomic(p, new, mode)
+        except OSError as exc:
+            raise PolicyError(str(p), "", f"cannot write the policy file: "
+                              f"{exc.strerror or 'I/O error'}; nothing was changed") from None
+    return PolicyEdit(edited, backup)

@@ -1,0 +1,156 @@
+"""A withdrawal, start to finish (docs/consent.md).
+
+1. Append the ``withdrawn`` event to the policy file (policy_file.py).
+2. From the audit chain, find every release for the purpose that reached its
+   recipient holding the participant's content (releases.py).
+3. One :class:`ErasureRequest` per recipient, naming those releases' artefacts;
+   a recipient without an ``erasure_url`` gets one in state ``manual``
+   ("notify by hand"). Releases already named by an earlier request of the same
+   participant, purpose and recipient are not asked for again.
+4. Where a re-identification vault exists, delete each meeting's key for the
+   purpose (:class:`ReidentificationVault`; the vault itself is issue #15).
+5. Send (erasure.py), with retries that survive restarts.
+
+Steps 1-4 do no network I/O and are recorded in the audit chain before any send.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..audit import AuditLog, AuditSink
+from .erasure import ErasureEndpoint, ErasureRequest, ErasureState, ErasureStore, audit_event
+from .policy_file import append_withdrawal
+from .releases import Release, read_records, releases_holding
+
+__all__ = ["DUE_DAYS", "ReidentificationVault", "WithdrawalResult", "WithdrawalSettings",
+           "record_withdrawal"]
+
+DUE_DAYS = 30          # Art. 12(3): without undue delay, within one month
+
+
+class ReidentificationVault(Protocol):
+    """The seam for issue #15: the vault of pseudonym keys, one per meeting and purpose."""
+
+    def delete_key(self, meeting_id: str, purpose: str) -> bool:
+        """Delete the key; True if one existed."""
+        ...
+
+
+@dataclass(frozen=True)
+class WithdrawalSettings:
+    policy_path: Path
+    audit_path: Path
+    store_dir: Path
+    endpoints: Mapping[str, ErasureEndpoint]      # configured upstreams by name
+    vault: ReidentificationVault | None = None
+
+
+@dataclass(frozen=True)
+class WithdrawalResult:
+    participant: str
+    purpose: str
+    at: str
+    policy_sha256: str
+    releases: tuple[Release, ...]
+    requests: tuple[ErasureState, ...]             # new this time (manual ones included)
+    vault: str                                     # what happened to re-identification keys
+
+    @property
+    def notify_by_hand(self) -> tuple[str, ...]:
+        return tuple(s.request.recipient for s in self.requests if s.state == "manual")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "participant": self.participant, "purpose": self.purpose, "at": self.at,
+            "policy_sha256": self.policy_sha256,
+            "releases": [r.audit_id for r in self.releases],
+            "requests": [{"request_id": s.request.request_id, "recipient": s.request.recipient,
+                          "state": s.state, "artefacts": len(s.request.artefacts),
+                          "due_at": s.request.due_at} for s in self.requests],
+            "notify_by_hand": list(self.notify_by_hand),
+            "vault": self.vault,
+        }
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _already_asked(store: ErasureStore, participant: str, purpose: str) -> set[tuple[str, str]]:
+    """(recipient, release audit id) pairs that earlier requests already named."""
+    return {(s.request.recipient, str(a["audit_id"])) for s in store.all()
+            if s.request.participant_id == participant and s.request.purpose == purpose
+            for a in s.request.artefacts}
+
+
+def _requests(found: Iterable[Release], asked: set[tuple[str, str]], participant: str,
+              purpose: str, endpoints: Mapping[str, ErasureEndpoint],
+              now: datetime) -> list[ErasureState]:
+    by_recipient: dict[str, list[dict[str, Any]]] = {}
+    for rel in found:
+        recipient = rel.recipient or "(no recipient)"
+        if (recipient, rel.audit_id) in asked:
+            continue
+        items = by_recipient.setdefault(recipient, [])
+        items += [{"audit_id": rel.audit_id, "meeting_id": rel.meeting_id, "sha256": a.sha256,
+                   "kind": a.kind} for a in rel.artefacts]
+        if not rel.artefacts:      # an older record without artefacts: name the release alone
+            items.append({"audit_id": rel.audit_id, "meeting_id": rel.meeting_id,
+                          "sha256": None, "kind": None})
+    states = []
+    for recipient, artefacts in sorted(by_recipient.items()):
+        req = ErasureRequest(
+            request_id=f"er-{uuid.uuid4().hex}", recipient=recipient, participant_id=participant,
+            purpose=purpose, artefacts=tuple(artefacts), submitted_at=_iso(now),
+            due_at=_iso(now + timedelta(days=DUE_DAYS)))
+        ep = endpoints.get(recipient)
+        sendable = ep is not None and ep.url is not None and ep.key is not None
+        states.append(ErasureState(req, "pending" if sendable else "manual",
+                                   last_detail="" if sendable else "notify by hand"))
+    return states
+
+
+def _vault(vault: ReidentificationVault | None, found: Iterable[Release], purpose: str) -> str:
+    if vault is None:
+        return "no re-identification vault configured"
+    meetings = sorted({r.meeting_id for r in found if r.meeting_id})
+    deleted = sum(1 for m in meetings if vault.delete_key(m, purpose))
+    return f"{deleted} of {len(meetings)} meeting key(s) deleted"
+
+
+def record_withdrawal(settings: WithdrawalSettings, participant: str, purpose: str,
+                      at: datetime | None = None, *, audit: AuditSink | None = None,
+                      extra_entities: Iterable[str] = (),
+                      now: datetime | None = None) -> WithdrawalResult:
+    """Steps 1-4. Raises UsageError / PolicyError (the policy file is then unchanged and
+    nothing is recorded)."""
+    now = now or datetime.now(UTC)
+    when = at or now
+    edit = append_withdrawal(settings.policy_path, participant, purpose, when, extra_entities)
+    sink = audit or AuditLog(settings.audit_path)
+    store = ErasureStore(settings.store_dir)
+    found = releases_holding(read_records(settings.audit_path), participant, purpose)
+    states = _requests(found, _already_asked(store, participant, purpose), participant, purpose,
+                       settings.endpoints, now)
+    vault = _vault(settings.vault, found, purpose)
+    sink.append({
+        "event": "consent_withdrawn", "policy_id": edit.policy.policy_id,
+        "policy_sha256": edit.policy.sha256, "purpose": purpose, "participants": [participant],
+        "at": _iso(when),
+        "erasure": {"releases": [r.audit_id for r in found],
+                    "requests": [s.request.request_id for s in states],
+                    "notify_by_hand": [s.request.recipient for s in states if s.state == "manual"],
+                    "vault": vault},
+    })
+    for state in states:
+        store.save(state)
+        sink.append(audit_event("erasure_requested", state, due_at=state.request.due_at,
+                                artefacts=[dict(a) for a in state.request.artefacts]))
+    return WithdrawalResult(participant, purpose, _iso(when), edit.policy.sha256, tuple(found),
+                            tuple(states), vault)

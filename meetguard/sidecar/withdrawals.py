@@ -1,0 +1,165 @@
+"""``POST /v1/withdrawals`` and the background sender of erasure requests.
+
+The handler records the withdrawal (policy file, audit, erasure requests) off
+the event loop, wakes the sender and answers 202 with what was recorded. The
+sender resumes pending requests at start-up and retries them with backoff
+until they are acknowledged or fail (docs/consent.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from .._errors import ConfigError, PolicyError, UsageError
+from ..audit import AuditLog
+from ..consent import (
+    ErasureDispatcher,
+    ErasureEndpoint,
+    ErasureStore,
+    WithdrawalSettings,
+    record_withdrawal,
+)
+from ..policy import load_policy
+from . import keys
+from .config import SidecarConfig
+
+__all__ = ["ERASURES", "Erasures", "erasure_ctx", "routes", "withdrawal_settings"]
+
+log = logging.getLogger("meetguard.sidecar")
+routes = web.RouteTableDef()
+IDLE_POLL_S = 60.0
+
+
+def _audit_path(config: SidecarConfig) -> Path:
+    if config.audit is not None:
+        return config.audit
+    try:
+        policy_audit = load_policy(config.policy).audit_path
+    except PolicyError:
+        policy_audit = None
+    return Path(policy_audit or "meetguard-audit.jsonl")
+
+
+def withdrawal_settings(config: SidecarConfig,
+                        env: Mapping[str, str] = os.environ) -> WithdrawalSettings:
+    """Where a withdrawal reads and writes, from the sidecar config. Raises ConfigError
+    when an upstream's ``erasure_key_env`` names an unset variable."""
+    endpoints: dict[str, ErasureEndpoint] = {}
+    for name, up in config.upstreams.items():
+        key: bytes | None = None
+        if up.erasure_url is not None and up.erasure_key_env is not None:
+            value = env.get(up.erasure_key_env)
+            if not value:
+                raise ConfigError(f"{config.source}: upstreams.{name}.erasure_key_env: "
+                                  f"variable {up.erasure_key_env} is not set")
+            key = value.encode("utf-8")
+        endpoints[name] = ErasureEndpoint(name, up.erasure_url, key, up.timeout_s)
+    return WithdrawalSettings(policy_path=config.policy, audit_path=_audit_path(config),
+                              store_dir=config.erasures_dir, endpoints=endpoints)
+
+
+@dataclass
+class Erasures:
+    """The sender's state while the app runs (mutable: set up in the cleanup context)."""
+
+    settings: WithdrawalSettings | None = None
+    error: ConfigError | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+ERASURES = web.AppKey("erasures", Erasures)
+
+
+def _dispatcher(settings: WithdrawalSettings) -> ErasureDispatcher:
+    return ErasureDispatcher(ErasureStore(settings.store_dir), settings.endpoints,
+                             AuditLog(settings.audit_path))
+
+
+async def _send_loop(dispatcher: ErasureDispatcher, session: aiohttp.ClientSession,
+                     wake: asyncio.Event) -> None:
+    while True:
+        try:
+            await dispatcher.run_due(session)
+        except Exception as exc:  # noqa: BLE001 -- keep sending later; the state is on disk
+            log.error("erasure sending failed", extra={"error_type": type(exc).__name__})
+        delay = dispatcher.next_due_in()
+        wait = IDLE_POLL_S if delay is None else min(IDLE_POLL_S, max(0.05, delay))
+        try:
+            async with asyncio.timeout(wait):
+                await wake.wait()
+        except TimeoutError:
+            pass
+        wake.clear()
+
+
+async def erasure_ctx(app: web.Application) -> AsyncIterator[None]:
+    state = Erasures()
+    app[ERASURES] = state
+    try:
+        state.settings = withdrawal_settings(app[keys.CONFIG])
+    except ConfigError as exc:
+        state.error = exc
+        log.error("erasure requests disabled", extra={"error_type": type(exc).__name__})
+        yield
+        return
+    session = app[keys.RUNTIME].session or aiohttp.ClientSession(trust_env=False)
+    task = asyncio.get_running_loop().create_task(
+        _send_loop(_dispatcher(state.settings), session, state.wake))
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        if session is not app[keys.RUNTIME].session:
+            await session.close()
+
+
+def _parse_body(raw: bytes) -> tuple[str, str, datetime | None]:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise UsageError("request: body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise UsageError("request: expected a JSON object")
+    unknown = set(body) - {"participant", "purpose", "at"}
+    if unknown:
+        raise UsageError("request: unknown field (expected participant, purpose, at)")
+    participant, purpose, at = body.get("participant"), body.get("purpose"), body.get("at")
+    if not isinstance(participant, str) or not participant:
+        raise UsageError("participant: required")
+    if not isinstance(purpose, str) or not purpose:
+        raise UsageError("purpose: required")
+    if at is None:
+        return participant, purpose, None
+    try:
+        when = datetime.fromisoformat(at) if isinstance(at, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise UsageError("at: expected an ISO 8601 time with a timezone")
+    return participant, purpose, when
+
+
+@routes.post("/v1/withdrawals")
+async def withdrawals(request: web.Request) -> web.Response:
+    state = request.app[ERASURES]
+    participant, purpose, at = _parse_body(await request.read())
+    if state.error is not None:
+        raise state.error
+    settings = state.settings
+    if settings is None:
+        raise RuntimeError("sidecar not started")
+    result = await asyncio.get_running_loop().run_in_executor(
+        None, lambda: record_withdrawal(settings, participant, purpose, at))
+    state.wake.set()
+    return web.json_response(result.to_json(), status=202)
