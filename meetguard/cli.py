@@ -62,6 +62,8 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="re-transcribe released audio and fail closed if a redacted value is heard")
     g.add_argument("--force", action="store_true", help="allow a non-empty --out (its content is replaced)")
     g.add_argument("--whisper-model", default=None, help="Whisper model: tiny.en (embedded), a path, or a cached name")
+    g.add_argument("--report", action="store_true",
+                   help="also write report.html (the review report) beside the outputs")
 
     pol = sub.add_parser("policy", help="policy tools")
     pol_sub = pol.add_subparsers(dest="policy_command", required=True, parser_class=_Parser)
@@ -84,6 +86,10 @@ def _build_parser() -> argparse.ArgumentParser:
     fetch = mod_sub.add_parser("fetch", help="put a model in the local cache (needs internet)")
     fetch.add_argument("name")
     mod_sub.add_parser("prepare", help="convert the embedded default Whisper model into the cache")
+
+    from ._cli_consent import add_parsers
+
+    add_parsers(sub, _Parser)
 
     srv = sub.add_parser("serve", help="run the HTTP sidecar")
     srv.add_argument("--config", metavar="FILE")
@@ -193,6 +199,11 @@ def _cmd_guard(args: argparse.Namespace) -> int:
         files.update(result.outputs)
     decision = json.dumps(result.decision_json(), indent=2, ensure_ascii=False) + "\n"
     files["decision.json"] = decision.encode("utf-8")
+    if args.report:
+        from .report import from_result, render
+
+        report = from_result(result.decision_json(), result.outputs, guard.audit_path, args.policy)
+        files["report.html"] = render(report).encode("utf-8")
     try:
         _write_out(out, files)
     except BaseException as exc:
@@ -279,6 +290,8 @@ def _ffmpeg_on_path() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ._cli_consent import cmd_consent, cmd_report
+
     args = _build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -287,6 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "transcribe": _cmd_transcribe,
         "models": _cmd_models,
         "serve": _cmd_serve,
+        "consent": cmd_consent,
+        "report": cmd_report,
     }
     try:
         if args.command in ("guard", "transcribe", "serve"):
