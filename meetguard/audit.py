@@ -45,7 +45,7 @@ ALLOWED_KEYS: frozenset[str] = frozenset({
     "output_sha256", "delivered", "at", "error",
     # consent withdrawal (docs/consent.md): whose content a release holds, what it released,
     # and the withdrawal / erasure events
-    "participants", "artefacts", "event", "erasure",
+    "participants", "artefacts", "event", "erasure",   # "event" also: a platform event (the Zoom webhook)
 })
 DECISIONS = frozenset({"release", "partial", "deny", "error"})
 _TAIL_CHUNK = 64 * 1024

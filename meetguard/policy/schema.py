@@ -83,6 +83,7 @@ class Participant:
     names: tuple[str, ...] = ()
     consent: Mapping[str, tuple[ConsentEvent, ...]] = field(
         default_factory=lambda: MappingProxyType({}))
+    emails: tuple[str, ...] = ()       # lower case; platform identities (Zoom webhook), never text
 
 
 @dataclass(frozen=True)
@@ -360,10 +361,11 @@ def _participants(v: _V, raw: Any, purposes: Mapping[str, Purpose]) -> tuple[Par
     out: list[Participant] = []
     ids: set[str] = set()
     owner: dict[str, str] = {}
+    email_owner: dict[str, str] = {}
     for i, body in enumerate(raw):
         key = f"participants[{i}]"
         m = v.mapping(body, key)
-        v.keys(m, key, ["id"], ["names", "consent"])
+        v.keys(m, key, ["id"], ["names", "emails", "consent"])
         pid = v.string(m["id"], f"{key}.id")
         if pid != pid.strip() or any(c.isspace() for c in pid):
             raise v.fail(f"{key}.id", "an id must not contain whitespace")
@@ -381,6 +383,7 @@ def _participants(v: _V, raw: Any, purposes: Mapping[str, Purpose]) -> tuple[Par
             if prev is not None and prev != pid:
                 raise v.fail(f"{key}.names[{j}]", f"name is shared with participant {prev!r}")
             owner[norm] = pid
+        emails = _emails(v, m, key, pid, email_owner)
         consent: dict[str, tuple[ConsentEvent, ...]] = {}
         if "consent" in m and m["consent"] is not None:
             cm = v.mapping(m["consent"], f"{key}.consent")
@@ -389,7 +392,26 @@ def _participants(v: _V, raw: Any, purposes: Mapping[str, Purpose]) -> tuple[Par
                 if purpose not in purposes:
                     raise v.fail(ckey, f"purpose {purpose[:40]!r} is not defined")
                 consent[purpose] = _events(v, ckey, events)
-        out.append(Participant(pid, names, MappingProxyType(consent)))
+        out.append(Participant(pid, names, MappingProxyType(consent), emails))
+    return tuple(out)
+
+
+def _emails(v: _V, m: Mapping[str, Any], key: str, pid: str, owner: dict[str, str]) -> tuple[str, ...]:
+    """``emails``: addresses, compared case-insensitively, each owned by one participant."""
+    if "emails" not in m:
+        return ()
+    out: list[str] = []
+    for j, e in enumerate(v.string_list(m["emails"], f"{key}.emails")):
+        norm = e.strip().lower()
+        local, at, domain = norm.partition("@")
+        if not at or not local or "." not in domain or any(c.isspace() for c in norm):
+            raise v.fail(f"{key}.emails[{j}]", "not an email address")
+        prev = owner.get(norm)
+        if prev is not None and prev != pid:
+            raise v.fail(f"{key}.emails[{j}]", f"email is shared with participant {prev!r}")
+        owner[norm] = pid
+        if norm not in out:
+            out.append(norm)
     return tuple(out)
 
 

@@ -31,6 +31,8 @@ from .service import GuardLike, GuardService, MeetingLoader
 from .upstreams import build_upstreams
 from .withdrawals import erasure_ctx
 from .withdrawals import routes as withdrawal_routes
+from .zoom_hook import HOOK_PATH, zoom_hook
+from .zoom_job import start_zoom_jobs
 
 __all__ = ["init_app", "serve"]
 
@@ -55,6 +57,8 @@ def init_app(config: SidecarConfig, guard: GuardLike | None = None, *,
     app[keys.RUNTIME] = keys.Runtime()
     app.router.add_routes(routes)
     app.router.add_routes(withdrawal_routes)
+    if config.zoom is not None:      # authenticated by Zoom's signature, not a bearer token
+        app.router.add_post(HOOK_PATH, zoom_hook)
     app.cleanup_ctx.append(_lifecycle(guard, meeting_loader or Meeting.from_files))
     app.cleanup_ctx.append(erasure_ctx)        # after _lifecycle: uses its HTTP session
     return app
@@ -87,6 +91,8 @@ def _lifecycle(given: GuardLike | None, loader: MeetingLoader
             service = GuardService(guard, upstreams, app[keys.METRICS], loader)
             jobs = JobManager(config.jobs_dir, app[keys.GATE], service.run, app[keys.METRICS])
             runtime.session, runtime.service, runtime.jobs = session, service, jobs
+            runtime.zoom = start_zoom_jobs(config, guard, service, app[keys.GATE], app[keys.METRICS],
+                                           session)
 
             async def warm() -> None:
                 try:
@@ -110,8 +116,10 @@ def _lifecycle(given: GuardLike | None, loader: MeetingLoader
                 warm_task.cancel()
             await asyncio.gather(warm_task, return_exceptions=True)
             await jobs.aclose(SHUTDOWN_GRACE_S)
+            if runtime.zoom is not None:
+                await runtime.zoom.aclose(SHUTDOWN_GRACE_S)
         finally:
-            runtime.service = runtime.jobs = runtime.session = None
+            runtime.service = runtime.jobs = runtime.session = runtime.zoom = None
             for up in upstreams.values():
                 await up.aclose()
             await session.close()
@@ -178,7 +186,8 @@ def _error_response(exc: BaseException) -> web.Response:
 
 @web.middleware
 async def _auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not request.path.startswith("/v1/"):
+    if not request.path.startswith("/v1/") or (
+            request.path == HOOK_PATH and request.app[keys.CONFIG].zoom is not None):
         return await handler(request)
     tokens = request.app[keys.CONFIG].tokens
     if not tokens:                     # allowed only on loopback (config refuses otherwise)

@@ -13,6 +13,7 @@ Environment overrides (``MEETGUARD_`` + the key path in upper case, ``.`` -> ``_
     MEETGUARD_UPSTREAMS                       a YAML/JSON mapping replacing the whole table
     MEETGUARD_UPSTREAMS_<NAME>_URL / _KIND / _TIMEOUT_S / _MODEL / _ERASURE_URL / _ERASURE_KEY_ENV
     MEETGUARD_UPSTREAMS_<NAME>_HEADERS_<HEADER>   e.g. ..._HEADERS_AUTHORIZATION
+    MEETGUARD_ZOOM_<KEY>                      the zoom webhook section (zoom_config.py)
 
 ``<NAME>`` is the upstream's name in upper case with ``-`` as ``_``
 (``llm-summarizer`` -> ``LLM_SUMMARIZER``); a header's ``_`` become ``-``.
@@ -34,6 +35,7 @@ import yaml
 
 from .._errors import ConfigError
 from .._plugins import find
+from .zoom_config import ZoomConfig, load_zoom
 
 __all__ = ["Limits", "ModelsConfig", "SidecarConfig", "UpstreamConfig", "load_config"]
 
@@ -84,6 +86,7 @@ class SidecarConfig:
     jobs_dir: Path = Path("meetguard-jobs")
     models: ModelsConfig = field(default_factory=ModelsConfig)
     erasures_dir: Path = Path("meetguard-erasures")   # erasure request states (docs/consent.md)
+    zoom: ZoomConfig | None = None    # the Zoom recording webhook (zoom_config.py); None: off
     source: str = "<defaults>"        # where the config came from, for messages
 
     @property
@@ -92,7 +95,7 @@ class SidecarConfig:
 
 
 _TOP_KEYS = {"policy", "audit", "listen", "tokens", "hash_key_env", "upstreams", "limits",
-             "jobs_dir", "models", "erasures_dir"}
+             "jobs_dir", "models", "erasures_dir", "zoom"}
 _SECTIONS: dict[str, dict[str, type]] = {
     "listen": {"host": str, "port": int},
     "limits": {"max_body_mb": int, "max_jobs": int, "queue": int, "body_timeout_s": int},
@@ -262,6 +265,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         raise ConfigError(f"{src}: tokens: an empty token list is refused unless listening on loopback")
 
     upstreams = _load_upstreams(raw, env, src)
+    zoom = load_zoom(raw.get("zoom"), env, src, upstreams=set(upstreams))
 
     hash_key_raw = env.get(hash_key_env)
     return SidecarConfig(
@@ -277,6 +281,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         jobs_dir=jobs_dir,
         models=models,
         erasures_dir=erasures_dir,
+        zoom=zoom,
         source=src,
     )
 

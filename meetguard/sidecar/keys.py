@@ -11,6 +11,7 @@ from .config import SidecarConfig
 from .jobs import Gate, JobManager
 from .metrics import Metrics
 from .service import GuardService
+from .zoom_job import ZoomJobs
 
 __all__ = [
     "CONFIG",
@@ -26,6 +27,7 @@ __all__ = [
     "jobs",
     "service",
     "session",
+    "zoom_jobs",
 ]
 
 
@@ -44,6 +46,7 @@ class Runtime:
     session: aiohttp.ClientSession | None = None
     service: GuardService | None = None
     jobs: JobManager | None = None
+    zoom: ZoomJobs | None = None      # only with a zoom: config section
 
 
 CONFIG = web.AppKey("config", SidecarConfig)
@@ -76,3 +79,10 @@ def session(app: web.Application) -> aiohttp.ClientSession:
     if sess is None:
         raise RuntimeError("sidecar not started")
     return sess
+
+
+def zoom_jobs(app: web.Application) -> ZoomJobs:
+    mgr = app[RUNTIME].zoom
+    if mgr is None:
+        raise RuntimeError("sidecar not started")
+    return mgr

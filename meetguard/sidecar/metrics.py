@@ -39,6 +39,10 @@ class Metrics:
                                  registry=r)
         self.running = Gauge("meetguard_running", "Guard requests running", registry=r)
         self.jobs = Counter("meetguard_jobs", "Async jobs by state change", ["state"], registry=r)
+        self.hook_events = Counter("meetguard_hook_events", "Webhook requests by source and outcome",
+                                   ["source", "outcome"], registry=r)
+        self.hook_jobs = Counter("meetguard_hook_jobs", "Webhook jobs finished by source and outcome",
+                                 ["source", "outcome"], registry=r)
         self.rejected = Counter("meetguard_overload_rejections", "Requests refused: queue full",
                                 registry=r)
 

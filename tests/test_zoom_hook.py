@@ -1,0 +1,545 @@
+"""POST /v1/hooks/zoom against a stand-in Zoom on loopback (tests/fakes/zoom.py), with the
+fake guard: signature checks on raw bytes, URL validation, idempotency, downloads
+(token, redirects, size cap), who is who, consent, restart, audit and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import stat
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from meetguard import ConfigError, Meeting, PolicyError
+from meetguard.audit import verify
+from meetguard.policy import load_policy
+from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app, load_config
+from meetguard.sidecar import app as app_module
+from meetguard.sidecar.config import Limits
+from meetguard.sidecar.zoom_config import ZoomConfig, ZoomPurpose
+from tests.fakes.guard import FakeGuard, load_meeting
+from tests.fakes.sidecar_upstream import Recorder, build_upstream
+from tests.fakes.zoom import ZoomState, build_cdn, build_zoom
+
+SECRET = b"zm-secret-current-1b7e"
+OLD_SECRET = b"zm-secret-previous-77aa"
+UUID = "4444AAAiAAAAAiAiAiiAii=="
+ALICE_MAIL = "alice.martin@northwind.example"
+CHAT = "10:00:01 From Alice Martin to Everyone:\n\tmail me at alice.martin@northwind.example\n"
+VTT = "WEBVTT\n\n1\n00:00:01.000 --> 00:00:03.000\nAlice Martin: hello from Alice Martin\n"
+M4A = b"\x00\x00\x00\x20ftypM4A fake-mixed-audio"
+POLICY = """\
+version: 1
+policy_id: zoom-test-1
+account: {id: northwind, ai_features: {summarization: true, training: true}}
+purposes:
+  summarization:
+    consent: opt_out
+    missing_consent: exclude
+    recipients: [summarizer]
+    redact: {entities: [PERSON, EMAIL_ADDRESS], operator: pseudonymize}
+    audio: bleep
+  training:
+    consent: opt_in
+    missing_consent: deny
+    recipients: [training-store]
+    redact: {entities: all, operator: redact}
+    audio: drop
+participants:
+  - id: p-alice
+    names: ["Alice Martin"]
+    emails: ["Alice.Martin@northwind.example"]
+    consent: {training: {status: granted, at: 2026-01-01T00:00:00Z}}
+  - id: p-bob
+    names: ["Bob Stone"]
+    emails: ["bob.stone@northwind.example"]
+    consent: {summarization: {status: refused, at: 2026-01-01T00:00:00Z}}
+  - id: p-jose
+    names: ["José Núñez"]
+"""
+
+Client = TestClient[web.Request, web.Application]
+
+
+@dataclass
+class Env:
+    client: Client
+    guard: FakeGuard
+    zoom: ZoomState
+    upstream: Recorder
+    config: SidecarConfig
+    zoom_base: str
+    cdn_base: str
+    foreign_base: str
+    foreign: ZoomState
+
+    @property
+    def audit_path(self) -> Path:
+        assert self.config.audit is not None
+        return self.config.audit
+
+    def events(self) -> list[dict[str, Any]]:
+        if not self.audit_path.exists():
+            return []
+        lines = self.audit_path.read_text(encoding="utf-8").splitlines()
+        return [r for r in map(json.loads, lines) if "event" in r]
+
+    async def wait_events(self, n: int = 1) -> list[dict[str, Any]]:
+        for _ in range(400):
+            if len(self.events()) >= n:
+                return self.events()
+            await asyncio.sleep(0.025)
+        raise AssertionError("the zoom job did not finish")
+
+    def post(self, body: bytes, ts: str | None = None, secret: bytes = SECRET,
+             headers: dict[str, str] | None = None) -> Awaitable[Any]:
+        ts = str(int(time.time())) if ts is None else ts
+        sig = "v0=" + hmac.new(secret, b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+        hdrs = {"x-zm-request-timestamp": ts, "x-zm-signature": sig,
+                "Content-Type": "application/json", **(headers or {})}
+        return self.client.post("/v1/hooks/zoom", data=body, headers=hdrs)
+
+
+def recording_file(base: str, fid: str, ftype: str, data: bytes | None, **kw: Any) -> dict[str, Any]:
+    return {"id": fid, "meeting_id": UUID, "recording_start": "2026-11-30T10:00:00Z",
+            "recording_end": "2026-11-30T10:30:00Z", "file_type": ftype,
+            "file_extension": {"TRANSCRIPT": "VTT", "CHAT": "TXT"}.get(ftype, ftype),
+            "file_size": len(data) if data is not None else 123456,
+            "download_url": f"{base}/rec/download/{fid}", "status": "completed",
+            "recording_type": "audio_only", **kw}
+
+
+def recording_event(env: Env, *, tracks: list[dict[str, Any]] | None = None, token: str | None = None,
+                    event: str = "recording.completed", topic: str = "Weekly sync") -> dict[str, Any]:
+    z = env.zoom_base
+    files = [recording_file(z, "f-mp4", "MP4", None, recording_type="shared_screen_with_speaker_view"),
+             recording_file(z, "f-m4a", "M4A", env.zoom.files.get("f-m4a")),
+             recording_file(z, "f-vtt", "TRANSCRIPT", env.zoom.files["f-vtt"]),
+             recording_file(z, "f-chat", "CHAT", env.zoom.files["f-chat"]),
+             recording_file(z, "f-timeline", "TIMELINE", None)]
+    return {"event": event, "event_ts": 1764497000123,
+            "payload": {"account_id": "acct-1", "object": {
+                "uuid": UUID, "id": 81234567890, "host_id": "h-1", "host_email": ALICE_MAIL,
+                "topic": topic, "start_time": "2026-11-30T10:00:00Z", "duration": 30,
+                "recording_files": files, "participant_audio_files": tracks or []}},
+            "download_token": token or env.zoom.token}
+
+
+def dumps(event: dict[str, Any]) -> bytes:
+    return json.dumps(event, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+EnvFactory = Callable[..., Awaitable[Env]]
+
+
+@pytest.fixture
+def start(aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path) -> EnvFactory:
+    servers: dict[str, Any] = {}
+
+    async def _start(guard: FakeGuard | None = None, purposes: tuple[ZoomPurpose, ...] | None = None,
+                     **zoom_kw: Any) -> Env:
+        if not servers:
+            state, foreign = ZoomState(), ZoomState()
+            state.files.update({"f-m4a": M4A, "f-vtt": VTT.encode(), "f-chat": CHAT.encode()})
+            servers.update(state=state, foreign=foreign, rec=Recorder(),
+                           zoom=await aiohttp_server(build_zoom(state)),
+                           cdn=await aiohttp_server(build_cdn(state)),
+                           far=await aiohttp_server(build_cdn(foreign, "foreign")))
+            servers["up"] = await aiohttp_server(build_upstream(servers["rec"]))
+            (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+        base = {k: f"http://127.0.0.1:{servers[k].port}" for k in ("zoom", "cdn", "far", "up")}
+        zoom = ZoomConfig(secret_env="ZOOM_SECRET", secrets=(SECRET, OLD_SECRET),
+                          secrets_env_previous=("ZOOM_SECRET_OLD",),
+                          download_hosts=(f"127.0.0.1:{servers['cdn'].port}",),
+                          purposes=purposes or (ZoomPurpose("summarization", "summarizer"),),
+                          api_base=base["zoom"], **zoom_kw)
+        ups = {n: UpstreamConfig(n, f"{base['up']}/{n}", "plain", 5.0, {"X-Up": "k"})
+               for n in ("summarizer", "training-store")}
+        config = SidecarConfig(policy=tmp_path / "policy.yaml", audit=tmp_path / "audit.jsonl",
+                               tokens=("client-tok",), upstreams=ups, jobs_dir=tmp_path / "jobs",
+                               limits=Limits(max_body_mb=2), zoom=zoom)
+        fake = guard or FakeGuard(secrets=("Alice Martin", ALICE_MAIL), recipients={
+            "summarization": ("summarizer",), "training": ("training-store",)})
+        client = await aiohttp_client(init_app(config, fake, meeting_loader=load_meeting))
+        return Env(client, fake, servers["state"], servers["rec"], config, base["zoom"], base["cdn"],
+                   base["far"], servers["foreign"])
+    return _start
+
+
+def job_files(env: Env) -> str:
+    """Everything the sidecar keeps on disk for zoom jobs, as text."""
+    root = env.config.jobs_dir / "zoom"
+    return "\n".join(p.read_text("utf-8", "replace") for p in root.rglob("*") if p.is_file())
+
+
+# -- a valid event, end to end ------------------------------------------------------------
+
+async def test_valid_event_is_guarded_forwarded_and_audited(start: EnvFactory) -> None:
+    env = await start()
+    env.zoom.redirect["f-vtt"] = f"{env.cdn_base}/files/f-vtt"        # Zoom -> download host
+    tracks = [{"id": "t-jose", "file_type": "M4A", "file_name": "Audio only - José Núñez",
+               "participant_name": "José Núñez", "file_size": 11,
+               "download_url": f"{env.zoom_base}/rec/download/t-jose", "status": "completed"}]
+    env.zoom.files["t-jose"] = b"jose-track!"
+    body = dumps(recording_event(env, tracks=tracks, topic="Réunion d’équipe — Zoë Ångström"))
+    assert "Ångström".encode() in body                                 # raw UTF-8 on the wire
+    resp = await env.post(body)
+    assert resp.status == 204 and await resp.read() == b""
+    [record] = await env.wait_events()
+
+    # downloads: bearer to Zoom only, not to the download host; MP4 and TIMELINE never fetched
+    assert sorted(env.zoom.fetched()) == ["f-chat", "f-m4a", "f-vtt", "f-vtt", "t-jose"]
+    for server, _path, auth in env.zoom.hits:
+        assert auth == (f"Bearer {env.zoom.token}" if server == "zoom" else None)
+    # guarded and forwarded once, as /v1/release forwards
+    [got] = env.upstream.received
+    payload = got.json()
+    assert got.path == "/summarizer" and got.headers["X-Up"] == "k"
+    assert payload["meeting_id"] == UUID and payload["purpose"] == "summarization"
+    assert "<PERSON_1>" in payload["content"]["chat-1.txt"] and "Alice Martin" not in got.body.decode()
+    assert set(payload["audio"]) == {"audio.redacted.wav", "p-jose.redacted.wav"}   # by policy id
+    # audited: the event, files by type, decision, delivered; no token, name or topic
+    assert record["meeting_id"] == UUID and record["decision"] == "release"
+    ev = record["event"]
+    assert ev["type"] == "recording.completed" and ev["source"] == "zoom"
+    assert ev["files"] == {"audio": 1, "chat": 1, "track": 1, "transcript": 1}
+    assert ev["not_fetched"] == {"MP4": 1, "TIMELINE": 1}
+    assert [(p["purpose"], p["decision"], p["delivered"]) for p in ev["purposes"]] == [
+        ("summarization", "release", True)]
+    assert record["delivered"] == {"delivered": True, "count": 1}
+    audit_text = env.audit_path.read_text(encoding="utf-8")
+    for secret in (env.zoom.token, "José", "Zoë", "Réunion", ALICE_MAIL, SECRET.decode()):
+        assert secret not in audit_text and secret not in job_files(env)
+    assert verify(env.audit_path).ok
+    metrics = await (await env.client.get("/metrics")).text()
+    assert 'meetguard_hook_events_total{outcome="accepted",source="zoom"} 1.0' in metrics
+    assert 'meetguard_hook_jobs_total{outcome="delivered",source="zoom"} 1.0' in metrics
+    jdir = next((env.config.jobs_dir / "zoom").iterdir())
+    assert stat.S_IMODE(jdir.stat().st_mode) == 0o700 and not (jdir / "inputs").exists()
+    assert stat.S_IMODE((jdir / "job.json").stat().st_mode) == 0o600
+
+
+# -- signature ------------------------------------------------------------------------------
+
+async def test_url_validation_answers_only_after_the_signature(start: EnvFactory) -> None:
+    env = await start()
+    body = json.dumps({"event": "endpoint.url_validation", "event_ts": 1,
+                       "payload": {"plainToken": "qgg8vlvZRS6UYooatFL8Aw"}}).encode()
+    resp = await env.post(body)
+    assert resp.status == 200
+    want = hmac.new(SECRET, b"qgg8vlvZRS6UYooatFL8Aw", hashlib.sha256).hexdigest()
+    assert await resp.json() == {"plainToken": "qgg8vlvZRS6UYooatFL8Aw", "encryptedToken": want}
+    forged = await env.post(body, secret=b"not-the-secret")
+    assert forged.status == 401 and "encryptedToken" not in await forged.text()
+    unsigned = await env.client.post("/v1/hooks/zoom", data=body)
+    assert unsigned.status == 401
+
+
+async def test_wrong_signature_and_reserialised_body_are_refused(start: EnvFactory) -> None:
+    env = await start()
+    event = recording_event(env)
+    body = dumps(event)
+    ts = str(int(time.time()))
+    good = "v0=" + hmac.new(SECRET, b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    resp = await env.client.post("/v1/hooks/zoom", data=body,
+                                 headers={"x-zm-request-timestamp": ts, "x-zm-signature": bad})
+    assert resp.status == 401
+    assert (await resp.json())["error"] == "unauthorized"
+    # the same event, re-serialised with reordered keys, under the original bytes' signature
+    reordered = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    assert reordered != body and json.loads(reordered) == json.loads(body)
+    resp = await env.client.post("/v1/hooks/zoom", data=reordered,
+                                 headers={"x-zm-request-timestamp": ts, "x-zm-signature": good})
+    assert resp.status == 401
+    for sig in ("", "v0=", good.upper(), good + "0", good[:-1], "v1=" + good[3:]):
+        resp = await env.client.post("/v1/hooks/zoom", data=body,
+                                     headers={"x-zm-request-timestamp": ts, "x-zm-signature": sig})
+        assert resp.status == 401, sig
+    await asyncio.sleep(0.1)
+    assert env.zoom.hits == [] and env.guard.audit == [] and env.events() == []
+    assert not any((env.config.jobs_dir / "zoom").iterdir())
+    metrics = await (await env.client.get("/metrics")).text()
+    assert 'meetguard_hook_events_total{outcome="rejected",source="zoom"} 8.0' in metrics
+
+
+async def test_non_ascii_body_verifies_on_raw_bytes(start: EnvFactory) -> None:
+    env = await start()
+    tracks = [{"id": "t-1", "file_type": "M4A", "participant_name": "José Núñez", "file_size": 3,
+               "file_name": "Audio only - José Núñez", "status": "completed",
+               "download_url": f"{env.zoom_base}/rec/download/t-1"}]
+    env.zoom.files["t-1"] = b"abc"
+    body = dumps(recording_event(env, tracks=tracks, topic="Ärger über Öl — 会议 ✓"))
+    resp = await env.post(body, headers={"X-ZM-Signature-Ignored": "x"})
+    assert resp.status == 204
+    [record] = await env.wait_events()
+    assert record["event"]["files"]["track"] == 1
+
+
+async def test_stale_or_malformed_timestamps_are_refused(start: EnvFactory) -> None:
+    env = await start()
+    body = dumps(recording_event(env))
+    now = int(time.time())
+    for ts in (str(now - 5701), str(now + 5701), "+" + str(now), f"{now} 1", f"{now}.0", f"0{now}0",
+               "١٧٦٤٤٩٧٠٠٠", "0x10", "-1", ""):
+        resp = await env.post(body, ts=ts)
+        assert resp.status == 401, ts
+        assert (await resp.json())["error"] == "unauthorized"
+    assert env.zoom.hits == [] and env.events() == []
+    assert (await env.post(body, ts=str(now - 5600))).status == 204        # inside the window
+
+
+async def test_rotated_secret_and_header_case(start: EnvFactory) -> None:
+    env = await start()
+    body = dumps(recording_event(env))
+    ts = str(int(time.time()))
+    sig = "v0=" + hmac.new(OLD_SECRET, b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+    resp = await env.client.post("/v1/hooks/zoom", data=body,
+                                 headers={"X-ZM-REQUEST-TIMESTAMP": ts, "X-Zm-Signature": sig})
+    assert resp.status == 204
+    await env.wait_events()
+    assert len(env.upstream.received) == 1
+
+
+async def test_unknown_event_is_ignored(start: EnvFactory) -> None:
+    env = await start()
+    resp = await env.post(json.dumps({"event": "meeting.started", "payload": {}}).encode())
+    assert resp.status == 204
+    assert (await env.post(b"[1, 2]")).status == 400                     # signed, but no event
+    await asyncio.sleep(0.05)
+    assert env.zoom.hits == [] and env.events() == []
+
+
+async def test_hook_needs_no_bearer_but_other_routes_still_do(start: EnvFactory) -> None:
+    env = await start()
+    assert (await env.client.post("/v1/hooks/zoom", data=b"{}")).status == 401   # unsigned
+    assert (await env.client.post("/v1/guard", data=b"{}")).status == 401        # no bearer
+    assert (await env.client.get("/v1/hooks/zoom")).status == 405
+
+
+# -- idempotency ----------------------------------------------------------------------------
+
+async def test_redelivery_is_processed_once(start: EnvFactory) -> None:
+    env = await start()
+    body = dumps(recording_event(env))
+    first, second = await asyncio.gather(env.post(body), env.post(body))
+    assert first.status == second.status == 204
+    await env.wait_events()
+    assert (await env.post(body, ts=str(int(time.time()) - 60))).status == 204   # a later retry
+    await asyncio.sleep(0.2)
+    assert len(env.events()) == 1 and len(env.upstream.received) == 1
+    assert sorted(env.zoom.fetched()) == ["f-chat", "f-m4a", "f-vtt"]
+    metrics = await (await env.client.get("/metrics")).text()
+    assert 'meetguard_hook_events_total{outcome="duplicate",source="zoom"} 2.0' in metrics
+    # the transcript event for the same meeting is another event: processed on its own
+    assert (await env.post(dumps(recording_event(env, event="recording.transcript_completed")))).status == 204
+    assert len(await env.wait_events(2)) == 2
+
+
+# -- downloads fail closed ------------------------------------------------------------------
+
+async def test_redirect_to_a_foreign_host_is_refused(start: EnvFactory) -> None:
+    env = await start()
+    env.foreign.files["f-vtt"] = b"WEBVTT\n"
+    env.zoom.redirect["f-vtt"] = f"{env.foreign_base}/files/f-vtt"
+    assert (await env.post(dumps(recording_event(env)))).status == 204
+    [record] = await env.wait_events()
+    assert record["decision"] == "error"
+    assert any("host not in zoom.download_hosts" in r for r in record["reasons"])
+    assert env.foreign.hits == [] and env.upstream.received == [] and env.guard.audit == []
+    assert env.foreign_base not in json.dumps(record)
+
+
+async def test_download_url_outside_the_allowed_hosts_is_never_requested(start: EnvFactory) -> None:
+    env = await start()
+    event = recording_event(env)
+    event["payload"]["object"]["recording_files"][2]["download_url"] = f"{env.foreign_base}/files/f-vtt"
+    assert (await env.post(dumps(event))).status == 204
+    [record] = await env.wait_events()
+    assert record["decision"] == "error" and env.foreign.hits == [] and env.upstream.received == []
+
+
+async def test_oversized_file_is_refused(start: EnvFactory) -> None:
+    env = await start(max_download_mb=1)
+    env.zoom.files["f-chat"] = b"x" * (1024 * 1024 + 1)
+    event = recording_event(env)
+    assert (await env.post(dumps(event))).status == 204
+    [record] = await env.wait_events()
+    assert record["decision"] == "error"
+    assert any("exceeds zoom.max_download_mb" in r for r in record["reasons"])
+    assert env.upstream.received == [] and not list((env.config.jobs_dir / "zoom").rglob("chat-*"))
+
+
+async def test_size_other_than_file_size_is_refused(start: EnvFactory) -> None:
+    env = await start()
+    event = recording_event(env)
+    event["payload"]["object"]["recording_files"][3]["file_size"] = len(CHAT) + 5
+    assert (await env.post(dumps(event))).status == 204
+    [record] = await env.wait_events()
+    assert record["decision"] == "error" and env.upstream.received == []
+    assert any("file_size" in r for r in record["reasons"])
+
+
+async def test_expired_token_fails_closed_with_the_reason(start: EnvFactory) -> None:
+    env = await start()
+    stale = "dl-tok-expired-0000"
+    assert (await env.post(dumps(recording_event(env, token=stale)))).status == 204
+    [record] = await env.wait_events()
+    assert record["decision"] == "error"
+    assert any("download token expired or refused (HTTP 401)" in r for r in record["reasons"])
+    assert env.upstream.received == [] and env.guard.audit == []
+    assert stale not in env.audit_path.read_text() and stale not in job_files(env)
+    metrics = await (await env.client.get("/metrics")).text()
+    assert 'meetguard_hook_jobs_total{outcome="failed",source="zoom"} 1.0' in metrics
+
+
+# -- who is who, consent --------------------------------------------------------------------
+
+async def test_refused_participant_track_is_never_fetched_nor_guarded(start: EnvFactory) -> None:
+    env = await start()
+    z = env.zoom_base
+    env.zoom.files.update({"t-alice": b"alice-voice", "t-bob": b"bob-voice", "t-who": b"who-voice"})
+    tracks = [
+        {"id": "t-alice", "file_type": "M4A", "participant_email": ALICE_MAIL.upper(), "file_size": 11,
+         "status": "completed", "download_url": f"{z}/rec/download/t-alice"},
+        {"id": "t-bob", "file_type": "M4A", "participant_email": "bob.stone@northwind.example",
+         "file_size": 9, "status": "completed", "download_url": f"{z}/rec/download/t-bob"},
+        # only a file name: never mapped from it, so an unknown speaker
+        {"id": "t-who", "file_type": "M4A", "file_name": "Audio only - Alice Martin", "file_size": 9,
+         "status": "completed", "download_url": f"{z}/rec/download/t-who"},
+    ]
+    assert (await env.post(dumps(recording_event(env, tracks=tracks)))).status == 204
+    [record] = await env.wait_events()
+    assert "t-bob" not in env.zoom.fetched() and "t-who" not in env.zoom.fetched()
+    assert "f-m4a" not in env.zoom.fetched()        # mixed audio: an unknown speaker is present
+    [payload] = [r.json() for r in env.upstream.received]
+    assert set(payload["audio"]) == {"p-alice.redacted.wav"}
+    ev = record["event"]
+    assert ev["unknown_speaker_tracks"] == 1
+    assert ev["files"] == {"audio": 1, "chat": 1, "track": 2, "transcript": 1}
+    assert ev["fetched"] == {"chat": 1, "track": 1, "transcript": 1}
+
+
+async def test_unknown_speaker_denies_a_purpose_that_needs_everyone(start: EnvFactory) -> None:
+    env = await start(purposes=(ZoomPurpose("summarization", "summarizer"),
+                                ZoomPurpose("training", "training-store")))
+    tracks = [{"id": "t-who", "file_type": "M4A", "file_name": "Audio only - Alice Martin",
+               "file_size": 9, "status": "completed",
+               "download_url": f"{env.zoom_base}/rec/download/t-who"}]
+    assert (await env.post(dumps(recording_event(env, tracks=tracks)))).status == 204
+    [record] = await env.wait_events()
+    rows = {p["purpose"]: p for p in record["event"]["purposes"]}
+    assert rows["training"]["decision"] == "deny" and not rows["training"]["delivered"]
+    assert rows["summarization"]["decision"] == "release"
+    assert record["decision"] == "partial"
+    assert [r.path for r in env.upstream.received] == ["/summarizer"]
+
+
+# -- restart --------------------------------------------------------------------------------
+
+@dataclass
+class HoldTraining(FakeGuard):
+    """Guards summarization at once and hangs on training (until the sidecar stops)."""
+
+    async def process(self, meeting: Meeting, purpose: str, recipient: str | None = None,
+                      at: Any = None, *, verify: bool | None = None, deliver: Any = None) -> Any:
+        if purpose == "training":
+            await asyncio.Event().wait()
+        return await super().process(meeting, purpose, recipient, at, verify=verify, deliver=deliver)
+
+
+async def test_restart_in_the_middle_of_a_job_finishes_once(start: EnvFactory,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_module, "SHUTDOWN_GRACE_S", 0.05)
+    both = (ZoomPurpose("summarization", "summarizer"), ZoomPurpose("training", "training-store"))
+    recipients = {"summarization": ("summarizer",), "training": ("training-store",)}
+    env = await start(guard=HoldTraining(recipients=recipients), purposes=both)
+    body = dumps(recording_event(env))
+    assert (await env.post(body)).status == 204
+    for _ in range(400):
+        if env.upstream.received:
+            break
+        await asyncio.sleep(0.025)
+    await asyncio.sleep(0.1)
+    await env.client.close()                    # stops in the middle: training not yet guarded
+    assert [r.path for r in env.upstream.received] == ["/summarizer"] and env.events() == []
+    fetched_before = len(env.zoom.hits)
+
+    env2 = await start(guard=FakeGuard(recipients=recipients), purposes=both)
+    [record] = await env2.wait_events()
+    assert [r.path for r in env2.upstream.received] == ["/summarizer", "/training-store"]
+    assert len(env2.zoom.hits) == fetched_before          # files came from the spool
+    assert [p["purpose"] for p in record["event"]["purposes"]] == ["summarization", "training"]
+    assert (await env2.post(body)).status == 204          # and a redelivery is still a no-op
+    await asyncio.sleep(0.1)
+    assert len(env2.events()) == 1 and len(env2.upstream.received) == 2
+
+
+async def test_restart_before_the_download_fails_closed_and_allows_a_resend(
+        start: EnvFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_module, "SHUTDOWN_GRACE_S", 0.05)
+    env = await start()
+    env.zoom.hold = asyncio.Event()             # downloads hang
+    body = dumps(recording_event(env))
+    assert (await env.post(body)).status == 204
+    await asyncio.sleep(0.2)
+    await env.client.close()
+    env.zoom.hold.set()
+    env2 = await start()
+    [record] = await env2.wait_events()
+    assert record["decision"] == "error"
+    assert any("download_token_lost" in r for r in record["reasons"])
+    assert env2.upstream.received == []
+    assert (await env2.post(body)).status == 204          # the resent event is processed
+    events = await env2.wait_events(2)
+    assert events[-1]["decision"] == "release" and len(env2.upstream.received) == 1
+
+
+# -- config and policy ----------------------------------------------------------------------
+
+def test_zoom_config_from_file_and_environment(tmp_path: Path) -> None:
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    cfg = tmp_path / "sidecar.yaml"
+    cfg.write_text("policy: policy.yaml\nupstreams: {summarizer: {url: 'http://127.0.0.1:9/x'}}\n"
+                   "zoom:\n  secret_env: ZS\n  secrets_env_previous: [ZS_OLD]\n"
+                   "  download_hosts: [zoom.us, 'ssrweb.zoom.us:443']\n"
+                   "  purposes: [{purpose: summarization, recipient: summarizer}]\n")
+    env = {"ZS": "s1", "ZS_OLD": "s0"}
+    zoom = load_config(cfg, env).zoom
+    assert zoom is not None and zoom.secrets == (b"s1", b"s0") and zoom.replay_window_s == 5700
+    assert zoom.download_hosts == ("zoom.us", "ssrweb.zoom.us:443") and zoom.api_host == "zoom.us"
+    assert "s1" not in repr(zoom)
+    over = load_config(cfg, {**env, "MEETGUARD_ZOOM_REPLAY_WINDOW_S": "60",
+                             "MEETGUARD_ZOOM_DOWNLOAD_HOSTS": "a.example,b.example:8443"}).zoom
+    assert over is not None and over.replay_window_s == 60
+    assert over.download_hosts == ("a.example", "b.example:8443")
+    assert load_config(None, {"MEETGUARD_POLICY": "p"}).zoom is None
+    for bad_env, text, needle in (
+            ({"ZS_OLD": "s0"}, cfg.read_text(), "ZS is not set"),
+            (env, cfg.read_text().replace("recipient: summarizer", "recipient: nobody"), "nobody"),
+            (env, cfg.read_text().replace("zoom.us, ", "'https://zoom.us', "), "download_hosts"),
+            (env, cfg.read_text() + "  bogus: 1\n", "zoom.bogus: unknown key")):
+        cfg.write_text(text)
+        with pytest.raises(ConfigError, match=needle):
+            load_config(cfg, bad_env)
+
+
+def test_policy_emails(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(POLICY)
+    assert load_policy(path).participant("p-alice").emails == ("alice.martin@northwind.example",)  # type: ignore[union-attr]
+    for bad, needle in (('emails: ["not-an-email"]', "not an email"),
+                        ('emails: ["BOB.STONE@northwind.example"]', "shared with participant")):
+        path.write_text(POLICY.replace('emails: ["Alice.Martin@northwind.example"]', bad))
+        with pytest.raises(PolicyError, match=needle):
+            load_policy(path)
+
