@@ -19,13 +19,16 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ._errors import AuditError
+
+if TYPE_CHECKING:
+    from ._result import Delivery, GuardResult
 
 __all__ = [
     "ALLOWED_KEYS",
@@ -34,6 +37,8 @@ __all__ = [
     "AuditSink",
     "MemoryAuditSink",
     "VerifyResult",
+    "decision_record",
+    "output_failure_record",
     "record_hash",
     "verify",
 ]
@@ -60,6 +65,58 @@ def record_hash(record: Mapping[str, Any]) -> str:
     """SHA-256 hex of the canonical JSON of ``record`` without its ``hash``."""
     body = {k: v for k, v in record.items() if k != "hash"}
     return hashlib.sha256(_dumps(body).encode("utf-8")).hexdigest()
+
+
+def decision_record(result: GuardResult, input_sha256: list[str], delivery: Delivery | None,
+                    *, participants: Sequence[str] = (), kinds: Mapping[str, str] | None = None,
+                    verified: Mapping[str, bool] | None = None) -> dict[str, Any]:
+    """The audit record of one decision: ids, counts and hashes, never content.
+
+    ``participants`` are the policy ids whose content was released; ``kinds`` and
+    ``verified`` describe each output (its artefact kind, and for released audio
+    whether it was re-transcribed clean), which an erasure request names."""
+    return {
+        "policy_id": result.policy_id,
+        "policy_sha256": result.policy_sha256,
+        "purpose": result.purpose,
+        "recipient": result.recipient,
+        "meeting_id": result.meeting_id,
+        "decision": result.decision,
+        "reasons": list(result.reasons),
+        "excluded_participants": list(result.excluded_participants),
+        "entity_counts": dict(sorted(result.entity_counts.items())),
+        "retention_days": result.retention_days,
+        "input_sha256": list(input_sha256),
+        "output_sha256": {name: hashlib.sha256(data).hexdigest()
+                          for name, data in sorted(result.outputs.items())},
+        "delivered": None if delivery is None else {"delivered": delivery.delivered,
+                                                    "status": delivery.status},
+        "participants": list(participants) if result.decision != "error" else [],
+        "artefacts": _artefacts(result.outputs, kinds or {}, verified or {}),
+    }
+
+
+def _artefacts(outputs: Mapping[str, bytes], kinds: Mapping[str, str],
+               verified: Mapping[str, bool]) -> list[dict[str, Any]]:
+    """Kind and sha256 of each released output (what an erasure request names)."""
+    out: list[dict[str, Any]] = []
+    for name, data in sorted(outputs.items()):
+        item: dict[str, Any] = {"kind": kinds.get(name, "chat"),
+                                "sha256": hashlib.sha256(data).hexdigest()}
+        if name in verified:
+            item["verified"] = verified[name]
+        out.append(item)
+    return out
+
+
+def output_failure_record(result: GuardResult, failure: str) -> dict[str, Any]:
+    """The record written after a decision whose outputs could not be written out."""
+    return {
+        "policy_id": result.policy_id, "policy_sha256": result.policy_sha256,
+        "purpose": result.purpose, "recipient": result.recipient, "meeting_id": result.meeting_id,
+        "decision": "error", "at": result.at, "output_sha256": {},
+        "reasons": [f"output_failed: {failure}; outputs of {result.audit_id} were not written"],
+    }
 
 
 def _utc_now() -> str:
@@ -95,7 +152,15 @@ def _seal(record: Mapping[str, Any], seq: int, prev_hash: str) -> dict[str, Any]
 
 @runtime_checkable
 class AuditSink(Protocol):
+    """Where a Guard writes its audit records (:class:`AuditLog`, or
+    :class:`MemoryAuditSink` in tests)."""
+
     def append(self, record: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def preflight(self) -> None:
+        """Raise AuditError when a record could not be written now (checked
+        before anything irreversible, such as forwarding, happens)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -117,6 +182,10 @@ class MemoryAuditSink:
             full = _seal(checked, len(self.records) + 1, prev)
             self.records.append(full)
             return dict(full)
+
+    def preflight(self) -> None:
+        if self.closed:
+            raise AuditError("audit sink is closed")
 
     def close(self) -> None:
         self.closed = True

@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -22,7 +22,10 @@ from typing import TYPE_CHECKING, NoReturn
 from ._errors import MeetguardError, OutputExists, UsageError
 
 if TYPE_CHECKING:
-    from ._guard import GuardResult
+    from ._guard import Guard, GuardOptions, GuardResult
+    from .audit import AuditSink
+
+    GuardFactory = Callable[[str, GuardOptions], Guard]
 
 EXIT_RELEASED = 0
 EXIT_INTERNAL = 1
@@ -158,25 +161,20 @@ def _write_out(out: Path, files: Mapping[str, bytes]) -> None:
         raise
 
 
-def _audit_output_failure(audit_path: Path, result: GuardResult, exc: BaseException) -> None:
+def _audit_output_failure(audit: AuditSink, result: GuardResult, exc: BaseException) -> None:
     """The decision is audited before the outputs are written; when writing them fails,
     a second record says that nothing reached --out (best effort: the original error
     is what the caller sees)."""
-    from .audit import AuditLog
+    from .audit import output_failure_record
 
-    record: dict[str, object] = {
-        "policy_id": result.policy_id, "policy_sha256": result.policy_sha256,
-        "purpose": result.purpose, "recipient": result.recipient, "meeting_id": result.meeting_id,
-        "decision": "error", "at": result.at, "output_sha256": {},
-        "reasons": [f"output_failed: {type(exc).__name__}; outputs of {result.audit_id} were not written"],
-    }
+    record = output_failure_record(result, type(exc).__name__)
     try:
-        AuditLog(audit_path).append(record)
+        audit.append(record)
     except MeetguardError:
         log.debug("could not audit the failed output write")
 
 
-def _cmd_guard(args: argparse.Namespace) -> int:
+def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = None) -> int:
     from ._guard import Guard, GuardOptions
     from .formats import Meeting
 
@@ -186,7 +184,7 @@ def _cmd_guard(args: argparse.Namespace) -> int:
     tracks = _parse_tracks(args.track)
     options = GuardOptions(audit_path=args.audit, progress=sys.stderr.isatty(),
                            whisper_model=args.whisper_model or "tiny.en")
-    guard = Guard.from_policy(args.policy, options)
+    guard = (guard_factory or Guard.from_policy)(args.policy, options)
     try:
         meeting = Meeting.from_files(chat=args.chat, transcript=args.transcript, audio=args.audio,
                                      tracks=tracks, attendees=args.attendee,
@@ -207,7 +205,7 @@ def _cmd_guard(args: argparse.Namespace) -> int:
     try:
         _write_out(out, files)
     except BaseException as exc:
-        _audit_output_failure(guard.audit_path, result, exc)
+        _audit_output_failure(guard.audit, result, exc)
         raise
     print(f"{result.decision}: {len(result.outputs)} output(s) in {out} (audit {result.audit_id[:16]})",
           file=sys.stderr)
@@ -289,14 +287,16 @@ def _ffmpeg_on_path() -> None:
         ensure_ffmpeg_on_path()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, guard_factory: GuardFactory | None = None) -> int:
+    """Run the command line. ``guard_factory(policy_path, options)`` builds the Guard of
+    ``meetguard guard`` (default ``Guard.from_policy``): tests inject fakes through it."""
     from ._cli_consent import cmd_consent, cmd_report
 
     args = _build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handlers = {
-        "guard": _cmd_guard,
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "guard": lambda a: _cmd_guard(a, guard_factory),
         "transcribe": _cmd_transcribe,
         "models": _cmd_models,
         "serve": _cmd_serve,

@@ -1,21 +1,32 @@
-"""The release gate's last step: redacted documents -> output files.
+"""The release gate: redacted content -> the bytes that leave meetguard.
 
 Nothing else in meetguard turns content into bytes to release. Each text input
 comes back under its own name and in its own format; an audio input gives
 ``<stem>.transcript.vtt``, ``<stem>.transcript.json`` and (when the policy
-releases audio) ``<stem>.redacted.wav``.
+releases audio) ``<stem>.redacted.wav``, verified when asked; the OpenAI
+pass-through's texts come back as ``message-<n>``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+import mmap
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from ._errors import MeetguardError
-from ._model import Document
+from ._model import AudioInput, Cue, Document, Finding
 from .formats import get_format, write_document
 
-__all__ = ["build_text_outputs", "build_transcript_outputs", "merge_outputs"]
+if TYPE_CHECKING:
+    from .audio.transcriber import Transcriber
+
+__all__ = ["AudioCheck", "build_message_outputs", "build_redacted_audio", "build_text_outputs",
+           "build_transcript_outputs", "merge_outputs"]
 
 
 def build_text_outputs(documents: Iterable[Document]) -> dict[str, bytes]:
@@ -49,3 +60,46 @@ def merge_outputs(into: Mapping[str, bytes], more: Mapping[str, bytes]) -> dict[
             n += 1
         merged[target] = data
     return merged
+
+
+def build_message_outputs(texts: Sequence[str]) -> dict[str, bytes]:
+    """The OpenAI pass-through's redacted texts, in order (audited like any output)."""
+    return {f"message-{k}": t.encode("utf-8") for k, t in enumerate(texts)}
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioCheck:
+    """How to verify a redacted recording: re-transcribe it, and fail when one of
+    ``values`` is heard again (``heard`` adds the detector's spoken forms)."""
+
+    transcriber: Transcriber
+    values: Sequence[str]
+    heard: Callable[[str], list[str]]
+    prompt: str
+
+
+def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence[Sequence[Finding]],
+                         mode: Literal["bleep", "silence"], check: AudioCheck | None) -> bytes:
+    """Bleep or silence the recording into a private spool file, streaming,
+    so a one-hour recording is never held in memory; verify it if asked;
+    then hand it out as a read-only map of that file."""
+    from .audio.decode import duration
+    from .redaction import audio as audio_redaction
+    from .redaction.audio_stream import redact_to_wav
+
+    windows = audio_redaction.windows_for(cues, per_cue, duration=duration(rec.path) or None)
+    spool_dir = tempfile.mkdtemp(prefix="meetguard-")
+    try:
+        spool = Path(spool_dir) / "redacted.wav"
+        with open(os.open(spool, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600), "w+b") as fh:
+            redact_to_wav(rec.path, windows, mode, fh)
+            fh.flush()
+            if check is not None and windows:
+                from .audio.verify import verify_redacted
+
+                verify_redacted(spool, check.transcriber, sorted(check.values), check.heard,
+                                name=rec.stem, prompt=check.prompt)
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        return mapped  # type: ignore[return-value]  # bytes-like, read-only
+    finally:
+        shutil.rmtree(spool_dir, ignore_errors=True)

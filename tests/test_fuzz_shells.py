@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from meetguard._model import Finding
 from meetguard.cli import main
+from meetguard.testing import FakeDetector, FakeTranscriber, guard_factory
 
 from .conftest import JFK, SAMPLES, require_shared
 
@@ -37,33 +37,15 @@ _SEEDS = [p.read_bytes() for p in sorted(SAMPLES.iterdir())
           if p.is_file() and p.suffix in (".txt", ".vtt", ".srt", ".json") and p.name != "expected.json"]
 
 
-class StubDetector:
-    """No model: finds nothing. Parse failures come before detection anyway; this only
-    keeps an input that happens to parse from loading spaCy in every example."""
-
-    def warm(self) -> None:
-        return None
-
-    def detect(self, units: Sequence[Any], roster: Any) -> list[list[Finding]]:
-        return [[] for _ in units]
-
-    def close(self) -> None:
-        return None
-
-
-@pytest.fixture
-def no_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    from meetguard import _guard
-
-    monkeypatch.setattr(_guard._Engines, "detector", lambda self: StubDetector())
-
 
 def run_cli(tmp: Path, flag: str, path: Path, capfd: pytest.CaptureFixture[str]) -> tuple[int, str, Path]:
     out = tmp / "out"
     argv = ["guard", "--policy", POLICY, "--purpose", "summarization", "--recipient", "summarizer",
             "--at", AT, "--audit", str(tmp / "audit.jsonl"), "--out", str(out), flag, str(path)]
     capfd.readouterr()
-    code = main(argv)
+    # No model: the detector finds nothing. Parse failures come before detection anyway;
+    # this only keeps an input that happens to parse from loading spaCy in every example.
+    code = main(argv, guard_factory=guard_factory())
     return code, capfd.readouterr().err, out
 
 
@@ -91,7 +73,7 @@ def assert_answered(code: int, err: str, out: Path, path: Path) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=400), flag=st.sampled_from(["--chat", "--transcript"]))
 def test_cli_random_bytes(tmp_path_factory: pytest.TempPathFactory, capfd: pytest.CaptureFixture[str],
-                          no_models: None, data: bytes, flag: str) -> None:
+                          data: bytes, flag: str) -> None:
     tmp = tmp_path_factory.mktemp("rb")
     path = tmp / "in.txt"
     path.write_bytes(data)
@@ -102,7 +84,7 @@ def test_cli_random_bytes(tmp_path_factory: pytest.TempPathFactory, capfd: pytes
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.sampled_from(_SEEDS), cut=st.integers(0, 3000), junk=st.binary(max_size=6))
 def test_cli_truncated_and_spliced_samples(tmp_path_factory: pytest.TempPathFactory,
-                                           capfd: pytest.CaptureFixture[str], no_models: None,
+                                           capfd: pytest.CaptureFixture[str],
                                            seed: bytes, cut: int, junk: bytes) -> None:
     tmp = tmp_path_factory.mktemp("tr")
     path = tmp / "in.vtt"
@@ -164,9 +146,9 @@ ANSWERED = {"huge.json"}
 _HOSTILE_SCRIPT = """
 import json, os, resource, sys, time
 from meetguard.cli import main
-from meetguard import _guard
-_guard._Engines.detector = lambda self: (_ for _ in ()).throw(AssertionError("models must not load"))
-_guard._Engines.transcriber = _guard._Engines.detector
+from meetguard.testing import FakeDetector, FakeTranscriber, guard_factory
+factory = guard_factory(detector=FakeDetector(fail=AssertionError("models must not load")),
+                        transcriber=FakeTranscriber(fail=AssertionError("models must not load")))
 policy, work = sys.argv[1], sys.argv[2]
 
 def peak_mb():
@@ -182,7 +164,7 @@ for line in sys.stdin:
     t0 = time.monotonic()
     code = main(["guard", "--policy", policy, "--purpose", "summarization", "--recipient", "summarizer",
                  "--audit", os.path.join(work, "audit.jsonl"), "--out", os.path.join(work, "out-" + name),
-                 flag, os.path.join(work, name)])
+                 flag, os.path.join(work, name)], guard_factory=factory)
     print("RESULT", json.dumps({"name": name, "code": code, "s": round(time.monotonic() - t0, 2),
                                 "rss_mb": peak_mb()}),
           flush=True)
@@ -217,8 +199,7 @@ def test_cli_hostile_inputs_refused_in_bounded_time_and_memory(tmp_path: Path) -
     assert not (tmp_path / "evil").exists() and not Path("/tmp/evil").exists()
 
 
-def test_latin1_zoom_export_read_correctly_through_the_cli(tmp_path: Path, capfd: pytest.CaptureFixture[str],
-                                                            no_models: None) -> None:
+def test_latin1_zoom_export_read_correctly_through_the_cli(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "meeting_saved_chat.txt"
     path.write_bytes("10:02:11 From Alice Martin to Everyone:\n\tGrüße aus Köln – café à 5 €\n"
                      .encode("cp1252"))
@@ -229,7 +210,7 @@ def test_latin1_zoom_export_read_correctly_through_the_cli(tmp_path: Path, capfd
 
 
 def test_twenty_megabyte_single_line_is_answered_in_bounded_time(
-        tmp_path: Path, capfd: pytest.CaptureFixture[str], no_models: None) -> None:
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "long.txt"
     path.write_bytes(b"10:00:00 From Alice Martin to Everyone:\n\t" + b"word " * (4 * 1024 * 1024) + b"\n")
     t0 = time.monotonic()
@@ -244,21 +225,16 @@ SIDECAR_TOKEN = "fuzz-token-1c2d"
 
 
 @pytest.fixture
-async def sidecar(aiohttp_client: Any, tmp_path: Path, no_models: None,
-                  monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Path]:
+async def sidecar(aiohttp_client: Any, tmp_path: Path) -> tuple[Any, Path]:
     """The sidecar with the real loader and the real Guard (detection stubbed, no
     transcriber: nothing here should get that far)."""
-    from meetguard import Guard, GuardOptions, _guard
+    from meetguard import Guard, GuardOptions
     from meetguard.sidecar import SidecarConfig, init_app
     from meetguard.sidecar.config import Limits
 
-    def no_transcriber(self: Any) -> Any:
-        raise AssertionError("no audio here may be transcribed")
-
-    monkeypatch.setattr(_guard.Guard, "warm", lambda self, audio=True: None)
-    monkeypatch.setattr(_guard._Engines, "transcriber", no_transcriber)
     audit = tmp_path / "audit.jsonl"
-    guard = Guard.from_policy(POLICY, GuardOptions(audit_path=audit))
+    guard = Guard(POLICY, GuardOptions(audit_path=audit), detector=FakeDetector(roster=False),
+                  transcriber=FakeTranscriber(fail=AssertionError("no audio here may be transcribed")))
     config = SidecarConfig(policy=Path(POLICY), tokens=(SIDECAR_TOKEN,), jobs_dir=tmp_path / "jobs",
                            limits=Limits(max_body_mb=300, max_jobs=2, queue=64))
     client = await aiohttp_client(init_app(config, guard))

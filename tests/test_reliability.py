@@ -24,14 +24,13 @@ from typing import Any
 
 import pytest
 
-from meetguard import _guard
 from meetguard import audit as audit_module
 from meetguard._errors import DetectionError, TranscriptionError
 from meetguard.audit import verify
 from meetguard.cli import main
+from meetguard.testing import FakeDetector, FakeTranscriber, guard_factory
 
 from .conftest import JFK, SAMPLES, require_shared
-from .test_fuzz_shells import StubDetector
 
 require_shared()
 
@@ -76,17 +75,16 @@ def enospc() -> OSError:
     return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
-@pytest.fixture
-def stub_detector(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_guard._Engines, "detector", lambda self: StubDetector())
-
-
 def guard_cli(tmp: Path, capfd: pytest.CaptureFixture[str], *extra: str,
-              inputs: Sequence[str] = ("--chat", str(CHAT))) -> tuple[int, str, Path]:
+              inputs: Sequence[str] = ("--chat", str(CHAT)),
+              detector: FakeDetector | None = None,
+              transcriber: FakeTranscriber | None = None) -> tuple[int, str, Path]:
+    """The CLI on fakes: a detector that finds nothing unless one is given."""
     out = tmp / "out"
     capfd.readouterr()
     code = main(["guard", "--policy", POLICY, "--purpose", "summarization", "--recipient", "summarizer",
-                 "--at", AT, "--audit", str(tmp / "audit.jsonl"), "--out", str(out), *inputs, *extra])
+                 "--at", AT, "--audit", str(tmp / "audit.jsonl"), "--out", str(out), *inputs, *extra],
+                guard_factory=guard_factory(detector=detector, transcriber=transcriber))
     return code, capfd.readouterr().err, out
 
 
@@ -109,14 +107,8 @@ def assert_failed_closed(code: int, err: str, out: Path, needle: str) -> None:
      "internal: RuntimeError"),
 ])
 def test_cli_detection_failure(tmp_path: Path, capfd: pytest.CaptureFixture[str],
-                               monkeypatch: pytest.MonkeyPatch, exc: Exception, needle: str,
-                               reason: str) -> None:
-    class Failing(StubDetector):
-        def detect(self, units: Sequence[Any], roster: Any) -> Any:
-            raise exc
-
-    monkeypatch.setattr(_guard._Engines, "detector", lambda self: Failing())
-    code, err, out = guard_cli(tmp_path, capfd)
+                               exc: Exception, needle: str, reason: str) -> None:
+    code, err, out = guard_cli(tmp_path, capfd, detector=FakeDetector(fail=exc))
     assert_failed_closed(code, err, out, needle)
     (rec,) = records(tmp_path / "audit.jsonl")
     assert rec["decision"] == "error" and rec["output_sha256"] == {}
@@ -125,17 +117,10 @@ def test_cli_detection_failure(tmp_path: Path, capfd: pytest.CaptureFixture[str]
     assert verify(tmp_path / "audit.jsonl").ok
 
 
-def test_cli_transcription_failure(tmp_path: Path, capfd: pytest.CaptureFixture[str],
-                                   monkeypatch: pytest.MonkeyPatch, stub_detector: None) -> None:
-    class Broken:
-        def transcribe(self, samples: Any, *, prompt: str | None = None, offset: float = 0.0) -> Any:
-            raise TranscriptionError("transcription failed: model crashed")
-
-        def close(self) -> None:
-            return None
-
-    monkeypatch.setattr(_guard._Engines, "transcriber", lambda self: Broken())
-    code, err, out = guard_cli(tmp_path, capfd, "--attendee", "p-alice", inputs=("--audio", str(JFK)))
+def test_cli_transcription_failure(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    broken = FakeTranscriber(fail=TranscriptionError("transcription failed: model crashed"))
+    code, err, out = guard_cli(tmp_path, capfd, "--attendee", "p-alice", inputs=("--audio", str(JFK)),
+                               transcriber=broken)
     assert_failed_closed(code, err, out, "transcription failed")
     (rec,) = records(tmp_path / "audit.jsonl")
     assert rec["decision"] == "error" and rec["reasons"][0].startswith("transcription_failed: ")
@@ -144,8 +129,7 @@ def test_cli_transcription_failure(tmp_path: Path, capfd: pytest.CaptureFixture[
 
 @pytest.mark.parametrize("call,partial", [("write", False), ("write", True), ("fsync", False)])
 def test_cli_audit_disk_full(tmp_path: Path, capfd: pytest.CaptureFixture[str],
-                             monkeypatch: pytest.MonkeyPatch, stub_detector: None,
-                             call: str, partial: bool) -> None:
+                             monkeypatch: pytest.MonkeyPatch, call: str, partial: bool) -> None:
     code, err, _ = guard_cli(tmp_path / "warm", capfd)     # a good run first: a chain to extend
     audit = tmp_path / "audit.jsonl"
     (tmp_path / "warm" / "audit.jsonl").rename(audit)
@@ -153,7 +137,6 @@ def test_cli_audit_disk_full(tmp_path: Path, capfd: pytest.CaptureFixture[str],
     code, err, out = guard_cli(tmp_path, capfd)
     assert_failed_closed(code, err, out, "cannot write the audit log: No space left on device")
     monkeypatch.undo()
-    monkeypatch.setattr(_guard._Engines, "detector", lambda self: StubDetector())
     if partial:
         assert verify(audit).message == "torn tail after seq 1"
     # the disk has room again: the next run succeeds, the torn tail is repaired, nothing lost
@@ -167,8 +150,7 @@ def test_cli_audit_disk_full(tmp_path: Path, capfd: pytest.CaptureFixture[str],
 
 
 def test_cli_output_write_failure_releases_nothing_and_is_audited(
-        tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        stub_detector: None) -> None:
+        tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from meetguard import cli
 
     def in_staging(fd: int) -> bool:
@@ -183,14 +165,12 @@ def test_cli_output_write_failure_releases_nothing_and_is_audited(
     assert failed["reasons"] == [f"output_failed: OSError; outputs of {released['hash']} were not written"]
     assert verify(tmp_path / "audit.jsonl").ok
     monkeypatch.undo()
-    monkeypatch.setattr(_guard._Engines, "detector", lambda self: StubDetector())
     code, err, out = guard_cli(tmp_path, capfd)      # and the next run works
     assert code == 0 and (out / "decision.json").exists()
 
 
 def test_cli_existing_output_survives_a_failed_forced_run(
-        tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        stub_detector: None) -> None:
+        tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from meetguard import cli
 
     code, _, out = guard_cli(tmp_path, capfd)
@@ -227,7 +207,7 @@ def test_killed_detection_worker_fails_closed_and_the_next_job_works(tmp_path: P
         return real_detect(self, units, roster)
 
     try:
-        guard._engine.detector()                 # start the pool
+        guard.warm(audio=False)                  # start the pool
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(Detector, "detect", kill_then_detect)
             with pytest.raises(DetectionError, match="worker process died"):
@@ -297,6 +277,11 @@ class Upstream:
 @pytest.fixture
 async def sidecar(aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path, real_guard: Any
                   ) -> tuple[Any, Upstream, Path]:
+    return await sidecar_on(real_guard, aiohttp_client, aiohttp_server, tmp_path)
+
+
+async def sidecar_on(guard: Any, aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path
+                     ) -> tuple[Any, Upstream, Path]:
     from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app
     from meetguard.sidecar.config import Limits
 
@@ -309,8 +294,8 @@ async def sidecar(aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path, real
         upstreams={"summarizer": UpstreamConfig("summarizer", f"{base}/in", timeout_s=1.0),
                    "llm-summarizer": UpstreamConfig("llm-summarizer", f"{base}/v1", "openai",
                                                     timeout_s=1.0, model="m")})
-    client = await aiohttp_client(init_app(config, real_guard))
-    return client, up, real_guard.audit_path
+    client = await aiohttp_client(init_app(config, guard))
+    return client, up, guard.audit_path
 
 
 def chat_form(**extra: str) -> Any:
@@ -340,29 +325,39 @@ def assert_error_body(body: dict[str, Any], code: str) -> None:
     assert all(v not in dumped for v in PII) and "\\n" not in body["message"]
 
 
-@pytest.mark.models
+class SwitchableAnonymizer:
+    """presidio-anonymizer, failing while ``fail`` is set (third-party text quoting content)."""
+
+    def __init__(self) -> None:
+        from presidio_anonymizer import AnonymizerEngine
+
+        self.engine = AnonymizerEngine()  # type: ignore[no-untyped-call]
+        self.fail = False
+
+    def anonymize(self, **kw: Any) -> Any:
+        if self.fail:
+            raise ValueError("alice.martin@northwind.example")
+        return self.engine.anonymize(**kw)
+
+
 @pytest.mark.parametrize("stage", ["detection", "transcription", "anonymizer"])
 async def test_sidecar_stage_failure_is_500_audited_and_next_request_served(
-        sidecar: tuple[Any, Upstream, Path], real_guard: Any, monkeypatch: pytest.MonkeyPatch,
-        stage: str) -> None:
-    client, _up, audit = sidecar
+        aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path, stage: str) -> None:
+    from meetguard import Guard, GuardOptions
+
+    detector = FakeDetector({"alice.martin@northwind.example": "EMAIL_ADDRESS"})
+    transcriber = FakeTranscriber([(0.0, 2.0, "ask not")])
+    anonymizer = SwitchableAnonymizer()
+    guard = Guard(POLICY, GuardOptions(audit_path=tmp_path / "audit.jsonl"), detector=detector,
+                  transcriber=transcriber, anonymizer=anonymizer)
+    client, _up, audit = await sidecar_on(guard, aiohttp_client, aiohttp_server, tmp_path)
     n0 = len(records(audit))
-
-    class Failing:
-        def detect(self, units: Any, roster: Any) -> Any:
-            raise DetectionError("detection failed: MemoryError")
-
-        def transcribe(self, samples: Any, **kw: Any) -> Any:
-            raise TranscriptionError("transcription failed: model crashed")
-
-        def anonymize(self, *a: Any, **kw: Any) -> Any:
-            raise ValueError("alice.martin@northwind.example")   # third-party text quoting content
-
-        def close(self) -> None:
-            return None
-
-    attr = {"detection": "detector", "transcription": "transcriber", "anonymizer": "anonymizer"}[stage]
-    monkeypatch.setattr(real_guard._engine, attr, lambda: Failing())
+    if stage == "detection":
+        detector.fail = DetectionError("detection failed: MemoryError")
+    elif stage == "transcription":
+        transcriber.fail = TranscriptionError("transcription failed: model crashed")
+    else:
+        anonymizer.fail = True
     if stage == "transcription":
         from aiohttp import FormData
 
@@ -382,7 +377,8 @@ async def test_sidecar_stage_failure_is_500_audited_and_next_request_served(
     assert [r["decision"] for r in new] == ["error"] and new[0]["output_sha256"] == {}
     assert new[0]["reasons"][0].startswith(expected if stage != "anonymizer" else "internal: ValueError")
     assert "alice" not in json.dumps(new[0])
-    monkeypatch.undo()
+    detector.fail = transcriber.fail = None
+    anonymizer.fail = False
     await next_request_works(client)
 
 

@@ -20,7 +20,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
@@ -29,6 +29,9 @@ from .._model import ChatMessage, Cue, Document, Finding, Item, MessageKind, Quo
 from ..detection import TextUnit
 from .operators import Operator
 from .pseudonyms import PseudonymBook
+
+if TYPE_CHECKING:
+    from ..backends import Anonymizer
 
 __all__ = [
     "EXCLUDED_QUOTE",
@@ -101,7 +104,7 @@ def plan_units(documents: Sequence[Document], dropped_items: frozenset[tuple[int
 
 
 class _Redactor:
-    def __init__(self, rules: RedactionRules, book: PseudonymBook, engine: AnonymizerEngine) -> None:
+    def __init__(self, rules: RedactionRules, book: PseudonymBook, engine: Anonymizer) -> None:
         self.rules = rules
         self.book = book
         self.engine = engine
@@ -196,7 +199,7 @@ def redact_documents(
     findings: Sequence[Sequence[Finding]],
     rules: RedactionRules,
     book: PseudonymBook,
-    engine: AnonymizerEngine | None = None,
+    engine: Anonymizer | None = None,
 ) -> RedactionOutcome:
     by_ref: dict[UnitRef, Sequence[Finding]] = {ref: fs for (ref, _), fs in zip(units, findings, strict=True)}
     redactor = _Redactor(rules, book, engine or AnonymizerEngine())  # type: ignore[no-untyped-call]
@@ -302,7 +305,7 @@ def _redact_message(d: int, i: int, msg: ChatMessage, by_ref: Mapping[UnitRef, S
 
 
 def redact_plain(texts: Sequence[str], findings: Sequence[Sequence[Finding]], rules: RedactionRules,
-                 book: PseudonymBook, engine: AnonymizerEngine | None = None,
+                 book: PseudonymBook, engine: Anonymizer | None = None,
                  ) -> tuple[list[str], Counter[str]]:
     """Redact free texts (the OpenAI pass-through) with one pseudonym book."""
     redactor = _Redactor(rules, book, engine or AnonymizerEngine())  # type: ignore[no-untyped-call]

@@ -1,0 +1,61 @@
+"""What a guard run answers: the result, and what happened when it was forwarded."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["DecisionName", "Deliver", "Delivery", "GuardResult"]
+
+DecisionName = Literal["release", "partial", "deny", "error"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What happened when released content was forwarded (sidecar /v1/release)."""
+
+    delivered: bool
+    status: int | None = None          # the upstream's HTTP status, if any answered
+    detail: str = ""                   # no content values, ever
+
+
+@dataclass(frozen=True)
+class GuardResult:
+    decision: DecisionName
+    reasons: tuple[str, ...]
+    outputs: Mapping[str, bytes]             # output file name -> content (text is UTF-8)
+    audit_id: str
+    purpose: str
+    recipient: str | None
+    meeting_id: str | None
+    policy_id: str
+    policy_sha256: str
+    at: str                                  # ISO 8601, aware
+    excluded_participants: tuple[str, ...] = ()
+    entity_counts: Mapping[str, int] = field(default_factory=dict)
+    retention_days: int | None = None
+    delivery: Delivery | None = None
+
+    def decision_json(self) -> dict[str, Any]:
+        """The fields of decision.json (contract.md §2)."""
+        return {
+            "decision": self.decision,
+            "purpose": self.purpose,
+            "recipient": self.recipient,
+            "meeting_id": self.meeting_id,
+            "policy_id": self.policy_id,
+            "policy_sha256": self.policy_sha256,
+            "at": self.at,
+            "reasons": list(self.reasons),
+            "excluded_participants": list(self.excluded_participants),
+            "entity_counts": dict(sorted(self.entity_counts.items())),
+            "outputs": sorted(self.outputs),
+            "audit_id": self.audit_id,
+        }
+
+    def text(self, name: str) -> str:
+        return self.outputs[name].decode("utf-8")
+
+
+Deliver = Callable[[GuardResult], Awaitable[Delivery]]

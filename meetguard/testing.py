@@ -1,0 +1,136 @@
+"""Fakes of the Guard's backends, for tests: no models, exact and fast.
+
+    from meetguard import Guard
+    from meetguard.testing import FakeDetector, FakeTranscriber, MemoryAuditSink
+
+    audit = MemoryAuditSink()
+    guard = Guard("policy.yaml", detector=FakeDetector({"alice@example.com": "EMAIL_ADDRESS"}),
+                  transcriber=FakeTranscriber([(0.0, 2.0, "hello all")]), audit=audit)
+
+:func:`guard_factory` gives the same for ``meetguard.cli.main(argv, guard_factory=...)``.
+Each fake takes ``fail=`` an exception to raise on use, to test failing stages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ._guard import Guard, GuardOptions
+from ._model import Cue, Finding, Word
+from .audit import MemoryAuditSink
+
+if TYPE_CHECKING:
+    from .backends import Anonymizer
+    from .detection import Roster, TextUnit
+
+__all__ = ["FakeDetector", "FakeTranscriber", "MemoryAuditSink", "guard_factory", "script_cues"]
+
+SAMPLE_RATE = 16000
+
+
+def script_cues(script: Sequence[tuple[float, float, str]]) -> list[Cue]:
+    """The cues a script describes (text = words joined by single spaces)."""
+    cues: list[Cue] = []
+    for start, end, text in script:
+        tokens = text.split()
+        step = (end - start) / max(1, len(tokens))
+        words = tuple(
+            Word(tok, round(start + i * step, 3), round(start + (i + 1) * step, 3), 1.0)
+            for i, tok in enumerate(tokens)
+        )
+        cues.append(Cue(index=len(cues), start=start, end=end, speaker=None,
+                        text=" ".join(tokens), words=words))
+    return cues
+
+
+class FakeTranscriber:
+    """A scripted transcriber: ``FakeTranscriber([(start, end, "text"), ...])`` gives one
+    cue per script line, its words sharing the line's time span evenly. Times are
+    absolute; a call with ``offset`` and ``samples`` returns the lines whose midpoint
+    falls inside ``[offset, offset + len(samples) / 16000)`` (all lines when ``samples``
+    is empty), so chunked transcription works too. ``calls`` records
+    ``(offset, samples, prompt)``."""
+
+    def __init__(self, script: Sequence[tuple[float, float, str]] = (), *,
+                 fail: BaseException | None = None) -> None:
+        self.script = list(script)
+        self.fail = fail
+        self.calls: list[tuple[float, int, str | None]] = []
+        self.closed = False
+
+    def transcribe(
+        self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0
+    ) -> list[Cue]:
+        if self.fail is not None:
+            raise self.fail
+        if self.closed:
+            raise RuntimeError("closed")
+        n = int(np.asarray(samples).size)
+        self.calls.append((offset, n, prompt))
+        end = offset + n / SAMPLE_RATE
+        chosen = [
+            line for line in self.script if n == 0 or offset <= (line[0] + line[1]) / 2 < end
+        ]
+        return script_cues(chosen)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeDetector:
+    """Finds fixed values, and (``roster=True``) the roster's names as given, as whole
+    words, exactly: ``FakeDetector({"4111 1111 1111 1111": "CREDIT_CARD"})``. A roster
+    name is a ``PERSON`` finding of its member. Longer matches win overlaps; nothing
+    touches a unit's ``skip`` spans. ``units`` records every unit scanned."""
+
+    def __init__(self, values: Mapping[str, str] | None = None, *, roster: bool = True,
+                 fail: BaseException | None = None) -> None:
+        self.values = dict(values or {})
+        self.use_roster = roster
+        self.fail = fail
+        self.units: list[TextUnit] = []
+        self.warmed = False
+        self.closed = False
+
+    def warm(self) -> None:
+        self.warmed = True
+
+    def close(self) -> None:
+        self.closed = True
+
+    def detect(self, units: Sequence[TextUnit], roster: Roster) -> list[list[Finding]]:
+        if self.fail is not None:
+            raise self.fail
+        wanted: list[tuple[str, str, str | None]] = [(v, t, None) for v, t in self.values.items()]
+        if self.use_roster:
+            wanted += [(n, "PERSON", m.key) for m in roster.members for n in m.names]
+        self.units.extend(units)
+        return [self._scan(u, wanted) for u in units]
+
+    @staticmethod
+    def _scan(unit: TextUnit, wanted: Sequence[tuple[str, str, str | None]]) -> list[Finding]:
+        found: list[Finding] = []
+        taken = list(unit.skip)
+        for value, etype, pid in sorted(wanted, key=lambda w: -len(w[0])):
+            for m in re.finditer(rf"(?<!\w){re.escape(value)}(?!\w)", unit.text):
+                if any(m.start() < b and m.end() > a for a, b in taken):
+                    continue
+                taken.append((m.start(), m.end()))
+                found.append(Finding(m.start(), m.end(), etype, 1.0, value.casefold(), pid))
+        return sorted(found, key=lambda f: f.start)
+
+
+def guard_factory(*, detector: FakeDetector | None = None, transcriber: FakeTranscriber | None = None,
+                  anonymizer: Anonymizer | None = None) -> Callable[[str | Path, GuardOptions], Guard]:
+    """A ``guard_factory`` for ``meetguard.cli.main``: the CLI's Guard with these fakes
+    (a detector that finds nothing when none is given); its audit log is the real one."""
+    def build(policy: str | Path, options: GuardOptions) -> Guard:
+        return Guard(policy, options, detector=detector or FakeDetector(roster=False),
+                     transcriber=transcriber, anonymizer=anonymizer)
+
+    return build
