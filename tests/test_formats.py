@@ -508,7 +508,7 @@ def test_chat_writers_accept_meta_none(fmt: str) -> None:
     back = parse(Source("out.x", out, "file", "out.x"))
     assert back.format == fmt
     assert [(m.text, m.sender.label if m.sender else None, m.private) for m in back.items] == [  # type: ignore[union-attr]
-        ("hi <PERSON_2>\nsecond line", "<PERSON_1>", False), ("psst", "<PERSON_2>", fmt != "zoom-cloud-chat")]
+        ("hi <PERSON_2>\nsecond line", "<PERSON_1>", False), ("psst", "<PERSON_2>", True)]
 
 
 def test_slack_writer_needs_the_parsed_export() -> None:

@@ -166,7 +166,7 @@ def test_missing_path() -> None:
     (b"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nok\n\nSECRET-VALUE\nno timing here\n", 6),
     (b"WEBVTT\n\n00:00:01.000 --> SECRET-VALUE\nok\n", 3),
     (b"1\n00:00:01,000 --> 00:00:02,000\nok\n\nSECRET-VALUE\n", 5),
-    (b"10:00:00\tA:\thi\nSECRET-VALUE\n", 2),
+    (b"10:00:00\t From A : hi\n10:00:01\t From SECRET-VALUE\n", 2),
 ])
 def test_parse_errors_name_line_not_content(data: bytes, line: int) -> None:
     with pytest.raises(InputError) as err:

@@ -1,0 +1,273 @@
+"""Zoom's local chat file (``meeting_saved_chat.txt``), every layout since 2020.
+
+One message starts on a line ``HH:MM:SS<sep>From<pad><head>...`` and the
+layouts differ in what follows (docs/formats.md lists each with an example):
+
+* header layout (today): ``10:02:11 From A to Everyone:`` and the body on the
+  following lines, indented by a tab (or by spaces, in some versions);
+* inline layouts: ``10:02:11\\t From  A : msg`` (older: no target for public
+  messages), ``10:02:11 From A to Everyone : msg``; a direct message names its
+  target: ``From A to B(Direct Message) : msg``, ``From A  to  B (Privately) : msg``;
+* the separator after the time is a space, a tab or a tab and a space; names
+  are padded by one space or two;
+* further lines of a message follow indented, or (older inline layouts) raw.
+
+The sender is the text before the target: ``A``, never ``A  to  B``. Where a
+name itself holds " to ", names seen as public senders decide the split. A
+reaction or reply in the body (``Reacted to "..." with 👍``, ``Replying to
+"..."``, ``Removed a 👍 reaction from "..."``) becomes a REACTION / REPLY
+item whose quote is resolved like Zoom cloud chat quotes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._model import ChatMessage, Document, MessageKind, Quote, Speaker
+from ._base import input_error, text_lines
+from ._source import Source
+
+__all__ = ["HEAD", "parse_local", "quote_of", "write_local"]
+
+_TIME = r"\d{1,2}:\d{2}:\d{2}"
+HEAD = re.compile(rf"({_TIME})([ \t]+)From([ \t]+)(.*)")
+_DM = re.compile(r"(.*?)([ \t]*\((?:Direct Message|Privately)\))", re.IGNORECASE)
+_TO = re.compile(r"[ \t]+to[ \t]+")
+_TO_EVERYONE = re.compile(r"(.*)[ \t]+to[ \t]+Everyone", re.DOTALL)
+_INLINE_AFTER_TARGET = re.compile(
+    r"(.*?(?:[ \t]to[ \t]+Everyone|\((?:Direct Message|Privately)\))):[ \t]+(.*)", re.IGNORECASE)
+_REACTED = re.compile(r'Reacted to "(.*)" with (.+)', re.DOTALL)
+_REMOVED = re.compile(r'Removed a (.+?) reaction from "(.*)"', re.DOTALL)
+_REPLYING = re.compile(r'Replying to "(.*?)"(?:[ \t]+(.*))?', re.DOTALL)
+
+
+def quote_of(text: str, items: list[ChatMessage]) -> Quote:
+    """A quote as Zoom writes it (cut to 20 characters and "..."), resolved to
+    the latest earlier message it quotes, or unresolved (``ref=None``)."""
+    truncated = text.endswith("...")
+    core = text[:-3] if truncated else text
+    ref = None
+    for prev in reversed(items):
+        if prev.kind in (MessageKind.MESSAGE, MessageKind.REPLY) and core and prev.text.startswith(core):
+            ref = prev.index
+            break
+    return Quote(core, ref, truncated)
+
+
+def _split_message(rest: str) -> tuple[str, str | None] | None:
+    """(head, inline message or None when the body follows on its own lines)."""
+    at = rest.find(" : ")
+    if at >= 0:
+        return rest[:at], rest[at + 3 :]
+    stripped = rest.rstrip()
+    if stripped.endswith(" :"):
+        return stripped[:-2], ""
+    if stripped.endswith(":"):
+        return stripped[:-1], None
+    m = _INLINE_AFTER_TARGET.fullmatch(rest)
+    return (m.group(1), m.group(2)) if m else None
+
+
+@dataclass
+class _Head:
+    time: str
+    sender: str
+    target: str           # "" for a public message without a target
+    suffix: str           # "(Direct Message)", " (Privately)", "" ...
+    private: bool
+    inline: bool
+    body: list[str] = field(default_factory=list)
+
+
+def _choose_split(head: str, known: set[str]) -> tuple[str, str]:
+    cuts = [m for m, _ in zip(_TO.finditer(head), range(20))]
+    for m in cuts:
+        if head[: m.start()].strip() in known:
+            return head[: m.start()].strip(), head[m.end() :].strip()
+    for m in cuts:
+        if head[m.end() :].strip() in known:
+            return head[: m.start()].strip(), head[m.end() :].strip()
+    m = cuts[0]
+    return head[: m.start()].strip(), head[m.end() :].strip()
+
+
+def _read_head(head: str, targeted: bool, known: set[str]) -> tuple[str, str, str, bool]:
+    """(sender, target, suffix, private) of a message head."""
+    head = head.rstrip()
+    dm = _DM.fullmatch(head)
+    if dm and _TO.search(dm.group(1)):
+        sender, target = _choose_split(dm.group(1), known)
+        return sender, target, dm.group(2), True
+    public = _TO_EVERYONE.fullmatch(head)
+    if public:
+        return public.group(1).strip(), "Everyone", "", False
+    if targeted and _TO.search(head):
+        # "to Hosts and panelists", "to Waiting Room": not everyone -> private (fail closed).
+        sender, target = _choose_split(head, known)
+        return sender, target, "", True
+    return head.strip(), "", "", False
+
+
+def _known_senders(heads: list[tuple[int, str, str | None]], targeted: bool) -> set[str]:
+    known: set[str] = set()
+    for _, head, _ in heads:
+        m = _TO_EVERYONE.fullmatch(head.rstrip())
+        if m:
+            known.add(m.group(1).strip())
+        elif not targeted and not _DM.fullmatch(head.rstrip()):
+            known.add(head.strip())
+    return known
+
+
+def _strip_indent(line: str) -> str:
+    if line.startswith("\t"):
+        return line[1:]
+    return line.lstrip(" ")
+
+
+def _check_indented(source: Source, lines: list[str], no: int, body: list[str]) -> None:
+    """In the header layout every line of the body is indented: a raw line
+    cannot be told to belong to the message above it (fail closed)."""
+    at = no
+    for line in body:
+        at = lines.index(line, at)
+        if not line[:1].isspace():
+            raise input_error(source, "expected a message header or an indented line", at + 1)
+        at += 1
+
+
+def _scan(source: Source, lines: list[str]) -> tuple[list[tuple[int, re.Match[str]]], dict[int, list[str]]]:
+    """Header lines (line number, match) and each header's following lines."""
+    heads: list[tuple[int, re.Match[str]]] = []
+    bodies: dict[int, list[str]] = {}
+    for no, line in enumerate(lines, 1):
+        m = HEAD.fullmatch(line)
+        if m:
+            heads.append((no, m))
+            bodies[no] = []
+        elif not line.strip():
+            continue
+        elif not heads:
+            raise input_error(source, "text before the first message header", no)
+        else:
+            bodies[heads[-1][0]].append(line)
+    return heads, bodies
+
+
+def parse_local(source: Source, lines: list[str], fmt: str) -> Document:
+    heads, bodies = _scan(source, lines)
+    split: list[tuple[int, str, str | None]] = []
+    for no, m in heads:
+        parts = _split_message(m.group(4))
+        if parts is None:
+            raise input_error(source, "message header without the ':' that ends it", no)
+        split.append((no, parts[0], parts[1]))
+    targeted = any(_TO_EVERYONE.fullmatch(h.rstrip()) for _, h, _ in split)
+    known = _known_senders(split, targeted)
+    items: list[ChatMessage] = []
+    per_item: dict[int, dict[str, str]] = {}
+    for (no, m), (_, head, inline) in zip(heads, split, strict=True):
+        sender, target, suffix, private = _read_head(head, targeted, known)
+        if not sender:
+            raise input_error(source, "message header without a sender", no)
+        if inline is None:
+            _check_indented(source, lines, no, bodies[no])
+        body = ([inline] if inline is not None else []) + [_strip_indent(b) for b in bodies[no]]
+        i = len(items)
+        msg, form = _message(i, m.group(1), Speaker(sender), body, items)
+        recipients = (Speaker(target),) if private and suffix else ()
+        items.append(ChatMessage(i, msg.time, msg.sender, msg.text, recipients, private, msg.kind, msg.quote))
+        per_item[i] = {"target": "" if recipients else target, "suffix": suffix, "form": form}
+    meta = _layout(heads, split, targeted)
+    meta["items"] = per_item
+    return Document(source.name, fmt, "chat", tuple(items), meta=meta)
+
+
+def _message(i: int, time: str, sender: Speaker, body: list[str],
+             items: list[ChatMessage]) -> tuple[ChatMessage, str]:
+    """The message, and how its body was written ("" plain, or a reaction/reply form)."""
+    first = body[0] if body else ""
+    rest = "\n".join(body[1:])
+    r = _REACTED.fullmatch(first) if len(body) == 1 else None
+    if r:
+        return ChatMessage(i, time, sender, r.group(2), kind=MessageKind.REACTION,
+                           quote=quote_of(r.group(1), items)), "reacted"
+    rm = _REMOVED.fullmatch(first) if len(body) == 1 else None
+    if rm:
+        return ChatMessage(i, time, sender, rm.group(1), kind=MessageKind.REACTION,
+                           quote=quote_of(rm.group(2), items)), "removed"
+    p = _REPLYING.fullmatch(first)
+    if p:
+        inline = p.group(2)
+        text = "\n".join(x for x in (inline, rest) if x) if inline else rest
+        return ChatMessage(i, time, sender, text, kind=MessageKind.REPLY,
+                           quote=quote_of(p.group(1), items)), "reply-inline" if inline else "reply"
+    return ChatMessage(i, time, sender, "\n".join(body)), ""
+
+
+def _layout(heads: list[tuple[int, re.Match[str]]], split: list[tuple[int, str, str | None]],
+            targeted: bool) -> dict[str, Any]:
+    first = heads[0][1] if heads else None
+    inline = sum(1 for _, _, msg in split if msg is not None) * 2 > len(split)
+    return {
+        "layout": "inline" if inline else "header",
+        "sep": first.group(2) if first else " ",
+        "pad": first.group(3) if first else " ",
+        "targeted": targeted or not inline,
+    }
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.replace("\r", "\n").split("\n")).replace("\t", " ")
+
+
+def _body(item: ChatMessage, form: str) -> list[str]:
+    q = item.quote
+    quoted = _one_line(q.text + ("..." if q.truncated else "")) if q else ""
+    text = text_lines(item.text)
+    if item.kind is MessageKind.REACTION:
+        if form == "removed":
+            return [f'Removed a {_one_line(item.text)} reaction from "{quoted}"']
+        return [f'Reacted to "{quoted}" with {_one_line(item.text)}']
+    if item.kind is MessageKind.REPLY:
+        if form == "reply-inline":
+            return [f'Replying to "{quoted}" {text[0]}', *text[1:]]
+        return [f'Replying to "{quoted}"', *text]
+    return text
+
+
+def _target(item: ChatMessage, info: dict[str, str], pad: str, targeted: bool) -> str:
+    if item.private:
+        suffix = info.get("suffix", "")
+        if item.recipients:
+            return f"{pad}to{pad}{_one_line(item.recipients[0].label)}{suffix or '(Direct Message)'}"
+        target = info.get("target", "")
+        if target and target != "Everyone":
+            return f"{pad}to{pad}{_one_line(target)}{suffix}"
+        return f"{pad}to{pad}(Direct Message)"
+    return f"{pad}to{pad}Everyone" if targeted else ""
+
+
+def write_local(doc: Document) -> bytes:
+    meta: dict[str, Any] = doc.meta if isinstance(doc.meta, dict) else {}
+    layout = meta.get("layout", "header")
+    sep, pad = meta.get("sep", " "), meta.get("pad", " ")
+    targeted = bool(meta.get("targeted", True))
+    per_item: dict[int, dict[str, str]] = meta.get("items", {})
+    out: list[str] = []
+    for item in doc.items:
+        if not isinstance(item, ChatMessage):
+            raise input_error(Source(doc.name, {}, doc.container, doc.name), "a Zoom chat holds chat messages only")
+        info = per_item.get(item.index, {})
+        sender = _one_line(item.sender.label) if item.sender else "Unknown speaker"
+        head = f"{item.time}{sep}From{pad}{sender}{_target(item, info, pad, targeted)}"
+        body = _body(item, info.get("form", ""))
+        if layout == "inline":
+            out.append(f"{head} : {body[0]}")
+            body = body[1:]
+        else:
+            out.append(f"{head}:")
+        out.extend("\t" + line for line in body)
+    return ("\n".join(out) + "\n").encode("utf-8")
