@@ -1,5 +1,12 @@
 """SubRip (``srt``): numbered blocks, ``HH:MM:SS,mmm`` timings, no speakers.
 
+Read as the ``srt`` library reads it: the cue number is optional, a timing
+may use ``,`` ``.`` or ``:`` before the milliseconds (or none), ``- >`` is an
+arrow too, lines of only spaces or tabs belong to the cue, and a cue ends at
+an empty line. Unlike ``srt``, a timing line (or a number followed by one)
+always starts a new cue, even with no empty line before it: cue text never
+swallows the next cue. Anything else outside a cue is an error naming its line.
+
 Basic formatting tags (``<i> <b> <u> <font ...>``) are stripped on parse; the
 writer numbers the cues 1..n again (dropped cues leave no gaps).
 """
@@ -17,16 +24,22 @@ from .webvtt import format_time
 
 __all__ = ["SRT"]
 
-_NUMBER = re.compile(r"\d{1,9}")
-_TIMING = re.compile(
-    r"[ \t]*(\d{1,9}):(\d{1,2}):(\d{1,2})[,.](\d{1,3})[ \t]+-->[ \t]+"
-    r"(\d{1,9}):(\d{1,2}):(\d{1,2})[,.](\d{1,3})(?:[ \t]+.*)?"
-)
+_NUMBER = re.compile(r"[ \t]*-?\d{1,9}(?:\.\d{0,9})?[ \t]*")
+_DELIM = "[,.:，．。：]"
+_TS = rf"(\d{{1,9}}){_DELIM}(\d{{1,2}}){_DELIM}(\d{{1,2}})(?:{_DELIM}(\d{{0,3}}))?"
+_TIMING = re.compile(rf"[ \t]*{_TS} *-[ -] *> *{_TS}(?:[ \t].*)?")
 _FORMAT_TAG = re.compile(r"</?(?:[ibu]|font(?:[ \t][^<>\n]*)?)>", re.IGNORECASE)
 
 
-def _seconds(h: str, m: str, s: str, ms: str) -> float:
-    return int(h) * 3600 + int(m) * 60 + int(s) + int(ms.ljust(3, "0")) / 1000
+def _seconds(h: str, m: str, s: str, ms: str | None) -> float:
+    return int(h) * 3600 + int(m) * 60 + int(s) + int((ms or "").ljust(3, "0")) / 1000
+
+
+def _starts_cue(lines: list[str], j: int) -> bool:
+    """Whether line ``j`` opens a cue: a timing, or a number right before one."""
+    if _TIMING.fullmatch(lines[j]):
+        return True
+    return bool(_NUMBER.fullmatch(lines[j])) and j + 1 < len(lines) and bool(_TIMING.fullmatch(lines[j + 1]))
 
 
 @dataclass(frozen=True)
@@ -38,14 +51,10 @@ class SRT:
         text = sniff_text(source)
         if text is None:
             return False
-        lines = [line for line in split_lines(text)[:8]]
-        while lines and not lines[0].strip():
-            lines.pop(0)
-        return (
-            len(lines) >= 2
-            and bool(_NUMBER.fullmatch(lines[0].strip()))
-            and bool(_TIMING.fullmatch(lines[1]))
-        )
+        lines = [line for line in split_lines(text)[:8] if line.strip()]
+        if lines and _TIMING.fullmatch(lines[0]):
+            return True
+        return len(lines) >= 2 and bool(_NUMBER.fullmatch(lines[0])) and bool(_TIMING.fullmatch(lines[1]))
 
     def parse(self, source: Source) -> Document:
         lines = split_lines(decode(source, source.data))
@@ -56,19 +65,17 @@ class SRT:
                 i += 1
                 continue
             no = i + 1
-            if not _NUMBER.fullmatch(lines[i].strip()):
-                raise input_error(source, "expected a cue number", no)
-            if i + 1 >= len(lines):
-                raise input_error(source, "cue number without a timing", no)
-            m = _TIMING.fullmatch(lines[i + 1])
+            if _NUMBER.fullmatch(lines[i]) and i + 1 < len(lines) and _TIMING.fullmatch(lines[i + 1]):
+                i += 1
+            m = _TIMING.fullmatch(lines[i])
             if not m:
-                raise input_error(source, "invalid cue timing", no + 1)
-            j = i + 2
+                raise input_error(source, "expected a cue number or a cue timing", no)
+            j = i + 1
             body: list[str] = []
-            while j < len(lines) and lines[j].strip():
+            while j < len(lines) and lines[j] != "" and not _starts_cue(lines, j):
                 body.append(lines[j])
                 j += 1
-            text = _FORMAT_TAG.sub("", "\n".join(body))
+            text = _FORMAT_TAG.sub("", "\n".join(b for b in body if b.strip()))
             g = m.groups()
             items.append(Cue(len(items), _seconds(*g[:4]), _seconds(*g[4:]), None, text,
                              ident=str(len(items) + 1)))

@@ -17,6 +17,7 @@ could carry personal data past redaction.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -29,8 +30,13 @@ from ._source import Source
 __all__ = ["WebVTT", "format_time", "parse_time"]
 
 _HEADER = re.compile(r"WEBVTT(?:[ \t].*)?")
-_TIMING = re.compile(r"(\S+)[ \t]+-->[ \t]+(\S+)(?:[ \t]+(.*))?")
-_TIME = re.compile(r"(\d{1,9}):(\d{1,2})(?::(\d{1,2}))?(?:\.(\d{1,9}))?")
+_TIMING = re.compile(r"(\S+?)[ \t]*-->[ \t]*(\S+)(?:[ \t]+(.*))?")
+# W3C: [hh:]mm:ss.ttt with two-digit minutes and seconds and three digits of
+# fraction. The Graph API writes h:m:s.f ("0:0:5.320", "0:0:0.0"): accepted
+# only with the hours and a fraction, where a field is one digit, so a
+# truncated W3C time ("00:00:0", "00:00:07.9") is refused, never rewritten.
+_TIME = re.compile(r"(?:(\d{1,9}):)?([0-5]\d):([0-5]\d)\.(\d{3})")
+_GRAPH_TIME = re.compile(r"(\d{1,9}):(\d{1,2}):(\d{1,2})\.(\d{1,7})")
 # [^<>] stops every scan at the next "<": linear time on hostile lines.
 _VOICE = re.compile(r"<v(?:\.[^\s<>]{0,200})?(?:[ \t]+([^<>\n]{0,1000}))?>")
 _TAG = re.compile(r"<[^<>\n]{0,1000}>")
@@ -38,6 +44,20 @@ _TOKEN = re.compile(r"<[A-Z][A-Z_]*(?:_[0-9A-Fa-f]+)?>")
 _PARTICLES = frozenset(
     ["de", "da", "das", "do", "dos", "du", "del", "della", "der", "den", "van", "von", "ten", "ter", "la", "le", "di", "bin", "ibn", "al", "el", "y", "e"]
 )
+# Caption speaker labels: "[Alba] text", "- ALBA: text", ">> Alba: text".
+_CAPTION_LABELS = (
+    ("[]", re.compile(r"\[([^\[\]\n]{1,60})\][ \t]*(.*)")),
+    ("-", re.compile(r"-[ \t]*([^:\n]{1,60}?):[ \t]+(.*)")),
+    (">>", re.compile(r">>[ \t]*([^:\n]{1,60}?):[ \t]+(.*)")),
+)
+# Bracketed sound descriptions, never speakers.
+_SOUNDS = frozenset(["music", "applause", "laughter", "laughs", "laughing", "silence", "inaudible",
+                     "crosstalk", "noise", "cheering", "cheers", "sighs", "coughs", "coughing",
+                     "foreign", "no audio", "blank_audio", "speaking foreign language", "indistinct",
+                     "static", "beep", "bell", "phone rings", "door closes", "footsteps"])
+# The fields of a Graph metadataContent cue written back besides speakerName
+# and spokenText; any other field is dropped (it could carry personal text).
+_METADATA_KEPT = frozenset(["startDateTime", "endDateTime", "spokenLanguage"])
 _TITLES = frozenset(["dr.", "mr.", "mrs.", "ms.", "prof.", "mx.", "st.", "jr.", "sr."])
 # Words that often open a sentence or a heading with a colon ("Note: ...",
 # "Action Items: ..."): a prefix made of them is no name unless it recurs.
@@ -47,16 +67,17 @@ _NOT_NAMES = frozenset(
 
 
 def parse_time(value: str) -> float | None:
+    """Seconds of a WebVTT timestamp, or None when it is not a whole one."""
     m = _TIME.fullmatch(value)
-    if not m:
-        return None
-    a, b, c, frac = m.groups()
-    if c is None:
-        hours, minutes, seconds = 0, int(a), int(b)
-    else:
-        hours, minutes, seconds = int(a), int(b), int(c)
-    fraction = float("0." + frac) if frac else 0.0
-    return hours * 3600 + minutes * 60 + seconds + fraction
+    if m is None:
+        g = _GRAPH_TIME.fullmatch(value)
+        if g is None or not any(len(f) == 1 for f in g.groups()[1:3]) and len(g.group(4)) == 3:
+            return None
+        if int(g.group(2)) > 59 or int(g.group(3)) > 59:
+            return None
+        m = g
+    hours, minutes, seconds, frac = m.groups()
+    return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + float("0." + frac)
 
 
 def format_time(seconds: float, sep: str = ".") -> str:
@@ -118,8 +139,146 @@ class _Raw:
     start: float
     end: float
     settings: str
-    segments: list[tuple[str | None, str]]  # (voice label, payload)
+    segments: list[tuple[str | None, str, str]]  # (speaker label, payload, label form)
     voiced: bool
+    meta: dict[str, str] | None = None           # a Graph metadataContent cue's other fields
+
+
+def _blocks(source: Source, lines: list[str]) -> list[tuple[int, list[str]]]:
+    """The blocks after the header, collected as the W3C WebVTT parser does.
+
+    A block ends at a blank line, and also before any line holding ``-->``
+    that is not its first or (after an identifier) second line: such a line
+    starts the next cue even with no blank line before it.
+    """
+    blocks: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    start_no = 0
+    arrow = False
+    in_header = True
+    for no, line in enumerate(lines[1:], 2):
+        has_arrow = "-->" in line
+        if in_header:
+            if not line.strip() or has_arrow:
+                in_header = False
+            if not has_arrow:
+                continue          # header text: kept out of the output
+        if not line.strip():
+            if current:
+                blocks.append((start_no, current))
+            current, arrow = [], False
+            continue
+        if has_arrow and (arrow or len(current) > 1):
+            blocks.append((start_no, current))
+            current, arrow = [], False
+        if not current:
+            start_no = no
+        arrow = arrow or has_arrow
+        current.append(line)
+    if current:
+        blocks.append((start_no, current))
+    return blocks
+
+
+def _timing(source: Source, line: str, no: int) -> tuple[float, float, str]:
+    m = _TIMING.fullmatch(line.strip())
+    start = parse_time(m.group(1)) if m else None
+    end = parse_time(m.group(2)) if m else None
+    if m is None or start is None or end is None:
+        raise input_error(source, "invalid or truncated cue timing", no)
+    return start, end, m.group(3) or ""
+
+
+def _metadata(payload: str) -> tuple[str | None, str, dict[str, str]] | None:
+    """A Graph ``metadataContent`` cue: (speakerName, spokenText, other fields)."""
+    text = payload.strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(obj, dict) or not isinstance(obj.get("spokenText"), str):
+        return None
+    name = obj.get("speakerName")
+    kept = {k: v for k, v in obj.items() if k in _METADATA_KEPT and isinstance(v, str)}
+    return (name if isinstance(name, str) and name.strip() else None), obj["spokenText"], kept
+
+
+def _cue(source: Source, no: int, block: list[str]) -> _Raw:
+    if "-->" in block[0]:
+        ident, timing, payload, tline = None, block[0], block[1:], no
+    elif len(block) > 1 and "-->" in block[1]:
+        ident, timing, payload, tline = block[0], block[1], block[2:], no + 1
+    else:
+        raise input_error(source, "block without a cue timing", no)
+    start, end, settings = _timing(source, timing, tline)
+    meta = _metadata("\n".join(payload))
+    if meta is not None:
+        return _Raw(ident, start, end, settings, [(meta[0], meta[1], "")], True, meta[2])
+    segments, voiced = _segments("\n".join(payload))
+    if not voiced:
+        segments, voiced = _caption_labels(segments[0][1])
+    return _Raw(ident, start, end, settings, segments, voiced)
+
+
+def _caption_label(line: str) -> tuple[str, str, str] | None:
+    """(form, speaker label, rest) of a caption line that names its speaker."""
+    for form, pattern in _CAPTION_LABELS:
+        m = pattern.fullmatch(line)
+        if not m:
+            continue
+        label = " ".join(m.group(1).split())
+        if form == "[]" and (label.lower() in _SOUNDS or not m.group(2).strip()):
+            return None
+        if label and _plausible_name(label, 2, True) or label.isupper() and len(label) > 1:
+            return form, label, m.group(2)
+    return None
+
+
+def _caption_labels(payload: str) -> tuple[list[tuple[str | None, str, str]], bool]:
+    """Split a cue at caption speaker labels (``[Alba]``, ``- ALBA:``, ``>> Alba:``).
+
+    A ``>>`` without a name marks a change of speaker: what follows is an
+    unknown speaker's, never the one before.
+    """
+    segments: list[tuple[str | None, str, str]] = []
+    labelled = False
+    for line in payload.split("\n"):
+        found = _caption_label(line)
+        if found is not None:
+            form, label, rest = found
+            segments.append((label, rest, form))
+            labelled = True
+        elif line.startswith(">>") and segments:
+            segments.append((None, line[2:].lstrip(), ">>-"))
+        elif segments:
+            who, text, how = segments[-1]
+            segments[-1] = (who, text + "\n" + line, how)
+        else:
+            segments.append((None, line, ""))
+    if not labelled:
+        return [(None, payload, "")], False
+    return segments, True
+
+
+def _segments(payload: str) -> tuple[list[tuple[str | None, str, str]], bool]:
+    marks = list(_VOICE.finditer(payload))
+    if not marks:
+        return [(None, payload, "")], False
+    segments: list[tuple[str | None, str, str]] = []
+    lead = payload[: marks[0].start()]
+    if _clean(lead).strip():
+        segments.append((None, lead, ""))
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(payload)
+        label = " ".join(html.unescape(m.group(1) or "").split()) or None
+        body = payload[m.end() : end]
+        if segments and segments[-1][0] == label:
+            segments[-1] = (label, segments[-1][1] + body, "")
+        else:
+            segments.append((label, body, ""))
+    return [(label, body.strip("\n"), "") for label, body, _ in segments], True
 
 
 @dataclass(frozen=True)
@@ -138,52 +297,26 @@ class WebVTT:
         lines = split_lines(decode(source, source.data))
         if not lines or not _HEADER.fullmatch(lines[0]):
             raise input_error(source, "missing the WEBVTT header", 1)
-        blocks: list[tuple[int, list[str]]] = []
-        current: list[str] = []
-        start_no = 0
-        in_header = True
-        for no, line in enumerate(lines[1:], 2):
-            if not line.strip():
-                in_header = False
-                if current:
-                    blocks.append((start_no, current))
-                    current = []
-                continue
-            if in_header:
-                if "-->" not in line:
-                    continue          # header text: kept out of the output
-                in_header = False
-            if not current:
-                start_no = no
-            current.append(line)
-        if current:
-            blocks.append((start_no, current))
-
         raws: list[_Raw] = []
         kept_blocks: list[str] = []
         notes = 0
-        for no, block in blocks:
+        for no, block in _blocks(source, lines):
             head = block[0]
-            if head == "NOTE" or head.startswith(("NOTE ", "NOTE\t")):
+            if (head == "NOTE" or head.startswith(("NOTE ", "NOTE\t"))) and "-->" not in head and not (
+                    len(block) > 1 and "-->" in block[1]):
                 notes += 1
                 continue
             if head.strip() in ("STYLE", "REGION") and not any("-->" in b for b in block):
-                if not any(q in "\n".join(block) for q in "\"'"):
+                if not raws and not any(q in "\n".join(block) for q in "\"'"):
                     kept_blocks.append("\n".join(block))
                 continue
-            if "-->" in head:
-                ident, timing, payload, tline = None, head, block[1:], no
-            elif len(block) > 1 and "-->" in block[1]:
-                ident, timing, payload, tline = head, block[1], block[2:], no + 1
-            else:
-                raise input_error(source, "block without a cue timing", no)
-            m = _TIMING.fullmatch(timing.strip())
-            start = parse_time(m.group(1)) if m else None
-            end = parse_time(m.group(2)) if m else None
-            if m is None or start is None or end is None:
-                raise input_error(source, "invalid cue timing", tline)
-            raws.append(_Raw(ident, start, end, m.group(3) or "", *self._segments("\n".join(payload))))
+            raws.append(_cue(source, no, block))
+        items, style, forms, metadata = self._items(raws)
+        meta = {"style": style, "blocks": kept_blocks, "notes_dropped": notes, "forms": forms,
+                "metadata": metadata}
+        return Document(source.name, self.name, "transcript", tuple(items), meta=meta)
 
+    def _items(self, raws: list[_Raw]) -> tuple[list[Cue], str, dict[int, str], dict[int, dict[str, str]]]:
         voiced = any(r.voiced for r in raws)
         prefix_counts: Counter[str] = Counter()
         if not voiced:
@@ -194,10 +327,12 @@ class WebVTT:
         strong = sum(n for p, n in prefix_counts.items() if _plausible_name(p, n))
         labelled = bool(raws) and strong * 2 > len(raws)
         items: list[Cue] = []
+        forms: dict[int, str] = {}
+        metadata: dict[int, dict[str, str]] = {}
         prefix_used = False
         for r in raws:
-            for k, (label, segment) in enumerate(r.segments):
-                text = _clean(segment)
+            for k, (label, segment, form) in enumerate(r.segments):
+                text = segment if r.meta is not None else _clean(segment)
                 speaker: Speaker | None = Speaker(label) if label else None
                 if not voiced:
                     prefix = self._prefix(text)
@@ -205,11 +340,14 @@ class WebVTT:
                         speaker = Speaker(prefix)
                         text = text[len(prefix) + 2 :]
                         prefix_used = True
+                if form:
+                    forms[len(items)] = form
+                if r.meta is not None:
+                    metadata[len(items)] = r.meta
                 ident = r.ident if k == 0 else None
                 items.append(Cue(len(items), r.start, r.end, speaker, text, ident=ident, settings=r.settings))
         style = "prefix" if prefix_used else "voice"
-        meta = {"style": style, "blocks": kept_blocks, "notes_dropped": notes}
-        return Document(source.name, self.name, "transcript", tuple(items), meta=meta)
+        return items, style, forms, metadata
 
     @staticmethod
     def _prefix(text: str) -> str | None:
@@ -217,45 +355,41 @@ class WebVTT:
         at = first.find(": ", 0, 82)
         return first[:at] if at > 0 else None
 
-    @staticmethod
-    def _segments(payload: str) -> tuple[list[tuple[str | None, str]], bool]:
-        marks = list(_VOICE.finditer(payload))
-        if not marks:
-            return [(None, payload)], False
-        segments: list[tuple[str | None, str]] = []
-        lead = payload[: marks[0].start()]
-        if _clean(lead).strip():
-            segments.append((None, lead))
-        for i, m in enumerate(marks):
-            end = marks[i + 1].start() if i + 1 < len(marks) else len(payload)
-            label = " ".join(html.unescape(m.group(1) or "").split()) or None
-            body = payload[m.end() : end]
-            if segments and segments[-1][0] == label:
-                segments[-1] = (label, segments[-1][1] + body)
-            else:
-                segments.append((label, body))
-        return [(label, body.strip("\n")) for label, body in segments], True
-
     def write(self, doc: Document) -> dict[str, bytes]:
         meta: dict[str, Any] = doc.meta if isinstance(doc.meta, dict) else {}
-        style = meta.get("style", "voice")
         parts = ["WEBVTT", ""]
         for block in meta.get("blocks", []):
             parts += [block, ""]
         for item in doc.items:
             if not isinstance(item, Cue):
                 raise input_error(Source(doc.name, {}, path=doc.name), "a WebVTT file holds cues only")
-            if item.ident and "-->" not in item.ident and "\n" not in item.ident:
+            if item.ident and "-->" not in item.ident and "\n" not in item.ident and item.ident.strip():
                 parts.append(item.ident)
             timing = f"{format_time(item.start)} --> {format_time(max(item.end, item.start))}"
             settings = " ".join(item.settings.replace("-->", "").split())
             parts.append(timing + (" " + settings if settings else ""))
-            text = "\n".join(line for line in text_lines(item.text) if line.strip())
-            body = _escape(text)
-            if item.speaker is not None:
-                if style == "prefix":
-                    body = f"{_escape(' '.join(item.speaker.label.split()))}: {body}"
-                else:
-                    body = f"<v {_voice_label(item.speaker.label)}>{body}</v>"
+            body = _body(item, meta)
             parts += [body, ""] if body else [""]
         return {doc.name: "\n".join(parts).encode("utf-8")}
+
+
+def _body(item: Cue, meta: dict[str, Any]) -> str:
+    """A cue's payload in the layout it was read in; never a line holding "-->"."""
+    label = " ".join(item.speaker.label.split()) if item.speaker is not None else None
+    metadata: dict[int, dict[str, str]] = meta.get("metadata", {})
+    if item.index in metadata:
+        obj: dict[str, str] = dict(metadata[item.index])
+        obj = {"speakerName": label or "", "spokenText": item.text, **obj}
+        return json.dumps(obj, ensure_ascii=False).replace(">", "\\u003e").replace("<", "\\u003c")
+    text = "\n".join(line for line in text_lines(item.text) if line.strip())
+    body = _escape(text)
+    form = meta.get("forms", {}).get(item.index, "")
+    if label is None:
+        return f">> {body}" if form == ">>-" else body
+    if form == "[]":
+        return f"[{_escape(label).replace(']', ' ')}] {body}"
+    if form in ("-", ">>"):
+        return f"{form} {_escape(label).replace(':', ' ')}: {body}"
+    if meta.get("style", "voice") == "prefix":
+        return f"{_escape(label)}: {body}"
+    return f"<v {_voice_label(label)}>{body}</v>"
