@@ -7,13 +7,14 @@ formats, the line number; a problem message never quotes the content.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from .._errors import InputError
-from .._model import Document, Speaker
+from .._model import ChatMessage, Document, Mention, Speaker
 from ._source import Source
 
 __all__ = ["Format", "decode", "head_text", "input_error", "load_json", "split_lines", "where"]
@@ -142,3 +143,22 @@ def as_str(value: Any) -> str:
 
 def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def at_mentions(items: list[ChatMessage]) -> list[ChatMessage]:
+    """Mark ``@Name`` in chat text as a mention of that sender (Zoom chats).
+
+    Only names that send a message in the same chat count; the longest wins
+    ("@Ana Lopez" over "@Ana"). Redaction then treats the span as that
+    participant's name.
+    """
+    names = sorted({m.sender.label for m in items if m.sender is not None and m.sender.label.strip()},
+                   key=len, reverse=True)
+    if not names:
+        return items
+    pattern = re.compile("@(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)")
+    out: list[ChatMessage] = []
+    for m in items:
+        found = tuple(Mention(h.start(), h.end(), Speaker(h.group()[1:])) for h in pattern.finditer(m.text))
+        out.append(dataclasses.replace(m, mentions=m.mentions + found) if found else m)
+    return out

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._model import ChatMessage, Document, MessageKind, Quote, Speaker
-from ._base import input_error, text_lines
+from ._base import at_mentions, input_error, text_lines
 from ._source import Source
 
 __all__ = ["HEAD", "parse_local", "quote_of", "write_local"]
@@ -182,7 +182,7 @@ def parse_local(source: Source, lines: list[str], fmt: str) -> Document:
         per_item[i] = {"target": "" if recipients else target, "suffix": suffix, "form": form}
     meta = _layout(heads, split, targeted)
     meta["items"] = per_item
-    return Document(source.name, fmt, "chat", tuple(items), meta=meta)
+    return Document(source.name, fmt, "chat", tuple(at_mentions(items)), meta=meta)
 
 
 def _message(i: int, time: str, sender: Speaker, body: list[str],

@@ -210,8 +210,8 @@ class TeamsChat:
                 kind, sender = MessageKind.SYSTEM, None
             elif user is not None and user["_kind"] != "user":
                 kind = MessageKind.BOT
-            elif sender is None:
-                kind = MessageKind.SYSTEM
+            elif sender is None and as_str(msg.get("messageType")) not in ("", "message"):
+                kind = MessageKind.SYSTEM      # an event of another type, with no author
             else:
                 kind = MessageKind.MESSAGE
             time = as_str(msg.get("createdDateTime"))

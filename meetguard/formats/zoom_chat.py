@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._model import ChatMessage, Document, MessageKind, Speaker
-from ._base import decode, input_error, sniff_text, split_lines, text_lines
+from ._base import at_mentions, decode, input_error, sniff_text, split_lines, text_lines
 from ._source import Source
 from ._zoom_local import HEAD, parse_local, quote_of, write_local
 
@@ -133,7 +133,8 @@ class ZoomCloudChat:
                 dms[i] = (pad, suffix)
                 msg = dataclasses.replace(msg, recipients=(Speaker(target),), private=True)
             items.append(msg)
-        return Document(source.name, self.name, "chat", tuple(items), meta={"sep": sep, "dms": dms})
+        return Document(source.name, self.name, "chat", tuple(at_mentions(items)),
+                        meta={"sep": sep, "dms": dms})
 
     def write(self, doc: Document) -> dict[str, bytes]:
         meta: dict[str, Any] = doc.meta if isinstance(doc.meta, dict) else {}
