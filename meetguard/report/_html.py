@@ -188,8 +188,9 @@ def _none(span: int) -> str:
 def _texts(inp: ReportInput) -> str:
     parts = []
     for name, data in sorted(inp.outputs.items()):
-        if name.endswith(".wav"):
-            continue
+        if name.endswith(".wav") or (name.endswith(".transcript.json")
+                                     and name[:-5] + ".vtt" in inp.outputs):
+            continue                # the JSON twin of a transcript holds the same text
         text = bytes(data).decode("utf-8", "replace")
         parts.append(f"<h3><code>{escape(name)}</code></h3><pre>{highlight(text)}</pre>")
     return ('<section id="released"><h2>Released text</h2>'
