@@ -372,7 +372,9 @@ async def test_a_stalled_body_times_out_and_frees_its_queue_place(
         fake_sidecar: Any, path: bytes, ctype: bytes, extra: bytes, first: bytes) -> None:
     """Slowloris: one place in all (max_jobs 1, queue 0); a client that stops sending
     is answered 408 after the body time limit and the next request is served."""
-    client, fake = await fake_sidecar(limits=Limits(max_body_mb=2, max_jobs=1, queue=0, body_timeout_s=1))
+    llm = UpstreamConfig("llm-summarizer", "http://127.0.0.1:9/v1", "openai")
+    client, fake = await fake_sidecar(limits=Limits(max_body_mb=2, max_jobs=1, queue=0, body_timeout_s=1),
+                                      upstreams={"llm-summarizer": llm})
     reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
     writer.write(_STALLED_HEAD % (path, ctype, extra) + first)
     await writer.drain()

@@ -89,7 +89,8 @@ def _lifecycle(given: GuardLike | None, loader: MeetingLoader
         try:
             upstreams = build_upstreams(config.upstreams, session)
             service = GuardService(guard, upstreams, app[keys.METRICS], loader)
-            jobs = JobManager(config.jobs_dir, app[keys.GATE], service.run, app[keys.METRICS])
+            jobs = JobManager(config.jobs_dir, app[keys.GATE], service.run, app[keys.METRICS],
+                              ttl_s=config.jobs_ttl_s)
             runtime.session, runtime.service, runtime.jobs = session, service, jobs
             runtime.zoom = start_zoom_jobs(config, guard, service, app[keys.GATE], app[keys.METRICS],
                                            session)
@@ -111,6 +112,7 @@ def _lifecycle(given: GuardLike | None, loader: MeetingLoader
             resumed = jobs.resume()
             if resumed:
                 log.info("jobs resumed", extra={"jobs": resumed})
+            jobs.start_sweeping()
             yield
             if not warm_task.done():
                 warm_task.cancel()
@@ -197,7 +199,7 @@ async def _auth_middleware(request: web.Request, handler: Handler) -> web.Stream
     presented = presented.strip()
     ok = False
     if scheme.lower() == "bearer" and presented:
-        candidate = presented.encode("utf-8")
+        candidate = presented.encode("utf-8", "surrogateescape")   # header bytes that are not UTF-8
         for token in tokens:          # no early exit: same work whichever token matches
             ok |= hmac.compare_digest(candidate, token.encode("utf-8"))
     if not ok:

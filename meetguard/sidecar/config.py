@@ -7,7 +7,8 @@ Environment overrides (``MEETGUARD_`` + the key path in upper case, ``.`` -> ``_
     MEETGUARD_LISTEN_HOST, MEETGUARD_LISTEN_PORT
     MEETGUARD_TOKENS                          comma-separated
     MEETGUARD_LIMITS_MAX_BODY_MB, MEETGUARD_LIMITS_MAX_JOBS, MEETGUARD_LIMITS_QUEUE,
-    MEETGUARD_LIMITS_BODY_TIMEOUT_S
+    MEETGUARD_LIMITS_BODY_TIMEOUT_S, MEETGUARD_LIMITS_MAX_AUDIO_MINUTES,
+    MEETGUARD_LIMITS_MAX_SAMPLE_RATE, MEETGUARD_LIMITS_MAX_CHANNELS, MEETGUARD_JOBS_TTL_S
     MEETGUARD_MODELS_WHISPER, MEETGUARD_MODELS_BACKEND, MEETGUARD_MODELS_SPACY,
     MEETGUARD_MODELS_DETECTION_WORKERS
     MEETGUARD_UPSTREAMS                       a YAML/JSON mapping replacing the whole table
@@ -62,6 +63,9 @@ class Limits:
     max_jobs: int = 2
     queue: int = 32
     body_timeout_s: int = 60          # a request body must arrive within this (slow clients)
+    max_audio_minutes: int = 240      # audio over these is refused (413/422) before it is decoded
+    max_sample_rate: int = 48000
+    max_channels: int = 2
 
 
 @dataclass(frozen=True)
@@ -79,11 +83,13 @@ class SidecarConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     tokens: tuple[str, ...] = field(default=(), repr=False)
+    replay_tokens: frozenset[str] = field(default=frozenset(), repr=False)   # may send a client `at`
     hash_key_env: str = "MEETGUARD_HASH_KEY"
     hash_key: bytes | None = field(default=None, repr=False)
     upstreams: Mapping[str, UpstreamConfig] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     jobs_dir: Path = Path("meetguard-jobs")
+    jobs_ttl_s: int = 86400           # an unfetched job result is swept after this
     models: ModelsConfig = field(default_factory=ModelsConfig)
     erasures_dir: Path = Path("meetguard-erasures")   # erasure request states (docs/consent.md)
     zoom: ZoomConfig | None = None    # the Zoom recording webhook (zoom_config.py); None: off
@@ -95,10 +101,12 @@ class SidecarConfig:
 
 
 _TOP_KEYS = {"policy", "audit", "listen", "tokens", "hash_key_env", "upstreams", "limits",
-             "jobs_dir", "models", "erasures_dir", "zoom"}
+             "jobs_dir", "jobs", "models", "erasures_dir", "zoom"}
 _SECTIONS: dict[str, dict[str, type]] = {
     "listen": {"host": str, "port": int},
-    "limits": {"max_body_mb": int, "max_jobs": int, "queue": int, "body_timeout_s": int},
+    "limits": {"max_body_mb": int, "max_jobs": int, "queue": int, "body_timeout_s": int,
+               "max_audio_minutes": int, "max_sample_rate": int, "max_channels": int},
+    "jobs": {"ttl_s": int},
     "models": {"whisper": str, "backend": str, "spacy": str, "detection_workers": int},
 }
 _UPSTREAM_KEYS: dict[str, type] = {"url": str, "kind": str, "timeout_s": float, "headers": dict,
@@ -141,6 +149,12 @@ def _coerce(value: Any, kind: type, where: str, src: str) -> Any:
     if kind is str:
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{src}: {where}: expected a non-empty string")
+        return value
+    if kind is bool:
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        if not isinstance(value, bool):
+            raise ConfigError(f"{src}: {where}: expected true or false")
         return value
     if kind is dict:
         if not isinstance(value, dict):
@@ -194,11 +208,61 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
     src = str(path) if path is not None else "<defaults>"
     raw = _read_file(str(path)) if path is not None else {}
     file_base = Path(path).resolve().parent if path is not None else Path.cwd()
-    cwd = Path.cwd()
 
     for key in raw:
         if key not in _TOP_KEYS:
             raise ConfigError(f"{src}: {key}: unknown key")
+
+    policy, audit, jobs_dir, erasures_dir, hash_key_env = _load_paths(raw, env, src, file_base)
+    sections = _load_sections(raw, env, src)
+
+    listen = sections["listen"]
+    host = listen.get("host", "127.0.0.1")
+    port = listen.get("port", 8080)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{src}: listen.port: must be 0-65535")
+    limits = _check_limits(Limits(**sections["limits"]), src)
+    models = ModelsConfig(**sections["models"])
+    if models.detection_workers < 0:
+        raise ConfigError(f"{src}: models.detection_workers: must not be negative")
+
+    # -- tokens
+    tokens, replay_tokens = _load_tokens(raw, env, src)
+    if not tokens and not is_loopback(host):
+        raise ConfigError(f"{src}: tokens: an empty token list is refused unless listening on loopback")
+    ttl_s = sections["jobs"].get("ttl_s", 86400)
+    if ttl_s < 1:
+        raise ConfigError(f"{src}: jobs.ttl_s: must be at least 1")
+
+    upstreams = _load_upstreams(raw, env, src)
+    zoom = load_zoom(raw.get("zoom"), env, src, upstreams=set(upstreams))
+
+    hash_key_raw = env.get(hash_key_env)
+    return SidecarConfig(
+        policy=policy,
+        audit=audit,
+        host=host,
+        port=port,
+        tokens=tokens,
+        replay_tokens=replay_tokens,
+        hash_key_env=hash_key_env,
+        hash_key=hash_key_raw.encode("utf-8") if hash_key_raw else None,
+        upstreams=upstreams,
+        limits=limits,
+        jobs_dir=jobs_dir,
+        jobs_ttl_s=ttl_s,
+        models=models,
+        erasures_dir=erasures_dir,
+        zoom=zoom,
+        source=src,
+    )
+
+
+def _load_paths(raw: Mapping[str, Any], env: Mapping[str, str], src: str, file_base: Path
+                ) -> tuple[Path, Path | None, Path, Path, str]:
+    """(policy, audit, jobs_dir, erasures_dir, hash_key_env): relative paths from the file are relative to
+    its directory, those from the environment to the working directory."""
+    cwd = Path.cwd()
 
     # -- scalar top-level keys: (value, base dir for paths)
     def top(key: str, kind: type) -> tuple[Any, Path] | None:
@@ -222,7 +286,11 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
     hk_v = top("hash_key_env", str)
     hash_key_env = hk_v[0] if hk_v else "MEETGUARD_HASH_KEY"
 
-    # -- sections of scalars
+    return policy, audit, jobs_dir, erasures_dir, hash_key_env
+
+
+def _load_sections(raw: Mapping[str, Any], env: Mapping[str, str], src: str) -> dict[str, dict[str, Any]]:
+    """Each section of scalars, from the file, then its ``MEETGUARD_<SECTION>_<KEY>`` variables."""
     sections: dict[str, dict[str, Any]] = {}
     for sec, keys in _SECTIONS.items():
         given = raw.get(sec, {})
@@ -234,56 +302,42 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
             if var in env:
                 values[k] = _coerce(env[var], kind, f"{sec}.{k}", var)
         sections[sec] = values
+    return sections
 
-    listen = sections["listen"]
-    host = listen.get("host", "127.0.0.1")
-    port = listen.get("port", 8080)
-    if not 0 <= port <= 65535:
-        raise ConfigError(f"{src}: listen.port: must be 0-65535")
-    limits = Limits(**sections["limits"])
-    for k in ("max_body_mb", "max_jobs", "body_timeout_s"):
+
+def _check_limits(limits: Limits, src: str) -> Limits:
+    for k in ("max_body_mb", "max_jobs", "body_timeout_s", "max_audio_minutes", "max_sample_rate",
+              "max_channels"):
         if getattr(limits, k) < 1:
             raise ConfigError(f"{src}: limits.{k}: must be at least 1")
     if limits.queue < 0:
         raise ConfigError(f"{src}: limits.queue: must not be negative")
-    models = ModelsConfig(**sections["models"])
-    if models.detection_workers < 0:
-        raise ConfigError(f"{src}: models.detection_workers: must not be negative")
+    return limits
 
-    # -- tokens
-    tokens: tuple[str, ...]
+
+def _load_tokens(raw: Mapping[str, Any], env: Mapping[str, str], src: str
+                 ) -> tuple[tuple[str, ...], frozenset[str]]:
+    """(every token, the tokens that may replay a client ``at``). A token is a string, or
+    ``{token: ..., replay_at: true}``; ``MEETGUARD_TOKENS`` holds plain tokens only."""
     if "MEETGUARD_TOKENS" in env:
-        tokens = tuple(t.strip() for t in env["MEETGUARD_TOKENS"].split(",") if t.strip())
-    else:
-        given_tokens = raw.get("tokens") or []
-        if not isinstance(given_tokens, list) or not all(
-            isinstance(t, str) and t.strip() for t in given_tokens
-        ):
-            raise ConfigError(f"{src}: tokens: expected a list of non-empty strings")
-        tokens = tuple(t.strip() for t in given_tokens)
-    if not tokens and not is_loopback(host):
-        raise ConfigError(f"{src}: tokens: an empty token list is refused unless listening on loopback")
-
-    upstreams = _load_upstreams(raw, env, src)
-    zoom = load_zoom(raw.get("zoom"), env, src, upstreams=set(upstreams))
-
-    hash_key_raw = env.get(hash_key_env)
-    return SidecarConfig(
-        policy=policy,
-        audit=audit,
-        host=host,
-        port=port,
-        tokens=tokens,
-        hash_key_env=hash_key_env,
-        hash_key=hash_key_raw.encode("utf-8") if hash_key_raw else None,
-        upstreams=upstreams,
-        limits=limits,
-        jobs_dir=jobs_dir,
-        models=models,
-        erasures_dir=erasures_dir,
-        zoom=zoom,
-        source=src,
-    )
+        return tuple(t.strip() for t in env["MEETGUARD_TOKENS"].split(",") if t.strip()), frozenset()
+    given = raw.get("tokens") or []
+    if not isinstance(given, list):
+        raise ConfigError(f"{src}: tokens: expected a list of tokens")
+    tokens: list[str] = []
+    replay: set[str] = set()
+    for i, t in enumerate(given):
+        if isinstance(t, dict):
+            entry = _known_keys(t, {"token": str, "replay_at": bool}, f"tokens[{i}]", src)
+            if "token" not in entry:
+                raise ConfigError(f"{src}: tokens[{i}].token: required")
+            t = entry["token"]
+            if entry.get("replay_at") is True:
+                replay.add(t.strip())
+        if not isinstance(t, str) or not t.strip():
+            raise ConfigError(f"{src}: tokens: expected a list of non-empty strings or {{token, replay_at}}")
+        tokens.append(t.strip())
+    return tuple(tokens), frozenset(replay)
 
 
 def _load_upstreams(raw: Mapping[str, Any], env: Mapping[str, str], src: str) -> dict[str, UpstreamConfig]:

@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .._errors import InputTooLarge, UnsupportedFormat, UsageError
 
-__all__ = ["GuardRequest", "parse_at", "read_guard_form", "safe_extension"]
+__all__ = ["FREE_ID", "GuardRequest", "check_id", "check_pid", "parse_at", "read_guard_form", "safe_extension"]
 
 _EXT = re.compile(r"^\.[a-z0-9]{1,12}$")
 _PID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+FREE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")   # purpose, recipient, meeting id: never free text
 _TEXT_FIELDS = {"purpose", "recipient", "meeting_id", "at", "attendee"}
 _MAX_FIELD = 4096
 _MAX_FILES = 64
@@ -65,6 +67,23 @@ def safe_extension(filename: str | None) -> str:
     return ext if _EXT.match(ext) else ""
 
 
+def check_id(field: str, value: str) -> str | None:
+    """A client-supplied id (purpose, recipient, meeting id): ``FREE_ID`` or refused.
+    Empty means absent. The message names the field, never the value."""
+    if not value:
+        return None
+    if not FREE_ID.fullmatch(value):
+        raise UsageError(f"{field}: expected 1-128 characters of A-Z a-z 0-9 . _ : -")
+    return value
+
+
+def check_pid(field: str, value: str) -> str:
+    """An attendee's participant id."""
+    if not _PID.fullmatch(value):
+        raise UsageError(f"{field}: invalid participant id")
+    return value
+
+
 def parse_at(value: str | None) -> datetime | None:
     if value is None or value == "":
         return None
@@ -81,29 +100,109 @@ def _write_private(path: Path) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
 
 
+@dataclass
+class _Form:
+    """What has been read of one multipart guard request so far."""
+
+    inputs_dir: Path
+    max_bytes: int
+    fields: dict[str, str] = field(default_factory=dict)
+    attendees: list[str] = field(default_factory=list)
+    chat: list[str] = field(default_factory=list)
+    transcript: list[str] = field(default_factory=list)
+    audio: str | None = None
+    tracks: dict[str, str] = field(default_factory=dict)
+    total: int = 0
+    nfiles: int = 0
+
+    def count(self, n: int) -> None:
+        self.total += n
+        if self.total > self.max_bytes:
+            raise InputTooLarge("request", f"body exceeds {self.max_bytes // (1024 * 1024)} MB")
+
+    def text_field(self, name: str, raw: bytes) -> None:
+        self.count(len(raw))
+        if len(raw) > _MAX_FIELD:
+            raise UsageError(f"{name}: field too long")
+        try:
+            value = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise UsageError(f"{name}: not UTF-8") from None
+        if name == "attendee":
+            self.attendees.extend(a.strip() for a in value.split(",") if a.strip())
+        elif name in self.fields:
+            raise UsageError(f"{name}: given more than once")
+        else:
+            self.fields[name] = value
+
+    def stored_name(self, name: str, filename: str | None) -> str:
+        """The generated name an upload is stored under (the client's name is never used)."""
+        self.nfiles += 1
+        if self.nfiles > _MAX_FILES:
+            raise UsageError("request: too many files")
+        ext = safe_extension(filename)
+        if name.startswith("track:"):
+            pid = name[len("track:"):]
+            if not _PID.match(pid):
+                raise UsageError("track: invalid participant id")
+            if pid in self.tracks:
+                raise UsageError("track: participant given more than once")
+            return f"track-{len(self.tracks) + 1}{ext}"
+        if name == "audio":
+            if self.audio is not None:
+                raise UsageError("audio: given more than once")
+            return f"audio{ext}"
+        return f"{name}-{len(self.chat if name == 'chat' else self.transcript) + 1}{ext}"
+
+    def add_file(self, name: str, stored: str) -> None:
+        if name.startswith("track:"):
+            self.tracks[name[len("track:"):]] = stored
+        elif name == "audio":
+            self.audio = stored
+        else:
+            (self.chat if name == "chat" else self.transcript).append(stored)
+
+    def request(self) -> GuardRequest:
+        purpose = check_id("purpose", self.fields.get("purpose", ""))
+        if purpose is None:
+            raise UsageError("purpose: required")
+        recipient = check_id("recipient", self.fields.get("recipient", ""))
+        meeting_id = check_id("meeting_id", self.fields.get("meeting_id", ""))
+        attendees = tuple(check_pid("attendee", a) for a in self.attendees)
+        if not (self.chat or self.transcript or self.audio or self.tracks):
+            raise UsageError("request: no input file (chat, transcript, audio or track:<id>)")
+        parse_at(self.fields.get("at"))   # reject a bad date before any work
+        return GuardRequest(purpose=purpose, recipient=recipient, meeting_id=meeting_id,
+                            at=self.fields.get("at") or None, attendees=attendees, chat=tuple(self.chat),
+                            transcript=tuple(self.transcript), audio=self.audio, tracks=self.tracks)
+
+
+async def _store(part: BodyPartReader, path: Path, form: _Form) -> None:
+    fd = _write_private(path)
+    with os.fdopen(fd, "wb") as fh:
+        while True:
+            chunk = await part.read_chunk(_CHUNK)
+            if not chunk:
+                break
+            form.count(len(chunk))
+            fh.write(chunk)
+
+
 async def read_guard_form(request: web.Request, inputs_dir: Path, max_bytes: int) -> GuardRequest:
     """Stream a multipart guard request into ``inputs_dir`` (which must exist, 0700)."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise InputTooLarge("request", f"body exceeds {max_bytes // (1024 * 1024)} MB")
-    ctype = request.content_type
-    if ctype != "multipart/form-data":
+    if request.content_type != "multipart/form-data":
         raise UnsupportedFormat("request", "expected multipart/form-data")
     try:
         reader = await request.multipart()
-    except (ValueError, AssertionError):
+    except (ValueError, AssertionError, HttpProcessingError):
         raise UsageError("request: malformed multipart body") from None
-    fields: dict[str, str] = {}
-    attendees: list[str] = []
-    chat: list[str] = []
-    transcript: list[str] = []
-    audio: str | None = None
-    tracks: dict[str, str] = {}
-    total = 0
-    nfiles = 0
+    form = _Form(inputs_dir, max_bytes)
     while True:
         try:
             part = await reader.next()
-        except ValueError:
+        except (ValueError, HttpProcessingError):     # e.g. a NUL in a part's header
             raise UsageError("request: malformed multipart body") from None
         if part is None:
             break
@@ -111,66 +210,11 @@ async def read_guard_form(request: web.Request, inputs_dir: Path, max_bytes: int
             raise UsageError("request: nested multipart is not supported")
         name = part.name or ""
         if name in _TEXT_FIELDS:
-            raw = await part.read(decode=True)
-            total += len(raw)
-            if len(raw) > _MAX_FIELD:
-                raise UsageError(f"{name}: field too long")
-            try:
-                value = raw.decode("utf-8").strip()
-            except UnicodeDecodeError:
-                raise UsageError(f"{name}: not UTF-8") from None
-            if name == "attendee":
-                attendees.extend(a.strip() for a in value.split(",") if a.strip())
-            elif name in fields:
-                raise UsageError(f"{name}: given more than once")
-            else:
-                fields[name] = value
-            continue
-        if name in ("chat", "transcript", "audio") or name.startswith("track:"):
-            nfiles += 1
-            if nfiles > _MAX_FILES:
-                raise UsageError("request: too many files")
-            ext = safe_extension(part.filename)
-            if name.startswith("track:"):
-                pid = name[len("track:"):]
-                if not _PID.match(pid):
-                    raise UsageError("track: invalid participant id")
-                if pid in tracks:
-                    raise UsageError("track: participant given more than once")
-                stored = f"track-{len(tracks) + 1}{ext}"
-            elif name == "audio":
-                if audio is not None:
-                    raise UsageError("audio: given more than once")
-                stored = f"audio{ext}"
-            else:
-                stored = f"{name}-{len(chat if name == 'chat' else transcript) + 1}{ext}"
-            fd = _write_private(inputs_dir / stored)
-            with os.fdopen(fd, "wb") as fh:
-                while True:
-                    chunk = await part.read_chunk(_CHUNK)
-                    if not chunk:
-                        break
-                    total += len(chunk)
-                    if total > max_bytes:
-                        raise InputTooLarge("request", f"body exceeds {max_bytes // (1024 * 1024)} MB")
-                    fh.write(chunk)
-            if name.startswith("track:"):
-                tracks[name[len("track:"):]] = stored
-            elif name == "audio":
-                audio = stored
-            elif name == "chat":
-                chat.append(stored)
-            else:
-                transcript.append(stored)
-            continue
-        raise UsageError("request: unknown form field")
-    purpose = fields.get("purpose", "")
-    if not purpose:
-        raise UsageError("purpose: required")
-    if not (chat or transcript or audio or tracks):
-        raise UsageError("request: no input file (chat, transcript, audio or track:<id>)")
-    parse_at(fields.get("at"))   # reject a bad date before any work
-    return GuardRequest(purpose=purpose, recipient=fields.get("recipient") or None,
-                        meeting_id=fields.get("meeting_id") or None, at=fields.get("at") or None,
-                        attendees=tuple(attendees), chat=tuple(chat), transcript=tuple(transcript),
-                        audio=audio, tracks=tracks)
+            form.text_field(name, await part.read(decode=True))
+        elif name in ("chat", "transcript", "audio") or name.startswith("track:"):
+            stored = form.stored_name(name, part.filename)
+            await _store(part, inputs_dir / stored, form)
+            form.add_file(name, stored)
+        else:
+            raise UsageError("request: unknown form field")
+    return form.request()

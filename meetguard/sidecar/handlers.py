@@ -17,7 +17,7 @@ from aiohttp import web
 from .._errors import InputTooLarge, UpstreamError, UsageError
 from . import keys
 from .errors import error_response
-from .forms import GuardRequest, read_guard_form
+from .forms import GuardRequest, check_id, check_pid, read_guard_form
 from .metrics import CONTENT_TYPE
 from .openai_proxy import parse_body, plan_request
 
@@ -38,34 +38,38 @@ async def _read_form(request: web.Request, into: Path) -> GuardRequest:
     config = request.app[keys.CONFIG]
     try:
         async with asyncio.timeout(config.limits.body_timeout_s):
-            return await read_guard_form(request, into, config.max_body_bytes)
+            req = await read_guard_form(request, into, config.max_body_bytes)
     except TimeoutError:
         raise web.HTTPRequestTimeout() from None
+    except (aiohttp.ClientPayloadError, ConnectionError, asyncio.IncompleteReadError):
+        raise UsageError("request: body incomplete (the client went away)") from None
+    return req
+
+
+def _check_at(request: web.Request, kind: str, req: GuardRequest) -> None:
+    """Consent is evaluated now. A client ``at`` replays an earlier decision: only for
+    tokens configured ``replay_at: true``, and never for a route that forwards."""
+    if req.at is None:
+        return
+    if kind == "release":
+        raise UsageError("at: a replayed time is never forwarded; /v1/release decides at the time of the request")
+    if request[keys.TOKEN] not in request.app[keys.CONFIG].replay_tokens:
+        raise UsageError("at: refused; consent is evaluated at the time of the request "
+                         "(this token may not replay a time)")
 
 
 async def _guard_route(request: web.Request, kind: str) -> web.StreamResponse:
     app = request.app
     service = keys.service(app)
     gate = app[keys.GATE]
+    gate.reserve()            # refuse at once when full, before any byte of the body is read
     if _wants_async(request):
-        jobs = keys.jobs(app)
-        job_id, inputs = jobs.new_inputs_dir()
-        try:
-            req = await _read_form(request, inputs)
-            if kind == "release":
-                service.check_release_recipient(req)
-            jobs.submit(job_id, kind, req, request[keys.TOKEN])
-        except BaseException:
-            jobs.discard(job_id)
-            raise
-        location = f"/v1/jobs/{job_id}"
-        return web.json_response({"id": job_id, "status": "queued", "location": location},
-                                 status=202, headers={"Location": location})
-    gate.reserve()            # refuse at once when full, before reading a large body
+        return await _submit_job(request, kind)
     tmp = Path(tempfile.mkdtemp(prefix="meetguard-"))   # mkdtemp: 0700
     try:
         try:
             req = await _read_form(request, tmp)
+            _check_at(request, kind, req)
             if kind == "release":
                 service.check_release_recipient(req)
         except BaseException:
@@ -79,6 +83,30 @@ async def _guard_route(request: web.Request, kind: str) -> web.StreamResponse:
     return web.json_response(outcome.body, status=outcome.status)
 
 
+async def _submit_job(request: web.Request, kind: str) -> web.StreamResponse:
+    """An async job; its queue place is already reserved."""
+    jobs = keys.jobs(request.app)
+    gate = request.app[keys.GATE]
+    try:
+        job_id, inputs = jobs.new_inputs_dir()
+    except BaseException:
+        gate.cancel()
+        raise
+    try:
+        req = await _read_form(request, inputs)
+        _check_at(request, kind, req)
+        if kind == "release":
+            keys.service(request.app).check_release_recipient(req)
+        jobs.submit(job_id, kind, req, request[keys.TOKEN], reserved=True)
+    except BaseException:
+        gate.cancel()
+        jobs.discard(job_id)
+        raise
+    location = f"/v1/jobs/{job_id}"
+    return web.json_response({"id": job_id, "status": "queued", "location": location},
+                             status=202, headers={"Location": location})
+
+
 @routes.post("/v1/guard")
 async def guard(request: web.Request) -> web.StreamResponse:
     return await _guard_route(request, "guard")
@@ -89,37 +117,49 @@ async def release(request: web.Request) -> web.StreamResponse:
     return await _guard_route(request, "release")
 
 
-@routes.get("/v1/jobs/{id}")
+@routes.get("/v1/jobs/{id}")          # HEAD too (aiohttp adds it)
 async def job(request: web.Request) -> web.StreamResponse:
-    found = keys.jobs(request.app).fetch(request.match_info["id"], request[keys.TOKEN])
+    # HEAD answers like GET without a body and never takes the result away.
+    found = keys.jobs(request.app).fetch(request.match_info["id"], request[keys.TOKEN],
+                                         consume=request.method == "GET")
     if found is None:
         return error_response(404, "not_found", "no such job")
     status, body = found
     return web.json_response(body, status=status)
 
 
+def _chat_headers(request: web.Request) -> tuple[str, str | None, list[str], str | None]:
+    """(purpose, recipient, attendees, meeting id) from the X-Meetguard-* headers, validated."""
+    h = request.headers
+    purpose = check_id("X-Meetguard-Purpose", h.get("X-Meetguard-Purpose", "").strip())
+    if purpose is None:
+        raise UsageError("X-Meetguard-Purpose: required")
+    recipient = check_id("X-Meetguard-Recipient", h.get("X-Meetguard-Recipient", "").strip())
+    meeting_id = check_id("X-Meetguard-Meeting", h.get("X-Meetguard-Meeting", "").strip())
+    attendees = [check_pid("X-Meetguard-Attendees", a.strip())
+                 for a in h.get("X-Meetguard-Attendees", "").split(",") if a.strip()]
+    if "X-Meetguard-At" in h:
+        raise UsageError("X-Meetguard-At: a replayed time is never forwarded")
+    return purpose, recipient, attendees, meeting_id
+
+
 @routes.post("/v1/chat/completions")
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     app = request.app
     service = keys.service(app)
-    purpose = request.headers.get("X-Meetguard-Purpose", "").strip()
-    if not purpose:
-        raise UsageError("X-Meetguard-Purpose: required")
+    purpose, recipient, attendees, meeting_id = _chat_headers(request)
     if request.content_length is not None and request.content_length > app[keys.CONFIG].max_body_bytes:
         raise InputTooLarge("request", "body too large")
-    try:
-        async with asyncio.timeout(app[keys.CONFIG].limits.body_timeout_s):
-            raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise InputTooLarge("request", "body too large") from None
-    except TimeoutError:
-        raise web.HTTPRequestTimeout() from None
-    plan = plan_request(parse_body(raw))
-    recipient = request.headers.get("X-Meetguard-Recipient", "").strip() or service.default_chat_recipient(purpose)
+    recipient = recipient or service.default_chat_recipient(purpose)
     upstream = service.chat_upstream(recipient)
-    attendees = [a.strip() for a in request.headers.get("X-Meetguard-Attendees", "").split(",") if a.strip()]
-    meeting_id = request.headers.get("X-Meetguard-Meeting", "").strip() or None
-    async with app[keys.GATE].slot():
+    gate = app[keys.GATE]
+    gate.reserve()            # a queue place before any byte of the body is read
+    try:
+        plan = plan_request(parse_body(await _read_body(request)))
+    except BaseException:
+        gate.cancel()
+        raise
+    async with gate.run():
         result, redacted = await service.guard.redact_texts(plan.texts, purpose, recipient, attendees, None,
                                                             meeting_id)
     service.metrics.observe_decision(result.decision, result.entity_counts)
@@ -139,6 +179,19 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         raise UpstreamError(f"upstream {recipient!r}: {answer.detail}")
     return web.Response(body=answer.body, status=answer.status,
                         headers={"Content-Type": answer.content_type or "application/json", **headers})
+
+
+async def _read_body(request: web.Request) -> bytes:
+    limit = request.app[keys.CONFIG].limits.body_timeout_s
+    try:
+        async with asyncio.timeout(limit):
+            return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise InputTooLarge("request", "body too large") from None
+    except TimeoutError:
+        raise web.HTTPRequestTimeout() from None
+    except (aiohttp.ClientPayloadError, ConnectionError, asyncio.IncompleteReadError):
+        raise UsageError("request: body incomplete (the client went away)") from None
 
 
 async def _stream(request: web.Request, upstream: Any, body: dict[str, Any],
@@ -175,20 +228,44 @@ async def healthz(request: web.Request) -> web.StreamResponse:
     return web.json_response({"ok": True})
 
 
-@routes.get("/readyz")
-async def readyz(request: web.Request) -> web.StreamResponse:
+def _readiness(request: web.Request) -> tuple[bool, str, str | None]:
+    """(ready, a fixed public reason, the details: for the log and /v1/status only)."""
     state = request.app[keys.READINESS]
     if state.error is not None:
-        return web.json_response({"ready": False, "reason": state.error}, status=503)
+        return False, "warm-up failed", state.error
     if not state.warm:
-        return web.json_response({"ready": False, "reason": "loading models"}, status=503)
+        return False, "loading models", None
     guard = keys.service(request.app).guard
     status_fn = getattr(guard, "policy_status", None)
     loaded, rejected = status_fn() if callable(status_fn) else (True, None)
+    if rejected is not None and rejected != state.logged_rejection:
+        state.logged_rejection = rejected
+        log.warning("policy reload rejected", extra={"detail": rejected})
     if not loaded:
-        return web.json_response({"ready": False, "reason": "no valid policy loaded",
-                                  "rejected_reload": rejected}, status=503)
-    return web.json_response({"ready": True, "rejected_reload": rejected})
+        return False, "no valid policy loaded", rejected
+    return True, "ready", rejected
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.StreamResponse:
+    """Unauthenticated: only whether the sidecar is ready and whether a policy reload was
+    rejected. What was rejected (a path, a participant id...) is for /v1/status."""
+    ready, reason, detail = _readiness(request)
+    rejected = detail is not None and reason in ("ready", "no valid policy loaded")
+    body: dict[str, object] = {"ready": ready, "rejected_reload": rejected}
+    if not ready:
+        body["reason"] = reason
+    return web.json_response(body, status=200 if ready else 503)
+
+
+@routes.get("/v1/status")
+async def status(request: web.Request) -> web.StreamResponse:
+    """Authenticated: readiness with its details, queue and jobs."""
+    ready, reason, detail = _readiness(request)
+    gate = request.app[keys.GATE]
+    return web.json_response({"ready": ready, "reason": reason, "detail": detail,
+                              "queue": {"running": gate.running, "waiting": gate.waiting,
+                                        "capacity": gate.capacity}})
 
 
 @routes.get("/metrics")

@@ -5,8 +5,11 @@ beyond is refused at once with :class:`Overloaded` (HTTP 503 + Retry-After).
 
 :class:`JobManager` keeps ``Prefer: respond-async`` requests on disk
 (``jobs_dir/<id>/``, directories 0700, files 0600): the request parameters,
-the uploaded inputs, the owner's token as SHA-256, and finally the result.
-Unfinished jobs are queued again on start. A result is deleted once fetched.
+the uploaded inputs, the owner's token as an HMAC-SHA256 under a random key kept
+in ``jobs_dir/.token-key`` (so a leaked ``job.json`` does not let anyone confirm
+a guessed token), and finally the result. Unfinished jobs are queued again on
+start. A result is deleted once fetched with GET (HEAD only looks), and swept
+``ttl_s`` after it was written if nobody fetched it.
 """
 
 from __future__ import annotations
@@ -37,8 +40,27 @@ log = logging.getLogger("meetguard.sidecar")
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+def token_digest(key: bytes, token: str) -> str:
+    """The owner's token as stored in ``job.json``: keyed, so it cannot be confirmed by guessing."""
+    return hmac.new(key, token.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
+
+
+def _load_key(path: Path) -> bytes:
+    """The jobs directory's token key: 32 random bytes, made once (0600)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_bytes()
+        if len(key) >= 32:
+            return key
+        os.unlink(path)
+        return _load_key(path)
+    key = secrets.token_bytes(32)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return key
 
 
 class Gate:
@@ -112,15 +134,19 @@ def _write_json_private(path: Path, data: dict[str, Any]) -> None:
 
 
 class JobManager:
-    def __init__(self, jobs_dir: Path, gate: Gate, runner: Runner, metrics: Metrics) -> None:
+    def __init__(self, jobs_dir: Path, gate: Gate, runner: Runner, metrics: Metrics,
+                 ttl_s: float = 86400.0) -> None:
         self.dir = jobs_dir
+        self.ttl_s = ttl_s
         self._gate = gate
         self._runner = runner
         self._metrics = metrics
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._running: set[str] = set()
+        self._sweeper: asyncio.Task[None] | None = None
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.dir, 0o700)
+        self._key = _load_key(self.dir / ".token-key")
 
     # -- creating -----------------------------------------------------------------
     def new_inputs_dir(self) -> tuple[str, Path]:
@@ -133,10 +159,12 @@ class JobManager:
     def discard(self, job_id: str) -> None:
         shutil.rmtree(self.dir / job_id, ignore_errors=True)
 
-    def submit(self, job_id: str, kind: str, req: GuardRequest, token: str) -> None:
+    def submit(self, job_id: str, kind: str, req: GuardRequest, token: str, *,
+               reserved: bool = False) -> None:
         """Persist and queue a job whose inputs are already in its inputs dir."""
-        self._gate.reserve()     # may raise Overloaded: the caller discards the job
-        record = {"id": job_id, "kind": kind, "token_sha256": token_digest(token),
+        if not reserved:         # else the caller took the place before reading the body
+            self._gate.reserve()     # may raise Overloaded: the caller discards the job
+        record = {"id": job_id, "kind": kind, "token_hmac": token_digest(self._key, token),
                   "request": req.to_json(), "status": "queued", "created": time.time()}
         _write_json_private(self.dir / job_id / "job.json", record)
         self._metrics.jobs.labels("queued").inc()
@@ -202,27 +230,62 @@ class JobManager:
             n += 1
         return n
 
+    # -- expiry -----------------------------------------------------------------------
+    def _expired(self, result_path: Path, now: float) -> bool:
+        try:
+            return now - result_path.stat().st_mtime > self.ttl_s
+        except OSError:
+            return False
+
+    def sweep(self, now: float | None = None) -> int:
+        """Remove every result older than ``ttl_s``. Returns how many."""
+        now = time.time() if now is None else now
+        n = 0
+        for jdir in sorted(self.dir.iterdir()) if self.dir.exists() else []:
+            if jdir.is_dir() and _JOB_ID.match(jdir.name) and self._expired(jdir / "result.json", now):
+                shutil.rmtree(jdir, ignore_errors=True)
+                self._metrics.jobs.labels("expired").inc()
+                n += 1
+        return n
+
+    def start_sweeping(self, every_s: float | None = None) -> None:
+        every = every_s if every_s is not None else max(1.0, min(600.0, self.ttl_s / 4))
+
+        async def loop() -> None:
+            while True:
+                swept = await asyncio.get_running_loop().run_in_executor(None, self.sweep)
+                if swept:
+                    log.info("job results expired", extra={"jobs": swept})
+                await asyncio.sleep(every)
+
+        self._sweeper = asyncio.get_running_loop().create_task(loop())
+
     # -- reading ----------------------------------------------------------------------
-    def fetch(self, job_id: str, token: str) -> tuple[int, dict[str, Any]] | None:
-        """Status (200 + progress) or the final result (deleted now). None: no such job
-        for this token (another token's job looks exactly like a missing one)."""
+    def fetch(self, job_id: str, token: str, *, consume: bool = True) -> tuple[int, dict[str, Any]] | None:
+        """Status (200 + progress) or the final result (deleted now if ``consume``). None:
+        no such job for this token (another token's job looks exactly like a missing one),
+        or its result expired."""
         if not _JOB_ID.match(job_id):
             return None
         record = self._record(job_id)
         if record is None:
             return None
-        if not hmac.compare_digest(str(record.get("token_sha256", "")), token_digest(token)):
+        if not hmac.compare_digest(str(record.get("token_hmac", "")), token_digest(self._key, token)):
             return None
         jdir = self.dir / job_id
         result_path = jdir / "result.json"
+        if self._expired(result_path, time.time()):
+            shutil.rmtree(jdir, ignore_errors=True)
+            return None
         if record.get("status") == "done" and result_path.exists():
             try:
                 with open(result_path, encoding="utf-8") as fh:
                     result = json.load(fh)
             except (OSError, ValueError):
                 return 500, {"error": "internal", "message": "job result unreadable"}
-            shutil.rmtree(jdir, ignore_errors=True)
-            self._metrics.jobs.labels("fetched").inc()
+            if consume:
+                shutil.rmtree(jdir, ignore_errors=True)
+                self._metrics.jobs.labels("fetched").inc()
             body = dict(result["body"])
             body.setdefault("job", {"id": job_id, "status": "done"})
             return int(result["status"]), body
@@ -235,6 +298,9 @@ class JobManager:
 
     async def aclose(self, grace_s: float = 60.0) -> None:
         """Let running jobs finish (up to ``grace_s``); queued ones stay on disk for the next start."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
         running = [t for jid, t in self._tasks.items() if jid in self._running]
         waiting = [t for jid, t in self._tasks.items() if jid not in self._running]
         for t in waiting:

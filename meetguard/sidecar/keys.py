@@ -37,6 +37,7 @@ class Readiness:
 
     warm: bool = False
     error: str | None = None
+    logged_rejection: str | None = None     # the rejected reload last written to the log
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 __all__ = ["JsonFormatter", "configure_logging"]
 
 _FIELDS = ("request_id", "route", "method", "status", "duration_ms", "decision", "error_type", "code",
-           "job", "jobs", "host", "port", "reason")
+           "job", "jobs", "host", "port", "reason", "detail")
 
 
 class JsonFormatter(logging.Formatter):

@@ -124,6 +124,8 @@ class GuardService:
             result = await self.guard.process(meeting, req.purpose, req.recipient, at)
         self.metrics.observe_decision(result.decision, result.entity_counts)
         body = result.decision_json()
+        if at is not None:
+            body["at_replayed"] = True       # decided at a client's time, not now (replay_at token)
         if result.decision == "deny":
             body.update(content={}, audio={})
             return JobOutcome(403, body)
