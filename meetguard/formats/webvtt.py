@@ -71,7 +71,7 @@ def parse_time(value: str) -> float | None:
     m = _TIME.fullmatch(value)
     if m is None:
         g = _GRAPH_TIME.fullmatch(value)
-        if g is None or not any(len(f) == 1 for f in g.groups()[1:3]) and len(g.group(4)) == 3:
+        if g is None or not any(len(f) == 1 for f in g.groups()[1:3]):
             return None
         if int(g.group(2)) > 59 or int(g.group(3)) > 59:
             return None
@@ -243,23 +243,24 @@ def _caption_labels(payload: str) -> tuple[list[tuple[str | None, str, str]], bo
     unknown speaker's, never the one before.
     """
     segments: list[tuple[str | None, str, str]] = []
-    labelled = False
+    labelled = marked = False
     for line in payload.split("\n"):
         found = _caption_label(line)
         if found is not None:
             form, label, rest = found
             segments.append((label, rest, form))
             labelled = True
-        elif line.startswith(">>") and segments:
+        elif line.startswith(">>"):
             segments.append((None, line[2:].lstrip(), ">>-"))
+            marked = True
         elif segments:
             who, text, how = segments[-1]
             segments[-1] = (who, text + "\n" + line, how)
         else:
             segments.append((None, line, ""))
-    if not labelled:
+    if not labelled and not marked:
         return [(None, payload, "")], False
-    return segments, True
+    return segments, labelled
 
 
 def _segments(payload: str) -> tuple[list[tuple[str | None, str, str]], bool]:
