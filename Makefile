@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml requirements/models.txt requirements/ffmpeg.txt $(PLUGI
 	# ffmpeg from the imageio-ffmpeg wheel (hash-checked), linked as .venv/bin/ffmpeg.
 	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/ffmpeg.txt
 	ln -sf "$$($(BIN)/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')" $(BIN)/ffmpeg
-	$(BIN)/pip install -q -e '.[dev]' $(foreach p,$(dir $(PLUGINS)),-e ./$(p))
+	$(BIN)/pip install -q -e '.[dev,ray]' $(foreach p,$(dir $(PLUGINS)),-e ./$(p))
 	$(BIN)/meetguard models prepare
 	touch $(STAMP)
 

@@ -10,7 +10,9 @@ forwards released content when asked, and has every run audited.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import dataclasses
+import functools
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,6 +26,7 @@ from .backends import Anonymizer, Backends, DetectorBackend, GuardOptions, hash_
 if TYPE_CHECKING:
     from .audio.transcriber import Transcriber
     from .audit import AuditSink
+    from .batch import BatchOutcome, BeforeAudit, GuardFactory, Item, Runner
     from .policy import Policy
 
 __all__ = ["Delivery", "Guard", "GuardOptions", "GuardResult"]
@@ -56,6 +59,7 @@ class Guard:
         from .policy import PolicyWatcher
 
         self.options = options or GuardOptions()
+        self.policy_source = policy          # what process_many's workers build their Guard from
         if isinstance(policy, (str, Path)):
             self._watcher: PolicyWatcher | _FixedPolicy = PolicyWatcher(
                 str(policy), extra_entities=_plugin_entity_types())
@@ -153,6 +157,31 @@ class Guard:
     def process_sync(self, meeting: Meeting, purpose: str, recipient: str | None = None,
                      at: datetime | None = None, *, verify: bool | None = None) -> GuardResult:
         return asyncio.run(self.process(meeting, purpose, recipient, at, verify=verify))
+
+    def process_many(
+        self,
+        meetings: Iterable[Item],
+        purpose: str,
+        recipient: str | None = None,
+        at: datetime | None = None,
+        *,
+        verify: bool | None = None,
+        engine: Runner | None = None,
+        before_audit: BeforeAudit | None = None,
+        worker_guard: GuardFactory | None = None,
+    ) -> AsyncIterator[BatchOutcome]:
+        """Guard many meetings (``Meeting`` or ``meetguard.batch.MeetingSpec``): an async
+        iterator of outcomes in completion order. ``engine``: ``meetguard.batch.LocalEngine(n)``,
+        ``meetguard.batch_ray.RayEngine(n, address)``, default one worker thread. Each worker
+        builds its own Guard (``worker_guard(audit=sink)``; default: this policy and options,
+        default backends); this Guard alone writes the audit chain. See docs/batch.md."""
+        from .batch import JobSettings, process_many
+
+        recipient = _resolve_recipient(self.policy, purpose, recipient)
+        factory = worker_guard or functools.partial(
+            type(self), self.policy_source, dataclasses.replace(self.options, progress=False))
+        settings = JobSettings(purpose, recipient, None if at is None else _aware(at), verify)
+        return process_many(self.audit, factory, meetings, settings, engine, before_audit)
 
     async def redact_texts(
         self,

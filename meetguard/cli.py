@@ -68,6 +68,8 @@ def _build_parser() -> argparse.ArgumentParser:
     g.add_argument("--report", action="store_true",
                    help="also write report.html (the review report) beside the outputs")
 
+    _add_batch_parser(sub)
+
     pol = sub.add_parser("policy", help="policy tools")
     pol_sub = pol.add_subparsers(dest="policy_command", required=True, parser_class=_Parser)
     chk = pol_sub.add_parser("check", help="validate and summarise a policy")
@@ -99,6 +101,33 @@ def _build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--host")
     srv.add_argument("--port", type=int)
     return p
+
+
+def _add_batch_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    b = sub.add_parser("batch", help="guard a whole archive of meetings (docs/batch.md)")
+    b.add_argument("archive", metavar="ARCHIVE", help="a folder of meeting folders, or a .jsonl manifest")
+    b.add_argument("--policy", required=True)
+    b.add_argument("--purpose", required=True)
+    b.add_argument("--recipient")
+    b.add_argument("--out", required=True, metavar="DIR", help="one folder per meeting, plus batch-summary.json")
+    b.add_argument("--audit", metavar="FILE")
+    b.add_argument("--workers", type=int, metavar="N", help="worker processes or actors (default: CPU count)")
+    b.add_argument("--engine", choices=("local", "ray"), default="local")
+    b.add_argument("--ray-address", metavar="ADDR", help="join this Ray cluster (default: start a local one)")
+    b.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
+                   help="re-transcribe released audio and fail closed if a redacted value is heard")
+    b.add_argument("--force", action="store_true", help="guard again meetings already decided")
+    b.add_argument("--whisper-model", default=None)
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .batch_run import BatchCommand, run_batch
+
+    return run_batch(BatchCommand(
+        archive=args.archive, policy=args.policy, purpose=args.purpose, out=args.out,
+        recipient=args.recipient, audit=args.audit, workers=args.workers, engine=args.engine,
+        ray_address=args.ray_address, verify=args.verify, force=args.force,
+        whisper_model=args.whisper_model or "tiny.en", progress=sys.stderr.isatty()))
 
 
 def _parse_at(value: str | None) -> datetime | None:
@@ -297,6 +326,7 @@ def main(argv: Sequence[str] | None = None, *, guard_factory: GuardFactory | Non
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "guard": lambda a: _cmd_guard(a, guard_factory),
+        "batch": _cmd_batch,
         "transcribe": _cmd_transcribe,
         "models": _cmd_models,
         "serve": _cmd_serve,
