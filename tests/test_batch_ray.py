@@ -1,0 +1,71 @@
+"""`meetguard batch --engine ray` on one session-scoped local Ray instance
+(make setup installs the `ray` extra, so CI runs this)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from meetguard.cli import main
+
+from .batch_support import (
+    CARLA_TEXT,
+    PII,
+    assert_chain_ok,
+    audit_records,
+    decided_per_meeting,
+    make_archive,
+    released_text,
+    summary,
+)
+
+pytestmark = pytest.mark.models
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[Any]:
+    ray = pytest.importorskip("ray")
+    saved = os.environ.get("RAY_USAGE_STATS_ENABLED")
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
+             log_to_driver=False, configure_logging=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+        if saved is None:
+            os.environ.pop("RAY_USAGE_STATS_ENABLED", None)
+        else:
+            os.environ["RAY_USAGE_STATS_ENABLED"] = saved
+
+
+def test_ray_engine_guards_the_archive_with_one_audit_chain(ray_session: Any, tmp_path: Path) -> None:
+    archive, policy = make_archive(tmp_path, 6)
+    out, audit = tmp_path / "out", tmp_path / "audit.jsonl"
+    argv = ["batch", str(archive), "--policy", str(policy), "--purpose", "summarization",
+            "--out", str(out), "--audit", str(audit), "--engine", "ray", "--workers", "2"]
+    assert main(argv) == 0
+    assert_chain_ok(audit)
+    assert decided_per_meeting(audit) == {f"mtg-{i:03d}": 1 for i in range(6)}
+    ids = {r["hash"] for r in audit_records(audit)}
+    for i in range(6):
+        folder = out / f"m{i:02d}"
+        decision = json.loads((folder / "decision.json").read_text())
+        assert decision["decision"] == "partial" and decision["audit_id"] in ids
+        text = released_text(folder)
+        assert f"notes {i} are ready" in text
+        assert CARLA_TEXT not in text and not any(v in text for v in PII)
+    rows = summary(out)["meetings"]
+    assert summary(out)["engine"] == "ray"
+    assert all(r["worker"] and r["worker_peak_mb"] > 0 for r in rows)
+    assert ray_session.is_initialized(), "a cluster the batch joined is left running"
+
+    # Resumable on Ray too: the same command skips all six and audits nothing more.
+    assert main(argv) == 0
+    assert summary(out)["skipped"] == 6 and len(audit_records(audit)) == 6
+    assert_chain_ok(audit)
