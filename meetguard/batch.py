@@ -72,7 +72,9 @@ class MeetingSpec:
     at: datetime | None = None
 
     def load(self) -> Meeting:
-        return Meeting.from_files(chat=self.chat, transcript=self.transcript, audio=self.audio,
+        from .formats import Meeting as FileMeeting
+
+        return FileMeeting.from_files(chat=self.chat, transcript=self.transcript, audio=self.audio,
                                   tracks=dict(self.tracks), attendees=self.attendees,
                                   meeting_id=self.meeting_id)
 
