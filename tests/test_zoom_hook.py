@@ -427,6 +427,7 @@ async def test_refused_participant_track_is_never_fetched_nor_guarded(start: Env
     assert ev["unknown_speaker_tracks"] == 1
     assert ev["files"] == {"audio": 1, "chat": 1, "track": 2, "transcript": 1}
     assert ev["fetched"] == {"chat": 1, "track": 1, "transcript": 1}
+    assert record["decision"] == "partial" and "1 participant track(s) withheld" in ev["purposes"][0]["reason"]
 
 
 async def test_unknown_speaker_denies_a_purpose_that_needs_everyone(start: EnvFactory) -> None:
@@ -439,7 +440,8 @@ async def test_unknown_speaker_denies_a_purpose_that_needs_everyone(start: EnvFa
     [record] = await env.wait_events()
     rows = {p["purpose"]: p for p in record["event"]["purposes"]}
     assert rows["training"]["decision"] == "deny" and not rows["training"]["delivered"]
-    assert rows["summarization"]["decision"] == "release"
+    assert rows["summarization"]["decision"] == "partial"         # the unknown track is withheld
+    assert "unknown speaker track(s) not fetched" in rows["summarization"]["reason"]
     assert record["decision"] == "partial"
     assert [r.path for r in env.upstream.received] == ["/summarizer"]
 

@@ -240,9 +240,13 @@ class ZoomJobs:
             outcome = await self.ctx.service.run("release", req, self.dir / key / "inputs")
         body = outcome.body
         decision = str(body.get("decision") or "error")
+        reason = str(body.get("error") or "")
+        withheld = _withheld(plan, req)
+        if decision == "release" and withheld:
+            decision, reason = "partial", withheld      # the hook dropped content before the guard
         return {"decision": decision if decision in ("release", "partial", "deny") else "error",
                 "delivered": body.get("delivered") is True, "status": outcome.status,
-                "reason": str(body.get("error") or ""), "audit_id": body.get("audit_id")}
+                "reason": reason, "audit_id": body.get("audit_id")}
 
     # -- finishing --------------------------------------------------------------------
     def _finish(self, record: dict[str, Any], plan: ZoomPlan, results: Mapping[str, dict[str, Any]],
@@ -298,6 +302,19 @@ class ZoomJobs:
         pending = list(self._tasks.values())
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _withheld(plan: ZoomPlan, req: GuardRequest) -> str:
+    """What of the recording this purpose's guard run was not given, and why ('' if nothing)."""
+    parts = []
+    tracks = sum(1 for f in plan.files if f.kind == "track" and f.participant not in req.tracks)
+    if tracks:
+        parts.append(f"{tracks} participant track(s) withheld: no consent")
+    if plan.unknown_tracks:
+        parts.append(f"{plan.unknown_tracks} unknown speaker track(s) not fetched")
+    if req.audio is None and any(f.kind == "audio" for f in plan.files):
+        parts.append("mixed audio withheld: an unknown speaker is present")
+    return "; ".join(parts)
 
 
 def _overall(decisions: list[str]) -> str:
