@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from ..policy import NameIndex, Policy
 __all__ = ["RECORDING_EVENTS", "ZoomFile", "ZoomPlan", "event_key", "plan_event"]
 
 RECORDING_EVENTS = frozenset({"recording.completed", "recording.transcript_completed"})
+_UUID = re.compile(r"[A-Za-z0-9+/=_-]{1,128}")     # Zoom's uuids are base64: an id, never free text
 _KINDS = {"M4A": ("audio", ".m4a"), "TRANSCRIPT": ("transcript", ".vtt"), "CHAT": ("chat", ".txt")}
 
 
@@ -86,8 +88,8 @@ def _object(event: Mapping[str, Any]) -> Mapping[str, Any]:
     if not isinstance(obj, Mapping):
         raise EventShapeError("payload.object: required")
     uuid = obj.get("uuid")
-    if not isinstance(uuid, str) or not uuid.strip() or len(uuid) > 200:
-        raise EventShapeError("payload.object.uuid: required")
+    if not isinstance(uuid, str) or not _UUID.fullmatch(uuid):
+        raise EventShapeError("payload.object.uuid: required (a Zoom meeting uuid)")
     return obj
 
 
