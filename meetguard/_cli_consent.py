@@ -44,15 +44,9 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
 
 
 def _parse_at(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"--at: not an ISO 8601 date-time: {value!r}") from None
-    if at.tzinfo is None:
-        raise UsageError("--at must carry a timezone (e.g. 2026-11-28T12:00:00Z)")
-    return at
+    from ._time import parse_at
+
+    return parse_at(value)
 
 
 def _settings(config_path: str) -> WithdrawalSettings:
@@ -89,12 +83,12 @@ def _state_line(s: ErasureState) -> str:
 
 
 def _withdraw(args: argparse.Namespace) -> int:
-    from ._guard import _plugin_entity_types
+    from .backends import plugin_entity_types
     from .consent import record_withdrawal
 
     settings = _settings(args.config)
     result = record_withdrawal(settings, args.participant, args.purpose, _parse_at(args.at),
-                               extra_entities=_plugin_entity_types())
+                               extra_entities=plugin_entity_types())
     print(f"withdrawn: {result.participant} from {result.purpose!r} at {result.at}; "
           f"{len(result.releases)} release(s) held their content; {result.vault}")
     sent = {s.request.request_id: s for s in asyncio.run(_send_due(settings))}

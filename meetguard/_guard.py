@@ -21,7 +21,15 @@ from . import pipeline
 from ._errors import AuditError, MeetguardError, UsageError
 from ._model import Meeting
 from ._result import Deliver, Delivery, GuardResult
-from .backends import Anonymizer, Backends, DetectorBackend, GuardOptions, hash_key
+from ._time import require_aware
+from .backends import (
+    Anonymizer,
+    Backends,
+    DetectorBackend,
+    GuardOptions,
+    hash_key,
+    plugin_entity_types,
+)
 
 if TYPE_CHECKING:
     from .audio.transcriber import Transcriber
@@ -62,7 +70,7 @@ class Guard:
         self.policy_source = policy          # what process_many's workers build their Guard from
         if isinstance(policy, (str, Path)):
             self._watcher: PolicyWatcher | _FixedPolicy = PolicyWatcher(
-                str(policy), extra_entities=_plugin_entity_types())
+                str(policy), extra_entities=plugin_entity_types())
         else:
             self._watcher = _FixedPolicy(policy)
         self.audit_path = Path(self.options.audit_path or self._watcher.current.audit_path
@@ -115,7 +123,7 @@ class Guard:
              verify: bool | None) -> pipeline.Run:
         when = _aware(at)
         policy = self.policy
-        return pipeline.Run(policy, meeting, purpose, _resolve_recipient(policy, purpose, recipient),
+        return pipeline.Run(policy, meeting, purpose, policy.recipient_for(purpose, recipient),
                             when, verify)
 
     async def process(
@@ -229,26 +237,7 @@ def _try(fn: Callable[..., None], *args: Any) -> None:
         pass
 
 
-def _plugin_entity_types() -> frozenset[str]:
-    from .detection import BASE_ENTITY_TYPES, entity_types
-
-    return entity_types() - BASE_ENTITY_TYPES
-
-
 def _aware(at: datetime | None) -> datetime:
     if at is None:
         return datetime.now(UTC)
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise UsageError("--at must carry a timezone (e.g. 2026-11-28T12:00:00Z)")
-    return at
-
-
-def _resolve_recipient(policy: Policy, purpose: str, recipient: str | None) -> str | None:
-    if recipient is not None:
-        return recipient
-    spec = policy.purposes.get(purpose)
-    if spec is None:
-        return None          # the decision denies an undefined purpose
-    if len(spec.recipients) == 1:
-        return spec.recipients[0]
-    raise UsageError(f"recipient required: purpose {purpose!r} has several recipients")
+    return require_aware(at, "--at")

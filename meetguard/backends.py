@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .audio.transcriber import Transcriber
     from .detection import Roster, TextUnit
 
-__all__ = ["Anonymizer", "Backends", "DetectorBackend", "GuardOptions", "hash_key"]
+__all__ = ["Anonymizer", "Backends", "DetectorBackend", "GuardOptions", "hash_key", "plugin_entity_types"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,13 @@ class Anonymizer(Protocol):
 
     def anonymize(self, *, text: str, analyzer_results: list[Any], operators: dict[str, Any],
                   merge_entities_with_spaces: bool) -> _AnonymizedText: ...
+
+
+def plugin_entity_types() -> frozenset[str]:
+    """The entity types the installed recognizer plugins add (valid in policies too)."""
+    from .detection import BASE_ENTITY_TYPES, entity_types
+
+    return entity_types() - BASE_ENTITY_TYPES
 
 
 def hash_key(options: GuardOptions) -> bytes | None:

@@ -131,15 +131,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _parse_at(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"--at: not an ISO 8601 date-time: {value!r}") from None
-    if at.tzinfo is None:
-        raise UsageError("--at must carry a timezone (e.g. 2026-11-28T12:00:00Z)")
-    return at
+    from ._time import parse_at
+
+    return parse_at(value)
 
 
 def _parse_tracks(values: Sequence[str]) -> dict[str, str]:
@@ -242,10 +236,10 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
 
 
 def _cmd_policy_check(args: argparse.Namespace) -> int:
-    from ._guard import _plugin_entity_types
+    from .backends import plugin_entity_types
     from .policy import load_policy, summarize
 
-    policy = load_policy(args.policy, extra_entities=_plugin_entity_types())
+    policy = load_policy(args.policy, extra_entities=plugin_entity_types())
     at = _parse_at(args.at) or datetime.now(UTC)
     print(summarize(policy, at))
     return 0

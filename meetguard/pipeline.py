@@ -20,10 +20,10 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._errors import MeetguardError
+from ._files import sha256_file
 from ._model import AudioInput, ChatMessage, Cue, Document, Finding, Meeting, Speaker
 from ._result import DecisionName, Delivery, GuardResult
 from .backends import Backends
@@ -323,14 +323,6 @@ def audit_error(stages: Stages, run: Run, exc: BaseException) -> None:
 
 
 # -- helpers of the stages -------------------------------------------------------------------
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def build_roster(policy: Policy, attribution: Mapping[Speaker, str]) -> Roster:
     from .detection import Roster, RosterMember

@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _files
 from .._errors import ModelUnavailable
 
 __all__ = [
@@ -71,11 +71,7 @@ def _models_dir() -> Path:
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+    return _files.sha256_file(path, chunk)
 
 
 def _meta_path(checkpoint: Path) -> Path:
@@ -97,16 +93,7 @@ def read_meta(checkpoint: Path) -> dict[str, Any]:
 def _atomic_write(path: Path, write: Any) -> None:
     """Write via a temp file in the same folder, then rename (never a half file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _files.atomic_write(path, write)
 
 
 def _write_meta(checkpoint: Path, meta: Mapping[str, Any]) -> None:

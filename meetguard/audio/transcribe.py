@@ -9,7 +9,6 @@ Memory therefore stays at about two windows whatever the recording's length.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import MeetguardError, TranscriptionError
+from .._files import sha256_file
 from .._model import AudioInput, Cue, Document, Speaker
 from .decode import SAMPLE_RATE, duration, iter_chunks
 from .transcriber import Transcriber
@@ -28,11 +28,7 @@ _FRAME = SAMPLE_RATE // 50  # 20 ms
 
 
 def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 def _quietest_cut(buf: np.ndarray, lo: int, hi: int) -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +24,8 @@ from typing import Any
 import yaml
 
 from .._errors import PolicyError, UsageError
+from .._files import atomic_write
+from .._time import require_aware
 from ..policy import Policy, parse_policy
 
 __all__ = ["PolicyEdit", "append_withdrawal", "policy_lock"]
@@ -74,17 +75,7 @@ def _serialise(raw: Any, was_json: bool) -> bytes:
 
 
 def _write_atomic(target: Path, data: bytes, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fchmod(fh.fileno(), mode)
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(target, data, mode=mode)
 
 
 def append_withdrawal(path: str | os.PathLike[str], participant: str, purpose: str, at: datetime,
@@ -94,8 +85,7 @@ def append_withdrawal(path: str | os.PathLike[str], participant: str, purpose: s
     Raises UsageError (unknown participant or purpose, naive ``at``) or PolicyError
     (invalid or unwritable file); in every error case the file is unchanged."""
     p = Path(path)
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise UsageError("--at must carry a timezone (e.g. 2026-11-28T12:00:00Z)")
+    require_aware(at, "--at")
     with policy_lock(p.absolute()):
         try:
             data = p.read_bytes()

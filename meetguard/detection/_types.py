@@ -4,25 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._vocabulary import ENTITY_TYPES
+
 __all__ = ["BASE_ENTITY_TYPES", "Roster", "RosterMember", "TextUnit"]
 
-BASE_ENTITY_TYPES: frozenset[str] = frozenset(
-    {
-        "PERSON",
-        "EMAIL_ADDRESS",
-        "PHONE_NUMBER",
-        "CREDIT_CARD",
-        "US_SSN",
-        "IBAN_CODE",
-        "IP_ADDRESS",
-        "LOCATION",
-        "URL",
-        "DATE_TIME",
-        "MEETING_ID",
-        "MEETING_PASSCODE",
-        "JOIN_URL",
-    }
-)
+BASE_ENTITY_TYPES: frozenset[str] = ENTITY_TYPES     # one home: meetguard/_vocabulary.py
 
 
 @dataclass(frozen=True, slots=True)

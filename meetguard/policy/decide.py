@@ -34,6 +34,7 @@ from typing import Literal
 
 from .._errors import UsageError
 from .._model import ChatMessage, Meeting, MessageKind, Speaker
+from .._time import require_aware
 from .names import Attribution, attribute
 from .schema import Policy, Purpose
 
@@ -107,8 +108,7 @@ def consent_state(policy: Policy, pid: str, purpose: Purpose, at: datetime) -> t
 
 
 def _check_at(at: datetime) -> None:
-    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
-        raise UsageError("the evaluation time must carry a timezone")
+    require_aware(at)
 
 
 def _check_attendees(policy: Policy, attendees: Iterable[str]) -> tuple[str, ...]:
@@ -145,9 +145,7 @@ def _gate(policy: Policy, purpose: str, recipient: str | None
     if policy.ai_features.get(purpose) is not True:
         return p, recipient, f"purpose {_short(purpose)!r} is disabled by the account"
     if recipient is None:
-        if len(p.recipients) == 1:
-            return p, p.recipients[0], None
-        raise UsageError("recipient required")
+        return p, policy.recipient_for(purpose, None), None
     if recipient not in p.recipients:
         return p, recipient, (f"recipient {_short(recipient)!r} may not receive content "
                               f"for purpose {_short(purpose)!r}")

@@ -22,7 +22,9 @@ from typing import Any, Literal
 
 import yaml
 
-from .._errors import PolicyError
+from .. import _vocabulary
+from .._errors import PolicyError, UsageError
+from .._time import is_aware
 
 __all__ = [
     "ENTITY_TYPES",
@@ -38,11 +40,8 @@ __all__ = [
     "parse_policy",
 ]
 
-ENTITY_TYPES: frozenset[str] = frozenset({
-    "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE",
-    "IP_ADDRESS", "LOCATION", "URL", "DATE_TIME", "MEETING_ID", "MEETING_PASSCODE", "JOIN_URL",
-})
-OPERATORS: frozenset[str] = frozenset({"pseudonymize", "redact", "mask", "hash"})
+ENTITY_TYPES: frozenset[str] = _vocabulary.ENTITY_TYPES
+OPERATORS: frozenset[str] = frozenset(_vocabulary.OPERATORS)
 STATUSES: frozenset[str] = frozenset({"granted", "refused", "withdrawn"})
 
 ConsentStatus = Literal["granted", "refused", "withdrawn"]
@@ -108,6 +107,18 @@ class Policy:
     @property
     def participant_ids(self) -> frozenset[str]:
         return frozenset(p.id for p in self.participants)
+
+    def recipient_for(self, purpose: str, recipient: str | None) -> str | None:
+        """The recipient named, else the purpose's only recipient (None for an undefined
+        purpose, which the decision denies). UsageError when the purpose has several."""
+        if recipient is not None:
+            return recipient
+        spec = self.purposes.get(purpose)
+        if spec is None:
+            return None
+        if len(spec.recipients) == 1:
+            return spec.recipients[0]
+        raise UsageError(f"recipient required: purpose {purpose!r} has several recipients")
 
 
 # --------------------------------------------------------------------------- YAML
@@ -213,7 +224,7 @@ class _V:
                 raise self.fail(key, "not an ISO 8601 timestamp") from None
         else:
             raise self.fail(key, f"must be a timestamp, not {_kind(value)}")
-        if ts.tzinfo is None or ts.utcoffset() is None:
+        if not is_aware(ts):
             raise self.fail(key, "timestamp has no timezone")
         return ts
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .._errors import UsageError
+from .._time import require_aware
 from .decide import consent_state
 from .schema import ENTITY_TYPES, Policy
 
@@ -16,8 +16,7 @@ __all__ = ["summarize"]
 
 def summarize(policy: Policy, now: datetime) -> str:
     """Purposes (enabled?, consent mode, recipients, redaction) and who consents now."""
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise UsageError("the evaluation time must carry a timezone")
+    require_aware(now)
     lines = [
         f"policy {policy.policy_id} (version {policy.version}, account {policy.account_id})",
         f"sha256 {policy.sha256}",

@@ -13,6 +13,7 @@ import hmac
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
+from .. import _vocabulary
 from .._errors import UsageError
 
 __all__ = [
@@ -75,7 +76,7 @@ class HashOperator:
         return f"<{entity_type}_{digest[:16]}>"
 
 
-OPERATORS = ("pseudonymize", "redact", "mask", "hash")
+OPERATORS = _vocabulary.OPERATORS
 
 
 def make_operator(name: str, hash_key: bytes | None) -> Operator:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .._errors import InputError, MeetguardError
+from .._files import atomic_write
 from ..audit import VerifyResult, verify
 from ..consent.releases import read_records
 from ..policy import Policy, load_policy
@@ -91,13 +91,5 @@ def write_report(inputs: ReportInput, target: str | os.PathLike[str]) -> Path:
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = render(inputs).encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            os.fchmod(fh.fileno(), 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, data, mode=0o644)
     return path

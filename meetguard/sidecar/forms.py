@@ -19,6 +19,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from .._errors import InputTooLarge, UnsupportedFormat, UsageError
+from .._time import require_aware
 
 __all__ = ["FREE_ID", "GuardRequest", "check_id", "check_pid", "parse_at", "read_guard_form", "safe_extension"]
 
@@ -91,9 +92,7 @@ def parse_at(value: str | None) -> datetime | None:
         at = datetime.fromisoformat(value.strip())
     except ValueError:
         raise UsageError("at: not an ISO 8601 date-time") from None
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise UsageError("at: must carry a timezone")
-    return at
+    return require_aware(at, "at")
 
 
 def _write_private(path: Path) -> int:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import Overloaded
+from .._files import write_json_private
 from .forms import GuardRequest
 from .metrics import Metrics
 
@@ -124,13 +125,7 @@ Runner = Callable[[str, GuardRequest, Path], Awaitable[JobOutcome]]
 
 
 def _write_json_private(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + f".{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_json_private(path, data)
 
 
 class JobManager:

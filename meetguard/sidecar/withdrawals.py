@@ -21,6 +21,7 @@ import aiohttp
 from aiohttp import web
 
 from .._errors import ConfigError, PolicyError, UsageError
+from .._time import is_aware
 from ..audit import AuditLog
 from ..consent import (
     ErasureDispatcher,
@@ -145,7 +146,7 @@ def _parse_body(raw: bytes) -> tuple[str, str, datetime | None]:
         when = datetime.fromisoformat(at) if isinstance(at, str) else None
     except ValueError:
         when = None
-    if when is None or when.tzinfo is None:
+    if when is None or not is_aware(when):
         raise UsageError("at: expected an ISO 8601 time with a timezone")
     return participant, purpose, when
 

@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import shutil
 import time
 from collections.abc import Mapping
@@ -38,6 +37,7 @@ from typing import Any
 import aiohttp
 
 from .._errors import MeetguardError
+from .._files import write_json_private
 from ..audit import AuditLog, AuditSink
 from ..policy import Policy, consent_state, load_policy
 from .config import SidecarConfig
@@ -76,13 +76,7 @@ class HookContext:
 
 
 def _write_private(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = path.with_name(path.name + f".{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_json_private(path, data)
 
 
 def _label(zp: ZoomPurpose) -> str:

@@ -1,0 +1,15 @@
+"""The policy's vocabulary shared by policy, detection and redaction (a leaf module):
+the built-in entity types and the operator names."""
+
+from __future__ import annotations
+
+__all__ = ["ENTITY_TYPES", "OPERATORS"]
+
+# Every type the built-in detector finds; plugins add theirs (meetguard.recognizers).
+ENTITY_TYPES: frozenset[str] = frozenset({
+    "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE",
+    "IP_ADDRESS", "LOCATION", "URL", "DATE_TIME", "MEETING_ID", "MEETING_PASSCODE", "JOIN_URL",
+})
+
+# The redaction operators a purpose may name (meetguard.redaction.operators implements them).
+OPERATORS: tuple[str, ...] = ("pseudonymize", "redact", "mask", "hash")
