@@ -304,7 +304,6 @@ def chat_form(**extra: str) -> Any:
     form = FormData()
     form.add_field("purpose", "summarization")
     form.add_field("recipient", "summarizer")
-    form.add_field("at", AT)
     for k, v in extra.items():
         form.add_field(k, v)
     form.add_field("chat", CHAT.read_bytes(), filename="chat.txt")
