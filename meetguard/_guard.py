@@ -185,7 +185,7 @@ class Guard:
         default backends); this Guard alone writes the audit chain. See docs/batch.md."""
         from .batch import JobSettings, process_many
 
-        recipient = _resolve_recipient(self.policy, purpose, recipient)
+        recipient = self.policy.recipient_for(purpose, recipient)
         factory = worker_guard or functools.partial(
             type(self), self.policy_source, dataclasses.replace(self.options, progress=False))
         settings = JobSettings(purpose, recipient, None if at is None else _aware(at), verify)

@@ -18,7 +18,6 @@ the problem; the other meetings go on.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import Counter
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import InputError
+from ._files import sha256_file
 from .batch import MeetingSpec
 
 __all__ = ["AUDIO_SUFFIXES", "ArchiveProblem", "input_fingerprint", "scan_archive"]
@@ -286,12 +286,8 @@ def _recordings(spec: MeetingSpec) -> Iterable[str]:
 
 
 def _sha256_file(path: str) -> str:
-    h = hashlib.sha256()
     try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
+        return sha256_file(path)
     except OSError as exc:
         raise InputError(path, f"cannot be read ({exc.strerror})") from None
-    return h.hexdigest()
 
