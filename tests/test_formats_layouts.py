@@ -49,6 +49,10 @@ ZOOM_LOCAL = {
                              b"10:00:05\t From Ben Okafor to Ana Diaz (Privately) : psst\n"),
     "inline_to_everyone": (b"10:00:01 From Ana Diaz to Everyone : hello all\n"
                            b"10:00:05 From Ben Okafor to Ana Diaz(Direct Message) : psst\n"),
+    "inline_private_without_suffix": (b"10:00:01\t From  Ana Diaz : hello all\n"
+                                      b"10:00:05\t From  Ben Okafor  to  Ana Diaz : psst\n"),
+    "header_capital_to": (b"10:00:01 From Ana Diaz To Everyone:\n\thello all\n"
+                          b"10:00:05 From Ben Okafor To Ana Diaz(Direct Message):\n\tpsst\n"),
     "space_indented": (b"10:00:01 From  Ana Diaz  to  Everyone: \n  hello all\n"
                        b"10:00:05 From  Ben Okafor to Ana Diaz(Direct Message):\n  psst\n"),
 }

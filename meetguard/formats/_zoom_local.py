@@ -34,8 +34,12 @@ __all__ = ["HEAD", "parse_local", "quote_of", "write_local"]
 _TIME = r"\d{1,2}:\d{2}:\d{2}"
 HEAD = re.compile(rf"({_TIME})([ \t]+)From([ \t]+)(.*)")
 _DM = re.compile(r"(.*?)([ \t]*\((?:Direct Message|Privately)\))", re.IGNORECASE)
-_TO = re.compile(r"[ \t]+to[ \t]+")
-_TO_EVERYONE = re.compile(r"(.*)[ \t]+to[ \t]+Everyone", re.DOTALL)
+_TO = re.compile(r"[ \t]+to[ \t]+", re.IGNORECASE)
+_TO_EVERYONE = re.compile(r"(.*)[ \t]+to[ \t]+Everyone", re.DOTALL | re.IGNORECASE)
+# Targets that are a group, not a person: the message is private, without recipients.
+_GROUPS = frozenset(["hosts and panelists", "panelists", "hosts", "host", "co-hosts", "hosts and co-hosts",
+                     "waiting room", "waiting room participants", "everyone (in waiting room)",
+                     "everyone in waiting room", "breakout rooms"])
 _INLINE_AFTER_TARGET = re.compile(
     r"(.*?(?:[ \t]to[ \t]+Everyone|\((?:Direct Message|Privately)\))):[ \t]+(.*)", re.IGNORECASE)
 _REACTED = re.compile(r'Reacted to "(.*)" with (.+)', re.DOTALL)
@@ -93,8 +97,12 @@ def _choose_split(head: str, known: set[str]) -> tuple[str, str]:
     return head[: m.start()].strip(), head[m.end() :].strip()
 
 
-def _read_head(head: str, targeted: bool, known: set[str]) -> tuple[str, str, str, bool]:
-    """(sender, target, suffix, private) of a message head."""
+def _read_head(head: str, known: set[str]) -> tuple[str, str, str, bool]:
+    """(sender, target, suffix, private) of a message head.
+
+    Any target but Everyone makes the message private: ``A to B(Direct
+    Message)``, ``A to B (Privately)``, and the older ``A to B`` alike.
+    """
     head = head.rstrip()
     dm = _DM.fullmatch(head)
     if dm and _TO.search(dm.group(1)):
@@ -103,20 +111,20 @@ def _read_head(head: str, targeted: bool, known: set[str]) -> tuple[str, str, st
     public = _TO_EVERYONE.fullmatch(head)
     if public:
         return public.group(1).strip(), "Everyone", "", False
-    if targeted and _TO.search(head):
-        # "to Hosts and panelists", "to Waiting Room": not everyone -> private (fail closed).
+    if _TO.search(head) and head.strip() not in known:
         sender, target = _choose_split(head, known)
         return sender, target, "", True
     return head.strip(), "", "", False
 
 
-def _known_senders(heads: list[tuple[int, str, str | None]], targeted: bool) -> set[str]:
+def _known_senders(heads: list[tuple[int, str, str | None]]) -> set[str]:
+    """Names that send a public message: "A to Everyone", or a head without "to"."""
     known: set[str] = set()
     for _, head, _ in heads:
         m = _TO_EVERYONE.fullmatch(head.rstrip())
         if m:
             known.add(m.group(1).strip())
-        elif not targeted and not _DM.fullmatch(head.rstrip()):
+        elif not _TO.search(head) and not _DM.fullmatch(head.rstrip()):
             known.add(head.strip())
     return known
 
@@ -165,11 +173,11 @@ def parse_local(source: Source, lines: list[str], fmt: str) -> Document:
             raise input_error(source, "message header without the ':' that ends it", no)
         split.append((no, parts[0], parts[1]))
     targeted = any(_TO_EVERYONE.fullmatch(h.rstrip()) for _, h, _ in split)
-    known = _known_senders(split, targeted)
+    known = _known_senders(split)
     items: list[ChatMessage] = []
     per_item: dict[int, dict[str, str]] = {}
     for (no, m), (_, head, inline) in zip(heads, split, strict=True):
-        sender, target, suffix, private = _read_head(head, targeted, known)
+        sender, target, suffix, private = _read_head(head, known)
         if not sender:
             raise input_error(source, "message header without a sender", no)
         if inline is None:
@@ -177,7 +185,7 @@ def parse_local(source: Source, lines: list[str], fmt: str) -> Document:
         body = ([inline] if inline is not None else []) + [_strip_indent(b) for b in bodies[no]]
         i = len(items)
         msg, form = _message(i, m.group(1), Speaker(sender), body, items)
-        recipients = (Speaker(target),) if private and suffix else ()
+        recipients = (Speaker(target),) if private and target and target.casefold() not in _GROUPS else ()
         items.append(ChatMessage(i, msg.time, msg.sender, msg.text, recipients, private, msg.kind, msg.quote))
         per_item[i] = {"target": "" if recipients else target, "suffix": suffix, "form": form}
     meta = _layout(heads, split, targeted)
@@ -240,13 +248,13 @@ def _body(item: ChatMessage, form: str) -> list[str]:
 
 def _target(item: ChatMessage, info: dict[str, str], pad: str, targeted: bool) -> str:
     if item.private:
-        suffix = info.get("suffix", "")
+        suffix = info.get("suffix", "(Direct Message)") if info else "(Direct Message)"
         if item.recipients:
-            return f"{pad}to{pad}{_one_line(item.recipients[0].label)}{suffix or '(Direct Message)'}"
+            return f"{pad}to{pad}{_one_line(item.recipients[0].label)}{suffix}"
         target = info.get("target", "")
-        if target and target != "Everyone":
+        if target.casefold() in _GROUPS:
             return f"{pad}to{pad}{_one_line(target)}{suffix}"
-        return f"{pad}to{pad}(Direct Message)"
+        return f"{pad}to{pad}Unknown speaker{suffix or '(Direct Message)'}"
     return f"{pad}to{pad}Everyone" if targeted else ""
 
 
