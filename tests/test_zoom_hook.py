@@ -310,6 +310,25 @@ async def test_rotated_secret_and_header_case(start: EnvFactory) -> None:
     assert len(env.upstream.received) == 1
 
 
+async def test_every_secret_is_compared_in_constant_time(start: EnvFactory,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """hmac.compare_digest against each configured secret, whichever matches or none."""
+    env = await start()
+    calls: list[int] = []
+    real = hmac.compare_digest
+
+    def counting(a: Any, b: Any) -> bool:
+        calls.append(1)
+        return real(a, b)
+
+    body = json.dumps({"event": "meeting.ended", "payload": {}}).encode()
+    monkeypatch.setattr(hmac, "compare_digest", counting)
+    for secret, status in ((SECRET, 204), (OLD_SECRET, 204), (b"wrong", 401)):
+        calls.clear()
+        assert (await env.post(body, secret=secret)).status == status
+        assert len(calls) == 2, secret                 # no early exit
+
+
 async def test_unknown_event_is_ignored(start: EnvFactory) -> None:
     env = await start()
     resp = await env.post(json.dumps({"event": "meeting.started", "payload": {}}).encode())
@@ -400,6 +419,16 @@ async def test_expired_token_fails_closed_with_the_reason(start: EnvFactory) -> 
     assert stale not in env.audit_path.read_text() and stale not in job_files(env)
     metrics = await (await env.client.get("/metrics")).text()
     assert 'meetguard_hook_jobs_total{outcome="failed",source="zoom"} 1.0' in metrics
+
+
+async def test_event_without_download_token_fails_closed(start: EnvFactory) -> None:
+    env = await start()
+    event = recording_event(env)
+    del event["download_token"]
+    assert (await env.post(dumps(event))).status == 204
+    [record] = await env.wait_events()
+    assert record["decision"] == "error" and env.zoom.hits == [] and env.upstream.received == []
+    assert any("no download_token" in r for r in record["reasons"])
 
 
 # -- who is who, consent --------------------------------------------------------------------

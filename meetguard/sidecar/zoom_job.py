@@ -46,7 +46,7 @@ from .jobs import Gate
 from .metrics import Metrics
 from .service import GuardService
 from .zoom_config import ZoomConfig, ZoomPurpose
-from .zoom_download import DownloadError, DownloadRules, download_file
+from .zoom_download import DownloadError, DownloadRules, TokenRefused, download_file
 from .zoom_event import ZoomFile, ZoomPlan, event_key, plan_event
 
 __all__ = ["MARKER_TTL_S", "HookContext", "TokenLost", "ZoomJobs", "start_zoom_jobs"]
@@ -73,6 +73,7 @@ class HookContext:
     metrics: Metrics
     session: aiohttp.ClientSession
     audit: AuditSink
+    gate_slots: int = 2               # how many jobs download at once (limits.max_jobs)
 
 
 def _write_private(path: Path, data: Mapping[str, Any]) -> None:
@@ -90,6 +91,7 @@ class ZoomJobs:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.dir, 0o700)
         self._tokens: dict[str, str] = {}
+        self._downloads = asyncio.Semaphore(max(1, ctx.gate_slots))   # jobs downloading at once
         self._tasks: dict[str, asyncio.Task[None]] = {}
         z = ctx.zoom
         self.rules = DownloadRules(first_hosts=frozenset({z.api_host, *z.download_hosts}),
@@ -114,11 +116,12 @@ class ZoomJobs:
             jdir.mkdir(mode=0o700)
         except FileExistsError:
             return "duplicate"
-        record = {"key": key, "plan": plan.to_json(), "phase": "accepted", "created": time.time(),
-                  "results": {}}
-        _write_private(jdir / "job.json", record)
         token = event.get("download_token")
-        if isinstance(token, str) and token:
+        has_token = isinstance(token, str) and bool(token.strip())
+        record = {"key": key, "plan": plan.to_json(), "phase": "accepted", "created": time.time(),
+                  "results": {}, "had_token": has_token}
+        _write_private(jdir / "job.json", record)
+        if isinstance(token, str) and has_token:
             self._tokens[key] = token
         self._start(key)
         return "accepted"
@@ -149,7 +152,11 @@ class ZoomJobs:
         failure: MeetguardError | None = None
         try:
             if record.get("phase") == "accepted":
-                record["fetched"] = await self._download(key, plan)
+                if not record.get("had_token", True):
+                    raise TokenRefused("the event carries no download_token (the Zoom app needs "
+                                       "the recording:read scope)")
+                async with self._downloads:
+                    record["fetched"] = await self._download(key, plan)
                 record["phase"] = "downloaded"
                 self._save(record)
             policy = self.policy()
@@ -365,7 +372,7 @@ def start_zoom_jobs(config: SidecarConfig, guard: Any, service: GuardService, ga
     audit_path = getattr(guard, "audit_path", None) or config.audit or Path("meetguard-audit.jsonl")
     ctx = HookContext(zoom=config.zoom, jobs_dir=config.jobs_dir, policy_path=config.policy,
                       service=service, gate=gate, metrics=metrics, session=session,
-                      audit=AuditLog(audit_path))
+                      audit=AuditLog(audit_path), gate_slots=config.limits.max_jobs)
     jobs = ZoomJobs(ctx)
     resumed = jobs.resume()
     if resumed:
