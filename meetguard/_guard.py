@@ -32,7 +32,7 @@ from .backends import (
 )
 
 if TYPE_CHECKING:
-    from .audio.transcriber import Transcriber
+    from .audio.backend import Transcriber
     from .audit import AuditSink
     from .batch import BatchOutcome, BeforeAudit, GuardFactory, Item, Runner
     from .policy import Policy

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from ._model import Finding
-    from .audio.transcriber import Transcriber
+    from .audio.backend import Transcriber
     from .detection import Roster, TextUnit
 
 __all__ = ["Anonymizer", "Backends", "DetectorBackend", "GuardOptions", "hash_key", "plugin_entity_types"]

@@ -23,7 +23,7 @@ from ._model import AudioInput, Cue, Document, Finding
 from .formats import get_format, write_document
 
 if TYPE_CHECKING:
-    from .audio.transcriber import Transcriber
+    from .audio.backend import Transcriber
 
 __all__ = ["AudioCheck", "build_message_outputs", "build_redacted_audio", "build_text_outputs",
            "build_transcript_outputs", "merge_outputs"]

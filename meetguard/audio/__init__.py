@@ -2,7 +2,8 @@
 
 - :mod:`.decode`: check, load and stream recordings.
 - :mod:`.models`: the local model cache and the CTranslate2 -> openai-whisper conversion.
-- :mod:`.transcriber`: the :class:`Transcriber` protocol and :func:`get_transcriber`.
+- :mod:`.backend`: the :class:`Transcriber` protocol and the helpers backends share.
+- :mod:`.transcriber`: the registry, :func:`get_transcriber`.
 - :mod:`.whisper_backend`: the built-in openai-whisper backend.
 - :mod:`.transcribe`: a recording -> a transcript :class:`~meetguard.Document`, in bounded chunks.
 - :mod:`.verify`: re-transcribe redacted audio; fail if a redacted value is heard again.
@@ -12,6 +13,7 @@ Heavy modules (torch, whisper) are imported lazily, on first use.
 
 from __future__ import annotations
 
-from .transcriber import Transcriber, get_transcriber
+from .backend import Transcriber
+from .transcriber import get_transcriber
 
 __all__ = ["Transcriber", "get_transcriber"]

@@ -18,8 +18,8 @@ import numpy as np
 from .._errors import MeetguardError, TranscriptionError
 from .._files import sha256_file
 from .._model import AudioInput, Cue, Document, Speaker
+from .backend import Transcriber
 from .decode import SAMPLE_RATE, duration, iter_chunks
-from .transcriber import Transcriber
 
 __all__ = ["file_sha256", "split_points", "transcribe_audio", "windows"]
 

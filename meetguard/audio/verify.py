@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from .._errors import VerificationError
+from .backend import Transcriber
 from .decode import iter_chunks, to_whisper_input
 from .transcribe import windows
-from .transcriber import Transcriber
 
 __all__ = ["heard_again", "normalise_tokens", "verify_redacted"]
 

@@ -19,8 +19,8 @@ import numpy as np
 
 from .._errors import ModelUnavailable, TranscriptionError
 from .._model import Cue
+from .backend import cue_from_words, model_input
 from .models import checkpoint_file
-from .transcriber import cue_from_words, model_input
 
 __all__ = ["WhisperTranscriber", "load_whisper"]
 

@@ -35,8 +35,8 @@ from typing import Literal
 from .._errors import UsageError
 from .._model import ChatMessage, Meeting, MessageKind, Speaker
 from .._time import require_aware
+from .model import Policy, Purpose
 from .names import Attribution, attribute
-from .schema import Policy, Purpose
 
 __all__ = [
     "ConsentDecision",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .._model import ChatMessage, Meeting, MessageKind, Speaker
 
 if TYPE_CHECKING:
-    from .schema import Policy
+    from .model import Policy
 
 __all__ = ["Attribution", "NameIndex", "attribute", "normalize_name", "speakers_in_order"]
 

@@ -1,4 +1,4 @@
-"""The consent policy file (policy-v1.md): typed model, strict loader, watcher.
+"""The consent policy file (policy-v1.md): the strict parser and validator.
 
 Validation is strict and fails closed: unknown keys, wrong types, missing
 required keys, empty recipients, unknown entities or operators, timestamps
@@ -10,115 +10,44 @@ participants, duplicate YAML keys. Every problem raises one
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
-from .. import _vocabulary
-from .._errors import PolicyError, UsageError
+from .._errors import PolicyError
 from .._time import is_aware
+from .model import (
+    ENTITY_TYPES,
+    OPERATORS,
+    STATUSES,
+    ConsentEvent,
+    ConsentStatus,
+    Participant,
+    Policy,
+    Purpose,
+    RedactRule,
+)
+from .names import normalize_name
 
 __all__ = [
     "ENTITY_TYPES",
+    "MAX_POLICY_BYTES",
     "OPERATORS",
     "ConsentEvent",
     "ConsentStatus",
     "Participant",
     "Policy",
-    "PolicyWatcher",
     "Purpose",
     "RedactRule",
-    "load_policy",
     "parse_policy",
 ]
 
-ENTITY_TYPES: frozenset[str] = _vocabulary.ENTITY_TYPES
-OPERATORS: frozenset[str] = frozenset(_vocabulary.OPERATORS)
-STATUSES: frozenset[str] = frozenset({"granted", "refused", "withdrawn"})
-
-ConsentStatus = Literal["granted", "refused", "withdrawn"]
-
 _UNKNOWN_ID = re.compile(r"unknown-\d+\Z")
 MAX_POLICY_BYTES = 8 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ConsentEvent:
-    status: str                        # granted | refused | withdrawn
-    at: datetime                       # aware
-    expires: datetime | None = None    # aware; only meaningful for granted
-
-
-@dataclass(frozen=True)
-class RedactRule:
-    entities: frozenset[str]           # "all" is expanded to every known entity type
-    operator: str                      # pseudonymize | redact | mask | hash
-    speakers: str = "pseudonymize"     # keep | pseudonymize
-
-
-@dataclass(frozen=True)
-class Purpose:
-    name: str
-    consent: str                       # opt_in | opt_out
-    missing_consent: str               # exclude | deny
-    recipients: tuple[str, ...]
-    redact: RedactRule
-    audio: str                         # bleep | silence | drop
-    private_messages: str = "exclude"  # exclude | include
-    retention_days: int | None = None
-
-
-@dataclass(frozen=True)
-class Participant:
-    id: str
-    names: tuple[str, ...] = ()
-    consent: Mapping[str, tuple[ConsentEvent, ...]] = field(
-        default_factory=lambda: MappingProxyType({}))
-    emails: tuple[str, ...] = ()       # lower case; platform identities (Zoom webhook), never text
-
-
-@dataclass(frozen=True)
-class Policy:
-    version: int
-    policy_id: str
-    account_id: str
-    ai_features: Mapping[str, bool]
-    purposes: Mapping[str, Purpose]
-    participants: tuple[Participant, ...]
-    unknown_speakers: str              # non_consenting | consenting
-    audit_path: str | None
-    sha256: str
-    path: str
-
-    def participant(self, pid: str) -> Participant | None:
-        for p in self.participants:
-            if p.id == pid:
-                return p
-        return None
-
-    @property
-    def participant_ids(self) -> frozenset[str]:
-        return frozenset(p.id for p in self.participants)
-
-    def recipient_for(self, purpose: str, recipient: str | None) -> str | None:
-        """The recipient named, else the purpose's only recipient (None for an undefined
-        purpose, which the decision denies). UsageError when the purpose has several."""
-        if recipient is not None:
-            return recipient
-        spec = self.purposes.get(purpose)
-        if spec is None:
-            return None
-        if len(spec.recipients) == 1:
-            return spec.recipients[0]
-        raise UsageError(f"recipient required: purpose {purpose!r} has several recipients")
 
 
 # --------------------------------------------------------------------------- YAML
@@ -367,8 +296,6 @@ def _participants(v: _V, raw: Any, purposes: Mapping[str, Purpose]) -> tuple[Par
         return ()
     if not isinstance(raw, list):
         raise v.fail("participants", f"must be a list, not {_kind(raw)}")
-    from .names import normalize_name
-
     out: list[Participant] = []
     ids: set[str] = set()
     owner: dict[str, str] = {}
@@ -447,83 +374,3 @@ def _events(v: _V, key: str, raw: Any) -> tuple[ConsentEvent, ...]:
         events.append(ConsentEvent(status, at, expires))
     # stable: events at the same instant keep file order
     return tuple(sorted(events, key=lambda e: e.at))
-
-
-def load_policy(path: str | os.PathLike[str], extra_entities: Iterable[str] = ()) -> Policy:
-    """Read and validate a policy file. Raises PolicyError (one line)."""
-    p = os.fspath(path)
-    try:
-        data = Path(p).read_bytes()
-    except OSError as exc:
-        raise PolicyError(p, "", f"cannot read the policy file: {exc.strerror or 'I/O error'}"
-                          ) from None
-    return parse_policy(data, p, extra_entities)
-
-
-# --------------------------------------------------------------------------- watcher
-
-
-class PolicyWatcher:
-    """Keeps the last valid policy of a file and reloads it when the file changes.
-
-    The first load must succeed (raises PolicyError). Later, an invalid file
-    leaves the last valid policy in force and sets :attr:`rejected` to the
-    one-line reason; a valid reload clears it. Thread-safe.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], extra_entities: Iterable[str] = ()) -> None:
-        self.path = os.fspath(path)
-        self._extra = frozenset(extra_entities)
-        self._lock = threading.Lock()
-        self._sig: tuple[int, int] | None = self._stat()
-        self._current = load_policy(self.path, self._extra)
-        self._seen_sha = self._current.sha256
-        self._rejected: str | None = None
-
-    def _stat(self) -> tuple[int, int] | None:
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size)
-
-    @property
-    def current(self) -> Policy:
-        with self._lock:
-            return self._current
-
-    @property
-    def rejected(self) -> str | None:
-        with self._lock:
-            return self._rejected
-
-    def maybe_reload(self) -> bool:
-        """Reload if the file changed. True when a new valid policy took effect."""
-        with self._lock:
-            sig = self._stat()
-            if sig is not None and sig == self._sig:
-                return False
-            try:
-                data = Path(self.path).read_bytes()
-            except OSError as exc:
-                self._sig = None
-                self._rejected = str(PolicyError(
-                    self.path, "", f"cannot read the policy file: {exc.strerror or 'I/O error'}"))
-                return False
-            self._sig = sig
-            sha = hashlib.sha256(data).hexdigest()
-            if sha == self._current.sha256:
-                self._seen_sha = sha
-                self._rejected = None
-                return False
-            if sha == self._seen_sha:
-                return False
-            self._seen_sha = sha
-            try:
-                policy = parse_policy(data, self.path, self._extra)
-            except PolicyError as exc:
-                self._rejected = str(exc)
-                return False
-            self._current = policy
-            self._rejected = None
-            return True

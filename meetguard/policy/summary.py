@@ -9,7 +9,7 @@ from datetime import datetime
 
 from .._time import require_aware
 from .decide import consent_state
-from .schema import ENTITY_TYPES, Policy
+from .model import ENTITY_TYPES, Policy
 
 __all__ = ["summarize"]
 

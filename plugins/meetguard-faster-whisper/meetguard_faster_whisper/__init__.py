@@ -14,21 +14,23 @@ from pathlib import Path
 
 import numpy as np
 
-from meetguard._errors import ModelUnavailable, TranscriptionError
-from meetguard._model import Cue
-from meetguard.audio.transcriber import cue_from_words, model_input
+from meetguard.plugin_api import (
+    DEFAULT_MODEL,
+    Cue,
+    ModelUnavailable,
+    TranscriptionError,
+    cue_from_words,
+    embedded_model_dir,
+    model_input,
+)
 
 __all__ = ["FasterWhisperTranscriber", "create", "resolve_directory"]
 
 
 def resolve_directory(model: str) -> Path:
     """The local CTranslate2 directory for ``model``; ModelUnavailable otherwise."""
-    from meetguard.audio import models
-
-    if (model or models.DEFAULT_MODEL) == models.DEFAULT_MODEL:
-        src = models.embedded_source()
-        models._check_source(src)
-        return src
+    if (model or DEFAULT_MODEL) == DEFAULT_MODEL:
+        return embedded_model_dir()
     path = Path(model).expanduser()
     if path.is_dir() and (path / "model.bin").is_file() and (path / "config.json").is_file():
         return path
