@@ -120,7 +120,7 @@ async def zoom_hook(request: web.Request) -> web.StreamResponse:
         count.labels("zoom", "ignored").inc()
         return web.Response(status=204)
     try:
-        outcome = keys.zoom_jobs(app).accept(event)
+        outcome = await keys.zoom_jobs(app).accept(event)
     except EventShapeError as exc:
         count.labels("zoom", "malformed").inc()
         return error_response(400, "bad_request", f"recording event: {exc}")

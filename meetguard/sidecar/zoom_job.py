@@ -104,27 +104,34 @@ class ZoomJobs:
         return current if isinstance(current, Policy) else load_policy(self.ctx.policy_path)
 
     # -- accepting ------------------------------------------------------------------
-    def accept(self, event: Mapping[str, Any]) -> str:
+    async def accept(self, event: Mapping[str, Any]) -> str:
         """Persist and start a recording event: ``accepted``, or ``duplicate`` (no-op).
         Raises zoom_event.EventShapeError for a malformed event."""
         key = event_key(event)
-        jdir = self.dir / key
-        if jdir.exists():
-            return "duplicate"
-        plan = plan_event(event, self.policy())
-        try:
-            jdir.mkdir(mode=0o700)
-        except FileExistsError:
-            return "duplicate"
         token = event.get("download_token")
         has_token = isinstance(token, str) and bool(token.strip())
-        record = {"key": key, "plan": plan.to_json(), "phase": "accepted", "created": time.time(),
-                  "results": {}, "had_token": has_token}
-        _write_private(jdir / "job.json", record)
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(None, self._persist, key, event, has_token):
+            return "duplicate"
         if isinstance(token, str) and has_token:
             self._tokens[key] = token
         self._start(key)
         return "accepted"
+
+    def _persist(self, key: str, event: Mapping[str, Any], has_token: bool) -> bool:
+        """Create the job on disk; False when it exists (the idempotency check: mkdir is atomic)."""
+        jdir = self.dir / key
+        if jdir.exists():
+            return False
+        plan = plan_event(event, self.policy())
+        try:
+            jdir.mkdir(mode=0o700)
+        except FileExistsError:
+            return False
+        record = {"key": key, "plan": plan.to_json(), "phase": "accepted", "created": time.time(),
+                  "results": {}, "had_token": has_token}
+        _write_private(jdir / "job.json", record)
+        return True
 
     def _start(self, key: str) -> None:
         task = asyncio.get_running_loop().create_task(self._run(key))
