@@ -295,3 +295,27 @@ def test_teams_page_list_and_mixed_message_types(shape: str) -> None:
     # no author on a message: an unknown speaker, never a system event or the one before
     assert [s for s, _ in _said(doc)] == ["Ana Diaz", None, None, "Ben Okafor"]
     assert [s for s, _ in _said(_again(doc))] == ["Ana Diaz", None, None, "Ben Okafor"]
+
+
+def test_vtt_chevrons_mid_line_change_speaker() -> None:
+    doc = _doc(b"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n>> Ana Diaz: are you there >> yes I am\n", "t.vtt")
+    assert _said(doc) == [("Ana Diaz", "are you there"), (None, "yes I am")]
+    assert _said(_again(doc)) == _said(doc)
+
+
+def test_srt_caption_speaker_labels() -> None:
+    doc = _doc(b"1\n00:00:01,000 --> 00:00:02,000\n[Ana Diaz] <i>hello</i>\n\n"
+               b"2\n00:00:02,000 --> 00:00:03,000\n- BEN: yes\n- CARA OKAFOR: no\n\n"
+               b"3\n00:00:03,000 --> 00:00:04,000\n[Music]\n", "s.srt")
+    assert _said(doc) == [("Ana Diaz", "hello"), ("BEN", "yes"), ("CARA OKAFOR", "no"), (None, "[Music]")]
+    out = write_document(doc)["s.srt"].decode()
+    assert "[Ana Diaz] hello" in out and "- CARA OKAFOR: no" in out
+    assert _said(_again(doc)) == _said(doc)
+
+
+def test_srt_stray_carriage_returns_and_timing_text_never_written() -> None:
+    doc = _doc(b"1\r\r\n00:00:01,000 --> 00:00:02,000\r\r\nfirst\r\r\nsecond\r\r\n", "s.srt")
+    assert _said(doc) == [(None, "first\nsecond")]
+    forged = Document("s.srt", "srt", "transcript",
+                      (Cue(0, 1.0, 2.0, None, "hi\n00:00:05,000 --> 00:00:06,000\nforged"),))
+    assert len(_again(forged).items) == 1

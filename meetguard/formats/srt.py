@@ -17,10 +17,10 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .._model import Cue, Document
+from .._model import Cue, Document, Speaker
 from ._base import decode, input_error, sniff_text, split_lines, text_lines
 from ._source import Source
-from .webvtt import format_time
+from .webvtt import caption_labels, caption_line, format_time
 
 __all__ = ["SRT"]
 
@@ -28,11 +28,17 @@ _NUMBER = re.compile(r"[ \t]*-?\d{1,9}(?:\.\d{0,9})?[ \t]*")
 _DELIM = "[,.:，．。：]"
 _TS = rf"(\d{{1,9}}){_DELIM}(\d{{1,2}}){_DELIM}(\d{{1,2}})(?:{_DELIM}(\d{{0,3}}))?"
 _TIMING = re.compile(rf"[ \t]*{_TS} *-[ -] *> *{_TS}(?:[ \t].*)?")
+_STRAY_CR = re.compile(r"\r+\n")
 _FORMAT_TAG = re.compile(r"</?(?:[ibu]|font(?:[ \t][^<>\n]*)?)>", re.IGNORECASE)
 
 
 def _seconds(h: str, m: str, s: str, ms: str | None) -> float:
     return int(h) * 3600 + int(m) * 60 + int(s) + int((ms or "").ljust(3, "0")) / 1000
+
+
+def _no_timing(label: str) -> str:
+    """A label as written in a caption line: on one line, never an arrow."""
+    return " ".join(label.replace("-->", " ").split())
 
 
 def _starts_cue(lines: list[str], j: int) -> bool:
@@ -57,8 +63,10 @@ class SRT:
         return len(lines) >= 2 and bool(_NUMBER.fullmatch(lines[0])) and bool(_TIMING.fullmatch(lines[1]))
 
     def parse(self, source: Source) -> Document:
-        lines = split_lines(decode(source, source.data))
+        # "\r\r\n" (a stray CR before CRLF) is one line end, as `srt` reads it
+        lines = split_lines(_STRAY_CR.sub("\n", decode(source, source.data)))
         items: list[Cue] = []
+        forms: dict[int, str] = {}
         i = 0
         while i < len(lines):
             if not lines[i].strip():
@@ -77,17 +85,30 @@ class SRT:
                 j += 1
             text = _FORMAT_TAG.sub("", "\n".join(b for b in body if b.strip()))
             g = m.groups()
-            items.append(Cue(len(items), _seconds(*g[:4]), _seconds(*g[4:]), None, text,
-                             ident=str(len(items) + 1)))
+            start, end = _seconds(*g[:4]), _seconds(*g[4:])
+            segments, _ = caption_labels(text)
+            for label, part, form in segments:
+                if form:
+                    forms[len(items)] = form
+                items.append(Cue(len(items), start, end, Speaker(label) if label else None, part,
+                                 ident=str(len(items) + 1)))
             i = j
-        return Document(source.name, self.name, "transcript", tuple(items), meta={})
+        return Document(source.name, self.name, "transcript", tuple(items), meta={"forms": forms})
 
     def write(self, doc: Document) -> dict[str, bytes]:
+        meta = doc.meta if isinstance(doc.meta, dict) else {}
+        forms: dict[int, str] = meta.get("forms", {})
         parts: list[str] = []
         for n, item in enumerate(doc.items, 1):
             if not isinstance(item, Cue):
                 raise input_error(Source(doc.name, {}, path=doc.name), "an SRT file holds cues only")
-            text = "\n".join(line for line in text_lines(item.text) if line.strip())
+            # a text line never reads as a timing: it would start a cue of its own
+            text = "\n".join(line.replace("-->", "->") if _TIMING.fullmatch(line) else line
+                             for line in text_lines(item.text) if line.strip())
+            label = " ".join(item.speaker.label.split()) if item.speaker is not None else None
+            form = forms.get(item.index, "[]" if label is not None else "")
+            if form:
+                text = caption_line(label, text, form, _no_timing)
             start, end = format_time(item.start, ","), format_time(max(item.end, item.start), ",")
             parts += [str(n), f"{start} --> {end}"] + ([text] if text else []) + [""]
         return {doc.name: "\n".join(parts).encode("utf-8")}

@@ -20,6 +20,7 @@ import html
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,7 +28,7 @@ from .._model import Cue, Document, Speaker
 from ._base import decode, input_error, sniff_text, split_lines, text_lines
 from ._source import Source
 
-__all__ = ["WebVTT", "format_time", "parse_time"]
+__all__ = ["WebVTT", "caption_labels", "caption_line", "format_time", "parse_time"]
 
 _HEADER = re.compile(r"WEBVTT(?:[ \t].*)?")
 _TIMING = re.compile(r"(\S+?)[ \t]*-->[ \t]*(\S+)(?:[ \t]+(.*))?")
@@ -50,6 +51,7 @@ _CAPTION_LABELS = (
     ("-", re.compile(r"-[ \t]*([^:\n]{1,60}?):[ \t]+(.*)")),
     (">>", re.compile(r">>[ \t]*([^:\n]{1,60}?):[ \t]+(.*)")),
 )
+_MID_CHEVRONS = re.compile(r"[ \t]+(?=>>)")
 # Bracketed sound descriptions, never speakers.
 _SOUNDS = frozenset(["music", "applause", "laughter", "laughs", "laughing", "silence", "inaudible",
                      "crosstalk", "noise", "cheering", "cheers", "sighs", "coughs", "coughing",
@@ -218,7 +220,7 @@ def _cue(source: Source, no: int, block: list[str]) -> _Raw:
         return _Raw(ident, start, end, settings, [(meta[0], meta[1], "")], True, meta[2])
     segments, voiced = _segments("\n".join(payload))
     if not voiced:
-        segments, voiced = _caption_labels(segments[0][1])
+        segments, voiced = caption_labels(segments[0][1])
     return _Raw(ident, start, end, settings, segments, voiced)
 
 
@@ -236,7 +238,7 @@ def _caption_label(line: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _caption_labels(payload: str) -> tuple[list[tuple[str | None, str, str]], bool]:
+def caption_labels(payload: str) -> tuple[list[tuple[str | None, str, str]], bool]:
     """Split a cue at caption speaker labels (``[Alba]``, ``- ALBA:``, ``>> Alba:``).
 
     A ``>>`` without a name marks a change of speaker: what follows is an
@@ -244,7 +246,11 @@ def _caption_labels(payload: str) -> tuple[list[tuple[str | None, str, str]], bo
     """
     segments: list[tuple[str | None, str, str]] = []
     labelled = marked = False
-    for line in payload.split("\n"):
+    lines = payload.split("\n")
+    if payload.lstrip().startswith(">>"):
+        # broadcast captions change speaker mid-line too: "hi >> who is it"
+        lines = [part for line in lines for part in _MID_CHEVRONS.split(line)]
+    for line in lines:
         found = _caption_label(line)
         if found is not None:
             form, label, rest = found
@@ -261,6 +267,17 @@ def _caption_labels(payload: str) -> tuple[list[tuple[str | None, str, str]], bo
     if not labelled and not marked:
         return [(None, payload, "")], False
     return segments, labelled
+
+
+def caption_line(label: str | None, body: str, form: str, escape: Callable[[str], str]) -> str:
+    """A caption part written back with the marker it was read with."""
+    if label is None:
+        return f">> {body}" if form == ">>-" else body
+    if form == "[]":
+        return f"[{escape(label).replace(']', ' ')}] {body}"
+    if form in ("-", ">>"):
+        return f"{form} {escape(label).replace(':', ' ')}: {body}"
+    return body
 
 
 def _segments(payload: str) -> tuple[list[tuple[str | None, str, str]], bool]:
@@ -385,12 +402,10 @@ def _body(item: Cue, meta: dict[str, Any]) -> str:
     text = "\n".join(line for line in text_lines(item.text) if line.strip())
     body = _escape(text)
     form = meta.get("forms", {}).get(item.index, "")
+    if form:
+        return caption_line(label, body, form, _escape)
     if label is None:
-        return f">> {body}" if form == ">>-" else body
-    if form == "[]":
-        return f"[{_escape(label).replace(']', ' ')}] {body}"
-    if form in ("-", ">>"):
-        return f"{form} {_escape(label).replace(':', ' ')}: {body}"
+        return body
     if meta.get("style", "voice") == "prefix":
         return f"{_escape(label)}: {body}"
     return f"<v {_voice_label(label)}>{body}</v>"
