@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._errors import UsageError
+from ._time import parse_at
 
 if TYPE_CHECKING:
     from .consent import ErasureState, WithdrawalSettings
@@ -43,10 +44,6 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     rep.add_argument("--policy", metavar="FILE", help="the policy, for the consent events")
 
 
-def _parse_at(value: str | None) -> datetime | None:
-    from ._time import parse_at
-
-    return parse_at(value)
 
 
 def _settings(config_path: str) -> WithdrawalSettings:
@@ -83,12 +80,10 @@ def _state_line(s: ErasureState) -> str:
 
 
 def _withdraw(args: argparse.Namespace) -> int:
-    from .backends import plugin_entity_types
     from .consent import record_withdrawal
 
     settings = _settings(args.config)
-    result = record_withdrawal(settings, args.participant, args.purpose, _parse_at(args.at),
-                               extra_entities=plugin_entity_types())
+    result = record_withdrawal(settings, args.participant, args.purpose, parse_at(args.at))
     print(f"withdrawn: {result.participant} from {result.purpose!r} at {result.at}; "
           f"{len(result.releases)} release(s) held their content; {result.vault}")
     sent = {s.request.request_id: s for s in asyncio.run(_send_due(settings))}

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from ._cli_consent import add_parsers, cmd_consent, cmd_report
 from ._errors import MeetguardError, OutputExists, UsageError
 
 if TYPE_CHECKING:
@@ -91,8 +92,6 @@ def _build_parser() -> argparse.ArgumentParser:
     fetch = mod_sub.add_parser("fetch", help="put a model in the local cache (needs internet)")
     fetch.add_argument("name")
     mod_sub.add_parser("prepare", help="convert the embedded default Whisper model into the cache")
-
-    from ._cli_consent import add_parsers
 
     add_parsers(sub, _Parser)
 
@@ -313,8 +312,6 @@ def _ffmpeg_on_path() -> None:
 def main(argv: Sequence[str] | None = None, *, guard_factory: GuardFactory | None = None) -> int:
     """Run the command line. ``guard_factory(policy_path, options)`` builds the Guard of
     ``meetguard guard`` (default ``Guard.from_policy``): tests inject fakes through it."""
-    from ._cli_consent import cmd_consent, cmd_report
-
     args = _build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -226,6 +226,31 @@ async def test_sidecar_route_records_and_sends(setup: Setup,
     assert bad.status == 400 and (await bad.json())["error"] == "bad_request"
 
 
+async def test_sidecar_resumes_pending_requests_at_start(
+        setup: Setup, aiohttp_client: Callable[..., Awaitable[Any]]) -> None:
+    from dataclasses import replace
+
+    from meetguard.sidecar import init_app
+    from tests.fakes.guard import FakeGuard
+
+    policy, audit, config, receiver = setup
+    _meetings(audit)
+    receiver.down.update({"summarizer": 1, "archive": 1})      # both down at first
+    assert await _cli("consent", "withdraw", "--config", str(config), "--participant", "p-bob",
+                      "--purpose", "summarization") == 0
+    store = ErasureStore(policy.parent / "erasures")
+    assert sorted(s.state for s in store.all()) == ["manual", "pending", "pending"]
+    for state in store.all():          # as if the backoff had passed while nothing ran
+        if state.state == "pending":
+            store.save(replace(state, next_attempt_at=0.0))
+    await aiohttp_client(init_app(load_config(config), guard=FakeGuard()))  # type: ignore[arg-type]
+    async with asyncio.timeout(30):
+        while sorted(s.state for s in store.all()) != ["acknowledged", "acknowledged", "manual"]:
+            await asyncio.sleep(0.05)
+    assert len(receiver.got) == 4 and all(ok for _, _, ok in receiver.got)
+    assert verify(audit).ok
+
+
 def _snapshot(policy: Path, audit: Path) -> tuple[bytes, bytes, list[str]]:
     erasures = policy.parent / "erasures"
     files = sorted(p.name for p in erasures.iterdir()) if erasures.exists() else []
@@ -233,23 +258,28 @@ def _snapshot(policy: Path, audit: Path) -> tuple[bytes, bytes, list[str]]:
 
 
 @pytest.mark.parametrize("case", ["unknown participant", "unknown purpose", "read-only policy",
-                                  "backup not writable"])
+                                  "backup not writable", "signing key unset", "dated ahead"])
 async def test_bad_input_is_one_line_exit_2_and_changes_nothing(
-        setup: Setup, case: str, capsys: pytest.CaptureFixture[str]) -> None:
+        setup: Setup, case: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     policy, audit, config, receiver = setup
     _meetings(audit)
-    participant, purpose = "p-bob", "summarization"
+    participant, purpose, at = "p-bob", "summarization", AT
     if case == "unknown participant":
         participant = "p-zed"
     elif case == "unknown purpose":
         purpose = "marketing"
     elif case == "read-only policy":
         policy.chmod(stat.S_IRUSR | stat.S_IRGRP)
+    elif case == "signing key unset":
+        monkeypatch.delenv("ER_KEY_ARCHIVE")
+    elif case == "dated ahead":
+        at = "2999-01-01T00:00:00Z"
     else:
         policy.with_name("policy.yaml.bak").mkdir()
     before = _snapshot(policy, audit)
     code = await _cli("consent", "withdraw", "--config", str(config), "--participant",
-                      participant, "--purpose", purpose)
+                      participant, "--purpose", purpose, "--at", at)
     err = capsys.readouterr().err
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -269,6 +299,16 @@ def test_policy_edit_keeps_json_json_and_history(tmp_path: Path) -> None:
         "granted", "withdrawn"]
     assert edit.policy.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert os.stat(path).st_mode & 0o777 == os.stat(edit.backup).st_mode & 0o777
+
+
+def test_config_wants_a_key_variable_with_an_erasure_url(tmp_path: Path) -> None:
+    from meetguard import ConfigError
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"policy": "p.yaml", "upstreams": {
+        "s": {"url": "http://127.0.0.1:9/s", "erasure_url": "http://127.0.0.1:9/e"}}}))
+    with pytest.raises(ConfigError, match=r"upstreams\.s\.erasure_key_env: required"):
+        load_config(cfg)
 
 
 def test_signature_is_hmac_of_timestamp_dot_body() -> None:

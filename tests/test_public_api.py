@@ -26,7 +26,7 @@ def test_every_public_name_is_defined_and_public_names_are_not_private() -> None
     # no implementation module leaks in as a public attribute except subpackages
     stray = exported - PUBLIC - {"annotations", "logging", "audio", "audit", "cli", "consent", "detection",
                                  "formats", "policy", "redaction", "release", "sidecar",
-                                 "backends", "pipeline", "testing",
+                                 "backends", "pipeline", "report", "testing",
                                  "batch", "batch_archive", "batch_ray", "batch_run"}
     assert stray == set()
 

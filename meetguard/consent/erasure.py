@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from typing import Any, Literal
 import aiohttp
 
 from .._errors import AuditError
+from .._files import atomic_write
 from ..audit import AuditSink
 
 __all__ = [
@@ -139,17 +139,8 @@ class ErasureStore:
 
     def save(self, state: ErasureState) -> None:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        target = self._path(state.request.request_id)
-        fd, tmp = tempfile.mkstemp(prefix=".er-", dir=self.root)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(state.to_json(), fh, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        data = json.dumps(state.to_json(), sort_keys=True).encode("utf-8")
+        atomic_write(self._path(state.request.request_id), data)
 
     def all(self) -> list[ErasureState]:
         if not self.root.is_dir():

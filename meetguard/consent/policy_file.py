@@ -74,10 +74,6 @@ def _serialise(raw: Any, was_json: bool) -> bytes:
     return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, width=100).encode("utf-8")
 
 
-def _write_atomic(target: Path, data: bytes, mode: int) -> None:
-    atomic_write(target, data, mode=mode)
-
-
 def append_withdrawal(path: str | os.PathLike[str], participant: str, purpose: str, at: datetime,
                       extra_entities: Iterable[str] = ()) -> PolicyEdit:
     """Record that ``participant`` withdrew consent to ``purpose`` at ``at``.
@@ -105,8 +101,8 @@ def append_withdrawal(path: str | os.PathLike[str], participant: str, purpose: s
         edited = parse_policy(new, str(p), extra_entities)
         backup = p.with_name(p.name + ".bak")
         try:
-            _write_atomic(backup, data, mode)
-            _write_atomic(p, new, mode)
+            atomic_write(backup, data, mode=mode)
+            atomic_write(p, new, mode=mode)
         except OSError as exc:
             raise PolicyError(str(p), "", f"cannot write the policy file: "
                               f"{exc.strerror or 'I/O error'}; nothing was changed") from None

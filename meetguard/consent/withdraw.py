@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from .._errors import UsageError
 from ..audit import AuditLog, AuditSink
 from .erasure import ErasureEndpoint, ErasureRequest, ErasureState, ErasureStore, audit_event
 from .policy_file import append_withdrawal
@@ -49,6 +50,7 @@ class WithdrawalSettings:
     store_dir: Path
     endpoints: Mapping[str, ErasureEndpoint]      # configured upstreams by name
     vault: ReidentificationVault | None = None
+    extra_entities: frozenset[str] = frozenset()  # plugin entity types the policy may name
 
 
 @dataclass(frozen=True)
@@ -126,13 +128,16 @@ def _vault(vault: ReidentificationVault | None, found: Iterable[Release], purpos
 
 def record_withdrawal(settings: WithdrawalSettings, participant: str, purpose: str,
                       at: datetime | None = None, *, audit: AuditSink | None = None,
-                      extra_entities: Iterable[str] = (),
                       now: datetime | None = None) -> WithdrawalResult:
     """Steps 1-4. Raises UsageError / PolicyError (the policy file is then unchanged and
     nothing is recorded)."""
     now = now or datetime.now(UTC)
     when = at or now
-    edit = append_withdrawal(settings.policy_path, participant, purpose, when, extra_entities)
+    if when.tzinfo is not None and when > now + timedelta(minutes=5):
+        # a withdrawal dated ahead would let releases go on until then
+        raise UsageError("--at: a withdrawal cannot be dated in the future")
+    edit = append_withdrawal(settings.policy_path, participant, purpose, when,
+                             settings.extra_entities)
     sink = audit or AuditLog(settings.audit_path)
     store = ErasureStore(settings.store_dir)
     found = releases_holding(read_records(settings.audit_path), participant, purpose)

@@ -43,7 +43,9 @@ def _audit_facts(audit_path: Path | None, audit_id: str) -> tuple[Mapping[str, A
 def _policy(path: str | os.PathLike[str] | None) -> tuple[Policy | None, tuple[str, ...]]:
     if path is None:
         return None, ("no policy given: consent events are not shown",)
-    return load_policy(path), ()
+    from ..backends import plugin_entity_types
+
+    return load_policy(path, extra_entities=plugin_entity_types()), ()
 
 
 def from_result(decision: Mapping[str, Any], outputs: Mapping[str, bytes],

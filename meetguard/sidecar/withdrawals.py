@@ -65,8 +65,11 @@ def withdrawal_settings(config: SidecarConfig,
                                   f"variable {up.erasure_key_env} is not set")
             key = value.encode("utf-8")
         endpoints[name] = ErasureEndpoint(name, up.erasure_url, key, up.timeout_s)
+    from ..backends import plugin_entity_types
+
     return WithdrawalSettings(policy_path=config.policy, audit_path=_audit_path(config),
-                              store_dir=config.erasures_dir, endpoints=endpoints)
+                              store_dir=config.erasures_dir, endpoints=endpoints,
+                              extra_entities=plugin_entity_types())
 
 
 @dataclass
