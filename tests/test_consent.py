@@ -343,3 +343,50 @@ def test_guard_release_records_name_participants_and_artefacts(tmp_path: Path) -
     assert rec["excluded_participants"] == ["p-carla"]
     assert rec["artefacts"] == [{"kind": "chat", "sha256": h}
                                 for _, h in sorted(rec["output_sha256"].items())]
+
+
+@pytest.mark.models
+async def test_real_releases_then_withdrawal_asks_exactly_their_recipients(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        aiohttp_server: Callable[..., Awaitable[TestServer]]) -> None:
+    """Three meetings guarded by the real pipeline for two recipients; Bob speaks in two."""
+    from .conftest import SAMPLES
+
+    monkeypatch.setenv("ER_KEY_SUMMARIZER", "k1")
+    monkeypatch.setenv("ER_KEY_LLM", "k2")
+    receiver = Receiver({"summarizer": b"k1", "llm-summarizer": b"k2"})
+    server = await aiohttp_server(receiver.app(), host="127.0.0.1")
+    policy = tmp_path / "policy.yaml"
+    policy.write_bytes((SAMPLES / "policy.yaml").read_bytes())
+    alice_only = tmp_path / "alice_chat.txt"
+    alice_only.write_text("10:00:00 From Alice Martin to Everyone:\n\tquick update on Q3\n")
+    audit = tmp_path / "audit.jsonl"
+    runs = [("m1", "summarizer", "--chat", SAMPLES / "zoom_chat_local.txt"),
+            ("m2", "summarizer", "--chat", alice_only),
+            ("m3", "llm-summarizer", "--transcript", SAMPLES / "teams_transcript.vtt")]
+    for meeting, recipient, flag, path in runs:
+        assert await _cli("guard", "--policy", str(policy), "--purpose", "summarization",
+                          "--recipient", recipient, "--at", AT, "--meeting-id", meeting,
+                          "--out", str(tmp_path / meeting), flag, str(path),
+                          "--audit", str(audit)) == 0
+    config = tmp_path / "sidecar.yaml"
+    base = f"http://127.0.0.1:{server.port}/erase"
+    config.write_text(yaml.safe_dump({"policy": "policy.yaml", "audit": "audit.jsonl",
+                                      "upstreams": {
+        "summarizer": {"url": "http://127.0.0.1:9/s", "erasure_url": f"{base}/summarizer",
+                       "erasure_key_env": "ER_KEY_SUMMARIZER"},
+        "llm-summarizer": {"url": "http://127.0.0.1:9/l", "kind": "openai",
+                           "erasure_url": f"{base}/llm-summarizer", "erasure_key_env": "ER_KEY_LLM"},
+    }}))
+    assert await _cli("consent", "withdraw", "--config", str(config), "--participant", "p-bob",
+                      "--purpose", "summarization") == 0
+    released = {r.meeting_id: r for r in releases_holding(read_records(audit), "p-bob")}
+    assert sorted(released) == ["m1", "m3"]
+    asked = {name: {(a["meeting_id"], a["sha256"]) for a in body["artefacts"]}
+             for name, body, _ in receiver.got}
+    assert asked == {"summarizer": {("m1", a.sha256) for a in released["m1"].artefacts},
+                     "llm-summarizer": {("m3", a.sha256) for a in released["m3"].artefacts}}
+    assert all(ok for _, _, ok in receiver.got)
+    assert verify(audit).ok
+    released_file = hashlib.sha256((tmp_path / "m1" / "zoom_chat_local.txt").read_bytes())
+    assert ("m1", released_file.hexdigest()) in asked["summarizer"]   # the bytes it received
