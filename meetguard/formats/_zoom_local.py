@@ -29,7 +29,7 @@ from .._model import ChatMessage, Document, MessageKind, Quote, Speaker
 from ._base import at_mentions, input_error, text_lines
 from ._source import Source
 
-__all__ = ["HEAD", "parse_local", "quote_of", "write_local"]
+__all__ = ["HEAD", "one_line", "parse_local", "quote_of", "write_local"]
 
 _TIME = r"\d{1,2}:\d{2}:\d{2}"
 HEAD = re.compile(rf"({_TIME})([ \t]+)From([ \t]+)(.*)")
@@ -227,18 +227,19 @@ def _layout(heads: list[tuple[int, re.Match[str]]], split: list[tuple[int, str, 
     }
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
+    """A value written on one line of a chat file: no line breaks, no tabs."""
     return " ".join(text.replace("\r", "\n").split("\n")).replace("\t", " ")
 
 
 def _body(item: ChatMessage, form: str) -> list[str]:
     q = item.quote
-    quoted = _one_line(q.text + ("..." if q.truncated else "")) if q else ""
+    quoted = one_line(q.text + ("..." if q.truncated else "")) if q else ""
     text = text_lines(item.text)
     if item.kind is MessageKind.REACTION:
         if form == "removed":
-            return [f'Removed a {_one_line(item.text)} reaction from "{quoted}"']
-        return [f'Reacted to "{quoted}" with {_one_line(item.text)}']
+            return [f'Removed a {one_line(item.text)} reaction from "{quoted}"']
+        return [f'Reacted to "{quoted}" with {one_line(item.text)}']
     if item.kind is MessageKind.REPLY:
         if form == "reply-inline":
             return [f'Replying to "{quoted}" {text[0]}', *text[1:]]
@@ -250,10 +251,10 @@ def _target(item: ChatMessage, info: dict[str, str], pad: str, targeted: bool) -
     if item.private:
         suffix = info.get("suffix", "(Direct Message)") if info else "(Direct Message)"
         if item.recipients:
-            return f"{pad}to{pad}{_one_line(item.recipients[0].label)}{suffix}"
+            return f"{pad}to{pad}{one_line(item.recipients[0].label)}{suffix}"
         target = info.get("target", "")
         if target.casefold() in _GROUPS:
-            return f"{pad}to{pad}{_one_line(target)}{suffix}"
+            return f"{pad}to{pad}{one_line(target)}{suffix}"
         return f"{pad}to{pad}Unknown speaker{suffix or '(Direct Message)'}"
     return f"{pad}to{pad}Everyone" if targeted else ""
 
@@ -269,7 +270,7 @@ def write_local(doc: Document) -> bytes:
         if not isinstance(item, ChatMessage):
             raise input_error(Source(doc.name, {}, doc.container, doc.name), "a Zoom chat holds chat messages only")
         info = per_item.get(item.index, {})
-        sender = _one_line(item.sender.label) if item.sender else "Unknown speaker"
+        sender = one_line(item.sender.label) if item.sender else "Unknown speaker"
         head = f"{item.time}{sep}From{pad}{sender}{_target(item, info, pad, targeted)}"
         body = _body(item, info.get("form", ""))
         if layout == "inline":

@@ -143,37 +143,8 @@ class Slack:
         raw_users = self._json(source, prefix + "users.json") if prefix + "users.json" in source.files else []
         if not isinstance(raw_users, list):
             raise input_error(source, "users.json: expected a list of users")
-        users: dict[str, Speaker] = {}
-        bots: set[str] = set()
-        for u in raw_users:
-            if not isinstance(u, dict) or not as_str(u.get("id")):
-                raise input_error(source, "users.json: a user without an id")
-            profile = as_dict(u.get("profile"))
-            names = [as_str(u.get("real_name")), as_str(profile.get("real_name")), as_str(u.get("name")),
-                     as_str(profile.get("display_name")), as_str(profile.get("real_name_normalized")),
-                     as_str(profile.get("display_name_normalized"))]
-            names = [n for n in dict.fromkeys(n.strip() for n in names) if n]
-            label = names[0] if names else u["id"]
-            users[u["id"]] = Speaker(label, u["id"], tuple(n for n in names if n != label))
-            if u.get("is_bot") or u.get("is_app_user"):
-                bots.add(u["id"])
-
-        conversations: dict[str, tuple[str, dict[str, Any], bool]] = {}
-        conv_files: dict[str, list[Any]] = {}
-        for fname, private in _CONVERSATIONS:
-            rel = prefix + fname
-            if rel not in source.files:
-                continue
-            convs = self._json(source, rel)
-            if not isinstance(convs, list):
-                raise input_error(source, f"{fname}: expected a list of conversations")
-            conv_files[fname] = convs
-            for conv in convs:
-                if not isinstance(conv, dict):
-                    raise input_error(source, f"{fname}: a conversation is not an object")
-                for key in ("name", "id"):
-                    if as_str(conv.get(key)):
-                        conversations.setdefault(conv[key], (fname, conv, private))
+        users, bots = _users(source, raw_users)
+        conversations, conv_files = self._conversations(source, prefix)
 
         folders: dict[str, list[str]] = {}
         for p in sorted(source.files):
@@ -205,6 +176,27 @@ class Slack:
         meta = {"prefix": prefix, "users": raw_users, "conversations": conv_files, "files": file_order,
                 "slots": slots, "user_speakers": users}
         return Document(source.name, self.name, "chat", tuple(items), container=source.container, meta=meta)
+
+    def _conversations(self, source: Source, prefix: str
+                       ) -> tuple[dict[str, tuple[str, dict[str, Any], bool]], dict[str, list[Any]]]:
+        """Conversation name or id -> (conversations file, entry, private); the files read."""
+        conversations: dict[str, tuple[str, dict[str, Any], bool]] = {}
+        conv_files: dict[str, list[Any]] = {}
+        for fname, private in _CONVERSATIONS:
+            rel = prefix + fname
+            if rel not in source.files:
+                continue
+            convs = self._json(source, rel)
+            if not isinstance(convs, list):
+                raise input_error(source, f"{fname}: expected a list of conversations")
+            conv_files[fname] = convs
+            for conv in convs:
+                if not isinstance(conv, dict):
+                    raise input_error(source, f"{fname}: a conversation is not an object")
+                for key in ("name", "id"):
+                    if as_str(conv.get(key)):
+                        conversations.setdefault(conv[key], (fname, conv, private))
+        return conversations, conv_files
 
     def _message(self, index: int, msg: dict[str, Any], users: dict[str, Speaker], bots: set[str],
                  private: bool, members: list[str], conv_file: str) -> ChatMessage:
@@ -248,14 +240,7 @@ class Slack:
             raise InputError(doc.name, "a Slack export can only be written from a parsed export")
         prefix: str = meta["prefix"]
         users: dict[str, Speaker] = meta["user_speakers"]
-        id_map: dict[str, str] = {}
-        for uid, sp in users.items():
-            new = doc.relabel.get(sp)
-            if new is not None:
-                id_map[uid] = new.platform_id or new.label
-        for old, new in doc.relabel.items():
-            if old.platform_id and old.platform_id not in id_map:
-                id_map[old.platform_id] = new.platform_id or new.label
+        id_map = _id_map(doc, users)
 
         def rid(value: Any) -> Any:
             return id_map.get(value, value) if isinstance(value, str) else value
@@ -270,13 +255,7 @@ class Slack:
         out: dict[str, Any] = {}
         # A user the released messages never name is no business of the
         # recipient: users.json keeps only people the content refers to.
-        referenced: set[str] = set()
-        for item in doc.items:
-            if isinstance(item, ChatMessage):
-                for person in (item.sender, *item.recipients):
-                    if person is not None and person.platform_id:
-                        referenced.add(person.platform_id)
-                referenced.update(_MENTION_ID.findall(item.text))
+        referenced = _referenced(doc)
         relabelled_ids = {new.platform_id for new in doc.relabel.values() if new.platform_id}
         out["users.json"] = [
             self._user(u, users, doc.relabel) for u in meta["users"]
@@ -284,19 +263,7 @@ class Slack:
                                         or users.get(as_str(u.get("id"))) in doc.relabel)
         ]
         for fname, convs in meta["conversations"].items():
-            rows = []
-            for conv in convs:
-                row = {k: conv[k] for k in _CONV_KEYS if k in conv}
-                if row.get("name") in renamed:
-                    row["name"] = renamed[row["name"]]
-                if "creator" in conv:
-                    row["creator"] = rid(conv["creator"])
-                if "user" in conv:
-                    row["user"] = rid(conv["user"])
-                if isinstance(conv.get("members"), list):
-                    row["members"] = [rid(m) for m in conv["members"]]
-                rows.append(row)
-            out[fname] = rows
+            out[fname] = _conversation_rows(convs, renamed, rid)
         per_file: dict[str, list[dict[str, Any]]] = {rel: [] for rel in meta["files"]}
         for item in doc.items:
             if not isinstance(item, ChatMessage) or item.index not in meta["slots"]:
@@ -308,14 +275,7 @@ class Slack:
             out[f"{renamed.get(folder, folder)}/{day}"] = messages
         encoded = {prefix + rel: (json.dumps(v, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
                    for rel, v in out.items()}
-        if doc.container == "zip":
-            buf = io.BytesIO()
-            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-                for rel in sorted(encoded):
-                    zf.writestr(zipfile.ZipInfo(rel, (1980, 1, 1, 0, 0, 0)), encoded[rel],
-                                compress_type=zipfile.ZIP_DEFLATED)
-            return {doc.name: buf.getvalue()}
-        return {f"{doc.name}/{rel}": data for rel, data in encoded.items()}
+        return _pack(doc, encoded)
 
     @staticmethod
     def _user(raw: dict[str, Any], users: dict[str, Speaker], relabel: Any) -> dict[str, Any]:
@@ -362,35 +322,9 @@ class Slack:
         msg["text"] = "" if item.kind is MessageKind.DELETED else item.text
         extras = list(item.extra_texts)
         if isinstance(raw.get("files"), list):
-            files = []
-            for f in raw["files"]:
-                if not isinstance(f, dict):
-                    continue
-                name = extras.pop(0) if extras else ""
-                title = extras.pop(0) if extras else ""
-                row = {k: f[k] for k in _FILE_KEYS if k in f}
-                row["name"] = name
-                if "title" in f:
-                    row["title"] = title
-                old_name = strip_tokens(as_str(f.get("name")))
-                for key in _FILE_URLS:
-                    if isinstance(f.get(key), str):
-                        row[key] = _map_url_ids(_rename_url(_clean_url(f[key]), old_name, name), rid)
-                if "user" in f:
-                    row["user"] = rid(f["user"])
-                files.append(row)
-            msg["files"] = files
+            msg["files"] = _files(raw["files"], extras, rid)
         if isinstance(raw.get("attachments"), list):
-            atts = []
-            for a in raw["attachments"]:
-                if isinstance(a, dict):
-                    row = {"id": a["id"]} if "id" in a else {}
-                    for key in _ATTACH_TEXT:
-                        value = extras.pop(0) if extras else ""
-                        if key in a:
-                            row[key] = value
-                    atts.append(row)
-            msg["attachments"] = atts
+            msg["attachments"] = _attachments(raw["attachments"], extras)
         if isinstance(raw.get("reactions"), list):
             msg["reactions"] = [
                 {"name": r.get("name"), "count": r.get("count"),
@@ -399,11 +333,122 @@ class Slack:
             ]
         room = raw.get("room")
         if isinstance(room, dict):
-            clean = {k: room[k] for k in _ROOM_KEYS if k in room}
-            for key in ("participant_history", "participants"):
-                if isinstance(room.get(key), list):
-                    clean[key] = [rid(u) for u in room[key]]
-            if "created_by" in room:
-                clean["created_by"] = rid(room["created_by"])
-            msg["room"] = clean
+            msg["room"] = _room(room, rid)
         return msg
+
+
+def _users(source: Source, raw_users: list[Any]) -> tuple[dict[str, Speaker], set[str]]:
+    """users.json: id -> Speaker (real name first, other names as aliases); bot ids."""
+    users: dict[str, Speaker] = {}
+    bots: set[str] = set()
+    for u in raw_users:
+        if not isinstance(u, dict) or not as_str(u.get("id")):
+            raise input_error(source, "users.json: a user without an id")
+        profile = as_dict(u.get("profile"))
+        names = [as_str(u.get("real_name")), as_str(profile.get("real_name")), as_str(u.get("name")),
+                 as_str(profile.get("display_name")), as_str(profile.get("real_name_normalized")),
+                 as_str(profile.get("display_name_normalized"))]
+        names = [n for n in dict.fromkeys(n.strip() for n in names) if n]
+        label = names[0] if names else u["id"]
+        users[u["id"]] = Speaker(label, u["id"], tuple(n for n in names if n != label))
+        if u.get("is_bot") or u.get("is_app_user"):
+            bots.add(u["id"])
+    return users, bots
+
+
+def _files(raw_files: list[Any], extras: list[str], rid: Any) -> list[dict[str, Any]]:
+    """Files from the allowlist, names and titles from the (redacted) extra texts."""
+    files = []
+    for f in raw_files:
+        if not isinstance(f, dict):
+            continue
+        name = extras.pop(0) if extras else ""
+        title = extras.pop(0) if extras else ""
+        row = {k: f[k] for k in _FILE_KEYS if k in f}
+        row["name"] = name
+        if "title" in f:
+            row["title"] = title
+        old_name = strip_tokens(as_str(f.get("name")))
+        for key in _FILE_URLS:
+            if isinstance(f.get(key), str):
+                row[key] = _map_url_ids(_rename_url(_clean_url(f[key]), old_name, name), rid)
+        if "user" in f:
+            row["user"] = rid(f["user"])
+        files.append(row)
+    return files
+
+
+def _attachments(raw_atts: list[Any], extras: list[str]) -> list[dict[str, Any]]:
+    atts = []
+    for a in raw_atts:
+        if isinstance(a, dict):
+            row = {"id": a["id"]} if "id" in a else {}
+            for key in _ATTACH_TEXT:
+                value = extras.pop(0) if extras else ""
+                if key in a:
+                    row[key] = value
+            atts.append(row)
+    return atts
+
+
+def _room(room: dict[str, Any], rid: Any) -> dict[str, Any]:
+    clean = {k: room[k] for k in _ROOM_KEYS if k in room}
+    for key in ("participant_history", "participants"):
+        if isinstance(room.get(key), list):
+            clean[key] = [rid(u) for u in room[key]]
+    if "created_by" in room:
+        clean["created_by"] = rid(room["created_by"])
+    return clean
+
+
+def _id_map(doc: Document, users: dict[str, Speaker]) -> dict[str, str]:
+    """Original user id -> the id written for it (relabelled users only)."""
+    id_map: dict[str, str] = {}
+    for uid, sp in users.items():
+        new = doc.relabel.get(sp)
+        if new is not None:
+            id_map[uid] = new.platform_id or new.label
+    for old, new in doc.relabel.items():
+        if old.platform_id and old.platform_id not in id_map:
+            id_map[old.platform_id] = new.platform_id or new.label
+    return id_map
+
+
+def _referenced(doc: Document) -> set[str]:
+    """User ids the released messages name: senders, recipients, mentions."""
+    referenced: set[str] = set()
+    for item in doc.items:
+        if isinstance(item, ChatMessage):
+            for person in (item.sender, *item.recipients):
+                if person is not None and person.platform_id:
+                    referenced.add(person.platform_id)
+            referenced.update(_MENTION_ID.findall(item.text))
+    return referenced
+
+
+def _conversation_rows(convs: list[Any], renamed: dict[str, str], rid: Any) -> list[dict[str, Any]]:
+    rows = []
+    for conv in convs:
+        row = {k: conv[k] for k in _CONV_KEYS if k in conv}
+        if row.get("name") in renamed:
+            row["name"] = renamed[row["name"]]
+        if "creator" in conv:
+            row["creator"] = rid(conv["creator"])
+        if "user" in conv:
+            row["user"] = rid(conv["user"])
+        if isinstance(conv.get("members"), list):
+            row["members"] = [rid(m) for m in conv["members"]]
+        rows.append(row)
+    return rows
+
+
+def _pack(doc: Document, encoded: dict[str, bytes]) -> dict[str, bytes]:
+    """The export as it came: one zip, or the files of a folder."""
+    if doc.container == "zip":
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for rel in sorted(encoded):
+                zf.writestr(zipfile.ZipInfo(rel, (1980, 1, 1, 0, 0, 0)), encoded[rel],
+                            compress_type=zipfile.ZIP_DEFLATED)
+        return {doc.name: buf.getvalue()}
+    return {f"{doc.name}/{rel}": data for rel, data in encoded.items()}

@@ -230,27 +230,7 @@ class TeamsChat:
             if not isinstance(item, ChatMessage):
                 raise input_error(Source(doc.name, {}, path=doc.name), "a Teams chat holds messages only")
             raw = raws.get(item.index, {})
-            msg: dict[str, Any] = {k: raw[k] for k in _KEEP if k in raw}
-            msg.setdefault("id", str(item.index))
-            msg.setdefault("messageType", "systemEventMessage" if item.kind is MessageKind.SYSTEM else "message")
-            msg["createdDateTime"] = item.time
-            if "chatType" in raw:
-                msg["chatType"] = raw["chatType"]
-            top_type = as_str(meta.get("top", {}).get("chatType"))
-            chat_type = as_str(msg.get("chatType")) or top_type
-            read_private = (chat_type not in _PUBLIC_CHATS if chat_type
-                            else as_str(msg.get("chatId")).endswith("@unq.gbl.spaces"))
-            if item.private and not read_private:
-                msg["chatType"] = "oneOnOne"     # a private item must read back private
-            sender = item.sender
-            if sender is None:
-                msg["from"] = None
-            else:
-                key = "application" if item.kind is MessageKind.BOT else "user"
-                who: dict[str, Any] = {"id": sender.platform_id, "displayName": sender.label}
-                if key == "user":
-                    who["userIdentityType"] = "aadUser"
-                msg["from"] = {key: who}
+            msg = _skeleton(item, raw, as_str(meta.get("top", {}).get("chatType")))
             if item.kind is MessageKind.DELETED:
                 msg["deletedDateTime"] = raw.get("deletedDateTime") or item.time
                 msg["body"] = {"contentType": "html", "content": ""}
@@ -263,36 +243,12 @@ class TeamsChat:
             else:
                 msg["body"] = {"contentType": "html", "content": self._body(item)}
             msg["mentions"] = self._mentions(item, relabel)
-            extras = list(item.extra_texts)
-            if as_str(raw.get("subject")) and extras:
-                msg["subject"] = extras.pop(0)
-            atts = []
-            for att in raw.get("attachments") or []:
-                if isinstance(att, dict):
-                    name = extras.pop(0) if extras else ""
-                    url = extras.pop(0) if extras else ""
-                    atts.append({"id": att.get("id"), "contentType": att.get("contentType"),
-                                 "name": name, "contentUrl": url})
-            if atts:
-                msg["attachments"] = atts
+            _extras(msg, raw, list(item.extra_texts))
             detail = raw.get("eventDetail")
             if isinstance(detail, dict):
-                clean: dict[str, Any] = {"@odata.type": detail.get("@odata.type")}
-                if isinstance(detail.get("members"), list):
-                    clean["members"] = [
-                        {"id": id_map.get(as_str(m.get("id")), m.get("id")), "displayName": None}
-                        for m in detail["members"] if isinstance(m, dict)
-                    ]
-                msg["eventDetail"] = clean
+                msg["eventDetail"] = _event_detail(detail, id_map)
             out.append(msg)
-        shape = meta.get("shape", "value")
-        if shape == "jsonl":
-            data = "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in out)
-        elif shape == "list":
-            data = json.dumps(out, ensure_ascii=False, indent=1) + "\n"
-        else:
-            data = json.dumps({**meta.get("top", {}), "value": out}, ensure_ascii=False, indent=1) + "\n"
-        return {doc.name: data.encode("utf-8")}
+        return {doc.name: _dump(out, meta).encode("utf-8")}
 
     @staticmethod
     def _valid_mentions(item: ChatMessage) -> list[Mention]:
@@ -323,3 +279,62 @@ class TeamsChat:
             out.append({"id": k, "mentionText": shown,
                         "mentioned": {"user": {"id": sp.platform_id, "displayName": sp.label}}})
         return out
+
+
+def _skeleton(item: ChatMessage, raw: dict[str, Any], top_type: str) -> dict[str, Any]:
+    """The allowlisted fields of a message, its time, privacy and sender."""
+    msg: dict[str, Any] = {k: raw[k] for k in _KEEP if k in raw}
+    msg.setdefault("id", str(item.index))
+    msg.setdefault("messageType", "systemEventMessage" if item.kind is MessageKind.SYSTEM else "message")
+    msg["createdDateTime"] = item.time
+    if "chatType" in raw:
+        msg["chatType"] = raw["chatType"]
+    chat_type = as_str(msg.get("chatType")) or top_type
+    read_private = (chat_type not in _PUBLIC_CHATS if chat_type
+                    else as_str(msg.get("chatId")).endswith("@unq.gbl.spaces"))
+    if item.private and not read_private:
+        msg["chatType"] = "oneOnOne"     # a private item must read back private
+    sender = item.sender
+    if sender is None:
+        msg["from"] = None
+    else:
+        key = "application" if item.kind is MessageKind.BOT else "user"
+        who: dict[str, Any] = {"id": sender.platform_id, "displayName": sender.label}
+        if key == "user":
+            who["userIdentityType"] = "aadUser"
+        msg["from"] = {key: who}
+    return msg
+
+
+def _extras(msg: dict[str, Any], raw: dict[str, Any], extras: list[str]) -> None:
+    """Subject and attachment names/URLs back from the (redacted) extra texts."""
+    if as_str(raw.get("subject")) and extras:
+        msg["subject"] = extras.pop(0)
+    atts = []
+    for att in raw.get("attachments") or []:
+        if isinstance(att, dict):
+            name = extras.pop(0) if extras else ""
+            url = extras.pop(0) if extras else ""
+            atts.append({"id": att.get("id"), "contentType": att.get("contentType"),
+                         "name": name, "contentUrl": url})
+    if atts:
+        msg["attachments"] = atts
+
+
+def _event_detail(detail: dict[str, Any], id_map: dict[str, str | None]) -> dict[str, Any]:
+    clean: dict[str, Any] = {"@odata.type": detail.get("@odata.type")}
+    if isinstance(detail.get("members"), list):
+        clean["members"] = [
+            {"id": id_map.get(as_str(m.get("id")), m.get("id")), "displayName": None}
+            for m in detail["members"] if isinstance(m, dict)
+        ]
+    return clean
+
+
+def _dump(out: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    shape = meta.get("shape", "value")
+    if shape == "jsonl":
+        return "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in out)
+    if shape == "list":
+        return json.dumps(out, ensure_ascii=False, indent=1) + "\n"
+    return json.dumps({**meta.get("top", {}), "value": out}, ensure_ascii=False, indent=1) + "\n"

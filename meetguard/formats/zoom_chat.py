@@ -12,7 +12,7 @@ from typing import Any, Literal
 from .._model import ChatMessage, Document, MessageKind, Speaker
 from ._base import at_mentions, decode, input_error, sniff_text, split_lines, text_lines
 from ._source import Source
-from ._zoom_local import HEAD, parse_local, quote_of, write_local
+from ._zoom_local import HEAD, one_line, parse_local, quote_of, write_local
 
 __all__ = ["ZoomChat", "ZoomCloudChat"]
 
@@ -54,10 +54,6 @@ def _src(doc: Document) -> Source:
     return Source(doc.name, {}, doc.container, doc.name)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.replace("\r", "\n").split("\n"))
-
-
 _REACTION = re.compile(r'Reacted to "(.*)" with (.+)', re.DOTALL)
 _REPLY = re.compile(r'Replying to "(.*)"', re.DOTALL)
 
@@ -74,11 +70,11 @@ def _cloud_head(head: str, known: set[str]) -> tuple[str, str, str, str]:
 
 
 def _cloud_sender(item: ChatMessage, dms: dict[int, tuple[str, str]]) -> str:
-    sender = _one_line(item.sender.label).replace("\t", " ") if item.sender else "Unknown speaker"
+    sender = one_line(item.sender.label).replace("\t", " ") if item.sender else "Unknown speaker"
     if not item.private:
         return sender
     pad, suffix = dms.get(item.index, ("  ", "(Direct Message)"))
-    target = _one_line(item.recipients[0].label).replace("\t", " ") if item.recipients else "Unknown speaker"
+    target = one_line(item.recipients[0].label).replace("\t", " ") if item.recipients else "Unknown speaker"
     return f"{sender}{pad}to{pad}{target}{suffix}"
 
 
@@ -145,9 +141,9 @@ class ZoomCloudChat:
                 raise input_error(_src(doc), "a Zoom chat holds chat messages only")
             sender = _cloud_sender(item, meta.get("dms", {}))
             q = item.quote
-            quoted = _one_line(q.text + ("..." if q.truncated else "")) if q else ""
+            quoted = one_line(q.text + ("..." if q.truncated else "")) if q else ""
             if item.kind is MessageKind.REACTION:
-                out.append(f'{item.time}{sep}{sender}:\tReacted to "{quoted}" with {_one_line(item.text)}')
+                out.append(f'{item.time}{sep}{sender}:\tReacted to "{quoted}" with {one_line(item.text)}')
             elif item.kind is MessageKind.REPLY:
                 out.append(f'{item.time}{sep}{sender}:\tReplying to "{quoted}"')
                 out.extend("\t" + line for line in text_lines(item.text))
