@@ -33,7 +33,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from .._errors import UsageError
-from .._model import ChatMessage, Meeting, MessageKind, Speaker
+from .._model import ChatMessage, Cue, Meeting, MessageKind, Speaker
 from .._time import require_aware
 from .model import Policy, Purpose
 from .names import Attribution, attribute
@@ -152,6 +152,41 @@ def _gate(policy: Policy, purpose: str, recipient: str | None
     return p, recipient, None
 
 
+@dataclass(frozen=True)
+class _Request:
+    """What ``decide`` was asked, resolved: the gate's answer and the attribution."""
+
+    meeting: Meeting
+    attribution: Attribution
+    purpose: Purpose | None
+    recipient: str | None
+
+
+@dataclass(frozen=True)
+class _Consent:
+    """Steps 5 and 6: who is present, who consents, and who is excluded."""
+
+    present: frozenset[str] = frozenset()
+    consenting: frozenset[str] = frozenset()
+    not_consenting: frozenset[str] = frozenset()
+    excluded: tuple[str, ...] = ()           # present and not consenting, sorted
+    why: Mapping[str, str] = field(default_factory=dict)
+    unattributable_ok: bool = False          # content that cannot be attributed may stay
+    unattributable_why: str = ""
+
+
+@dataclass
+class _Drops:
+    """What steps 6 and 7 drop, and what they leave."""
+
+    items: set[tuple[int, int]] = field(default_factory=set)
+    audio: set[int] = field(default_factory=set)
+    private: int = 0
+    unattributable: int = 0
+    content_dropped: bool = False
+    content_left: bool = False
+
+
 def decide(
     policy: Policy,
     meeting: Meeting,
@@ -160,36 +195,43 @@ def decide(
     at: datetime,
     attendees: Iterable[str] = (),
 ) -> ConsentDecision:
-    """Decide what of ``meeting`` may be released for ``purpose`` to ``recipient`` at ``at``.
+    """Decide what of ``meeting`` may be released for ``purpose`` to ``recipient`` at ``at``:
+    the numbered steps of policy-v1.md's "Decision, in order", one helper each.
 
     ``attendees`` adds to ``meeting.attendees``. Raises UsageError for an
     attendee or track id the policy does not know, a naive ``at``, or a
     missing recipient when the purpose has several.
     """
     _check_at(at)
-    present_attendees = _check_attendees(policy, (*meeting.attendees, *attendees))
+    named = _check_request_ids(policy, meeting, attendees)
+    attribution = attribute(meeting, policy)                                  # step 4
+    p, resolved, gate_reason = _gate(policy, purpose, recipient)               # steps 1-3
+    request = _Request(meeting, attribution, p, resolved)
+    if gate_reason is not None or p is None:
+        return _denied(request, [gate_reason or "purpose is not defined"], _Consent())
+    present = _step6_present(meeting, attribution, named)
+    consent = _step5_consent(policy, p, at, present, attribution)
+    refusal = _step6_missing_consent_deny(p, meeting, consent)
+    if refusal:
+        return _denied(request, refusal, consent)
+    drops = _steps6_7_drop(meeting, attribution, p, consent)
+    return _step8_outcome(request, p, consent, drops)
+
+
+def _check_request_ids(policy: Policy, meeting: Meeting, attendees: Iterable[str]) -> tuple[str, ...]:
+    """The attendees named (deduplicated); UsageError for an id the policy does not know."""
+    named = _check_attendees(policy, (*meeting.attendees, *attendees))
     known = policy.participant_ids
     for track in meeting.audio:
         if track.participant_id is not None and track.participant_id not in known:
             raise UsageError(f"unknown track participant id {_short(track.participant_id)!r}")
-    attribution: Attribution = attribute(meeting, policy)
-    all_items, all_docs, all_audio = _everything(meeting)
+    return named
 
-    p, resolved, gate_reason = _gate(policy, purpose, recipient)
 
-    def deny(reasons: Iterable[str], excluded: Iterable[str] = (),
-             consenting: frozenset[str] = frozenset(),
-             present: frozenset[str] = frozenset(),
-             not_consenting: frozenset[str] = frozenset()) -> ConsentDecision:
-        return ConsentDecision("deny", tuple(reasons), tuple(sorted(excluded, key=_id_key)),
-                               attribution, consenting, all_items, all_docs, all_audio, p,
-                               resolved, present, not_consenting)
-
-    if gate_reason is not None or p is None:
-        return deny([gate_reason or "purpose is not defined"])
-
-    # Step 6: who is present.
-    present: set[str] = set(present_attendees)
+def _step6_present(meeting: Meeting, attribution: Attribution, named: Iterable[str]) -> frozenset[str]:
+    """Everyone attributed in the content (senders, DM recipients, speakers, track
+    owners) plus the attendees named. System events name no one present."""
+    present: set[str] = set(named)
     for doc in meeting.documents:
         for item in doc.items:
             if isinstance(item, ChatMessage):
@@ -201,117 +243,158 @@ def decide(
             elif item.speaker is not None:
                 present.add(attribution[item.speaker])
     present.update(t.participant_id for t in meeting.audio if t.participant_id is not None)
+    return frozenset(present)
 
-    # Step 5: consent of everyone attributed or present.
+
+def _step5_consent(policy: Policy, p: Purpose, at: datetime, present: frozenset[str],
+                   attribution: Attribution) -> _Consent:
+    """The consent of everyone present, attributed or in the policy; who is excluded; and
+    whether content that cannot be attributed per speaker may stay."""
     why: dict[str, str] = {}
-    consenting_set: set[str] = set()
-    for pid in present | set(attribution.ids) | set(known):
-        ok, reason = consent_state(policy, pid, p, at)
-        why[pid] = reason
+    ok_ids: set[str] = set()
+    for pid in present | set(attribution.ids) | policy.participant_ids:
+        ok, why[pid] = consent_state(policy, pid, p, at)
         if ok:
-            consenting_set.add(pid)
-    not_consenting = frozenset(why) - consenting_set
-    consenting_set &= present | set(attribution.ids)
-    consenting = frozenset(consenting_set)
-    frozen_present = frozenset(present)
-    excluded = sorted((pid for pid in present if pid not in consenting), key=_id_key)
+            ok_ids.add(pid)
+    consenting = frozenset(ok_ids & (present | set(attribution.ids)))
+    excluded = tuple(sorted((pid for pid in present if pid not in consenting), key=_id_key))
+    if present:
+        unattributable = (not excluded, "not everyone present consents")
+    else:
+        unattributable = (policy.unknown_speakers == "consenting",
+                          "nobody is known to be present and unknown speakers do not consent")
+    return _Consent(present, consenting, frozenset(why) - ok_ids, excluded, why, *unattributable)
 
-    unknown_consent = policy.unknown_speakers == "consenting"
-    has_unattributable = any(t.participant_id is None for t in meeting.audio) or any(
+
+def _exclusion_reasons(p: Purpose, consent: _Consent) -> list[str]:
+    return [f"{pid} does not consent to {p.name!r} ({consent.why[pid]})" for pid in consent.excluded]
+
+
+def _has_unattributable(meeting: Meeting) -> bool:
+    return any(t.participant_id is None for t in meeting.audio) or any(
         (isinstance(item, ChatMessage) and item.sender is None
          and item.kind not in (MessageKind.SYSTEM, MessageKind.DELETED))
         or (not isinstance(item, ChatMessage) and item.speaker is None)
         for doc in meeting.documents for item in doc.items)
-    if present:
-        unattributable_ok = not excluded
-        unattributable_why = "not everyone present consents"
-    else:
-        unattributable_ok = unknown_consent
-        unattributable_why = "nobody is known to be present and unknown speakers do not consent"
 
-    exclusion_reasons = [f"{pid} does not consent to {p.name!r} ({why[pid]})" for pid in excluded]
-    if p.missing_consent == "deny":
-        if excluded:
-            return deny([*exclusion_reasons,
-                         f"purpose {p.name!r} requires the consent of everyone present"],
-                        excluded, consenting, frozen_present, not_consenting)
-        if has_unattributable and not unattributable_ok:
-            return deny([("content that cannot be attributed per speaker counts as spoken by "
-                         "unknown speakers, who do not consent"),
-                         f"purpose {p.name!r} requires the consent of everyone present"],
-                        excluded, consenting, frozen_present, not_consenting)
 
-    excluded_set = frozenset(excluded)
-    dropped: set[tuple[int, int]] = set()
-    content_dropped = False
-    private_dropped = 0
-    unattributable_dropped = 0
-    content_left = False
+def _step6_missing_consent_deny(p: Purpose, meeting: Meeting, consent: _Consent) -> list[str]:
+    """``missing_consent: deny``: the reasons to deny the whole meeting (none: go on)."""
+    if p.missing_consent != "deny":
+        return []
+    everyone = f"purpose {p.name!r} requires the consent of everyone present"
+    if consent.excluded:
+        return [*_exclusion_reasons(p, consent), everyone]
+    if _has_unattributable(meeting) and not consent.unattributable_ok:
+        return [("content that cannot be attributed per speaker counts as spoken by "
+                 "unknown speakers, who do not consent"), everyone]
+    return []
+
+
+def _steps6_7_drop(meeting: Meeting, attribution: Attribution, p: Purpose,
+                   consent: _Consent) -> _Drops:
+    """``missing_consent: exclude`` drops the excluded people's items and tracks, and
+    unattributable content unless allowed (step 6); private messages go unless the
+    purpose includes them (step 7). Deleted messages always go; system events stay."""
+    drops = _Drops()
+    excluded = frozenset(consent.excluded)
     for d, doc in enumerate(meeting.documents):
         for i, item in enumerate(doc.items):
-            drop = False
             kind = item.kind if isinstance(item, ChatMessage) else None
             if kind is MessageKind.DELETED:
-                dropped.add((d, i))
-                continue
-            if kind is MessageKind.SYSTEM:
-                continue
-            speaker = item.sender if isinstance(item, ChatMessage) else item.speaker
-            if speaker is None:
-                if not unattributable_ok:
-                    drop = True
-                    unattributable_dropped += 1
-            elif attribution[speaker] in excluded_set:
-                drop = True
-            elif isinstance(item, ChatMessage) and item.private:
-                if p.private_messages != "include":
-                    drop = True
-                    private_dropped += 1
-                elif any(attribution[r] in excluded_set for r in item.recipients):
-                    drop = True
-            if drop:
-                dropped.add((d, i))
-                content_dropped = True
-            else:
-                content_left = True
-
-    dropped_audio: set[int] = set()
+                drops.items.add((d, i))
+            elif kind is not MessageKind.SYSTEM:
+                _drop_item(drops, (d, i), item, attribution, p, consent, excluded)
     for k, track in enumerate(meeting.audio):
         if track.participant_id is None:
-            if not unattributable_ok:
-                dropped_audio.add(k)
-                unattributable_dropped += 1
-        elif track.participant_id in excluded_set:
-            dropped_audio.add(k)
-        if k in dropped_audio:
-            content_dropped = True
-        else:
-            content_left = True
+            if not consent.unattributable_ok:
+                drops.audio.add(k)
+                drops.unattributable += 1
+        elif track.participant_id in excluded:
+            drops.audio.add(k)
+        drops.content_dropped |= k in drops.audio
+        drops.content_left |= k not in drops.audio
+    return drops
 
+
+def _drop_item(drops: _Drops, at: tuple[int, int], item: ChatMessage | Cue,
+               attribution: Attribution, p: Purpose, consent: _Consent,
+               excluded: frozenset[str]) -> None:
+    speaker = item.sender if isinstance(item, ChatMessage) else item.speaker
+    drop = False
+    if speaker is None:
+        if not consent.unattributable_ok:
+            drop = True
+            drops.unattributable += 1
+    elif attribution[speaker] in excluded:
+        drop = True
+    elif isinstance(item, ChatMessage) and item.private:
+        if p.private_messages != "include":
+            drop = True
+            drops.private += 1
+        elif any(attribution[r] in excluded for r in item.recipients):
+            drop = True          # a private exchange belongs to both sides
+    if drop:
+        drops.items.add(at)
+        drops.content_dropped = True
+    else:
+        drops.content_left = True
+
+
+def _drop_reasons(p: Purpose, consent: _Consent, drops: _Drops) -> list[str]:
     reasons = [f"{r}; their content is excluded and their name redacted"
-               for r in exclusion_reasons]
-    if private_dropped:
-        reasons.append(f"{private_dropped} private message(s) excluded "
+               for r in _exclusion_reasons(p, consent)]
+    if drops.private:
+        reasons.append(f"{drops.private} private message(s) excluded "
                        f"(purpose {p.name!r} excludes private messages)")
-    if unattributable_dropped:
-        reasons.append(f"{unattributable_dropped} input(s) or item(s) that cannot be attributed "
-                       f"per speaker excluded: {unattributable_why}")
+    if drops.unattributable:
+        reasons.append(f"{drops.unattributable} input(s) or item(s) that cannot be attributed "
+                       f"per speaker excluded: {consent.unattributable_why}")
+    return reasons
 
-    if not content_left:
-        return deny([*reasons, "nothing left to release"], excluded, consenting, frozen_present,
-                    not_consenting)
 
+def _step8_outcome(request: _Request, p: Purpose, consent: _Consent, drops: _Drops) -> ConsentDecision:
+    """Nothing left: deny; content dropped: partial; else release."""
+    reasons = _drop_reasons(p, consent, drops)
+    if not drops.content_left:
+        return _denied(request, [*reasons, "nothing left to release"], consent)
+    documents = request.meeting.documents
     dropped_docs = frozenset(
-        d for d, doc in enumerate(meeting.documents)
-        if doc.items and all((d, i) in dropped for i in range(len(doc.items))))
-    if content_dropped:
+        d for d, doc in enumerate(documents)
+        if doc.items and all((d, i) in drops.items for i in range(len(doc.items))))
+    if drops.content_dropped:
         outcome: Outcome = "partial"
     else:
         outcome = "release"
         reasons.append(f"everyone present may share content for {p.name!r}")
-    return ConsentDecision(outcome, tuple(reasons), tuple(excluded), attribution, consenting,
-                           frozenset(dropped), dropped_docs, frozenset(dropped_audio), p,
-                           resolved, frozen_present, not_consenting)
+    return _decision(request, outcome, reasons, consent, frozenset(drops.items), dropped_docs,
+                     frozenset(drops.audio))
+
+
+def _denied(request: _Request, reasons: Iterable[str], consent: _Consent) -> ConsentDecision:
+    """A deny: every item, document and recording is dropped."""
+    items, docs, audio = _everything(request.meeting)
+    return _decision(request, "deny", reasons, consent, items, docs, audio)
+
+
+def _decision(request: _Request, outcome: Outcome, reasons: Iterable[str], consent: _Consent,
+              items: frozenset[tuple[int, int]], documents: frozenset[int],
+              audio: frozenset[int]) -> ConsentDecision:
+    """The one place a meeting's ConsentDecision is built."""
+    return ConsentDecision(
+        outcome=outcome,
+        reasons=tuple(reasons),
+        excluded_participants=consent.excluded,
+        attribution=request.attribution,
+        consenting=consent.consenting,
+        dropped_items=items,
+        dropped_documents=documents,
+        dropped_audio=audio,
+        purpose=request.purpose,
+        recipient=request.recipient,
+        present=consent.present,
+        not_consenting=consent.not_consenting,
+    )
 
 
 def decide_passthrough(
@@ -335,9 +418,12 @@ def decide_passthrough(
         if p is not None:
             nc = frozenset(q.id for q in policy.participants
                            if not consent_state(policy, q.id, p, at)[0])
-        return ConsentDecision(outcome, tuple(reasons), tuple(sorted(excluded, key=_id_key)),
-                               empty, consenting, frozenset(), frozenset(), frozenset(), p,
-                               resolved, frozenset(named), nc)
+        return ConsentDecision(
+            outcome=outcome, reasons=tuple(reasons),
+            excluded_participants=tuple(sorted(excluded, key=_id_key)), attribution=empty,
+            consenting=consenting, dropped_items=frozenset(), dropped_documents=frozenset(),
+            dropped_audio=frozenset(), purpose=p, recipient=resolved, present=frozenset(named),
+            not_consenting=nc)
 
     if gate_reason is not None or p is None:
         return make("deny", [gate_reason or "purpose is not defined"])
