@@ -20,21 +20,25 @@ BUCKETS = 1200
 
 
 def envelope(wav: bytes, buckets: int = BUCKETS) -> tuple[np.ndarray, np.ndarray, float]:
-    """(min, max) per time bucket in [-1, 1], and the duration in seconds, of a PCM16 WAV."""
+    """(min, max) per time bucket in [-1, 1], and the duration in seconds, of a PCM16 WAV.
+    Read one bucket at a time, so an hour of audio is never decoded into memory at once."""
     with wave.open(io.BytesIO(wav)) as w:
         if w.getsampwidth() != 2:
             raise ValueError("only PCM16 WAV is drawn")
         channels, rate, n = w.getnchannels(), w.getframerate(), w.getnframes()
-        frames = w.readframes(n)
-    samples = np.frombuffer(frames, dtype="<i2")[: n * channels].reshape(-1, channels)
-    mono = samples.astype(np.float32).mean(axis=1) / 32768.0
-    count = max(1, min(buckets, mono.size))
-    if mono.size == 0:
-        return np.zeros(1), np.zeros(1), 0.0
-    edges = np.linspace(0, mono.size, count + 1).astype(int)
-    lo = np.minimum.reduceat(mono, edges[:-1])
-    hi = np.maximum.reduceat(mono, edges[:-1])
-    return lo, hi, mono.size / float(rate)
+        if n == 0:
+            return np.zeros(1), np.zeros(1), 0.0
+        per_bucket = max(1, -(-n // buckets))
+        lo: list[float] = []
+        hi: list[float] = []
+        while block := w.readframes(per_bucket):
+            samples = np.frombuffer(block, dtype="<i2")
+            mono = samples[: samples.size - samples.size % channels].reshape(-1, channels)
+            mean = mono.mean(axis=1) / 32768.0
+            if mean.size:
+                lo.append(float(mean.min()))
+                hi.append(float(mean.max()))
+    return np.array(lo), np.array(hi), n / float(rate)
 
 
 def waveform_svg(wav: bytes, windows: Sequence[tuple[float, float]], title: str) -> str:
