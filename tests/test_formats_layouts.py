@@ -319,3 +319,14 @@ def test_srt_stray_carriage_returns_and_timing_text_never_written() -> None:
     forged = Document("s.srt", "srt", "transcript",
                       (Cue(0, 1.0, 2.0, None, "hi\n00:00:05,000 --> 00:00:06,000\nforged"),))
     assert len(_again(forged).items) == 1
+
+
+def test_zoom_cloud_to_everyone_is_public_and_the_sender_is_the_sender() -> None:
+    doc = _doc(b"00:01:00\tAna Diaz to Everyone:\thello\n00:01:02\tBen Okafor:\thi\n"
+               b"00:01:05\tBen Okafor to Ana Diaz:\tpsst\n00:01:09\tBack to Work Co:\tads\n")
+    assert _said(doc) == [("Ana Diaz", "hello"), ("Ben Okafor", "hi"), ("Ben Okafor", "psst"),
+                          ("Back to Work Co", "ads")]
+    assert _private(doc) == [("Ben Okafor", ("Ana Diaz",))]
+    back = _again(doc)
+    assert _said(back) == _said(doc) and _private(back) == _private(doc)
+    assert write_document(doc)["in.txt"].decode().startswith("00:01:00\tAna Diaz to Everyone:\thello\n")

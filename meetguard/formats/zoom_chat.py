@@ -21,7 +21,7 @@ _CLOUD_HEAD = re.compile(rf"({_TIME})([ \t]+)([^\t]+?):\t(.*)")
 # A direct message in the cloud chat: "A  to  B(Direct Message)", which some
 # versions cut to "A  to  B(Direct".
 _CLOUD_DM = re.compile(r"(.+?)([ \t]*\((?:Direct Message\)|Direct|Privately\)))", re.IGNORECASE)
-_TO = re.compile(r"([ \t]+)to[ \t]+")
+_TO = re.compile(r"([ \t]+)to[ \t]+", re.IGNORECASE)
 
 
 def _first_line(text: str) -> str:
@@ -58,20 +58,45 @@ _REACTION = re.compile(r'Reacted to "(.*)" with (.+)', re.DOTALL)
 _REPLY = re.compile(r'Replying to "(.*)"', re.DOTALL)
 
 
+def _cloud_known(raw: list[tuple[str, str, list[str]]]) -> set[str]:
+    """Names that send a public message ("A", "A to Everyone")."""
+    known: set[str] = set()
+    for _, head, _ in raw:
+        cuts = list(_TO.finditer(head))
+        if _CLOUD_DM.fullmatch(head):
+            continue
+        if not cuts:
+            known.add(head)
+        elif head[cuts[-1].end() :].casefold() == "everyone":
+            known.add(head[: cuts[-1].start()])
+    return known
+
+
 def _cloud_head(head: str, known: set[str]) -> tuple[str, str, str, str]:
-    """(sender, DM target or "", the padding around "to", the DM suffix)."""
+    """(sender, target or "", the padding around "to", the DM suffix).
+
+    A target of "Everyone" is public; any other target is private.
+    """
     dm = _CLOUD_DM.fullmatch(head)
-    cuts = list(_TO.finditer(dm.group(1))) if dm else []
-    if not dm or not cuts:
+    body = dm.group(1) if dm else head
+    cuts = list(_TO.finditer(body))
+    if not cuts:
         return head, "", "", ""
-    body = dm.group(1)
+    if not dm:
+        last = cuts[-1]
+        if body[last.end() :].casefold() == "everyone":
+            return body[: last.start()], "Everyone", last.group(1), ""
+        if not any(body[: m.start()] in known for m in cuts):
+            return head, "", "", ""        # a name holding " to "
     cut = next((m for m in cuts if body[: m.start()] in known), cuts[0])
-    return body[: cut.start()], body[cut.end() :], cut.group(1), dm.group(2)
+    return body[: cut.start()], body[cut.end() :], cut.group(1), dm.group(2) if dm else ""
 
 
 def _cloud_sender(item: ChatMessage, dms: dict[int, tuple[str, str]]) -> str:
     sender = one_line(item.sender.label).replace("\t", " ") if item.sender else "Unknown speaker"
     if not item.private:
+        if item.index in dms:
+            return f"{sender}{dms[item.index][0]}to{dms[item.index][0]}Everyone"
         return sender
     pad, suffix = dms.get(item.index, ("  ", "(Direct Message)"))
     target = one_line(item.recipients[0].label).replace("\t", " ") if item.recipients else "Unknown speaker"
@@ -119,7 +144,7 @@ class ZoomCloudChat:
                 # A further line of the message: tab-indented, or (replies, pasted
                 # text) written raw after a blank line.
                 raw[-1][2].append(line.removeprefix("\t"))
-        known = {sender for _, sender, _ in raw if not _CLOUD_DM.fullmatch(sender)}
+        known = _cloud_known(raw)
         items: list[ChatMessage] = []
         dms: dict[int, tuple[str, str]] = {}
         for i, (time, head, body) in enumerate(raw):
@@ -127,6 +152,7 @@ class ZoomCloudChat:
             msg = _cloud_message(i, time, Speaker(sender), body, items)
             if target:
                 dms[i] = (pad, suffix)
+            if target and target != "Everyone":
                 msg = dataclasses.replace(msg, recipients=(Speaker(target),), private=True)
             items.append(msg)
         return Document(source.name, self.name, "chat", tuple(at_mentions(items)),
