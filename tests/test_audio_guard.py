@@ -1,4 +1,7 @@
-"""Audio through the whole guard with the real models: espeak-ng speech and jfk.flac."""
+"""Audio through the whole guard with the real models: committed speech clips and jfk.flac.
+
+The clips (tests/fixtures/speech, what each says in clips.txt) were made with piper-tts by
+make_speech.py there, so no TTS is needed here."""
 
 from __future__ import annotations
 
@@ -17,15 +20,11 @@ from meetguard import Guard, GuardOptions, Meeting
 from meetguard.audio.decode import load, to_whisper_input
 from meetguard.audio.transcriber import get_transcriber
 
-from .conftest import JFK, SAMPLES, require_shared
+from .conftest import FFMPEG, JFK, SAMPLES, SPEECH, require_shared
 
 require_shared()
 
-pytestmark = [
-    pytest.mark.models,
-    pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("ffmpeg") is None,
-                       reason="needs espeak-ng and ffmpeg (installed by .ci/run)"),
-]
+pytestmark = pytest.mark.models
 
 AT = datetime(2026, 11, 28, 12, tzinfo=UTC)
 JFK_REF = ("and so my fellow americans ask not what your country can do for you "
@@ -55,8 +54,9 @@ def wer(ref: str, hyp: str) -> float:
     return float(d[len(r), len(h)]) / len(r)
 
 
-def speak(path: Path, text: str) -> Path:
-    subprocess.run(["espeak-ng", "-s", "140", "-w", str(path), text], check=True, capture_output=True)
+def speak(path: Path, clip: str) -> Path:
+    """The committed clip ``clip`` (16 kHz mono FLAC) copied to ``path``."""
+    shutil.copyfile(SPEECH / f"{clip}.flac", path)
     return path
 
 
@@ -83,12 +83,9 @@ def test_jfk_transcript_close_and_audio_unchanged(guard: Guard) -> None:
 
 
 def test_spoken_pii_is_gone_from_transcript_and_sound(guard: Guard, tmp_path: Path) -> None:
-    wav = speak(tmp_path / "call.wav",
-                "Hello team, the budget review is done. Deepak Rao will call the vendor. "
-                "My phone number is five five five, one two three, four five six seven. "
-                "Thanks everyone, see you next week.")
+    wav = speak(tmp_path / "call.flac", "call")
     m4a = tmp_path / "call.m4a"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(wav), "-c:a", "aac", str(m4a)], check=True)
+    subprocess.run([FFMPEG, "-loglevel", "error", "-i", str(wav), "-c:a", "aac", str(m4a)], check=True)
     meeting = Meeting.from_files(audio=m4a, attendees=["p-alice"])
     result = guard.process_sync(meeting, "summarization", "summarizer", AT, verify=True)
     assert result.decision == "release"
@@ -110,10 +107,7 @@ def test_spoken_pii_is_gone_from_transcript_and_sound(guard: Guard, tmp_path: Pa
 
 
 def test_spoken_card_number_and_email_are_gone(guard: Guard, tmp_path: Path) -> None:
-    wav = speak(tmp_path / "billing.wav",
-                "Hello team, the review is done. Please email john dot smith at example dot com "
-                "about the invoice. My card number is four one one one, one one one one, "
-                "one one one one, one one one one. See you next week.")
+    wav = speak(tmp_path / "billing.flac", "billing")
     meeting = Meeting.from_files(audio=wav, attendees=["p-alice"])
     result = guard.process_sync(meeting, "summarization", "summarizer", AT, verify=True)
     assert result.decision == "release"
@@ -126,8 +120,8 @@ def test_spoken_card_number_and_email_are_gone(guard: Guard, tmp_path: Path) -> 
 
 
 def test_tracks_are_named_by_participant_and_excluded_ones_dropped(guard: Guard, tmp_path: Path) -> None:
-    alice = speak(tmp_path / "Audio only - Alice Martin.wav", "The forecast moved to next quarter.")
-    carla = speak(tmp_path / "Audio only - Carla Nunes.wav", "I will not share the numbers.")
+    alice = speak(tmp_path / "Audio only - Alice Martin.flac", "alice_track")
+    carla = speak(tmp_path / "Audio only - Carla Nunes.flac", "carla_track")
     meeting = Meeting.from_files(tracks={"p-alice": alice, "p-carla": carla})
     result = guard.process_sync(meeting, "summarization", "summarizer", AT)
     assert result.decision == "partial"
@@ -140,7 +134,7 @@ def test_tracks_are_named_by_participant_and_excluded_ones_dropped(guard: Guard,
 
 
 def test_mixed_audio_with_a_non_consenting_attendee_is_not_released(guard: Guard, tmp_path: Path) -> None:
-    wav = speak(tmp_path / "mixed.wav", "Quick status update on the launch.")
+    wav = speak(tmp_path / "mixed.flac", "mixed")
     meeting = Meeting.from_files(audio=wav, attendees=["p-alice", "p-carla"])
     result = guard.process_sync(meeting, "summarization", "summarizer", AT)
     assert result.decision == "deny"
@@ -149,7 +143,7 @@ def test_mixed_audio_with_a_non_consenting_attendee_is_not_released(guard: Guard
 
 
 def test_training_drops_audio_but_releases_transcript(guard: Guard, tmp_path: Path) -> None:
-    wav = speak(tmp_path / "train.wav", "The launch checklist is complete.")
+    wav = speak(tmp_path / "train.flac", "train")
     meeting = Meeting.from_files(audio=wav, attendees=["p-alice"])
     result = guard.process_sync(meeting, "training", None, AT)
     assert result.decision == "release"

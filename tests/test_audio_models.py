@@ -5,8 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from meetguard.audio.verify import verify_redacted
 from meetguard.audio.whisper_backend import WhisperTranscriber
 from meetguard.redaction.audio import apply, windows_for
 
-from .conftest import JFK, require_shared
+from .conftest import JFK, SPEECH, require_shared
 
 require_shared()
 
@@ -151,9 +149,8 @@ def test_alignment_heads_are_the_models_own(whisper_tx: WhisperTranscriber) -> N
 
 # --- synthetic speech with a layout we control ------------------------------------
 
-SPEECH = ("<speak>hello everyone, welcome to the meeting. <break time='1500ms'/> "
-          "five five five, one two three four. <break time='1500ms'/> "
-          "thank you very much for coming.</speak>")
+# layout.flac (tests/fixtures/speech/clips.txt): three sentences 1.5 s apart, a spoken
+# number in the middle ("Five, five, five. One, two, three, four.").
 
 
 def speech_regions(samples: np.ndarray) -> list[tuple[float, float]]:
@@ -172,12 +169,8 @@ def speech_regions(samples: np.ndarray) -> list[tuple[float, float]]:
 
 
 @pytest.fixture(scope="module")
-def layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng not installed")
-    path = tmp_path_factory.mktemp("speech") / "call.wav"
-    subprocess.run(["espeak-ng", "-m", "-w", str(path), SPEECH], check=True)
-    return path
+def layout() -> Path:
+    return SPEECH / "layout.flac"
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +188,7 @@ def digit_findings(cues: list[Cue]) -> list[list[Finding]]:
 
 
 @pytest.mark.models
-def test_espeak_words_are_timed_in_order(layout: Path, layout_transcript: list[Cue]) -> None:
+def test_speech_words_are_timed_in_order(layout: Path, layout_transcript: list[Cue]) -> None:
     total = len(np.concatenate(list(iter_chunks(layout)))) / 16000
     ws = [w for c in layout_transcript for w in c.words]
     assert len(ws) >= 10
