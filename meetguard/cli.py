@@ -335,7 +335,7 @@ def main(argv: Sequence[str] | None = None, *, guard_factory: GuardFactory | Non
         "doctor": _cmd_doctor,
     }
     try:
-        if args.command in ("guard", "transcribe", "serve"):
+        if args.command in ("guard", "batch", "transcribe", "serve"):
             _ffmpeg_on_path()
         if args.command == "policy":
             return _cmd_policy_check(args)

@@ -87,7 +87,10 @@ def _tool(name: str) -> str:
 
 def ffmpeg_version() -> str:
     """ffmpeg's version word (``9.0.2`` or a build id), from ``ffmpeg -version``."""
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-version"], capture_output=True, timeout=30, check=False)
+    try:
+        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-version"], capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InputError(ffmpeg_exe(), "does not run as ffmpeg") from exc
     match = re.match(rb"ffmpeg version (\S+)", proc.stdout)
     if proc.returncode != 0 or match is None:
         raise InputError(ffmpeg_exe(), "does not run as ffmpeg")
