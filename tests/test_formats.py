@@ -298,7 +298,7 @@ def test_slack_dms_group_dms_bots_and_dropped_fields() -> None:
     assert msgs[2].kind is MessageKind.BOT and msgs[2].sender == Speaker("U09GHOST", "U09GHOST")
     assert msgs[4].kind is MessageKind.SYSTEM
     assert "xoxp" not in msgs[3].text and msgs[3].text.endswith("notes.txt?x=1")
-    assert msgs[3].extra_texts == ("alice_cv.pdf", "CV of Alice Martin")
+    assert msgs[3].extra_texts == ("alice cv.pdf", "CV of Alice Martin")  # underscores read as spaces
     carla = next(s for s in (msgs[0].mentions[0].speaker,))
     assert carla == Speaker("Carla Nunes", "U03CARLA", ("cnunes",))
     out = b"".join(write_document(doc).values()).decode()

@@ -270,7 +270,7 @@ def test_slack_bots_mentions_and_file_names(tmp_path: Path) -> None:
     assert bot.sender.label == "deploy-bot" and "deployed by Ben Okafor" in bot.extra_texts
     assert isinstance(profile_bot, ChatMessage) and profile_bot.kind is MessageKind.BOT
     assert profile_bot.sender is not None and profile_bot.sender.label == "Standup Bot"
-    assert isinstance(upload, ChatMessage) and "ben_okafor_cv.pdf" in upload.extra_texts
+    assert isinstance(upload, ChatMessage) and "ben okafor cv.pdf" in upload.extra_texts
 
 
 # --- Teams chat JSON ----------------------------------------------------------------
@@ -330,3 +330,10 @@ def test_zoom_cloud_to_everyone_is_public_and_the_sender_is_the_sender() -> None
     back = _again(doc)
     assert _said(back) == _said(doc) and _private(back) == _private(doc)
     assert write_document(doc)["in.txt"].decode().startswith("00:01:00\tAna Diaz to Everyone:\thello\n")
+
+
+def test_slack_file_name_written_back_unchanged_when_nothing_is_redacted(tmp_path: Path) -> None:
+    doc = parse(load_source(_slack(tmp_path)))
+    out = write_document(doc)
+    day = next(v for k, v in out.items() if k.endswith("2026-01-01.json"))
+    assert [f["name"] for m in json.loads(day) for f in m.get("files", [])] == ["ben_okafor_cv.pdf"]

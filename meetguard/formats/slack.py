@@ -227,7 +227,9 @@ class Slack:
         extras: list[str] = []
         for f in msg.get("files") or []:
             if isinstance(f, dict):
-                extras += [strip_tokens(as_str(f.get("name"))), strip_tokens(as_str(f.get("title")))]
+                # "ana_diaz_cv.pdf": underscores join words, so a name in it reads as words
+                extras += [strip_tokens(as_str(f.get("name"))).replace("_", " "),
+                           strip_tokens(as_str(f.get("title")))]
         for a in msg.get("attachments") or []:
             if isinstance(a, dict):
                 extras += [strip_tokens(as_str(a.get(k))) for k in _ATTACH_TEXT]
@@ -365,10 +367,12 @@ def _files(raw_files: list[Any], extras: list[str], rid: Any) -> list[dict[str, 
         name = extras.pop(0) if extras else ""
         title = extras.pop(0) if extras else ""
         row = {k: f[k] for k in _FILE_KEYS if k in f}
+        old_name = strip_tokens(as_str(f.get("name")))
+        if name == old_name.replace("_", " "):
+            name = old_name                # nothing redacted: the name as it was
         row["name"] = name
         if "title" in f:
             row["title"] = title
-        old_name = strip_tokens(as_str(f.get("name")))
         for key in _FILE_URLS:
             if isinstance(f.get(key), str):
                 row[key] = _map_url_ids(_rename_url(_clean_url(f[key]), old_name, name), rid)
