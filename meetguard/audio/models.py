@@ -167,92 +167,100 @@ def convert_ctranslate2(model_dir: Path) -> tuple[dict[str, Any], tuple[tuple[in
     Self-attention ``linear_0`` stacks q, k, v; cross-attention ``linear_0`` is
     q and ``linear_1`` stacks k, v; key projections carry no bias in whisper.
     """
-    import torch
-
     t = _read_ct2(model_dir / "model.bin")
     config = json.loads((model_dir / "config.json").read_text("utf-8"))
+    dims = _ct2_dims(t)
+    m = _Ct2Mapper(t)
+    m.linear("encoder.conv1", "encoder/conv1")
+    m.linear("encoder.conv2", "encoder/conv2")
+    m.put("encoder.positional_embedding", t["encoder/position_encodings/encodings"])
+    for i in range(dims["n_audio_layer"]):
+        dst, src = f"encoder.blocks.{i}", f"encoder/layer_{i}"
+        m.self_attn(f"{dst}.attn", f"{src}/self_attention")
+        m.norm(f"{dst}.attn_ln", f"{src}/self_attention/layer_norm")
+        m.mlp(dst, src)
+    m.norm("encoder.ln_post", "encoder/layer_norm")
+    m.put("decoder.token_embedding.weight", t["decoder/embeddings/weight"])
+    m.put("decoder.positional_embedding", t["decoder/position_encodings/encodings"])
+    for i in range(dims["n_text_layer"]):
+        dst, src = f"decoder.blocks.{i}", f"decoder/layer_{i}"
+        m.self_attn(f"{dst}.attn", f"{src}/self_attention")
+        m.norm(f"{dst}.attn_ln", f"{src}/self_attention/layer_norm")
+        m.cross_attn(f"{dst}.cross_attn", f"{src}/attention")
+        m.norm(f"{dst}.cross_attn_ln", f"{src}/attention/layer_norm")
+        m.mlp(dst, src)
+    m.norm("decoder.ln", "decoder/layer_norm")
+    heads = tuple((int(a), int(b)) for a, b in config.get("alignment_heads", []))
+    return {"dims": dims, "model_state_dict": m.sd}, heads
 
+
+def _ct2_dims(t: dict[str, Any]) -> dict[str, int]:
     def layers(prefix: str) -> int:
         n = 0
         while f"{prefix}/layer_{n}/ffn/linear_0/weight" in t:
             n += 1
         return n
 
-    n_audio_layer, n_text_layer = layers("encoder"), layers("decoder")
     emb = t["decoder/embeddings/weight"]
-    dims = {
+    return {
         "n_mels": int(t["encoder/conv1/weight"].shape[1]),
         "n_audio_ctx": int(t["encoder/position_encodings/encodings"].shape[0]),
         "n_audio_state": int(t["encoder/conv1/weight"].shape[0]),
         "n_audio_head": int(t["encoder/num_heads"]),
-        "n_audio_layer": n_audio_layer,
+        "n_audio_layer": layers("encoder"),
         "n_vocab": int(emb.shape[0]),
         "n_text_ctx": int(t["decoder/position_encodings/encodings"].shape[0]),
         "n_text_state": int(emb.shape[1]),
         "n_text_head": int(t["decoder/num_heads"]),
-        "n_text_layer": n_text_layer,
+        "n_text_layer": layers("decoder"),
     }
-    sd: dict[str, Any] = {}
 
-    def put(name: str, arr: np.ndarray) -> None:
-        sd[name] = torch.from_numpy(np.array(arr, dtype=np.float16, copy=True))
 
-    def norm(dst: str, src: str) -> None:
-        put(f"{dst}.weight", t[f"{src}/gamma"])
-        put(f"{dst}.bias", t[f"{src}/beta"])
+class _Ct2Mapper:
+    """Copies CTranslate2 tensors into an openai-whisper state dict (float16)."""
 
-    def linear(dst: str, src: str) -> None:
-        put(f"{dst}.weight", t[f"{src}/weight"])
-        put(f"{dst}.bias", t[f"{src}/bias"])
+    def __init__(self, t: dict[str, Any]) -> None:
+        import torch
 
-    def self_attn(dst: str, src: str) -> None:
-        w, b = t[f"{src}/linear_0/weight"], t[f"{src}/linear_0/bias"]
+        self.t = t
+        self.sd: dict[str, Any] = {}
+        self._torch = torch
+
+    def put(self, name: str, arr: np.ndarray) -> None:
+        self.sd[name] = self._torch.from_numpy(np.array(arr, dtype=np.float16, copy=True))
+
+    def norm(self, dst: str, src: str) -> None:
+        self.put(f"{dst}.weight", self.t[f"{src}/gamma"])
+        self.put(f"{dst}.bias", self.t[f"{src}/beta"])
+
+    def linear(self, dst: str, src: str) -> None:
+        self.put(f"{dst}.weight", self.t[f"{src}/weight"])
+        self.put(f"{dst}.bias", self.t[f"{src}/bias"])
+
+    def self_attn(self, dst: str, src: str) -> None:
+        w, b = self.t[f"{src}/linear_0/weight"], self.t[f"{src}/linear_0/bias"]
         q_w, k_w, v_w = np.split(w, 3)
         q_b, _, v_b = np.split(b, 3)
-        put(f"{dst}.query.weight", q_w)
-        put(f"{dst}.query.bias", q_b)
-        put(f"{dst}.key.weight", k_w)
-        put(f"{dst}.value.weight", v_w)
-        put(f"{dst}.value.bias", v_b)
-        linear(f"{dst}.out", f"{src}/linear_1")
+        self.put(f"{dst}.query.weight", q_w)
+        self.put(f"{dst}.query.bias", q_b)
+        self.put(f"{dst}.key.weight", k_w)
+        self.put(f"{dst}.value.weight", v_w)
+        self.put(f"{dst}.value.bias", v_b)
+        self.linear(f"{dst}.out", f"{src}/linear_1")
 
-    def cross_attn(dst: str, src: str) -> None:
-        linear(f"{dst}.query", f"{src}/linear_0")
-        k_w, v_w = np.split(t[f"{src}/linear_1/weight"], 2)
-        _, v_b = np.split(t[f"{src}/linear_1/bias"], 2)
-        put(f"{dst}.key.weight", k_w)
-        put(f"{dst}.value.weight", v_w)
-        put(f"{dst}.value.bias", v_b)
-        linear(f"{dst}.out", f"{src}/linear_2")
+    def cross_attn(self, dst: str, src: str) -> None:
+        self.linear(f"{dst}.query", f"{src}/linear_0")
+        k_w, v_w = np.split(self.t[f"{src}/linear_1/weight"], 2)
+        _, v_b = np.split(self.t[f"{src}/linear_1/bias"], 2)
+        self.put(f"{dst}.key.weight", k_w)
+        self.put(f"{dst}.value.weight", v_w)
+        self.put(f"{dst}.value.bias", v_b)
+        self.linear(f"{dst}.out", f"{src}/linear_2")
 
-    def mlp(dst: str, src: str) -> None:
-        linear(f"{dst}.mlp.0", f"{src}/ffn/linear_0")
-        linear(f"{dst}.mlp.2", f"{src}/ffn/linear_1")
-        norm(f"{dst}.mlp_ln", f"{src}/ffn/layer_norm")
-
-    linear("encoder.conv1", "encoder/conv1")
-    linear("encoder.conv2", "encoder/conv2")
-    put("encoder.positional_embedding", t["encoder/position_encodings/encodings"])
-    for i in range(n_audio_layer):
-        dst, src = f"encoder.blocks.{i}", f"encoder/layer_{i}"
-        self_attn(f"{dst}.attn", f"{src}/self_attention")
-        norm(f"{dst}.attn_ln", f"{src}/self_attention/layer_norm")
-        mlp(dst, src)
-    norm("encoder.ln_post", "encoder/layer_norm")
-
-    put("decoder.token_embedding.weight", emb)
-    put("decoder.positional_embedding", t["decoder/position_encodings/encodings"])
-    for i in range(n_text_layer):
-        dst, src = f"decoder.blocks.{i}", f"decoder/layer_{i}"
-        self_attn(f"{dst}.attn", f"{src}/self_attention")
-        norm(f"{dst}.attn_ln", f"{src}/self_attention/layer_norm")
-        cross_attn(f"{dst}.cross_attn", f"{src}/attention")
-        norm(f"{dst}.cross_attn_ln", f"{src}/attention/layer_norm")
-        mlp(dst, src)
-    norm("decoder.ln", "decoder/layer_norm")
-
-    heads = tuple((int(a), int(b)) for a, b in config.get("alignment_heads", []))
-    return {"dims": dims, "model_state_dict": sd}, heads
+    def mlp(self, dst: str, src: str) -> None:
+        self.linear(f"{dst}.mlp.0", f"{src}/ffn/linear_0")
+        self.linear(f"{dst}.mlp.2", f"{src}/ffn/linear_1")
+        self.norm(f"{dst}.mlp_ln", f"{src}/ffn/layer_norm")
 
 
 # --- the embedded default ------------------------------------------------------

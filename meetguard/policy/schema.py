@@ -174,6 +174,38 @@ def _join(key: str, sub: str | int) -> str:
 def parse_policy(data: bytes, path: str, extra_entities: Iterable[str] = ()) -> Policy:
     """Parse and validate the bytes of a policy file (YAML or JSON)."""
     v = _V(path)
+    doc = _document(v, data, path)
+    v.keys(doc, "", ["version", "policy_id", "account", "purposes"],
+           ["participants", "unknown_speakers", "audit"])
+    version = doc["version"]
+    if isinstance(version, bool) or version != 1:
+        raise v.fail("version", f"unsupported version {str(version)[:20]!r} (expected 1)")
+    policy_id = v.string(doc["policy_id"], "policy_id")
+    account_id, ai_features = _account(v, doc["account"])
+    entities = ENTITY_TYPES | frozenset(extra_entities)
+    purposes_raw = v.mapping(doc["purposes"], "purposes")
+    purposes = {name: _purpose(v, name, body, entities) for name, body in purposes_raw.items()}
+    participants = _participants(v, doc.get("participants", []), purposes)
+    unknown = "non_consenting"
+    if "unknown_speakers" in doc:
+        unknown = v.choice(doc["unknown_speakers"], "unknown_speakers",
+                           ["non_consenting", "consenting"])
+    return Policy(
+        version=1,
+        policy_id=policy_id,
+        account_id=account_id,
+        ai_features=MappingProxyType(ai_features),
+        purposes=MappingProxyType(purposes),
+        participants=participants,
+        unknown_speakers=unknown,
+        audit_path=_audit_path(v, doc),
+        sha256=hashlib.sha256(data).hexdigest(),
+        path=path,
+    )
+
+
+def _document(v: _V, data: bytes, path: str) -> Mapping[Any, Any]:
+    """The file's top-level mapping: size, encoding and YAML checked."""
     if len(data) > MAX_POLICY_BYTES:
         raise v.fail("", "policy file is too large")
     try:
@@ -191,52 +223,23 @@ def parse_policy(data: bytes, path: str, extra_entities: Iterable[str] = ()) -> 
     doc = v.mapping(raw, "")
     if not isinstance(doc, Mapping):
         raise v.fail("", "must be a mapping")
-    v.keys(doc, "", ["version", "policy_id", "account", "purposes"],
-           ["participants", "unknown_speakers", "audit"])
+    return doc
 
-    version = doc["version"]
-    if isinstance(version, bool) or version != 1:
-        raise v.fail("version", f"unsupported version {str(version)[:20]!r} (expected 1)")
-    policy_id = v.string(doc["policy_id"], "policy_id")
 
-    account = v.mapping(doc["account"], "account")
+def _account(v: _V, raw: Any) -> tuple[str, dict[str, bool]]:
+    account = v.mapping(raw, "account")
     v.keys(account, "account", ["id", "ai_features"])
     account_id = v.string(account["id"], "account.id")
     feats = v.mapping(account["ai_features"], "account.ai_features")
-    ai_features = {k: v.boolean(val, f"account.ai_features.{k}") for k, val in feats.items()}
+    return account_id, {k: v.boolean(val, f"account.ai_features.{k}") for k, val in feats.items()}
 
-    entities = ENTITY_TYPES | frozenset(extra_entities)
-    purposes_raw = v.mapping(doc["purposes"], "purposes")
-    purposes: dict[str, Purpose] = {}
-    for name, body in purposes_raw.items():
-        purposes[name] = _purpose(v, name, body, entities)
 
-    participants = _participants(v, doc.get("participants", []), purposes)
-
-    unknown = "non_consenting"
-    if "unknown_speakers" in doc:
-        unknown = v.choice(doc["unknown_speakers"], "unknown_speakers",
-                           ["non_consenting", "consenting"])
-
-    audit_path: str | None = None
-    if "audit" in doc:
-        audit = v.mapping(doc["audit"], "audit")
-        v.keys(audit, "audit", [], ["path"])
-        if "path" in audit:
-            audit_path = v.string(audit["path"], "audit.path")
-
-    return Policy(
-        version=1,
-        policy_id=policy_id,
-        account_id=account_id,
-        ai_features=MappingProxyType(ai_features),
-        purposes=MappingProxyType(purposes),
-        participants=participants,
-        unknown_speakers=unknown,
-        audit_path=audit_path,
-        sha256=hashlib.sha256(data).hexdigest(),
-        path=path,
-    )
+def _audit_path(v: _V, doc: Mapping[Any, Any]) -> str | None:
+    if "audit" not in doc:
+        return None
+    audit = v.mapping(doc["audit"], "audit")
+    v.keys(audit, "audit", [], ["path"])
+    return v.string(audit["path"], "audit.path") if "path" in audit else None
 
 
 def _purpose(v: _V, name: str, body: Any, entities: frozenset[str]) -> Purpose:
