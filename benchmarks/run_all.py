@@ -413,7 +413,11 @@ def _batch_section(b: dict[str, Any] | None) -> list[str]:
            "each run the whole command into a fresh folder and audit log: workers start and load spaCy, guard, "
            "stage, and the driver appends every record to the one chain. Ray was started once beforehand "
            f"({b.get('ray_init_s')} s); its actors start inside each run, like the pool's processes. "
-           "`busy s` sums the workers' per-meeting seconds, so wall minus busy/workers is start-up."), ""]
+           "`busy s` sums the workers' per-meeting seconds, so wall minus busy/workers is start-up. "
+           f"Each configuration ran {b.get('repeat', 1)} times, interleaved, and the fastest is shown; the "
+           f"machine's 1-minute load average was {b.get('load_average_before')} before and "
+           f"{b.get('load_average_after')} after on {b.get('machine', {}).get('cpus')} CPUs (shared), "
+           "which caps what a second worker can add."), ""]
     md += _table(["engine", "workers", "wall s", "busy s", "meetings/min", "messages/s", "per-worker peak MB"],
                  [(r["engine"], r["workers"], r["wall_s"], r["busy_s"], r["meetings_per_min"], r["messages_per_s"],
                    ", ".join(f"{m:g}" for m in r["worker_peak_mb"])) for r in b.get("runs", [])])

@@ -103,22 +103,23 @@ def _scan_folders(root: Path) -> tuple[list[MeetingSpec], list[ArchiveProblem]]:
         if entry.name.startswith(".") or not entry.is_dir():
             continue
         try:
-            specs.append(_folder_meeting(Path(entry.path)))
+            specs.append(_folder_meeting(root.resolve(), Path(entry.path)))
         except _Bad as exc:
             problems.append(ArchiveProblem(entry.name, str(exc)))
     return specs, problems
 
 
-def _folder_meeting(folder: Path) -> MeetingSpec:
+def _folder_meeting(root: Path, folder: Path) -> MeetingSpec:
     chat: list[str] = []
     transcript: list[str] = []
     audio: list[str] = []
     tracks: dict[str, str] = {}
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        name, path = entry.name, entry.path
+        name = entry.name
         suffix = Path(name).suffix.lower()
         if name.startswith(".") or name == META_FILE:
             continue
+        path = _inside(root, entry.path, name)     # a link out of the archive fails the meeting
         if name.startswith("track-") and suffix in AUDIO_SUFFIXES:
             pid = name[len("track-"):-len(suffix)]
             if not pid:
@@ -251,11 +252,11 @@ def _str_list(value: Any, key: str) -> list[str]:
     return list(value)
 
 
-def _inside(root: Path, rel: str) -> str:
+def _inside(root: Path, rel: str, label: str = "a path") -> str:
     """The path, resolved, when it stays inside the archive (links included)."""
     target = (root / rel).resolve()
     if target != root and root not in target.parents:
-        raise _Bad("a path points outside the archive")
+        raise _Bad(f"{label} points outside the archive")
     return str(target)
 
 

@@ -95,7 +95,10 @@ def run_batch(cmd: BatchCommand) -> int:
     out = Path(cmd.out)
     if out.exists() and not out.is_dir():
         raise OutputExists(f"{out}: --out exists and is not a directory")
-    specs, problems = scan_archive(cmd.archive)
+    archive = Path(cmd.archive)
+    if archive.is_dir() and (out.resolve() == archive.resolve() or archive.resolve() in out.resolve().parents):
+        raise UsageError(f"{out}: --out must not be inside the archive folder")
+    specs, problems = scan_archive(archive)
     guard = Guard.from_policy(cmd.policy, GuardOptions(audit_path=cmd.audit,
                                                        whisper_model=cmd.whisper_model))
     try:
@@ -350,7 +353,7 @@ def _write_summary(out: Path, cmd: BatchCommand, key: _Key, rows: list[_Row], se
         counts[r.decision] = counts.get(r.decision, 0) + 1
     summary = {
         "purpose": key.purpose, "recipient": key.recipient, "policy_sha256": key.policy_sha256,
-        "engine": cmd.engine, "workers": cmd.workers, "seconds": round(seconds, 3),
+        "engine": cmd.engine, "workers": cmd.workers or os.cpu_count() or 1, "seconds": round(seconds, 3),
         "counts": dict(sorted(counts.items())), "skipped": sum(r.skipped for r in rows),
         "meetings": [r.json() for r in rows],
     }

@@ -166,6 +166,12 @@ def test_manifest_paths_stay_inside_the_archive(tmp_path: Path,
     assert decided_per_meeting(audit) == {"mtg-000": 1, "mtg-001": 1}
     assert_chain_ok(audit)
 
+    # --force guards the decided meetings again (and the bad line is still refused).
+    assert main([*argv, "--force"]) == 1
+    assert "skipped" not in capsys.readouterr().err
+    assert decided_per_meeting(audit) == {"mtg-000": 2, "mtg-001": 2}
+    assert_chain_ok(audit)
+
 
 async def test_process_many_yields_results_audited_by_the_driver(tmp_path: Path) -> None:
     archive, policy = make_archive(tmp_path, 2)
