@@ -116,6 +116,8 @@ async def _run(cmd: BatchCommand, guard: Guard, out: Path, specs: list[MeetingSp
     recipient = _recipient(guard, cmd.purpose, cmd.recipient)
     out.mkdir(parents=True, exist_ok=True)
     (out / STAGING).mkdir(exist_ok=True)
+    for old in (out / STAGING).glob(".old-*"):      # a crash in the middle of a replace
+        shutil.rmtree(old, ignore_errors=True)
     key = _Key(cmd.purpose, recipient, guard.policy.sha256)
     resume = _Resume(key, _read_audit(guard.audit_path), out)
     todo: list[MeetingSpec] = []

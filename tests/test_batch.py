@@ -4,6 +4,7 @@ The audit chain must verify after every case."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ import pytest
 from meetguard import Guard, GuardOptions, Meeting
 from meetguard.batch import MeetingSpec
 from meetguard.cli import main
+from meetguard.testing import FakeDetector
 
 from .batch_support import (
     CARLA_TEXT,
@@ -177,23 +179,29 @@ async def test_process_many_yields_results_audited_by_the_driver(tmp_path: Path)
     archive, policy = make_archive(tmp_path, 2)
     audit = tmp_path / "audit.jsonl"
     guard = Guard.from_policy(policy, GuardOptions(audit_path=audit))
+    # Workers build their own Guard: here with a fake detector (picklable, no model).
+    worker = functools.partial(Guard, policy, GuardOptions(),
+                               detector=FakeDetector({"alice.martin@acme.example": "EMAIL_ADDRESS"}))
     meetings: list[Meeting | MeetingSpec] = [
         Meeting.from_files(chat=[archive / "m00" / "chat.txt"], attendees=["p-alice"], meeting_id="lib-0"),
         MeetingSpec(name="missing", chat=(str(archive / "nope.txt"),), meeting_id="lib-1"),
         MeetingSpec(name="m01", chat=(str(archive / "m01" / "chat.txt"),), meeting_id="lib-2"),
     ]
     try:
-        outcomes = [o async for o in guard.process_many(meetings, "summarization")]
+        outcomes = [o async for o in guard.process_many(meetings, "summarization", worker_guard=worker)]
     finally:
         guard.close()
     by_name = {o.name: o for o in outcomes}
     assert sorted(by_name) == ["lib-0", "m01", "missing"]
+    assert sorted(o.index for o in outcomes) == [0, 1, 2]
     assert by_name["missing"].result is None and "no such file" in (by_name["missing"].error or "")
     records = {r["hash"]: r for r in audit_records(audit)}
     for name in ("lib-0", "m01"):
         result = by_name[name].result
         assert result is not None and result.decision == "partial"
         assert records[result.audit_id]["meeting_id"] == result.meeting_id
-        assert "alice.martin@acme.example" not in result.text("chat.txt")
+        text = result.text("chat.txt")
+        assert "alice.martin@acme.example" not in text and "Alice Martin" not in text
+        assert CARLA_TEXT not in text
     assert len(records) == 2
     assert_chain_ok(audit)
