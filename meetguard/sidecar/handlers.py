@@ -236,8 +236,7 @@ def _readiness(request: web.Request) -> tuple[bool, str, str | None]:
     if not state.warm:
         return False, "loading models", None
     guard = keys.service(request.app).guard
-    status_fn = getattr(guard, "policy_status", None)
-    loaded, rejected = status_fn() if callable(status_fn) else (True, None)
+    loaded, rejected = guard.policy_status()
     if rejected is not None and rejected != state.logged_rejection:
         state.logged_rejection = rejected
         log.warning("policy reload rejected", extra={"detail": rejected})

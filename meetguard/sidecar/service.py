@@ -45,6 +45,20 @@ class GuardLike(Protocol):
 
     async def aclose(self) -> None: ...
 
+    @property
+    def policy(self) -> Any:
+        """The policy in force (what the sidecar reads: each purpose's recipients)."""
+        ...
+
+    def policy_status(self) -> tuple[bool, str | None]:
+        """(a valid policy is in force, the one-line error of a rejected reload)."""
+        ...
+
+    @property
+    def audit_path(self) -> Path | None:
+        """Where the guard's audit records go (None: the config's, else the default)."""
+        ...
+
 
 def split_outputs(outputs: Mapping[str, bytes]) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """(text content, base64 WAV audio, base64 other binaries such as a Slack export zip)."""
@@ -180,16 +194,7 @@ class GuardService:
         return up
 
 
-def _purpose_recipients(guard: Any, purpose: str) -> set[str] | None:
-    """The purpose's recipients from the guard's policy, if the guard shows it."""
-    policy = getattr(guard, "policy", None)
-    purposes = getattr(policy, "purposes", None)
-    if not isinstance(purposes, Mapping):
-        return None
-    spec = purposes.get(purpose)
-    recipients = getattr(spec, "recipients", None)
-    if recipients is None and isinstance(spec, Mapping):
-        recipients = spec.get("recipients")
-    if recipients is None:
-        return None
-    return {str(r) for r in recipients}
+def _purpose_recipients(guard: GuardLike, purpose: str) -> set[str] | None:
+    """The purpose's recipients in the guard's policy (None for an undefined purpose)."""
+    spec = guard.policy.purposes.get(purpose)
+    return None if spec is None else {str(r) for r in spec.recipients}

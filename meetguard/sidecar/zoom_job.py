@@ -100,7 +100,7 @@ class ZoomJobs:
 
     def policy(self) -> Policy:
         """The guard's policy in force (the file's, when the guard does not show one)."""
-        current = getattr(self.ctx.service.guard, "policy", None)
+        current = self.ctx.service.guard.policy
         return current if isinstance(current, Policy) else load_policy(self.ctx.policy_path)
 
     # -- accepting ------------------------------------------------------------------
@@ -376,7 +376,7 @@ def start_zoom_jobs(config: SidecarConfig, guard: Any, service: GuardService, ga
     unfinished jobs resumed. Its event records go to the guard's audit log."""
     if config.zoom is None:
         return None
-    audit_path = getattr(guard, "audit_path", None) or config.audit or Path("meetguard-audit.jsonl")
+    audit_path = guard.audit_path or config.audit or Path("meetguard-audit.jsonl")
     ctx = HookContext(zoom=config.zoom, jobs_dir=config.jobs_dir, policy_path=config.policy,
                       service=service, gate=gate, metrics=metrics, session=session,
                       audit=AuditLog(audit_path), gate_slots=config.limits.max_jobs)

@@ -53,6 +53,7 @@ class FakeGuard:
     peak: int = 0
     closed: bool = False
     warm_event: threading.Event = field(default_factory=threading.Event)
+    audit_path: Path | None = None
 
     @property
     def policy(self) -> Any:
