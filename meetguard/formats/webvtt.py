@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._model import Cue, Document, Speaker
+from .._wordlists import words
 from ._base import decode, input_error, sniff_text, split_lines, text_lines
 from ._source import Source
 
@@ -53,19 +54,14 @@ _CAPTION_LABELS = (
 )
 _MID_CHEVRONS = re.compile(r"[ \t]+(?=>>)")
 # Bracketed sound descriptions, never speakers.
-_SOUNDS = frozenset(["music", "applause", "laughter", "laughs", "laughing", "silence", "inaudible",
-                     "crosstalk", "noise", "cheering", "cheers", "sighs", "coughs", "coughing",
-                     "foreign", "no audio", "blank_audio", "speaking foreign language", "indistinct",
-                     "static", "beep", "bell", "phone rings", "door closes", "footsteps"])
+_SOUNDS = words("webvtt_sounds")
 # The fields of a Graph metadataContent cue written back besides speakerName
 # and spokenText; any other field is dropped (it could carry personal text).
 _METADATA_KEPT = frozenset(["startDateTime", "endDateTime", "spokenLanguage"])
 _TITLES = frozenset(["dr.", "mr.", "mrs.", "ms.", "prof.", "mx.", "st.", "jr.", "sr."])
 # Words that often open a sentence or a heading with a colon ("Note: ...",
 # "Action Items: ..."): a prefix made of them is no name unless it recurs.
-_NOT_NAMES = frozenset(
-    ["note", "notes", "nb", "update", "updates", "question", "questions", "answer", "q", "a", "warning", "summary", "edit", "action", "actions", "todo", "to-do", "reminder", "agenda", "example", "ps", "p.s.", "fyi", "re", "subject", "tip", "important", "correction", "also", "so", "well", "ok", "okay", "yes", "no", "result", "results", "next", "step", "steps", "decision", "decisions", "issue", "issues", "problem", "fact", "reason", "goal", "goals", "topic", "status", "caveat", "disclaimer", "hint", "source", "quote", "translation", "context", "attention", "breaking", "final", "info", "news", "remember", "bonus", "hey", "hi", "hello", "thanks", "item", "items", "key", "point", "points", "open", "follow-up", "followup", "takeaway", "takeaways", "recap", "minutes", "meeting", "background", "why", "what", "how", "when", "where", "who", "the", "this", "that", "my", "our", "your", "their", "his", "her", "its"]
-)
+_NOT_NAMES = words("webvtt_not_names")
 
 
 def parse_time(value: str) -> float | None:
