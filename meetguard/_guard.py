@@ -10,6 +10,7 @@ forwards released content when asked, and has every run audited.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import dataclasses
 import functools
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -75,15 +76,20 @@ class Guard:
             self._watcher = _FixedPolicy(policy)
         self.audit_path = Path(self.options.audit_path or self._watcher.current.audit_path
                                or "meetguard-audit.jsonl")
+        from ._audit_chain import key_from_env
+
+        audit_key = key_from_env(self._watcher.current.audit_key_env)
         if audit is None:
             from .audit import AuditLog
 
-            audit = AuditLog(self.audit_path)
+            audit = AuditLog(self.audit_path, key=audit_key)
         self.audit: AuditSink = audit
         self.backends = Backends(self.options, detector=detector, transcriber=transcriber,
                                  anonymizer=anonymizer)
+        # Pass-through message digests: under the audit key (its holders can check them), else
+        # under a key that lives only as long as this Guard (nobody can check a guess).
         self._stages = pipeline.Stages(self.backends, audit, hash_key(self.options),
-                                       self.options.progress)
+                                       self.options.progress, audit_key or secrets.token_bytes(32))
 
     @classmethod
     def from_policy(cls, policy_path: str | Path, options: GuardOptions | None = None) -> Guard:
@@ -124,7 +130,7 @@ class Guard:
         when = _aware(at)
         policy = self.policy
         return pipeline.Run(policy, meeting, purpose, policy.recipient_for(purpose, recipient),
-                            when, verify)
+                            when, verify, replayed=at is not None)
 
     async def process(
         self,

@@ -36,6 +36,7 @@ class GuardResult:
     entity_counts: Mapping[str, int] = field(default_factory=dict)
     retention_days: int | None = None
     delivery: Delivery | None = None
+    at_replayed: bool = False                # decided at a caller's `at` (CLI --at), not now
 
     def decision_json(self) -> dict[str, Any]:
         """The fields of decision.json (contract.md §2)."""
@@ -52,6 +53,7 @@ class GuardResult:
             "entity_counts": dict(sorted(self.entity_counts.items())),
             "outputs": sorted(self.outputs),
             "audit_id": self.audit_id,
+            **({"at_replayed": True} if self.at_replayed else {}),
         }
 
     def text(self, name: str) -> str:

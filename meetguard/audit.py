@@ -2,7 +2,9 @@
 
 Each record gets ``seq`` (from 1), ``ts`` (UTC), ``prev_hash`` (64 zeros for
 the first) and ``hash`` = SHA-256 hex of the UTF-8 JSON of the record without
-``hash`` (sorted keys, separators ``,``/``:``, non-ASCII kept). Writers take an
+``hash`` (sorted keys, separators ``,``/``:``, non-ASCII kept), or HMAC-SHA256
+under a key (``AuditLog(path, key)``, from ``audit.key_env``); the chain and its
+verification (exact bytes, key, head) live in :mod:`meetguard._audit_chain`. Writers take an
 exclusive ``flock`` on the file while they read the last record and append,
 so several processes and threads may share one log. A last line without its
 newline (a torn tail, e.g. after a crash) is truncated by the next writer;
@@ -20,11 +22,10 @@ import json
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from ._audit_chain import GENESIS_HASH, MAC, VerifyResult, dumps, record_hash, seal, verify
 from ._errors import AuditError
 
 if TYPE_CHECKING:
@@ -43,33 +44,28 @@ __all__ = [
     "verify",
 ]
 
-GENESIS_HASH = "0" * 64
 ALLOWED_KEYS: frozenset[str] = frozenset({
     "policy_id", "policy_sha256", "purpose", "recipient", "meeting_id", "decision", "reasons",
     "excluded_participants", "entity_counts", "retention_days", "input_sha256",
     "output_sha256", "delivered", "at", "error",
     # consent withdrawal (docs/consent.md): whose content a release holds, what it released,
     # and the withdrawal / erasure events
-    "participants", "artefacts", "event", "erasure",   # "event" also: a platform event (the Zoom webhook)
+    "participants", "artefacts", "event", "erasure",
+    # consent time (#19): every decision stores its `at`, whether it was a replay, the attendees claimed
+    "attendees", "at_replayed",   # "event" also: a platform event (the Zoom webhook)
 })
 DECISIONS = frozenset({"release", "partial", "deny", "error"})
 _TAIL_CHUNK = 64 * 1024
 
 
 def _dumps(obj: Mapping[str, Any]) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
-
-
-def record_hash(record: Mapping[str, Any]) -> str:
-    """SHA-256 hex of the canonical JSON of ``record`` without its ``hash``."""
-    body = {k: v for k, v in record.items() if k != "hash"}
-    return hashlib.sha256(_dumps(body).encode("utf-8")).hexdigest()
+    return dumps(obj)
 
 
 def decision_record(result: GuardResult, input_sha256: list[str], delivery: Delivery | None,
                     *, participants: Sequence[str] = (), kinds: Mapping[str, str] | None = None,
-                    verified: Mapping[str, bool] | None = None) -> dict[str, Any]:
+                    verified: Mapping[str, bool] | None = None,
+                    attendees: Sequence[str] = ()) -> dict[str, Any]:
     """The audit record of one decision: ids, counts and hashes, never content.
 
     ``participants`` are the policy ids whose content was released; ``kinds`` and
@@ -82,6 +78,9 @@ def decision_record(result: GuardResult, input_sha256: list[str], delivery: Deli
         "recipient": result.recipient,
         "meeting_id": result.meeting_id,
         "decision": result.decision,
+        "at": result.at,
+        "at_replayed": result.at_replayed,
+        "attendees": list(attendees),
         "reasons": list(result.reasons),
         "excluded_participants": list(result.excluded_participants),
         "entity_counts": dict(sorted(result.entity_counts.items())),
@@ -119,10 +118,6 @@ def output_failure_record(result: GuardResult, failure: str) -> dict[str, Any]:
     }
 
 
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
 def _check_record(record: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(record, Mapping):
         raise AuditError("audit record must be a mapping")
@@ -141,13 +136,8 @@ def _check_record(record: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _seal(record: Mapping[str, Any], seq: int, prev_hash: str) -> dict[str, Any]:
-    full = dict(record)
-    full["seq"] = seq
-    full["ts"] = _utc_now()
-    full["prev_hash"] = prev_hash
-    full["hash"] = record_hash(full)
-    return full
+def _seal(record: Mapping[str, Any], seq: int, prev_hash: str, key: bytes | None = None) -> dict[str, Any]:
+    return seal(record, seq, prev_hash, key)
 
 
 @runtime_checkable
@@ -194,8 +184,10 @@ class MemoryAuditSink:
 class AuditLog:
     """An append-only, hash-chained JSONL file, safe for concurrent writers."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], key: bytes | None = None) -> None:
+        """``key``: chain with HMAC-SHA256 under it (``audit.key_env``); see _audit_chain."""
         self.path = Path(path)
+        self._key = key
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -217,8 +209,11 @@ class AuditLog:
                 raise self._fail("open", exc) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-                seq, prev = self._last(fd)
-                full = _seal(checked, seq + 1, prev)
+                seq, prev, keyed = self._last(fd)
+                if keyed and self._key is None:
+                    raise AuditError(f"{self.path}: the audit log is keyed (HMAC-SHA256) but no key is "
+                                     f"configured (audit.key_env); refusing to append an unkeyed record")
+                full = _seal(checked, seq + 1, prev, self._key)
                 data = (_dumps(full) + "\n").encode("utf-8")
                 view = memoryview(data)
                 while view:
@@ -248,14 +243,14 @@ class AuditLog:
             raise AuditError(f"{self.path}: cannot write the audit log: "
                              f"{os.strerror(errno.ENOSPC)}")
 
-    def _last(self, fd: int) -> tuple[int, str]:
-        """(seq, hash) of the last complete record; truncates a torn tail first."""
+    def _last(self, fd: int) -> tuple[int, str, bool]:
+        """(seq, hash, keyed) of the last complete record; truncates a torn tail first."""
         size = os.fstat(fd).st_size
         complete_end = _after_last_newline(fd, size)
         if complete_end < size:
             os.ftruncate(fd, complete_end)
         if complete_end == 0:
-            return 0, GENESIS_HASH
+            return 0, GENESIS_HASH, False
         line_start = _after_last_newline(fd, complete_end - 1)
         line = os.pread(fd, complete_end - 1 - line_start, line_start)
         try:
@@ -267,7 +262,7 @@ class AuditLog:
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             raise AuditError(f"{self.path}: the last audit record is unreadable; "
                              f"refusing to extend a broken chain") from None
-        return seq, h
+        return seq, h, last.get("mac") == MAC
 
     def close(self) -> None:
         """Nothing is held open between appends."""
@@ -284,55 +279,3 @@ def _after_last_newline(fd: int, end: int) -> int:
             return start + nl + 1
         pos = start
     return 0
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    ok: bool
-    count: int                          # records verified good before any problem
-    first_bad_seq: int | None           # seq (position) of the first bad record
-    torn_after: int | None              # seq after which a torn tail begins
-    message: str
-
-
-def verify(path: str | os.PathLike[str]) -> VerifyResult:
-    """Check the hash chain of an audit log file."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise AuditError(f"{p}: cannot read the audit log: "
-                         f"{exc.strerror or type(exc).__name__}") from None
-    lines = data.split(b"\n")
-    tail = lines.pop()  # b"" when the file ends with a newline
-    prev = GENESIS_HASH
-    count = 0
-    for i, raw in enumerate(lines, start=1):
-        problem = _check_line(raw, i, prev)
-        if problem is not None:
-            return VerifyResult(False, count, i, None, f"chain broken at seq {i}: {problem}")
-        prev = json.loads(raw.decode("utf-8"))["hash"]
-        count = i
-    if tail:
-        return VerifyResult(False, count, None, count, f"torn tail after seq {count}")
-    return VerifyResult(True, count, None, None, f"ok: {count} records")
-
-
-def _check_line(raw: bytes, seq: int, prev: str) -> str | None:
-    try:
-        rec = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        return "not a JSON record"
-    if not isinstance(rec, dict):
-        return "not a JSON record"
-    if rec.get("seq") != seq or isinstance(rec.get("seq"), bool):
-        return "sequence number out of order"
-    if rec.get("prev_hash") != prev:
-        return "prev_hash does not match the previous record"
-    try:
-        expected = record_hash(rec)
-    except (TypeError, ValueError):
-        return "not a JSON record"
-    if rec.get("hash") != expected:
-        return "hash does not match the record"
-    return None

@@ -81,6 +81,12 @@ def _build_parser() -> argparse.ArgumentParser:
     aud_sub = aud.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
     ver = aud_sub.add_parser("verify", help="check the audit log's hash chain")
     ver.add_argument("file")
+    ver.add_argument("--head", metavar="SEQ:HASH", help="a head printed earlier by `audit head`: "
+                     "truncation and rewriting at or before it are detected")
+    ver.add_argument("--key-env", metavar="NAME", help="variable holding the HMAC key (audit.key_env)")
+    hd = aud_sub.add_parser("head", help="print the log's head (SEQ:HASH) to keep elsewhere")
+    hd.add_argument("file")
+    hd.add_argument("--key-env", metavar="NAME", help="variable holding the HMAC key (audit.key_env)")
 
     tr = sub.add_parser("transcribe", help="transcript only, no release")
     tr.add_argument("audio")
@@ -232,7 +238,8 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
     except BaseException as exc:
         _audit_output_failure(guard.audit, result, exc)
         raise
-    print(f"{result.decision}: {len(result.outputs)} output(s) in {out} (audit {result.audit_id[:16]})",
+    replayed = f"; consent replayed at {result.at}, not now" if result.at_replayed else ""
+    print(f"{result.decision}: {len(result.outputs)} output(s) in {out} (audit {result.audit_id[:16]}{replayed})",
           file=sys.stderr)
     return EXIT_DENIED if result.decision == "deny" else EXIT_RELEASED
 
@@ -247,10 +254,15 @@ def _cmd_policy_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_audit_verify(args: argparse.Namespace) -> int:
-    from .audit import verify
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from ._audit_chain import head, key_from_env, parse_head, verify
 
-    result = verify(args.file)
+    key = key_from_env(args.key_env)
+    if args.audit_command == "head":
+        seq, digest = head(args.file, key=key)
+        print(f"{seq}:{digest}")
+        return 0
+    result = verify(args.file, key=key, head=parse_head(args.head) if args.head else None)
     print(result.message)
     return 0 if result.ok else EXIT_AUDIT_BROKEN
 
@@ -340,7 +352,7 @@ def main(argv: Sequence[str] | None = None, *, guard_factory: GuardFactory | Non
         if args.command == "policy":
             return _cmd_policy_check(args)
         if args.command == "audit":
-            return _cmd_audit_verify(args)
+            return _cmd_audit(args)
         return handlers[args.command](args)
     except MeetguardError as exc:
         print(f"meetguard: {exc}", file=sys.stderr)

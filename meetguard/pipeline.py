@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +48,7 @@ class Stages:
     audit: AuditSink
     hash_key: bytes | None = None
     progress: bool = False
+    digest_key: bytes = b""        # keys the audit's hashes of pass-through messages (guessable values)
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Run:
     recipient: str | None
     at: datetime
     verify: bool | None = None
+    replayed: bool = False                  # `at` came from the caller (a replay), not the clock
     input_sha256: list[str] = field(default_factory=list)
     excluded: tuple[str, ...] = ()
     roster: Roster | None = None
@@ -102,9 +105,16 @@ def run_meeting(stages: Stages, run: Run) -> GuardResult:
 
 
 def identify(run: Run) -> None:
-    """The inputs, by hash, for the audit record (documents were hashed when parsed)."""
+    """The inputs, by hash, for the audit record (documents were hashed when parsed); then
+    the policy's audio limits, before any recording is decoded at its own rate."""
     run.input_sha256 = [d.sha256 for d in run.meeting.documents]
     run.input_sha256 += [sha256_file(a.path) for a in run.meeting.audio]
+    if run.meeting.audio:
+        from .audio.limits import AudioLimits, check_audio_limits
+
+        limits = AudioLimits.from_mapping(run.policy.audio_limits)
+        for rec in run.meeting.audio:
+            check_audio_limits(rec.path, limits)
 
 
 def attribute_and_decide(run: Run) -> ConsentDecision:
@@ -248,7 +258,9 @@ def run_texts(stages: Stages, run: Run) -> tuple[GuardResult, list[str]]:
     """Policy steps 1-3 and the named attendees' consent; then detect, redact and release
     as in the meeting flow, with pseudonyms stable across the texts."""
     texts = [item.text for doc in run.meeting.documents for item in doc.items]
-    run.input_sha256 = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+    # Keyed: a short message (a card number) must not be confirmable by hashing guesses.
+    run.input_sha256 = ["hmac-sha256:" + hmac.new(stages.digest_key, t.encode("utf-8", "surrogatepass"),
+                                                  hashlib.sha256).hexdigest() for t in texts]
     decision = decide_texts(run)
     if decision.outcome == "deny" or decision.purpose is None:
         return result(run, "deny", decision.reasons), []
@@ -300,6 +312,7 @@ def result(run: Run, decision: DecisionName, reasons: Sequence[str],
         excluded_participants=tuple(run.excluded),
         entity_counts=dict(counts or {}),
         retention_days=retention,
+        at_replayed=run.replayed,
     )
 
 
@@ -309,7 +322,7 @@ def audit_result(stages: Stages, run: Run, answer: GuardResult,
 
     record = stages.audit.append(decision_record(answer, run.input_sha256, delivery,
                                                  participants=run.participants, kinds=run.kinds,
-                                                 verified=run.verified))
+                                                 verified=run.verified, attendees=run.meeting.attendees))
     return dataclasses.replace(answer, audit_id=str(record["hash"]), delivery=delivery)
 
 
@@ -319,7 +332,7 @@ def audit_error(stages: Stages, run: Run, exc: BaseException) -> None:
     code = exc.code if isinstance(exc, MeetguardError) else "internal"
     reason = f"{code}: {exc}" if isinstance(exc, MeetguardError) else f"internal: {type(exc).__name__}"
     stages.audit.append(decision_record(result(run, "error", (reason,)), run.input_sha256, None,
-                                        participants=run.participants))
+                                        participants=run.participants, attendees=run.meeting.attendees))
 
 
 # -- helpers of the stages -------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from meetguard import AuditError
+from meetguard._audit_chain import dumps as canonical
 from meetguard.audit import (
     GENESIS_HASH,
     AuditLog,
@@ -83,8 +84,7 @@ def test_tampering_is_found_at_the_first_bad_seq(tmp_path: Path, target: int, fi
         log.append(rec(i))
     recs = lines(path)
     recs[target - 1][field] = value
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs),
-                    encoding="utf-8")
+    path.write_text("".join(canonical(r) + "\n" for r in recs), encoding="utf-8")
     res = verify(path)
     assert not res.ok and res.first_bad_seq == target and res.count == target - 1
     assert f"seq {target}" in res.message
@@ -98,7 +98,7 @@ def test_rehashed_tamper_breaks_the_next_link(tmp_path: Path) -> None:
     recs = lines(path)
     recs[1]["decision"] = "release"
     recs[1]["hash"] = record_hash(recs[1])
-    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    path.write_text("".join(canonical(r) + "\n" for r in recs), encoding="utf-8")
     res = verify(path)
     assert not res.ok and res.first_bad_seq == 3
 

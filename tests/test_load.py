@@ -62,7 +62,7 @@ def form(i: int) -> FormData:
 async def test_500_requests_at_concurrency_32(aiohttp_client: Any, tmp_path: Path, guard: Any,
                                               caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    config = SidecarConfig(policy=POLICY, tokens=(TOKEN,), jobs_dir=tmp_path / "jobs",
+    config = SidecarConfig(policy=POLICY, tokens=(TOKEN,), replay_tokens=frozenset({TOKEN}), jobs_dir=tmp_path / "jobs",
                            limits=Limits(max_body_mb=20),      # the defaults: 2 running, 32 waiting
                            upstreams={"summarizer": UpstreamConfig("summarizer", "http://127.0.0.1:9/x")})
     client = await aiohttp_client(init_app(config, guard))

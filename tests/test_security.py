@@ -127,7 +127,7 @@ async def test_sidecar_debug_logs_bodies_metrics_audit_hold_no_personal_value(
     rec = Recorder()
     up = await aiohttp_server(build_upstream(rec))
     base = f"http://127.0.0.1:{up.port}"
-    config = SidecarConfig(policy=Path(POLICY), tokens=(TOKEN,), jobs_dir=tmp_path / "jobs",
+    config = SidecarConfig(policy=Path(POLICY), tokens=(TOKEN,), replay_tokens=frozenset({TOKEN}), jobs_dir=tmp_path / "jobs",
                            upstreams={"summarizer": UpstreamConfig("summarizer", f"{base}/in"),
                                       "llm-summarizer": UpstreamConfig("llm-summarizer", f"{base}/v1",
                                                                        "openai", model="m")})

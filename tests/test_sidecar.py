@@ -26,6 +26,7 @@ from meetguard import ConfigError
 from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app, load_config
 from meetguard.sidecar import app as app_module
 from meetguard.sidecar.config import Limits
+from tests.conftest import JFK
 from tests.fakes.guard import FakeGuard, load_meeting
 from tests.fakes.sidecar_upstream import Recorder, build_upstream
 
@@ -116,12 +117,12 @@ async def test_audio_is_base64_wav(start: ClientFactory) -> None:
     client, _ = await start()
     form = FormData()
     form.add_field("purpose", "summarization")
-    form.add_field("audio", b"FLACDATA1234", filename="Audio only - Bob.flac")
+    form.add_field("audio", JFK.read_bytes(), filename="Audio only - Bob.flac")
     resp = await client.post("/v1/guard", data=form, headers=AUTH)
     assert resp.status == 200
     body = await resp.json()
     assert list(body["audio"]) == ["audio.redacted.wav"]   # never the uploaded (personal) name
-    assert base64.b64decode(body["audio"]["audio.redacted.wav"]).startswith(b"RIFF-fake-FLACDATA")
+    assert base64.b64decode(body["audio"]["audio.redacted.wav"]).startswith(b"RIFF-fake-" + JFK.read_bytes()[:8])
 
 
 async def test_release_forwards_payload_with_upstream_headers_only(

@@ -82,6 +82,8 @@ class Policy:
     audit_path: str | None
     sha256: str
     path: str
+    audit_key_env: str | None = None   # audit.key_env: the variable holding the audit chain's key
+    audio_limits: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # limits: ...
 
     def participant(self, pid: str) -> Participant | None:
         for p in self.participants:

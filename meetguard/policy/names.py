@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from .._model import ChatMessage, Meeting, MessageKind, Speaker
+from ._confusables import FOLD
 
 if TYPE_CHECKING:
     from .model import Policy
@@ -24,14 +25,30 @@ _TRAILING_TAG = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])\s*\Z")
 _QUOTES = "\"'`\u2018\u2019\u201c\u201d\u00ab\u00bb"
 
 
-def normalize_name(s: str) -> str:
-    """Normal form of a person's name for matching.
+# Decorations people do not read as part of a name: emoji and other symbols, modifier
+# symbols (skin tones), enclosing and combining marks (accents, strike-through
+# overlays), format characters (zero-width joiners, bidi marks), private use.
+_DECORATION = frozenset({"So", "Sk", "Me", "Mn", "Cf", "Co", "Cs", "Cn"})
 
-    Strips surrounding quotes and a leading "@", drops trailing tags such as
+
+def _as_seen(s: str) -> str:
+    """NFKC, decorations dropped (after NFD, so accents go too), back to NFC."""
+    t = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", s))
+    t = "".join(c for c in t if unicodedata.category(c) not in _DECORATION)
+    return unicodedata.normalize("NFC", t)
+
+
+def normalize_name(s: str) -> str:
+    """Normal form of a person's name for matching, as people see it.
+
+    NFKC; emoji, symbols, accents and invisible characters dropped; strips
+    surrounding quotes and a leading "@", drops trailing tags such as
     "(Guest)", "(External)", "[NW]", turns "Family, Given" into "Given Family",
-    case-folds and collapses whitespace.
+    case-folds, folds confusable letters (Cyrillic "а", Greek "ο"...) to the
+    ASCII letter they look like (UTS #39 confusables, ``_confusables.py``) and
+    collapses whitespace. "Carla Nunes 🌴" and "Cаrla Nunes" both give "carla nunes".
     """
-    t = unicodedata.normalize("NFKC", s)
+    t = _as_seen(s)
     t = " ".join(t.split())
     prev = None
     while prev != t:
@@ -45,7 +62,7 @@ def normalize_name(s: str) -> str:
             t = f"{given} {family}"
         else:
             t = family or given
-    return " ".join(t.casefold().split())
+    return " ".join(t.casefold().translate(FOLD).split())
 
 
 class NameIndex:

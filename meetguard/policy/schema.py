@@ -176,7 +176,7 @@ def parse_policy(data: bytes, path: str, extra_entities: Iterable[str] = ()) -> 
     v = _V(path)
     doc = _document(v, data, path)
     v.keys(doc, "", ["version", "policy_id", "account", "purposes"],
-           ["participants", "unknown_speakers", "audit"])
+           ["participants", "unknown_speakers", "audit", "limits"])
     version = doc["version"]
     if isinstance(version, bool) or version != 1:
         raise v.fail("version", f"unsupported version {str(version)[:20]!r} (expected 1)")
@@ -201,6 +201,8 @@ def parse_policy(data: bytes, path: str, extra_entities: Iterable[str] = ()) -> 
         audit_path=_audit_path(v, doc),
         sha256=hashlib.sha256(data).hexdigest(),
         path=path,
+        audit_key_env=_audit_key_env(v, doc),
+        audio_limits=MappingProxyType(_audio_limits(v, doc.get("limits"))),
     )
 
 
@@ -238,8 +240,35 @@ def _audit_path(v: _V, doc: Mapping[Any, Any]) -> str | None:
     if "audit" not in doc:
         return None
     audit = v.mapping(doc["audit"], "audit")
-    v.keys(audit, "audit", [], ["path"])
+    v.keys(audit, "audit", [], ["path", "key_env"])
     return v.string(audit["path"], "audit.path") if "path" in audit else None
+
+
+def _audit_key_env(v: _V, doc: Mapping[Any, Any]) -> str | None:
+    """``audit.key_env``: the variable holding the audit chain's HMAC key (docs/security.md)."""
+    if "audit" not in doc:
+        return None
+    audit = v.mapping(doc["audit"], "audit")
+    return v.string(audit["key_env"], "audit.key_env") if "key_env" in audit else None
+
+
+AUDIO_LIMIT_KEYS = ("max_audio_minutes", "max_sample_rate", "max_channels")
+
+
+def _audio_limits(v: _V, given: Any) -> dict[str, int]:
+    """``limits:`` (optional): bounds on audio input, each a positive integer."""
+    if given is None:
+        return {}
+    limits = v.mapping(given, "limits")
+    v.keys(limits, "limits", [], list(AUDIO_LIMIT_KEYS))
+    out: dict[str, int] = {}
+    for k in AUDIO_LIMIT_KEYS:
+        if k in limits:
+            n = limits[k]
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise v.fail(f"limits.{k}", "expected a positive integer")
+            out[k] = n
+    return out
 
 
 def _purpose(v: _V, name: str, body: Any, entities: frozenset[str]) -> Purpose:

@@ -20,6 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from .._errors import MeetguardError
+from ..audio.limits import AudioLimits
 from ..formats import Meeting
 from . import keys
 from .config import SidecarConfig, load_config
@@ -59,7 +60,11 @@ def init_app(config: SidecarConfig, guard: GuardLike | None = None, *,
     app.router.add_routes(withdrawal_routes)
     if config.zoom is not None:      # authenticated by Zoom's signature, not a bearer token
         app.router.add_post(HOOK_PATH, zoom_hook)
-    app.cleanup_ctx.append(_lifecycle(guard, meeting_loader or Meeting.from_files))
+    # The audio limits guard the real decoder (Meeting.from_files); a given loader decodes nothing.
+    lim = config.limits
+    limits = AudioLimits(lim.max_audio_minutes, lim.max_sample_rate, lim.max_channels)
+    app.cleanup_ctx.append(_lifecycle(guard, meeting_loader or Meeting.from_files,
+                                      limits if meeting_loader is None else None))
     app.cleanup_ctx.append(erasure_ctx)        # after _lifecycle: uses its HTTP session
     return app
 
@@ -75,7 +80,7 @@ def _build_guard(config: SidecarConfig) -> GuardLike:
     return Guard.from_policy(config.policy, options)
 
 
-def _lifecycle(given: GuardLike | None, loader: MeetingLoader
+def _lifecycle(given: GuardLike | None, loader: MeetingLoader, limits: AudioLimits | None
                ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         config = app[keys.CONFIG]
@@ -88,7 +93,7 @@ def _lifecycle(given: GuardLike | None, loader: MeetingLoader
         upstreams = {}
         try:
             upstreams = build_upstreams(config.upstreams, session)
-            service = GuardService(guard, upstreams, app[keys.METRICS], loader)
+            service = GuardService(guard, upstreams, app[keys.METRICS], loader, limits)
             jobs = JobManager(config.jobs_dir, app[keys.GATE], service.run, app[keys.METRICS],
                               ttl_s=config.jobs_ttl_s)
             runtime.session, runtime.service, runtime.jobs = session, service, jobs

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from .._errors import MeetguardError, UsageError
 from .._guard import Delivery, GuardResult
 from .._model import Meeting
+from ..audio.limits import AudioLimits, check_audio_limits
 from .errors import error_outcome
 from .forms import GuardRequest, parse_at
 from .jobs import JobOutcome
@@ -98,7 +99,8 @@ def release_payload(result: GuardResult) -> dict[str, Any]:
 
 class GuardService:
     def __init__(self, guard: GuardLike, upstreams: Mapping[str, Upstream], metrics: Metrics,
-                 loader: MeetingLoader) -> None:
+                 loader: MeetingLoader, audio_limits: AudioLimits | None = None) -> None:
+        self.audio_limits = audio_limits      # None: the loader is not the real decoder (tests)
         self.guard = guard
         self.upstreams = upstreams
         self.metrics = metrics
@@ -120,6 +122,7 @@ class GuardService:
 
     async def _run(self, kind: str, req: GuardRequest, inputs: Path) -> JobOutcome:
         at = parse_at(req.at)
+        await self._check_audio(req, inputs)
         loader = functools.partial(
             self.loader,
             chat=[inputs / n for n in req.chat],
@@ -163,6 +166,14 @@ class GuardService:
         if binary:
             body["files"] = binary
         return JobOutcome(200, body)
+
+    async def _check_audio(self, req: GuardRequest, inputs: Path) -> None:
+        """limits.max_audio_minutes / max_sample_rate / max_channels, before anything decodes."""
+        if self.audio_limits is None:
+            return
+        loop = asyncio.get_running_loop()
+        for name in ([req.audio] if req.audio else []) + list(req.tracks.values()):
+            await loop.run_in_executor(None, check_audio_limits, inputs / name, self.audio_limits)
 
     async def _deliver(self, result: GuardResult) -> Delivery:
         """Forward released content; never raises (the audit must learn the outcome)."""
