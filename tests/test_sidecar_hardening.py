@@ -279,3 +279,52 @@ async def test_a_client_that_disconnects_mid_upload_is_an_info_line(tmp_path: Pa
     assert lines and all(r.levelno == logging.INFO and 400 <= r.status < 500 for r in lines)  # type: ignore[attr-defined]
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert app[keys.GATE].waiting == 0 and fake.audit == []
+
+
+# -- finding 3: released audio over the inline limit is never one base64 JSON blob -----------------
+
+async def _read_multipart(resp: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
+    from aiohttp import MultipartReader
+
+    assert resp.headers["Content-Type"].startswith("multipart/mixed; boundary=")
+    reader = MultipartReader(resp.headers, resp.content)
+    first = await reader.next()
+    body = json.loads(await first.read())
+    parts: dict[str, bytes] = {}
+    while (part := await reader.next()) is not None:
+        assert part.headers["Content-Type"] == "audio/wav"
+        parts[str(part.filename)] = bytes(await part.read())
+    return body, parts
+
+
+@pytest.mark.parametrize("prefer", [{}, {"Prefer": "respond-async"}])
+async def test_large_released_audio_comes_as_multipart_parts(sidecar: Any, tmp_path: Path,
+                                                             prefer: dict[str, str]) -> None:
+    from meetguard.sidecar.service import INLINE_AUDIO_MAX
+
+    client, _, _ = await sidecar(FakeGuard(audio_size=INLINE_AUDIO_MAX + 1))
+    f = FormData()
+    f.add_field("purpose", "summarization")
+    f.add_field("audio", b"FLACDATA1234", filename="a.flac")
+    resp = await client.post("/v1/guard", data=f, headers={**AUTH, **prefer})
+    if prefer:
+        job_id = (await resp.json())["id"]
+        while not (tmp_path / "jobs" / job_id / "result.json").exists():
+            await asyncio.sleep(0.02)
+        assert "audio_parts" in (tmp_path / "jobs" / job_id / "result.json").read_text()
+        assert (tmp_path / "jobs" / job_id / "result.json").stat().st_size < 100_000   # no base64 blob
+        resp = await client.get(f"/v1/jobs/{job_id}", headers=AUTH)
+    assert resp.status == 200
+    body, parts = await _read_multipart(resp)
+    assert body["audio"] == {} and body["audio_parts"] == ["audio.redacted.wav"]
+    assert list(parts) == ["audio.redacted.wav"] and len(parts["audio.redacted.wav"]) == INLINE_AUDIO_MAX + 1
+    assert parts["audio.redacted.wav"].startswith(b"RIFF-fake-FLACDATA")
+
+
+async def test_small_released_audio_stays_inline(sidecar: Any) -> None:
+    client, _, _ = await sidecar()
+    f = FormData()
+    f.add_field("purpose", "summarization")
+    f.add_field("audio", b"FLACDATA1234", filename="a.flac")
+    resp = await client.post("/v1/guard", data=f, headers=AUTH)
+    assert resp.status == 200 and "audio_parts" not in await resp.json()

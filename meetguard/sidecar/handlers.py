@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,8 @@ async def _guard_route(request: web.Request, kind: str) -> web.StreamResponse:
     finally:
         await asyncio.get_running_loop().run_in_executor(None, shutil.rmtree, tmp, True)
     request[keys.DECISION] = str(outcome.body.get("decision", outcome.body.get("error", "")))
+    if outcome.files:
+        return await _multipart(request, outcome.status, outcome.body, outcome.files)
     return web.json_response(outcome.body, status=outcome.status)
 
 
@@ -120,12 +124,37 @@ async def release(request: web.Request) -> web.StreamResponse:
 @routes.get("/v1/jobs/{id}")          # HEAD too (aiohttp adds it)
 async def job(request: web.Request) -> web.StreamResponse:
     # HEAD answers like GET without a body and never takes the result away.
-    found = keys.jobs(request.app).fetch(request.match_info["id"], request[keys.TOKEN],
-                                         consume=request.method == "GET")
+    found = keys.jobs(request.app).fetch_parts(request.match_info["id"], request[keys.TOKEN],
+                                               consume=request.method == "GET")
     if found is None:
         return error_response(404, "not_found", "no such job")
-    status, body = found
+    status, body, parts = found
+    if parts and request.method == "GET":
+        return await _multipart(request, status, body, parts)
     return web.json_response(body, status=status)
+
+
+async def _multipart(request: web.Request, status: int, body: dict[str, Any],
+                     parts: Mapping[str, Any]) -> web.StreamResponse:
+    """multipart/mixed: the JSON answer, then one audio/wav part per released file, written
+    in 1 MiB slices (each awaits the transport), so nothing is copied or encoded whole."""
+    boundary = secrets.token_hex(16)
+    resp = web.StreamResponse(status=status, headers={
+        "Content-Type": f"multipart/mixed; boundary={boundary}",
+        "X-Request-Id": request[keys.REQUEST_ID]})
+    await resp.prepare(request)
+    await resp.write(f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode()
+                     + json.dumps(body).encode("utf-8") + b"\r\n")
+    for name in sorted(parts):
+        view = memoryview(parts[name])
+        await resp.write(f"--{boundary}\r\nContent-Type: audio/wav\r\nContent-Disposition: attachment; "
+                         f'filename="{name}"\r\nContent-Length: {len(view)}\r\n\r\n'.encode())
+        for off in range(0, len(view), 1 << 20):
+            await resp.write(view[off:off + (1 << 20)])
+        await resp.write(b"\r\n")
+    await resp.write(f"--{boundary}--\r\n".encode())
+    await resp.write_eof()
+    return resp
 
 
 def _chat_headers(request: web.Request) -> tuple[str, str | None, list[str], str | None]:

@@ -20,13 +20,14 @@ import hashlib
 import hmac
 import json
 import logging
+import mmap
 import os
 import re
 import secrets
 import shutil
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,7 @@ class JobOutcome:
 
     status: int
     body: dict[str, Any]
+    files: Mapping[str, Any] = field(default_factory=dict)   # name -> bytes: released audio parts
 
 
 Runner = Callable[[str, GuardRequest, Path], Awaitable[JobOutcome]]
@@ -126,6 +128,35 @@ Runner = Callable[[str, GuardRequest, Path], Awaitable[JobOutcome]]
 
 def _write_json_private(path: Path, data: dict[str, Any]) -> None:
     write_json_private(path, data)
+
+
+_PART_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def _write_parts(pdir: Path, files: Mapping[str, Any]) -> None:
+    """Released audio parts as private files beside the result (never base64 in it)."""
+    if not files:
+        return
+    pdir.mkdir(mode=0o700, exist_ok=True)
+    for name, data in files.items():
+        if not _PART_NAME.match(name):
+            raise ValueError("unexpected output name")
+        fd = os.open(pdir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            view = memoryview(data)
+            for off in range(0, len(view), 1 << 20):
+                fh.write(view[off:off + (1 << 20)])
+
+
+def _map_parts(pdir: Path, names: Any) -> dict[str, Any]:
+    """The parts, memory-mapped (they stay readable once the job directory is removed)."""
+    out: dict[str, Any] = {}
+    for name in names if isinstance(names, list) else []:
+        if not isinstance(name, str) or not _PART_NAME.match(name):
+            continue
+        with open(pdir / name, "rb") as fh:
+            out[name] = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(fh.fileno()).st_size else b""
+    return out
 
 
 class JobManager:
@@ -184,6 +215,7 @@ class JobManager:
                 except Exception as exc:  # the runner maps errors; this is the last guard  # noqa: BLE001
                     log.error("job failed", extra={"job": job_id, "error_type": type(exc).__name__})
                     outcome = JobOutcome(500, {"error": "internal", "message": "internal error"})
+                _write_parts(jdir / "parts", outcome.files)
                 _write_json_private(jdir / "result.json", {"status": outcome.status, "body": outcome.body})
                 shutil.rmtree(jdir / "inputs", ignore_errors=True)
                 self._set_status(jdir, "done")
@@ -257,6 +289,11 @@ class JobManager:
 
     # -- reading ----------------------------------------------------------------------
     def fetch(self, job_id: str, token: str, *, consume: bool = True) -> tuple[int, dict[str, Any]] | None:
+        found = self.fetch_parts(job_id, token, consume=consume)
+        return None if found is None else (found[0], found[1])
+
+    def fetch_parts(self, job_id: str, token: str, *, consume: bool = True
+                    ) -> tuple[int, dict[str, Any], dict[str, Any]] | None:
         """Status (200 + progress) or the final result (deleted now if ``consume``). None:
         no such job for this token (another token's job looks exactly like a missing one),
         or its result expired."""
@@ -276,20 +313,21 @@ class JobManager:
             try:
                 with open(result_path, encoding="utf-8") as fh:
                     result = json.load(fh)
+                parts = _map_parts(jdir / "parts", result["body"].get("audio_parts"))
             except (OSError, ValueError):
-                return 500, {"error": "internal", "message": "job result unreadable"}
+                return 500, {"error": "internal", "message": "job result unreadable"}, {}
             if consume:
                 shutil.rmtree(jdir, ignore_errors=True)
                 self._metrics.jobs.labels("fetched").inc()
             body = dict(result["body"])
             body.setdefault("job", {"id": job_id, "status": "done"})
-            return int(result["status"]), body
+            return int(result["status"]), body, parts
         status = "running" if job_id in self._running else "queued"
         started = record.get("running_at")
         progress: dict[str, Any] = {"stage": status}
         if started is not None and status == "running":
             progress["elapsed_s"] = round(time.time() - float(started), 1)
-        return 200, {"id": job_id, "status": status, "progress": progress}
+        return 200, {"id": job_id, "status": status, "progress": progress}, {}
 
     async def aclose(self, grace_s: float = 60.0) -> None:
         """Let running jobs finish (up to ``grace_s``); queued ones stay on disk for the next start."""

@@ -27,6 +27,9 @@ from .upstreams import OpenAIUpstream, Upstream
 __all__ = ["GuardLike", "GuardService", "MeetingLoader", "release_payload", "split_outputs"]
 
 log = logging.getLogger("meetguard.sidecar")
+# Released WAV beyond this total is never base64 inside the JSON answer: the answer is
+# multipart/mixed (the JSON first, then one audio/wav part per file), docs/deploy.md.
+INLINE_AUDIO_MAX = 16 * 1024 * 1024
 
 MeetingLoader = Callable[..., Meeting]
 
@@ -160,12 +163,17 @@ class GuardService:
             self.metrics.deliveries.labels("delivered").inc()
             body.update(delivered=True, upstream_status=delivery.status)
             return JobOutcome(200, body)
+        wav = {n: d for n, d in result.outputs.items() if n.endswith(".wav")}
+        parts = wav if sum(len(d) for d in wav.values()) > INLINE_AUDIO_MAX else {}
+        inline = {n: d for n, d in result.outputs.items() if n not in parts}
         content, audio, binary = await asyncio.get_running_loop().run_in_executor(
-            None, split_outputs, result.outputs)
+            None, split_outputs, inline)
         body.update(content=content, audio=audio)
         if binary:
             body["files"] = binary
-        return JobOutcome(200, body)
+        if parts:
+            body["audio_parts"] = sorted(parts)    # sent as multipart/mixed parts, not base64
+        return JobOutcome(200, body, parts)
 
     async def _check_audio(self, req: GuardRequest, inputs: Path) -> None:
         """limits.max_audio_minutes / max_sample_rate / max_channels, before anything decodes."""

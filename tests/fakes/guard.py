@@ -44,6 +44,7 @@ def load_meeting(chat: Sequence[Path] = (), transcript: Sequence[Path] = (), aud
 class FakeGuard:
     secrets: tuple[str, ...] = ("Alice Martin", "alice.martin@northwind.example")
     delay_s: float = 0.0
+    audio_size: int = 0                # pad each redacted WAV to this many bytes (large answers)
     warm_s: float = 0.0
     recipients: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: {
         "summarization": ("summarizer", "llm-summarizer")})
@@ -113,7 +114,8 @@ class FakeGuard:
             outputs = {d.name: self._redact(bytes(d.meta).decode("utf-8"), counts).encode("utf-8")
                        for d in meeting.documents}
             for rec in meeting.audio:
-                outputs[f"{rec.stem}.redacted.wav"] = b"RIFF-fake-" + rec.path.read_bytes()[:8]
+                wav = b"RIFF-fake-" + rec.path.read_bytes()[:8]
+                outputs[f"{rec.stem}.redacted.wav"] = wav + b"\0" * max(0, self.audio_size - len(wav))
             result = self._result("release", purpose, recipient, meeting.meeting_id, outputs, counts)
         delivery: Delivery | None = None
         if deliver is not None and result.decision != "deny":
