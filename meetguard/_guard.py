@@ -10,9 +10,9 @@ forwards released content when asked, and has every run audited.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import dataclasses
 import functools
+import secrets
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._cli_consent import add_parsers, cmd_consent, cmd_report
 from ._errors import MeetguardError, OutputExists, UsageError
@@ -41,6 +41,19 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # One line, no usage dump: scripts read stderr.
         self.exit(EXIT_USAGE, f"meetguard: {message} (see --help)\n")
+
+
+def _add_audit_parser(sub: Any) -> None:
+    aud = sub.add_parser("audit", help="audit log tools")
+    aud_sub = aud.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
+    ver = aud_sub.add_parser("verify", help="check the audit log's hash chain")
+    ver.add_argument("file")
+    ver.add_argument("--head", metavar="SEQ:HASH", help="a head printed earlier by `audit head`: "
+                     "truncation and rewriting at or before it are detected")
+    ver.add_argument("--key-env", metavar="NAME", help="variable holding the HMAC key (audit.key_env)")
+    hd = aud_sub.add_parser("head", help="print the log's head (SEQ:HASH) to keep elsewhere")
+    hd.add_argument("file")
+    hd.add_argument("--key-env", metavar="NAME", help="variable holding the HMAC key (audit.key_env)")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -77,16 +90,7 @@ def _build_parser() -> argparse.ArgumentParser:
     chk.add_argument("policy")
     chk.add_argument("--at", metavar="ISO8601")
 
-    aud = sub.add_parser("audit", help="audit log tools")
-    aud_sub = aud.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
-    ver = aud_sub.add_parser("verify", help="check the audit log's hash chain")
-    ver.add_argument("file")
-    ver.add_argument("--head", metavar="SEQ:HASH", help="a head printed earlier by `audit head`: "
-                     "truncation and rewriting at or before it are detected")
-    ver.add_argument("--key-env", metavar="NAME", help="variable holding the HMAC key (audit.key_env)")
-    hd = aud_sub.add_parser("head", help="print the log's head (SEQ:HASH) to keep elsewhere")
-    hd.add_argument("file")
-    hd.add_argument("--key-env", metavar="NAME", help="variable holding the HMAC key (audit.key_env)")
+    _add_audit_parser(sub)
 
     tr = sub.add_parser("transcribe", help="transcript only, no release")
     tr.add_argument("audio")
