@@ -21,8 +21,7 @@ from .batch import GuardFactory, Item, JobSettings, WorkerReply
 __all__ = ["RayEngine"]
 
 
-def _ray() -> Any:
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"       # before Ray reads it, whatever was set
+def _import_ray() -> Any:
     try:
         import ray
     except ImportError:
@@ -33,15 +32,23 @@ def _ray() -> Any:
 class RayEngine:
     """``workers`` actors (one CPU each) on a local Ray instance or the cluster at ``address``."""
 
-    def __init__(self, workers: int | None = None, address: str | None = None) -> None:
+    def __init__(self, workers: int | None = None, address: str | None = None, *,
+                 ray: Any = None) -> None:
         self.slots = max(1, workers or os.cpu_count() or 1)
         self.address = address
+        self._module = ray              # the ray module; tests pass a fake
         self._started_ray = False
         self._idle: asyncio.Queue[Any] = asyncio.Queue()
         self._actors: list[Any] = []
 
+    def _ray(self) -> Any:
+        os.environ["RAY_USAGE_STATS_ENABLED"] = "0"       # before Ray reads it, whatever was set
+        if self._module is None:
+            self._module = _import_ray()
+        return self._module
+
     async def start(self, factory: GuardFactory, settings: JobSettings) -> None:
-        ray = _ray()
+        ray = self._ray()
         if not ray.is_initialized():
             self._init(ray)      # on this thread: Ray sets its signal handlers in the main one
         from .batch import BatchWorker
@@ -70,10 +77,10 @@ class RayEngine:
             self._idle.put_nowait(actor)
 
     async def aclose(self) -> None:
-        ray = _ray()
+        ray = self._ray()
         actors, self._actors = self._actors, []
         for a in actors:
             ray.kill(a)
-        if self._started_ray:
+        if self._started_ray:         # a joined cluster is only disconnected from, not stopped
             self._started_ray = False
             await asyncio.get_running_loop().run_in_executor(None, ray.shutdown)

@@ -1,18 +1,25 @@
 """Reading an archive (no models, no workers): the folder layout, meeting.yaml,
-the JSONL manifest, and one problem line per bad meeting."""
+the JSONL manifest, and one problem line per bad meeting; the Ray engine's
+settings against a fake ray module."""
 
 from __future__ import annotations
 
+import functools
+import os
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from meetguard import InputError, Meeting
+from meetguard import Guard, GuardOptions, InputError, Meeting
 from meetguard.batch_archive import input_fingerprint, scan_archive
+from meetguard.batch_ray import RayEngine
 from meetguard.cli import main
+from meetguard.testing import FakeDetector
 
-from .batch_support import write_meeting
+from .batch_support import POLICY, assert_chain_ok, write_meeting
 
 
 def test_folder_layout_sorts_exports_tracks_and_meta(tmp_path: Path) -> None:
@@ -134,3 +141,66 @@ def test_out_inside_the_archive_is_refused(tmp_path: Path, capsys: pytest.Captur
     assert main(argv) == 2
     assert "--out must not be inside the archive folder" in capsys.readouterr().err
     assert not (tmp_path / "arc" / "out").exists()
+
+
+class _FakeActor:
+    def __init__(self, worker: Any) -> None:
+        self.arun = SimpleNamespace(remote=worker.arun)
+
+
+class _FakeRay:
+    """Just what RayEngine calls; the actor runs its worker in this process."""
+
+    def __init__(self, initialized: bool) -> None:
+        self.initialized = initialized
+        self.init_kwargs: dict[str, Any] | None = None
+        self.env_at_init: str | None = None
+        self.killed = 0
+        self.shut_down = False
+
+    def is_initialized(self) -> bool:
+        return self.initialized
+
+    def init(self, **kwargs: Any) -> None:
+        self.env_at_init = os.environ.get("RAY_USAGE_STATS_ENABLED")
+        self.init_kwargs = kwargs
+
+    def remote(self, **options: Any) -> Any:
+        assert options["num_cpus"] == 1
+        return lambda cls: SimpleNamespace(remote=lambda *a: _FakeActor(cls(*a)))
+
+    def kill(self, actor: Any) -> None:
+        self.killed += 1
+
+    def shutdown(self) -> None:
+        self.shut_down = True
+
+
+@pytest.mark.parametrize("address", [None, "auto"])
+async def test_ray_engine_settings_keep_everything_inside(tmp_path: Path, address: str | None,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "1")
+    write_meeting(tmp_path / "arc" / "m", 1)
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    guard = Guard(tmp_path / "policy.yaml", GuardOptions(audit_path=tmp_path / "audit.jsonl"))
+    worker = functools.partial(Guard, tmp_path / "policy.yaml", detector=FakeDetector())
+    fake = _FakeRay(initialized=False)
+    engine = RayEngine(2, address, ray=fake)
+    [spec], _ = scan_archive(tmp_path / "arc")
+    outcomes = [o async for o in guard.process_many([spec], "summarization", engine=engine,
+                                                    worker_guard=worker)]
+    assert [o.decision for o in outcomes] == ["partial"]
+    assert fake.env_at_init == "0", "usage statistics are off before Ray starts"
+    assert fake.init_kwargs is not None and fake.init_kwargs["log_to_driver"] is False
+    if address is None:
+        assert fake.init_kwargs["include_dashboard"] is False
+        assert fake.init_kwargs["_node_ip_address"] == "127.0.0.1"
+    else:
+        assert fake.init_kwargs["address"] == "auto" and "include_dashboard" not in fake.init_kwargs
+    assert fake.killed == 2 and fake.shut_down      # our actors go; a joined cluster is only left
+
+    already = _FakeRay(initialized=True)             # e.g. the caller's own ray.init
+    engine = RayEngine(1, ray=already)
+    _ = [o async for o in guard.process_many([spec], "summarization", engine=engine, worker_guard=worker)]
+    assert already.init_kwargs is None and not already.shut_down
+    assert_chain_ok(tmp_path / "audit.jsonl")
