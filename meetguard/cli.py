@@ -215,6 +215,8 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
 
     out = Path(args.out)
     _check_out(out, args.force)
+    if args.report and any(Path(f).name == "report.html" for f in [*args.chat, *args.transcript]):
+        raise UsageError("--report: an input is named report.html; rename it or leave out --report")
     at = _parse_at(args.at)
     tracks = _parse_tracks(args.track)
     options = GuardOptions(audit_path=args.audit, progress=sys.stderr.isatty(),

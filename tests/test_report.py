@@ -220,3 +220,14 @@ def test_guard_report_on_a_sample_meeting_with_audio(tmp_path: Path) -> None:
         html = html.replace(pid, "")                # policy ids are shown, by design
     for value in [*expected["pii"], *names]:
         assert not re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", html), value
+
+
+def test_guard_report_refuses_an_input_named_like_the_report(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    chat = tmp_path / "report.html"
+    chat.write_text("10:00:00 From Alice Martin to Everyone:\n\thello\n")
+    code = main(["guard", "--policy", str(tmp_path / "policy.yaml"), "--purpose", "summarization",
+                 "--out", str(tmp_path / "out"), "--chat", str(chat), "--report"])
+    assert code == 2
+    assert "report.html" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
