@@ -86,6 +86,8 @@ def _withdraw(args: argparse.Namespace) -> int:
     result = record_withdrawal(settings, args.participant, args.purpose, parse_at(args.at))
     print(f"withdrawn: {result.participant} from {result.purpose!r} at {result.at}; "
           f"{len(result.releases)} release(s) held their content; {result.vault}")
+    if result.chain:
+        print(f"warning: audit chain: {result.chain}; check by hand", file=sys.stderr)
     sent = {s.request.request_id: s for s in asyncio.run(_send_due(settings))}
     for state in result.requests:
         print(_state_line(sent.get(state.request.request_id, state)))

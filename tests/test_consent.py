@@ -390,3 +390,17 @@ async def test_real_releases_then_withdrawal_asks_exactly_their_recipients(
     assert verify(audit).ok
     released_file = hashlib.sha256((tmp_path / "m1" / "zoom_chat_local.txt").read_bytes())
     assert ("m1", released_file.hexdigest()) in asked["summarizer"]   # the bytes it received
+
+
+async def test_a_broken_chain_is_said_not_hidden(setup: Setup,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    _policy, audit, config, _receiver = setup
+    _meetings(audit)
+    lines = audit.read_text().splitlines()
+    lines[2] = lines[2].replace('"m3"', '"m9"')       # tamper with the third record
+    audit.write_text("\n".join(lines) + "\n")
+    assert await _cli("consent", "withdraw", "--config", str(config), "--participant", "p-bob",
+                      "--purpose", "summarization") == 0
+    assert "warning: audit chain: chain broken at seq 3" in capsys.readouterr().err
+    record = next(r for r in read_records(audit) if r.get("event") == "consent_withdrawn")
+    assert record["erasure"]["audit_chain"].startswith("chain broken at seq 3")

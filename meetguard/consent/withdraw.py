@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .._errors import UsageError
-from ..audit import AuditLog, AuditSink
+from ..audit import AuditLog, AuditSink, verify
 from .erasure import ErasureEndpoint, ErasureRequest, ErasureState, ErasureStore, audit_event
 from .policy_file import append_withdrawal
 from .releases import Release, read_records, releases_holding
@@ -62,6 +62,7 @@ class WithdrawalResult:
     releases: tuple[Release, ...]
     requests: tuple[ErasureState, ...]             # new this time (manual ones included)
     vault: str                                     # what happened to re-identification keys
+    chain: str = ""                                # the audit chain's check, when it failed
 
     @property
     def notify_by_hand(self) -> tuple[str, ...]:
@@ -77,6 +78,7 @@ class WithdrawalResult:
                           "due_at": s.request.due_at} for s in self.requests],
             "notify_by_hand": list(self.notify_by_hand),
             "vault": self.vault,
+            "audit_chain": self.chain or "ok",
         }
 
 
@@ -126,6 +128,14 @@ def _vault(vault: ReidentificationVault | None, found: Iterable[Release], purpos
     return f"{deleted} of {len(meetings)} meeting key(s) deleted"
 
 
+def _chain_problem(audit_path: Path) -> str:
+    """Why the releases found may be incomplete ("" when the chain verifies)."""
+    if not audit_path.exists():
+        return ""
+    result = verify(audit_path)
+    return "" if result.ok else f"{result.message}: releases after it may be missing"
+
+
 def record_withdrawal(settings: WithdrawalSettings, participant: str, purpose: str,
                       at: datetime | None = None, *, audit: AuditSink | None = None,
                       now: datetime | None = None) -> WithdrawalResult:
@@ -144,6 +154,7 @@ def record_withdrawal(settings: WithdrawalSettings, participant: str, purpose: s
     states = _requests(found, _already_asked(store, participant, purpose), participant, purpose,
                        settings.endpoints, now)
     vault = _vault(settings.vault, found, purpose)
+    chain = _chain_problem(settings.audit_path)
     sink.append({
         "event": "consent_withdrawn", "policy_id": edit.policy.policy_id,
         "policy_sha256": edit.policy.sha256, "purpose": purpose, "participants": [participant],
@@ -151,11 +162,11 @@ def record_withdrawal(settings: WithdrawalSettings, participant: str, purpose: s
         "erasure": {"releases": [r.audit_id for r in found],
                     "requests": [s.request.request_id for s in states],
                     "notify_by_hand": [s.request.recipient for s in states if s.state == "manual"],
-                    "vault": vault},
+                    "vault": vault, "audit_chain": chain or "ok"},
     })
     for state in states:
         store.save(state)
         sink.append(audit_event("erasure_requested", state, due_at=state.request.due_at,
                                 artefacts=[dict(a) for a in state.request.artefacts]))
     return WithdrawalResult(participant, purpose, _iso(when), edit.policy.sha256, tuple(found),
-                            tuple(states), vault)
+                            tuple(states), vault, chain)
