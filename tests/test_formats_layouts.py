@@ -337,3 +337,22 @@ def test_slack_file_name_written_back_unchanged_when_nothing_is_redacted(tmp_pat
     out = write_document(doc)
     day = next(v for k, v in out.items() if k.endswith("2026-01-01.json"))
     assert [f["name"] for m in json.loads(day) for f in m.get("files", [])] == ["ben_okafor_cv.pdf"]
+
+
+def test_cli_refuses_a_truncated_timing_with_exit_2_and_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from meetguard.cli import main
+    from meetguard.testing import guard_factory
+
+    from .conftest import SAMPLES
+
+    vtt = tmp_path / "cut.vtt"
+    vtt.write_bytes(b"WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n<v Ana Diaz>ok</v>\n"
+                    b"00:00:01.000 --> 00:00:0\n<v Ben Okafor>SECRET words</v>\n")
+    code = main(["guard", "--policy", str(SAMPLES / "policy.yaml"), "--purpose", "summarization",
+                 "--recipient", "summarizer", "--transcript", str(vtt), "--out", str(tmp_path / "out"),
+                 "--audit", str(tmp_path / "audit.jsonl")], guard_factory=guard_factory())
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and str(vtt) in err and "line 5" in err and "SECRET" not in err
+    assert not (tmp_path / "out").exists()
