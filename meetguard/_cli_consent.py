@@ -60,7 +60,7 @@ async def _send_due(settings: WithdrawalSettings) -> list[ErasureState]:
     from .consent import ErasureDispatcher, ErasureStore
 
     dispatcher = ErasureDispatcher(ErasureStore(settings.store_dir), settings.endpoints,
-                                   AuditLog(settings.audit_path))
+                                   AuditLog(settings.audit_path, key=settings.audit_key))
     async with aiohttp.ClientSession(trust_env=False) as session:
         return await dispatcher.run_due(session)
 

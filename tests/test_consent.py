@@ -128,9 +128,9 @@ async def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     return policy, audit, config, receiver
 
 
-def _meetings(audit_path: Path) -> dict[str, str]:
+def _meetings(audit_path: Path, key: bytes | None = None) -> dict[str, str]:
     """Three meetings released to two recipients, plus releases that must not be asked."""
-    log = AuditLog(audit_path)
+    log = AuditLog(audit_path, key=key)
     return {
         "m1": _release(log, "m1", "summarizer", ["p-alice", "p-bob"], True),   # sidecar, delivered
         "m2": _release(log, "m2", "archive", ["p-bob"], None),                  # CLI release
@@ -404,3 +404,18 @@ async def test_a_broken_chain_is_said_not_hidden(setup: Setup,
     assert "warning: audit chain: chain broken at seq 3" in capsys.readouterr().err
     record = next(r for r in read_records(audit) if r.get("event") == "consent_withdrawn")
     assert record["erasure"]["audit_chain"].startswith("chain broken at seq 3")
+
+
+async def test_a_keyed_audit_chain_stays_keyed(setup: Setup,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    policy, audit, config, receiver = setup
+    data = yaml.safe_load(policy.read_text())
+    data["audit"] = {"key_env": "AUDIT_KEY"}
+    policy.write_text(yaml.safe_dump(data, sort_keys=False))
+    monkeypatch.setenv("AUDIT_KEY", "audit-secret")
+    _meetings(audit, key=b"audit-secret")
+    assert await _cli("consent", "withdraw", "--config", str(config), "--participant", "p-bob",
+                      "--purpose", "summarization") == 0
+    assert len(receiver.got) == 2
+    assert verify(audit, key=b"audit-secret").ok
+    assert all(r.get("mac") for r in read_records(audit))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -51,6 +51,7 @@ class WithdrawalSettings:
     endpoints: Mapping[str, ErasureEndpoint]      # configured upstreams by name
     vault: ReidentificationVault | None = None
     extra_entities: frozenset[str] = frozenset()  # plugin entity types the policy may name
+    audit_key: bytes | None = field(default=None, repr=False)  # the chain's HMAC key (audit.key_env)
 
 
 @dataclass(frozen=True)
@@ -128,11 +129,11 @@ def _vault(vault: ReidentificationVault | None, found: Iterable[Release], purpos
     return f"{deleted} of {len(meetings)} meeting key(s) deleted"
 
 
-def _chain_problem(audit_path: Path) -> str:
+def _chain_problem(audit_path: Path, key: bytes | None) -> str:
     """Why the releases found may be incomplete ("" when the chain verifies)."""
     if not audit_path.exists():
         return ""
-    result = verify(audit_path)
+    result = verify(audit_path, key=key)
     return "" if result.ok else f"{result.message}: releases after it may be missing"
 
 
@@ -148,13 +149,13 @@ def record_withdrawal(settings: WithdrawalSettings, participant: str, purpose: s
         raise UsageError("--at: a withdrawal cannot be dated in the future")
     edit = append_withdrawal(settings.policy_path, participant, purpose, when,
                              settings.extra_entities)
-    sink = audit or AuditLog(settings.audit_path)
+    sink = audit or AuditLog(settings.audit_path, key=settings.audit_key)
     store = ErasureStore(settings.store_dir)
     found = releases_holding(read_records(settings.audit_path), participant, purpose)
     states = _requests(found, _already_asked(store, participant, purpose), participant, purpose,
                        settings.endpoints, now)
     vault = _vault(settings.vault, found, purpose)
-    chain = _chain_problem(settings.audit_path)
+    chain = _chain_problem(settings.audit_path, settings.audit_key)
     sink.append({
         "event": "consent_withdrawn", "policy_id": edit.policy.policy_id,
         "policy_sha256": edit.policy.sha256, "purpose": purpose, "participants": [participant],

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError, MeetguardError
+from .._errors import AuditError, InputError, MeetguardError
 from .._files import atomic_write
 from ..audit import VerifyResult, verify
 from ..consent.releases import read_records
@@ -27,17 +27,31 @@ from ._input import ReportInput
 __all__ = ["ReportInput", "collect", "from_result", "render", "write_report"]
 
 
-def _audit_facts(audit_path: Path | None, audit_id: str) -> tuple[Mapping[str, Any] | None,
-                                                                  VerifyResult | None, str]:
+def _audit_key(policy: Policy | None) -> tuple[bytes | None, str]:
+    """The chain's HMAC key (the policy's audit.key_env), or why only links are checked."""
+    from .._audit_chain import key_from_env
+
+    if policy is None or not policy.audit_key_env:
+        return None, ""
+    try:
+        return key_from_env(policy.audit_key_env), ""
+    except AuditError:
+        return None, f"{policy.audit_key_env} is not set: the HMAC of the records was not checked"
+
+
+def _audit_facts(audit_path: Path | None, audit_id: str, policy: Policy | None
+                 ) -> tuple[Mapping[str, Any] | None, VerifyResult | None, str]:
     if audit_path is None or not audit_path.is_file():
         return None, None, "audit log not found: the chain was not checked"
+    key, key_note = _audit_key(policy)
     try:
-        chain = verify(audit_path)
+        chain = verify(audit_path, key=key)
         records = read_records(audit_path)
     except MeetguardError as exc:
         return None, None, exc.message
     record = next((r for r in records if r.get("hash") == audit_id), None)
-    return record, chain, "" if record else "this decision's record is not in the audit log"
+    notes = [key_note, "" if record else "this decision's record is not in the audit log"]
+    return record, chain, "; ".join(n for n in notes if n)
 
 
 def _policy(path: str | os.PathLike[str] | None) -> tuple[Policy | None, tuple[str, ...]]:
@@ -52,9 +66,9 @@ def from_result(decision: Mapping[str, Any], outputs: Mapping[str, bytes],
                 audit_path: str | os.PathLike[str] | None,
                 policy_path: str | os.PathLike[str] | None) -> ReportInput:
     """What a report needs, from a run that just happened (``guard --report``)."""
-    record, chain, note = _audit_facts(Path(audit_path) if audit_path else None,
-                                       str(decision.get("audit_id", "")))
     policy, notes = _policy(policy_path)
+    record, chain, note = _audit_facts(Path(audit_path) if audit_path else None,
+                                       str(decision.get("audit_id", "")), policy)
     return ReportInput(decision, outputs, record, chain, note, policy, notes)
 
 
@@ -85,7 +99,8 @@ def collect(out_dir: str | os.PathLike[str], audit_path: str | os.PathLike[str] 
     policy, notes = _policy(policy_path)
     if audit_path is None:
         audit_path = (policy.audit_path if policy else None) or "meetguard-audit.jsonl"
-    record, chain, note = _audit_facts(Path(audit_path), str(decision.get("audit_id", "")))
+    record, chain, note = _audit_facts(Path(audit_path), str(decision.get("audit_id", "")),
+                                       policy)
     return ReportInput(decision, outputs, record, chain, note, policy, notes)
 
 

@@ -30,7 +30,7 @@ from ..consent import (
     WithdrawalSettings,
     record_withdrawal,
 )
-from ..policy import load_policy
+from ..policy import Policy, load_policy
 from . import keys
 from .config import SidecarConfig
 
@@ -41,14 +41,17 @@ routes = web.RouteTableDef()
 IDLE_POLL_S = 60.0
 
 
-def _audit_path(config: SidecarConfig) -> Path:
-    if config.audit is not None:
-        return config.audit
+def _audit_facts(config: SidecarConfig) -> tuple[Path, bytes | None]:
+    """The audit log as the guard finds it (config, else the policy's audit.path, else
+    ./meetguard-audit.jsonl) and its HMAC key (the policy's audit.key_env)."""
+    from .._audit_chain import key_from_env
+
     try:
-        policy_audit = load_policy(config.policy).audit_path
+        policy: Policy | None = load_policy(config.policy)
     except PolicyError:
-        policy_audit = None
-    return Path(policy_audit or "meetguard-audit.jsonl")
+        policy = None          # the withdrawal itself reports the invalid policy
+    path = config.audit or Path((policy.audit_path if policy else None) or "meetguard-audit.jsonl")
+    return path, key_from_env(policy.audit_key_env if policy else None)
 
 
 def withdrawal_settings(config: SidecarConfig,
@@ -67,9 +70,10 @@ def withdrawal_settings(config: SidecarConfig,
         endpoints[name] = ErasureEndpoint(name, up.erasure_url, key, up.timeout_s)
     from ..backends import plugin_entity_types
 
-    return WithdrawalSettings(policy_path=config.policy, audit_path=_audit_path(config),
+    audit_path, audit_key = _audit_facts(config)
+    return WithdrawalSettings(policy_path=config.policy, audit_path=audit_path,
                               store_dir=config.erasures_dir, endpoints=endpoints,
-                              extra_entities=plugin_entity_types())
+                              extra_entities=plugin_entity_types(), audit_key=audit_key)
 
 
 @dataclass
@@ -86,7 +90,7 @@ ERASURES = web.AppKey("erasures", Erasures)
 
 def _dispatcher(settings: WithdrawalSettings) -> ErasureDispatcher:
     return ErasureDispatcher(ErasureStore(settings.store_dir), settings.endpoints,
-                             AuditLog(settings.audit_path))
+                             AuditLog(settings.audit_path, key=settings.audit_key))
 
 
 async def _send_loop(dispatcher: ErasureDispatcher, session: aiohttp.ClientSession,
