@@ -1,17 +1,27 @@
-"""WebVTT in all its meeting dialects, one format ``webvtt``:
+"""WebVTT in all its meeting dialects, one format ``webvtt``.
 
-* Zoom transcripts: ``Name: text`` inside the cue (the prefix is a speaker only
-  when it is a plausible name, see :func:`_plausible_name`);
+Blocks are collected as the W3C parser collects them: a line holding ``-->``
+starts a new cue even with no blank line before it (Graph transcripts write
+cues back to back; merging them gave one speaker's words to another). A
+timing that is not a whole WebVTT (or Graph ``h:m:s.f``) timestamp is refused
+naming its line, never rewritten into a valid time.
+
+* Graph ``metadataContent``: a JSON object per cue (``speakerName``,
+  ``spokenText``);
 * Teams transcripts: ``<v Doe, Jane [NA]>text</v>`` (``</v>`` optional), cue ids
   like ``3f1a.../12-0``, and the Graph API's out-of-spec ``0:0:5.320`` timings
   (normalised, never dropped);
+* caption speaker labels: ``[Alba] text``, ``- ALBA: text``, ``>> Alba: text``;
+* Zoom transcripts: ``Name: text`` inside the cue (the prefix is a speaker only
+  when it is a plausible name, see :func:`_plausible_name`);
 * generic WebVTT: BOM, header text, NOTE/STYLE/REGION blocks, cue settings.
 
-The writer always writes ``HH:MM:SS.mmm`` timings, escapes ``& < >`` in cue
-text, keeps the speaker layout it read (``meta["style"]``: "voice" or
-"prefix"), keeps STYLE/REGION blocks that hold no quoted strings, and drops
-the header text and NOTE comments: both are free text outside any cue, so they
-could carry personal data past redaction.
+A cue nobody is named for has no speaker (an unknown speaker), never the
+speaker of the cue before. The writer always writes ``HH:MM:SS.mmm`` timings,
+escapes ``& < >`` in cue text (so no ``-->`` survives in it), keeps the speaker
+layout it read, keeps STYLE/REGION blocks that hold no quoted strings, and
+drops the header text and NOTE comments: both are free text outside any cue,
+so they could carry personal data past redaction.
 """
 
 from __future__ import annotations

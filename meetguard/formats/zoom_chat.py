@@ -1,6 +1,8 @@
-"""Zoom chat exports: the local ``meeting_saved_chat.txt`` (current and older
-layouts, one format ``zoom-chat``) and the cloud recording chat
-(``zoom-cloud-chat``, with reactions and replies)."""
+"""Zoom chat exports: the local ``meeting_saved_chat.txt`` (every layout since
+2020, read in :mod:`._zoom_local`; one format ``zoom-chat``) and the cloud
+recording chat (``zoom-cloud-chat``: ``HH:MM:SS<tab or space>Name:<tab>text``,
+further lines tab-indented or raw, direct messages ``A  to  B(Direct Message)``,
+reactions and replies quoting other messages)."""
 
 from __future__ import annotations
 
