@@ -250,7 +250,7 @@ class ZoomJobs:
         decision = str(body.get("decision") or "error")
         reason = str(body.get("error") or "")
         withheld = _withheld(plan, req)
-        if decision == "release" and withheld:
+        if decision in ("release", "partial") and withheld:
             decision, reason = "partial", withheld      # the hook dropped content before the guard
         return {"decision": decision if decision in ("release", "partial", "deny") else "error",
                 "delivered": body.get("delivered") is True, "status": outcome.status,
