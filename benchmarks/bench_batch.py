@@ -116,7 +116,7 @@ def start_ray(cpus: int) -> tuple[Any, float]:
     import ray
 
     t0 = time.perf_counter()
-    ray.init(num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
+    ray.init(num_cpus=cpus, include_dashboard=False,
              log_to_driver=False, configure_logging=False)
     return ray, time.perf_counter() - t0
 

@@ -1,7 +1,7 @@
 """The Ray engine: a pool of actors, one Guard each (extra ``meetguard[ray]``).
 
-Without an address a local Ray instance starts on 127.0.0.1 with the
-dashboard off; with one, the driver joins that cluster. Usage statistics are
+Without an address a local Ray instance starts with the dashboard off;
+with one, the driver joins that cluster. Usage statistics are
 off in the driver (``RAY_USAGE_STATS_ENABLED=0``); a cluster started by an
 operator must be started the same way (docs/batch.md). Actors read inputs from
 paths they can see (a shared file system) and send results back through Ray's
@@ -63,8 +63,7 @@ class RayEngine:
         if self.address is not None:
             ray.init(address=self.address, **common)
         else:
-            ray.init(include_dashboard=False, _node_ip_address="127.0.0.1",
-                     num_cpus=max(self.slots, os.cpu_count() or 1), **common)
+            ray.init(include_dashboard=False, num_cpus=max(self.slots, os.cpu_count() or 1), **common)
         self._started_ray = True
 
     async def run(self, item: Item) -> WorkerReply:

@@ -194,7 +194,6 @@ async def test_ray_engine_settings_keep_everything_inside(tmp_path: Path, addres
     assert fake.init_kwargs is not None and fake.init_kwargs["log_to_driver"] is False
     if address is None:
         assert fake.init_kwargs["include_dashboard"] is False
-        assert fake.init_kwargs["_node_ip_address"] == "127.0.0.1"
     else:
         assert fake.init_kwargs["address"] == "auto" and "include_dashboard" not in fake.init_kwargs
     assert fake.killed == 2 and fake.shut_down      # our actors go; a joined cluster is only left

@@ -32,7 +32,7 @@ def ray_session() -> Iterator[Any]:
     ray = pytest.importorskip("ray")
     saved = os.environ.get("RAY_USAGE_STATS_ENABLED")
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
+    ray.init(num_cpus=2, include_dashboard=False,
              log_to_driver=False, configure_logging=False)
     try:
         yield ray
