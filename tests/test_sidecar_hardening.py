@@ -328,3 +328,17 @@ async def test_small_released_audio_stays_inline(sidecar: Any) -> None:
     f.add_field("audio", b"FLACDATA1234", filename="a.flac")
     resp = await client.post("/v1/guard", data=f, headers=AUTH)
     assert resp.status == 200 and "audio_parts" not in await resp.json()
+
+
+async def test_json_nested_past_the_recursion_limit_on_other_routes_is_4xx(
+        sidecar: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """The middleware's net: a route that parses JSON itself (/v1/withdrawals) answers JSON
+    nested past Python's recursion limit with a 4xx too (it was a RecursionError 500)."""
+    client, _, _ = await sidecar()
+    caplog.set_level(logging.INFO)
+    for raw in (b"[" * 200_000 + b"]" * 200_000, b'{"a": ' * 100_000 + b"1" + b"}" * 100_000):
+        resp = await client.post("/v1/withdrawals", data=raw,
+                                 headers={**AUTH, "Content-Type": "application/json"})
+        assert 400 <= resp.status < 500, await resp.text()
+        assert set(await resp.json()) >= {"error", "message"}
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

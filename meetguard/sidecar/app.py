@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from .._errors import MeetguardError
+from .._errors import MeetguardError, UsageError
 from ..audio.limits import AudioLimits
 from ..formats import Meeting
 from . import keys
@@ -163,6 +163,11 @@ async def _observe_middleware(request: web.Request, handler: Handler) -> web.Str
         response = _error_response(exc)
     except asyncio.CancelledError:
         raise
+    except (RecursionError, UnicodeError, aiohttp.ClientPayloadError, ConnectionResetError) as exc:
+        # Hostile input a route's parser did not name (JSON nested past the recursion limit,
+        # a lone surrogate, a body cut off): the sender's fault, a 400, never a 500.
+        error_type = type(exc).__name__
+        response = _error_response(UsageError("request: malformed or incomplete input"))
     except Exception as exc:  # fail closed: nothing but a fixed 500  # noqa: BLE001
         error_type = type(exc).__name__
         response = _error_response(exc)
