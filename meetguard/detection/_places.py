@@ -88,6 +88,40 @@ def warm() -> None:
     _pattern()
 
 
+def is_place(value: str) -> bool:
+    """The whole value is a country or a tz city ("Paris", "Madrid")."""
+    return _pattern().fullmatch(value) is not None
+
+
+# "lives in Ylöjärvi", "FLYING TO SONDERSHAUSEN": a capitalised word (or one in
+# capitals, in a text all in capitals) after a verb of place is a place, even
+# one no list knows. Ranked below spaCy and the gazetteer.
+CUED_PLACE = re.compile(
+    r"(?i:\b(?:live[sd]?|living|based|born|located|office|offices|moved?|moving|fly(?:ing)?|flew|travel(?:l?ing)?|"
+    r"relocat(?:e|ed|ing)|going|trip|headquartered|staying|stay|visit(?:ing)?)\s+(?:back\s+)?(?:in|to|from|at|near)?\s*)"
+    r"((?:[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*)(?:\s+[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*)?)"
+)
+
+
+def find_cued_places(text: str, everyday: frozenset[str]) -> list[Hit]:
+    """Unlisted places after a verb of place; ``everyday`` words end the name."""
+    caps = text.isupper()
+    hits = []
+    for m in CUED_PLACE.finditer(text):
+        words = m.group(1).split()
+        keep: list[str] = []
+        for w in words:
+            if w.casefold() in everyday or not (w.isupper() if caps else w[0].isupper() and not w.isupper()):
+                break
+            keep.append(w)
+        if not keep:
+            continue
+        start = m.start(1)
+        end = start + len(" ".join(keep)) if text[start:].startswith(" ".join(keep)) else start + len(keep[0])
+        hits.append(Hit(start, end, "LOCATION", 0.5, " ".join(text[start:end].casefold().split()), RANK_NER - 2))
+    return hits
+
+
 def find_places(text: str) -> list[Hit]:
     if text == text.lower():
         return []

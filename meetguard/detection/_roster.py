@@ -29,7 +29,8 @@ _COMMON_WORDS = frozenset(
 )
 
 
-_EVERYDAY = _COMMON_WORDS | frozenset(STOP_WORDS)
+EVERYDAY = _COMMON_WORDS | frozenset(STOP_WORDS)
+_EVERYDAY = EVERYDAY
 
 
 def name_forms(name: str) -> set[str]:

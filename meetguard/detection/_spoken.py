@@ -173,9 +173,37 @@ def _asr_emails(text: str) -> list[Hit]:
     return hits
 
 
+# Whisper on "... is jordan dot price at contoso dot com" may fuse the first name
+# into the word before it and write the "dot" as a period: "isjordan. Price at
+# contoso dot com". Found from " at " and the domain back to the first word,
+# which is taken whole (fused or not), so the whole span is bleeped.
+ASR_FUSED_EMAIL = re.compile(
+    r"(?i)(?<![\w.@])([a-z0-9]+)[.,]\s+([a-z0-9]+(?:(?:" + _SEP + r"|[._-])[a-z0-9]+)*)\s+(?:at|@)\s+"
+    r"([a-z0-9-]+(?:(?:\s+dot\s+|\.)[a-z0-9-]+)+)(?![\w@])"
+)
+
+
+def _fused_emails(text: str) -> list[Hit]:
+    hits = []
+    for m in ASR_FUSED_EMAIL.finditer(text):
+        first, rest, domain = m.group(1), m.group(2), m.group(3)
+        if rest.lower() in _LOCAL_STOP:
+            continue
+        joined = _join(domain.replace(".", " dot "))
+        tld = joined.rsplit(".", 1)[-1]
+        if not tld.isalpha() or len(tld) < 2:
+            continue
+        spoken_dot = " dot " in m.group().lower()
+        if not spoken_dot and _EMAIL_CUE.search(text[max(0, m.start() - 40):m.start()]) is None:
+            continue
+        value = (first + "." + _join(rest)).lower() + "@" + joined
+        hits.append(Hit(m.start(), m.end(), "EMAIL_ADDRESS", 0.8, value, RANK_STRUCTURED + 2))
+    return hits
+
+
 def find_spoken_emails(text: str, *, asr: bool = False) -> list[Hit]:
     """Dictated addresses; ``asr`` also takes what speech recognition makes of them."""
-    extra = _asr_emails(text) if asr else []
+    extra = _asr_emails(text) + _fused_emails(text) if asr else []
     low = text.lower()
     if " at " not in low or (" dot " not in low and "." not in low):
         return extra

@@ -35,4 +35,20 @@ class RosterMember:
 
 @dataclass(frozen=True, slots=True)
 class Roster:
+    """Who the meeting knows, and where its phone numbers come from:
+    ``regions`` are the policy's ``detection.regions`` (empty: every region)."""
+
     members: tuple[RosterMember, ...] = ()
+    regions: tuple[str, ...] = ()
+
+
+def masked(unit: TextUnit) -> str:
+    """The text with skip spans blanked: offsets kept, nothing inside matches."""
+    if not unit.skip:
+        return unit.text
+    chars = list(unit.text)
+    for s, e in unit.skip:
+        for i in range(s, e):
+            if chars[i] != "\n":
+                chars[i] = " "
+    return "".join(chars)

@@ -176,7 +176,7 @@ def parse_policy(data: bytes, path: str, extra_entities: Iterable[str] = ()) -> 
     v = _V(path)
     doc = _document(v, data, path)
     v.keys(doc, "", ["version", "policy_id", "account", "purposes"],
-           ["participants", "unknown_speakers", "audit", "limits"])
+           ["participants", "unknown_speakers", "audit", "limits", "detection"])
     version = doc["version"]
     if isinstance(version, bool) or version != 1:
         raise v.fail("version", f"unsupported version {str(version)[:20]!r} (expected 1)")
@@ -203,6 +203,7 @@ def parse_policy(data: bytes, path: str, extra_entities: Iterable[str] = ()) -> 
         path=path,
         audit_key_env=_audit_key_env(v, doc),
         audio_limits=MappingProxyType(_audio_limits(v, doc.get("limits"))),
+        detection_regions=_detection_regions(v, doc.get("detection")),
     )
 
 
@@ -269,6 +270,26 @@ def _audio_limits(v: _V, given: Any) -> dict[str, int]:
                 raise v.fail(f"limits.{k}", "expected a positive integer")
             out[k] = n
     return out
+
+
+def _detection_regions(v: _V, raw: Any) -> tuple[str, ...]:
+    """``detection: {regions: [GB, DE, ...]}``: where national phone numbers come from."""
+    import phonenumbers
+
+    if raw is None:
+        return ()
+    det = v.mapping(raw, "detection")
+    v.keys(det, "detection", [], ["regions"])
+    if "regions" not in det:
+        return ()
+    names = v.string_list(det["regions"], "detection.regions")
+    out: list[str] = []
+    for i, name in enumerate(names):
+        code = name.upper()
+        if code not in phonenumbers.SUPPORTED_REGIONS:
+            raise v.fail(f"detection.regions[{i}]", f"unknown region {name[:8]!r} (ISO 3166 alpha-2)")
+        out.append(code)
+    return tuple(dict.fromkeys(out))
 
 
 def _purpose(v: _V, name: str, body: Any, entities: frozenset[str]) -> Purpose:
