@@ -157,7 +157,20 @@ class Guard:
                 delivery = await deliver(result)
             except Exception as exc:  # noqa: BLE001 -- any failure of the hook means not delivered
                 delivery = Delivery(False, None, type(exc).__name__)
-        return await _off_loop(pipeline.audit_result, self._stages, run, result, delivery)
+        final = await _off_loop(pipeline.audit_result, self._stages, run, result, delivery)
+        return await _off_loop(self._to_vault, run, final)
+
+    def _to_vault(self, run: pipeline.Run, result: GuardResult) -> GuardResult:
+        """A released meeting of a re-identifiable purpose: its pseudonym map into the vault,
+        under the meeting id, else the audit id (docs/vault.md)."""
+        spec = run.policy.purposes.get(run.purpose)
+        vault = self.options.vault
+        if (vault is None or spec is None or not spec.reidentify or run.book is None
+                or result.decision not in ("release", "partial")):
+            return result
+        vault.store(result.meeting_id or result.audit_id, run.purpose, run.book.tokens,
+                    spec.retention_days)
+        return dataclasses.replace(result, vault=True)
 
     async def _preflight(self, run: pipeline.Run) -> None:
         """Forwarding cannot be undone: refuse it while the audit log cannot take a record."""

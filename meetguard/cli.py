@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._cli_consent import add_parsers, cmd_consent, cmd_report
+from ._cli_vault import add_guard_options, cmd_reidentify, cmd_vault, vault_from_args
+from ._cli_vault import add_parsers as add_vault_parsers
 from ._errors import MeetguardError, OutputExists, UsageError
 
 if TYPE_CHECKING:
@@ -81,6 +83,7 @@ def _build_parser() -> argparse.ArgumentParser:
     g.add_argument("--whisper-model", default=None, help="Whisper model: tiny.en (embedded), a path, or a cached name")
     g.add_argument("--report", action="store_true",
                    help="also write report.html (the review report) beside the outputs")
+    add_guard_options(g)
 
     _add_batch_parser(sub)
 
@@ -104,6 +107,7 @@ def _build_parser() -> argparse.ArgumentParser:
     mod_sub.add_parser("prepare", help="convert the embedded default Whisper model into the cache")
 
     add_parsers(sub, _Parser)
+    add_vault_parsers(sub)
 
     srv = sub.add_parser("serve", help="run the HTTP sidecar")
     srv.add_argument("--config", metavar="FILE")
@@ -220,7 +224,7 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
     at = _parse_at(args.at)
     tracks = _parse_tracks(args.track)
     options = GuardOptions(audit_path=args.audit, progress=sys.stderr.isatty(),
-                           whisper_model=args.whisper_model or "tiny.en")
+                           whisper_model=args.whisper_model or "tiny.en", vault=vault_from_args(args))
     guard = (guard_factory or Guard.from_policy)(args.policy, options)
     try:
         meeting = Meeting.from_files(chat=args.chat, transcript=args.transcript, audio=args.audio,
@@ -351,6 +355,8 @@ def main(argv: Sequence[str] | None = None, *, guard_factory: GuardFactory | Non
         "consent": cmd_consent,
         "report": cmd_report,
         "doctor": _cmd_doctor,
+        "reidentify": cmd_reidentify,
+        "vault": cmd_vault,
     }
     try:
         if args.command in ("guard", "batch", "transcribe", "serve"):

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .audit import AuditSink
     from .detection import Roster, TextUnit
     from .policy import ConsentDecision, Policy, Purpose
+    from .redaction import PseudonymBook
     from .redaction.operators import Operator
     from .redaction.text import RedactionOutcome, RedactionRules, UnitRef
 
@@ -68,6 +69,7 @@ class Run:
     participants: tuple[str, ...] = ()      # policy ids whose content is released
     kinds: dict[str, str] = field(default_factory=dict)      # output -> chat | transcript | audio
     verified: dict[str, bool] = field(default_factory=dict)  # released audio -> re-transcribed clean
+    book: PseudonymBook | None = None       # the run's pseudonyms (given: kept across runs)
 
 
 @dataclass(frozen=True)
@@ -96,9 +98,10 @@ def run_meeting(stages: Stages, run: Run) -> GuardResult:
 
     rules = redaction_rules(spec, decision, make_operator(spec.redact.operator, stages.hash_key),
                             heard.attribution)
+    run.book = run.book or PseudonymBook()
     outcome = redact_documents(heard.documents, decision.dropped_items, decision.dropped_documents,
                                quotes_dropped(run.meeting, decision), units, findings, rules,
-                               PseudonymBook(), stages.backends.anonymizer())
+                               run.book, stages.backends.anonymizer())
     outputs = release(stages, run, spec, outcome, heard)
     return result(run, decision.outcome, decision.reasons, outputs, outcome.entity_counts,
                   spec.retention_days)
@@ -271,8 +274,9 @@ def run_texts(stages: Stages, run: Run) -> tuple[GuardResult, list[str]]:
     from .redaction.text import redact_documents
 
     rules = redaction_rules(spec, decision, make_operator("pseudonymize", None), decision.attribution)
+    run.book = run.book or PseudonymBook()
     outcome = redact_documents(run.meeting.documents, frozenset(), frozenset(), frozenset(), units,
-                               findings, rules, PseudonymBook(), stages.backends.anonymizer())
+                               findings, rules, run.book, stages.backends.anonymizer())
     out = [item.text for doc in outcome.documents for item in doc.items]
     from .release import build_message_outputs
 

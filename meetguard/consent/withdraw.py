@@ -124,7 +124,7 @@ def _requests(found: Iterable[Release], asked: set[tuple[str, str]], participant
 def _vault(vault: ReidentificationVault | None, found: Iterable[Release], purpose: str) -> str:
     if vault is None:
         return "no re-identification vault configured"
-    meetings = sorted({r.meeting_id for r in found if r.meeting_id})
+    meetings = sorted({r.meeting_id or r.audit_id for r in found})   # the vault's id (docs/vault.md)
     deleted = sum(1 for m in meetings if vault.delete_key(m, purpose))
     return f"{deleted} of {len(meetings)} meeting key(s) deleted"
 

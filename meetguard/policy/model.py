@@ -59,6 +59,7 @@ class Purpose:
     audio: str                         # bleep | silence | drop
     private_messages: str = "exclude"  # exclude | include
     retention_days: int | None = None
+    reidentify: bool = False           # store the pseudonym map in the vault (docs/vault.md)
 
 
 @dataclass(frozen=True)

@@ -298,7 +298,7 @@ def _purpose(v: _V, name: str, body: Any, entities: frozenset[str]) -> Purpose:
         raise v.fail(key, "a purpose name must not be empty")
     m = v.mapping(body, key)
     v.keys(m, key, ["consent", "missing_consent", "recipients", "redact", "audio"],
-           ["private_messages", "retention_days"])
+           ["private_messages", "retention_days", "reidentify"])
     consent = v.choice(m["consent"], f"{key}.consent", ["opt_in", "opt_out"], "consent mode")
     missing = v.choice(m["missing_consent"], f"{key}.missing_consent", ["exclude", "deny"])
     recipients = v.string_list(m["recipients"], f"{key}.recipients")
@@ -340,8 +340,11 @@ def _purpose(v: _V, name: str, body: Any, entities: frozenset[str]) -> Purpose:
         if isinstance(rd, bool) or not isinstance(rd, int) or rd < 0:
             raise v.fail(f"{key}.retention_days", "must be a non-negative integer")
         retention = rd
+    reidentify = m.get("reidentify", False)
+    if not isinstance(reidentify, bool):
+        raise v.fail(f"{key}.reidentify", "must be true or false")
     return Purpose(name, consent, missing, recipients, RedactRule(ents, op, speakers),
-                   audio, private, retention)
+                   audio, private, retention, reidentify)
 
 
 def _participants(v: _V, raw: Any, purposes: Mapping[str, Purpose]) -> tuple[Participant, ...]:

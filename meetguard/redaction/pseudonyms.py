@@ -16,6 +16,13 @@ class PseudonymBook:
         self._numbers: dict[tuple[str, str], int] = {}
         self._next: dict[str, int] = {}
         self._lock = threading.Lock()
+        self.tokens: dict[str, str] = {}      # token -> the first value it replaced (the vault's map)
+
+    def remember(self, token: str, value: str) -> None:
+        """Note what ``token`` stands for (first value wins); tokens that are not unique
+        (``<PERSON>``, masks) are never numbered and not remembered."""
+        with self._lock:
+            self.tokens.setdefault(token, value)
 
     def number(self, entity_type: str, key: str) -> int:
         """The number of ``key`` (a participant id, or a normalised value)."""

@@ -122,6 +122,7 @@ class _Redactor:
         if key is None or not (self.rules.pseudonymize_speakers or key in self.rules.excluded):
             return sp
         token = self.book.person_token(key)
+        self.book.remember(token, sp.label)
         new = Speaker(label=token, platform_id=token.strip("<>") if sp.platform_id else None)
         self.relabel[sp] = new
         return new
@@ -135,12 +136,17 @@ class _Redactor:
 
     def _replacement(self, f: Finding, value: str) -> str:
         if f.participant_id is not None and self.rules.pseudonymize_speakers:
-            return self.book.person_token(f.participant_id)
+            token = self.book.person_token(f.participant_id)
+            self.book.remember(token, value)
+            return token
         op = self.rules.operator
         number = 0
         if op.numbered:
             number = self.book.number(f.entity_type, self.book.value_key(f.normalized, f.participant_id))
-        return op.replace(f.entity_type, value, f.normalized or value, number)
+        token = op.replace(f.entity_type, value, f.normalized or value, number)
+        if op.numbered or op.name == "hash":     # unique tokens only: <PERSON> and masks are not
+            self.book.remember(token, value)
+        return token
 
     def text(self, text: str, findings: Sequence[Finding],
              mentions: Sequence[tuple[int, int, Speaker]] = (), *,

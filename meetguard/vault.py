@@ -1,0 +1,201 @@
+"""The re-identification vault: each meeting's pseudonym map, encrypted (docs/vault.md).
+
+One directory, two files per meeting, named by the SHA-256 of the meeting id
+(the id itself is never written):
+
+- ``<id>.key``: JSON ``{v, purpose, expires_at, wrapped}``; ``wrapped`` is the
+  meeting's random 256-bit data key sealed with AES-GCM under the master key,
+  the meeting id, purpose and expiry bound in as associated data (editing the
+  expiry breaks authentication).
+- ``<id>.map``: nonce + AES-GCM(data key) of the JSON map ``token -> value``.
+
+Deleting ``<id>.key`` is erasure: the map can no longer be decrypted by anyone
+(crypto-shredding); the map file is removed too. The master key is the base64
+of 32 bytes in an environment variable (``MEETGUARD_VAULT_KEY`` by default).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ._errors import ConfigError, UsageError
+from ._files import atomic_write
+
+__all__ = ["DEFAULT_KEY_ENV", "Vault", "VaultError", "VaultNotFound", "master_key_from_env"]
+
+DEFAULT_KEY_ENV = "MEETGUARD_VAULT_KEY"
+_NONCE = 12
+
+
+class VaultError(UsageError):
+    """A vault file that fails authentication, or a wrong master key (exit 2)."""
+
+    code = "vault_refused"
+
+
+class VaultNotFound(UsageError):
+    """No key for the meeting: never stored, erased or expired (exit 2, HTTP 404)."""
+
+    http_status = 404
+    code = "not_found"
+
+
+def master_key_from_env(name: str, env: Mapping[str, str] | None = None) -> bytes:
+    """The 32-byte master key from the base64 in ``$name``; one-line errors otherwise."""
+    raw = (os.environ if env is None else env).get(name)
+    if not raw:
+        raise ConfigError(f"vault: the master key variable {name} is not set")
+    try:
+        key = base64.b64decode(raw.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"vault: {name} is not base64") from None
+    if len(key) != 32:
+        raise ConfigError(f"vault: {name} must hold the base64 of 32 bytes")
+    return key
+
+
+def _aad(meeting_id: str, purpose: str, expires_at: str | None) -> bytes:
+    return json.dumps([meeting_id, purpose, expires_at]).encode("utf-8")
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Vault:
+    """The vault in ``directory`` under ``master_key`` (32 bytes)."""
+
+    directory: Path
+    master_key: bytes = field(repr=False)
+
+    def _paths(self, meeting_id: str) -> tuple[Path, Path]:
+        stem = hashlib.sha256(meeting_id.encode("utf-8")).hexdigest()
+        return self.directory / f"{stem}.key", self.directory / f"{stem}.map"
+
+    # -- writing ------------------------------------------------------------------
+    def store(self, meeting_id: str, purpose: str, tokens: Mapping[str, str],
+              retention_days: int | None, now: datetime | None = None) -> None:
+        """Store (merge into) the meeting's map; a token already stored keeps its value."""
+        now = now or datetime.now(UTC)
+        key_path, map_path = self._paths(meeting_id)
+        merged: dict[str, str] = {}
+        if key_path.exists():
+            try:
+                merged, data_key, header = self._open(meeting_id, now)
+            except VaultNotFound:      # expired: start again
+                data_key, header = self._new_key(meeting_id, purpose, retention_days, now)
+        else:
+            data_key, header = self._new_key(meeting_id, purpose, retention_days, now)
+        for token, value in tokens.items():
+            merged.setdefault(token, value)
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        nonce = secrets.token_bytes(_NONCE)
+        aad = _aad(meeting_id, str(header["purpose"]),
+                   None if header["expires_at"] is None else str(header["expires_at"]))
+        sealed = AESGCM(data_key).encrypt(nonce, json.dumps(merged, ensure_ascii=False).encode("utf-8"), aad)
+        atomic_write(key_path, json.dumps(header).encode("utf-8"))
+        atomic_write(map_path, nonce + sealed)
+
+    def _new_key(self, meeting_id: str, purpose: str, retention_days: int | None,
+                 now: datetime) -> tuple[bytes, dict[str, str | int | None]]:
+        expires = _iso(now + timedelta(days=retention_days)) if retention_days is not None else None
+        data_key = AESGCM.generate_key(bit_length=256)
+        nonce = secrets.token_bytes(_NONCE)
+        wrapped = nonce + AESGCM(self.master_key).encrypt(nonce, data_key,
+                                                          _aad(meeting_id, purpose, expires))
+        header: dict[str, str | int | None] = {
+            "v": 1, "purpose": purpose, "expires_at": expires,
+            "wrapped": base64.b64encode(wrapped).decode("ascii")}
+        return data_key, header
+
+    # -- reading ------------------------------------------------------------------
+    def load(self, meeting_id: str, now: datetime | None = None) -> dict[str, str]:
+        """The meeting's map; :class:`VaultNotFound` if erased or expired, :class:`VaultError`
+        if a file fails authentication (tampered, or another master key)."""
+        return self._open(meeting_id, now or datetime.now(UTC))[0]
+
+    def _header(self, meeting_id: str) -> dict[str, str | int | None]:
+        key_path, _ = self._paths(meeting_id)
+        try:
+            header = json.loads(key_path.read_bytes())
+        except FileNotFoundError:
+            raise VaultNotFound("vault: no key for this meeting (never stored, or erased)") from None
+        except (OSError, ValueError):
+            raise VaultError("vault: the meeting's key file is unreadable") from None
+        if not isinstance(header, dict) or not isinstance(header.get("wrapped"), str):
+            raise VaultError("vault: the meeting's key file is unreadable")
+        return header
+
+    def _open(self, meeting_id: str, now: datetime
+              ) -> tuple[dict[str, str], bytes, dict[str, str | int | None]]:
+        header = self._header(meeting_id)
+        purpose, expires = header.get("purpose"), header.get("expires_at")
+        if not isinstance(purpose, str) or not (expires is None or isinstance(expires, str)):
+            raise VaultError("vault: the meeting's key file is unreadable")
+        aad = _aad(meeting_id, purpose, expires)
+        try:
+            wrapped = base64.b64decode(str(header["wrapped"]), validate=True)
+            data_key = AESGCM(self.master_key).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], aad)
+        except (InvalidTag, binascii.Error, ValueError):
+            raise VaultError("vault: the meeting's key does not authenticate "
+                             "(wrong master key, or the file was changed)") from None
+        if expires is not None and _iso(now) >= expires:
+            raise VaultNotFound("vault: the meeting's key has expired (retention_days)")
+        _, map_path = self._paths(meeting_id)
+        try:
+            blob = map_path.read_bytes()
+            clear = AESGCM(data_key).decrypt(blob[:_NONCE], blob[_NONCE:], aad)
+            tokens = json.loads(clear.decode("utf-8"))
+        except FileNotFoundError:
+            raise VaultNotFound("vault: no map for this meeting") from None
+        except (InvalidTag, OSError, ValueError):
+            raise VaultError("vault: the meeting's map does not authenticate (the file was changed)") from None
+        if not isinstance(tokens, dict) or not all(isinstance(v, str) for v in tokens.values()):
+            raise VaultError("vault: the meeting's map is malformed")
+        return tokens, data_key, header
+
+    # -- erasure ------------------------------------------------------------------
+    def delete_key(self, meeting_id: str, purpose: str | None = None) -> bool:
+        """Crypto-shred the meeting's map (the consent seam, ReidentificationVault): its data
+        key goes, then the map. ``purpose`` given: only a key stored for that purpose."""
+        key_path, map_path = self._paths(meeting_id)
+        if purpose is not None:
+            try:
+                if self._header(meeting_id).get("purpose") != purpose:
+                    return False
+            except (VaultNotFound, VaultError):
+                pass
+        existed = key_path.exists()
+        key_path.unlink(missing_ok=True)
+        map_path.unlink(missing_ok=True)
+        return existed
+
+    def purge(self, now: datetime | None = None) -> int:
+        """Erase every meeting whose retention has run out; the number erased."""
+        now_s = _iso(now or datetime.now(UTC))
+        erased = 0
+        if not self.directory.is_dir():
+            return 0
+        for key_path in sorted(self.directory.glob("*.key")):
+            try:
+                expires = json.loads(key_path.read_bytes()).get("expires_at")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(expires, str) and now_s >= expires:
+                key_path.unlink(missing_ok=True)
+                key_path.with_suffix(".map").unlink(missing_ok=True)
+                erased += 1
+        return erased
