@@ -137,3 +137,19 @@ def test_tampered_files_wrong_key_and_missing_key_env_are_refused(
     assert not (tmp_path / "restored.txt").exists()
     with pytest.raises(ConfigError, match="32 bytes"):
         master_key_from_env("K", {"K": base64.b64encode(b"short").decode()})
+
+
+def test_sidecar_config_vault_section_and_reidentify_tokens(tmp_path: Path) -> None:
+    from meetguard.sidecar.config import load_config
+    from meetguard.sidecar.withdrawals import withdrawal_settings
+
+    (tmp_path / "policy.yaml").write_text(POLICY.replace("REID", "true"), encoding="utf-8")
+    cfg = tmp_path / "sidecar.yaml"
+    cfg.write_text("policy: policy.yaml\nvault: {dir: vault, key_env: MG_VK}\n"
+                   "tokens: [{token: reader, reidentify: true}, plain]\n", encoding="utf-8")
+    config = load_config(cfg, {"MG_VK": KEY})
+    assert config.vault is not None and config.vault.dir == tmp_path / "vault"
+    assert config.reidentify_tokens == {"reader"} and config.tokens == ("reader", "plain")
+    assert isinstance(withdrawal_settings(config).vault, Vault)    # withdrawal deletes meeting keys
+    with pytest.raises(ConfigError, match="MG_VK is not set"):
+        load_config(cfg, {})

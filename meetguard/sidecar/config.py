@@ -77,6 +77,15 @@ class ModelsConfig:
 
 
 @dataclass(frozen=True)
+class VaultConfig:
+    """The re-identification vault (docs/vault.md): its directory and master key variable."""
+
+    dir: Path
+    key_env: str = "MEETGUARD_VAULT_KEY"
+    key: bytes = field(default=b"", repr=False)
+
+
+@dataclass(frozen=True)
 class SidecarConfig:
     policy: Path
     audit: Path | None = None
@@ -84,6 +93,7 @@ class SidecarConfig:
     port: int = 8080
     tokens: tuple[str, ...] = field(default=(), repr=False)
     replay_tokens: frozenset[str] = field(default=frozenset(), repr=False)   # may send a client `at`
+    reidentify_tokens: frozenset[str] = field(default=frozenset(), repr=False)  # may re-identify (#15)
     hash_key_env: str = "MEETGUARD_HASH_KEY"
     hash_key: bytes | None = field(default=None, repr=False)
     upstreams: Mapping[str, UpstreamConfig] = field(default_factory=dict)
@@ -93,6 +103,7 @@ class SidecarConfig:
     models: ModelsConfig = field(default_factory=ModelsConfig)
     erasures_dir: Path = Path("meetguard-erasures")   # erasure request states (docs/consent.md)
     zoom: ZoomConfig | None = None    # the Zoom recording webhook (zoom_config.py); None: off
+    vault: VaultConfig | None = None  # the re-identification vault (docs/vault.md); None: off
     source: str = "<defaults>"        # where the config came from, for messages
 
     @property
@@ -101,13 +112,14 @@ class SidecarConfig:
 
 
 _TOP_KEYS = {"policy", "audit", "listen", "tokens", "hash_key_env", "upstreams", "limits",
-             "jobs_dir", "jobs", "models", "erasures_dir", "zoom"}
+             "jobs_dir", "jobs", "models", "erasures_dir", "zoom", "vault"}
 _SECTIONS: dict[str, dict[str, type]] = {
     "listen": {"host": str, "port": int},
     "limits": {"max_body_mb": int, "max_jobs": int, "queue": int, "body_timeout_s": int,
                "max_audio_minutes": int, "max_sample_rate": int, "max_channels": int},
     "jobs": {"ttl_s": int},
     "models": {"whisper": str, "backend": str, "spacy": str, "detection_workers": int},
+    "vault": {"dir": str, "key_env": str},
 }
 _UPSTREAM_KEYS: dict[str, type] = {"url": str, "kind": str, "timeout_s": float, "headers": dict,
                                    "model": str, "erasure_url": str, "erasure_key_env": str}
@@ -227,7 +239,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         raise ConfigError(f"{src}: models.detection_workers: must not be negative")
 
     # -- tokens
-    tokens, replay_tokens = _load_tokens(raw, env, src)
+    tokens, replay_tokens, reidentify_tokens = _load_tokens(raw, env, src)
     if not tokens and not is_loopback(host):
         raise ConfigError(f"{src}: tokens: an empty token list is refused unless listening on loopback")
     ttl_s = sections["jobs"].get("ttl_s", 86400)
@@ -245,6 +257,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         port=port,
         tokens=tokens,
         replay_tokens=replay_tokens,
+        reidentify_tokens=reidentify_tokens,
         hash_key_env=hash_key_env,
         hash_key=hash_key_raw.encode("utf-8") if hash_key_raw else None,
         upstreams=upstreams,
@@ -254,6 +267,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         models=models,
         erasures_dir=erasures_dir,
         zoom=zoom,
+        vault=_load_vault(sections["vault"], env, src, file_base),
         source=src,
     )
 
@@ -315,29 +329,47 @@ def _check_limits(limits: Limits, src: str) -> Limits:
     return limits
 
 
+def _load_vault(section: Mapping[str, Any], env: Mapping[str, str], src: str, base: Path
+                ) -> VaultConfig | None:
+    """The ``vault: {dir, key_env}`` section; its master key is read (and checked) now."""
+    if not section:
+        return None
+    if "dir" not in section:
+        raise ConfigError(f"{src}: vault.dir: required")
+    from ..vault import DEFAULT_KEY_ENV, master_key_from_env
+
+    key_env = section.get("key_env", DEFAULT_KEY_ENV)
+    return VaultConfig(_resolve(section["dir"], base), key_env, master_key_from_env(key_env, env))
+
+
 def _load_tokens(raw: Mapping[str, Any], env: Mapping[str, str], src: str
-                 ) -> tuple[tuple[str, ...], frozenset[str]]:
-    """(every token, the tokens that may replay a client ``at``). A token is a string, or
-    ``{token: ..., replay_at: true}``; ``MEETGUARD_TOKENS`` holds plain tokens only."""
+                 ) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
+    """(every token, those that may replay a client ``at``, those that may re-identify). A
+    token is a string, or ``{token: ..., replay_at: true, reidentify: true}``;
+    ``MEETGUARD_TOKENS`` holds plain tokens only."""
     if "MEETGUARD_TOKENS" in env:
-        return tuple(t.strip() for t in env["MEETGUARD_TOKENS"].split(",") if t.strip()), frozenset()
+        return (tuple(t.strip() for t in env["MEETGUARD_TOKENS"].split(",") if t.strip()),
+                frozenset(), frozenset())
     given = raw.get("tokens") or []
     if not isinstance(given, list):
         raise ConfigError(f"{src}: tokens: expected a list of tokens")
     tokens: list[str] = []
     replay: set[str] = set()
+    reidentify: set[str] = set()
     for i, t in enumerate(given):
         if isinstance(t, dict):
-            entry = _known_keys(t, {"token": str, "replay_at": bool}, f"tokens[{i}]", src)
+            entry = _known_keys(t, {"token": str, "replay_at": bool, "reidentify": bool}, f"tokens[{i}]", src)
             if "token" not in entry:
                 raise ConfigError(f"{src}: tokens[{i}].token: required")
             t = entry["token"]
             if entry.get("replay_at") is True:
                 replay.add(t.strip())
+            if entry.get("reidentify") is True:
+                reidentify.add(t.strip())
         if not isinstance(t, str) or not t.strip():
             raise ConfigError(f"{src}: tokens: expected a list of non-empty strings or {{token, replay_at}}")
         tokens.append(t.strip())
-    return tuple(tokens), frozenset(replay)
+    return tuple(tokens), frozenset(replay), frozenset(reidentify)
 
 
 def _load_upstreams(raw: Mapping[str, Any], env: Mapping[str, str], src: str) -> dict[str, UpstreamConfig]:

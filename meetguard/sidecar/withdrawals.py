@@ -69,10 +69,12 @@ def withdrawal_settings(config: SidecarConfig,
             key = value.encode("utf-8")
         endpoints[name] = ErasureEndpoint(name, up.erasure_url, key, up.timeout_s)
     from ..backends import plugin_entity_types
+    from ..vault import Vault
 
     audit_path, audit_key = _audit_facts(config)
+    vault = Vault(config.vault.dir, config.vault.key) if config.vault else None
     return WithdrawalSettings(policy_path=config.policy, audit_path=audit_path,
-                              store_dir=config.erasures_dir, endpoints=endpoints,
+                              store_dir=config.erasures_dir, endpoints=endpoints, vault=vault,
                               extra_entities=plugin_entity_types(), audit_key=audit_key)
 
 
