@@ -18,7 +18,10 @@ from typing import Any
 from ._errors import UsageError
 from .batch import GuardFactory, Item, JobSettings, WorkerReply
 
-__all__ = ["RayEngine"]
+__all__ = ["LOOPBACK_ENV", "RayEngine"]
+
+# Ray's switch (ray_constants.ENABLE_RAY_CLUSTER): "0" keeps every Ray process on 127.0.0.1.
+LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
 def _import_ray() -> Any:
@@ -43,6 +46,10 @@ class RayEngine:
 
     def _ray(self) -> Any:
         os.environ["RAY_USAGE_STATS_ENABLED"] = "0"       # before Ray reads it, whatever was set
+        if self.address is None:
+            # A local instance binds and connects on loopback only: without this Ray swaps
+            # 127.0.0.1 for the machine's reachable address. Read at Ray's import, so set first.
+            os.environ[LOOPBACK_ENV] = "0"
         if self._module is None:
             self._module = _import_ray()
         return self._module

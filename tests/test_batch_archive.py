@@ -15,7 +15,7 @@ import pytest
 
 from meetguard import Guard, GuardOptions, InputError, Meeting
 from meetguard.batch_archive import input_fingerprint, scan_archive
-from meetguard.batch_ray import RayEngine
+from meetguard.batch_ray import LOOPBACK_ENV, RayEngine
 from meetguard.cli import main
 from meetguard.testing import FakeDetector
 
@@ -155,6 +155,7 @@ class _FakeRay:
         self.initialized = initialized
         self.init_kwargs: dict[str, Any] | None = None
         self.env_at_init: str | None = None
+        self.loopback_at_init: str | None = None
         self.killed = 0
         self.shut_down = False
 
@@ -163,6 +164,7 @@ class _FakeRay:
 
     def init(self, **kwargs: Any) -> None:
         self.env_at_init = os.environ.get("RAY_USAGE_STATS_ENABLED")
+        self.loopback_at_init = os.environ.get(LOOPBACK_ENV)
         self.init_kwargs = kwargs
 
     def remote(self, **options: Any) -> Any:
@@ -180,6 +182,7 @@ class _FakeRay:
 async def test_ray_engine_settings_keep_everything_inside(tmp_path: Path, address: str | None,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "1")
+    monkeypatch.delenv(LOOPBACK_ENV, raising=False)
     write_meeting(tmp_path / "arc" / "m", 1)
     (tmp_path / "policy.yaml").write_text(POLICY)
     guard = Guard(tmp_path / "policy.yaml", GuardOptions(audit_path=tmp_path / "audit.jsonl"))
@@ -194,7 +197,9 @@ async def test_ray_engine_settings_keep_everything_inside(tmp_path: Path, addres
     assert fake.init_kwargs is not None and fake.init_kwargs["log_to_driver"] is False
     if address is None:
         assert fake.init_kwargs["include_dashboard"] is False
+        assert fake.loopback_at_init == "0", "a local instance stays on 127.0.0.1"
     else:
+        assert fake.loopback_at_init is None, "joining a cluster keeps its own addresses"
         assert fake.init_kwargs["address"] == "auto" and "include_dashboard" not in fake.init_kwargs
     assert fake.killed == 2 and fake.shut_down      # our actors go; a joined cluster is only left
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from meetguard.batch_ray import LOOPBACK_ENV
 from meetguard.cli import main
 
 from .batch_support import (
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.models
 
 @pytest.fixture(scope="session")
 def ray_session() -> Iterator[Any]:
+    os.environ[LOOPBACK_ENV] = "0"          # as RayEngine does for a local instance
     ray = pytest.importorskip("ray")
     saved = os.environ.get("RAY_USAGE_STATS_ENABLED")
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
@@ -64,6 +66,7 @@ def test_ray_engine_guards_the_archive_with_one_audit_chain(ray_session: Any, tm
     assert summary(out)["engine"] == "ray"
     assert all(r["worker"] and r["worker_peak_mb"] > 0 for r in rows)
     assert ray_session.is_initialized(), "a cluster the batch joined is left running"
+    assert ray_session.util.get_node_ip_address() == "127.0.0.1", "Ray left loopback"
 
     # Resumable on Ray too: the same command skips all six and audits nothing more.
     assert main(argv) == 0
