@@ -28,6 +28,7 @@ from .errors import error_outcome
 from .handlers import routes
 from .jobs import Gate, JobManager
 from .metrics import Metrics
+from .reidentify_route import routes as reidentify_routes
 from .service import GuardLike, GuardService, MeetingLoader
 from .upstreams import build_upstreams
 from .withdrawals import erasure_ctx
@@ -58,6 +59,7 @@ def init_app(config: SidecarConfig, guard: GuardLike | None = None, *,
     app[keys.RUNTIME] = keys.Runtime()
     app.router.add_routes(routes)
     app.router.add_routes(withdrawal_routes)
+    app.router.add_routes(reidentify_routes)
     if config.zoom is not None:      # authenticated by Zoom's signature, not a bearer token
         app.router.add_post(HOOK_PATH, zoom_hook)
     # The audio limits guard the real decoder (Meeting.from_files); a given loader decodes nothing.

@@ -1,0 +1,54 @@
+"""``POST /v1/reidentify`` (docs/reidentify.md): restore a meeting's pseudonyms in a text,
+for tokens configured ``reidentify: true`` only; every call audited, never a value."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+from aiohttp import web
+
+from .._errors import UsageError
+from ..audit import AuditLog
+from ..reidentify import reidentify_meeting
+from ..vault import Vault, VaultNotFound
+from . import keys
+from .errors import error_response
+from .openai_proxy import parse_body
+
+__all__ = ["caller_of", "entitled", "routes"]
+
+routes = web.RouteTableDef()
+MAX_TEXT = 1 << 20
+
+
+def caller_of(token: str) -> str:
+    """How the audit names a caller: a digest of its token, never the token."""
+    return "token:" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
+
+
+def entitled(request: web.Request) -> bool:
+    return request[keys.TOKEN] in request.app[keys.CONFIG].reidentify_tokens
+
+
+@routes.post("/v1/reidentify")
+async def reidentify(request: web.Request) -> web.StreamResponse:
+    config = request.app[keys.CONFIG]
+    if not entitled(request):
+        return error_response(403, "forbidden", "this token may not re-identify")
+    if config.vault is None:
+        raise VaultNotFound("vault: none configured")
+    body = parse_body(await request.read())
+    meeting, text = body.get("meeting_id"), body.get("text")
+    if not isinstance(meeting, str) or not meeting or len(meeting) > 256:
+        raise UsageError("meeting_id: expected a non-empty string")
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
+        raise UsageError("text: expected a string (at most 1 MiB)")
+    from .withdrawals import _audit_facts
+
+    path, key = _audit_facts(config)
+    audit = AuditLog(path, key=key)
+    vault = Vault(config.vault.dir, config.vault.key)
+    out, count = await asyncio.to_thread(reidentify_meeting, vault, meeting, text,
+                                         caller_of(request[keys.TOKEN]), audit)
+    return web.json_response({"text": out, "restored": count})
