@@ -24,6 +24,7 @@ from ._finders import Finder, FinderRegistry, ScanContext
 from ._hits import RANK_PLUGIN, Hit, resolve
 from ._ner import chunks, load_engine, ner_hits
 from ._phones import DEFAULT_REGIONS
+from ._phones import warm as warm_phones
 from ._places import warm as warm_places
 from ._roster import RosterMatcher
 from ._types import BASE_ENTITY_TYPES, Roster, TextUnit, masked
@@ -86,6 +87,7 @@ class _Engine:
         for finder in finders:
             self.registry.add(finder)
         warm_places()
+        warm_phones()
 
     def detect(self, units: Sequence[TextUnit], roster: Roster) -> list[list[Finding]]:
         matcher = RosterMatcher.build(roster)

@@ -41,6 +41,11 @@ _DATE = re.compile(r"(\d{1,4})([./-])(\d{1,2})\2(\d{1,4})")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 
 
+def warm() -> None:
+    """Load every region's metadata now, not on the first national number."""
+    _screens()
+
+
 @lru_cache(maxsize=1)
 def _screens() -> dict[str, tuple[str, re.Pattern[str]]]:
     out: dict[str, tuple[str, re.Pattern[str]]] = {}

@@ -37,8 +37,11 @@ _CLOCK = re.compile(r"(?i)^\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s*[ap]\.?m\.?)?$")
 _VERSIONISH = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{1,3}$")
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def _digits(text: str) -> bool:
-    return any(c.isdigit() for c in text)
+    return _DIGIT.search(text) is not None
 
 
 def _hexpairs(text: str) -> bool:
