@@ -102,12 +102,13 @@ def real_guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def sample_form(name: str, purpose: str = "summarization", recipient: str | None = "summarizer",
-                data: bytes | None = None) -> FormData:
+                data: bytes | None = None, at: str | None = AT) -> FormData:
     form = FormData()
     form.add_field("purpose", purpose)
     if recipient:
         form.add_field("recipient", recipient)
-    form.add_field("at", AT)
+    if at is not None:
+        form.add_field("at", at)
     case = EXPECTED.get(name, {"input": "--chat"})
     for a in case.get("attendees", []):
         form.add_field("attendee", a)
@@ -143,7 +144,8 @@ async def test_sidecar_debug_logs_bodies_metrics_audit_hold_no_personal_value(
     statuses = [
         await call("POST", "/v1/guard", data=sample_form("zoom_chat_local.txt"), headers=AUTH),
         await call("POST", "/v1/guard", data=sample_form("teams_chat_graph.json"), headers=AUTH),
-        await call("POST", "/v1/release", data=sample_form("zoom_transcript.vtt"), headers=AUTH),
+        # forwarding is always now: a replayed `at` is refused there (#19)
+        await call("POST", "/v1/release", data=sample_form("zoom_transcript.vtt", at=None), headers=AUTH),
         await call("POST", "/v1/guard", data=sample_form("zoom_chat_local.txt", "training", None), headers=AUTH),
         await call("POST", "/v1/guard", data=sample_form("bad.txt", data=BAD_CHAT), headers=AUTH),
         await call("POST", "/v1/guard", data=sample_form("Carla Nunes.xyz", data=b"\x00Carla Nunes"),
