@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -241,9 +242,26 @@ def serve(config_path: str | Path | None, host: str | None = None, port: int | N
     configure_logging()
     app = init_app(config)
     log.info("starting", extra={"host": config.host, "port": config.port})
-    web.run_app(app, host=config.host, port=config.port, shutdown_timeout=SHUTDOWN_GRACE_S,
-                access_log=None, print=None, handle_signals=True)
+    asyncio.run(_run(app, config.host, config.port))
     log.info("stopped")
+
+
+async def _run(app: web.Application, host: str, port: int) -> None:
+    """As ``web.run_app``, but served by :class:`SidecarRunner` (aiohttp's protocol
+    errors answered as JSON): until SIGINT/SIGTERM, then a graceful cleanup."""
+    from .protocol import SidecarRunner
+
+    runner = SidecarRunner(app, access_log=None, keepalive_timeout=75.0, shutdown_timeout=SHUTDOWN_GRACE_S)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 def load_config_check_tokens(config: SidecarConfig) -> None:
