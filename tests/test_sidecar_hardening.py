@@ -110,6 +110,7 @@ HEAD = (b"POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode(
     (b"/v1/release", b"multipart/form-data; boundary=BB", b"Prefer: respond-async\r\n"),
     (b"/v1/guard", b"multipart/form-data; boundary=BB", b""),
     (b"/v1/chat/completions", b"application/json", b"X-Meetguard-Purpose: summarization\r\n"),
+    (b"/v1/withdrawals", b"application/json", b""),
 ])
 async def test_a_full_queue_refuses_before_reading_the_body(sidecar: Any, tmp_path: Path, path: bytes,
                                                             ctype: bytes, extra: bytes) -> None:
@@ -128,6 +129,29 @@ async def test_a_full_queue_refuses_before_reading_the_body(sidecar: Any, tmp_pa
     assert b"Retry-After" in answer
     assert [p.name for p in (tmp_path / "jobs").iterdir() if not p.name.startswith(".")] == []
     assert (await busy).status == 200
+
+
+async def test_a_full_queue_refuses_a_zoom_event_before_reading_it(sidecar: Any) -> None:
+    """The webhook (signed by Zoom, no bearer token) read its body before holding a place."""
+    from meetguard.sidecar.zoom_config import ZoomConfig, ZoomPurpose
+
+    zoom = ZoomConfig(secret_env="Z", secrets=(b"s3cret",), download_hosts=("127.0.0.1:1",),
+                      purposes=(ZoomPurpose("summarization", "summarizer"),))
+    client, fake, _ = await sidecar(FakeGuard(delay_s=3.0), zoom=zoom,
+                                    limits=Limits(max_jobs=1, queue=0, body_timeout_s=30))
+    busy = asyncio.ensure_future(client.post("/v1/guard", data=form(), headers=AUTH))
+    while fake.active == 0:
+        await asyncio.sleep(0.01)
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    writer.write(b"POST /v1/hooks/zoom HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 500000\r\n\r\n" + b"{" * 1000)
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(4096), timeout=10)   # the body never completes
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 503"), answer[:120]
+    assert client.app[keys.GATE].waiting == 0
+    assert (await busy).status == 200
+    assert client.app[keys.GATE].waiting == 0 and client.app[keys.GATE].running == 0
 
 
 # -- finding 8: job results -----------------------------------------------------------------
