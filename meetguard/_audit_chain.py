@@ -83,6 +83,7 @@ class VerifyResult:
     torn_after: int | None              # seq after which a torn tail begins
     message: str
     head: tuple[int, str] | None = None  # (seq, hash) of the last good record
+    macs_unchecked: bool = False        # keyed records seen without the key: HMACs not checked
 
 
 def parse_head(text: str) -> tuple[int, str]:
@@ -105,12 +106,13 @@ def verify(path: str | os.PathLike[str], *, key: bytes | None = None,
     every record is keyed; with ``head``, that the log still holds that record unchanged."""
     lines = _read(Path(path)).split(b"\n")
     tail = lines.pop()  # b"" when the file ends with a newline
-    prev, count, last = GENESIS_HASH, 0, None
+    prev, count, last, unchecked = GENESIS_HASH, 0, None, False
     for i, raw in enumerate(lines, start=1):
         problem = _check_line(raw, i, prev, key)
         if problem is not None:
             return VerifyResult(False, count, i, None, f"chain broken at seq {i}: {problem}", last)
-        prev = json.loads(raw.decode("utf-8"))["hash"]
+        rec = json.loads(raw.decode("utf-8"))
+        prev, unchecked = rec["hash"], unchecked or (key is None and rec.get("mac") == MAC)
         count, last = i, (i, prev)
         if head is not None and i == head[0] and not hmac.compare_digest(prev, head[1]):
             return VerifyResult(False, i - 1, i, None,
@@ -121,8 +123,13 @@ def verify(path: str | os.PathLike[str], *, key: bytes | None = None,
                             f"truncated: the head seq {head[0]} is missing (the log ends at seq {count})", last)
     if tail:
         return VerifyResult(False, count, None, count, f"torn tail after seq {count}", last)
-    what = "keyed (HMAC-SHA256)" if key is not None else "not checked against a key"
     anchored = f", anchored at seq {head[0]}" if head is not None else ""
+    if unchecked:
+        return VerifyResult(True, count, None, None,
+                            f"cannot check the HMACs: the log is keyed (HMAC-SHA256) and no key was given "
+                            f"(--key-env NAME); only the structure and links of {count} records were checked"
+                            f"{anchored}", last, macs_unchecked=True)
+    what = "keyed (HMAC-SHA256)" if key is not None else "not checked against a key"
     return VerifyResult(True, count, None, None, f"ok: {count} records, {what}{anchored}", last)
 
 

@@ -273,6 +273,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         print(f"{seq}:{digest}")
         return 0
     result = verify(args.file, key=key, head=parse_head(args.head) if args.head else None)
+    if result.macs_unchecked:        # fail closed: a keyed log is not "ok" without its key
+        print(f"meetguard: {args.file}: {result.message}", file=sys.stderr)
+        return EXIT_USAGE
     print(result.message)
     return 0 if result.ok else EXIT_AUDIT_BROKEN
 

@@ -217,3 +217,24 @@ def test_meeting_flow_records_attendees(tmp_path: Path, monkeypatch: pytest.Monk
     asyncio.run(guard.process(meeting, "summarization", "llm"))
     last = records(tmp_path / "audit.jsonl")[-1]
     assert last["attendees"] == ["p-carla"] and last["at_replayed"] is False and last["at"]
+
+
+def test_cli_verify_of_a_keyed_log_without_its_key_says_it_cannot_check_the_hmacs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without the key, a keyed log answered "ok" (exit 0), so a forged hash passed."""
+    path = tmp_path / "a.jsonl"
+    write(path, 3, KEY)
+    lines = path.read_bytes().split(b"\n")
+    forged = json.loads(lines[2])
+    forged["hash"] = "0" * 64                     # a MAC nobody without the key can check
+    lines[2] = dumps(forged).encode("utf-8")
+    path.write_bytes(b"\n".join(lines))
+    assert main(["audit", "verify", str(path)]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and len(out.err.strip().splitlines()) == 1
+    assert "cannot check the HMACs" in out.err and "--key-env" in out.err
+    write(tmp_path / "plain.jsonl", 2)             # an unkeyed log still verifies without a key
+    assert main(["audit", "verify", str(tmp_path / "plain.jsonl")]) == 0
+    lines[1] = lines[1].replace(b'"seq":2', b'"seq":7')   # a broken chain is still exit 4
+    path.write_bytes(b"\n".join(lines))
+    assert main(["audit", "verify", str(path)]) == 4
