@@ -29,7 +29,6 @@ pytestmark = pytest.mark.models
 
 TOKEN = "real-token-5d1e"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-AT = "2026-11-28T12:00:00Z"
 EXPECTED: dict[str, Any] = json.loads((SAMPLES / "expected.json").read_text())
 CASES = [name for name, case in EXPECTED.items()
          if not name.startswith("_") and case.get("input") in ("--chat", "--transcript")]
@@ -74,7 +73,8 @@ def sample_form(name: str, purpose: str = "summarization", recipient: str = "sum
     form = FormData()
     form.add_field("purpose", purpose)
     form.add_field("recipient", recipient)
-    form.add_field("at", AT)
+    # no `at`: the sidecar decides at the time of the request (#19); the samples' decisions
+    # are the same now as on the dev policy's reference day
     for a in case.get("attendees", []):
         form.add_field("attendee", a)
     field = "chat" if case["input"] == "--chat" else "transcript"
@@ -147,8 +147,8 @@ async def test_upstream_down_is_502_and_audited_undelivered(sidecar: Any) -> Non
     form = FormData()
     form.add_field("purpose", "training")
     form.add_field("recipient", "training-store")
-    form.add_field("at", "2026-11-10T12:00:00Z")          # Alice and Bob opted in then
-    form.add_field("chat", b"10:00:01 From Alice Martin to Everyone:\n\thello Bob Li\n", filename="c.txt")
+    # decided now (no replayed `at` on a forwarding route): Alice alone has opted in to training
+    form.add_field("chat", b"10:00:01 From Alice Martin to Everyone:\n\thello team\n", filename="c.txt")
     resp = await client.post("/v1/release", data=form, headers=AUTH)
     assert resp.status == 502, await resp.text()
     body = await resp.json()
