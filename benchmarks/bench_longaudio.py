@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,18 +45,31 @@ def _peak_mb() -> float:
 
 
 def make_speech(messages: int, dest: Path) -> Path:
-    """Varied speech: ``messages`` seeded corpus chat messages (names, numbers, emails) read by espeak-ng.
+    """Varied speech: ``messages`` seeded corpus chat messages (names, numbers, emails) read by espeak-ng
+    where it is installed, else the committed speech clips (espeak-ng is optional).
 
     Varied on purpose: a loop shorter than Whisper's 30 s window (jfk.flac is
     11 s) repeats its text inside a window, and Whisper's repetition guard then
     re-decodes every window at higher temperatures, several times slower.
     """
+    if shutil.which("espeak-ng") is None:
+        return _fixture_speech(dest)
     sys.path.insert(0, str(HERE))
     from corpus import generate
 
     text = dest.with_suffix(".txt")
     text.write_text("\n".join(m.text.rstrip(".!?") + "." for m in generate(messages, seed=5)) + "\n")
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(dest), "-f", str(text)], check=True, capture_output=True)
+    return dest
+
+
+def _fixture_speech(dest: Path) -> Path:
+    """Without espeak-ng: the committed test speech clips (about 50 s, varied text) end to end."""
+    clips = sorted((HERE.parent / "tests" / "fixtures" / "speech").glob("*.flac"))
+    inputs = [arg for clip in clips for arg in ("-i", str(clip))]
+    joined = "".join(f"[{i}:a]" for i in range(len(clips))) + f"concat=n={len(clips)}:v=0:a=1[out]"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *inputs, "-filter_complex", joined,
+                    "-map", "[out]", str(dest)], check=True)
     return dest
 
 
@@ -168,10 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     long_min = args.minutes if args.minutes is not None else (2.0 if args.quick else 60.0)
     ref_min = args.ref_minutes if args.ref_minutes is not None else (1.0 if args.quick else 3.0)
     with tempfile.TemporaryDirectory(prefix="mg-longaudio-") as tmp:
-        speech = make_speech(8 if args.quick else 50, Path(tmp) / "speech.wav")
         from meetguard.audio.decode import duration, ensure_ffmpeg_on_path
 
         ensure_ffmpeg_on_path()  # the bundled ffmpeg, by name, for the ffmpeg calls here (no ffprobe)
+        speech = make_speech(8 if args.quick else 50, Path(tmp) / "speech.wav")
         speech_s = duration(speech)
         short = measure(ref_min * 60, speech, Path(tmp), args.backend, args.model)
         long = measure(long_min * 60, speech, Path(tmp), args.backend, args.model)
