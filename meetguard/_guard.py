@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .audit import AuditSink
     from .batch import BatchOutcome, BeforeAudit, GuardFactory, Item, Runner
     from .policy import Policy
+    from .redaction import PseudonymBook
 
 __all__ = ["Delivery", "Guard", "GuardOptions", "GuardResult"]
 
@@ -218,14 +219,18 @@ class Guard:
         attendees: Sequence[str],
         at: datetime | None = None,
         meeting_id: str | None = None,
+        *,
+        book: PseudonymBook | None = None,
     ) -> tuple[GuardResult, list[str]]:
         """The OpenAI pass-through: policy steps 1-3 plus the consent of the
         named attendees (unknown speakers without attendees); each text is
         redacted with pseudonyms stable across the list, detecting with the
         policy roster too, and the names of everyone not consenting removed.
-        On deny the list is empty. Audited like any decision."""
+        On deny the list is empty. Audited like any decision. ``book``: the meeting's
+        pseudonyms, kept across calls (the sidecar keeps one per X-Meetguard-Meeting)."""
         meeting = pipeline.text_meeting(texts, attendees, meeting_id)
         run = self._run(meeting, purpose, recipient, at, False)
+        run.book = book
         result, out = await self._audited(run, pipeline.run_texts, self._stages, run)
         final = await _off_loop(pipeline.audit_result, self._stages, run, result, None)
         return final, out

@@ -30,6 +30,7 @@ from .handlers import routes
 from .jobs import Gate, JobManager
 from .metrics import Metrics
 from .reidentify_route import routes as reidentify_routes
+from .roundtrip import BOOKS, MeetingBooks
 from .service import GuardLike, GuardService, MeetingLoader
 from .upstreams import build_upstreams
 from .withdrawals import erasure_ctx
@@ -58,6 +59,7 @@ def init_app(config: SidecarConfig, guard: GuardLike | None = None, *,
     app[keys.READINESS] = keys.Readiness()
     app[keys.GATE] = Gate(config.limits.max_jobs, config.limits.queue, metrics, RETRY_AFTER_S)
     app[keys.RUNTIME] = keys.Runtime()
+    app[BOOKS] = MeetingBooks()
     app.router.add_routes(routes)
     app.router.add_routes(withdrawal_routes)
     app.router.add_routes(reidentify_routes)

@@ -22,6 +22,8 @@ from .errors import error_response
 from .forms import GuardRequest, check_id, check_pid, read_guard_form
 from .metrics import CONTENT_TYPE
 from .openai_proxy import parse_body, plan_request
+from .roundtrip import book_for, refusal, restore_completion, wants_restore
+from .sse import SSERestorer, StreamCheckError
 
 __all__ = ["routes"]
 
@@ -177,6 +179,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     app = request.app
     service = keys.service(app)
     purpose, recipient, attendees, meeting_id = _chat_headers(request)
+    refused = refusal(request)          # a restore asked by a token not entitled to it: 403
+    if refused is not None:
+        return refused
     if request.content_length is not None and request.content_length > app[keys.CONFIG].max_body_bytes:
         raise InputTooLarge("request", "body too large")
     recipient = recipient or service.default_chat_recipient(purpose)
@@ -188,9 +193,10 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     except BaseException:
         gate.cancel()
         raise
+    book = book_for(request, meeting_id)    # one per meeting: tokens stable across requests
     async with gate.run():
         result, redacted = await service.guard.redact_texts(plan.texts, purpose, recipient, attendees, None,
-                                                            meeting_id)
+                                                            meeting_id, book=book)
     service.metrics.observe_decision(result.decision, result.entity_counts)
     request[keys.DECISION] = result.decision
     headers = {"X-Meetguard-Decision": result.decision, "X-Meetguard-Audit-Id": result.audit_id}
@@ -200,13 +206,18 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if result.decision not in ("release", "partial") or len(redacted) != len(plan.texts):
         return error_response(500, "internal", "guard did not release", headers=headers)
     forward = plan.build(redacted)
+    from ..reidentify import Restorer
 
+    restorer = Restorer(book.tokens) if wants_restore(request) else None
     if forward.get("stream") is True:
-        return await _stream(request, upstream, forward, headers)
+        return await _stream(request, upstream, forward, headers, restorer)
     answer = await upstream.post_json(upstream.chat_url(), forward)
     if answer.status is None:
         raise UpstreamError(f"upstream {recipient!r}: {answer.detail}")
-    return web.Response(body=answer.body, status=answer.status,
+    body = answer.body
+    if restorer is not None and answer.status == 200:
+        body = restore_completion(body, restorer)
+    return web.Response(body=body, status=answer.status,
                         headers={"Content-Type": answer.content_type or "application/json", **headers})
 
 
@@ -224,9 +235,10 @@ async def _read_body(request: web.Request) -> bytes:
 
 
 async def _stream(request: web.Request, upstream: Any, body: dict[str, Any],
-                  headers: dict[str, str]) -> web.StreamResponse:
+                  headers: dict[str, str], restorer: Any = None) -> web.StreamResponse:
     """Relay the upstream's SSE stream as it comes. The request was redacted before it was
-    sent, so nothing in the stream can come from a value the guard removed."""
+    sent, so nothing in the stream can come from a value the guard removed. With a
+    ``restorer`` (an entitled re-identification) names are restored with hold-back (sse.py)."""
     cfg = upstream.config
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.timeout_s, sock_read=cfg.timeout_s)
     session: aiohttp.ClientSession = keys.session(request.app)
@@ -241,12 +253,17 @@ async def _stream(request: web.Request, upstream: Any, body: dict[str, Any],
             "Content-Type": up.headers.get("Content-Type", "text/event-stream"),
             "Cache-Control": "no-cache", **headers})
         await out.prepare(request)
+        sse = SSERestorer(restorer) if restorer is not None and up.status == 200 else None
         try:
             async for chunk in up.content.iter_any():
-                await out.write(chunk)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            # Headers are sent: all we can do is end the stream early.
+                await out.write(sse.feed(chunk) if sse else chunk)
+            if sse:
+                await out.write(sse.finish())
+        except (TimeoutError, aiohttp.ClientError, StreamCheckError) as exc:
+            # Headers are sent: all we can do is end the stream early (held text is dropped).
             log.warning("upstream stream broke", extra={"error_type": type(exc).__name__})
+            if sse:
+                await out.write(SSERestorer.error("the stream could not be checked; it was ended"))
             return out
         await out.write_eof()
         return out

@@ -43,7 +43,8 @@ class GuardLike(Protocol):
 
     async def redact_texts(self, texts: Sequence[str], purpose: str, recipient: str | None,
                            attendees: Sequence[str], at: Any = None,
-                           meeting_id: str | None = None) -> tuple[GuardResult, list[str]]: ...
+                           meeting_id: str | None = None, *,
+                           book: Any = None) -> tuple[GuardResult, list[str]]: ...
 
     def warm(self) -> None: ...
 

@@ -129,7 +129,8 @@ class FakeGuard:
 
     async def redact_texts(self, texts: Sequence[str], purpose: str, recipient: str | None,
                            attendees: Sequence[str], at: datetime | None = None,
-                           meeting_id: str | None = None) -> tuple[GuardResult, list[str]]:
+                           meeting_id: str | None = None, *,
+                           book: Any = None) -> tuple[GuardResult, list[str]]:
         await self._busy()
         self.seen_texts.append(list(texts))
         counts: dict[str, int] = {}
@@ -138,6 +139,10 @@ class FakeGuard:
             self.audit.append({"decision": "deny", "purpose": purpose})
             return result, []
         out = [self._redact(t, counts) for t in texts]
+        if book is not None:           # what the real guard's book holds: token -> value
+            for n, secret in enumerate(self.secrets, 1):
+                if any(secret in t for t in texts):
+                    book.remember(f"<PERSON_{n}>", secret)
         result = self._result("release", purpose, recipient, meeting_id, {}, counts)
         self.audit.append({"decision": "release", "purpose": purpose})
         return result, out

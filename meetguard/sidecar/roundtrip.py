@@ -1,0 +1,82 @@
+"""The pass-through's round trip (docs/reidentify.md): one pseudonym book per
+``X-Meetguard-Meeting`` (tokens stable across requests), and, for an entitled token
+asking ``X-Meetguard-Reidentify: true``, the answer's names restored."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from aiohttp import web
+
+from ..redaction import PseudonymBook
+from ..reidentify import Restorer
+from .errors import error_response
+from .reidentify_route import entitled
+
+__all__ = ["BOOKS", "MeetingBooks", "book_for", "refusal", "restore_completion", "wants_restore"]
+
+MAX_MEETINGS = 1024
+
+
+class MeetingBooks:
+    """The books of the most recent meetings (least recently used dropped), in memory only."""
+
+    def __init__(self, limit: int = MAX_MEETINGS) -> None:
+        self.limit = limit
+        self._books: OrderedDict[str, PseudonymBook] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, meeting_id: str) -> PseudonymBook:
+        with self._lock:
+            book = self._books.pop(meeting_id, None) or PseudonymBook()
+            self._books[meeting_id] = book
+            while len(self._books) > self.limit:
+                self._books.popitem(last=False)
+            return book
+
+
+BOOKS = web.AppKey("pseudonym_books", MeetingBooks)
+
+
+def wants_restore(request: web.Request) -> bool:
+    return request.headers.get("X-Meetguard-Reidentify", "").strip().lower() == "true"
+
+
+def refusal(request: web.Request) -> web.Response | None:
+    """403 for a restore asked by a token not configured ``reidentify: true``."""
+    if wants_restore(request) and not entitled(request):
+        return error_response(403, "forbidden", "this token may not re-identify")
+    return None
+
+
+def book_for(request: web.Request, meeting_id: str | None) -> PseudonymBook:
+    return request.app[BOOKS].get(meeting_id) if meeting_id else PseudonymBook()
+
+
+def _json_escape(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)[1:-1]
+
+
+def restore_completion(body: bytes, restorer: Restorer) -> bytes:
+    """A non-streamed answer with names restored in each choice's content and tool-call
+    arguments; an answer that is not a completion object is returned as it is."""
+    try:
+        answer: Any = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
+        return body
+    for choice in answer["choices"]:
+        msg = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(msg, dict):
+            continue
+        if isinstance(msg.get("content"), str):
+            msg["content"] = restorer.restore(msg["content"])[0]
+        for call in msg.get("tool_calls") or []:
+            fn = call.get("function") if isinstance(call, dict) else None
+            if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
+                fn["arguments"] = restorer.restore(fn["arguments"], escape=_json_escape)[0]
+    return json.dumps(answer, ensure_ascii=False).encode("utf-8")
