@@ -111,6 +111,8 @@ class Guard:
     def warm(self, audio: bool = True) -> None:
         """Load the models now (the sidecar's readiness depends on it)."""
         self.backends.detector().warm()
+        for language in self.policy.detection_languages:   # e.g. fr: its own spaCy model
+            self.backends.detector_for(language).warm()
         self.backends.anonymizer()
         if audio:
             self.backends.transcriber()
@@ -127,11 +129,11 @@ class Guard:
 
     # -- guarding ---------------------------------------------------------
     def _run(self, meeting: Meeting, purpose: str, recipient: str | None, at: datetime | None,
-             verify: bool | None) -> pipeline.Run:
+             verify: bool | None, language: str | None = None) -> pipeline.Run:
         when = _aware(at)
         policy = self.policy
         return pipeline.Run(policy, meeting, purpose, policy.recipient_for(purpose, recipient),
-                            when, verify, replayed=at is not None)
+                            when, verify, replayed=at is not None, language=language)
 
     async def process(
         self,
@@ -142,14 +144,17 @@ class Guard:
         *,
         verify: bool | None = None,
         deliver: Deliver | None = None,
+        language: str | None = None,
     ) -> GuardResult:
         """Decide, redact and release. Heavy work runs off the event loop.
 
         ``deliver``, when given, is awaited with the released result (never on
         deny or error) before the audit record is written, so the record says
-        whether the content was delivered.
+        whether the content was delivered. ``language`` (ISO 639-1) is the documents'
+        language instead of detecting it; one outside the policy's ``detection.languages``
+        is refused (``InputError``).
         """
-        run = self._run(meeting, purpose, recipient, at, verify)
+        run = self._run(meeting, purpose, recipient, at, verify, language)
         result = await self._audited(run, pipeline.run_meeting, self._stages, run)
         delivery: Delivery | None = None
         if deliver is not None and result.decision in ("release", "partial"):
@@ -183,8 +188,9 @@ class Guard:
             raise
 
     def process_sync(self, meeting: Meeting, purpose: str, recipient: str | None = None,
-                     at: datetime | None = None, *, verify: bool | None = None) -> GuardResult:
-        return asyncio.run(self.process(meeting, purpose, recipient, at, verify=verify))
+                     at: datetime | None = None, *, verify: bool | None = None,
+                     language: str | None = None) -> GuardResult:
+        return asyncio.run(self.process(meeting, purpose, recipient, at, verify=verify, language=language))
 
     def process_many(
         self,

@@ -38,6 +38,7 @@ class GuardResult:
     delivery: Delivery | None = None
     at_replayed: bool = False                # decided at a caller's `at` (CLI --at), not now
     vault: bool = False                      # the pseudonym map was stored in the vault
+    languages: tuple[str, ...] = ()          # the documents' languages (ISO 639-1), sorted, once each
 
     def decision_json(self) -> dict[str, Any]:
         """The fields of decision.json (contract.md §2)."""
@@ -56,6 +57,8 @@ class GuardResult:
             "audit_id": self.audit_id,
             "vault": self.vault,
             **({"at_replayed": True} if self.at_replayed else {}),
+            **({"language": "+".join(self.languages), "languages": list(self.languages)}
+               if self.languages else {}),
         }
 
     def text(self, name: str) -> str:

@@ -54,6 +54,7 @@ ALLOWED_KEYS: frozenset[str] = frozenset({
     # consent time (#19): every decision stores its `at`, whether it was a replay, the attendees claimed
     "attendees", "at_replayed",   # "event" also: a platform event (the Zoom webhook)
     "reidentify",                 # a re-identification call: caller, count restored (#15)
+    "languages",                  # the documents' languages (#18)
 })
 DECISIONS = frozenset({"release", "partial", "deny", "error"})
 _TAIL_CHUNK = 64 * 1024
@@ -93,6 +94,7 @@ def decision_record(result: GuardResult, input_sha256: list[str], delivery: Deli
                                                     "status": delivery.status},
         "participants": list(participants) if result.decision != "error" else [],
         "artefacts": _artefacts(result.outputs, kinds or {}, verified or {}),
+        **({"languages": list(result.languages)} if result.languages else {}),
     }
 
 

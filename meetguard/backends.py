@@ -86,6 +86,10 @@ def hash_key(options: GuardOptions) -> bytes | None:
     return value.encode("utf-8") if value else None
 
 
+# spaCy pipelines of the languages other than English (requirements/models.txt pins them).
+SPACY_MODELS: dict[str, str] = {"fr": "fr_core_news_sm"}
+
+
 class Backends:
     """The backends of one Guard, shared by all its runs: injected ones as given,
     the others built from the options on first use. ``close`` closes them all;
@@ -99,6 +103,7 @@ class Backends:
         self._detector = detector
         self._transcriber = transcriber
         self._anonymizer = anonymizer
+        self._by_language: dict[str, DetectorBackend] = {}
         self.warmed = False
 
     def detector(self) -> DetectorBackend:
@@ -110,6 +115,22 @@ class Backends:
                 det.warm()
                 self._detector = det
             return self._detector
+
+    def detector_for(self, language: str) -> DetectorBackend:
+        """The detector of documents in ``language``: the default one for English (and an
+        injected one for every language); else that language's model (``SPACY_MODELS``)."""
+        if language == "en" or self._injected[0] is not None:
+            return self.detector()
+        with self._lock:
+            det = self._by_language.get(language)
+            if det is None:
+                from .detection import Detector
+
+                built = Detector(SPACY_MODELS[language], workers=self.options.detection_workers,
+                                 language=language)
+                built.warm()
+                det = self._by_language[language] = built
+            return det
 
     def transcriber(self) -> Transcriber:
         with self._lock:
@@ -134,6 +155,9 @@ class Backends:
         with self._lock:
             if self._detector is not None:
                 self._detector.close()
+            for det in self._by_language.values():
+                det.close()
+            self._by_language.clear()
             if self._transcriber is not None:
                 self._transcriber.close()
             self._detector, self._transcriber, _ = self._injected

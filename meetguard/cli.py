@@ -77,6 +77,7 @@ def _build_parser() -> argparse.ArgumentParser:
     g.add_argument("--at", metavar="ISO8601", help="evaluate consent at this instant (with timezone)")
     g.add_argument("--audit", metavar="FILE")
     g.add_argument("--format", metavar="NAME", help="force an input format instead of detecting it")
+    g.add_argument("--language", metavar="CODE", help="the documents' language (e.g. fr), not detected")
     g.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
                    help="re-transcribe released audio and fail closed if a redacted value is heard")
     g.add_argument("--force", action="store_true", help="allow a non-empty --out (its content is replaced)")
@@ -230,7 +231,8 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
         meeting = Meeting.from_files(chat=args.chat, transcript=args.transcript, audio=args.audio,
                                      tracks=tracks, attendees=args.attendee,
                                      meeting_id=args.meeting_id, format=args.format)
-        result = guard.process_sync(meeting, args.purpose, args.recipient, at, verify=args.verify)
+        result = guard.process_sync(meeting, args.purpose, args.recipient, at, verify=args.verify,
+                                    language=args.language)
     finally:
         guard.close()
     files: dict[str, bytes] = {}

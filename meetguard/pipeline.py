@@ -68,6 +68,8 @@ class Run:
     roster: Roster | None = None
     participants: tuple[str, ...] = ()      # policy ids whose content is released
     kinds: dict[str, str] = field(default_factory=dict)      # output -> chat | transcript | audio
+    language: str | None = None             # --language / the form's `language`: no detection
+    languages: list[str] = field(default_factory=list)       # document index -> its language
     verified: dict[str, bool] = field(default_factory=dict)  # released audio -> re-transcribed clean
     book: PseudonymBook | None = None       # the run's pseudonyms (given: kept across runs)
 
@@ -91,7 +93,8 @@ def run_meeting(stages: Stages, run: Run) -> GuardResult:
     spec = decision.purpose
     heard = transcribe(stages, run, decision)
     units = _plan(heard.documents, decision)
-    findings = detect(stages, run, [u for _, u in units], heard.attribution)
+    run.languages = document_languages(run, heard.documents, set(heard.audio_docs.values()))
+    findings = detect(stages, run, units, heard.attribution)
     from .policy import quotes_dropped
     from .redaction import PseudonymBook, make_operator
     from .redaction.text import redact_documents
@@ -157,11 +160,47 @@ def _plan(documents: Sequence[Document], decision: ConsentDecision) -> list[tupl
     return plan_units(documents, decision.dropped_items, decision.dropped_documents)
 
 
-def detect(stages: Stages, run: Run, units: Sequence[TextUnit],
+def document_languages(run: Run, documents: Sequence[Document], transcripts: set[int]) -> list[str]:
+    """Each document's language: the caller's override, else the English transcriber's for
+    transcribed audio, else detected from the content. One outside the policy's
+    ``detection.languages`` is refused, never guarded with another language's model."""
+    from ._errors import InputError
+    from .detection import detect_document_language
+
+    allowed = run.policy.detection_languages
+    if run.language is not None and run.language not in allowed:
+        raise InputError("language", f"{run.language[:8]!r} is not in the policy's detection.languages "
+                         f"({', '.join(allowed)})")
+    out: list[str] = []
+    for i, doc in enumerate(documents):
+        if run.language is not None:
+            lang = run.language
+        elif i in transcripts:
+            lang = "en"   # the default transcriber (tiny.en) hears English only
+        else:
+            lang = detect_document_language([getattr(item, "text", "") for item in doc.items], allowed[0],
+                                           allowed)
+        if lang not in allowed:
+            raise InputError(f"document {i + 1}", f"in language {lang!r}, not in the policy's "
+                             f"detection.languages ({', '.join(allowed)})")
+        out.append(lang)
+    return out
+
+
+def detect(stages: Stages, run: Run, units: Sequence[tuple[UnitRef, TextUnit]],
            attribution: Mapping[Speaker, str]) -> list[list[Finding]]:
-    """Findings per unit, the policy's participants and the meeting's speakers as roster."""
+    """Findings per unit, the policy's participants and the meeting's speakers as roster;
+    each document's units by its language's detector."""
     run.roster = build_roster(run.policy, attribution)
-    return stages.backends.detector().detect(units, run.roster)
+    out: list[list[Finding]] = [[] for _ in units]
+    for lang in sorted(set(run.languages) or {"en"}):
+        part = [k for k, (ref, _) in enumerate(units)
+                if (run.languages[ref.doc] if ref.doc < len(run.languages) else "en") == lang]
+        if part:
+            found = stages.backends.detector_for(lang).detect([units[k][1] for k in part], run.roster)
+            for k, f in zip(part, found, strict=True):
+                out[k] = f
+    return out
 
 
 def redaction_rules(spec: Purpose, decision: ConsentDecision, operator: Operator,
@@ -269,7 +308,8 @@ def run_texts(stages: Stages, run: Run) -> tuple[GuardResult, list[str]]:
         return result(run, "deny", decision.reasons), []
     spec = decision.purpose
     units = _plan(run.meeting.documents, decision)
-    findings = detect(stages, run, [u for _, u in units], decision.attribution)
+    run.languages = document_languages(run, run.meeting.documents, set())
+    findings = detect(stages, run, units, decision.attribution)
     from .redaction import PseudonymBook, make_operator
     from .redaction.text import redact_documents
 
@@ -317,6 +357,7 @@ def result(run: Run, decision: DecisionName, reasons: Sequence[str],
         entity_counts=dict(counts or {}),
         retention_days=retention,
         at_replayed=run.replayed,
+        languages=tuple(sorted(set(run.languages))),
     )
 
 

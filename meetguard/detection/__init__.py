@@ -13,9 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from ._engine import Detector
+from ._language import document_language as detect_document_language
 from ._types import BASE_ENTITY_TYPES, Roster, RosterMember, TextUnit
 
-__all__ = ["BASE_ENTITY_TYPES", "ENTITY_TYPES", "Detector", "Roster", "RosterMember", "TextUnit", "entity_types"]
+__all__ = ["BASE_ENTITY_TYPES", "ENTITY_TYPES", "Detector", "Roster", "RosterMember", "TextUnit",
+           "detect_document_language", "entity_types"]
 
 _entity_types: frozenset[str] | None = None
 

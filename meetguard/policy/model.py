@@ -86,6 +86,7 @@ class Policy:
     audit_key_env: str | None = None   # audit.key_env: the variable holding the audit chain's key
     audio_limits: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # limits: ...
     detection_regions: tuple[str, ...] = ()  # detection.regions; empty: every region
+    detection_languages: tuple[str, ...] = ("en",)   # detection.languages: documents guarded in these
 
     def participant(self, pid: str) -> Participant | None:
         for p in self.participants:

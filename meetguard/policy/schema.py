@@ -20,6 +20,7 @@ import yaml
 
 from .._errors import PolicyError
 from .._time import is_aware
+from .._vocabulary import GUARDED_LANGUAGES
 from .model import (
     ENTITY_TYPES,
     OPERATORS,
@@ -204,7 +205,26 @@ def parse_policy(data: bytes, path: str, extra_entities: Iterable[str] = ()) -> 
         audit_key_env=_audit_key_env(v, doc),
         audio_limits=MappingProxyType(_audio_limits(v, doc.get("limits"))),
         detection_regions=_detection_regions(v, doc.get("detection")),
+        detection_languages=_detection_languages(v, doc.get("detection")),
     )
+
+
+def _detection_languages(v: _V, raw: Any) -> tuple[str, ...]:
+    """``detection: {languages: [en, fr]}``: the languages documents may be in (default en)."""
+    if raw is None:
+        return ("en",)
+    det = v.mapping(raw, "detection")
+    v.keys(det, "detection", [], ["regions", "languages"])
+    if "languages" not in det:
+        return ("en",)
+    names = v.string_list(det["languages"], "detection.languages")
+    if not names:
+        raise v.fail("detection.languages", "must list at least one language")
+    for i, name in enumerate(names):
+        if name not in GUARDED_LANGUAGES:
+            raise v.fail(f"detection.languages[{i}]", f"unsupported language {name[:8]!r} (one of: "
+                         + ", ".join(GUARDED_LANGUAGES) + ")")
+    return tuple(dict.fromkeys(names))
 
 
 def _document(v: _V, data: bytes, path: str) -> Mapping[Any, Any]:
@@ -279,7 +299,7 @@ def _detection_regions(v: _V, raw: Any) -> tuple[str, ...]:
     if raw is None:
         return ()
     det = v.mapping(raw, "detection")
-    v.keys(det, "detection", [], ["regions"])
+    v.keys(det, "detection", [], ["regions", "languages"])
     if "regions" not in det:
         return ()
     names = v.string_list(det["regions"], "detection.regions")

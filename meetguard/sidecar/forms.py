@@ -26,7 +26,7 @@ __all__ = ["FREE_ID", "GuardRequest", "check_id", "check_pid", "parse_at", "read
 _EXT = re.compile(r"^\.[a-z0-9]{1,12}$")
 _PID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 FREE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")   # purpose, recipient, meeting id: never free text
-_TEXT_FIELDS = {"purpose", "recipient", "meeting_id", "at", "attendee"}
+_TEXT_FIELDS = {"purpose", "recipient", "meeting_id", "at", "attendee", "language"}
 _MAX_FIELD = 4096
 _MAX_FILES = 64
 _CHUNK = 1 << 16
@@ -45,6 +45,7 @@ class GuardRequest:
     transcript: tuple[str, ...] = ()
     audio: str | None = None
     tracks: dict[str, str] = field(default_factory=dict)
+    language: str | None = None          # the documents' language (ISO 639-1), instead of detecting it
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -56,7 +57,7 @@ class GuardRequest:
         return cls(purpose=d["purpose"], recipient=d.get("recipient"), meeting_id=d.get("meeting_id"),
                    at=d.get("at"), attendees=tuple(d.get("attendees", ())), chat=tuple(d.get("chat", ())),
                    transcript=tuple(d.get("transcript", ())), audio=d.get("audio"),
-                   tracks=dict(d.get("tracks", {})))
+                   tracks=dict(d.get("tracks", {})), language=d.get("language"))
 
 
 def safe_extension(filename: str | None) -> str:
@@ -171,7 +172,8 @@ class _Form:
         if not (self.chat or self.transcript or self.audio or self.tracks):
             raise UsageError("request: no input file (chat, transcript, audio or track:<id>)")
         parse_at(self.fields.get("at"))   # reject a bad date before any work
-        return GuardRequest(purpose=purpose, recipient=recipient, meeting_id=meeting_id,
+        language = check_id("language", self.fields.get("language", ""))
+        return GuardRequest(language=language, purpose=purpose, recipient=recipient, meeting_id=meeting_id,
                             at=self.fields.get("at") or None, attendees=attendees, chat=tuple(self.chat),
                             transcript=tuple(self.transcript), audio=self.audio, tracks=self.tracks)
 

@@ -1,0 +1,59 @@
+"""A text document's language, from its content (lingua, offline, models in its wheel).
+
+Lingua's detector is built once per process over the languages meetguard can
+tell apart here (those it guards, plus common neighbours, so a Spanish or German
+document is named as such and refused rather than read as English or French).
+A text with no letters takes the first language the caller allows.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from .._vocabulary import GUARDED_LANGUAGES
+
+__all__ = ["GUARDED_LANGUAGES", "KNOWN_LANGUAGES", "detect_language"]
+
+# Languages detection can name (ISO 639-1); a document in one not guarded is refused.
+KNOWN_LANGUAGES: tuple[str, ...] = ("en", "fr", "es", "de", "it", "pt", "nl")
+_LOCK = threading.Lock()
+SURE = 0.6   # lingua's confidence (0-1) above which its answer stands even outside the policy
+
+
+@functools.cache
+def _detector() -> Any:
+    from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+    langs = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper())) for c in KNOWN_LANGUAGES]
+    return LanguageDetectorBuilder.from_languages(*langs).build()
+
+
+def detect_language(text: str, default: str = "en", allowed: Sequence[str] = ()) -> str:
+    """The ISO 639-1 code of ``text``'s language; ``default`` when it has no letters.
+
+    Lingua is trusted when it is sure (confidence >= ``SURE``). When it is not, which
+    happens on a few words ("Welcome!", "Hi"), the most likely of ``allowed`` is taken,
+    if any: a caption of three words is not refused for looking Dutch."""
+    sample = text[:20000]
+    if not any(c.isalpha() for c in sample):
+        return default
+    with _LOCK:
+        values = _detector().compute_language_confidence_values(sample)
+    ranked: list[tuple[str, float]] = [(str(v.language.iso_code_639_1.name).lower(), float(v.value))
+                                       for v in values]
+    if not ranked:
+        return default
+    code, confidence = ranked[0]
+    if confidence < SURE and code not in allowed:
+        for other, _ in ranked:
+            if other in allowed:
+                return other
+    return code
+
+
+def document_language(texts: Sequence[str], default: str = "en", allowed: Sequence[str] = ()) -> str:
+    """One language for a document: its texts read together (short chat lines alone mislead)."""
+    return detect_language("\n".join(texts), default, allowed)
