@@ -1,0 +1,51 @@
+"""Over-redaction on real French subtitles (#18): ordinary words that become tokens.
+
+    python benchmarks/bench_french.py
+
+Reads ../shared/data (or ../../shared from a worktree)/realworld/srt/byroot__pysrt__windows-1252.srt (French film
+subtitles) and runs the English detector (the "before": every document read as
+English) and the French one (``language="fr"``) over its cues. A replacement is
+an *ordinary word* when every word of it also appears in lower case elsewhere in
+the file ("Attendez", "Bonne"); the figure is those replacements over all words.
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from meetguard.detection import Detector, Roster, TextUnit
+from meetguard.formats import load_source, parse
+
+_REPO = Path(__file__).resolve().parent.parent
+_REL = Path("data") / "realworld" / "srt" / "byroot__pysrt__windows-1252.srt"
+# ../shared beside the checkout (../../shared from a worktree in wt/)
+SUBTITLES = next((p / _REL for p in (_REPO.parent / "shared", _REPO.parent.parent / "shared")
+                  if (p / _REL).exists()), _REPO.parent / "shared" / _REL)
+
+
+def measure(det: Detector, texts: list[str], lower: set[str], words: int) -> dict[str, float]:
+    found = det.detect([TextUnit(t, spoken=True) for t in texts], Roster())
+    spans = [t[f.start:f.end] for t, fs in zip(texts, found, strict=True) for f in fs]
+    ordinary = [s for s in spans if not any(c.isdigit() for c in s)
+                and all(w.casefold() in lower for w in re.findall(r"\w+", s))]
+    return {"replacements": len(spans), "ordinary_word_replacements": len(ordinary),
+            "ordinary_share_of_words": round(len(ordinary) / words, 4)}
+
+
+def main() -> None:
+    doc = parse(load_source(SUBTITLES))
+    texts = [getattr(i, "text", "") for i in doc.items]
+    all_words = [w for t in texts for w in re.findall(r"\w+", t)]
+    lower = {w.casefold() for w in all_words if w.islower()}
+    out = {"words": len(all_words),
+           "english_detector": measure(Detector(plugins=False), texts, lower, len(all_words)),
+           "french_detector": measure(Detector("fr_core_news_sm", plugins=False, language="fr"), texts, lower,
+                                      len(all_words))}
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
