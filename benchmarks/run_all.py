@@ -52,6 +52,8 @@ BENCHES: tuple[Bench, ...] = (
     Bench("sidecar", "bench_sidecar.py", "Sidecar throughput and latency"),
     Bench("longaudio", "bench_longaudio.py", "Peak memory on a one-hour recording",
           quick_args=("--minutes", "0.25", "--ref-minutes", "0.1")),
+    Bench("french", "bench_french.py", "French subtitles: over-redaction and throughput next to English",
+          in_quick=False),
     Bench("batch", "bench_batch.py", "meetguard batch: local and Ray, 1 and 2 workers", in_quick=False),
 )
 
@@ -165,6 +167,13 @@ def summary_lines(results: dict[str, dict[str, Any]]) -> list[str]:
     if d:
         lines.append(f"detector: {d['meetguard'].get('msgs_per_s')} msg/s, speedup {d.get('speedup')}x over Presidio,"
                      f" recall {_recall_line(d['meetguard'].get('recall'))}")
+    f = results.get("french")
+    if f:
+        tp = f.get("throughput_cues_per_s", {})
+        lines.append(f"French detection: {tp.get('fr')} cues/s vs English {tp.get('en')} (ratio "
+                     f"{f.get('french_over_english')}); ordinary words replaced "
+                     f"{f['french_detector']['ordinary_share_of_words']:.2%} vs "
+                     f"{f['english_detector']['ordinary_share_of_words']:.2%} with the English detector")
     t = results.get("transcribe")
     if t:
         for backend, clips in t.get("rtf", {}).items():
