@@ -185,10 +185,21 @@ def _message(etype: str, f: Faker, r: random.Random) -> Message:
     return Message(text, False, (Gold(etype, text[at:at + len(value)], at, at + len(value)),))
 
 
+def _stable_cities(f: Faker) -> None:
+    """Sort city lists that a provider built from a set (it_IT's ``list({...})``): their order,
+    and so the seeded pick, otherwise changes with PYTHONHASHSEED from one process to the next."""
+    for loc in LOCALES:
+        for provider in f[loc].providers:
+            cities = getattr(provider, "cities", None)
+            if isinstance(cities, list):
+                provider.cities = sorted(cities)
+
+
 def generate(n: int = 3000, seed: int = 10) -> list[Message]:
     r = random.Random(seed)
     f = Faker(list(LOCALES))
     f.seed_instance(seed)
+    _stable_cities(f)
     out: list[Message] = []
     for i in range(n):
         if i % 3 == 2:
