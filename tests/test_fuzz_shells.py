@@ -38,10 +38,12 @@ _SEEDS = [p.read_bytes() for p in sorted(SAMPLES.iterdir())
 
 
 
-def run_cli(tmp: Path, flag: str, path: Path, capfd: pytest.CaptureFixture[str]) -> tuple[int, str, Path]:
+def run_cli(tmp: Path, flag: str, path: Path, capfd: pytest.CaptureFixture[str],
+            *extra: str) -> tuple[int, str, Path]:
     out = tmp / "out"
     argv = ["guard", "--policy", POLICY, "--purpose", "summarization", "--recipient", "summarizer",
-            "--at", AT, "--audit", str(tmp / "audit.jsonl"), "--out", str(out), flag, str(path)]
+            "--at", AT, "--audit", str(tmp / "audit.jsonl"), "--out", str(out), flag, str(path),
+            *extra]
     capfd.readouterr()
     # No model: the detector finds nothing. Parse failures come before detection anyway;
     # this only keeps an input that happens to parse from loading spaCy in every example.
@@ -203,7 +205,11 @@ def test_latin1_zoom_export_read_correctly_through_the_cli(tmp_path: Path, capfd
     path = tmp_path / "meeting_saved_chat.txt"
     path.write_bytes("10:02:11 From Alice Martin to Everyone:\n\tGrüße aus Köln – café à 5 €\n"
                      .encode("cp1252"))
-    code, err, out = run_cli(tmp_path, "--chat", path, capfd)
+    # German text under an English-only policy is refused by default (#18); the operator's
+    # --language is what lets it through, so the test is about the cp1252 decoding alone
+    code, err, _ = run_cli(tmp_path, "--chat", path, capfd)
+    assert code == 2 and "not in the policy's detection.languages" in err, err
+    code, err, out = run_cli(tmp_path, "--chat", path, capfd, "--language", "en")
     assert code == 0, err
     text = (out / "meeting_saved_chat.txt").read_text(encoding="utf-8")
     assert "Grüße aus Köln – café à 5 €" in text
