@@ -243,19 +243,21 @@ class _Ct2Mapper:
         q_b, _, v_b = np.split(b, 3)
         self.put(f"{dst}.query.weight", q_w)
         self.put(f"{dst}.query.bias", q_b)
-        self.put(f"{dst}.key.weight", k_w)
-        self.put(f"{dst}.value.weight", v_w)
-        self.put(f"{dst}.value.bias", v_b)
-        self.linear(f"{dst}.out", f"{src}/linear_1")
+        self._key_value_out(dst, (k_w, v_w, v_b), f"{src}/linear_1")
 
     def cross_attn(self, dst: str, src: str) -> None:
         self.linear(f"{dst}.query", f"{src}/linear_0")
         k_w, v_w = np.split(self.t[f"{src}/linear_1/weight"], 2)
         _, v_b = np.split(self.t[f"{src}/linear_1/bias"], 2)
+        self._key_value_out(dst, (k_w, v_w, v_b), f"{src}/linear_2")
+
+    def _key_value_out(self, dst: str, kv: tuple[np.ndarray, np.ndarray, np.ndarray], out_src: str) -> None:
+        """Whisper's key projection has no bias; CTranslate2 fuses it with the value's."""
+        k_w, v_w, v_b = kv
         self.put(f"{dst}.key.weight", k_w)
         self.put(f"{dst}.value.weight", v_w)
         self.put(f"{dst}.value.bias", v_b)
-        self.linear(f"{dst}.out", f"{src}/linear_2")
+        self.linear(f"{dst}.out", out_src)
 
     def mlp(self, dst: str, src: str) -> None:
         self.linear(f"{dst}.mlp.0", f"{src}/ffn/linear_0")
