@@ -29,26 +29,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+from _meeting import policy_yaml, write_zoom_chat
 from corpus import generate
 
-POLICY = """\
-version: 1
-policy_id: bench-batch
-account: {id: bench, ai_features: {summarization: true}}
-purposes:
-  summarization:
-    consent: opt_out
-    missing_consent: exclude
-    recipients: [summarizer]
-    redact: {entities: all, operator: pseudonymize, speakers: pseudonymize}
-    audio: bleep
-participants:
-  - {id: p-ana, names: ["Ana Souza"]}
-  - {id: p-ben, names: ["Ben Okafor"]}
-  - {id: p-chen, names: ["Chen Wei"]}
-unknown_speakers: consenting
-"""
-SENDERS = ("Ana Souza", "Ben Okafor", "Chen Wei")
+POLICY = policy_yaml("bench-batch")
 
 
 def build_archive(root: Path, meetings: int, per_meeting: int) -> tuple[Path, Path, int]:
@@ -60,11 +44,8 @@ def build_archive(root: Path, meetings: int, per_meeting: int) -> tuple[Path, Pa
     for m in range(meetings):
         folder = archive / f"meeting-{m:03d}"
         folder.mkdir(parents=True)
-        lines = []
-        for k, msg in enumerate(messages[m * per_meeting:(m + 1) * per_meeting]):
-            lines.append(f"10:{k // 60 % 60:02d}:{k % 60:02d} From {SENDERS[k % 3]} to Everyone:")
-            lines.append("\t" + msg.text.replace("\n", " "))
-        (folder / "chat.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_zoom_chat((msg.text for msg in messages[m * per_meeting:(m + 1) * per_meeting]),
+                        folder / "chat.txt", first_hour=10)
         (folder / "meeting.yaml").write_text(f"meeting_id: bench-{m:03d}\n")
     return archive, policy, len(messages)
 

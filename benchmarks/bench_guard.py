@@ -27,37 +27,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+from _meeting import policy_yaml, write_zoom_chat
 from bench_detection import run_meetguard, run_presidio
 from corpus import Message, generate
 
-POLICY = """\
-version: 1
-policy_id: bench
-account: {id: bench, ai_features: {summarization: true}}
-purposes:
-  summarization:
-    consent: opt_out
-    missing_consent: exclude
-    recipients: [summarizer]
-    redact: {entities: all, operator: pseudonymize, speakers: pseudonymize}
-    audio: bleep
-participants:
-  - {id: p-ana, names: ["Ana Souza"]}
-  - {id: p-ben, names: ["Ben Okafor"]}
-  - {id: p-chen, names: ["Chen Wei"]}
-unknown_speakers: consenting
-"""
-SENDERS = ("Ana Souza", "Ben Okafor", "Chen Wei")
+POLICY = policy_yaml("bench")
 
 
 def write_export(messages: Sequence[Message], path: Path) -> None:
     """A Zoom local chat export (current layout) holding the messages."""
-    lines = []
-    for k, m in enumerate(messages):
-        hh, mm, ss = 9 + k // 3600 % 12, k // 60 % 60, k % 60
-        lines.append(f"{hh:02d}:{mm:02d}:{ss:02d} From {SENDERS[k % 3]} to Everyone:")
-        lines.append("\t" + m.text.replace("\n", " "))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_zoom_chat((m.text for m in messages), path)
 
 
 def guard_seconds(messages: Sequence[Message], workdir: Path, workers: int) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from meetguard.sidecar import SidecarConfig, init_app
 from meetguard.sidecar.config import Limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from _meeting import policy_yaml
 from bench_detection import floor_report, plain_presidio
 from corpus_typed import LOCALES, TYPES, generate
 
@@ -47,22 +48,9 @@ SAMPLE_CHAT = (
 SAMPLE_VALUES = ("020 7946 0958", "7946", "4111 1111 1111 1111", "4111", "AT61", "1904 3002 3457 3201",
                  "078.05.1123", "lena", "andersson", "contoso")
 SAMPLE_WORDS = ("Hi all", "calling from", "my card", "my iban is", "is mine, and ssn", "great, ping")
-POLICY = """\
-version: 1
-policy_id: floor
-account: {id: floor, ai_features: {summarization: true}}
-purposes:
-  summarization:
-    consent: opt_out
-    missing_consent: exclude
-    recipients: [summarizer]
-    redact: {entities: all, operator: redact, speakers: pseudonymize}
-    audio: bleep
-participants:
-  - {id: p-alice, names: ["Alice Martin"]}
-  - {id: p-bob, names: ["Bob Li"]}
-detection: {regions: [GB, US, DE, AT]}
-"""
+POLICY = policy_yaml("floor", account="floor", operator="redact",
+                     participants={"p-alice": "Alice Martin", "p-bob": "Bob Li"},
+                     extra="detection: {regions: [GB, US, DE, AT]}\n")
 
 
 def _find(text: str, registry: FinderRegistry | None = None) -> set[tuple[str, str]]:
