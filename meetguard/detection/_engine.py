@@ -22,6 +22,7 @@ from .._plugins import load_group
 from ._defaults import default_registry
 from ._finders import Finder, FinderRegistry, ScanContext
 from ._fr import drop_everyday, french_finder, french_ner_hit
+from ._fr_spoken import french_spoken_finder
 from ._hits import RANK_PLUGIN, Hit, resolve
 from ._ner import chunks, load_engine, ner_hits
 from ._phones import DEFAULT_REGIONS
@@ -89,6 +90,7 @@ class _Engine:
         self.registry: FinderRegistry = default_registry()
         if language == "fr":
             self.registry.add(french_finder())
+            self.registry.add(french_spoken_finder())
         for finder in finders:
             self.registry.add(finder)
         warm_places()

@@ -10,6 +10,7 @@ numerals never fuses into a phone number.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 
 from ._hits import RANK_STRUCTURED, Hit
 from ._patterns import luhn_ok, ssn_ok
@@ -131,19 +132,61 @@ def find_spoken_numbers(text: str, *, asr: bool = False) -> list[Hit]:
 
 _PART = r"[a-z0-9]+(?:[._'-][a-z0-9]+)*"
 _SEP = r"\s+(?:dot|period|point|underscore|dash|hyphen)\s+"
-SPOKEN_EMAIL = re.compile(
-    # a local part may open with spelled letters: "m k oneill at acme dot io"
-    r"(?i)(?<![\w.])((?:[a-z]\s+){0,4}" + _PART + r"(?:" + _SEP + _PART + r")*)\s+(?:at|@)\s+(" + _PART + r"(?:" + r"\s+dot\s+"
-    + _PART + r")+|[a-z0-9-]+(?:\.[a-z0-9-]+)+)(?![\w])"
-)
 _SEP_WORD = {"dot": ".", "period": ".", "point": ".", "underscore": "_", "dash": "-", "hyphen": "-"}
+
+
+def spoken_email_re(part: str, seps: Iterable[str], ats: str, dots: str) -> re.Pattern[str]:
+    """A dictated address: a local part (up to four spelled letters, then parts joined by
+    spoken separators ``seps``), an "at" word (``ats``, an alternation), and a domain of
+    parts joined by spoken dots (``dots``) or written with dots. Group 1 is the local
+    part, group 2 the domain. ``part`` is one name or number between separators."""
+    sep = r"\s+(?:" + "|".join(_alternative(w) for w in sorted(seps, key=len, reverse=True)) + r")\s+"
+    return re.compile(
+        r"(?i)(?<![\w.])((?:[a-z]\s+){0,4}" + part + r"(?:" + sep + part + r")*)\s+(?:" + ats + r")\s+("
+        + part + r"(?:\s+(?:" + dots + r")\s+" + part + r")+|[a-z0-9-]+(?:\.[a-z0-9-]+)+)(?![\w])"
+    )
+
+
+def _alternative(words: str) -> str:
+    return r"\s+".join(re.escape(w) for w in words.split())
+
+
+def joiner(table: dict[str, str]) -> Callable[[str], str]:
+    """Spoken address -> written: separator words (``table``, several words allowed) become
+    their character, spaces go, all lower case ("jordan dot price" -> "jordan.price")."""
+    alts = sorted(table, key=len, reverse=True)
+    words = re.compile(r"(?i)(?<!\S)(?:" + "|".join(_alternative(w) for w in alts) + r")(?!\S)")
+
+    def join(spoken: str) -> str:
+        sub = words.sub(lambda m: " " + table[" ".join(m.group().lower().split())] + " ", spoken)
+        return "".join(sub.split()).lower()
+
+    return join
+
+
+SPOKEN_EMAIL = spoken_email_re(_PART, _SEP_WORD, "at|@", "dot")
 _LOCAL_STOP = frozenset({"is", "me", "us", "him", "her", "them", "it", "that", "this", "look", "email",
                          "mail", "address", "write", "reach", "contact", "or", "and", "be", "you"})
+_join = joiner(_SEP_WORD)
+_SPOKEN_DOT = re.compile(r"(?i)\sdot\s")
 
 
-def _join(spoken: str) -> str:
-    words = spoken.split()
-    return "".join(_SEP_WORD.get(w.lower(), w) for w in words).lower()
+def dictated_emails(text: str, pattern: re.Pattern[str], join: Callable[[str], str],
+                    stop: frozenset[str], spoken: re.Pattern[str]) -> list[Hit]:
+    """Matches of ``pattern`` (from :func:`spoken_email_re`) that are addresses: the local
+    part is no stop word, the match says a separator aloud (``spoken``: "x at y.com"
+    alone is prose), and the top-level domain is letters."""
+    hits = []
+    for m in pattern.finditer(text):
+        local, domain = m.group(1), m.group(2)
+        if local.lower() in stop or spoken.search(m.group()) is None:
+            continue
+        tld = join(domain).rsplit(".", 1)[-1]
+        if not tld.isalpha() or len(tld) < 2:
+            continue
+        value = join(local) + "@" + join(domain)
+        hits.append(Hit(m.start(), m.end(), "EMAIL_ADDRESS", 0.85, value, RANK_STRUCTURED + 1))
+    return hits
 
 
 # What ASR makes of "at" in a dictated address ("john.smith that example.com"),
@@ -207,16 +250,4 @@ def find_spoken_emails(text: str, *, asr: bool = False) -> list[Hit]:
     low = text.lower()
     if " at " not in low or (" dot " not in low and "." not in low):
         return extra
-    hits = extra
-    for m in SPOKEN_EMAIL.finditer(text):
-        local, domain = m.group(1), m.group(2)
-        if local.lower() in _LOCAL_STOP:
-            continue
-        if " dot " not in m.group().lower():
-            continue  # "x at y.com" without any spoken separator is prose, not a dictated address
-        tld = _join(domain).rsplit(".", 1)[-1]
-        if not tld.isalpha() or len(tld) < 2:
-            continue
-        value = _join(local) + "@" + _join(domain)
-        hits.append(Hit(m.start(), m.end(), "EMAIL_ADDRESS", 0.85, value, RANK_STRUCTURED + 1))
-    return hits
+    return extra + dictated_emails(text, SPOKEN_EMAIL, _join, _LOCAL_STOP, _SPOKEN_DOT)
