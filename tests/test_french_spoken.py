@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from meetguard.audio.verify import heard_again
 from meetguard.cli import main
 from meetguard.detection import TextUnit, find_french_spoken
 from meetguard.detection._finders import FinderRegistry
@@ -139,3 +140,24 @@ def test_french_transcript_spoken_values_through_the_cli(tmp_path: Path) -> None
     assert "On se voit à quinze heures avec trois personnes, en deux mille vingt-quatre." in text
     counts = json.loads((out / "decision.json").read_text())["entity_counts"]
     assert counts.get("PHONE_NUMBER", 0) >= 1 and counts.get("EMAIL_ADDRESS", 0) >= 1
+
+
+# -- the audio verifier hears French digits (#18 item 2) -------------------------------------
+
+@pytest.mark.parametrize(
+    ("heard", "values", "expected"),
+    [
+        (f"rappelez le {PHONE} demain", ["06 12 34 56 78"], True),
+        ("rappelez le 06 12 34 56 78 demain", [PHONE], True),
+        ("zéro six, un deux, trois quatre, cinq six, sept huit", ["0612345678"], True),
+        ("plus trente-trois six douze trente-quatre cinquante-six soixante-dix-huit", [PHONE], True),
+        ("le zéro six douze trente-quatre, et puis cinquante-six", [PHONE], False),
+        ("on se voit à quinze heures, salle douze", [PHONE], False),
+        ("six cinq cinq, cinq un deux trois", ["655-5123"], True),
+        ("call five five five one two three four", ["555-1234"], True),
+        ("Cinq-Mars est arrivé", ["Cinq-Mars"], True),
+        ("Anne-Sophie est là", ["Cinq-Mars"], False),
+    ],
+)
+def test_heard_again_reads_french_digits(heard: str, values: list[str], expected: bool) -> None:
+    assert heard_again(heard, values) is expected

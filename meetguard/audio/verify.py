@@ -69,10 +69,10 @@ def _digit_runs(tokens: Sequence[str]) -> list[str]:
 def heard_again(heard_text: str, values: Sequence[str]) -> bool:
     """True when any of ``values`` occurs, normalised, in ``heard_text``."""
     tokens = normalise_tokens(heard_text)
-    runs = _digit_runs(tokens)
+    runs = _digit_runs(normalise_tokens(_spelled_digits(heard_text)))
     for value in values:
-        if _is_number(value):
-            key = "".join(c for c in value if c.isdigit())
+        key = _number_key(value)
+        if key is not None:
             if any(key in run for run in runs):
                 return True
             continue
@@ -83,6 +83,28 @@ def heard_again(heard_text: str, values: Sequence[str]) -> bool:
         if any(tokens[i : i + n] == want for i in range(len(tokens) - n + 1)):
             return True
     return False
+
+
+_FR_PHONE = re.compile(r"(?:0|33|0033)[1-9]\d{8}")
+
+
+def _spelled_digits(text: str) -> str:
+    """French number words as numerals ("zéro six douze" -> "06 12", "soixante-dix-huit"
+    -> "78"; text2num's French mode, every number, "un" too); English ones are read by
+    ``_DIGIT_WORDS``."""
+    from text_to_num import alpha2digit
+
+    return str(alpha2digit(text, "fr", 0.0))
+
+
+def _number_key(value: str) -> str | None:
+    """The digits a number value is matched by, also when it was said in French words;
+    a French phone number by its last nine digits, so "06 ..." and "+33 6 ..." meet."""
+    form = value if _is_number(value) else _spelled_digits(value)
+    if not _is_number(form):
+        return None
+    key = "".join(c for c in form if c.isdigit())
+    return key[-9:] if _FR_PHONE.fullmatch(key) else key
 
 
 def _slices(seg: Any, seconds: int = 10) -> Iterator[np.ndarray]:
