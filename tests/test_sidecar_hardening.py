@@ -131,9 +131,12 @@ async def test_a_full_queue_refuses_before_reading_the_body(sidecar: Any, tmp_pa
     assert (await busy).status == 200
 
 
-async def test_a_full_queue_refuses_a_zoom_event_before_reading_it(sidecar: Any) -> None:
-    """The webhook (signed by Zoom, no bearer token) read its body before holding a place."""
+async def test_a_full_queue_holds_no_place_for_an_unsigned_zoom_request(sidecar: Any) -> None:
+    """The webhook (signed by Zoom, no bearer token) takes a queue place only once its signature
+    is verified (#16): an unsigned or stale request is refused before its body is read, and a
+    signed event meets the full queue with 503 + Retry-After."""
     from meetguard.sidecar.zoom_config import ZoomConfig, ZoomPurpose
+    from meetguard.sidecar.zoom_hook import sign
 
     zoom = ZoomConfig(secret_env="Z", secrets=(b"s3cret",), download_hosts=("127.0.0.1:1",),
                       purposes=(ZoomPurpose("summarization", "summarizer"),))
@@ -148,8 +151,13 @@ async def test_a_full_queue_refuses_a_zoom_event_before_reading_it(sidecar: Any)
     await writer.drain()
     answer = await asyncio.wait_for(reader.read(4096), timeout=10)   # the body never completes
     writer.close()
-    assert answer.startswith(b"HTTP/1.1 503"), answer[:120]
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:120]
     assert client.app[keys.GATE].waiting == 0
+    body = b'{"event": "recording.completed", "payload": {"object": {"uuid": "u1=="}}}'
+    ts = str(int(time.time()))
+    resp = await client.post("/v1/hooks/zoom", data=body, headers={
+        "x-zm-request-timestamp": ts, "x-zm-signature": sign(b"s3cret", ts, body)})
+    assert resp.status == 503 and "Retry-After" in resp.headers
     assert (await busy).status == 200
     assert client.app[keys.GATE].waiting == 0 and client.app[keys.GATE].running == 0
 

@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestClient
 from meetguard import ConfigError, Meeting, PolicyError
 from meetguard.audit import verify
 from meetguard.policy import load_policy
-from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app, load_config
+from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app, keys, load_config
 from meetguard.sidecar import app as app_module
 from meetguard.sidecar.config import Limits
 from meetguard.sidecar.zoom_config import ZoomConfig, ZoomPurpose
@@ -146,7 +146,7 @@ def start(aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path) -> EnvFactor
     servers: dict[str, Any] = {}
 
     async def _start(guard: FakeGuard | None = None, purposes: tuple[ZoomPurpose, ...] | None = None,
-                     **zoom_kw: Any) -> Env:
+                     limits: Limits | None = None, **zoom_kw: Any) -> Env:
         if not servers:
             state, foreign = ZoomState(), ZoomState()
             state.files.update({"f-m4a": M4A, "f-vtt": VTT.encode(), "f-chat": CHAT.encode()})
@@ -157,8 +157,8 @@ def start(aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path) -> EnvFactor
             servers["up"] = await aiohttp_server(build_upstream(servers["rec"]))
             (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
         base = {k: f"http://127.0.0.1:{servers[k].port}" for k in ("zoom", "cdn", "far", "up")}
-        zoom = ZoomConfig(secret_env="ZOOM_SECRET", secrets=(SECRET, OLD_SECRET),
-                          secrets_env_previous=("ZOOM_SECRET_OLD",),
+        zoom_kw.setdefault("secrets", (SECRET, OLD_SECRET))
+        zoom = ZoomConfig(secret_env="ZOOM_SECRET", secrets_env_previous=("ZOOM_SECRET_OLD",),
                           download_hosts=(f"127.0.0.1:{servers['cdn'].port}",),
                           purposes=purposes or (ZoomPurpose("summarization", "summarizer"),),
                           api_base=base["zoom"], **zoom_kw)
@@ -166,7 +166,7 @@ def start(aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path) -> EnvFactor
                for n in ("summarizer", "training-store")}
         config = SidecarConfig(policy=tmp_path / "policy.yaml", audit=tmp_path / "audit.jsonl",
                                tokens=("client-tok",), upstreams=ups, jobs_dir=tmp_path / "jobs",
-                               limits=Limits(max_body_mb=2), zoom=zoom)
+                               limits=limits or Limits(max_body_mb=2), zoom=zoom)
         fake = guard or FakeGuard(secrets=("Alice Martin", ALICE_MAIL), recipients={
             "summarization": ("summarizer",), "training": ("training-store",)})
         client = await aiohttp_client(init_app(config, fake, meeting_loader=load_meeting))
@@ -359,9 +359,11 @@ async def test_redelivery_is_processed_once(start: EnvFactory) -> None:
     assert sorted(env.zoom.fetched()) == ["f-chat", "f-m4a", "f-vtt"]
     metrics = await (await env.client.get("/metrics")).text()
     assert 'meetguard_hook_events_total{outcome="duplicate",source="zoom"} 2.0' in metrics
-    # the transcript event for the same meeting is another event: processed on its own
+    # the transcript event for the same meeting is another event: processed on its own, but
+    # its files were all delivered already (same file ids): nothing is fetched or sent again
     assert (await env.post(dumps(recording_event(env, event="recording.transcript_completed")))).status == 204
     assert len(await env.wait_events(2)) == 2
+    assert len(env.upstream.received) == 1 and len(env.zoom.fetched()) == 3
 
 
 # -- downloads fail closed ------------------------------------------------------------------
@@ -459,6 +461,32 @@ async def test_refused_participant_track_is_never_fetched_nor_guarded(start: Env
     assert record["decision"] == "partial" and "1 participant track(s) withheld" in ev["purposes"][0]["reason"]
 
 
+async def test_mixed_audio_is_not_fetched_while_a_present_participant_refuses(start: EnvFactory) -> None:
+    """The mixed recording carries the refusing participant's voice too: it is neither fetched
+    nor guarded; the consenting participant's own track is."""
+    env = await start()
+    z = env.zoom_base
+    env.zoom.files.update({"t-alice": b"alice-voice", "t-bob": b"bob-voice"})
+    tracks = [
+        {"id": "t-alice", "file_type": "M4A", "participant_name": "Alice Martin", "file_size": 11,
+         "status": "completed", "download_url": f"{z}/rec/download/t-alice"},
+        {"id": "t-bob", "file_type": "M4A", "participant_name": "Bob Stone", "file_size": 9,
+         "file_name": "Audio only - Alice Martin",        # the file name is never an identity
+         "status": "completed", "download_url": f"{z}/rec/download/t-bob"},
+    ]
+    assert (await env.post(dumps(recording_event(env, tracks=tracks)))).status == 204
+    [record] = await env.wait_events()
+    assert sorted(env.zoom.fetched()) == ["f-chat", "f-vtt", "t-alice"]
+    [got] = env.upstream.received
+    assert set(got.json()["audio"]) == {"p-alice.redacted.wav"}
+    [call] = env.guard.audit
+    assert record["event"]["unknown_speaker_tracks"] == 0
+    reason = record["event"]["purposes"][0]["reason"]
+    assert "1 participant track(s) withheld: no consent" in reason
+    assert "mixed audio withheld: not everyone present consents" in reason
+    assert record["decision"] == "partial" and call["decision"] == "release"
+
+
 async def test_unknown_speaker_denies_a_purpose_that_needs_everyone(start: EnvFactory) -> None:
     env = await start(purposes=(ZoomPurpose("summarization", "summarizer"),
                                 ZoomPurpose("training", "training-store")))
@@ -515,24 +543,177 @@ async def test_restart_in_the_middle_of_a_job_finishes_once(start: EnvFactory,
     assert len(env2.events()) == 1 and len(env2.upstream.received) == 2
 
 
-async def test_restart_before_the_download_fails_closed_and_allows_a_resend(
+async def wait_for(cond: Callable[[], bool]) -> None:
+    for _ in range(2400):                       # a bound, not a timing: 60 s on a busy machine
+        if cond():
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError("condition not reached")
+
+
+def job_record(env: Env) -> dict[str, Any]:
+    [jdir] = [d for d in (env.config.jobs_dir / "zoom").iterdir() if len(d.name) == 64]
+    data: dict[str, Any] = json.loads((jdir / "job.json").read_text(encoding="utf-8"))
+    return data
+
+
+async def test_restart_during_the_downloads_finishes_once(start: EnvFactory,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chat download hangs until the first sidecar is closed; the second one (its secret
+    rotated: the old one is now 'previous') opens the sealed token, fetches only the chat,
+    guards and delivers once, and writes one audit record."""
+    monkeypatch.setattr(app_module, "SHUTDOWN_GRACE_S", 0.05)
+    env = await start()
+    env.zoom.hold, env.zoom.held = asyncio.Event(), {"f-chat"}
+    body = dumps(recording_event(env))
+    assert (await env.post(body)).status == 204
+    await wait_for(lambda: "f-chat" in env.zoom.fetched())
+    jdir = env.config.jobs_dir / "zoom" / job_record(env)["key"]
+    assert job_record(env)["fetched"] == ["audio.m4a", "transcript-1.vtt"]
+    sealed = jdir / "token.sealed"
+    assert sealed.exists() and stat.S_IMODE(sealed.stat().st_mode) == 0o600
+    assert env.zoom.token not in job_files(env)               # kept sealed, never in plaintext
+    await env.client.close()                                  # the restart, mid-download
+    env.zoom.hold.set()
+    assert env.upstream.received == [] and env.events() == []
+
+    env2 = await start(secrets=(b"zm-secret-rotated-in", SECRET))
+    [record] = await env2.wait_events()
+    assert sorted(env2.zoom.fetched()) == ["f-chat", "f-chat", "f-m4a", "f-vtt"]   # the chat again only
+    assert record["decision"] == "release" and record["delivered"] == {"delivered": True, "count": 1}
+    [got] = env2.upstream.received
+    assert set(got.json()["content"]) >= {"chat-1.txt", "transcript-1.vtt"}
+    assert len(env2.guard.audit) == 1
+    assert not sealed.exists() and not (jdir / "inputs").exists()
+    assert (await env2.post(body)).status == 204              # a redelivery is still a no-op
+    await asyncio.sleep(0.1)
+    assert len(env2.events()) == 1 and len(env2.upstream.received) == 1
+
+
+async def test_restart_with_the_secret_rotated_away_fails_closed(
         start: EnvFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app_module, "SHUTDOWN_GRACE_S", 0.05)
     env = await start()
-    env.zoom.hold = asyncio.Event()             # downloads hang
+    env.zoom.hold = asyncio.Event()             # every download hangs
     body = dumps(recording_event(env))
     assert (await env.post(body)).status == 204
-    await asyncio.sleep(0.2)
+    await wait_for(lambda: bool(env.zoom.hits))
     await env.client.close()
     env.zoom.hold.set()
-    env2 = await start()
+    hits = len(env.zoom.hits)
+    env2 = await start(secrets=(b"zm-secret-rotated-in",))   # neither old secret is configured
     [record] = await env2.wait_events()
-    assert record["decision"] == "error"
-    assert any("download_token_lost" in r for r in record["reasons"])
-    assert env2.upstream.received == []
-    assert (await env2.post(body)).status == 204          # the resent event is processed
-    events = await env2.wait_events(2)
-    assert events[-1]["decision"] == "release" and len(env2.upstream.received) == 1
+    assert record["decision"] == "error" and env2.upstream.received == [] and env2.guard.audit == []
+    assert any(r.startswith("download_token_unsealable:") for r in record["reasons"])
+    assert len(env2.zoom.hits) == hits                        # nothing fetched without a token
+    assert not (env2.config.jobs_dir / "zoom" / record_key(body)).exists()   # a resend may run
+    metrics = await (await env2.client.get("/metrics")).text()
+    assert 'meetguard_hook_jobs_total{outcome="failed",source="zoom"} 1.0' in metrics
+
+
+def record_key(body: bytes) -> str:
+    from meetguard.sidecar.zoom_event import event_key
+
+    return event_key(json.loads(body))
+
+
+def test_sealed_token_opens_only_for_its_job_its_secrets_and_its_lifetime() -> None:
+    from meetguard.sidecar.zoom_seal import (
+        TOKEN_LIFETIME_S,
+        TokenExpired,
+        TokenUnsealable,
+        open_token,
+        seal_token,
+    )
+
+    now = 1_800_000_000.0
+    sealed = seal_token(SECRET, "k" * 64, "dl-tok-9f2c41", now)
+    assert "dl-tok-9f2c41" not in json.dumps(sealed)
+    assert sealed["expires_at"] == int(now) + TOKEN_LIFETIME_S == int(now) + 24 * 3600
+    assert open_token((b"other", SECRET), "k" * 64, sealed, now + 60) == "dl-tok-9f2c41"
+    assert open_token((SECRET,), "k" * 64, sealed, now + TOKEN_LIFETIME_S) == "dl-tok-9f2c41"
+    with pytest.raises(TokenExpired):
+        open_token((SECRET,), "k" * 64, sealed, now + TOKEN_LIFETIME_S + 1)
+    for secrets, key, record in (((OLD_SECRET,), "k" * 64, sealed),          # rotated away
+                                 ((SECRET,), "j" * 64, sealed),              # another job
+                                 ((SECRET,), "k" * 64, {**sealed, "expires_at": sealed["expires_at"] + 9}),
+                                 ((SECRET,), "k" * 64, {**sealed, "sealed": "AAAA"}),
+                                 ((SECRET,), "k" * 64, {**sealed, "v": 2})):
+        with pytest.raises(TokenUnsealable):
+            open_token(secrets, key, record, now)
+    assert seal_token(SECRET, "k" * 64, "t", now)["sealed"] != seal_token(SECRET, "k" * 64, "t", now)["sealed"]
+
+
+# -- the same file in two events of one meeting --------------------------------------------
+
+async def test_a_transcript_in_two_events_is_delivered_once(start: EnvFactory,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_module, "SHUTDOWN_GRACE_S", 0.05)
+    env = await start()
+    assert (await env.post(dumps(recording_event(env)))).status == 204
+    await env.wait_events()
+    assert len(env.upstream.received) == 1
+    # recording.transcript_completed for the same meeting lists the same TRANSCRIPT file id
+    only_vtt = recording_event(env, event="recording.transcript_completed")
+    obj = only_vtt["payload"]["object"]
+    obj["recording_files"] = [f for f in obj["recording_files"] if f["id"] == "f-vtt"]
+    assert (await env.post(dumps(only_vtt))).status == 204
+    _, second = await env.wait_events(2)
+    assert len(env.upstream.received) == 1 and env.zoom.fetched().count("f-vtt") == 1
+    assert second["decision"] == "deny" and second["delivered"]["count"] == 0
+    [row] = second["event"]["purposes"]
+    assert row["decision"] == "duplicate" and row["reason"] == "1 file(s) already delivered for this meeting"
+    await env.client.close()
+
+    env2 = await start()                        # the record survives a restart
+    env2.zoom.files["f-vtt-2"] = b"WEBVTT\n\n00:00:05.000 --> 00:00:06.000\nnew cue\n"
+    again = json.loads(dumps(only_vtt))
+    again["event_ts"] += 1                      # another delivery: a new event key
+    again["payload"]["object"]["recording_files"].append(
+        recording_file(env2.zoom_base, "f-vtt-2", "TRANSCRIPT", env2.zoom.files["f-vtt-2"]))
+    assert (await env2.post(dumps(again))).status == 204
+    third = (await env2.wait_events(3))[-1]
+    [got] = env2.upstream.received[1:]
+    assert list(got.json()["content"]) == ["transcript-2.vtt"]          # only the new file
+    assert env2.zoom.fetched().count("f-vtt") == 1 and "f-vtt-2" in env2.zoom.fetched()
+    assert third["decision"] == "partial" and "already delivered" in third["event"]["purposes"][0]["reason"]
+    metrics = await (await env2.client.get("/metrics")).text()
+    assert 'meetguard_hook_jobs_total{outcome="delivered",source="zoom"} 1.0' in metrics
+    delivered_dir = env2.config.jobs_dir / "zoom" / "delivered"
+    assert UUID not in "".join(p.name + p.read_text() for p in delivered_dir.iterdir())
+
+
+# -- unsigned senders hold no queue place --------------------------------------------------
+
+async def test_unsigned_senders_do_not_block_a_signed_event(start: EnvFactory) -> None:
+    env = await start(limits=Limits(max_body_mb=2, max_jobs=1, queue=1, body_timeout_s=60))
+    now = str(int(time.time()))
+    head = (b"POST /v1/hooks/zoom HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"x-zm-request-timestamp: %s\r\nx-zm-signature: v0=" + b"0" * 64 + b"\r\n")
+    writers = []
+    for extra, sent in ((b"Content-Length: 500000\r\n\r\n", b"{" * 100),            # slow
+                        (b"Transfer-Encoding: chunked\r\n\r\n", b"80000\r\n" + b"{" * 0x80000)):  # big
+        for _ in range(2):
+            _, writer = await asyncio.open_connection("127.0.0.1", env.client.port)
+            writer.write(head % now.encode() + extra + sent)
+            await writer.drain()
+            writers.append(writer)
+    # a stale timestamp is refused before its body is read
+    reader, stale = await asyncio.open_connection("127.0.0.1", env.client.port)
+    stale.write(head % str(int(time.time()) - 9000).encode() + b"Content-Length: 500000\r\n\r\n")
+    await stale.drain()
+    answer = await asyncio.wait_for(reader.read(4096), timeout=30)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:80]
+    stale.close()
+    gate = env.client.app[keys.GATE]
+    assert gate.waiting == 0                    # the four unsigned bodies hold no place
+    resp = await env.post(dumps(recording_event(env)))
+    assert resp.status == 204
+    [record] = await env.wait_events()
+    assert record["decision"] == "release" and len(env.upstream.received) == 1
+    for writer in writers:
+        writer.close()
+    assert gate.waiting == 0 and gate.running == 0
 
 
 # -- config and policy ----------------------------------------------------------------------

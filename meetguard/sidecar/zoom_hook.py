@@ -1,6 +1,9 @@
 """``POST /v1/hooks/zoom``: Zoom's webhook, authenticated by Zoom's signature alone.
 
-Verification runs on the raw body bytes, before anything is parsed:
+Nothing is read before the timestamp header is checked, and nothing takes a place
+in the guard queue before the signature is: an unsigned sender costs at most one
+body of :data:`MAX_HOOK_BODY` bytes for ``limits.body_timeout_s`` and never blocks
+a signed event. Verification runs on the raw body bytes, before anything is parsed:
 
 - ``x-zm-request-timestamp`` must be a plain decimal integer (ASCII digits only)
   of Unix seconds within ``replay_window_s`` of now (Zoom retries for ~85 min);
@@ -13,6 +16,8 @@ Then: ``endpoint.url_validation`` is answered (200, the plain token and its HMAC
 with the secret that verified the request); ``recording.completed`` and
 ``recording.transcript_completed`` are accepted as jobs (zoom_job.py) and
 answered 204 at once, a redelivery too (no-op); any other event is 204, ignored.
+Only a verified recording event takes a queue place (503 + Retry-After when the
+queue is full), while its job is persisted.
 """
 
 from __future__ import annotations
@@ -29,11 +34,12 @@ from typing import Any
 
 from aiohttp import web
 
+from .._errors import Overloaded
 from . import keys
 from .errors import error_response
 from .zoom_event import RECORDING_EVENTS, EventShapeError
 
-__all__ = ["HOOK_PATH", "MAX_HOOK_BODY", "sign", "verify_signature", "zoom_hook"]
+__all__ = ["HOOK_PATH", "MAX_HOOK_BODY", "fresh_timestamp", "sign", "verify_signature", "zoom_hook"]
 
 log = logging.getLogger("meetguard.sidecar")
 HOOK_PATH = "/v1/hooks/zoom"
@@ -48,13 +54,21 @@ def sign(secret: bytes, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
+def fresh_timestamp(headers: Mapping[str, str], window_s: int, now: float) -> str | None:
+    """``x-zm-request-timestamp`` if it is a plain decimal inside the window, else None."""
+    timestamp = headers.get("x-zm-request-timestamp", "")
+    if not _TIMESTAMP.fullmatch(timestamp) or abs(now - int(timestamp)) > window_s:
+        return None
+    return timestamp
+
+
 def verify_signature(headers: Mapping[str, str], body: bytes, secrets: Sequence[bytes],
                      window_s: int, now: float) -> bytes | None:
     """The secret that signed this request, or None (bad, missing or stale).
     ``headers`` must be case-insensitive (aiohttp's are)."""
-    timestamp = headers.get("x-zm-request-timestamp", "")
+    timestamp = fresh_timestamp(headers, window_s, now)
     presented = headers.get("x-zm-signature", "")
-    if not _TIMESTAMP.fullmatch(timestamp) or abs(now - int(timestamp)) > window_s:
+    if timestamp is None:
         return None
     candidate = presented.encode("ascii") if _SIGNATURE.fullmatch(presented) else b"v0=" + b"0" * 64
     found: bytes | None = None
@@ -101,19 +115,17 @@ async def zoom_hook(request: web.Request) -> web.StreamResponse:
     count = app[keys.METRICS].hook_events
     if zoom is None:
         raise web.HTTPNotFound()
-    gate = app[keys.GATE]
-    gate.reserve()      # a queue place before any byte of the body is read (#19 finding 5);
-    try:                # given back once read: accepted events queue as jobs (zoom_job.py)
-        body = await _read_body(request, config.limits.body_timeout_s)
-    finally:
-        gate.cancel()
+    # No queue place and no byte of the body before the timestamp is fresh; the body read
+    # is bounded (MAX_HOOK_BODY, limits.body_timeout_s) and takes no queue place either.
+    if fresh_timestamp(request.headers, zoom.replay_window_s, time.time()) is None:
+        return _unauthorized(count)
+    body = await _read_body(request, config.limits.body_timeout_s)
     if body is None:
         count.labels("zoom", "too_large").inc()
         return error_response(413, "too_large", "webhook body too large")
     secret = verify_signature(request.headers, body, zoom.secrets, zoom.replay_window_s, time.time())
     if secret is None:
-        count.labels("zoom", "rejected").inc()
-        return error_response(401, "unauthorized", "missing, invalid or stale Zoom signature")
+        return _unauthorized(count)
     event = _json_object(body)
     name = event.get("event") if event is not None else None
     if event is None or not isinstance(name, str):
@@ -124,14 +136,27 @@ async def zoom_hook(request: web.Request) -> web.StreamResponse:
     if name not in RECORDING_EVENTS:
         count.labels("zoom", "ignored").inc()
         return web.Response(status=204)
+    gate = app[keys.GATE]
+    try:
+        gate.reserve()  # verified: a queue place while the job is persisted (503 when full)
+    except Overloaded:
+        count.labels("zoom", "busy").inc()
+        raise
     try:
         outcome = await keys.zoom_jobs(app).accept(event)
     except EventShapeError as exc:
         count.labels("zoom", "malformed").inc()
         return error_response(400, "bad_request", f"recording event: {exc}")
+    finally:
+        gate.cancel()
     count.labels("zoom", outcome).inc()
     request[keys.DECISION] = outcome
     return web.Response(status=204)
+
+
+def _unauthorized(count: Any) -> web.StreamResponse:
+    count.labels("zoom", "rejected").inc()
+    return error_response(401, "unauthorized", "missing, invalid or stale Zoom signature")
 
 
 def _url_validation(event: Mapping[str, Any], secret: bytes, count: Any) -> web.StreamResponse:

@@ -9,11 +9,20 @@ the phase and the result of each purpose already guarded.
 Phases: ``accepted`` -> (download into ``inputs/``) -> ``downloaded`` -> one
 ``/v1/release``-equivalent run per configured purpose, each result saved as it
 lands -> ``done`` (inputs deleted; the directory stays as the redelivery marker
-for :data:`MARKER_TTL_S`). A restart resumes ``downloaded`` jobs where they
-stopped, so every purpose is guarded and delivered once. The download token
-lives only in memory: a job interrupted before its files were down cannot
-continue, fails closed with an audit record saying so, and its marker is
-removed so that a resent event is processed.
+for :data:`MARKER_TTL_S`). A restart resumes every unfinished job where it
+stopped, so every purpose is guarded and delivered once:
+
+- the download token is kept only sealed (zoom_seal.py, ``token.sealed``) and
+  deleted once the downloads are done; each file fully downloaded and checked
+  is listed in ``job.json`` (``fetched``) as it lands and is not fetched again;
+  a partial file is deleted and fetched again;
+- a purpose whose result is saved is not guarded again.
+
+A job that cannot get its token back (lost, sealed under a secret rotated away,
+altered, or past its 24 h lifetime) fails closed with an audit record saying
+why; nothing was delivered, and its marker is removed so that a resent event
+is processed. Jobs of one meeting run one at a time, and a file already
+delivered for the meeting (zoom_delivered.py) is not fetched or delivered again.
 
 Every job ends in one audit record for the event: the meeting uuid, the files
 by type, the decision and delivery of each purpose. Never a token or a value.
@@ -28,7 +37,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,19 +55,18 @@ from .jobs import Gate
 from .metrics import Metrics
 from .service import GuardService
 from .zoom_config import ZoomConfig, ZoomPurpose
-from .zoom_download import DownloadError, DownloadRules, TokenRefused, download_file
+from .zoom_delivered import DeliveredFiles
+from .zoom_download import DownloadRules, TokenRefused, download_file
 from .zoom_event import ZoomFile, ZoomPlan, event_key, plan_event
+from .zoom_seal import TokenUnavailable, open_token, seal_token
 
-__all__ = ["MARKER_TTL_S", "HookContext", "TokenLost", "ZoomJobs", "start_zoom_jobs"]
+__all__ = ["MARKER_TTL_S", "HookContext", "ZoomJobs", "start_zoom_jobs"]
 
 log = logging.getLogger("meetguard.sidecar")
 MARKER_TTL_S = 7 * 24 * 3600
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 UNKNOWN_PRESENT = "a per-participant recording matched no policy participant (an unknown speaker is present)"
-
-
-class TokenLost(DownloadError):
-    code = "download_token_lost"
+TOKEN_FILE = "token.sealed"
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,8 @@ class ZoomJobs:
         self.dir = ctx.jobs_dir / "zoom"
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.dir, 0o700)
-        self._tokens: dict[str, str] = {}
+        self.delivered = DeliveredFiles(self.dir / "delivered")
+        self._meetings: dict[str, tuple[asyncio.Lock, int]] = {}     # one job per meeting at once
         self._downloads = asyncio.Semaphore(max(1, ctx.gate_slots))   # jobs downloading at once
         self._tasks: dict[str, asyncio.Task[None]] = {}
         z = ctx.zoom
@@ -109,17 +118,16 @@ class ZoomJobs:
         Raises zoom_event.EventShapeError for a malformed event."""
         key = event_key(event)
         token = event.get("download_token")
-        has_token = isinstance(token, str) and bool(token.strip())
+        token = token if isinstance(token, str) and token.strip() else None
         loop = asyncio.get_running_loop()
-        if not await loop.run_in_executor(None, self._persist, key, event, has_token):
+        if not await loop.run_in_executor(None, self._persist, key, event, token):
             return "duplicate"
-        if isinstance(token, str) and has_token:
-            self._tokens[key] = token
         self._start(key)
         return "accepted"
 
-    def _persist(self, key: str, event: Mapping[str, Any], has_token: bool) -> bool:
-        """Create the job on disk; False when it exists (the idempotency check: mkdir is atomic)."""
+    def _persist(self, key: str, event: Mapping[str, Any], token: str | None) -> bool:
+        """Create the job on disk, its token sealed; False when it exists (the idempotency
+        check: mkdir is atomic)."""
         jdir = self.dir / key
         if jdir.exists():
             return False
@@ -128,9 +136,12 @@ class ZoomJobs:
             jdir.mkdir(mode=0o700)
         except FileExistsError:
             return False
-        record = {"key": key, "plan": plan.to_json(), "phase": "accepted", "created": time.time(),
-                  "results": {}, "had_token": has_token}
-        _write_private(jdir / "job.json", record)
+        now = time.time()
+        if token is not None:
+            _write_private(jdir / TOKEN_FILE, seal_token(self.ctx.zoom.secrets[0], key, token, now))
+        record = {"key": key, "plan": plan.to_json(), "phase": "accepted", "created": now,
+                  "results": {}, "had_token": token is not None, "fetched": []}
+        _write_private(jdir / "job.json", record)   # last: a job without it is torn, removed
         return True
 
     def _start(self, key: str) -> None:
@@ -157,89 +168,141 @@ class ZoomJobs:
         plan = ZoomPlan.from_json(record["plan"])
         results: dict[str, dict[str, Any]] = dict(record.get("results") or {})
         failure: MeetguardError | None = None
+        uuid = plan.meeting_uuid
+        lock, users = self._meetings.get(uuid, (asyncio.Lock(), 0))
+        self._meetings[uuid] = (lock, users + 1)
         try:
-            if record.get("phase") == "accepted":
-                if not record.get("had_token", True):
-                    raise TokenRefused("the event carries no download_token (the Zoom app needs "
-                                       "the recording:read scope)")
-                async with self._downloads:
-                    record["fetched"] = await self._download(key, plan)
-                record["phase"] = "downloaded"
-                self._save(record)
-            policy = self.policy()
-            for zp in self.ctx.zoom.purposes:
-                if _label(zp) in results:
-                    continue               # guarded (and delivered) before a restart
-                results[_label(zp)] = await self._guard_one(key, plan, zp, policy,
-                                                              record.get("fetched", []))
-                record["results"] = results
-                self._save(record)
-        except MeetguardError as exc:
-            failure = exc
-        except Exception as exc:  # noqa: BLE001 -- fail closed, audited
-            failure = MeetguardError(f"internal error ({type(exc).__name__})")
+            async with lock:
+                try:
+                    await self._steps(key, record, plan, results)
+                except MeetguardError as exc:
+                    failure = exc
+                except Exception as exc:  # noqa: BLE001 -- fail closed, audited
+                    failure = MeetguardError(f"internal error ({type(exc).__name__})")
+                await asyncio.get_running_loop().run_in_executor(
+                    None, self._finish, record, plan, results, failure)
         finally:
-            self._tokens.pop(key, None)
-        await asyncio.get_running_loop().run_in_executor(None, self._finish, record, plan, results,
-                                                         failure)
+            lock, users = self._meetings[uuid]
+            if users <= 1:
+                del self._meetings[uuid]
+            else:
+                self._meetings[uuid] = (lock, users - 1)
+
+    async def _steps(self, key: str, record: dict[str, Any], plan: ZoomPlan,
+                     results: dict[str, dict[str, Any]]) -> None:
+        """Download (resuming), then guard each purpose not guarded yet (results saved as they land)."""
+        if record.get("phase") == "accepted":
+            if not record.get("had_token", True):
+                raise TokenRefused("the event carries no download_token (the Zoom app needs "
+                                   "the recording:read scope)")
+            async with self._downloads:
+                record["fetched"] = await self._download(key, plan, record)
+            record["phase"] = "downloaded"
+            self._save(record)
+        (self.dir / key / TOKEN_FILE).unlink(missing_ok=True)     # the downloads are done
+        policy = self.policy()
+        for zp in self.ctx.zoom.purposes:
+            if _label(zp) in results:
+                continue               # guarded (and delivered) before a restart
+            results[_label(zp)] = await self._guard_one(key, plan, zp, policy,
+                                                          record.get("fetched", []))
+            record["results"] = results
+            self._save(record)
 
     def _wanted(self, plan: ZoomPlan, policy: Policy) -> list[ZoomFile]:
         """What to fetch: a track only if its person consents to some configured purpose
-        now (a refused participant's voice is never downloaded); mixed audio unless an
-        unknown speaker who does not consent is present."""
+        now (a refused participant's voice is never downloaded); mixed audio only if some
+        configured purpose has the consent of every mapped participant and no unknown
+        speaker blocks it; nothing already delivered for this meeting to every purpose."""
         now = datetime.now(UTC)
+        labels = {_label(zp) for zp in self.ctx.zoom.purposes}
+        done = self.delivered.get(plan.meeting_uuid)
         specs = [policy.purposes[zp.purpose] for zp in self.ctx.zoom.purposes
                  if zp.purpose in policy.purposes]
         unknown_blocks = plan.unknown_tracks > 0 and policy.unknown_speakers != "consenting"
+        owners = [str(f.participant) for f in plan.files if f.kind == "track"]
         out: list[ZoomFile] = []
         for f in plan.files:
+            if f.file_id and labels <= done.get(f.file_id, set()):
+                continue
             if f.kind == "track":
                 if not any(consent_state(policy, str(f.participant), s, now)[0] for s in specs):
                     continue
-            elif f.kind == "audio" and unknown_blocks:
+            elif f.kind == "audio" and (unknown_blocks or not any(
+                    all(consent_state(policy, pid, s, now)[0] for pid in owners) for s in specs)):
                 continue
             out.append(f)
         return out
 
-    async def _download(self, key: str, plan: ZoomPlan) -> list[str]:
-        token = self._tokens.get(key)
-        if token is None:
-            raise TokenLost("the download token is not kept on disk and a restart came before "
-                            "the files were downloaded; resend the event from Zoom")
+    def _token(self, key: str) -> str:
+        try:
+            with open(self.dir / key / TOKEN_FILE, encoding="utf-8") as fh:
+                sealed = json.load(fh)
+        except (OSError, ValueError):
+            raise TokenUnavailable("the sealed download token is missing; resend the event "
+                                   "from Zoom") from None
+        if not isinstance(sealed, dict):
+            raise TokenUnavailable("the sealed download token is unreadable; resend the event from Zoom")
+        return open_token(self.ctx.zoom.secrets, key, sealed, time.time())
+
+    async def _download(self, key: str, plan: ZoomPlan, record: dict[str, Any]) -> list[str]:
+        """Fetch what is wanted and not yet down (each file listed in ``fetched`` once it is
+        complete and checked, so a restart keeps it); the token is opened only if needed."""
         inputs = self.dir / key / "inputs"
-        shutil.rmtree(inputs, ignore_errors=True)
-        inputs.mkdir(mode=0o700)
-        fetched: list[str] = []
-        for f in self._wanted(plan, self.policy()):
+        inputs.mkdir(mode=0o700, exist_ok=True)
+        wanted = self._wanted(plan, self.policy())
+        done = {f.stored for f in wanted if f.stored in (record.get("fetched") or [])
+                and _complete(inputs / f.stored, f.size)}
+        for path in inputs.iterdir():      # partial files, and files no longer wanted
+            if path.name not in done:
+                path.unlink()
+        token: str | None = None
+        for f in wanted:
+            if f.stored in done:
+                continue                   # downloaded and checked before a restart
+            token = token or self._token(key)
             await download_file(self.ctx.session, f.url, token, inputs / f.stored, self.rules, f.size)
-            fetched.append(f.stored)
-        return fetched
+            done.add(f.stored)
+            record["fetched"] = [w.stored for w in wanted if w.stored in done]
+            self._save(record)
+        return [f.stored for f in wanted]
 
     def _request(self, plan: ZoomPlan, zp: ZoomPurpose, policy: Policy,
-                 fetched: list[str]) -> GuardRequest | str:
-        """The release request for one purpose, or why there is none."""
+                 have: list[ZoomFile]) -> GuardRequest | str:
+        """The release request for one purpose from the files ``have``, or why there is none.
+        Mixed audio is given only when every mapped participant consents and no unknown
+        speaker blocks it (it carries everyone's voice)."""
         spec = policy.purposes.get(zp.purpose)
         unknown_blocks = plan.unknown_tracks > 0 and policy.unknown_speakers != "consenting"
         if spec is not None and unknown_blocks and spec.missing_consent == "deny":
             return f"{UNKNOWN_PRESENT}; purpose {zp.purpose!r} requires the consent of everyone present"
         now = datetime.now(UTC)
-        have = [f for f in plan.files if f.stored in fetched]
-        tracks = {str(f.participant): f.stored for f in have if f.kind == "track" and spec is not None
-                  and consent_state(policy, str(f.participant), spec, now)[0]}
-        audio = next((f.stored for f in have if f.kind == "audio" and not unknown_blocks), None)
+        present = sorted({str(f.participant) for f in plan.files if f.kind == "track"})
+        consenting = {pid for pid in present
+                      if spec is not None and consent_state(policy, pid, spec, now)[0]}
+        tracks = {str(f.participant): f.stored for f in have
+                  if f.kind == "track" and f.participant in consenting}
+        everyone = spec is not None and not unknown_blocks and consenting == set(present)
+        audio = next((f.stored for f in have if f.kind == "audio" and everyone), None)
         chat = tuple(f.stored for f in have if f.kind == "chat")
         transcript = tuple(f.stored for f in have if f.kind == "transcript")
         if not (chat or transcript or audio or tracks):
             return "nothing to guard: no audio, transcript or chat file was fetched"
-        present = sorted({str(f.participant) for f in plan.files if f.kind == "track"})
         return GuardRequest(purpose=zp.purpose, recipient=zp.recipient, meeting_id=plan.meeting_uuid,
                             attendees=tuple(present), chat=chat, transcript=transcript, audio=audio,
                             tracks=tracks)
 
     async def _guard_one(self, key: str, plan: ZoomPlan, zp: ZoomPurpose, policy: Policy,
                          fetched: list[str]) -> dict[str, Any]:
-        req = self._request(plan, zp, policy, fetched)
+        label = _label(zp)
+        done = self.delivered.get(plan.meeting_uuid)
+        repeat = [f for f in plan.files if f.file_id and label in done.get(f.file_id, set())]
+        have = [f for f in plan.files if f.stored in fetched and f not in repeat]
+        req = self._request(plan, zp, policy, have)
         if isinstance(req, str):
+            if repeat and not have:
+                return {"decision": "duplicate", "delivered": False, "status": None, "audit_id": None,
+                        "reason": f"{len(repeat)} file(s) already delivered for this meeting"}
             return {"decision": "deny", "delivered": False, "status": None, "reason": req,
                     "audit_id": None}
         gate = self.ctx.gate
@@ -247,13 +310,19 @@ class ZoomJobs:
         async with gate.run():
             outcome = await self.ctx.service.run("release", req, self.dir / key / "inputs")
         body = outcome.body
+        delivered = body.get("delivered") is True
+        if delivered:                   # before the result is saved: never delivered twice
+            given = {req.audio, *req.chat, *req.transcript, *req.tracks.values()}
+            await asyncio.get_running_loop().run_in_executor(
+                None, self.delivered.add, plan.meeting_uuid,
+                [f.file_id for f in have if f.stored in given], label)
         decision = str(body.get("decision") or "error")
         reason = str(body.get("error") or "")
-        withheld = _withheld(plan, req)
+        withheld = _withheld(plan, req, {f.file_id for f in repeat})
         if decision in ("release", "partial") and withheld:
             decision, reason = "partial", withheld      # the hook dropped content before the guard
         return {"decision": decision if decision in ("release", "partial", "deny") else "error",
-                "delivered": body.get("delivered") is True, "status": outcome.status,
+                "delivered": delivered, "status": outcome.status,
                 "reason": reason, "audit_id": body.get("audit_id")}
 
     # -- finishing --------------------------------------------------------------------
@@ -264,8 +333,9 @@ class ZoomJobs:
         shutil.rmtree(jdir / "inputs", ignore_errors=True)    # all purposes are done with it
         entry, outcome = _audit_entry(plan, self.ctx.zoom.purposes, results, failure,
                                       record.get("fetched") or [])
-        if isinstance(failure, TokenLost):
-            shutil.rmtree(jdir, ignore_errors=True)   # nothing was fetched: let a resent event run
+        (jdir / TOKEN_FILE).unlink(missing_ok=True)
+        if isinstance(failure, TokenUnavailable):
+            shutil.rmtree(jdir, ignore_errors=True)   # nothing was delivered: let a resent event run
         self.ctx.metrics.hook_jobs.labels("zoom", outcome).inc()
         level = logging.WARNING if failure is not None else logging.INFO
         log.log(level, "zoom job finished", extra={"outcome": outcome, "decision": entry["decision"],
@@ -275,7 +345,7 @@ class ZoomJobs:
         except MeetguardError as exc:      # not done: the next start retries the record
             log.error("zoom job audit failed", extra={"error_type": type(exc).__name__})
             return
-        if isinstance(failure, TokenLost):
+        if isinstance(failure, TokenUnavailable):
             return
         record.update(phase="done", done_at=time.time(), results=dict(results), outcome=outcome)
         self._save(record)
@@ -285,6 +355,7 @@ class ZoomJobs:
         """Start again every unfinished job; drop markers past their time. Returns how many."""
         n = 0
         now = time.time()
+        self.delivered.sweep(MARKER_TTL_S)
         for jdir in sorted(self.dir.iterdir()):
             if not jdir.is_dir() or not _KEY.match(jdir.name):
                 continue
@@ -312,20 +383,38 @@ class ZoomJobs:
             await asyncio.gather(*pending, return_exceptions=True)
 
 
-def _withheld(plan: ZoomPlan, req: GuardRequest) -> str:
-    """What of the recording this purpose's guard run was not given, and why ('' if nothing)."""
+def _complete(path: Path, size: int | None) -> bool:
+    """A spooled file that is whole: present, and of the event's ``file_size`` when it gave one."""
+    try:
+        return path.is_file() and (size is None or path.stat().st_size == size)
+    except OSError:
+        return False
+
+
+def _withheld(plan: ZoomPlan, req: GuardRequest, repeated: Collection[str] = ()) -> str:
+    """What of the recording this purpose's guard run was not given, and why ('' if nothing).
+    ``repeated``: ids of the files left out as already delivered for this meeting."""
     parts = []
-    tracks = sum(1 for f in plan.files if f.kind == "track" and f.participant not in req.tracks)
+    rest = [f for f in plan.files if not (f.file_id and f.file_id in repeated)]
+    tracks = sum(1 for f in rest if f.kind == "track" and f.participant not in req.tracks)
     if tracks:
         parts.append(f"{tracks} participant track(s) withheld: no consent")
     if plan.unknown_tracks:
         parts.append(f"{plan.unknown_tracks} unknown speaker track(s) not fetched")
-    if req.audio is None and any(f.kind == "audio" for f in plan.files):
-        parts.append("mixed audio withheld: an unknown speaker is present")
+    if req.audio is None and any(f.kind == "audio" for f in rest):
+        who = "an unknown speaker is present" if plan.unknown_tracks else "not everyone present consents"
+        parts.append(f"mixed audio withheld: {who}")
+    if repeated:
+        parts.append(f"{len(repeated)} file(s) already delivered for this meeting")
     return "; ".join(parts)
 
 
 def _overall(decisions: list[str]) -> str:
+    """The event's decision; purposes with nothing new (``duplicate``) do not count, and an
+    event that brought nothing new is ``deny`` (it released nothing)."""
+    if decisions and all(d == "duplicate" for d in decisions):
+        return "deny"
+    decisions = [d for d in decisions if d != "duplicate"]
     if not decisions or "error" in decisions:
         return "error"
     if all(d == "deny" for d in decisions):
@@ -356,6 +445,8 @@ def _audit_entry(plan: ZoomPlan, purposes: tuple[ZoomPurpose, ...],
     released = sum(1 for row in rows if row["decision"] in ("release", "partial"))
     if failure is not None or decision == "error" or delivered < released:
         outcome = "failed"
+    elif rows and all(row["decision"] == "duplicate" for row in rows):
+        outcome = "duplicate"         # every file was already delivered for this meeting
     else:
         outcome = "delivered" if delivered else "denied"
     entry = {

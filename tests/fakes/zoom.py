@@ -18,6 +18,7 @@ class ZoomState:
     redirect: dict[str, str] = field(default_factory=dict)       # file id -> absolute URL
     hits: list[tuple[str, str, str | None]] = field(default_factory=list)
     hold: asyncio.Event | None = None                            # serve only once set
+    held: set[str] = field(default_factory=set)                  # hold only these ids (all: empty)
 
     def fetched(self, server: str | None = None) -> list[str]:
         return [path.rsplit("/", 1)[-1] for name, path, _ in self.hits
@@ -25,7 +26,7 @@ class ZoomState:
 
 
 async def _serve(state: ZoomState, file_id: str) -> web.StreamResponse:
-    if state.hold is not None:
+    if state.hold is not None and (not state.held or file_id in state.held):
         await state.hold.wait()
     data = state.files.get(file_id)
     if data is None:
