@@ -461,9 +461,12 @@ async def test_refused_participant_track_is_never_fetched_nor_guarded(start: Env
     assert record["decision"] == "partial" and "1 participant track(s) withheld" in ev["purposes"][0]["reason"]
 
 
-async def test_mixed_audio_is_not_fetched_while_a_present_participant_refuses(start: EnvFactory) -> None:
+@pytest.mark.parametrize("bob_status", ["completed", "processing"])
+async def test_mixed_audio_is_not_fetched_while_a_present_participant_refuses(
+        start: EnvFactory, bob_status: str) -> None:
     """The mixed recording carries the refusing participant's voice too: it is neither fetched
-    nor guarded; the consenting participant's own track is."""
+    nor guarded (even where their own file cannot be fetched: they are present all the same);
+    the consenting participant's own track is."""
     env = await start()
     z = env.zoom_base
     env.zoom.files.update({"t-alice": b"alice-voice", "t-bob": b"bob-voice"})
@@ -472,7 +475,7 @@ async def test_mixed_audio_is_not_fetched_while_a_present_participant_refuses(st
          "status": "completed", "download_url": f"{z}/rec/download/t-alice"},
         {"id": "t-bob", "file_type": "M4A", "participant_name": "Bob Stone", "file_size": 9,
          "file_name": "Audio only - Alice Martin",        # the file name is never an identity
-         "status": "completed", "download_url": f"{z}/rec/download/t-bob"},
+         "status": bob_status, "download_url": f"{z}/rec/download/t-bob"},
     ]
     assert (await env.post(dumps(recording_event(env, tracks=tracks)))).status == 204
     [record] = await env.wait_events()
@@ -482,7 +485,7 @@ async def test_mixed_audio_is_not_fetched_while_a_present_participant_refuses(st
     [call] = env.guard.audit
     assert record["event"]["unknown_speaker_tracks"] == 0
     reason = record["event"]["purposes"][0]["reason"]
-    assert "1 participant track(s) withheld: no consent" in reason
+    assert ("1 participant track(s) withheld: no consent" in reason) is (bob_status == "completed")
     assert "mixed audio withheld: not everyone present consents" in reason
     assert record["decision"] == "partial" and call["decision"] == "release"
 
@@ -681,6 +684,21 @@ async def test_a_transcript_in_two_events_is_delivered_once(start: EnvFactory,
     assert 'meetguard_hook_jobs_total{outcome="delivered",source="zoom"} 1.0' in metrics
     delivered_dir = env2.config.jobs_dir / "zoom" / "delivered"
     assert UUID not in "".join(p.name + p.read_text() for p in delivered_dir.iterdir())
+
+
+async def test_two_events_of_one_meeting_at_once_deliver_the_transcript_once(start: EnvFactory) -> None:
+    env = await start()
+    env.zoom.hold = asyncio.Event()             # both jobs are accepted before either downloads
+    only_vtt = recording_event(env, event="recording.transcript_completed")
+    obj = only_vtt["payload"]["object"]
+    obj["recording_files"] = [f for f in obj["recording_files"] if f["id"] == "f-vtt"]
+    a, b = await asyncio.gather(env.post(dumps(recording_event(env))), env.post(dumps(only_vtt)))
+    assert a.status == b.status == 204
+    env.zoom.hold.set()
+    await env.wait_events(2)
+    sent = [name for r in env.upstream.received for name in r.json()["content"]]
+    assert sorted(sent) == ["chat-1.txt", "transcript-1.vtt"]      # the transcript once
+    assert env.zoom.fetched().count("f-vtt") == 1
 
 
 # -- unsigned senders hold no queue place --------------------------------------------------

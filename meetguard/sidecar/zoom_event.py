@@ -10,6 +10,8 @@ the event gives for it (``participant_email`` against the policy's ``emails``,
 ``participant_name`` against its ``names``). Its ``file_name`` ("Audio only -
 Alice Martin") is never used. A file that maps to nobody (or to two people, or to
 someone who already has a track) is an unknown speaker's and is not fetched.
+Everyone mapped counts as present (``present``), whether or not their file can be
+fetched: their voice is in the mixed audio either way.
 
 The plan holds no token, name, email or topic: only ids, types, sizes, the
 download URLs (query parameters naming a token dropped) and policy ids.
@@ -57,6 +59,7 @@ class ZoomPlan:
     files: tuple[ZoomFile, ...]
     not_fetched: Mapping[str, int] = field(default_factory=dict)   # file type / reason -> count
     unknown_tracks: int = 0
+    present: tuple[str, ...] = ()          # policy ids of every mapped per-participant file
 
     def counts(self, only: list[str] | None = None) -> dict[str, int]:
         """Files by kind (``only``: those stored under these names)."""
@@ -71,15 +74,20 @@ class ZoomPlan:
         d = asdict(self)
         d["files"] = [asdict(f) for f in self.files]
         d["not_fetched"] = dict(self.not_fetched)
+        d["present"] = list(self.present)
         return d
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> ZoomPlan:
+        files = tuple(ZoomFile(**f) for f in d["files"])
+        present = d.get("present")
+        if not isinstance(present, list):      # a job persisted before ``present`` existed
+            present = [f.participant for f in files if f.kind == "track"]
         return cls(event=str(d["event"]), event_ts=str(d["event_ts"]),
-                   meeting_uuid=str(d["meeting_uuid"]),
-                   files=tuple(ZoomFile(**f) for f in d["files"]),
+                   meeting_uuid=str(d["meeting_uuid"]), files=files,
                    not_fetched=dict(d.get("not_fetched", {})),
-                   unknown_tracks=int(d.get("unknown_tracks", 0)))
+                   unknown_tracks=int(d.get("unknown_tracks", 0)),
+                   present=tuple(sorted({str(x) for x in present})))
 
 
 def _object(event: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -177,6 +185,7 @@ def plan_event(event: Mapping[str, Any], policy: Policy) -> ZoomPlan:
         files.append(ZoomFile(str(entry.get("id", "")), kind[0], ftype, url, _size(entry), stored))
     ids = _Identities(policy)
     owners: set[str] = set()
+    present: set[str] = set()
     unknown = 0
     for entry in _entries(obj, "participant_audio_files"):
         if str(entry.get("file_type", "")).upper() != "M4A":
@@ -186,6 +195,7 @@ def plan_event(event: Mapping[str, Any], policy: Policy) -> ZoomPlan:
         if pid is None or pid in owners:
             unknown += 1
             continue
+        present.add(pid)
         url = _usable(entry, skipped)
         if url is None:
             continue
@@ -193,4 +203,4 @@ def plan_event(event: Mapping[str, Any], policy: Policy) -> ZoomPlan:
         files.append(ZoomFile(str(entry.get("id", "")), "track", "M4A", url, _size(entry),
                               f"track-{len(owners)}.m4a", pid))
     return ZoomPlan(str(event.get("event", "")), str(event.get("event_ts", "")), str(obj["uuid"]),
-                    tuple(files), dict(sorted(skipped.items())), unknown)
+                    tuple(files), dict(sorted(skipped.items())), unknown, tuple(sorted(present)))

@@ -220,7 +220,6 @@ class ZoomJobs:
         specs = [policy.purposes[zp.purpose] for zp in self.ctx.zoom.purposes
                  if zp.purpose in policy.purposes]
         unknown_blocks = plan.unknown_tracks > 0 and policy.unknown_speakers != "consenting"
-        owners = [str(f.participant) for f in plan.files if f.kind == "track"]
         out: list[ZoomFile] = []
         for f in plan.files:
             if f.file_id and labels <= done.get(f.file_id, set()):
@@ -229,7 +228,7 @@ class ZoomJobs:
                 if not any(consent_state(policy, str(f.participant), s, now)[0] for s in specs):
                     continue
             elif f.kind == "audio" and (unknown_blocks or not any(
-                    all(consent_state(policy, pid, s, now)[0] for pid in owners) for s in specs)):
+                    all(consent_state(policy, pid, s, now)[0] for pid in plan.present) for s in specs)):
                 continue
             out.append(f)
         return out
@@ -277,7 +276,7 @@ class ZoomJobs:
         if spec is not None and unknown_blocks and spec.missing_consent == "deny":
             return f"{UNKNOWN_PRESENT}; purpose {zp.purpose!r} requires the consent of everyone present"
         now = datetime.now(UTC)
-        present = sorted({str(f.participant) for f in plan.files if f.kind == "track"})
+        present = list(plan.present)
         consenting = {pid for pid in present
                       if spec is not None and consent_state(policy, pid, spec, now)[0]}
         tracks = {str(f.participant): f.stored for f in have
