@@ -247,18 +247,26 @@ def probe(path: Path) -> dict[str, Any]:
     return info
 
 
-def layout(path: Path) -> tuple[int, int, int]:
-    """``(rate, channels, width)`` of the first audio stream; width 4 above 16 bits, else 2."""
-    info = probe(path)
+def first_audio_stream(info: dict[str, Any], where: str) -> tuple[dict[str, Any], int, int]:
+    """``(stream, rate, channels)`` of a probe's first audio stream; :class:`InputError`
+    naming ``where`` when there is none or its rate or channel count is not a number."""
     streams = [s for s in info.get("streams", []) if s.get("codec_type") == "audio"]
     if not streams:
-        raise InputError(str(path), "has no audio stream")
+        raise InputError(where, "has no audio stream")
     stream: dict[str, Any] = streams[0]
     try:
-        rate, channels = int(stream.get("sample_rate", 0)), int(stream.get("channels", 0))
+        return stream, int(stream.get("sample_rate", 0)), int(stream.get("channels", 0))
+    except (TypeError, ValueError):
+        raise InputError(where, "unreadable audio stream layout") from None
+
+
+def layout(path: Path) -> tuple[int, int, int]:
+    """``(rate, channels, width)`` of the first audio stream; width 4 above 16 bits, else 2."""
+    stream, rate, channels = first_audio_stream(probe(path), str(path))
+    try:
         bits = int(stream.get("bits_per_raw_sample") or 0)
-    except (TypeError, ValueError) as exc:
-        raise InputError(str(path), "unreadable audio stream layout") from exc
+    except (TypeError, ValueError):
+        raise InputError(str(path), "unreadable audio stream layout") from None
     if rate <= 0 or channels <= 0:
         raise InputError(str(path), "unreadable audio stream layout")
     return rate, channels, (4 if bits > 16 else 2)
@@ -300,6 +308,21 @@ def check_readable(path: Path) -> None:
         _tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", *_LOCAL_ONLY, "-i", str(path),
         "-map", "0:a:0", "-ac", "1", "-ar", str(_CHECK_RATE), "-f", "s16le", "pipe:1",
     ]
+    decoded, rc, errors = count_decoded(cmd)
+    if rc != 0 or errors:
+        raise InputError(where, "corrupt or truncated audio (decoding failed)")
+    seconds = decoded / (2 * _CHECK_RATE)
+    if seconds <= 0:
+        raise InputError(where, "holds no audio samples")
+    if declared is not None and seconds + max(0.5, 0.02 * declared) < declared:
+        raise InputError(where, "truncated audio (shorter than its header says)")
+    if _container_truncated(path):
+        raise InputError(where, "truncated audio (the file ends early)")
+
+
+def count_decoded(cmd: list[str]) -> tuple[int, int, bool]:
+    """Run an ffmpeg command that decodes to ``pipe:1`` and count what it writes:
+    ``(bytes, exit code, whether it wrote any error)``; the samples are dropped."""
     decoded = 0
     # stderr goes to a file, not a pipe: a garbage body makes ffmpeg write megabytes of
     # errors, which would fill a pipe nobody reads while we read stdout (a deadlock).
@@ -310,15 +333,7 @@ def check_readable(path: Path) -> None:
             decoded += len(block)
         rc = proc.wait()
         errors = err.tell() > 0
-    if rc != 0 or errors:
-        raise InputError(where, "corrupt or truncated audio (decoding failed)")
-    seconds = decoded / (2 * _CHECK_RATE)
-    if seconds <= 0:
-        raise InputError(where, "holds no audio samples")
-    if declared is not None and seconds + max(0.5, 0.02 * declared) < declared:
-        raise InputError(where, "truncated audio (shorter than its header says)")
-    if _container_truncated(path):
-        raise InputError(where, "truncated audio (the file ends early)")
+    return decoded, rc, errors
 
 
 def _container_truncated(path: Path) -> bool:

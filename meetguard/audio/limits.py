@@ -13,12 +13,9 @@ decode more than the limit. Recognition always gets 16 kHz mono
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from .._errors import InputError, InputTooLarge
 from . import decode
@@ -44,28 +41,12 @@ class AudioLimits:
                            min(self.max_channels, other.max_channels))
 
 
-def _stream(path: Path, info: dict[str, Any]) -> tuple[int, int]:
-    streams = [s for s in info.get("streams", []) if s.get("codec_type") == "audio"]
-    if not streams:
-        raise InputError(path.name, "has no audio stream")
-    try:
-        return int(streams[0].get("sample_rate", 0)), int(streams[0].get("channels", 0))
-    except (TypeError, ValueError):
-        raise InputError(path.name, "unreadable audio stream layout") from None
-
-
 def _decoded_seconds(path: Path, cap_s: float) -> float:
     """Seconds of audio ffmpeg decodes from ``path``, decoding at most ``cap_s``."""
     cmd = [decode.ffmpeg_exe(), "-nostdin", "-hide_banner", "-v", "error",
            "-protocol_whitelist", "file,pipe", "-i", str(path), "-map", "0:a:0", "-t", f"{cap_s:.3f}",
            "-ac", "1", "-ar", str(_RATE), "-f", "s16le", "pipe:1"]
-    decoded = 0
-    with tempfile.TemporaryFile() as err, \
-            subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err) as proc:
-        assert proc.stdout is not None
-        while block := proc.stdout.read(1 << 16):
-            decoded += len(block)
-        proc.wait()
+    decoded, _, _ = decode.count_decoded(cmd)
     return decoded / (2 * _RATE)
 
 
@@ -73,8 +54,7 @@ def check_audio_limits(path: str | Path, limits: AudioLimits) -> None:
     """Refuse ``path`` if it is over ``limits`` (see the module doc). Errors name the file's
     base name and the limit, never content."""
     path = Path(path)
-    info = decode.probe(path)
-    rate, channels = _stream(path, info)
+    _, rate, channels = decode.first_audio_stream(decode.probe(path), path.name)
     if rate > limits.max_sample_rate:
         raise InputError(path.name, f"sample rate {rate} Hz is over the limit "
                                     f"(limits.max_sample_rate {limits.max_sample_rate})")

@@ -22,12 +22,12 @@ import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Literal
+from typing import IO, BinaryIO, Literal
 
 import numpy as np
 
 from .._errors import InputError
-from ..audio.decode import _tool, probe
+from ..audio.decode import _tool, first_audio_stream, probe
 from .audio import redact_frames
 
 __all__ = ["redact_to_wav"]
@@ -37,16 +37,7 @@ _CHUNK_FRAMES = 1 << 16  # about 1.5 s at 44.1 kHz
 
 def _layout(path: Path) -> tuple[int, int, int]:
     """``(rate, channels, width)`` of the first audio stream, width as the in-memory path decodes it."""
-    info = probe(path)
-    streams = [s for s in info.get("streams", []) if s.get("codec_type") == "audio"]
-    if not streams:
-        raise InputError(str(path), "has no audio stream")
-    stream: dict[str, Any] = streams[0]
-    try:
-        rate = int(stream.get("sample_rate", 0))
-        channels = int(stream.get("channels", 0))
-    except (TypeError, ValueError) as exc:
-        raise InputError(str(path), "unreadable audio stream layout") from exc
+    stream, rate, channels = first_audio_stream(probe(path), str(path))
     if rate <= 0 or channels <= 0:
         raise InputError(str(path), "unreadable audio stream layout")
     bits = 0
