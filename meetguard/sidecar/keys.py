@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -50,6 +51,8 @@ class Runtime:
     zoom: ZoomJobs | None = None      # only with a zoom: config section
 
 
+_T = TypeVar("_T")
+
 CONFIG = web.AppKey("config", SidecarConfig)
 METRICS = web.AppKey("metrics", Metrics)
 READINESS = web.AppKey("readiness", Readiness)
@@ -61,29 +64,23 @@ REQUEST_ID = web.RequestKey("request_id", str)
 DECISION = web.RequestKey("decision", str)     # for the request log line
 
 
-def service(app: web.Application) -> GuardService:
-    svc = app[RUNTIME].service
-    if svc is None:
+def _started(part: _T | None) -> _T:
+    if part is None:
         raise RuntimeError("sidecar not started")
-    return svc
+    return part
+
+
+def service(app: web.Application) -> GuardService:
+    return _started(app[RUNTIME].service)
 
 
 def jobs(app: web.Application) -> JobManager:
-    mgr = app[RUNTIME].jobs
-    if mgr is None:
-        raise RuntimeError("sidecar not started")
-    return mgr
+    return _started(app[RUNTIME].jobs)
 
 
 def session(app: web.Application) -> aiohttp.ClientSession:
-    sess = app[RUNTIME].session
-    if sess is None:
-        raise RuntimeError("sidecar not started")
-    return sess
+    return _started(app[RUNTIME].session)
 
 
 def zoom_jobs(app: web.Application) -> ZoomJobs:
-    mgr = app[RUNTIME].zoom
-    if mgr is None:
-        raise RuntimeError("sidecar not started")
-    return mgr
+    return _started(app[RUNTIME].zoom)
