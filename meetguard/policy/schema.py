@@ -26,7 +26,6 @@ from .model import (
     OPERATORS,
     STATUSES,
     ConsentEvent,
-    ConsentStatus,
     Participant,
     Policy,
     Purpose,
@@ -34,18 +33,8 @@ from .model import (
 )
 from .names import normalize_name
 
-__all__ = [
-    "ENTITY_TYPES",
-    "MAX_POLICY_BYTES",
-    "OPERATORS",
-    "ConsentEvent",
-    "ConsentStatus",
-    "Participant",
-    "Policy",
-    "Purpose",
-    "RedactRule",
-    "parse_policy",
-]
+# The model's types are :mod:`.model`'s to export; this module only builds them.
+__all__ = ["MAX_POLICY_BYTES", "parse_policy"]
 
 _UNKNOWN_ID = re.compile(r"unknown-\d+\Z")
 MAX_POLICY_BYTES = 8 * 1024 * 1024
