@@ -22,6 +22,8 @@ from meetguard.audit import AuditLog
 from meetguard.cli import main
 from meetguard.testing import FakeDetector
 
+from .policies import llm_policy
+
 KEY = b"k" * 32
 
 
@@ -139,23 +141,10 @@ def test_cli_audit_head_and_verify(tmp_path: Path, capsys: pytest.CaptureFixture
 
 # -- the guard: keyed chain from audit.key_env, `at` and attendees in every record ---------------
 
-POLICY = """version: 1
-policy_id: t-1
-account: {id: acct, ai_features: {summarization: true}}
-purposes:
-  summarization:
-    consent: opt_out
-    missing_consent: exclude
-    recipients: [llm]
-    redact: {entities: [CREDIT_CARD], operator: pseudonymize}
-    audio: bleep
-participants:
-  - id: p-carla
-    names: [Carla Nunes]
-    consent:
-      summarization: [{status: withdrawn, at: "2026-11-15T00:00:00Z"}]
-audit: {path: audit.jsonl, key_env: MG_TEST_AUDIT_KEY}
-"""
+POLICY = llm_policy("CREDIT_CARD", carla=(
+    "    consent:\n"
+    '      summarization: [{status: withdrawn, at: "2026-11-15T00:00:00Z"}]\n'),
+    tail="audit: {path: audit.jsonl, key_env: MG_TEST_AUDIT_KEY}\n")
 
 
 def make_guard(tmp_path: Path) -> Guard:

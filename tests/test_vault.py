@@ -14,26 +14,12 @@ from meetguard.cli import main
 from meetguard.testing import FakeDetector, guard_factory
 from meetguard.vault import Vault, VaultError, VaultNotFound, master_key_from_env
 
+from .policies import llm_policy
+
 KEY = base64.b64encode(bytes(range(32))).decode()
 OTHER_KEY = base64.b64encode(bytes(range(1, 33))).decode()
-POLICY = """version: 1
-policy_id: t-1
-account: {id: acct, ai_features: {summarization: true}}
-purposes:
-  summarization:
-    consent: opt_out
-    missing_consent: exclude
-    recipients: [llm]
-    redact: {entities: [PERSON, EMAIL_ADDRESS], operator: pseudonymize}
-    audio: bleep
-    retention_days: 30
-    reidentify: REID
-participants:
-  - id: p-carla
-    names: [Carla Nunes]
-  - id: p-bo
-    names: [Bo Li]
-"""
+POLICY = llm_policy("PERSON, EMAIL_ADDRESS", purpose="    retention_days: 30\n    reidentify: REID\n",
+                    carla="  - id: p-bo\n    names: [Bo Li]\n")
 CHAT = ("10:00:01 From Carla Nunes to Everyone:\n\tBo Li, mail carla@example.com please\n"
         "10:00:09 From Bo Li to Everyone:\n\tsure Carla Nunes\n")
 
