@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +85,22 @@ def released_text(folder: Path) -> str:
 def summary(out: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((out / "batch-summary.json").read_text())
     return data
+
+
+def batch_argv(archive: Path, policy: Path, out: Path, audit: Path, *extra: str) -> list[str]:
+    return ["batch", str(archive), "--policy", str(policy), "--purpose", "summarization",
+            "--out", str(out), "--audit", str(audit), *extra]
+
+
+def guarded_meetings(out: Path, audit: Path, n: int) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Check the n meetings of a guarded archive (each partial, its audit record in the chain,
+    its own text released, Carla and the PII not) and hand each folder and decision on."""
+    ids = {r["hash"] for r in audit_records(audit)}
+    for i in range(n):
+        folder = out / f"m{i:02d}"
+        decision: dict[str, Any] = json.loads((folder / "decision.json").read_text())
+        assert decision["decision"] == "partial" and decision["audit_id"] in ids
+        text = released_text(folder)
+        assert f"notes {i} are ready" in text
+        assert CARLA_TEXT not in text and not any(v in text for v in PII)
+        yield folder, decision
