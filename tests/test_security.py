@@ -369,6 +369,7 @@ _STALLED_HEAD = (b"POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKE
      b'--BB\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nsummarization\r\n--BB\r\n'),
     (b"/v1/guard", b"multipart/form-data; boundary=BB", b"Prefer: respond-async\r\n", b"--BB\r\n"),
     (b"/v1/chat/completions", b"application/json", b"X-Meetguard-Purpose: summarization\r\n", b'{"mess'),
+    (b"/v1/withdrawals", b"application/json", b"", b'{"partic'),
 ])
 async def test_a_stalled_body_times_out_and_frees_its_queue_place(
         fake_sidecar: Any, path: bytes, ctype: bytes, extra: bytes, first: bytes) -> None:

@@ -8,20 +8,25 @@ limit either.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from .._errors import InputTooLarge, UnsupportedFormat, UsageError
 from .._time import require_aware
 
-__all__ = ["FREE_ID", "GuardRequest", "check_id", "check_pid", "parse_at", "read_guard_form", "safe_extension"]
+__all__ = ["FREE_ID", "GuardRequest", "body_deadline", "check_id", "check_pid", "parse_at", "read_body",
+           "read_guard_form", "safe_extension"]
 
 _EXT = re.compile(r"^\.[a-z0-9]{1,12}$")
 _PID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
@@ -219,3 +224,26 @@ async def read_guard_form(request: web.Request, inputs_dir: Path, max_bytes: int
         else:
             raise UsageError("request: unknown form field")
     return form.request()
+
+
+@asynccontextmanager
+async def body_deadline(timeout_s: float) -> AsyncIterator[None]:
+    """Read a request body within ``timeout_s``: a client that sends slowly or stalls is
+    answered 408 (and gives its queue place back), one that goes away 400, one over the
+    size limit 413."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            yield
+    except web.HTTPRequestEntityTooLarge:
+        raise InputTooLarge("request", "body too large") from None
+    except TimeoutError:
+        raise web.HTTPRequestTimeout() from None
+    except (aiohttp.ClientPayloadError, ConnectionError, asyncio.IncompleteReadError):
+        raise UsageError("request: body incomplete (the client went away)") from None
+
+
+async def read_body(request: web.Request, timeout_s: float) -> bytes:
+    """The whole (non-multipart) body, under :func:`body_deadline`."""
+    async with body_deadline(timeout_s):
+        body = await request.read()
+    return body

@@ -19,7 +19,7 @@ from aiohttp import web
 from .._errors import InputTooLarge, UpstreamError, UsageError
 from . import keys
 from .errors import error_response
-from .forms import GuardRequest, check_id, check_pid, read_guard_form
+from .forms import GuardRequest, body_deadline, check_id, check_pid, read_body, read_guard_form
 from .metrics import CONTENT_TYPE
 from .openai_proxy import parse_body, plan_request
 from .roundtrip import book_for, refusal, restore_completion, wants_restore
@@ -40,13 +40,8 @@ async def _read_form(request: web.Request, into: Path) -> GuardRequest:
     """The guard form, read within the body time limit: a client that sends slowly or
     stalls cannot hold its place in the queue (or a connection) for long."""
     config = request.app[keys.CONFIG]
-    try:
-        async with asyncio.timeout(config.limits.body_timeout_s):
-            req = await read_guard_form(request, into, config.max_body_bytes)
-    except TimeoutError:
-        raise web.HTTPRequestTimeout() from None
-    except (aiohttp.ClientPayloadError, ConnectionError, asyncio.IncompleteReadError):
-        raise UsageError("request: body incomplete (the client went away)") from None
+    async with body_deadline(config.limits.body_timeout_s):
+        req = await read_guard_form(request, into, config.max_body_bytes)
     return req
 
 
@@ -189,7 +184,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     gate = app[keys.GATE]
     gate.reserve()            # a queue place before any byte of the body is read
     try:
-        plan = plan_request(parse_body(await _read_body(request)))
+        plan = plan_request(parse_body(await read_body(request, app[keys.CONFIG].limits.body_timeout_s)))
     except BaseException:
         gate.cancel()
         raise
@@ -219,19 +214,6 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         body = restore_completion(body, restorer)
     return web.Response(body=body, status=answer.status,
                         headers={"Content-Type": answer.content_type or "application/json", **headers})
-
-
-async def _read_body(request: web.Request) -> bytes:
-    limit = request.app[keys.CONFIG].limits.body_timeout_s
-    try:
-        async with asyncio.timeout(limit):
-            return await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise InputTooLarge("request", "body too large") from None
-    except TimeoutError:
-        raise web.HTTPRequestTimeout() from None
-    except (aiohttp.ClientPayloadError, ConnectionError, asyncio.IncompleteReadError):
-        raise UsageError("request: body incomplete (the client went away)") from None
 
 
 async def _stream(request: web.Request, upstream: Any, body: dict[str, Any],

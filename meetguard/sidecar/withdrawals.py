@@ -33,6 +33,7 @@ from ..consent import (
 from ..policy import Policy, load_policy
 from . import keys
 from .config import SidecarConfig
+from .forms import read_body
 
 __all__ = ["ERASURES", "Erasures", "erasure_ctx", "routes", "withdrawal_settings"]
 
@@ -166,7 +167,8 @@ async def withdrawals(request: web.Request) -> web.Response:
     gate = request.app[keys.GATE]
     gate.reserve()      # a queue place before any byte of the body is read (#19 finding 5)
     try:                # given back once read: a withdrawal never waits behind a guard run
-        participant, purpose, at = _parse_body(await request.read())
+        raw = await read_body(request, request.app[keys.CONFIG].limits.body_timeout_s)
+        participant, purpose, at = _parse_body(raw)
     finally:
         gate.cancel()
     if state.error is not None:
