@@ -134,10 +134,14 @@ def verify(path: str | os.PathLike[str], *, key: bytes | None = None,
 
 
 def head(path: str | os.PathLike[str], *, key: bytes | None = None) -> tuple[int, str]:
-    """``(seq, hash)`` of the last record of a log that verifies; raises AuditError otherwise."""
+    """``(seq, hash)`` of the last record of a log that verifies; raises AuditError otherwise,
+    and UsageError for a keyed log without its key (a head nobody checked is no anchor)."""
     result = verify(path, key=key)
     if not result.ok:
         raise AuditError(f"{path}: {result.message}")
+    if result.macs_unchecked:
+        raise UsageError(f"{path}: refusing to print an unchecked head: the log is keyed (HMAC-SHA256) "
+                         f"and no key was given (--key-env NAME)")
     return result.head if result.head is not None else (0, GENESIS_HASH)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from meetguard import AuditError, Guard, GuardOptions, Meeting
+from meetguard import AuditError, Guard, GuardOptions, Meeting, UsageError
 from meetguard._audit_chain import dumps, head, record_hash, verify
 from meetguard.audit import AuditLog
 from meetguard.cli import main
@@ -206,6 +206,24 @@ def test_meeting_flow_records_attendees(tmp_path: Path, monkeypatch: pytest.Monk
     asyncio.run(guard.process(meeting, "summarization", "llm"))
     last = records(tmp_path / "audit.jsonl")[-1]
     assert last["attendees"] == ["p-carla"] and last["at_replayed"] is False and last["at"]
+
+
+def test_cli_head_of_a_keyed_log_without_its_key_is_refused(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Without the key, `audit head` printed a head of a keyed log that nothing had checked,
+    so a forged last record could be anchored as if it were genuine."""
+    path = tmp_path / "a.jsonl"
+    write(path, 3, KEY)
+    assert main(["audit", "head", str(path)]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and len(out.err.strip().splitlines()) == 1
+    assert "keyed" in out.err and "--key-env" in out.err
+    with pytest.raises(UsageError, match="unchecked head"):
+        head(path)
+    assert head(path, key=KEY) == (3, records(path)[-1]["hash"])
+    write(tmp_path / "plain.jsonl", 2)             # an unkeyed log has a head without a key
+    assert main(["audit", "head", str(tmp_path / "plain.jsonl")]) == 0
+    assert capsys.readouterr().out.strip() == f"2:{records(tmp_path / 'plain.jsonl')[-1]['hash']}"
 
 
 def test_cli_verify_of_a_keyed_log_without_its_key_says_it_cannot_check_the_hmacs(
