@@ -609,9 +609,34 @@ async def test_restart_with_the_secret_rotated_away_fails_closed(
     assert record["decision"] == "error" and env2.upstream.received == [] and env2.guard.audit == []
     assert any(r.startswith("download_token_unsealable:") for r in record["reasons"])
     assert len(env2.zoom.hits) == hits                        # nothing fetched without a token
-    assert not (env2.config.jobs_dir / "zoom" / record_key(body)).exists()   # a resend may run
+    marker = env2.config.jobs_dir / "zoom" / record_key(body)
+    await wait_for(lambda: not marker.exists())               # removed: a resent event may run
     metrics = await (await env2.client.get("/metrics")).text()
     assert 'meetguard_hook_jobs_total{outcome="failed",source="zoom"} 1.0' in metrics
+
+
+@pytest.mark.parametrize("written", [True, False])
+async def test_a_restart_between_the_audit_write_and_done_audits_once(
+        start: EnvFactory, written: bool) -> None:
+    """The job's state on disk as a crash leaves it after its event record was saved for
+    writing (phase ``auditing``): with the record in the log already, a restart adds none;
+    without it, the restart writes it. Never two, and nothing is guarded or sent again."""
+    env = await start()
+    assert (await env.post(dumps(recording_event(env)))).status == 204
+    [logged] = await env.wait_events()
+    await env.client.close()
+    seal_fields = {"seq", "ts", "prev_hash", "mac", "hash"}
+    entry = {k: v for k, v in logged.items() if k not in seal_fields}
+    assert entry["event"]["job"] == job_record(env)["key"]
+    crashed = {**job_record(env), "phase": "auditing", "audit": {"entry": entry, "drop": False}}
+    crashed.pop("done_at")
+    if not written:
+        env.audit_path.unlink()
+    (env.config.jobs_dir / "zoom" / crashed["key"] / "job.json").write_text(json.dumps(crashed))
+    env2 = await start()
+    await wait_for(lambda: job_record(env2)["phase"] == "done")
+    assert len(env2.events()) == 1 and len(env2.upstream.received) == 1
+    assert env2.zoom.fetched().count("f-chat") == 1 and verify(env2.audit_path).ok
 
 
 def record_key(body: bytes) -> str:

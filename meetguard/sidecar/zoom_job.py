@@ -173,6 +173,9 @@ class ZoomJobs:
         self._meetings[uuid] = (lock, users + 1)
         try:
             async with lock:
+                if record.get("phase") == "auditing":     # finished before a restart
+                    await asyncio.get_running_loop().run_in_executor(None, self._audit, record, True)
+                    return
                 try:
                     await self._steps(key, record, plan, results)
                 except MeetguardError as exc:
@@ -327,26 +330,41 @@ class ZoomJobs:
     # -- finishing --------------------------------------------------------------------
     def _finish(self, record: dict[str, Any], plan: ZoomPlan, results: Mapping[str, dict[str, Any]],
                 failure: MeetguardError | None) -> None:
+        """The job is over: spool and token go, its audit entry is saved (phase ``auditing``)
+        and then written once (:meth:`_audit`)."""
         key = str(record["key"])
         jdir = self.dir / key
         shutil.rmtree(jdir / "inputs", ignore_errors=True)    # all purposes are done with it
+        (jdir / TOKEN_FILE).unlink(missing_ok=True)
         entry, outcome = _audit_entry(plan, self.ctx.zoom.purposes, results, failure,
                                       record.get("fetched") or [])
-        (jdir / TOKEN_FILE).unlink(missing_ok=True)
-        if isinstance(failure, TokenUnavailable):
-            shutil.rmtree(jdir, ignore_errors=True)   # nothing was delivered: let a resent event run
+        entry["event"]["job"] = key
         self.ctx.metrics.hook_jobs.labels("zoom", outcome).inc()
         level = logging.WARNING if failure is not None else logging.INFO
         log.log(level, "zoom job finished", extra={"outcome": outcome, "decision": entry["decision"],
                                                    **({"code": failure.code} if failure else {})})
-        try:
-            self.ctx.audit.append(entry)
-        except MeetguardError as exc:      # not done: the next start retries the record
-            log.error("zoom job audit failed", extra={"error_type": type(exc).__name__})
+        # nothing was delivered without a token: the marker goes, so that a resent event runs
+        record.update(phase="auditing", results=dict(results), outcome=outcome,
+                      audit={"entry": entry, "drop": isinstance(failure, TokenUnavailable)})
+        self._save(record)
+        self._audit(record, check=False)
+
+    def _audit(self, record: dict[str, Any], check: bool) -> None:
+        """Write the saved audit entry unless ``check`` finds it in the log already (a restart
+        came between the write and ``done``), then mark the job done (or drop it)."""
+        key = str(record["key"])
+        saved = record["audit"]
+        if not (check and _logged(self.ctx.audit, key)):
+            try:
+                self.ctx.audit.append(saved["entry"])
+            except MeetguardError as exc:      # not done: the next start retries the record
+                log.error("zoom job audit failed", extra={"error_type": type(exc).__name__})
+                return
+        if saved.get("drop"):
+            shutil.rmtree(self.dir / key, ignore_errors=True)
             return
-        if isinstance(failure, TokenUnavailable):
-            return
-        record.update(phase="done", done_at=time.time(), results=dict(results), outcome=outcome)
+        del record["audit"]
+        record.update(phase="done", done_at=time.time())
         self._save(record)
 
     # -- restart ----------------------------------------------------------------------
@@ -380,6 +398,25 @@ class ZoomJobs:
         pending = list(self._tasks.values())
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _logged(audit: AuditSink, key: str) -> bool:
+    """Whether the audit log already holds the event record of job ``key`` (False when the
+    sink is not a file that can be read back)."""
+    path = getattr(audit, "path", None)
+    if not isinstance(path, Path):
+        return False
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if key in line:
+                    rec = json.loads(line)
+                    event = rec.get("event") if isinstance(rec, dict) else None
+                    if isinstance(event, dict) and event.get("job") == key:
+                        return True
+    except (OSError, ValueError):
+        return False
+    return False
 
 
 def _complete(path: Path, size: int | None) -> bool:
