@@ -58,6 +58,7 @@ from .zoom_config import ZoomConfig, ZoomPurpose
 from .zoom_delivered import DeliveredFiles
 from .zoom_download import DownloadRules, TokenRefused, download_file
 from .zoom_event import ZoomFile, ZoomPlan, event_key, plan_event
+from .zoom_record import audit_entry, logged, purpose_label
 from .zoom_seal import TokenUnavailable, open_token, seal_token
 
 __all__ = ["MARKER_TTL_S", "HookContext", "ZoomJobs", "start_zoom_jobs"]
@@ -86,10 +87,6 @@ class HookContext:
 
 def _write_private(path: Path, data: Mapping[str, Any]) -> None:
     write_json_private(path, data)
-
-
-def _label(zp: ZoomPurpose) -> str:
-    return json.dumps([zp.purpose, zp.recipient])
 
 
 class ZoomJobs:
@@ -205,9 +202,9 @@ class ZoomJobs:
         (self.dir / key / TOKEN_FILE).unlink(missing_ok=True)     # the downloads are done
         policy = self.policy()
         for zp in self.ctx.zoom.purposes:
-            if _label(zp) in results:
+            if purpose_label(zp) in results:
                 continue               # guarded (and delivered) before a restart
-            results[_label(zp)] = await self._guard_one(key, plan, zp, policy,
+            results[purpose_label(zp)] = await self._guard_one(key, plan, zp, policy,
                                                           record.get("fetched", []))
             record["results"] = results
             self._save(record)
@@ -218,7 +215,7 @@ class ZoomJobs:
         configured purpose has the consent of every mapped participant and no unknown
         speaker blocks it; nothing already delivered for this meeting to every purpose."""
         now = datetime.now(UTC)
-        labels = {_label(zp) for zp in self.ctx.zoom.purposes}
+        labels = {purpose_label(zp) for zp in self.ctx.zoom.purposes}
         done = self.delivered.get(plan.meeting_uuid)
         specs = [policy.purposes[zp.purpose] for zp in self.ctx.zoom.purposes
                  if zp.purpose in policy.purposes]
@@ -296,7 +293,7 @@ class ZoomJobs:
 
     async def _guard_one(self, key: str, plan: ZoomPlan, zp: ZoomPurpose, policy: Policy,
                          fetched: list[str]) -> dict[str, Any]:
-        label = _label(zp)
+        label = purpose_label(zp)
         done = self.delivered.get(plan.meeting_uuid)
         repeat = [f for f in plan.files if f.file_id and label in done.get(f.file_id, set())]
         have = [f for f in plan.files if f.stored in fetched and f not in repeat]
@@ -336,7 +333,7 @@ class ZoomJobs:
         jdir = self.dir / key
         shutil.rmtree(jdir / "inputs", ignore_errors=True)    # all purposes are done with it
         (jdir / TOKEN_FILE).unlink(missing_ok=True)
-        entry, outcome = _audit_entry(plan, self.ctx.zoom.purposes, results, failure,
+        entry, outcome = audit_entry(plan, self.ctx.zoom.purposes, results, failure,
                                       record.get("fetched") or [])
         entry["event"]["job"] = key
         self.ctx.metrics.hook_jobs.labels("zoom", outcome).inc()
@@ -354,7 +351,7 @@ class ZoomJobs:
         came between the write and ``done``), then mark the job done (or drop it)."""
         key = str(record["key"])
         saved = record["audit"]
-        if not (check and _logged(self.ctx.audit, key)):
+        if not (check and logged(self.ctx.audit, key)):
             try:
                 self.ctx.audit.append(saved["entry"])
             except MeetguardError as exc:      # not done: the next start retries the record
@@ -400,25 +397,6 @@ class ZoomJobs:
             await asyncio.gather(*pending, return_exceptions=True)
 
 
-def _logged(audit: AuditSink, key: str) -> bool:
-    """Whether the audit log already holds the event record of job ``key`` (False when the
-    sink is not a file that can be read back)."""
-    path = getattr(audit, "path", None)
-    if not isinstance(path, Path):
-        return False
-    try:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if key in line:
-                    rec = json.loads(line)
-                    event = rec.get("event") if isinstance(rec, dict) else None
-                    if isinstance(event, dict) and event.get("job") == key:
-                        return True
-    except (OSError, ValueError):
-        return False
-    return False
-
-
 def _complete(path: Path, size: int | None) -> bool:
     """A spooled file that is whole: present, and of the event's ``file_size`` when it gave one."""
     try:
@@ -443,58 +421,6 @@ def _withheld(plan: ZoomPlan, req: GuardRequest, repeated: Collection[str] = ())
     if repeated:
         parts.append(f"{len(repeated)} file(s) already delivered for this meeting")
     return "; ".join(parts)
-
-
-def _overall(decisions: list[str]) -> str:
-    """The event's decision; purposes with nothing new (``duplicate``) do not count, and an
-    event that brought nothing new is ``deny`` (it released nothing)."""
-    if decisions and all(d == "duplicate" for d in decisions):
-        return "deny"
-    decisions = [d for d in decisions if d != "duplicate"]
-    if not decisions or "error" in decisions:
-        return "error"
-    if all(d == "deny" for d in decisions):
-        return "deny"
-    if all(d == "release" for d in decisions):
-        return "release"
-    return "partial"
-
-
-def _audit_entry(plan: ZoomPlan, purposes: tuple[ZoomPurpose, ...],
-                 results: Mapping[str, dict[str, Any]],
-                 failure: MeetguardError | None, fetched: list[str]) -> tuple[dict[str, Any], str]:
-    """The event's audit record and the job's outcome label (metrics)."""
-    rows = []
-    for zp in purposes:
-        r = results.get(_label(zp))
-        if r is not None:
-            rows.append({"purpose": zp.purpose, "recipient": zp.recipient, **r})
-    reasons = [f"{row['purpose']} -> {row['recipient']}: {row['decision']}"
-               + (", delivered" if row["delivered"] else "")
-               + (f" ({row['reason']})" if row.get("reason") else "") for row in rows]
-    if failure is not None:
-        reasons.append(f"{failure.code}: {failure.message}")
-        decision = "error"
-    else:
-        decision = _overall([row["decision"] for row in rows])
-    delivered = sum(1 for row in rows if row["delivered"])
-    released = sum(1 for row in rows if row["decision"] in ("release", "partial"))
-    if failure is not None or decision == "error" or delivered < released:
-        outcome = "failed"
-    elif rows and all(row["decision"] == "duplicate" for row in rows):
-        outcome = "duplicate"         # every file was already delivered for this meeting
-    else:
-        outcome = "delivered" if delivered else "denied"
-    entry = {
-        "decision": decision,
-        "meeting_id": plan.meeting_uuid,
-        "reasons": reasons,
-        "delivered": {"delivered": delivered > 0 and delivered == released, "count": delivered},
-        "event": {"source": "zoom", "type": plan.event, "event_ts": plan.event_ts,
-                  "files": plan.counts(), "fetched": plan.counts(fetched), "not_fetched": dict(plan.not_fetched),
-                  "unknown_speaker_tracks": plan.unknown_tracks, "purposes": rows},
-    }
-    return entry, outcome
 
 
 def start_zoom_jobs(config: SidecarConfig, guard: Any, service: GuardService, gate: Gate,
