@@ -288,16 +288,22 @@ async def test_async_job_flow_and_owner_only(start: ClientFactory, tmp_path: Pat
     assert r.status == 404
     first = await (await client.get(location, headers=AUTH)).json()
     assert first["status"] in ("queued", "running") and "progress" in first
-    for _ in range(100):
-        r = await client.get(location, headers=AUTH)
-        body = await r.json()
-        if "decision" in body:
-            break
-        await asyncio.sleep(0.05)
-    assert r.status == 200 and body["decision"] == "release"
+    status, body = await _job_result(client, location)
+    assert status == 200 and body["decision"] == "release"
     assert "<PERSON_1>" in body["content"]["chat-1.txt"]
     assert not job_dir.exists()                                   # deleted once fetched
     assert (await client.get(location, headers=AUTH)).status == 404
+
+
+async def _job_result(client: Any, location: str) -> tuple[int, dict[str, Any]]:
+    """(status, body) of a job once it has decided (or after about 5 s)."""
+    for _ in range(100):
+        r = await client.get(location, headers=AUTH)
+        body: dict[str, Any] = await r.json()
+        if "decision" in body:
+            break
+        await asyncio.sleep(0.05)
+    return r.status, body
 
 
 async def test_jobs_survive_a_restart(aiohttp_client: Any, tmp_path: Path, upstream: tuple[Recorder, str],
@@ -314,12 +320,7 @@ async def test_jobs_survive_a_restart(aiohttp_client: Any, tmp_path: Path, upstr
     assert slow.audit == []
     fresh = FakeGuard()
     client2 = await aiohttp_client(init_app(config, fresh, meeting_loader=load_meeting))
-    for _ in range(100):
-        r = await client2.get(location, headers=AUTH)
-        body = await r.json()
-        if "decision" in body:
-            break
-        await asyncio.sleep(0.05)
+    _, body = await _job_result(client2, location)
     assert body["decision"] == "release" and len(fresh.audit) == 1
 
 
