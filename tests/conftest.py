@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,6 +41,19 @@ def require_shared() -> None:
     """Skip the calling test module where ../shared is not beside the checkout."""
     if not HAVE_SHARED:
         pytest.skip("shared data (../shared) is not beside this checkout", allow_module_level=True)
+
+
+def warm_guard(policy: str | Path, workdir: Path) -> Iterator[Any]:
+    """For module-scoped fixtures (``yield from``): a real Guard of ``policy``, its text
+    models loaded, its audit log ``workdir/audit.jsonl``; closed afterwards."""
+    from meetguard import Guard, GuardOptions
+
+    guard = Guard.from_policy(policy, GuardOptions(audit_path=workdir / "audit.jsonl"))
+    try:
+        guard.warm(audio=False)
+        yield guard
+    finally:
+        guard.close()
 
 
 @pytest.fixture(autouse=True)

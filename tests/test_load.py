@@ -23,7 +23,7 @@ from meetguard.audit import verify
 from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app
 from meetguard.sidecar.config import Limits
 
-from .conftest import SAMPLES, require_shared
+from .conftest import SAMPLES, require_shared, warm_guard
 
 require_shared()
 
@@ -41,12 +41,7 @@ PII = ["alice.martin@northwind.example", "4111 1111 1111 1111", "(415) 555-0142"
 
 @pytest.fixture(scope="module")
 def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from meetguard import Guard, GuardOptions
-
-    g = Guard.from_policy(POLICY, GuardOptions(audit_path=tmp_path_factory.mktemp("load") / "audit.jsonl"))
-    g.warm(audio=False)
-    yield g
-    g.close()
+    yield from warm_guard(POLICY, tmp_path_factory.mktemp("load"))
 
 
 def form(i: int) -> FormData:

@@ -31,6 +31,7 @@ from meetguard.cli import main
 from meetguard.testing import FakeDetector, FakeTranscriber, guard_factory
 
 from .conftest import JFK, SAMPLES, require_shared
+from .serving import free_port, serve, wait_ok, write_config
 
 require_shared()
 
@@ -475,49 +476,20 @@ def test_kill_9_during_heavy_audit_writing_loses_no_complete_record(tmp_path: Pa
         seen = after.count
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _serve(config: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "import sys; from meetguard.cli import main; sys.exit(main())",
-        "serve", "--config", str(config),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-
-
 @pytest.mark.models
 async def test_accepted_job_survives_kill_9_of_the_sidecar(tmp_path: Path) -> None:
     import aiohttp
     from aiohttp import FormData
 
-    port = _free_port()
-    config = tmp_path / "sidecar.yaml"
-    config.write_text(f"policy: {POLICY}\naudit: ./audit.jsonl\nlisten: {{host: 127.0.0.1, port: {port}}}\n"
-                      f"tokens: [{TOKEN}]\njobs_dir: ./jobs\n")
+    port = free_port()
+    config = write_config(tmp_path / "sidecar.yaml", POLICY, port, TOKEN)
     base = f"http://127.0.0.1:{port}"
     procs = []
     try:
         async with aiohttp.ClientSession() as http:
-            async def up(proc: asyncio.subprocess.Process, path: str) -> None:
-                for _ in range(600):
-                    assert proc.returncode is None
-                    try:
-                        async with http.get(f"{base}{path}") as r:
-                            if r.status == 200:
-                                return
-                    except aiohttp.ClientConnectionError:
-                        pass
-                    await asyncio.sleep(0.1)
-                raise AssertionError("sidecar never came up")
-
-            first = await _serve(config)
+            first = await serve(config)
             procs.append(first)
-            await up(first, "/healthz")             # alive, models still loading: the job must wait
+            await wait_ok(http, f"{base}/healthz", first)             # alive, models still loading: the job must wait
             form = FormData()
             for k, v in (("purpose", "summarization"), ("recipient", "summarizer")):   # decided now (#19)
                 form.add_field(k, v)
@@ -532,9 +504,9 @@ async def test_accepted_job_survives_kill_9_of_the_sidecar(tmp_path: Path) -> No
             assert (job_dir / "job.json").exists() and not (job_dir / "result.json").exists()
             assert records(tmp_path / "audit.jsonl") == []
 
-            second = await _serve(config)
+            second = await serve(config)
             procs.append(second)
-            await up(second, "/healthz")
+            await wait_ok(http, f"{base}/healthz", second)
             for _ in range(900):
                 async with http.get(f"{base}{location}", headers=AUTH) as r:
                     status, body = r.status, await r.json()

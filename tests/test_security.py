@@ -27,7 +27,7 @@ from aiohttp import FormData
 from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app
 from meetguard.sidecar.config import Limits
 
-from .conftest import REPO, SAMPLES, require_shared
+from .conftest import REPO, SAMPLES, require_shared, warm_guard
 
 require_shared()
 
@@ -93,12 +93,7 @@ def test_cli_debug_logs_errors_and_audit_hold_no_personal_value(tmp_path: Path) 
 
 @pytest.fixture(scope="module")
 def real_guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from meetguard import Guard, GuardOptions
-
-    guard = Guard.from_policy(POLICY, GuardOptions(audit_path=tmp_path_factory.mktemp("sec") / "audit.jsonl"))
-    guard.warm(audio=False)
-    yield guard
-    guard.close()
+    yield from warm_guard(POLICY, tmp_path_factory.mktemp("sec"))
 
 
 def sample_form(name: str, purpose: str = "summarization", recipient: str | None = "summarizer",

@@ -9,7 +9,6 @@ import asyncio
 import base64
 import json
 import logging
-import socket
 import stat
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -29,6 +28,7 @@ from meetguard.sidecar.config import Limits
 from tests.conftest import JFK
 from tests.fakes.guard import FakeGuard, load_meeting
 from tests.fakes.sidecar_upstream import Recorder, build_upstream
+from tests.serving import free_port
 
 TOKEN = "tok-client-7f3a"
 OTHER = "tok-other-91bc"
@@ -38,12 +38,6 @@ CHAT = f"10:00:01 From {SECRET_NAME} to Everyone:\n\tmail me at {SECRET_MAIL}\n"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 Client = TestClient[web.Request, web.Application]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app
 from meetguard.sidecar.config import Limits
 from tests.conftest import JFK, SAMPLES, require_shared
 from tests.fakes.sidecar_upstream import Recorder, build_upstream
-from tests.test_sidecar import free_port
+from tests.serving import free_port, serve, wait_ok, write_config
 
 require_shared()
 
@@ -242,31 +242,15 @@ async def test_serve_drains_in_flight_work_on_sigterm(tmp_path: Path) -> None:
     """`meetguard serve`: ready after warm-up; SIGTERM lets an in-flight guard finish
     (its answer and audit record arrive), then the process exits 0."""
     import signal
-    import sys
 
     import aiohttp
 
     port = free_port()
-    (tmp_path / "sidecar.yaml").write_text(
-        f"policy: {SAMPLES / 'policy.yaml'}\naudit: ./audit.jsonl\nlisten: {{host: 127.0.0.1, port: {port}}}\n"
-        f"tokens: [{TOKEN}]\njobs_dir: ./jobs\n")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "import sys; from meetguard.cli import main; sys.exit(main())",
-        "serve", "--config", str(tmp_path / "sidecar.yaml"),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    proc = await serve(write_config(tmp_path / "sidecar.yaml", SAMPLES / "policy.yaml", port, TOKEN))
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(600):
-                try:
-                    async with http.get(f"{base}/readyz") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("sidecar never became ready")
+            await wait_ok(http, f"{base}/readyz", proc)
             form = FormData()
             form.add_field("purpose", "summarization")
             form.add_field("recipient", "summarizer")
