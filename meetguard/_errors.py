@@ -13,7 +13,7 @@
     ├── DetectionError                  exit 1, HTTP 500
     ├── TranscriptionError              exit 1, HTTP 500
     ├── AudioPlacementError             exit 1, HTTP 500  (a value could not be placed in time)
-    ├── VerificationError               exit 1, HTTP 500  (a redacted value was heard again)
+    ├── VerificationError               exit 1, HTTP 500  (a value to redact heard in released audio)
     ├── AuditError                      exit 1, HTTP 500
     ├── UpstreamError                   exit 1, HTTP 502
     └── Overloaded                      exit 1, HTTP 503

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,7 +39,9 @@ if TYPE_CHECKING:
     from .redaction.text import RedactionOutcome, RedactionRules, UnitRef
 
 __all__ = ["Run", "Stages", "audit_error", "audit_result", "redaction_rules", "run_meeting",
-           "run_texts"]
+           "run_texts", "verify_prompt"]
+
+_PLAIN_NAME = re.compile(r"[^\W\d_]+(?:[ '-][^\W\d_]+)+")   # "Alice Martin", not "Martin, Alice [NW]"
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ def run_meeting(stages: Stages, run: Run) -> GuardResult:
     outcome = redact_documents(heard.documents, decision.dropped_items, decision.dropped_documents,
                                quotes_dropped(run.meeting, decision), units, findings, rules,
                                run.book, stages.backends.anonymizer())
-    outputs = release(stages, run, spec, outcome, heard)
+    outputs = release(stages, run, spec, outcome, heard, rules)
     return result(run, decision.outcome, decision.reasons, outputs, outcome.entity_counts,
                   spec.retention_days)
 
@@ -219,7 +222,7 @@ def redaction_rules(spec: Purpose, decision: ConsentDecision, operator: Operator
 
 
 def release(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOutcome,
-            heard: Heard) -> dict[str, bytes]:
+            heard: Heard, rules: RedactionRules) -> dict[str, bytes]:
     """Text documents in their own formats, then each recording's transcripts and audio."""
     from .release import build_text_outputs, build_transcript_outputs
 
@@ -233,7 +236,7 @@ def release(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOutcome,
         if spec.audio != "drop":
             name = f"{rec.stem}.redacted.wav"
             audio[name], run.verified[name] = _release_audio(stages, run, spec, outcome, d,
-                                                             original, rec)
+                                                             original, rec, rules)
     outputs = _merge_kinds(run, {}, [(doc.kind, build_text_outputs([doc])) for doc in text_docs])
     return _merge_kinds(run, outputs, [("audio" if n.endswith(".wav") else "transcript", {n: b})
                                        for n, b in audio.items()])
@@ -252,8 +255,9 @@ def _merge_kinds(run: Run, outputs: dict[str, bytes],
 
 
 def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOutcome, d: int,
-                   original: Document, rec: AudioInput) -> tuple[bytes, bool]:
-    """The redacted recording, and whether it was verified (re-transcribed clean)."""
+                   original: Document, rec: AudioInput, rules: RedactionRules) -> tuple[bytes, bool]:
+    """The redacted recording, and whether it was verified: heard again by the backend's
+    independent decode, primed with the roster, with nothing the rules remove in it."""
     from .release import AudioCheck, build_redacted_audio
 
     verify = run.verify
@@ -261,22 +265,25 @@ def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOu
         verify = spec.consent == "opt_in"
     check = None
     if verify:
+        lang = run.languages[d] if d < len(run.languages) else "en"
         check = AudioCheck(stages.backends.transcriber(), sorted(outcome.redacted_values),
-                           lambda text: _heard_values(stages, run, text),
-                           roster_prompt(run.policy, run.meeting.attendees))
+                           lambda text: _heard_values(stages, run, rules, lang, text),
+                           verify_prompt(run.roster))
     cues = [c for c in original.items if isinstance(c, Cue)]
     per_cue = [outcome.cue_findings.get((d, k), []) for k in range(len(original.items))]
     data = build_redacted_audio(rec, cues, per_cue, spec.audio, check)  # type: ignore[arg-type]
-    return data, bool(verify and any(per_cue))
+    return data, bool(verify)
 
 
-def _heard_values(stages: Stages, run: Run, text: str) -> list[str]:
-    """Normalised values the detector finds in re-transcribed audio."""
+def _heard_values(stages: Stages, run: Run, rules: RedactionRules, lang: str, text: str) -> list[str]:
+    """The values in re-transcribed audio that the run's rules would have redacted
+    (found by the transcript's language's detector, the run's roster)."""
     from .detection import TextUnit
+    from .redaction.text import rules_redact
 
     assert run.roster is not None, "the roster is built before audio is verified"
-    found = stages.backends.detector().detect([TextUnit(text, True)], run.roster)[0]
-    return [f.normalized for f in found]
+    found = stages.backends.detector_for(lang).detect([TextUnit(text, True)], run.roster)[0]
+    return [f.normalized or text[f.start:f.end] for f in found if rules_redact(rules, f)]
 
 
 def _progress(stages: Stages, rec: AudioInput) -> Callable[[float, float], None] | None:
@@ -392,6 +399,18 @@ def build_roster(policy: Policy, attribution: Mapping[Speaker, str]) -> Roster:
             if n and n not in bucket and n != key:
                 bucket.append(n)
     return Roster(tuple(RosterMember(k, tuple(v)) for k, v in names.items() if v), policy.detection_regions)
+
+
+def verify_prompt(roster: Roster | None) -> str:
+    """The verification decode's prompt: one full name of every roster member (the
+    policy's participants and the meeting's named non-participants)."""
+    names: list[str] = []
+    for m in roster.members if roster is not None else ():
+        plain = [n for n in m.names if _PLAIN_NAME.fullmatch(n)] or list(m.names)
+        full = max(plain, key=lambda n: len(n.split()))
+        if full not in names:
+            names.append(full)
+    return ("Meeting with " + ", ".join(names) + "." if names else "")[:400]
 
 
 def roster_prompt(policy: Policy, attendees: Sequence[str]) -> str:

@@ -21,15 +21,26 @@ from pathlib import Path
 
 from ._errors import InputError, ModelUnavailable, TranscriptionError
 from ._model import ChatMessage, Cue, Document, Speaker, Word
-from .audio.backend import SAMPLE_RATE, Transcriber, cue_from_words, model_input
+from .audio.backend import (
+    MAIN,
+    SAMPLE_RATE,
+    VERIFY,
+    DecodeVariant,
+    Transcriber,
+    cue_from_words,
+    model_input,
+)
 from .audio.models import DEFAULT_MODEL
 from .formats._base import Format
 
 __all__ = [
     "DEFAULT_MODEL",
+    "MAIN",
     "SAMPLE_RATE",
+    "VERIFY",
     "ChatMessage",
     "Cue",
+    "DecodeVariant",
     "Document",
     "Format",
     "InputError",

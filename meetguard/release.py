@@ -69,8 +69,9 @@ def build_message_outputs(texts: Sequence[str]) -> dict[str, bytes]:
 
 @dataclasses.dataclass(frozen=True)
 class AudioCheck:
-    """How to verify a redacted recording: re-transcribe it, and fail when one of
-    ``values`` is heard again (``heard`` adds the detector's spoken forms)."""
+    """How to verify a redacted recording: hear it again with the transcriber's
+    independent decode, primed with ``prompt``, and fail when one of ``values`` is
+    heard again or ``heard`` (text -> what the rules would redact in it) finds any."""
 
     transcriber: Transcriber
     values: Sequence[str]
@@ -94,7 +95,7 @@ def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence
         with open(os.open(spool, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600), "w+b") as fh:
             redact_to_wav(rec.path, windows, mode, fh)
             fh.flush()
-            if check is not None and windows:
+            if check is not None:   # also with nothing redacted: the first pass may have misheard
                 from .audio.verify import verify_redacted
 
                 verify_redacted(spool, check.transcriber, sorted(check.values), check.heard,

@@ -25,6 +25,7 @@ from ._model import Cue, Finding, Word
 from .audit import MemoryAuditSink
 
 if TYPE_CHECKING:
+    from .audio.backend import DecodeVariant
     from .backends import Anonymizer
     from .detection import Roster, TextUnit
 
@@ -53,18 +54,24 @@ class FakeTranscriber:
     cue per script line, its words sharing the line's time span evenly. Times are
     absolute; a call with ``offset`` and ``samples`` returns the lines whose midpoint
     falls inside ``[offset, offset + len(samples) / 16000)`` (all lines when ``samples``
-    is empty), so chunked transcription works too. ``calls`` records
-    ``(offset, samples, prompt)``."""
+    is empty), so chunked transcription works too. ``verify_script`` is what the
+    independent verification decode (``variant="verify"``) hears, by default the same
+    script. ``calls`` records ``(offset, samples, prompt)``, ``variants`` each call's
+    ``variant``."""
 
     def __init__(self, script: Sequence[tuple[float, float, str]] = (), *,
-                 fail: BaseException | None = None) -> None:
+                 fail: BaseException | None = None,
+                 verify_script: Sequence[tuple[float, float, str]] | None = None) -> None:
         self.script = list(script)
+        self.verify_script = None if verify_script is None else list(verify_script)
         self.fail = fail
         self.calls: list[tuple[float, int, str | None]] = []
+        self.variants: list[str] = []
         self.closed = False
 
     def transcribe(
-        self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0
+        self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0,
+        variant: DecodeVariant = "main",
     ) -> list[Cue]:
         if self.fail is not None:
             raise self.fail
@@ -72,10 +79,12 @@ class FakeTranscriber:
             raise RuntimeError("closed")
         n = int(np.asarray(samples).size)
         self.calls.append((offset, n, prompt))
+        self.variants.append(variant)
         end = offset + n / SAMPLE_RATE
-        chosen = [
-            line for line in self.script if n == 0 or offset <= (line[0] + line[1]) / 2 < end
-        ]
+        script = self.script
+        if variant == "verify" and self.verify_script is not None:
+            script = self.verify_script
+        chosen = [line for line in script if n == 0 or offset <= (line[0] + line[1]) / 2 < end]
         return script_cues(chosen)
 
     def close(self) -> None:

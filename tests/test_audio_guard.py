@@ -9,16 +9,17 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from meetguard import Guard, GuardOptions, Meeting
+from meetguard import Guard, GuardOptions, Meeting, VerificationError
 from meetguard.audio.decode import load, to_whisper_input
 from meetguard.audio.transcriber import get_transcriber
+from meetguard.audio.verify import verify_redacted
 
 from .conftest import FFMPEG, JFK, SAMPLES, SPEECH, require_shared
 
@@ -65,6 +66,38 @@ def transcript_text(outputs: dict[str, bytes], stem: str) -> str:
     return " ".join(item["text"] for item in data["items"])
 
 
+def rules_check(guard: Guard) -> tuple[Callable[[str], list[str]], str]:
+    """What the pipeline's verification checks for the sample policy's summarization
+    (the real detector; what its rules remove), and the roster prompt it primes with."""
+    from meetguard.detection import TextUnit
+    from meetguard.pipeline import build_roster, verify_prompt
+    from meetguard.redaction import make_operator
+    from meetguard.redaction.text import RedactionRules, rules_redact
+
+    spec = guard.policy.purposes["summarization"]
+    rules = RedactionRules(spec.redact.entities, make_operator(spec.redact.operator, None),
+                           spec.redact.speakers == "pseudonymize", frozenset(), {})
+    roster = build_roster(guard.policy, {})
+    detector = guard.backends.detector()
+
+    def heard(text: str) -> list[str]:
+        return [f.normalized for f in detector.detect([TextUnit(text, True)], roster)[0]
+                if rules_redact(rules, f)]
+
+    return heard, verify_prompt(roster)
+
+
+def assert_independently_verified(guard: Guard, original: Path, stem: str) -> None:
+    """The release was verified (the audit says so), and the same independent check over
+    the original recording fails closed: verification hears what redaction removed."""
+    record = json.loads(Path(guard.options.audit_path or "").read_text().splitlines()[-1])
+    (audio,) = [a for a in record["artefacts"] if a["kind"] == "audio"]
+    assert audio["verified"] is True
+    heard, prompt = rules_check(guard)
+    with pytest.raises(VerificationError, match=f"policy removes was heard in the redacted {stem}$"):
+        verify_redacted(original, guard.backends.transcriber(), [], heard, name=stem, prompt=prompt)
+
+
 def test_jfk_transcript_close_and_audio_unchanged(guard: Guard) -> None:
     meeting = Meeting.from_files(audio=JFK, attendees=["p-alice"])
     result = guard.process_sync(meeting, "summarization", "summarizer", AT)
@@ -104,6 +137,7 @@ def test_spoken_pii_is_gone_from_transcript_and_sound(guard: Guard, tmp_path: Pa
     assert "1234567" not in re.sub(r"\D", "", heard)
     assert "deepak" not in heard.lower()
     assert "week" in words(heard)
+    assert_independently_verified(guard, wav, "call")
 
 
 def test_spoken_card_number_and_email_are_gone(guard: Guard, tmp_path: Path) -> None:
@@ -117,6 +151,7 @@ def test_spoken_card_number_and_email_are_gone(guard: Guard, tmp_path: Path) -> 
     assert "john" not in text.lower() and "smith" not in text.lower()
     for ordinary in ("review", "invoice", "week"):
         assert ordinary in words(text), ordinary
+    assert_independently_verified(guard, wav, "billing")
 
 
 def test_tracks_are_named_by_participant_and_excluded_ones_dropped(guard: Guard, tmp_path: Path) -> None:

@@ -7,21 +7,34 @@ each word's exact character span. ``speaker`` is always ``None`` here; the
 caller attributes tracks. :func:`cue_from_words` and :func:`model_input` are the
 helpers every backend shares (the built-in :mod:`.whisper_backend` and plugins,
 through :mod:`meetguard.plugin_api`). The registry is :mod:`.transcriber`.
+
+``variant`` names the decode: ``"main"`` (:data:`MAIN`, the transcript's) or
+``"verify"`` (:data:`VERIFY`): a search other than the backend's main one (the
+built-in backend's main decode is greedy, its verification decode a beam search),
+so that verification of redacted audio is a second, independent hearing, not a
+replay of the first one's mistakes. A backend written before ``variant`` existed
+still works (:func:`accepts_variant` tells the caller not to pass it).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Final, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from .._errors import TranscriptionError
 from .._model import Cue, Word
 
-__all__ = ["SAMPLE_RATE", "Transcriber", "cue_from_words", "model_input"]
+__all__ = ["MAIN", "SAMPLE_RATE", "VERIFY", "DecodeVariant", "Transcriber", "accepts_variant",
+           "cue_from_words", "model_input"]
 
 SAMPLE_RATE = 16000
+
+DecodeVariant = Literal["main", "verify"]
+MAIN: Final = "main"
+VERIFY: Final = "verify"
 
 
 def model_input(samples: np.ndarray, model: object | None) -> np.ndarray | None:
@@ -36,13 +49,25 @@ def model_input(samples: np.ndarray, model: object | None) -> np.ndarray | None:
 @runtime_checkable
 class Transcriber(Protocol):
     def transcribe(
-        self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0
+        self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0,
+        variant: DecodeVariant = "main",
     ) -> list[Cue]:
-        """Transcribe 16 kHz mono float32 samples; times are ``offset`` + position."""
+        """Transcribe 16 kHz mono float32 samples; times are ``offset`` + position;
+        ``variant="verify"``: the backend's independent (other search) decode."""
         ...
 
     def close(self) -> None:
         ...
+
+
+def accepts_variant(transcriber: object) -> bool:
+    """Whether ``transcriber.transcribe`` takes ``variant=`` (a backend older than the
+    keyword does not, and is called without it)."""
+    try:
+        params = inspect.signature(transcriber.transcribe).parameters  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return "variant" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def cue_from_words(index: int, raw_words: Sequence[tuple[str, float, float, float | None]]) -> Cue | None:

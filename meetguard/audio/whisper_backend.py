@@ -5,6 +5,10 @@ The checkpoint is read once per process (cached by path and SHA-256), with
 SHA-256 is checked against the one recorded beside it. Alignment heads come
 from that record (for the embedded default, the CTranslate2 config) so word
 timings are the model's own, not openai-whisper's generic fallback.
+
+The main decode is greedy (with whisper's temperature fallback); the
+verification decode (``variant="verify"``) is a beam search (:data:`VERIFY_BEAM`
+beams, as many samples at the fallback temperatures), an independent hearing.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import numpy as np
 
 from .._errors import ModelUnavailable, TranscriptionError
 from .._model import Cue
-from .backend import cue_from_words, model_input
+from .backend import VERIFY, DecodeVariant, cue_from_words, model_input
 from .models import checkpoint_file
 
 __all__ = ["WhisperTranscriber", "load_whisper"]
@@ -27,6 +31,7 @@ __all__ = ["WhisperTranscriber", "load_whisper"]
 _models: dict[tuple[str, str], tuple[Any, threading.Lock]] = {}
 _models_lock = threading.Lock()
 _threads_set = False
+VERIFY_BEAM = 5
 
 
 def _set_threads() -> None:
@@ -96,11 +101,15 @@ class WhisperTranscriber:
         self.english_only = not bool(self._model.is_multilingual)
 
     def transcribe(
-        self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0
+        self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0,
+        variant: DecodeVariant = "main",
     ) -> list[Cue]:
         audio = model_input(samples, self._model)
         if audio is None:
             return []
+        search: dict[str, int] = {}
+        if variant == VERIFY:
+            search = {"beam_size": VERIFY_BEAM, "best_of": VERIFY_BEAM}
         try:
             import whisper
 
@@ -115,6 +124,7 @@ class WhisperTranscriber:
                     language="en" if self.english_only else None,
                     initial_prompt=prompt or None,
                     temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+                    **search,
                 )
         except Exception as exc:  # never let content or a traceback out
             raise TranscriptionError(f"openai-whisper failed: {type(exc).__name__}") from exc

@@ -41,6 +41,7 @@ __all__ = [
     "plan_units",
     "redact_documents",
     "redact_plain",
+    "rules_redact",
 ]
 
 EXCLUDED_QUOTE = "[excluded]"
@@ -64,6 +65,15 @@ class RedactionRules:
     pseudonymize_speakers: bool
     excluded: frozenset[str]                     # participant ids whose names are always removed
     attribution: Mapping[Speaker, str]           # speaker -> participant id / unknown-n
+
+
+def rules_redact(rules: RedactionRules, f: Finding) -> bool:
+    """Whether ``rules`` remove finding ``f``: a participant's name where speakers are
+    pseudonymised or the participant is excluded, else any value of a listed entity."""
+    if f.participant_id is not None and (
+            rules.pseudonymize_speakers or f.participant_id in rules.excluded):
+        return True
+    return f.entity_type in rules.entities
 
 
 @dataclass
@@ -129,10 +139,7 @@ class _Redactor:
 
     # -- values -----------------------------------------------------------
     def _wanted(self, f: Finding) -> bool:
-        if f.participant_id is not None and (
-                self.rules.pseudonymize_speakers or f.participant_id in self.rules.excluded):
-            return True
-        return f.entity_type in self.rules.entities
+        return rules_redact(self.rules, f)
 
     def _replacement(self, f: Finding, value: str) -> str:
         if f.participant_id is not None and self.rules.pseudonymize_speakers:

