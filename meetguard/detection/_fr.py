@@ -221,7 +221,7 @@ def _strip_everyday(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop everyday words at either end of a span ("Bonjour Anne" -> "Anne")."""
     every = fr_everyday()
     for m in re.finditer(r"[\w'’-]+", text[start:end]):
-        if m.group().casefold() not in every:
+        if m.group().casefold() not in every or _name_article(text, start + m.start(), m.group(), end):
             start += m.start()
             break
     else:
@@ -236,6 +236,18 @@ def _strip_everyday(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+_ARTICLES = frozenset({"le", "la", "les", "du", "de", "des"})
+
+
+def _name_article(text: str, at: int, word: str, end: int) -> bool:
+    """A capitalised article inside a span, before a capitalised word ("Le Goff",
+    "La Rochelle"): part of the name, not everyday French, unless it opens the text."""
+    if word.casefold() not in _ARTICLES or not word[:1].isupper() or word.isupper() or at == 0:
+        return False
+    rest = text[at + len(word):end].lstrip()
+    return rest[:1].isupper()
+
+
 def french_ner_hit(text: str, label: str, start: int, end: int) -> Hit | None:
     """fr_core_news_sm's PER, LOC, ORG and MISC, read like the English labels.
 
@@ -248,10 +260,62 @@ def french_ner_hit(text: str, label: str, start: int, end: int) -> Hit | None:
     start, end = _strip_everyday(text, start, end)
     if start >= end:
         return None
+    value = text[start:end]
     if label == "MISC":
-        value = text[start:end]
-        if not title_name(value):
+        if not _fr_title_name(value):
             return None
         return Hit(start, end, "PERSON", 0.55, " ".join(value.casefold().split()), RANK_NER - 1)
     mapped = {"PER": "PERSON", "LOC": "LOCATION", "ORG": "ORG"}.get(label)
-    return None if mapped is None else ner_hits(text, mapped, start, end)
+    hit = None if mapped is None else ner_hits(text, mapped, start, end)
+    if hit is None and label == "PER" and _uncased_name(text, start, value):
+        hit = Hit(start, end, "PERSON", 0.7, value.casefold(), RANK_NER)
+    if hit is None and label == "ORG":
+        hit = _cued_org(text, start, value)
+    return hit
+
+
+_ORG_CUE = re.compile(r"(?i)\b(?:(à|au|aux|en|vers|depuis|de|du)|avec|pour|chez|par)\s+$")
+
+
+def _cued_org(text: str, start: int, value: str) -> Hit | None:
+    """One capitalised word the model calls ORG after a French cue: a place after a
+    locative ("à GillesVille", "le bureau de Pereira"), else a name ("avec Vidal")."""
+    if not re.fullmatch(r"[A-ZÀ-ÖØ-Þ][^\W\d_]*(?:-[^\W\d_]+)*", value) or value.isupper() \
+            or value.casefold() in fr_everyday():
+        return None
+    cue = _ORG_CUE.search(text[max(0, start - 12):start])
+    if cue is None:
+        return None
+    etype = "LOCATION" if cue.group(1) else "PERSON"
+    return Hit(start, start + len(value), etype, 0.5, value.casefold(), RANK_NER - 1)
+
+
+def _uncased_name(text: str, start: int, value: str) -> bool:
+    """One uncased word the model calls a person, hyphenated ("françoise-martine") or after
+    a French cue ("demande à alain"), and no everyday word."""
+    if re.fullmatch(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*", value) is None or value.casefold() in fr_everyday():
+        return False
+    return "-" in value or _LOWER_NAME_CUE.search(text[max(0, start - 24):start]) is not None
+
+
+_LOWER_NAME_CUE = re.compile(
+    r"(?i)\b(?:à|avec|de|pour|par|et|merci|bonjour|salut|coucou|cc|appelle|demande|voir\s+avec|"
+    r"parlé\s+(?:à|avec)|ajoute|invite)\s+$")
+_FR_PARTICLES = frozenset({"de", "du", "des", "d'", "d’", "la", "le"})
+
+
+def _fr_title_name(value: str) -> bool:
+    """Two to four capitalised words (every part of a hyphenated one, accents allowed:
+    "Noémi-Thierry Ruiz"), particles between them; never all lower or upper case
+    ("bug de connexion", "PARTIE CE MATIN" are no names)."""
+    words = value.split()
+    if not 2 <= len(words) <= 4 or value.islower() or value.isupper() or words[0].casefold() in fr_everyday():
+        return False
+    if title_name(value):
+        return True
+    for i, w in enumerate(words):
+        if 0 < i < len(words) - 1 and w.casefold() in _FR_PARTICLES:
+            continue
+        if not all(p[:1].isupper() and p[1:].islower() and p.isalpha() for p in re.split(r"[-'’]", w)):
+            return False
+    return True
