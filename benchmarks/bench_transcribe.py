@@ -9,7 +9,10 @@ Prints one JSON object:
   ``--quick``;
 - ``pipeline_overhead``: ``transcribe_audio`` (decode, chunking, hashing,
   document building) over one bare backend call on the same samples, in
-  seconds and as a ratio.
+  seconds and as a ratio;
+- ``verify_decode``: per backend, the real-time factor of the independent
+  verification decode (``variant="verify"``) next to the main one on jfk.flac,
+  measured interleaved in the same run, and their ratio (verification's cost).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from meetguard._errors import MeetguardError
 from meetguard._model import AudioInput
+from meetguard.audio.backend import DecodeVariant
 from meetguard.audio.decode import iter_chunks
 from meetguard.audio.transcribe import transcribe_audio
 from meetguard.audio.transcriber import Transcriber, get_transcriber
@@ -49,6 +53,20 @@ def _rtf(tx: Transcriber, samples: np.ndarray, repeat: int) -> float:
         tx.transcribe(samples)
         best = min(best, time.perf_counter() - t0)
     return best / (len(samples) / 16000)
+
+
+def _verify_cost(tx: Transcriber, samples: np.ndarray, repeat: int) -> dict[str, float]:
+    """Main and verification decodes, interleaved, best of ``repeat`` each."""
+    best = {"main": float("inf"), "verify": float("inf")}
+    variants: tuple[DecodeVariant, ...] = ("main", "verify")
+    for _ in range(repeat):
+        for variant in variants:
+            t0 = time.perf_counter()
+            tx.transcribe(samples, variant=variant)
+            best[variant] = min(best[variant], time.perf_counter() - t0)
+    seconds = len(samples) / 16000
+    return {"main_rtf": round(best["main"] / seconds, 4), "verify_rtf": round(best["verify"] / seconds, 4),
+            "ratio": round(best["verify"] / best["main"], 3)}
 
 
 def main() -> None:
@@ -79,6 +97,8 @@ def main() -> None:
             samples = _samples(path)
             for name, tx in backends.items():
                 result["rtf"].setdefault(name, {})[clip] = round(_rtf(tx, samples, repeat), 4)
+        jfk = _samples(JFK)
+        result["verify_decode"] = {name: _verify_cost(tx, jfk, repeat) for name, tx in backends.items()}
         tx = backends["openai-whisper"]
         path = clips[list(clips)[-1]]
         samples = _samples(path)
