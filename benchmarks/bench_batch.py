@@ -30,6 +30,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from _meeting import policy_yaml, write_zoom_chat
+from _output import emit
 from corpus import generate
 
 POLICY = policy_yaml("bench-batch")
@@ -142,10 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["load_average_after"] = round(os.getloadavg()[0], 2)
     by = {(r["engine"], r["workers"]): r for r in report["runs"]}
     report["speedup_2_workers"] = {e: round(by[(e, 1)]["wall_s"] / by[(e, 2)]["wall_s"], 2) for e in engines}
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(report, args.out)
     return 0
 
 

@@ -23,7 +23,6 @@ Prints one JSON object (and writes it to --out). Definitions:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -35,6 +34,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _output import emit
 from corpus import ENTITY_TYPES, Message, generate
 
 NOT_COUNTED_FREE = {"DATE_TIME", "LOCATION", "NRP"}
@@ -263,10 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["typed"] = run_typed(n, 10)
         report["targets_met"]["presidio_floor"] = report["typed"]["floor_miss_count"] == 0
         print(typed_table(report["typed"]))
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    emit(report, args.out, indent=2)
     return 0
 
 

@@ -28,6 +28,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from _meeting import policy_yaml, write_zoom_chat
+from _output import emit
 from bench_detection import run_meetguard, run_presidio
 from corpus import Message, generate
 
@@ -107,10 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = [100, 300] if args.quick else [100, 1000, 5000, 20000]
     # in-process detection, so each size's peak memory is one process's whole peak
     report["scaling"] = [] if args.no_scaling else [_scaling_point(s, 0) for s in sizes]
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(report, args.out)
     return 0
 
 

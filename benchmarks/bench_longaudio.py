@@ -37,6 +37,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from _output import emit
+
+
 def _peak_mb() -> float:
     """This process's peak RSS (ffmpeg's, a separate small process, is not included)."""
     from _mem import peak_rss_mb
@@ -200,11 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ratio_streaming_peak": round(long["streaming"]["peak_rss_mb"] / short["streaming"]["peak_rss_mb"], 3),
         "ratio_in_memory_peak": round(long["in_memory"]["peak_rss_mb"] / short["in_memory"]["peak_rss_mb"], 3),
     }
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    emit(report, args.out)
     return 0
 
 

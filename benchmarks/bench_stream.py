@@ -28,6 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from _output import emit
+
 from meetguard.reidentify import Restorer
 from meetguard.sidecar.sse import SSERestorer
 
@@ -108,10 +110,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     result = run(20 if args.quick else 200, 40, args.seed)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit(result, args.out, indent=2)
 
 
 if __name__ == "__main__":
