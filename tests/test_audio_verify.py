@@ -6,7 +6,9 @@ so one mishearing is modelled exactly."""
 from __future__ import annotations
 
 import wave
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -148,3 +150,41 @@ def test_a_backend_older_than_variant_is_called_without_it() -> None:
     with pytest.raises(VerificationError, match="heard again"):
         verify_redacted(seg, legacy, ["555-0123"], name="rec")  # type: ignore[arg-type]
     assert legacy.calls == 1
+
+
+REAL_POLICY = POLICY.replace("entities: [PHONE_NUMBER, EMAIL_ADDRESS], operator: redact, speakers: keep",
+                             "entities: [PERSON, PHONE_NUMBER, EMAIL_ADDRESS], operator: redact, "
+                             "speakers: pseudonymize")
+
+
+@pytest.fixture(scope="module")
+def real_detector() -> Iterator[Any]:
+    from meetguard.detection import Detector
+
+    with Detector() as detector:
+        yield detector
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(("main", "heard"), [
+    # tiny.en's kinds of mishearing in the main pass; the second decode hears the value
+    ("Please email them at the sample dot com about the invoice.",
+     "Please email John Dot Smith at example.com about the invoice."),
+    ("The pack row will call the vendor.", "Deepak Rao will call the vendor."),
+])
+def test_the_real_detector_hears_what_the_first_decode_missed(tmp_path: Path, real_detector: Any,
+                                                             main: str, heard: str) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(REAL_POLICY.replace('["Carla Nunes"]', '["Carla Nunes"]\n  - id: p-deepak\n'
+                                          '    names: ["Deepak Rao"]'), encoding="utf-8")
+    transcriber = FakeTranscriber([(0.5, 3.5, main)], verify_script=[(0.5, 3.5, heard)])
+    guard = Guard(policy, GuardOptions(), detector=real_detector, transcriber=transcriber,
+                  audit=MemoryAuditSink())
+    meeting = Meeting.from_files(audio=_wav(tmp_path / "call.wav"), attendees=["p-alice"])
+    with pytest.raises(VerificationError, match="policy removes was heard in the redacted call$"):
+        guard.process_sync(meeting, "summarization", "summarizer", verify=True)
+    # the converse: the second decode hears the same clean words, the audio is released
+    clean = FakeTranscriber([(0.5, 3.5, main)], verify_script=[(0.5, 3.5, "about the invoice")])
+    guard = Guard(policy, GuardOptions(), detector=real_detector, transcriber=clean,
+                  audit=MemoryAuditSink())
+    assert guard.process_sync(meeting, "summarization", "summarizer", verify=True).decision == "release"
