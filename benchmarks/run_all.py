@@ -174,6 +174,10 @@ def summary_lines(results: dict[str, dict[str, Any]]) -> list[str]:
                      f"{f.get('french_over_english')}); ordinary words replaced "
                      f"{f['french_detector']['ordinary_share_of_words']:.2%} vs "
                      f"{f['english_detector']['ordinary_share_of_words']:.2%} with the English detector")
+        es = f.get("spanish")
+        if es:
+            lines.append(f"  Spanish subtitles: ordinary words replaced {es['english_detector']['ordinary_share_of_words']:.2%}"
+                         f" (English detector), {es['french_detector']['ordinary_share_of_words']:.2%} (French)")
     t = results.get("transcribe")
     if t:
         for backend, clips in t.get("rtf", {}).items():
