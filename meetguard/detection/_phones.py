@@ -46,14 +46,38 @@ def warm() -> None:
     _screens()
 
 
+_TYPES = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number", "voip",
+          "pager", "uan", "voicemail")
+
+
+def _typed_pattern(code: int) -> str:
+    """Every number-type pattern of every region that shares the country code
+    (a number parsed for US may be valid as CA's): no type matches, no valid number."""
+    parts = []
+    for region in phonenumbers.region_codes_for_country_code(code):
+        md = PhoneMetadata.metadata_for_region(region)
+        for name in _TYPES:
+            desc = getattr(md, name, None) if md is not None else None
+            if desc is not None and desc.national_number_pattern:
+                parts.append(f"(?:{desc.national_number_pattern})")
+    return "|".join(parts)
+
+
 @lru_cache(maxsize=1)
 def _screens() -> dict[str, tuple[str, re.Pattern[str]]]:
+    """Per region: its national prefix and a pattern every valid national
+    number matches. Regions whose prefix parsing rewrites digits (a transform
+    rule, a parsing prefix other than the plain one) keep the broad general
+    pattern, so the screen never rejects what ``phonenumbers`` would accept."""
     out: dict[str, tuple[str, re.Pattern[str]]] = {}
     for region in DEFAULT_REGIONS:
         md = PhoneMetadata.metadata_for_region(region)
         if md is None or md.general_desc is None or not md.general_desc.national_number_pattern:
             continue
-        out[region] = (md.national_prefix or "", re.compile(md.general_desc.national_number_pattern))
+        pattern = md.general_desc.national_number_pattern
+        plain = not md.national_prefix_transform_rule and md.national_prefix_for_parsing in (None, md.national_prefix)
+        typed = _typed_pattern(md.country_code) if plain and md.country_code else ""
+        out[region] = (md.national_prefix or "", re.compile(typed or pattern))
     return out
 
 
