@@ -87,6 +87,7 @@ class _Engine:
         self.nlp = self.nlp_engine.nlp["en"]
         self.recognizers = load_plugin_recognizers() if plugins else []
         self.plugin_types = sorted(plugin_entity_types(self.recognizers))
+        self.plugin_artifacts = any(_reads_artifacts(r) for r in self.recognizers)
         self.registry: FinderRegistry = default_registry()
         if language == "fr":
             self.registry.add(french_finder())
@@ -148,7 +149,8 @@ class _Engine:
         return None if mapped is None else ner_hits(text, mapped, start, end)
 
     def _plugins(self, piece: str, off: int, doc: Any) -> list[Hit]:
-        artifacts = self.nlp_engine._doc_to_nlp_artifact(doc, "en")
+        # Presidio's PatternRecognizer.analyze never reads the artifacts: built only for one that may.
+        artifacts = self.nlp_engine._doc_to_nlp_artifact(doc, "en") if self.plugin_artifacts else None
         out: list[Hit] = []
         for rec in self.recognizers:
             for r in rec.analyze(piece, rec.get_supported_entities(), artifacts) or ():
@@ -156,6 +158,13 @@ class _Engine:
                 normalized = "".join(c for c in value if c.isalnum()).upper()
                 out.append(Hit(off + r.start, off + r.end, r.entity_type, float(r.score), normalized, RANK_PLUGIN))
         return out
+
+
+def _reads_artifacts(recognizer: Any) -> bool:
+    """False for a PatternRecognizer whose ``analyze`` is Presidio's own (patterns and deny list only)."""
+    from presidio_analyzer import PatternRecognizer
+
+    return not isinstance(recognizer, PatternRecognizer) or type(recognizer).analyze is not PatternRecognizer.analyze
 
 
 def _readings(piece: str) -> tuple[str, ...]:

@@ -318,12 +318,15 @@ LOWER_CUED_NAME = re.compile(
 )
 
 
+_NOT_LOWER_NAMES = EVERYDAY | FOREIGN_WORDS | NOT_NAMES | _ORG_WORDS | _IMPERATIVES
+
+
 def lower_cued_names(text: str) -> list[Hit]:
     """"ping lena andersson", "ask wulf schleich": a lower-case name after a cue
     that only people take, when its words are no everyday words."""
     if "ping" not in text and "ask" not in text and "cc" not in text and text != text.lower():
         return []
-    bad = EVERYDAY | FOREIGN_WORDS | NOT_NAMES | _ORG_WORDS | _IMPERATIVES
+    bad = _NOT_LOWER_NAMES
     hits = []
     for m in LOWER_CUED_NAME.finditer(text):
         first, second = m.group(1), m.group(2)

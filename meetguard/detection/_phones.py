@@ -42,7 +42,12 @@ _YEAR = re.compile(r"(?:19|20)\d\d")
 
 
 def warm() -> None:
-    """Load every region's metadata now, not on the first national number."""
+    """Load every region's metadata now, not on the first national number, and
+    keep phonenumbers' compiled metadata patterns: over every region they are
+    more than ``re``'s own cache holds, so without this each parse recompiles."""
+    keep = getattr(phonenumbers, "enable_pattern_cache", None)   # phonenumbers >= 9.0.x
+    if keep is not None:
+        keep()
     _screens()
 
 
