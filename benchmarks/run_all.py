@@ -327,6 +327,33 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     return out
 
 
+def _guard_fairness(g: dict[str, Any]) -> list[str]:
+    """How the guard's ratio was measured, and per type the recall beside it (bench_guard.py)."""
+    if "rounds" not in g:
+        return []
+    one, machine = g.get("guard_one_process", {}), g.get("machine", {})
+    out = [(f"Each side in a fresh process per round, {g['rounds']} rounds interleaved, fastest round shown "
+            f"(meetguard with {g.get('workers')} detection workers: {g['guard'].get('rounds_s')} s; in one process: "
+            f"{one.get('rounds_s')} s; Presidio: {g['presidio'].get('rounds_s')} s). In one process meetguard is "
+            f"**{g.get('ratio_one_process')}x** faster; in CPU seconds of the two single processes "
+            f"**{g.get('ratio_cpu')}x** ({one.get('cpu_s')} s against {g['presidio'].get('cpu_s')} s). "
+            f"1-minute load average {machine.get('loadavg_1m')} before, {machine.get('loadavg_1m_after')} after, "
+            f"on {machine.get('cpus')} CPUs."), ""]
+    typed = g.get("typed", {}).get("recall", {})
+    rm, rp, clear = g.get("recall_meetguard", {}), g.get("recall_presidio", {}), g["guard"].get("released_in_clear", {})
+    types = sorted(set(rm) | set(typed.get("meetguard", {})))
+    out += _table(["type", "recall meetguard", "recall Presidio", "values in clear after meetguard",
+                   "typed recall meetguard", "typed recall Presidio"],
+                  [(t, rm.get(t, ""), rp.get(t, ""), clear.get(t, ""), typed.get("meetguard", {}).get(t, ""),
+                    typed.get("presidio", {}).get(t, "")) for t in types])
+    if "typed" in g:
+        out += ["", (f"Recall on the timed messages (benchmarks/corpus.py gold, same type); values in clear: gold "
+                     f"values still readable in the released chat of the timed run; typed: "
+                     f"{g['typed'].get('messages')} messages of benchmarks/corpus_typed.py (any type covering "
+                     f"every letter and digit), floor misses **{g['typed'].get('floor_miss_count')}**.")]
+    return [*out, ""]
+
+
 def render_markdown(run: dict[str, Any], results: dict[str, dict[str, Any]], plots: dict[str, str],
                     img_prefix: str) -> str:
     m = run["machine"]
@@ -372,6 +399,7 @@ def render_markdown(run: dict[str, Any], results: dict[str, dict[str, Any]], plo
         ])
         md += ["", (f"**Ratio: {g.get('ratio')}x** plain Presidio's time, with recall "
                f"{_recall_line(g.get('recall_meetguard'))} (Presidio: {_recall_line(g.get('recall_presidio'))})."), ""]
+        md += _guard_fairness(g)
         plot("guard_vs_presidio")
         if g.get("scaling"):
             md += ["## 2. Scaling (messages 100 -> 20,000)", "",
