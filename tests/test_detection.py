@@ -299,6 +299,29 @@ def test_plugin_recognizer_from_a_dist_info(tmp_path: Path, monkeypatch: pytest.
     sys.modules.pop("fake_ticket_rec", None)
 
 
+def test_plugin_that_reads_nlp_artifacts_gets_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pattern recognizers get no artifacts (Presidio's analyze never reads them); any other gets spaCy's.
+    _fake_plugin(tmp_path, """
+        from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+        class Tokens(EntityRecognizer):
+            def __init__(self):
+                super().__init__(supported_entities=["BADGE_TOKEN"])
+
+            def load(self):
+                pass
+
+            def analyze(self, text, entities, nlp_artifacts=None):
+                return [RecognizerResult("BADGE_TOKEN", t.idx, t.idx + len(t.text), 0.9)
+                        for t in nlp_artifacts.tokens if t.text.startswith("BDG")]
+    """, "Tokens")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with Detector() as det:
+        found = run(det, "my badge is BDG7781 today")
+    assert ("BADGE_TOKEN", "BDG7781", "BDG7781", None) in found
+    sys.modules.pop("fake_ticket_rec", None)
+
+
 def test_broken_plugin_refuses_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_plugin(tmp_path, "def make():\n    return 42\n", "make")
     monkeypatch.syspath_prepend(str(tmp_path))
