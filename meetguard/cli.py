@@ -81,7 +81,7 @@ def _build_parser() -> argparse.ArgumentParser:
     g.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
                    help="re-transcribe released audio and fail closed if a redacted value is heard")
     g.add_argument("--force", action="store_true", help="allow a non-empty --out (its content is replaced)")
-    g.add_argument("--whisper-model", default=None, help="Whisper model: tiny.en (embedded), a path, or a cached name")
+    g.add_argument("--whisper-model", default=None, help="Whisper model: tiny.en or base (embedded), a path, or a cached name; default: by the policy's detection.languages")
     g.add_argument("--report", action="store_true",
                    help="also write report.html (the review report) beside the outputs")
     add_guard_options(g)
@@ -144,7 +144,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         archive=args.archive, policy=args.policy, purpose=args.purpose, out=args.out,
         recipient=args.recipient, audit=args.audit, workers=args.workers, engine=args.engine,
         ray_address=args.ray_address, verify=args.verify, force=args.force,
-        whisper_model=args.whisper_model or "tiny.en", progress=sys.stderr.isatty()))
+        whisper_model=args.whisper_model, progress=sys.stderr.isatty()))
 
 
 def _parse_at(value: str | None) -> datetime | None:
@@ -225,7 +225,7 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
     at = _parse_at(args.at)
     tracks = _parse_tracks(args.track)
     options = GuardOptions(audit_path=args.audit, progress=sys.stderr.isatty(),
-                           whisper_model=args.whisper_model or "tiny.en", vault=vault_from_args(args))
+                           whisper_model=args.whisper_model, vault=vault_from_args(args))
     guard = (guard_factory or Guard.from_policy)(args.policy, options)
     try:
         meeting = Meeting.from_files(chat=args.chat, transcript=args.transcript, audio=args.audio,
@@ -313,8 +313,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
     from .audio import models
 
     if args.models_command == "prepare":
-        path = models.prepare()
-        print(f"embedded Whisper model ready: {path}")
+        for path in models.prepare():
+            print(f"embedded Whisper model ready: {path}")
     else:
         path = models.fetch(args.name)
         print(f"model {args.name} cached: {path}")

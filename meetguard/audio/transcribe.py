@@ -21,7 +21,7 @@ from .._model import AudioInput, Cue, Document, Speaker
 from .backend import Transcriber
 from .decode import SAMPLE_RATE, duration, iter_chunks
 
-__all__ = ["file_sha256", "split_points", "transcribe_audio", "windows"]
+__all__ = ["file_sha256", "recording_language", "split_points", "transcribe_audio", "windows"]
 
 Progress = Callable[[float, float], None]
 _FRAME = SAMPLE_RATE // 50  # 20 ms
@@ -68,6 +68,30 @@ def windows(
             buf = buf[cut:]
     if buf.size:
         yield start / SAMPLE_RATE, buf
+
+
+def recording_language(path: Path, transcriber: Transcriber, seconds: float = 30.0) -> str:
+    """The language spoken in a recording's first ``seconds``, by the transcriber's own
+    detection (Whisper's ``detect_language``); ``"en"`` for an English-only transcriber,
+    which is then never asked (nothing is decoded)."""
+    from .transcriber import LanguageTranscriber, heard_language
+
+    if not isinstance(transcriber, LanguageTranscriber):
+        return "en"
+    parts: list[np.ndarray] = []
+    have = 0
+    for chunk in iter_chunks(path, seconds=10.0):
+        parts.append(chunk)
+        have += len(chunk)
+        if have >= seconds * SAMPLE_RATE:
+            break
+    samples = np.concatenate(parts)[: int(seconds * SAMPLE_RATE)] if parts else np.zeros(0, np.float32)
+    try:
+        return heard_language(transcriber, samples)
+    except MeetguardError:
+        raise
+    except Exception as exc:  # a plugin's own exception: one line, no content
+        raise TranscriptionError(f"language detection of {path.stem} failed: {type(exc).__name__}") from exc
 
 
 def transcribe_audio(

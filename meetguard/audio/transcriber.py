@@ -8,10 +8,52 @@ from the entry-point group ``meetguard.transcribers``: a callable
 
 from __future__ import annotations
 
-from .._errors import ConfigError
-from .backend import SAMPLE_RATE, Transcriber, cue_from_words, model_input
+import numpy as np
 
-__all__ = ["SAMPLE_RATE", "Transcriber", "cue_from_words", "get_transcriber", "model_input"]
+from .._errors import ConfigError
+from .._model import Cue
+from .backend import (
+    SAMPLE_RATE,
+    DecodeVariant,
+    LanguageTranscriber,
+    Transcriber,
+    cue_from_words,
+    model_input,
+)
+
+__all__ = ["SAMPLE_RATE", "LanguageTranscriber", "Transcriber", "cue_from_words", "get_transcriber",
+           "heard_language", "in_language", "model_input"]
+
+
+def heard_language(transcriber: Transcriber, samples: np.ndarray) -> str:
+    """The language of the speech in ``samples`` by the transcriber's own detection;
+    ``"en"`` for a transcriber that cannot tell (the English-only default)."""
+    if isinstance(transcriber, LanguageTranscriber):
+        return transcriber.detect_language(samples)
+    return "en"
+
+
+class _InLanguage:
+    """A transcriber that always decodes in one language (closing it leaves the shared one open)."""
+
+    def __init__(self, inner: LanguageTranscriber, language: str) -> None:
+        self.inner = inner
+        self.language = language
+
+    def transcribe(self, samples: np.ndarray, *, prompt: str | None = None,
+                   offset: float = 0.0, variant: DecodeVariant = "main") -> list[Cue]:
+        return self.inner.transcribe(samples, prompt=prompt, offset=offset, variant=variant,
+                                     language=self.language)
+
+    def close(self) -> None:
+        return None
+
+
+def in_language(transcriber: Transcriber, language: str) -> Transcriber:
+    """``transcriber`` decoding in ``language`` where it can be told one, else itself."""
+    if isinstance(transcriber, LanguageTranscriber):
+        return _InLanguage(transcriber, language)
+    return transcriber
 
 
 def _is_factory(obj: object) -> bool:

