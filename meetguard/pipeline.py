@@ -149,10 +149,10 @@ def transcribe(stages: Stages, run: Run, decision: ConsentDecision) -> Heard:
     from .audio.transcriber import in_language
 
     transcriber = stages.backends.transcriber(run.policy.detection_languages)
-    prompt = roster_prompt(run.policy, meeting.attendees)
     for i in admitted:
         rec = meeting.audio[i]
         lang = audio_language(run, i, transcriber)
+        prompt = roster_prompt(run.policy, meeting.attendees, lang)
         doc = transcribe_audio(rec, in_language(transcriber, lang), prompt, _progress(stages, rec))
         heard.audio_docs[i] = len(heard.documents)
         heard.languages[len(heard.documents)] = lang
@@ -291,7 +291,7 @@ def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOu
         check = AudioCheck(in_language(stages.backends.transcriber(run.policy.detection_languages), lang),
                            sorted(outcome.redacted_values),
                            lambda text: _heard_values(stages, run, rules, lang, text),
-                           verify_prompt(run.roster))
+                           verify_prompt(run.roster, lang))
     cues = [c for c in original.items if isinstance(c, Cue)]
     per_cue = [outcome.cue_findings.get((d, k), []) for k in range(len(original.items))]
     data = build_redacted_audio(rec, cues, per_cue, spec.audio, check)  # type: ignore[arg-type]
@@ -424,7 +424,12 @@ def build_roster(policy: Policy, attribution: Mapping[Speaker, str]) -> Roster:
     return Roster(tuple(RosterMember(k, tuple(v)) for k, v in names.items() if v), policy.detection_regions)
 
 
-def verify_prompt(roster: Roster | None) -> str:
+# How a prompt of names begins, in the recording's language (an English lead biases a
+# French decode towards English spellings and capitals).
+_PROMPT_LEAD = {"en": "Meeting with ", "fr": "Réunion avec "}
+
+
+def verify_prompt(roster: Roster | None, language: str = "en") -> str:
     """The verification decode's prompt: one full name of every roster member (the
     policy's participants and the meeting's named non-participants)."""
     names: list[str] = []
@@ -433,10 +438,10 @@ def verify_prompt(roster: Roster | None) -> str:
         full = max(plain, key=lambda n: len(n.split()))
         if full not in names:
             names.append(full)
-    return ("Meeting with " + ", ".join(names) + "." if names else "")[:400]
+    return (_PROMPT_LEAD.get(language, "") + ", ".join(names) + "." if names else "")[:400]
 
 
-def roster_prompt(policy: Policy, attendees: Sequence[str]) -> str:
+def roster_prompt(policy: Policy, attendees: Sequence[str], language: str = "en") -> str:
     """Whisper's initial prompt: the people expected, so names are heard as names."""
     wanted = [p for p in policy.participants if not attendees or p.id in attendees]
     wanted += [p for p in policy.participants if p not in wanted]
@@ -445,5 +450,5 @@ def roster_prompt(policy: Policy, attendees: Sequence[str]) -> str:
         full = max(p.names, key=lambda n: len(n.split())) if p.names else ""
         if full and full not in names:
             names.append(full)
-    prompt = "Meeting with " + ", ".join(names) + "." if names else ""
+    prompt = _PROMPT_LEAD.get(language, "") + ", ".join(names) + "." if names else ""
     return prompt[:400]

