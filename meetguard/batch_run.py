@@ -237,7 +237,10 @@ def _publish(out: Path, name: str, audit_id: str) -> None:
     staging = out / STAGING / name
     decision = json.loads((staging / "decision.json").read_text(encoding="utf-8"))
     decision["audit_id"] = audit_id
-    _write_file(staging / "decision.json", _decision_bytes(decision))
+    # Atomically: a kill mid-write must leave the staged decision readable, or the re-run
+    # would drop a folder whose audit record is already in the chain and guard it twice.
+    _write_file(staging / ".decision.json.tmp", _decision_bytes(decision))
+    os.replace(staging / ".decision.json.tmp", staging / "decision.json")
     os.chmod(staging, 0o755)
     target = out / name
     if target.exists():
@@ -254,7 +257,7 @@ def _publish(out: Path, name: str, audit_id: str) -> None:
 def _output_hashes(folder: Path) -> dict[str, str]:
     files = {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
     return {rel: hashlib.sha256(p.read_bytes()).hexdigest()
-            for rel, p in files.items() if rel != "decision.json"}
+            for rel, p in files.items() if rel not in ("decision.json", ".decision.json.tmp")}
 
 
 # -- resume -------------------------------------------------------------------

@@ -72,6 +72,19 @@ def test_local_engine_guards_a_20_meeting_archive_then_skips_it(
     assert not staged.exists() and len(audit_records(audit)) == 20
     assert_chain_ok(audit)
 
+    # A kill inside the publish step, after its audit id was written beside decision.json
+    # but before it replaced it: still published, not guarded again.
+    os.rename(out / "m04", staged.with_name("m04"))
+    staged4 = staged.with_name("m04")
+    decision = json.loads((staged4 / "decision.json").read_text())
+    (staged4 / ".decision.json.tmp").write_text(json.dumps(decision))
+    decision["audit_id"] = ""
+    (staged4 / "decision.json").write_text(json.dumps(decision))
+    assert main(batch_argv(archive, policy, out, audit)) == 0
+    assert json.loads((out / "m04" / "decision.json").read_text())["audit_id"]
+    assert not (out / "m04" / ".decision.json.tmp").exists()
+    assert len(audit_records(audit)) == 20
+
 
 def test_resume_after_kill_9_audits_each_meeting_once(tmp_path: Path) -> None:
     archive, policy = make_archive(tmp_path, 30)
