@@ -12,6 +12,7 @@ adds it to a French document's scan, beside the language-neutral finders.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable
 
@@ -147,9 +148,31 @@ def find_addresses(text: str) -> list[Hit]:
             if tail is None:
                 break
             end = m.start() + tail.start()
+        end = _lower_tail(text, m.group(), m.start(), end)
         out.append(Hit(m.start(), end, "LOCATION", 0.85, " ".join(text[m.start():end].casefold().split()),
                        RANK_STRUCTURED))
     return out
+
+
+def _lower_tail(text: str, found: str, start: int, end: int) -> int:
+    """A street typed in lower case ("84 chemin tristan fischer") runs on over one more
+    lower-case word, when it is no everyday or function word."""
+    if end != start + len(found) or not found.split()[-1].islower():
+        return end
+    nxt = re.match(r"\s+([^\W\d_]{2,})(?![\w'’-])", text[end:])
+    if nxt is None or not nxt.group(1).islower():
+        return end
+    word = nxt.group(1).casefold()
+    if word in fr_everyday() or word in _fr_stop_words() or re.fullmatch(_PART, word):
+        return end
+    return end + nxt.end()
+
+
+@functools.cache
+def _fr_stop_words() -> frozenset[str]:
+    from spacy.lang.fr.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
 
 
 _NAME = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:-[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?"
@@ -263,27 +286,45 @@ def french_ner_hit(text: str, label: str, start: int, end: int) -> Hit | None:
     value = text[start:end]
     if label == "MISC":
         if not _fr_title_name(value):
-            return None
+            return _cued_inside(text, start, value)
         return Hit(start, end, "PERSON", 0.55, " ".join(value.casefold().split()), RANK_NER - 1)
     mapped = {"PER": "PERSON", "LOC": "LOCATION", "ORG": "ORG"}.get(label)
     hit = None if mapped is None else ner_hits(text, mapped, start, end)
     if hit is None and label == "PER" and _uncased_name(text, start, value):
         hit = Hit(start, end, "PERSON", 0.7, value.casefold(), RANK_NER)
     if hit is None and label == "ORG":
-        hit = _cued_org(text, start, value)
+        hit = _cued_inside(text, start, value)
     return hit
 
 
-_ORG_CUE = re.compile(r"(?i)\b(?:(à|au|aux|en|vers|depuis|de|du)|avec|pour|chez|par)\s+$")
+def _cued_inside(text: str, start: int, value: str) -> Hit | None:
+    """The first capitalised word of an ORG or MISC span that follows a French cue, the
+    span's own words included ("bureau de Ruiz", "Grondin 42" after "habite à")."""
+    for m in re.finditer(r"[^\s,;:!?()]+", value):
+        hit = _cued_org(text, start + m.start(), m.group())
+        if hit is not None:
+            return hit
+    return None
+
+
+_ORG_CUE = re.compile(r"(?i)\b(?:(à|au|aux|en|vers|depuis|de|du)|avec|pour|chez|par|ajoute|invite)\s+$")
+
+_SHOUT_CUE = re.compile(
+    r"(?i)\b(?:((?:je\s+)?pars\s+(?:à|au|en)|habite\s+(?:à|au|en)|vit\s+à|bureau\s+(?:de|d['’])|agence\s+de|"
+    r"site\s+de|ville\s+de)|vient\s+de|de\s+la\s+part\s+de|ajoute|invite|chez|(?:parlé|voyez|voir)\s+avec|"
+    r"demande\s+(?:\w+\s+){0,2}à|merci)\s+$")
 
 
 def _cued_org(text: str, start: int, value: str) -> Hit | None:
     """One capitalised word the model calls ORG after a French cue: a place after a
     locative ("à GillesVille", "le bureau de Pereira"), else a name ("avec Vidal")."""
-    if not re.fullmatch(r"[A-ZÀ-ÖØ-Þ][^\W\d_]*(?:-[^\W\d_]+)*", value) or value.isupper() \
-            or value.casefold() in fr_everyday():
+    shouting = value.isupper() and text.isupper() and len(value) > 2   # "LE BUREAU DE PARENT"
+    if not re.fullmatch(r"[A-ZÀ-ÖØ-Þ][^\W\d_]*(?:-[^\W\d_]+)*", value) or (value.isupper() and not shouting) \
+            or value.casefold() in fr_everyday() or (shouting and value.casefold() in _fr_stop_words()):
         return None
-    cue = _ORG_CUE.search(text[max(0, start - 12):start])
+    # In capitals the model calls many nouns ORG ("BUG DE CONNEXION", "EN RECETTE"):
+    # only a cue that asks for a place or a person reads it as one.
+    cue = (_SHOUT_CUE if shouting else _ORG_CUE).search(text[max(0, start - 24):start])
     if cue is None:
         return None
     etype = "LOCATION" if cue.group(1) else "PERSON"
