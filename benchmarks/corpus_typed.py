@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import random
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import phonenumbers
@@ -200,12 +200,18 @@ def generate(n: int = 3000, seed: int = 10) -> list[Message]:
     f = Faker(list(LOCALES))
     f.seed_instance(seed)
     _stable_cities(f)
+    return build(n, r, f, TYPES, CHATTER, _message)
+
+
+def build(n: int, r: random.Random, f: Faker, types: Sequence[str], chatter: Sequence[str],
+          message: Callable[[str, Faker, random.Random], Message]) -> list[Message]:
+    """Every third message chatter, the others one typed value each, types in turn; gold checked."""
     out: list[Message] = []
     for i in range(n):
         if i % 3 == 2:
-            out.append(Message(_case(r.choice(CHATTER), r), False, ()))
+            out.append(Message(_case(r.choice(chatter), r), False, ()))
         else:
-            out.append(_message(TYPES[(i - i // 3) % len(TYPES)], f, r))
+            out.append(message(types[(i - i // 3) % len(types)], f, r))
     for m in out:
         for g in m.gold:
             assert m.text[g.start:g.end] == g.value

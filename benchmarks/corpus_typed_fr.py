@@ -24,7 +24,7 @@ from faker import Faker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import Gold, Message
-from corpus_typed import _b58check, _case
+from corpus_typed import _b58check, _case, build
 
 __all__ = ["TYPES_FR", "generate_fr"]
 
@@ -141,16 +141,7 @@ def generate_fr(n: int = 1200, seed: int = 18) -> list[Message]:
     r = random.Random(seed)
     f = Faker(["fr_FR"])
     f.seed_instance(seed)
-    out: list[Message] = []
-    for i in range(n):
-        if i % 3 == 2:
-            out.append(Message(_case(r.choice(CHATTER_FR), r), False, ()))
-        else:
-            out.append(_message(TYPES_FR[(i - i // 3) % len(TYPES_FR)], f, r))
-    for m in out:
-        for g in m.gold:
-            assert m.text[g.start:g.end] == g.value
-    return out
+    return build(n, r, f, TYPES_FR, CHATTER_FR, _message)
 
 
 if __name__ == "__main__":
