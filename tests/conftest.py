@@ -37,6 +37,9 @@ SPEECH = REPO / "tests" / "fixtures" / "speech"
 FFMPEG = ensure_ffmpeg_on_path()
 
 
+needs_shared = pytest.mark.skipif(not HAVE_SHARED, reason="shared data (../shared) is not beside this checkout")
+
+
 def require_shared() -> None:
     """Skip the calling test module where ../shared is not beside the checkout."""
     if not HAVE_SHARED:

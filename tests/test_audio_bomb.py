@@ -24,9 +24,7 @@ from meetguard import InputError, InputTooLarge
 from meetguard.audio.decode import ffmpeg_exe
 from meetguard.audio.limits import AudioLimits, check_audio_limits
 
-from .conftest import HAVE_SHARED, JFK, REPO, SAMPLES
-
-needs_shared = pytest.mark.skipif(not HAVE_SHARED, reason="shared data (../shared) is not beside this checkout")
+from .conftest import JFK, REPO, SAMPLES, needs_shared
 
 PEAK_LIMIT_KB = 500 * 1024
 

@@ -35,6 +35,8 @@ from meetguard.policy import load_policy
 from meetguard.sidecar.config import load_config
 from meetguard.sidecar.withdrawals import withdrawal_settings
 
+from .conftest import needs_shared
+
 AT = "2026-11-28T12:00:00Z"
 KEYS = {"ER_KEY_SUMMARIZER": "k-summarizer-secret", "ER_KEY_ARCHIVE": "k-archive-secret"}
 
@@ -328,6 +330,7 @@ def test_undelivered_and_other_purposes_are_not_releases_holding(tmp_path: Path)
     assert {r.audit_id for r in found} == {ids["m1"], ids["m2"], ids["m6"]}
 
 
+@needs_shared
 @pytest.mark.models
 def test_guard_release_records_name_participants_and_artefacts(tmp_path: Path) -> None:
     from .conftest import SAMPLES
@@ -345,6 +348,7 @@ def test_guard_release_records_name_participants_and_artefacts(tmp_path: Path) -
                                 for _, h in sorted(rec["output_sha256"].items())]
 
 
+@needs_shared
 @pytest.mark.models
 async def test_real_releases_then_withdrawal_asks_exactly_their_recipients(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

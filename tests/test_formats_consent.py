@@ -14,7 +14,7 @@ import pytest
 from meetguard import Guard, Meeting
 from meetguard.testing import FakeDetector, MemoryAuditSink
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, needs_shared
 
 AT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -34,6 +34,7 @@ LAYOUTS = {
 }
 
 
+@needs_shared
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 def test_refusing_speaker_after_a_cue_without_blank_line_is_not_released(layout: str, tmp_path: Path) -> None:
     first, second = LAYOUTS[layout]

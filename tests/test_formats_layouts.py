@@ -15,6 +15,8 @@ import pytest
 from meetguard import ChatMessage, Cue, Document, InputError, MessageKind, Speaker
 from meetguard.formats import Source, load_source, parse, write_document
 
+from .conftest import needs_shared
+
 
 def _doc(data: bytes, name: str = "in.txt") -> Document:
     return parse(Source(name, {name: data}, "file", name))
@@ -339,6 +341,7 @@ def test_slack_file_name_written_back_unchanged_when_nothing_is_redacted(tmp_pat
     assert [f["name"] for m in json.loads(day) for f in m.get("files", [])] == ["ben_okafor_cv.pdf"]
 
 
+@needs_shared
 def test_cli_refuses_a_truncated_timing_with_exit_2_and_one_line(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from meetguard.cli import main

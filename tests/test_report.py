@@ -21,6 +21,8 @@ import yaml
 from meetguard.audit import AuditLog
 from meetguard.cli import main
 
+from .conftest import needs_shared
+
 AT = "2026-11-28T12:00:00Z"
 NAMES = ("Alice Martin", "Bob Li", "Carla Nunes")
 POLICY: dict[str, Any] = {
@@ -196,6 +198,7 @@ def test_report_loads_in_headless_chromium_without_console_errors(tmp_path: Path
         assert section in run.stdout
 
 
+@needs_shared
 @pytest.mark.models
 def test_guard_report_on_a_sample_meeting_with_audio(tmp_path: Path) -> None:
     from .conftest import JFK, SAMPLES

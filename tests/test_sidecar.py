@@ -25,7 +25,7 @@ from meetguard import ConfigError
 from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app, load_config
 from meetguard.sidecar import app as app_module
 from meetguard.sidecar.config import Limits
-from tests.conftest import JFK
+from tests.conftest import JFK, needs_shared
 from tests.fakes.guard import FakeGuard, load_meeting
 from tests.fakes.sidecar_upstream import Recorder, build_upstream
 from tests.serving import free_port
@@ -107,6 +107,7 @@ async def test_upload_names_cannot_escape_and_are_not_used(start: ClientFactory,
     assert not list(tmp_path.rglob("evil*")) and not Path("/tmp/evil name.vtt").exists()
 
 
+@needs_shared
 async def test_audio_is_base64_wav(start: ClientFactory) -> None:
     client, _ = await start()
     form = FormData()
