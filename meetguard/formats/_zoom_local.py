@@ -28,20 +28,15 @@ from typing import Any
 from .._model import ChatMessage, Document, MessageKind, Quote, Speaker
 from ._base import at_mentions, input_error, text_lines
 from ._source import Source
+from ._zoom_langs import LANGS, ZoomLang, by_code, candidates
 
-__all__ = ["HEAD", "one_line", "parse_local", "quote_of", "write_local"]
+__all__ = ["HEAD", "is_local_head", "one_line", "parse_local", "quote_of", "write_local"]
 
-_TIME = r"\d{1,2}:\d{2}:\d{2}"
-HEAD = re.compile(rf"({_TIME})([ \t]+)From([ \t]+)(.*)")
-_DM = re.compile(r"(.*?)([ \t]*\((?:Direct Message|Privately)\))", re.IGNORECASE)
-_TO = re.compile(r"[ \t]+to[ \t]+", re.IGNORECASE)
-_TO_EVERYONE = re.compile(r"(.*)[ \t]+to[ \t]+Everyone", re.DOTALL | re.IGNORECASE)
+HEAD = LANGS[0].head
 # Targets that are a group, not a person: the message is private, without recipients.
 _GROUPS = frozenset(["hosts and panelists", "panelists", "hosts", "host", "co-hosts", "hosts and co-hosts",
                      "waiting room", "waiting room participants", "everyone (in waiting room)",
                      "everyone in waiting room", "breakout rooms"])
-_INLINE_AFTER_TARGET = re.compile(
-    r"(.*?(?:[ \t]to[ \t]+Everyone|\((?:Direct Message|Privately)\))):[ \t]+(.*)", re.IGNORECASE)
 _REACTED = re.compile(r'Reacted to "(.*)" with (.+)', re.DOTALL)
 _REMOVED = re.compile(r'Removed a (.+?) reaction from "(.*)"', re.DOTALL)
 _REPLYING = re.compile(r'Replying to "(.*?)"(?:[ \t]+(.*))?', re.DOTALL)
@@ -60,17 +55,17 @@ def quote_of(text: str, items: list[ChatMessage]) -> Quote:
     return Quote(core, ref, truncated)
 
 
-def _split_message(rest: str) -> tuple[str, str | None] | None:
+def _split_message(rest: str, lang: ZoomLang) -> tuple[str, str | None] | None:
     """(head, inline message or None when the body follows on its own lines)."""
     at = rest.find(" : ")
     if at >= 0:
         return rest[:at], rest[at + 3 :]
     stripped = rest.rstrip()
-    if stripped.endswith(" :"):
+    if stripped.endswith((" :", " ：")):
         return stripped[:-2], ""
-    if stripped.endswith(":"):
+    if stripped.endswith((":", "：")):
         return stripped[:-1], None
-    m = _INLINE_AFTER_TARGET.fullmatch(rest)
+    m = lang.inline_after_target.fullmatch(rest)
     return (m.group(1), m.group(2)) if m else None
 
 
@@ -85,8 +80,8 @@ class _Head:
     body: list[str] = field(default_factory=list)
 
 
-def _choose_split(head: str, known: set[str]) -> tuple[str, str]:
-    cuts = [m for m, _ in zip(_TO.finditer(head), range(20))]
+def _choose_split(head: str, known: set[str], lang: ZoomLang) -> tuple[str, str]:
+    cuts = [m for m, _ in zip(lang.to_re.finditer(head), range(20))]
     for m in cuts:
         if head[: m.start()].strip() in known:
             return head[: m.start()].strip(), head[m.end() :].strip()
@@ -97,34 +92,34 @@ def _choose_split(head: str, known: set[str]) -> tuple[str, str]:
     return head[: m.start()].strip(), head[m.end() :].strip()
 
 
-def _read_head(head: str, known: set[str]) -> tuple[str, str, str, bool]:
+def _read_head(head: str, known: set[str], lang: ZoomLang) -> tuple[str, str, str, bool]:
     """(sender, target, suffix, private) of a message head.
 
     Any target but Everyone makes the message private: ``A to B(Direct
     Message)``, ``A to B (Privately)``, and the older ``A to B`` alike.
     """
     head = head.rstrip()
-    dm = _DM.fullmatch(head)
-    if dm and _TO.search(dm.group(1)):
-        sender, target = _choose_split(dm.group(1), known)
+    dm = lang.dm.fullmatch(head)
+    if dm and lang.to_re.search(dm.group(1)):
+        sender, target = _choose_split(dm.group(1), known, lang)
         return sender, target, dm.group(2), True
-    public = _TO_EVERYONE.fullmatch(head)
+    public = lang.to_everyone.fullmatch(head)
     if public:
         return public.group(1).strip(), "Everyone", "", False
-    if _TO.search(head) and head.strip() not in known:
-        sender, target = _choose_split(head, known)
+    if lang.to_re.search(head) and head.strip() not in known:
+        sender, target = _choose_split(head, known, lang)
         return sender, target, "", True
     return head.strip(), "", "", False
 
 
-def _known_senders(heads: list[tuple[int, str, str | None]]) -> set[str]:
+def _known_senders(heads: list[tuple[int, str, str | None]], lang: ZoomLang) -> set[str]:
     """Names that send a public message: "A to Everyone", or a head without "to"."""
     known: set[str] = set()
     for _, head, _ in heads:
-        m = _TO_EVERYONE.fullmatch(head.rstrip())
+        m = lang.to_everyone.fullmatch(head.rstrip())
         if m:
             known.add(m.group(1).strip())
-        elif not _TO.search(head) and not _DM.fullmatch(head.rstrip()):
+        elif not lang.to_re.search(head) and not lang.dm.fullmatch(head.rstrip()):
             known.add(head.strip())
     return known
 
@@ -146,12 +141,25 @@ def _check_indented(source: Source, lines: list[str], no: int, body: list[str]) 
         at += 1
 
 
-def _scan(source: Source, lines: list[str]) -> tuple[list[tuple[int, re.Match[str]]], dict[int, list[str]]]:
+def is_local_head(line: str) -> bool:
+    """Whether ``line`` opens a message of a local chat file, in any language."""
+    return bool(candidates(line))
+
+
+def _first_head(lines: list[str]) -> list[ZoomLang]:
+    for line in lines:
+        if line.strip():
+            return candidates(line)
+    return [LANGS[0]]
+
+
+def _scan(source: Source, lines: list[str],
+          head_re: re.Pattern[str]) -> tuple[list[tuple[int, re.Match[str]]], dict[int, list[str]]]:
     """Header lines (line number, match) and each header's following lines."""
     heads: list[tuple[int, re.Match[str]]] = []
     bodies: dict[int, list[str]] = {}
     for no, line in enumerate(lines, 1):
-        m = HEAD.fullmatch(line)
+        m = head_re.fullmatch(line)
         if m:
             heads.append((no, m))
             bodies[no] = []
@@ -164,24 +172,56 @@ def _scan(source: Source, lines: list[str]) -> tuple[list[tuple[int, re.Match[st
     return heads, bodies
 
 
-def parse_local(source: Source, lines: list[str], fmt: str) -> Document:
-    heads, bodies = _scan(source, lines)
+def _language(langs: list[ZoomLang], split: list[tuple[int, str, str | None]]) -> ZoomLang:
+    """The one language of the file: the first whose target or private wording a header uses."""
+    for lang in langs:
+        if any(lang.marks(head) for _, head, _ in split):
+            return lang
+    return langs[0]
+
+
+def _wording(lang: ZoomLang, split: list[tuple[int, str, str | None]]) -> dict[str, str]:
+    """The "to" and "Everyone" words as the file writes them (kept by the writer)."""
+    for _, head, _ in split:
+        m = lang.to_everyone.fullmatch(head.rstrip())
+        if m:
+            cut = list(lang.to_re.finditer(head.rstrip()))[-1]
+            return {"to": cut.group().strip(), "everyone": head.rstrip()[cut.end():]}
+    return {"to": lang.to[0], "everyone": lang.everyone[0]}
+
+
+def _split_all(source: Source, heads: list[tuple[int, re.Match[str]]],
+               lang: ZoomLang) -> list[tuple[int, str, str | None]]:
     split: list[tuple[int, str, str | None]] = []
     for no, m in heads:
-        parts = _split_message(m.group(4))
+        parts = _split_message(m.group(4), lang)
         if parts is None:
             raise input_error(source, "message header without the ':' that ends it", no)
         split.append((no, parts[0], parts[1]))
-    targeted = any(_TO_EVERYONE.fullmatch(h.rstrip()) for _, h, _ in split)
-    known = _known_senders(split)
+    return split
+
+
+def parse_local(source: Source, lines: list[str], fmt: str) -> Document:
+    langs = _first_head(lines) or [LANGS[0]]
+    heads, bodies = _scan(source, lines, langs[0].head)
+    split = _split_all(source, heads, langs[0])
+    lang = _language(langs, split)
+    if lang is not langs[0]:
+        split = _split_all(source, heads, lang)
+    targeted = any(lang.to_everyone.fullmatch(h.rstrip()) for _, h, _ in split)
+    known = _known_senders(split, lang)
     items: list[ChatMessage] = []
     per_item: dict[int, dict[str, str]] = {}
     for (no, m), (_, head, inline) in zip(heads, split, strict=True):
-        sender, target, suffix, private = _read_head(head, known)
+        sender, target, suffix, private = _read_head(head, known, lang)
         if not sender:
             raise input_error(source, "message header without a sender", no)
         if inline is None:
             _check_indented(source, lines, no, bodies[no])
+            if lang.code != "en" and not target:
+                # the current layout always names a target: wording this
+                # language table does not know is refused, never guessed
+                raise input_error(source, "message header without a target Zoom writes in this language", no)
         body = ([inline] if inline is not None else []) + [_strip_indent(b) for b in bodies[no]]
         i = len(items)
         msg, form = _message(i, m.group(1), Speaker(sender), body, items)
@@ -189,7 +229,7 @@ def parse_local(source: Source, lines: list[str], fmt: str) -> Document:
         items.append(ChatMessage(i, msg.time, msg.sender, msg.text, recipients, private, msg.kind, msg.quote))
         per_item[i] = {"target": "" if recipients else target, "suffix": suffix, "form": form}
     meta = _layout(heads, split, targeted)
-    meta["items"] = per_item
+    meta.update(_wording(lang, split), lang=lang.code, items=per_item)
     return Document(source.name, fmt, "chat", tuple(at_mentions(items)), meta=meta)
 
 
@@ -247,16 +287,18 @@ def _body(item: ChatMessage, form: str) -> list[str]:
     return text
 
 
-def _target(item: ChatMessage, info: dict[str, str], pad: str, targeted: bool) -> str:
+def _target(item: ChatMessage, info: dict[str, str], pad: str, targeted: bool, words: dict[str, str]) -> str:
+    to, lang = words["to"], by_code(words["lang"])
+    default = f"({lang.private[0]})"
     if item.private:
-        suffix = info.get("suffix", "(Direct Message)") if info else "(Direct Message)"
+        suffix = info.get("suffix", default) if info else default
         if item.recipients:
-            return f"{pad}to{pad}{one_line(item.recipients[0].label)}{suffix}"
+            return f"{pad}{to}{pad}{one_line(item.recipients[0].label)}{suffix}"
         target = info.get("target", "")
         if target.casefold() in _GROUPS:
-            return f"{pad}to{pad}{one_line(target)}{suffix}"
-        return f"{pad}to{pad}Unknown speaker{suffix or '(Direct Message)'}"
-    return f"{pad}to{pad}Everyone" if targeted else ""
+            return f"{pad}{to}{pad}{one_line(target)}{suffix}"
+        return f"{pad}{to}{pad}Unknown speaker{suffix or default}"
+    return f"{pad}{to}{pad}{words['everyone']}" if targeted else ""
 
 
 def write_local(doc: Document) -> bytes:
@@ -265,13 +307,16 @@ def write_local(doc: Document) -> bytes:
     sep, pad = meta.get("sep", " "), meta.get("pad", " ")
     targeted = bool(meta.get("targeted", True))
     per_item: dict[int, dict[str, str]] = meta.get("items", {})
+    lang = by_code(str(meta.get("lang", "en")))
+    words = {"lang": lang.code, "to": one_line(str(meta.get("to", lang.to[0]))),
+             "everyone": one_line(str(meta.get("everyone", lang.everyone[0])))}
     out: list[str] = []
     for item in doc.items:
         if not isinstance(item, ChatMessage):
             raise input_error(Source(doc.name, {}, doc.container, doc.name), "a Zoom chat holds chat messages only")
         info = per_item.get(item.index, {})
         sender = one_line(item.sender.label) if item.sender else "Unknown speaker"
-        head = f"{item.time}{sep}From{pad}{sender}{_target(item, info, pad, targeted)}"
+        head = f"{item.time}{sep}{lang.sender}{pad}{sender}{_target(item, info, pad, targeted, words)}"
         body = _body(item, info.get("form", ""))
         if layout == "inline":
             out.append(f"{head} : {body[0]}")

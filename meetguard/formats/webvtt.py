@@ -188,6 +188,42 @@ def _blocks(source: Source, lines: list[str]) -> list[tuple[int, list[str]]]:
     return blocks
 
 
+# Header lines of the 2012-2014 drafts ("Region: id=fred width=40% ..."), still written by
+# some tools, in the header or as a block of their own before the first cue.
+_LEGACY_HEADER = re.compile(r"(?:Region|Kind|Language|Style|X-[A-Za-z-]+)[ \t]*[:=].*", re.IGNORECASE)
+_LEGACY_REGION = re.compile(r"Region[ \t]*:[ \t]*(.*)", re.IGNORECASE)
+_REGION_SETTING = re.compile(r"(id|width|lines|regionanchor|viewportanchor|scroll)=([\w%.,-]{1,64})")
+
+
+def _legacy_region(line: str) -> str | None:
+    """A legacy ``Region:`` line as today's REGION block, or None when any of its
+    settings is not a plain value (it is then dropped, never written back)."""
+    m = _LEGACY_REGION.fullmatch(line.strip())
+    if m is None:
+        return None
+    settings = m.group(1).split()
+    parsed = [_REGION_SETTING.fullmatch(s) for s in settings]
+    if not settings or not all(parsed):
+        return None
+    return "REGION\n" + "\n".join(f"{p.group(1)}:{p.group(2)}" for p in parsed if p)
+
+
+def _header_blocks(lines: list[str]) -> list[str]:
+    """REGION blocks for the legacy ``Region:`` lines of the header."""
+    kept: list[str] = []
+    for line in lines[1:]:
+        if not line.strip() or "-->" in line:
+            break
+        region = _legacy_region(line)
+        if region is not None:
+            kept.append(region)
+    return kept
+
+
+def _is_legacy_header(block: list[str]) -> bool:
+    return all(_LEGACY_HEADER.fullmatch(line.strip()) and "-->" not in line for line in block)
+
+
 def _timing(source: Source, line: str, no: int) -> tuple[float, float, str]:
     m = _TIMING.fullmatch(line.strip())
     start = parse_time(m.group(1)) if m else None
@@ -322,10 +358,15 @@ class WebVTT:
         if not lines or not _HEADER.fullmatch(lines[0]):
             raise input_error(source, "missing the WEBVTT header", 1)
         raws: list[_Raw] = []
-        kept_blocks: list[str] = []
+        kept_blocks: list[str] = _header_blocks(lines)
         notes = 0
         for no, block in _blocks(source, lines):
             head = block[0]
+            if not raws and _is_legacy_header(block):
+                # draft-era header lines after a blank line: settings, not cues
+                kept_blocks += [r for r in map(_legacy_region, block) if r is not None]
+                notes += 1
+                continue
             if (head == "NOTE" or head.startswith(("NOTE ", "NOTE\t"))) and "-->" not in head and not (
                     len(block) > 1 and "-->" in block[1]):
                 notes += 1

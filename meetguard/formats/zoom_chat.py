@@ -14,7 +14,7 @@ from typing import Any, Literal
 from .._model import ChatMessage, Document, MessageKind, Speaker
 from ._base import at_mentions, decode, input_error, sniff_text, split_lines, text_lines
 from ._source import Source
-from ._zoom_local import HEAD, one_line, parse_local, quote_of, write_local
+from ._zoom_local import is_local_head, one_line, parse_local, quote_of, write_local
 
 __all__ = ["ZoomChat", "ZoomCloudChat"]
 
@@ -42,8 +42,8 @@ class ZoomChat:
         text = sniff_text(source)
         if text is None:
             return False
-        m = HEAD.fullmatch(_first_line(text))
-        return bool(m) and not _CLOUD_HEAD.fullmatch(_first_line(text))
+        first = _first_line(text)
+        return is_local_head(first) and not _CLOUD_HEAD.fullmatch(first)
 
     def parse(self, source: Source) -> Document:
         return parse_local(source, split_lines(decode(source, source.data)), self.name)

@@ -1,0 +1,91 @@
+"""The words Zoom writes in ``meeting_saved_chat.txt`` in each interface language.
+
+A local chat file is written in the language of the Zoom client that saved
+it: the English ``10:02:11 From Ana to Everyone:`` is ``De  Ana  a  Todos:``
+in Spanish and ``開始 Ana 終了 全員:`` in Japanese (Zoom translates "From" and
+"to" as the start and end of a range). Each :class:`ZoomLang` lists the words
+of one language; docs/formats.md shows a line of each. A file is read in the
+one language its first message header names; a header in any other wording
+is an error naming its line, never guessed.
+
+Where two languages share the word before the sender (Spanish, French and
+Portuguese all write ``De``), the word before the target (``a``, ``à``,
+``para``) or the private marker decides; a file holding neither only has
+public messages without a target (the pre-2022 layout), which read the same
+in every language.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = ["LANGS", "ZoomLang", "by_code", "candidates"]
+
+_TIME = r"\d{1,2}:\d{2}:\d{2}"
+
+
+def _alts(words: tuple[str, ...]) -> str:
+    return "|".join(re.escape(w).replace(r"\ ", r"[ \t]+") for w in sorted(words, key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class ZoomLang:
+    """One interface language: the words around the sender, target and privacy."""
+
+    code: str
+    sender: str                       # "From"
+    to: tuple[str, ...]               # "to" (the first is written)
+    everyone: tuple[str, ...]         # "Everyone" (the first is written)
+    private: tuple[str, ...]          # "Direct Message" (current), "Privately" (before 2022)
+    head: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    to_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    to_everyone: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    dm: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    inline_after_target: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        sender = re.escape(self.sender).replace(r"\ ", r"[ \t]+")
+        to, everyone, private = _alts(self.to), _alts(self.everyone), _alts(self.private)
+        marker = rf"[(（](?:{private})[)）]"
+        sets = object.__setattr__
+        sets(self, "head", re.compile(rf"({_TIME})([ \t]+){sender}([ \t]+)(.*)"))
+        sets(self, "to_re", re.compile(rf"[ \t]+(?:{to})[ \t]+", re.IGNORECASE))
+        sets(self, "to_everyone", re.compile(rf"(.*)[ \t]+(?:{to})[ \t]+(?:{everyone})", re.DOTALL | re.IGNORECASE))
+        sets(self, "dm", re.compile(rf"(.*?)([ \t]*{marker})", re.IGNORECASE))
+        sets(self, "inline_after_target", re.compile(
+            rf"(.*?(?:[ \t](?:{to})[ \t]+(?:{everyone})|{marker})):[ \t]+(.*)", re.IGNORECASE))
+
+    def marks(self, head: str) -> bool:
+        """Whether a message head uses this language's target or private wording."""
+        head = head.rstrip()
+        return bool(self.to_everyone.fullmatch(head) or self.dm.fullmatch(head))
+
+
+# Zoom's own strings, as its clients write them (current layout first, then
+# the pre-2022 private marker). Sources: real exports and Zoom's help pages in
+# each language; see tests/fixtures/realworld/SOURCES.tsv for the files read.
+LANGS: tuple[ZoomLang, ...] = (
+    ZoomLang("en", "From", ("to",), ("Everyone",), ("Direct Message", "Privately")),
+    ZoomLang("es", "De", ("a",), ("Todos",), ("Mensaje directo", "En privado", "Privado")),
+    ZoomLang("fr", "De", ("à", "a"), ("Tout le monde", "Tous"), ("Message direct", "En privé", "Privé")),
+    ZoomLang("pt", "De", ("para",), ("Todos",), ("Mensagem direta", "Em privado", "Privadamente", "Privado")),
+    ZoomLang("de", "Von", ("an",), ("Alle", "Jeder"), ("Direktnachricht", "Privat")),
+    ZoomLang("it", "Da", ("a",), ("Tutti",), ("Messaggio diretto", "In privato", "Privatamente")),
+    ZoomLang("ja", "開始", ("終了",), ("全員",), ("ダイレクトメッセージ", "プライベート")),
+    ZoomLang("zh", "来自", ("发送至", "至"), ("所有人", "每个人"), ("私信", "私聊", "直接消息")),
+    ZoomLang("zh-tw", "來自", ("傳送至", "至"), ("所有人", "每個人"), ("私訊", "私人訊息", "直接訊息", "私下")),
+    ZoomLang("ko", "보낸 사람", ("받는 사람",), ("모두", "모든 사람"), ("다이렉트 메시지", "비공개", "개인 메시지")),
+)
+
+
+def candidates(line: str) -> list[ZoomLang]:
+    """The languages whose message header ``line`` is (in table order)."""
+    return [lang for lang in LANGS if lang.head.fullmatch(line)]
+
+
+def by_code(code: str) -> ZoomLang:
+    for lang in LANGS:
+        if lang.code == code:
+            return lang
+    return LANGS[0]

@@ -1,0 +1,109 @@
+"""The suite's own corpus (tests/fixtures/realworld, SOURCES.tsv): each layout
+that ../shared/data/realworld lacks, with its origin (real, or built from the
+words the platform writes, said so in the ``origin`` column).
+
+Every file is detected as its format, read with exactly the number of items
+and private messages SOURCES.tsv states, written back, and read again to the
+same senders, texts, recipients and private flags.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from meetguard import ChatMessage, Document
+from meetguard._errors import InputError, UnsupportedFormat
+from meetguard.formats import Source, load_source, parse, source_from_bytes, write_document
+
+FIXTURES = Path(__file__).parent / "fixtures" / "realworld"
+
+
+def _rows() -> list[dict[str, str]]:
+    with (FIXTURES / "SOURCES.tsv").open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+ROWS = _rows()
+
+
+def _view(doc: Document) -> list[tuple[object, ...]]:
+    out: list[tuple[object, ...]] = []
+    for item in doc.items:
+        if isinstance(item, ChatMessage):
+            who = item.sender.label if item.sender else None
+            out.append((who, item.text, item.private, tuple(r.label for r in item.recipients)))
+        else:
+            out.append((item.speaker.label if item.speaker else None, item.text))
+    return out
+
+
+def test_every_row_names_its_origin() -> None:
+    for row in ROWS:
+        assert (FIXTURES / row["local_file"]).exists(), row["local_file"]
+        assert row["licence"] and row["origin"], row["local_file"]
+        real = not row["origin"].startswith("BUILT")
+        assert not real or (row["repo"] and len(row["commit"]) == 40), row["local_file"]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r["local_file"] for r in ROWS])
+def test_fixture_read_completely_and_written_back(row: dict[str, str]) -> None:
+    doc = parse(load_source(FIXTURES / row["local_file"]))
+    assert doc.format == row["format"]
+    assert len(doc.items) == int(row["items"])
+    private = sum(1 for i in doc.items if isinstance(i, ChatMessage) and i.private)
+    assert private == int(row["private"])
+    out = write_document(doc)
+    back = parse(Source(doc.name, out, "file", doc.name))
+    assert back.format == doc.format
+    assert _view(back) == _view(doc)
+
+
+def _chat(text: str) -> Document:
+    return parse(source_from_bytes("meeting_saved_chat.txt", text.encode("utf-8")))
+
+
+def test_zoom_local_language_is_kept_when_written() -> None:
+    doc = _chat("17:46:06\t De  Ana Díaz : hola\n17:47:00\t De  Ben Ruiz  a  Ana Díaz(En privado) : psst\n")
+    assert [(m.private, [r.label for r in m.recipients]) for m in doc.items if isinstance(m, ChatMessage)] == [
+        (False, []), (True, ["Ana Díaz"])]
+    out = write_document(doc)["meeting_saved_chat.txt"].decode("utf-8")
+    assert out.splitlines() == ["17:46:06\t De  Ana Díaz : hola",
+                                "17:47:00\t De  Ben Ruiz  a  Ana Díaz(En privado) : psst"]
+
+
+def test_zoom_local_unknown_wording_is_refused_not_guessed() -> None:
+    # a current-layout header whose target wording no language table holds
+    with pytest.raises(InputError, match="line 1: message header without a target"):
+        _chat("10:00:01 De  Ana Díaz  hacia  Todos:\n\thola\n")
+    # a word before the sender that no Zoom client writes: not a Zoom chat at all
+    with pytest.raises(UnsupportedFormat):
+        _chat("10:00:01 Vom  Ana  an  Alle:\n\thallo\n")
+
+
+def test_zoom_local_unknown_private_marker_stays_private() -> None:
+    doc = _chat("10:00:01 De  Ana Díaz  a  Todos:\n\thola\n10:00:02 De  Ben Ruiz  a  Ana Díaz(Mensaje privado):\n\tpsst\n")
+    second = doc.items[1]
+    assert isinstance(second, ChatMessage) and second.private
+
+
+_REGION_VTT = (
+    "WEBVTT\nKind: captions\nRegion: id=fred width=40% lines=3 regionanchor=0%,100% viewportanchor=10%,90%\n\n"
+    "Region: id=bill width=40% lines=3 scroll=up\nRegion: id=x note=\"Ana\"\n\n"
+    "00:00:00.000 --> 00:00:02.000 region:fred align:left\n<v Fred>Hi, my name is Fred\n\n"
+    "00:00:02.500 --> 00:00:04.500 region:bill\n<v Bill>Hi, I'm Bill\n"
+)
+
+
+def test_webvtt_legacy_region_lines_read_and_kept_safely() -> None:
+    import webvtt
+
+    doc = parse(source_from_bytes("captions.vtt", _REGION_VTT.encode()))
+    assert _view(doc) == [("Fred", "Hi, my name is Fred"), ("Bill", "Hi, I'm Bill")]
+    out = write_document(doc)["captions.vtt"].decode()
+    assert "REGION\nid:fred\nwidth:40%" in out and "REGION\nid:bill" in out
+    assert "Ana" not in out and "Kind" not in out          # free header text never written back
+    assert len(webvtt.from_string(out).captions) == 2
+    assert _view(parse(source_from_bytes("captions.vtt", out.encode()))) == _view(doc)
