@@ -21,6 +21,7 @@ from .._model import Finding
 from .._plugins import load_group
 from ._defaults import default_registry
 from ._finders import Finder, FinderRegistry, ScanContext
+from ._fold import fold
 from ._fr import drop_everyday, french_finder, french_ner_hit
 from ._fr_spoken import french_spoken_finder
 from ._hits import RANK_PLUGIN, Hit, resolve
@@ -104,7 +105,7 @@ class _Engine:
         uniq: list[tuple[str, bool]] = []
         slots: list[int] = []
         for u in units:
-            key = (masked(u), u.spoken)
+            key = (fold(masked(u)), u.spoken)   # digits of any script read as ASCII, same offsets
             if key not in index:
                 index[key] = len(uniq)
                 uniq.append(key)

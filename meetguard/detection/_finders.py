@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from .._model import Finding
+from ._fold import fold
 from ._hits import Hit, resolve
 from ._phones import DEFAULT_REGIONS
 from ._roster import RosterMatcher
@@ -103,6 +104,6 @@ class FinderRegistry:
         regions = roster.regions or DEFAULT_REGIONS
         out: list[list[Finding]] = []
         for u in units:
-            [hits] = self.scan([masked(u)], ScanContext(matcher, regions, u.spoken))
+            [hits] = self.scan([fold(masked(u))], ScanContext(matcher, regions, u.spoken))
             out.append(resolve(u.text, hits, u.skip))
         return out

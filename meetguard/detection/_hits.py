@@ -55,15 +55,26 @@ _DATE_PIECE = re.compile(
 _DIGIT_TYPES = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "MEETING_ID"})
 
 
+# Values that hold others: "alice.martin@northwind.example" is one EMAIL_ADDRESS, never
+# "<PERSON_1>.<EMAIL_ADDRESS_1>" (the name inside would tell the reader whose address it is).
+CONTAINERS = frozenset({"EMAIL_ADDRESS", "URL", "JOIN_URL"})
+
+
+def _precedence(h: Hit) -> tuple[int, int, int, int, str]:
+    """Containers first (by rank, then the longer), then by rank, then the longer."""
+    return (0 if h.entity_type in CONTAINERS else 1, -h.rank, -(h.end - h.start), h.start, h.entity_type)
+
+
 def resolve(text: str, hits: Iterable[Hit], skip: Sequence[tuple[int, int]]) -> list[Finding]:
-    """Non-overlapping findings, sorted; higher rank, then longer, wins.
+    """Non-overlapping findings, sorted; a container (email, URL) wins over what it
+    holds, then higher rank, then longer, wins.
 
     A hit that loses only part of its span keeps the rest: "Alice" (a roster
     name) inside "Alice Cooper" (a name spaCy found) leaves "Cooper" a PERSON,
     never an unredacted remainder. The same holds around skip spans.
     """
     chosen: list[Hit] = []
-    order = sorted(hits, key=lambda h: (-h.rank, -(h.end - h.start), h.start, h.entity_type))
+    order = sorted(hits, key=_precedence)
     for h in order:
         if h.end <= h.start:
             continue
