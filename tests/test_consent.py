@@ -38,6 +38,8 @@ from meetguard.sidecar.withdrawals import withdrawal_settings
 from .conftest import needs_shared
 
 AT = "2026-11-28T12:00:00Z"
+ADMIN = "tok-consent-admin"          # a token with the withdraw scope (#25)
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
 KEYS = {"ER_KEY_SUMMARIZER": "k-summarizer-secret", "ER_KEY_ARCHIVE": "k-archive-secret"}
 
 POLICY: dict[str, Any] = {
@@ -120,6 +122,7 @@ async def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     config = tmp_path / "sidecar.yaml"
     config.write_text(yaml.safe_dump({
         "policy": "policy.yaml", "audit": "audit.jsonl", "erasures_dir": "erasures",
+        "tokens": [{"token": ADMIN, "scopes": ["withdraw"]}],
         "upstreams": {
             "summarizer": {"url": "http://127.0.0.1:9/s", "erasure_url": f"{base}/summarizer",
                            "erasure_key_env": "ER_KEY_SUMMARIZER"},
@@ -214,7 +217,8 @@ async def test_sidecar_route_records_and_sends(setup: Setup,
     ids = _meetings(audit)
     client = await aiohttp_client(init_app(load_config(config), guard=FakeGuard()))  # type: ignore[arg-type]
     resp = await client.post("/v1/withdrawals", json={"participant": "p-bob",
-                                                      "purpose": "summarization", "at": AT})
+                                                      "purpose": "summarization", "at": AT},
+                             headers=AUTH)
     assert resp.status == 202
     answer = await resp.json()
     assert set(answer["releases"]) == {ids["m1"], ids["m2"], ids["m6"]}
@@ -224,7 +228,7 @@ async def test_sidecar_route_records_and_sends(setup: Setup,
         while sorted(s.state for s in store.all()) != ["acknowledged", "acknowledged", "manual"]:
             await asyncio.sleep(0.05)
     bad = await client.post("/v1/withdrawals", json={"participant": "p-nobody",
-                                                     "purpose": "summarization"})
+                                                     "purpose": "summarization"}, headers=AUTH)
     assert bad.status == 400 and (await bad.json())["error"] == "bad_request"
 
 

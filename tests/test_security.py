@@ -25,7 +25,7 @@ import pytest
 from aiohttp import FormData
 
 from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app
-from meetguard.sidecar.config import Limits
+from meetguard.sidecar.config import SCOPES, Limits
 
 from .conftest import REPO, SAMPLES, require_shared, warm_guard
 
@@ -248,6 +248,7 @@ async def fake_sidecar(aiohttp_client: Any, tmp_path: Path) -> Any:
 
     async def make(**kw: Any) -> tuple[Any, FakeGuard]:
         guard = kw.pop("guard", None) or FakeGuard()
+        kw.setdefault("token_scopes", {TOKEN: frozenset(SCOPES)})   # every route (#25 scopes)
         config = SidecarConfig(policy=Path(POLICY), tokens=kw.pop("tokens", (TOKEN,)),
                                jobs_dir=tmp_path / "jobs", **kw)
         return await aiohttp_client(init_app(config, guard, meeting_loader=load_meeting)), guard

@@ -18,7 +18,7 @@ from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient
 
 from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app, keys, load_config
-from meetguard.sidecar.config import Limits
+from meetguard.sidecar.config import DEFAULT_SCOPES, Limits
 from tests.fakes.guard import FakeGuard, load_meeting
 from tests.fakes.sidecar_upstream import Recorder, build_upstream
 
@@ -41,7 +41,9 @@ async def sidecar(aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path) -> A
         fake = guard or FakeGuard()
         cfg = SidecarConfig(policy=tmp_path / "policy.yaml", tokens=(TOKEN, REPLAY),
                             replay_tokens=frozenset({REPLAY}), upstreams=ups, jobs_dir=tmp_path / "jobs",
-                            limits=Limits(max_body_mb=2, max_jobs=2, queue=8))
+                            limits=Limits(max_body_mb=2, max_jobs=2, queue=8),
+                            # TOKEN may also withdraw: these tests drive /v1/withdrawals (#25 scopes)
+                            token_scopes={TOKEN: DEFAULT_SCOPES | {"withdraw"}})
         client = await aiohttp_client(init_app(replace(cfg, **kw), fake, meeting_loader=load_meeting))
         return client, fake, rec
     return make

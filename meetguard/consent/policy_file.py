@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,14 +53,15 @@ def policy_lock(path: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def _edited(raw: Any, participant: str, purpose: str, at: datetime) -> Any:
+def _edited(raw: Any, participant: str, purpose: str, at: datetime, recorded: datetime) -> Any:
     for entry in raw.get("participants") or []:
         if isinstance(entry, dict) and entry.get("id") == participant:
             consent = entry.get("consent") or {}
             entry["consent"] = consent
             events = consent.get(purpose)
             history = [] if events is None else [events] if isinstance(events, dict) else list(events)
-            history.append({"status": "withdrawn", "at": _iso(at)})
+            # appended last, with when it was recorded: it wins over every earlier event
+            history.append({"status": "withdrawn", "at": _iso(at), "recorded": _iso(recorded)})
             consent[purpose] = history
             return raw
     raise UsageError(f"unknown participant id {participant[:60]!r}")
@@ -75,13 +76,17 @@ def _serialise(raw: Any, was_json: bool) -> bytes:
 
 
 def append_withdrawal(path: str | os.PathLike[str], participant: str, purpose: str, at: datetime,
-                      extra_entities: Iterable[str] = ()) -> PolicyEdit:
-    """Record that ``participant`` withdrew consent to ``purpose`` at ``at``.
+                      extra_entities: Iterable[str] = (), *,
+                      recorded: datetime | None = None) -> PolicyEdit:
+    """Record that ``participant`` withdrew consent to ``purpose`` at ``at`` (the time
+    claimed); the event takes effect from ``recorded`` (default: now), see history.py.
 
     Raises UsageError (unknown participant or purpose, naive ``at``) or PolicyError
     (invalid or unwritable file); in every error case the file is unchanged."""
     p = Path(path)
     require_aware(at, "--at")
+    recorded = recorded or datetime.now(UTC)
+    require_aware(recorded, "recorded")
     with policy_lock(p.absolute()):
         try:
             data = p.read_bytes()
@@ -97,7 +102,7 @@ def append_withdrawal(path: str | os.PathLike[str], participant: str, purpose: s
         if not mode & 0o222:
             raise PolicyError(str(p), "", "the policy file is read-only; nothing was changed")
         raw = yaml.safe_load(data)
-        new = _serialise(_edited(raw, participant, purpose, at), data.lstrip()[:1] == b"{")
+        new = _serialise(_edited(raw, participant, purpose, at, recorded), data.lstrip()[:1] == b"{")
         edited = parse_policy(new, str(p), extra_entities)
         backup = p.with_name(p.name + ".bak")
         try:

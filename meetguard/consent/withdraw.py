@@ -147,8 +147,10 @@ def record_withdrawal(settings: WithdrawalSettings, participant: str, purpose: s
     if when.tzinfo is not None and when > now + timedelta(minutes=5):
         # a withdrawal dated ahead would let releases go on until then
         raise UsageError("--at: a withdrawal cannot be dated in the future")
+    # `when` is a claim, kept for the audit; the event takes effect from `now`, when it is
+    # recorded, and wins over every grant recorded before it (history.py)
     edit = append_withdrawal(settings.policy_path, participant, purpose, when,
-                             settings.extra_entities)
+                             settings.extra_entities, recorded=now)
     sink = audit or AuditLog(settings.audit_path, key=settings.audit_key)
     store = ErasureStore(settings.store_dir)
     found = releases_holding(read_records(settings.audit_path), participant, purpose)

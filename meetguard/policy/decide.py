@@ -35,6 +35,7 @@ from typing import Literal
 from .._errors import UsageError
 from .._model import ChatMessage, Cue, Meeting, MessageKind, Speaker
 from .._time import require_aware
+from ..consent.history import in_force
 from .model import Policy, Purpose
 from .names import Attribution, attribute
 
@@ -90,18 +91,15 @@ def consent_state(policy: Policy, pid: str, purpose: Purpose, at: datetime) -> t
     if participant is None:
         ok = policy.unknown_speakers == "consenting"
         return ok, "unknown speaker" + ("" if ok else "s do not consent")
-    events = participant.consent.get(purpose.name, ())
-    latest = [e for e in events if e.at <= at]
-    if not latest:
+    # the last event learnt that is in effect at `at` (consent/history.py): a withdrawal
+    # wins over every grant recorded before it, whatever time either claims
+    event = in_force(participant.consent.get(purpose.name, ()), at)
+    if event is None:
         if purpose.consent == "opt_out":
             return True, "no objection recorded (opt-out)"
         return False, "no consent recorded (opt-in)"
-    last_at = latest[-1].at
-    tied = [e for e in latest if e.at == last_at]
-    if any(e.status != "granted" for e in tied):
-        status = next(e.status for e in reversed(tied) if e.status != "granted")
-        return False, f"consent {status}"
-    event = tied[-1]
+    if event.status != "granted":
+        return False, f"consent {event.status}"
     if event.expires is not None and at >= event.expires:
         return False, "consent expired"
     return True, "consent granted"

@@ -40,6 +40,7 @@ class ConsentEvent:
     status: str                        # granted | refused | withdrawn
     at: datetime                       # aware
     expires: datetime | None = None    # aware; only meaningful for granted
+    recorded: datetime | None = None   # aware; when meetguard recorded it (consent/history.py)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import yaml
 from .._errors import PolicyError
 from .._time import is_aware
 from .._vocabulary import GUARDED_LANGUAGES
+from ..consent.history import learnt_order
 from .model import (
     ENTITY_TYPES,
     OPERATORS,
@@ -428,7 +429,7 @@ def _events(v: _V, key: str, raw: Any) -> tuple[ConsentEvent, ...]:
     events: list[ConsentEvent] = []
     for ekey, body in items:
         m = v.mapping(body, ekey)
-        v.keys(m, ekey, ["status", "at"], ["expires"])
+        v.keys(m, ekey, ["status", "at"], ["expires", "recorded"])
         status = v.choice(m["status"], f"{ekey}.status", STATUSES, "status")
         at = v.timestamp(m["at"], f"{ekey}.at")
         expires = None
@@ -436,6 +437,8 @@ def _events(v: _V, key: str, raw: Any) -> tuple[ConsentEvent, ...]:
             expires = v.timestamp(m["expires"], f"{ekey}.expires")
             if expires <= at:
                 raise v.fail(f"{ekey}.expires", "expires before the event itself")
-        events.append(ConsentEvent(status, at, expires))
-    # stable: events at the same instant keep file order
-    return tuple(sorted(events, key=lambda e: e.at))
+        recorded = None
+        if "recorded" in m and m["recorded"] is not None:
+            recorded = v.timestamp(m["recorded"], f"{ekey}.recorded")
+        events.append(ConsentEvent(status, at, expires, recorded))
+    return learnt_order(events)     # the order learnt (consent/history.py)

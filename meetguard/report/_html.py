@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from html import escape
 
+from ..consent.history import in_force
 from ..policy import consent_state
 from ._input import ReportInput
 from ._tokens import TOKEN, count_tokens, highlight
@@ -93,13 +94,13 @@ def _event_text(inp: ReportInput, pid: str) -> str:
     if person is None:
         return "unknown speaker (policy: unknown_speakers " + escape(policy.unknown_speakers) + ")"
     at = datetime.fromisoformat(str(inp.decision.get("at")))
-    events = [e for e in person.consent.get(purpose, ()) if e.at <= at]
-    if not events:
+    e = in_force(person.consent.get(purpose, ()), at)
+    if e is None:
         spec = policy.purposes.get(purpose)
         return f"no event ({escape(spec.consent if spec else '?')})"
-    e = events[-1]
     expires = f", expires {e.expires.isoformat()}" if e.expires else ""
-    return f"{escape(e.status)} at {escape(e.at.isoformat())}{escape(expires)}"
+    recorded = f", recorded {e.recorded.isoformat()}" if e.recorded else ""
+    return f"{escape(e.status)} at {escape(e.at.isoformat())}{escape(expires + recorded)}"
 
 
 def _why(inp: ReportInput, pid: str, included: bool) -> str:

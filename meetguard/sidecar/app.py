@@ -31,6 +31,7 @@ from .jobs import Gate, JobManager
 from .metrics import Metrics
 from .reidentify_route import routes as reidentify_routes
 from .roundtrip import BOOKS, MeetingBooks
+from .scopes import scope_refusal
 from .service import GuardLike, GuardService, MeetingLoader
 from .upstreams import build_upstreams
 from .withdrawals import erasure_ctx
@@ -208,8 +209,8 @@ async def _auth_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     tokens = request.app[keys.CONFIG].tokens
     if not tokens:                     # allowed only on loopback (config refuses otherwise)
-        request[keys.TOKEN] = ""
-        return await handler(request)
+        request[keys.TOKEN] = ""       # scopes: guard, release, passthrough only
+        return await _scoped(request, handler)
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     presented = presented.strip()
     ok = False
@@ -221,7 +222,12 @@ async def _auth_middleware(request: web.Request, handler: Handler) -> web.Stream
         return web.json_response({"error": "unauthorized", "message": "missing or invalid bearer token"},
                                  status=401, headers={"WWW-Authenticate": "Bearer"})
     request[keys.TOKEN] = presented
-    return await handler(request)
+    return await _scoped(request, handler)
+
+
+async def _scoped(request: web.Request, handler: Handler) -> web.StreamResponse:
+    refused = scope_refusal(request)
+    return refused if refused is not None else await handler(request)
 
 
 # -- serving -----------------------------------------------------------------------------

@@ -38,7 +38,12 @@ from .._errors import ConfigError
 from .._plugins import find
 from .zoom_config import ZoomConfig, load_zoom
 
-__all__ = ["Limits", "ModelsConfig", "SidecarConfig", "UpstreamConfig", "load_config"]
+__all__ = ["DEFAULT_SCOPES", "SCOPES", "Limits", "ModelsConfig", "SidecarConfig", "UpstreamConfig",
+           "load_config"]
+
+# What a bearer token may do (docs/deploy.md "Tokens and scopes"; sidecar/scopes.py maps routes)
+SCOPES = ("guard", "release", "passthrough", "reidentify", "withdraw", "replay_at", "live")
+DEFAULT_SCOPES: frozenset[str] = frozenset({"guard", "release", "passthrough"})  # a bare token
 
 BUILTIN_UPSTREAM_KINDS = ("plain", "openai")
 _UPSTREAM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -94,6 +99,8 @@ class SidecarConfig:
     tokens: tuple[str, ...] = field(default=(), repr=False)
     replay_tokens: frozenset[str] = field(default=frozenset(), repr=False)   # may send a client `at`
     reidentify_tokens: frozenset[str] = field(default=frozenset(), repr=False)  # may re-identify (#15)
+    # token -> its scopes, for tokens configured with `scopes:` (others: DEFAULT_SCOPES)
+    token_scopes: Mapping[str, frozenset[str]] = field(default_factory=dict, repr=False)
     hash_key_env: str = "MEETGUARD_HASH_KEY"
     hash_key: bytes | None = field(default=None, repr=False)
     upstreams: Mapping[str, UpstreamConfig] = field(default_factory=dict)
@@ -105,6 +112,16 @@ class SidecarConfig:
     zoom: ZoomConfig | None = None    # the Zoom recording webhook (zoom_config.py); None: off
     vault: VaultConfig | None = None  # the re-identification vault (docs/vault.md); None: off
     source: str = "<defaults>"        # where the config came from, for messages
+
+    def scopes_of(self, token: str) -> frozenset[str]:
+        """What ``token`` may do: its ``scopes`` (else guard, release, passthrough) plus the
+        shorthands ``replay_at: true`` and ``reidentify: true``."""
+        scopes = set(self.token_scopes.get(token, DEFAULT_SCOPES))
+        if token in self.replay_tokens:
+            scopes.add("replay_at")
+        if token in self.reidentify_tokens:
+            scopes.add("reidentify")
+        return frozenset(scopes)
 
     @property
     def max_body_bytes(self) -> int:
@@ -239,7 +256,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         raise ConfigError(f"{src}: models.detection_workers: must not be negative")
 
     # -- tokens
-    tokens, replay_tokens, reidentify_tokens = _load_tokens(raw, env, src)
+    tokens, replay_tokens, reidentify_tokens, token_scopes = _load_tokens(raw, env, src)
     if not tokens and not is_loopback(host):
         raise ConfigError(f"{src}: tokens: an empty token list is refused unless listening on loopback")
     ttl_s = sections["jobs"].get("ttl_s", 86400)
@@ -258,6 +275,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         tokens=tokens,
         replay_tokens=replay_tokens,
         reidentify_tokens=reidentify_tokens,
+        token_scopes=token_scopes,
         hash_key_env=hash_key_env,
         hash_key=hash_key_raw.encode("utf-8") if hash_key_raw else None,
         upstreams=upstreams,
@@ -342,23 +360,39 @@ def _load_vault(section: Mapping[str, Any], env: Mapping[str, str], src: str, ba
     return VaultConfig(_resolve(section["dir"], base), key_env, master_key_from_env(key_env, env))
 
 
-def _load_tokens(raw: Mapping[str, Any], env: Mapping[str, str], src: str
-                 ) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
-    """(every token, those that may replay a client ``at``, those that may re-identify). A
-    token is a string, or ``{token: ..., replay_at: true, reidentify: true}``;
-    ``MEETGUARD_TOKENS`` holds plain tokens only."""
+_Tokens = tuple[tuple[str, ...], frozenset[str], frozenset[str], dict[str, frozenset[str]]]
+_TOKEN_KEYS = {"token": str, "scopes": list, "replay_at": bool, "reidentify": bool}
+
+
+def _token_scopes(value: Any, where: str, src: str) -> frozenset[str]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{src}: {where}: expected a non-empty list of scopes "
+                          f"({', '.join(SCOPES)})")
+    for scope in value:
+        if scope not in SCOPES:
+            raise ConfigError(f"{src}: {where}: unknown scope (expected some of: {', '.join(SCOPES)})")
+    return frozenset(value)
+
+
+def _load_tokens(raw: Mapping[str, Any], env: Mapping[str, str], src: str) -> _Tokens:
+    """(every token, those that may replay a client ``at``, those that may re-identify,
+    token -> scopes for those given ``scopes``). A token is a string (scopes guard,
+    release, passthrough) or ``{token, scopes: [...], replay_at: true, reidentify: true}``
+    (the two booleans add their scope); ``MEETGUARD_TOKENS`` holds plain tokens only."""
     if "MEETGUARD_TOKENS" in env:
         return (tuple(t.strip() for t in env["MEETGUARD_TOKENS"].split(",") if t.strip()),
-                frozenset(), frozenset())
+                frozenset(), frozenset(), {})
     given = raw.get("tokens") or []
     if not isinstance(given, list):
         raise ConfigError(f"{src}: tokens: expected a list of tokens")
     tokens: list[str] = []
     replay: set[str] = set()
     reidentify: set[str] = set()
+    scoped: dict[str, frozenset[str]] = {}
     for i, t in enumerate(given):
         if isinstance(t, dict):
-            entry = _known_keys(t, {"token": str, "replay_at": bool, "reidentify": bool}, f"tokens[{i}]", src)
+            entry = _known_keys({k: v for k, v in t.items() if k != "scopes"}, _TOKEN_KEYS,
+                                f"tokens[{i}]", src)
             if "token" not in entry:
                 raise ConfigError(f"{src}: tokens[{i}].token: required")
             t = entry["token"]
@@ -366,10 +400,14 @@ def _load_tokens(raw: Mapping[str, Any], env: Mapping[str, str], src: str
                 replay.add(t.strip())
             if entry.get("reidentify") is True:
                 reidentify.add(t.strip())
+            if "scopes" in given[i]:
+                scopes = _token_scopes(given[i]["scopes"], f"tokens[{i}].scopes", src)
+                scoped[t.strip()] = scoped.get(t.strip(), frozenset()) | scopes
         if not isinstance(t, str) or not t.strip():
-            raise ConfigError(f"{src}: tokens: expected a list of non-empty strings or {{token, replay_at}}")
+            raise ConfigError(f"{src}: tokens: expected a list of non-empty strings or "
+                              "{token, scopes}")
         tokens.append(t.strip())
-    return tuple(tokens), frozenset(replay), frozenset(reidentify)
+    return tuple(tokens), frozenset(replay), frozenset(reidentify), scoped
 
 
 def _load_upstreams(raw: Mapping[str, Any], env: Mapping[str, str], src: str) -> dict[str, UpstreamConfig]:

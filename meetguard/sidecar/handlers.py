@@ -23,6 +23,7 @@ from .forms import GuardRequest, body_deadline, check_id, check_pid, read_body, 
 from .metrics import CONTENT_TYPE
 from .openai_proxy import parse_body, plan_request
 from .roundtrip import book_for, refusal, restore_completion, wants_restore
+from .scopes import has_scope
 from .sse import SSERestorer, StreamCheckError
 
 __all__ = ["routes"]
@@ -52,7 +53,7 @@ def _check_at(request: web.Request, kind: str, req: GuardRequest) -> None:
         return
     if kind == "release":
         raise UsageError("at: a replayed time is never forwarded; /v1/release decides at the time of the request")
-    if request[keys.TOKEN] not in request.app[keys.CONFIG].replay_tokens:
+    if not has_scope(request, "replay_at"):
         raise UsageError("at: refused; consent is evaluated at the time of the request "
                          "(this token may not replay a time)")
 

@@ -15,6 +15,7 @@ from ..vault import Vault, VaultNotFound
 from . import keys
 from .errors import error_response
 from .openai_proxy import parse_body
+from .scopes import has_scope
 
 __all__ = ["caller_of", "entitled", "routes"]
 
@@ -28,7 +29,7 @@ def caller_of(token: str) -> str:
 
 
 def entitled(request: web.Request) -> bool:
-    return request[keys.TOKEN] in request.app[keys.CONFIG].reidentify_tokens
+    return has_scope(request, "reidentify")
 
 
 @routes.post("/v1/reidentify")

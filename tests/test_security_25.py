@@ -1,0 +1,224 @@
+"""Issue #25: withdrawals that always take effect, scoped tokens, nothing personal in the audit.
+
+One test (or more) per finding; each failed on the main branch before the fix. The
+sidecar tests run the real :class:`meetguard.Guard` (policy decision, redaction,
+audit) with the fake detector of :mod:`meetguard.testing`; no model is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp import FormData
+
+from meetguard import ConfigError, Guard, GuardOptions
+from meetguard.cli import main
+from meetguard.consent.history import in_force, learnt_order
+from meetguard.policy import consent_state, load_policy
+from meetguard.policy.model import ConsentEvent
+from meetguard.sidecar import SidecarConfig, init_app, load_config
+from meetguard.sidecar.config import DEFAULT_SCOPES, SCOPES
+from meetguard.sidecar.scopes import required_scope
+from meetguard.testing import FakeDetector, guard_factory
+
+PLAIN, ADMIN, READER = "tok-plain-0001", "tok-admin-0002", "tok-reader-0003"
+GRANTED_AT = "2026-11-01T09:00:00Z"
+BACKDATED = "2026-10-01T00:00:00Z"          # before the grant: the attack of finding 1
+
+# The values the tests put in requests, files and ids: none may reach an audit record.
+VALUES = ("Bob Li", "Alice Martin", "123-45-6789", "bob.li@example.org", "+1 415 555 0199")
+
+POLICY: dict[str, Any] = {
+    "version": 1,
+    "policy_id": "sec-25",
+    "account": {"id": "acme", "ai_features": {"summarization": True}},
+    "purposes": {
+        "summarization": {"consent": "opt_in", "missing_consent": "exclude",
+                          "recipients": ["llm"],
+                          "redact": {"entities": ["PERSON", "EMAIL_ADDRESS"],
+                                     "operator": "pseudonymize"},
+                          "audio": "bleep"},
+    },
+    "participants": [
+        {"id": "p-alice", "names": ["Alice Martin"],
+         "consent": {"summarization": {"status": "granted", "at": GRANTED_AT}}},
+        {"id": "p-bob", "names": ["Bob Li"],
+         "consent": {"summarization": [{"status": "granted", "at": GRANTED_AT}]}},
+    ],
+}
+CHAT = ("10:00:01 From Alice Martin to Everyone:\n\tthe budget is ready\n"
+        "10:00:05 From Bob Li to Everyone:\n\tmy figures are in the sheet\n")
+
+
+def _write_policy(tmp_path: Path) -> Path:
+    path = tmp_path / "policy.yaml"
+    path.write_text("# the admin's policy\n" + yaml.safe_dump(POLICY, sort_keys=False))
+    return path
+
+
+def _config(tmp_path: Path, tokens: list[Any]) -> Path:
+    cfg = tmp_path / "sidecar.yaml"
+    cfg.write_text(yaml.safe_dump({"policy": "policy.yaml", "audit": "audit.jsonl",
+                                   "erasures_dir": "erasures", "tokens": tokens}))
+    return cfg
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _no_value_in(path: Path) -> None:
+    text = path.read_text()
+    for value in VALUES:
+        assert value not in text, f"a test value reached {path.name}"
+
+
+# -- finding 1: a back-dated withdrawal wins over every earlier-recorded grant ----------------
+
+def _event(status: str, at: str, recorded: str | None = None) -> ConsentEvent:
+    def ts(v: str) -> datetime:
+        return datetime.fromisoformat(v)
+    return ConsentEvent(status, ts(at), None, ts(recorded) if recorded else None)
+
+
+def test_history_orders_by_when_learnt_not_by_the_time_claimed() -> None:
+    grant = _event("granted", GRANTED_AT)
+    late_grant = _event("granted", "2027-01-01T00:00:00Z")             # hand-written, ahead
+    withdrawn = _event("withdrawn", BACKDATED, "2026-12-06T08:00:00Z")  # claims October
+    history = learnt_order([grant, late_grant, withdrawn])
+    assert history == (grant, late_grant, withdrawn)
+    now = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    assert in_force(history, now) is withdrawn
+    # never in the past: before it was recorded the grant stood (a replay sees that)
+    assert in_force(history, datetime(2026, 11, 15, tzinfo=UTC)) is grant
+    # a grant written before the withdrawal never comes back, whatever it claims
+    assert in_force(history, datetime(2027, 2, 1, tzinfo=UTC)) is withdrawn
+    # a new grant after it (a new, explicit event) does
+    regrant = _event("granted", "2026-12-07T00:00:00Z")
+    assert in_force(learnt_order([*history, regrant]), datetime(2026, 12, 8, tzinfo=UTC)) is regrant
+    # hand-written histories keep their meaning: by time, the cautious one on a tie
+    tie = [_event("withdrawn", GRANTED_AT), _event("granted", GRANTED_AT)]
+    assert in_force(learnt_order(tie), now).status == "withdrawn"  # type: ignore[union-attr]
+
+
+def test_cli_backdated_withdrawal_excludes_from_the_next_guard(tmp_path: Path) -> None:
+    policy = _write_policy(tmp_path)
+    cfg = _config(tmp_path, [PLAIN])
+    (tmp_path / "chat.txt").write_text(CHAT)
+    assert main(["consent", "withdraw", "--config", str(cfg), "--participant", "p-bob",
+                 "--purpose", "summarization", "--at", BACKDATED]) == 0
+    loaded = load_policy(policy)
+    bob = loaded.participant("p-bob")
+    assert bob is not None
+    ok, why = consent_state(loaded, "p-bob", loaded.purposes["summarization"], datetime.now(UTC))
+    assert (ok, why) == (False, "consent withdrawn")
+    event = bob.consent["summarization"][-1]
+    assert event.at == datetime.fromisoformat(BACKDATED) and event.recorded is not None
+    out = tmp_path / "out"
+    code = main(["guard", "--policy", str(policy), "--purpose", "summarization",
+                 "--recipient", "llm", "--chat", str(tmp_path / "chat.txt"), "--out", str(out),
+                 "--audit", str(tmp_path / "audit.jsonl")], guard_factory=guard_factory())
+    assert code == 0
+    decision = json.loads((out / "decision.json").read_text())
+    assert decision["excluded_participants"] == ["p-bob"]
+    released = "".join(p.read_text() for p in out.rglob("*.txt"))
+    assert "my figures" not in released and "the budget is ready" in released
+    withdrawn = next(r for r in _records(tmp_path / "audit.jsonl")
+                     if r.get("event") == "consent_withdrawn")
+    assert withdrawn["at"] == BACKDATED            # the claim, kept for the audit
+
+
+async def _sidecar(aiohttp_client: Any, tmp_path: Path, tokens: list[Any]) -> tuple[Any, Guard]:
+    _write_policy(tmp_path)
+    config = load_config(_config(tmp_path, tokens))
+    guard = Guard(tmp_path / "policy.yaml", GuardOptions(audit_path=tmp_path / "audit.jsonl"),
+                  detector=FakeDetector(roster=True))
+    return await aiohttp_client(init_app(config, guard)), guard
+
+
+def _form() -> FormData:
+    form = FormData()
+    form.add_field("purpose", "summarization")
+    form.add_field("recipient", "llm")
+    form.add_field("chat", CHAT.encode(), filename="chat.txt")
+    return form
+
+
+async def test_sidecar_backdated_withdrawal_excludes_from_the_next_guard(
+        aiohttp_client: Any, tmp_path: Path) -> None:
+    client, guard = await _sidecar(aiohttp_client, tmp_path,
+                                   [PLAIN, {"token": ADMIN, "scopes": ["withdraw"]}])
+    try:
+        auth = {"Authorization": f"Bearer {PLAIN}"}
+        before = await client.post("/v1/guard", data=_form(), headers=auth)
+        assert before.status == 200 and (await before.json())["excluded_participants"] == []
+        resp = await client.post("/v1/withdrawals", headers={"Authorization": f"Bearer {ADMIN}"},
+                                 json={"participant": "p-bob", "purpose": "summarization",
+                                       "at": BACKDATED})
+        assert resp.status == 202, await resp.text()
+        after = await client.post("/v1/guard", data=_form(), headers=auth)
+        body = await after.json()
+        assert after.status == 200 and body["excluded_participants"] == ["p-bob"]
+        assert "my figures" not in json.dumps(body["content"])
+    finally:
+        await guard.aclose()
+    _no_value_in(tmp_path / "audit.jsonl")
+
+
+# -- finding 2: token scopes ------------------------------------------------------------------
+
+def test_scopes_config_bare_scoped_and_shorthands(tmp_path: Path) -> None:
+    (tmp_path / "policy.yaml").write_text("")
+    config = load_config(_config(tmp_path, [
+        PLAIN, {"token": ADMIN, "scopes": ["withdraw"]},
+        {"token": READER, "reidentify": True, "replay_at": True}]))
+    assert config.scopes_of(PLAIN) == DEFAULT_SCOPES == {"guard", "release", "passthrough"}
+    assert config.scopes_of(ADMIN) == {"withdraw"}
+    assert config.scopes_of(READER) == DEFAULT_SCOPES | {"reidentify", "replay_at"}
+    assert "live" in SCOPES
+    for bad in ({"token": ADMIN, "scopes": ["everything"]}, {"token": ADMIN, "scopes": []},
+                {"token": ADMIN, "scopes": "withdraw"}):
+        with pytest.raises(ConfigError, match=r"tokens\[0\]\.scopes"):
+            load_config(_config(tmp_path, [bad]))
+
+
+async def test_plain_token_cannot_withdraw_a_withdraw_token_can(
+        aiohttp_client: Any, tmp_path: Path) -> None:
+    client, guard = await _sidecar(aiohttp_client, tmp_path,
+                                   [PLAIN, {"token": ADMIN, "scopes": ["withdraw"]}])
+    try:
+        body = {"participant": "p-bob", "purpose": "summarization"}
+        policy_before = (tmp_path / "policy.yaml").read_bytes()
+        resp = await client.post("/v1/withdrawals", json=body,
+                                 headers={"Authorization": f"Bearer {PLAIN}"})
+        assert resp.status == 403 and (await resp.json())["error"] == "forbidden"
+        assert (tmp_path / "policy.yaml").read_bytes() == policy_before
+        assert not (tmp_path / "erasures").exists() or not any((tmp_path / "erasures").iterdir())
+        # the withdraw token may withdraw and nothing else
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        assert (await client.post("/v1/guard", data=_form(), headers=admin)).status == 403
+        assert (await client.post("/v1/reidentify", json={}, headers=admin)).status == 403
+        resp = await client.post("/v1/withdrawals", json=body, headers=admin)
+        assert resp.status == 202
+    finally:
+        await guard.aclose()
+
+
+def test_every_v1_route_names_its_scope(tmp_path: Path) -> None:
+    """Structural: a route added later without a scope would be refused to every token."""
+    from tests.fakes.guard import FakeGuard
+
+    app = init_app(SidecarConfig(policy=tmp_path / "p.yaml", tokens=(PLAIN,),
+                                 jobs_dir=tmp_path / "jobs"), FakeGuard())  # type: ignore[arg-type]
+    routes = {r.canonical for r in app.router.resources() if r.canonical.startswith("/v1/")}
+    assert routes >= {"/v1/guard", "/v1/release", "/v1/withdrawals", "/v1/reidentify"}
+    for route in routes:
+        scope = required_scope(route)
+        assert scope is None or scope in SCOPES
+    assert required_scope("/v1/withdrawals") == "withdraw"
+    assert required_scope("/v1/chat/completions") == "passthrough"
