@@ -10,6 +10,7 @@ same senders, texts, recipients and private flags.
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,41 @@ def test_webvtt_legacy_region_lines_read_and_kept_safely() -> None:
     assert "Ana" not in out and "Kind" not in out          # free header text never written back
     assert len(webvtt.from_string(out).captions) == 2
     assert _view(parse(source_from_bytes("captions.vtt", out.encode()))) == _view(doc)
+
+
+def _doc(name: str, text: str) -> Document:
+    return parse(source_from_bytes(name, text.encode("utf-8")))
+
+
+def test_meet_paragraph_without_a_name_is_nobodys_and_stays_so_when_written() -> None:
+    doc = _doc("t.txt", "Sync - Transcript\n00:00:00\nAna Díaz: hi\nNote: the forecast moved.\nsee you\n")
+    assert [(c[0], c[1]) for c in _view(doc)] == [
+        ("Ana Díaz", "hi"), (None, "Note: the forecast moved."), (None, "see you")]
+    back = parse(Source(doc.name, write_document(doc), "file", doc.name))
+    # the unknown speaker's line never becomes a paragraph of "Note" or of Ana
+    assert [v[0] for v in _view(back)] == ["Ana Díaz", None, None]
+    odd = _doc("t.txt", "Sync - Transcript\nAna Díaz: hi\nsee you\n")
+    odd = Document(odd.name, odd.format, "transcript",
+                   (odd.items[0], dataclasses.replace(odd.items[1], text="Ben Okafor: psst")), meta=odd.meta)
+    again = parse(Source(odd.name, write_document(odd), "file", odd.name))
+    assert [v[0] for v in _view(again)] == ["Ana Díaz", "Unknown speaker"]   # never Ben's
+
+
+@pytest.mark.parametrize(("fmt", "text", "line"), [
+    ("google-meet", "Sync\nAgenda\nTranscript\nAna: hi\n", 2),            # not Attendees
+    ("otter", "Ana Díaz  0:03\nhello\n", None),                             # fine (control)
+    ("google-meet-chat", "0:00:05.123,0:00:05.123\nAna Díaz : hi\n\n0:00:06.000,0:00:06.000\nno name here\n", 5),
+])
+def test_new_formats_refuse_what_they_cannot_read(fmt: str, text: str, line: int | None) -> None:
+    source = source_from_bytes("x.txt", text.encode("utf-8"))
+    if line is None:
+        assert parse(source).format == fmt
+        return
+    with pytest.raises(InputError, match=f"line {line}:"):
+        parse(source, format=fmt)
+
+
+def test_otter_and_captions_text_before_the_first_paragraph_is_refused() -> None:
+    for fmt, text in (("otter", "intro\nAna Díaz  0:03\nhello\n"), ("zoom-captions", "intro\n[Ana] 10:00:00\nhi\n")):
+        with pytest.raises(InputError, match="line 1:"):
+            parse(source_from_bytes("x.txt", text.encode()), format=fmt)

@@ -13,7 +13,8 @@ Public surface::
     Meeting.from_files(chat=..., transcript=..., ...) -> Meeting
 
 Built-in formats (docs/formats.md): ``meetguard-json``, ``slack``,
-``teams-chat``, ``webvtt``, ``srt``, ``zoom-chat``, ``zoom-cloud-chat``.
+``teams-chat``, ``webvtt``, ``srt``, ``zoom-chat``, ``zoom-cloud-chat``,
+``zoom-captions``, ``google-meet-chat``, ``google-meet``, ``otter``.
 Plugins add more through the entry-point group ``meetguard.parsers``.
 """
 

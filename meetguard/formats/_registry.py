@@ -12,11 +12,14 @@ from .._model import Document
 from .._plugins import load_group
 from ._base import Format, where
 from ._source import Source, load_source, source_from_bytes, source_sha256
+from .google_meet import GoogleMeet, GoogleMeetChat
 from .meetguard_json import MeetguardJSON
+from .otter import Otter
 from .slack import Slack
 from .srt import SRT
 from .teams_chat import TeamsChat
 from .webvtt import WebVTT
+from .zoom_captions import ZoomCaptions
 from .zoom_chat import ZoomChat, ZoomCloudChat
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
 # Detection order: the most specific signatures first.
 _BUILTIN: tuple[Format, ...] = (
     MeetguardJSON(), Slack(), TeamsChat(), WebVTT(), SRT(), ZoomChat(), ZoomCloudChat(),
+    ZoomCaptions(), GoogleMeetChat(), GoogleMeet(), Otter(),
 )
 PLUGIN_GROUP = "meetguard.parsers"
 
