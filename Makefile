@@ -12,7 +12,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/models.txt requirements/ffmpeg.txt $(PLUGINS)
+$(STAMP): pyproject.toml requirements/models.txt requirements/ffmpeg.txt requirements/postgres.txt $(PLUGINS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# torch first and pinned: the CPU build on disk, never the CUDA one.
@@ -21,6 +21,8 @@ $(STAMP): pyproject.toml requirements/models.txt requirements/ffmpeg.txt $(PLUGI
 	# ffmpeg from the imageio-ffmpeg wheel (hash-checked), linked as .venv/bin/ffmpeg.
 	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/ffmpeg.txt
 	ln -sf "$$($(BIN)/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')" $(BIN)/ffmpeg
+	# PostgreSQL binaries for the replica tests (tests/pgserver.py), hash-checked.
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/postgres.txt
 	$(BIN)/pip install -q -e '.[dev,ray]' $(foreach p,$(dir $(PLUGINS)),-e ./$(p))
 	$(BIN)/meetguard models prepare
 	touch $(STAMP)

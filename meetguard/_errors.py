@@ -16,7 +16,8 @@
     ├── VerificationError               exit 1, HTTP 500  (a value to redact heard in released audio)
     ├── AuditError                      exit 1, HTTP 500
     ├── UpstreamError                   exit 1, HTTP 502
-    └── Overloaded                      exit 1, HTTP 503
+    ├── Overloaded                      exit 1, HTTP 503
+    └── StateUnavailable                exit 1, HTTP 503  (the shared state database cannot be reached)
 
 Every message is one line, names the input or rule concerned and never holds a
 value taken from the content (so it is safe in logs and error bodies).
@@ -37,6 +38,7 @@ __all__ = [
     "Overloaded",
     "PluginLoadError",
     "PolicyError",
+    "StateUnavailable",
     "TranscriptionError",
     "UnsupportedFormat",
     "UpstreamError",
@@ -155,3 +157,11 @@ class UpstreamError(MeetguardError):
 class Overloaded(MeetguardError):
     http_status = 503
     code = "overloaded"
+
+
+class StateUnavailable(MeetguardError):
+    """The shared state (``state: {backend: postgres}``) cannot be read or written: the
+    request is refused, nothing is released (docs/deploy.md "Replicas")."""
+
+    http_status = 503
+    code = "state_unavailable"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import pipeline
-from ._errors import AuditError, MeetguardError, UsageError
+from ._errors import AuditError, MeetguardError, StateUnavailable, UsageError
 from ._model import Meeting
 from ._result import Deliver, Delivery, GuardResult
 from ._time import require_aware
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .batch import BatchOutcome, BeforeAudit, GuardFactory, Item, Runner
     from .policy import Policy
     from .redaction import PseudonymBook
+    from .state import ConsentSource
 
 __all__ = ["Delivery", "Guard", "GuardOptions", "GuardResult"]
 
@@ -65,10 +66,13 @@ class Guard:
 
     def __init__(self, policy: str | Path | Policy, options: GuardOptions | None = None, *,
                  detector: DetectorBackend | None = None, transcriber: Transcriber | None = None,
-                 audit: AuditSink | None = None, anonymizer: Anonymizer | None = None) -> None:
+                 audit: AuditSink | None = None, anonymizer: Anonymizer | None = None,
+                 consent: ConsentSource | None = None) -> None:
         from .policy import PolicyWatcher
 
         self.options = options or GuardOptions()
+        # consent events recorded at run time (the postgres state), read before each decision
+        self.consent: ConsentSource | None = consent
         self.policy_source = policy          # what process_many's workers build their Guard from
         if isinstance(policy, (str, Path)):
             self._watcher: PolicyWatcher | _FixedPolicy = PolicyWatcher(
@@ -129,11 +133,33 @@ class Guard:
 
     # -- guarding ---------------------------------------------------------
     def _run(self, meeting: Meeting, purpose: str, recipient: str | None, at: datetime | None,
-             verify: bool | None, language: str | None = None) -> pipeline.Run:
+             verify: bool | None, language: str | None = None,
+             policy: Policy | None = None) -> pipeline.Run:
         when = _aware(at)
-        policy = self.policy
+        policy = policy or self.policy
         return pipeline.Run(policy, meeting, purpose, policy.recipient_for(purpose, recipient),
                             when, verify, replayed=at is not None, language=language)
+
+    async def _policy_now(self, meeting: Meeting, purpose: str, recipient: str | None,
+                          at: datetime | None) -> Policy | None:
+        """The policy file's baseline with the consent events recorded at run time (None:
+        no shared state). When they cannot be read, the refusal is audited and raised
+        (StateUnavailable, HTTP 503): nothing is decided on a baseline that may be stale."""
+        if self.consent is None:
+            return None
+        from .state import with_events
+
+        base = self.policy
+        try:
+            events = await self.consent.consent_events(base.policy_id)
+            learnt_by = datetime.now(UTC)
+        except Exception as exc:  # noqa: BLE001 -- fail closed: refused and audited
+            err = exc if isinstance(exc, MeetguardError) else StateUnavailable(
+                f"state: consent events could not be read ({type(exc).__name__}); nothing was released")
+            run = self._run(meeting, purpose, recipient, at, False, policy=base)
+            await _off_loop(_try, pipeline.audit_error, self._stages, run, err)
+            raise err from None
+        return with_events(base, events, learnt_by)
 
     async def process(
         self,
@@ -154,7 +180,8 @@ class Guard:
         language instead of detecting it; one outside the policy's ``detection.languages``
         is refused (``InputError``).
         """
-        run = self._run(meeting, purpose, recipient, at, verify, language)
+        policy = await self._policy_now(meeting, purpose, recipient, at)
+        run = self._run(meeting, purpose, recipient, at, verify, language, policy)
         result = await self._audited(run, pipeline.run_meeting, self._stages, run)
         delivery: Delivery | None = None
         if deliver is not None and result.decision in ("release", "partial"):
@@ -235,7 +262,8 @@ class Guard:
         On deny the list is empty. Audited like any decision. ``book``: the meeting's
         pseudonyms, kept across calls (the sidecar keeps one per X-Meetguard-Meeting)."""
         meeting = pipeline.text_meeting(texts, attendees, meeting_id)
-        run = self._run(meeting, purpose, recipient, at, False)
+        policy = await self._policy_now(meeting, purpose, recipient, at)
+        run = self._run(meeting, purpose, recipient, at, False, policy=policy)
         run.book = book
         result, out = await self._audited(run, pipeline.run_texts, self._stages, run)
         final = await _off_loop(pipeline.audit_result, self._stages, run, result, None)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         ReidentificationVault,
         WithdrawalResult,
         WithdrawalSettings,
+        check_withdrawal,
         record_withdrawal,
     )
 
@@ -42,14 +43,15 @@ _HOMES = {
     "recipients": ["RecipientRow", "format_rows", "recipient_rows"],
     "releases": ["Artefact", "Release", "read_records", "releases", "releases_holding"],
     "withdraw": ["ReidentificationVault", "WithdrawalResult", "WithdrawalSettings",
-                 "record_withdrawal"],
+                 "check_withdrawal", "record_withdrawal"],
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "BASIS", "Artefact", "Backoff", "ErasureDispatcher", "ErasureEndpoint", "ErasureRequest",
     "ErasureState", "ErasureStore", "PolicyEdit", "RecipientRow", "ReidentificationVault",
-    "Release", "WithdrawalResult", "WithdrawalSettings", "append_withdrawal", "format_rows",
+    "Release", "WithdrawalResult", "WithdrawalSettings", "append_withdrawal", "check_withdrawal",
+    "format_rows",
     "read_records", "recipient_rows", "record_withdrawal", "releases", "releases_holding",
     "sign", "signature_valid",
 ]

@@ -25,12 +25,13 @@ from typing import Any, Protocol
 
 from .._errors import UsageError
 from ..audit import AuditLog, AuditSink, verify
+from ..policy import Policy
 from .erasure import ErasureEndpoint, ErasureRequest, ErasureState, ErasureStore, audit_event
 from .policy_file import append_withdrawal
 from .releases import Release, read_records, releases_holding
 
 __all__ = ["DUE_DAYS", "ReidentificationVault", "WithdrawalResult", "WithdrawalSettings",
-           "record_withdrawal"]
+           "check_withdrawal", "record_withdrawal"]
 
 DUE_DAYS = 30          # Art. 12(3): without undue delay, within one month
 
@@ -81,6 +82,11 @@ class WithdrawalResult:
             "vault": self.vault,
             "audit_chain": self.chain or "ok",
         }
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    policy: Policy           # the policy the withdrawal was recorded against
 
 
 def _iso(at: datetime) -> str:
@@ -137,20 +143,48 @@ def _chain_problem(audit_path: Path, key: bytes | None) -> str:
     return "" if result.ok else f"{result.message}: releases after it may be missing"
 
 
-def record_withdrawal(settings: WithdrawalSettings, participant: str, purpose: str,
-                      at: datetime | None = None, *, audit: AuditSink | None = None,
-                      now: datetime | None = None) -> WithdrawalResult:
-    """Steps 1-4. Raises UsageError / PolicyError (the policy file is then unchanged and
-    nothing is recorded)."""
-    now = now or datetime.now(UTC)
+def _check_when(at: datetime | None, now: datetime) -> datetime:
     when = at or now
     if when.tzinfo is not None and when > now + timedelta(minutes=5):
         # a withdrawal dated ahead would let releases go on until then
         raise UsageError("--at: a withdrawal cannot be dated in the future")
-    # `when` is a claim, kept for the audit; the event takes effect from `now`, when it is
-    # recorded, and wins over every grant recorded before it (history.py)
-    edit = append_withdrawal(settings.policy_path, participant, purpose, when,
-                             settings.extra_entities, recorded=now)
+    return when
+
+
+def check_withdrawal(settings: WithdrawalSettings, participant: str, purpose: str,
+                     at: datetime | None = None, now: datetime | None = None
+                     ) -> tuple[Policy, datetime]:
+    """For a withdrawal recorded elsewhere than the policy file (the shared state): the
+    policy in force and the withdrawal's time, once the purpose, the participant and
+    the time are checked (UsageError / PolicyError otherwise)."""
+    from .._time import require_aware
+    from ..policy import load_policy
+
+    when = _check_when(at, now or datetime.now(UTC))
+    require_aware(when, "--at")
+    policy = load_policy(settings.policy_path, settings.extra_entities)
+    if purpose not in policy.purposes:
+        raise UsageError(f"{settings.policy_path}: purpose {purpose[:60]!r} is not in the policy")
+    if policy.participant(participant) is None:
+        raise UsageError(f"{settings.policy_path}: unknown participant id {participant[:60]!r}")
+    return policy, when
+
+
+def record_withdrawal(settings: WithdrawalSettings, participant: str, purpose: str,
+                      at: datetime | None = None, *, audit: AuditSink | None = None,
+                      now: datetime | None = None, recorded: Policy | None = None
+                      ) -> WithdrawalResult:
+    """Steps 1-4. Raises UsageError / PolicyError (the policy file is then unchanged and
+    nothing is recorded). ``recorded``: the event is already recorded in the shared
+    state (check_withdrawal gave this policy); the policy file is left as it is."""
+    now = now or datetime.now(UTC)
+    when = _check_when(at, now)
+    if recorded is None:
+        # `when` is a claim, kept for the audit; the event takes effect from `now`, when it
+        # is recorded, and wins over every grant recorded before it (history.py)
+        recorded = append_withdrawal(settings.policy_path, participant, purpose, when,
+                                     settings.extra_entities, recorded=now).policy
+    edit = _Recorded(recorded)
     sink = audit or AuditLog(settings.audit_path, key=settings.audit_key)
     store = ErasureStore(settings.store_dir)
     found = releases_holding(read_records(settings.audit_path), participant, purpose)

@@ -20,9 +20,10 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from .._errors import MeetguardError, UsageError
+from .._errors import ConfigError, MeetguardError, UsageError
 from ..audio.limits import AudioLimits
 from ..formats import Meeting
+from ..state import FilesState, StateBackend, open_state
 from . import keys
 from .config import SidecarConfig, load_config
 from .errors import error_outcome
@@ -75,7 +76,7 @@ def init_app(config: SidecarConfig, guard: GuardLike | None = None, *,
     return app
 
 
-def _build_guard(config: SidecarConfig) -> GuardLike:
+def _build_guard(config: SidecarConfig, state: StateBackend) -> GuardLike:
     from .._guard import Guard, GuardOptions
 
     options = GuardOptions(audit_path=config.audit, hash_key=config.hash_key,
@@ -83,7 +84,29 @@ def _build_guard(config: SidecarConfig) -> GuardLike:
                            transcriber_backend=config.models.backend,
                            spacy_model=config.models.spacy,
                            detection_workers=config.models.detection_workers)
-    return Guard.from_policy(config.policy, options)
+    return Guard(config.policy, options, consent=state if state.shared else None)
+
+
+async def _open_state(config: SidecarConfig, given: GuardLike | None) -> StateBackend:
+    """The state backend, started. A database that cannot be reached now is no reason
+    not to start: each use retries, and until it works requests are refused (503) and
+    /readyz says not ready."""
+    from .._guard import Guard
+    from ..backends import plugin_entity_types
+
+    if config.state.backend == "postgres":
+        state = open_state(config.state)
+    else:
+        state = FilesState(config.state, config.policy, plugin_entity_types())
+    if state.shared and given is not None:
+        if not isinstance(given, Guard):
+            raise ConfigError(f"{config.source}: state.backend: postgres needs the sidecar's own guard")
+        given.consent = state      # its decisions read the shared consent events
+    try:
+        await state.start()
+    except MeetguardError as exc:
+        log.error("state database unavailable at start", extra={"error_type": type(exc).__name__})
+    return state
 
 
 def _lifecycle(given: GuardLike | None, loader: MeetingLoader, limits: AudioLimits | None
@@ -93,7 +116,10 @@ def _lifecycle(given: GuardLike | None, loader: MeetingLoader, limits: AudioLimi
         runtime = app[keys.RUNTIME]
         readiness = app[keys.READINESS]
         loop = asyncio.get_running_loop()
-        guard = given if given is not None else await loop.run_in_executor(None, _build_guard, config)
+        state = await _open_state(config, given)
+        runtime.state = state
+        guard = given if given is not None else await loop.run_in_executor(
+            None, _build_guard, config, state)
         # trust_env=False: no proxy from the environment; only configured upstreams are reached.
         session = aiohttp.ClientSession(trust_env=False)
         upstreams = {}
@@ -133,6 +159,8 @@ def _lifecycle(given: GuardLike | None, loader: MeetingLoader, limits: AudioLimi
                 await runtime.zoom.aclose(SHUTDOWN_GRACE_S)
         finally:
             runtime.service = runtime.jobs = runtime.session = runtime.zoom = None
+            runtime.state = None
+            await state.aclose()
             for up in upstreams.values():
                 await up.aclose()
             await session.close()

@@ -15,6 +15,8 @@ Environment overrides (``MEETGUARD_`` + the key path in upper case, ``.`` -> ``_
     MEETGUARD_UPSTREAMS_<NAME>_URL / _KIND / _TIMEOUT_S / _MODEL / _ERASURE_URL / _ERASURE_KEY_ENV
     MEETGUARD_UPSTREAMS_<NAME>_HEADERS_<HEADER>   e.g. ..._HEADERS_AUTHORIZATION
     MEETGUARD_ZOOM_<KEY>                      the zoom webhook section (zoom_config.py)
+    MEETGUARD_STATE_BACKEND, MEETGUARD_STATE_DSN_ENV, MEETGUARD_STATE_REPLICA
+                                              the state section (files | postgres; docs/deploy.md)
 
 ``<NAME>`` is the upstream's name in upper case with ``-`` as ``_``
 (``llm-summarizer`` -> ``LLM_SUMMARIZER``); a header's ``_`` become ``-``.
@@ -36,6 +38,7 @@ import yaml
 
 from .._errors import ConfigError
 from .._plugins import find
+from ..state.base import BACKENDS, StateConfig, default_replica
 from .zoom_config import ZoomConfig, load_zoom
 
 __all__ = ["DEFAULT_SCOPES", "SCOPES", "Limits", "ModelsConfig", "SidecarConfig", "UpstreamConfig",
@@ -111,6 +114,7 @@ class SidecarConfig:
     erasures_dir: Path = Path("meetguard-erasures")   # erasure request states (docs/consent.md)
     zoom: ZoomConfig | None = None    # the Zoom recording webhook (zoom_config.py); None: off
     vault: VaultConfig | None = None  # the re-identification vault (docs/vault.md); None: off
+    state: StateConfig = field(default_factory=StateConfig)   # files | postgres (meetguard/state/)
     source: str = "<defaults>"        # where the config came from, for messages
 
     def scopes_of(self, token: str) -> frozenset[str]:
@@ -129,7 +133,7 @@ class SidecarConfig:
 
 
 _TOP_KEYS = {"policy", "audit", "listen", "tokens", "hash_key_env", "upstreams", "limits",
-             "jobs_dir", "jobs", "models", "erasures_dir", "zoom", "vault"}
+             "jobs_dir", "jobs", "models", "erasures_dir", "zoom", "vault", "state"}
 _SECTIONS: dict[str, dict[str, type]] = {
     "listen": {"host": str, "port": int},
     "limits": {"max_body_mb": int, "max_jobs": int, "queue": int, "body_timeout_s": int,
@@ -137,6 +141,7 @@ _SECTIONS: dict[str, dict[str, type]] = {
     "jobs": {"ttl_s": int},
     "models": {"whisper": str, "backend": str, "spacy": str, "detection_workers": int},
     "vault": {"dir": str, "key_env": str},
+    "state": {"backend": str, "dsn_env": str, "replica": str, "timeout_s": float},
 }
 _UPSTREAM_KEYS: dict[str, type] = {"url": str, "kind": str, "timeout_s": float, "headers": dict,
                                    "model": str, "erasure_url": str, "erasure_key_env": str}
@@ -286,6 +291,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         erasures_dir=erasures_dir,
         zoom=zoom,
         vault=_load_vault(sections["vault"], env, src, file_base),
+        state=_load_state(sections["state"], env, src),
         source=src,
     )
 
@@ -358,6 +364,27 @@ def _load_vault(section: Mapping[str, Any], env: Mapping[str, str], src: str, ba
 
     key_env = section.get("key_env", DEFAULT_KEY_ENV)
     return VaultConfig(_resolve(section["dir"], base), key_env, master_key_from_env(key_env, env))
+
+
+def _load_state(section: Mapping[str, Any], env: Mapping[str, str], src: str) -> StateConfig:
+    """The ``state: {backend, dsn_env, replica, timeout_s}`` section; a postgres DSN is read now."""
+    backend = section.get("backend", "files")
+    if backend not in BACKENDS:
+        raise ConfigError(f"{src}: state.backend: expected one of {', '.join(BACKENDS)}")
+    dsn_env = section.get("dsn_env", "MEETGUARD_STATE_DSN")
+    timeout_s = section.get("timeout_s", 5.0)
+    if timeout_s <= 0:
+        raise ConfigError(f"{src}: state.timeout_s: must be positive")
+    dsn = ""
+    if backend == "postgres":
+        dsn = env.get(dsn_env, "").strip()
+        if not dsn:
+            raise ConfigError(f"{src}: state.dsn_env: variable {dsn_env} is not set "
+                              "(set it to the postgres DSN, e.g. postgresql://user@host/db)")
+        if not dsn.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(f"{src}: state.dsn_env: {dsn_env} is not a postgresql:// DSN")
+    replica = section.get("replica") or default_replica()
+    return StateConfig(backend, dsn_env, dsn, replica, timeout_s)
 
 
 _Tokens = tuple[tuple[str, ...], frozenset[str], frozenset[str], dict[str, frozenset[str]]]

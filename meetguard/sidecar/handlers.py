@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from .._errors import InputTooLarge, UpstreamError, UsageError
+from .._errors import InputTooLarge, MeetguardError, UpstreamError, UsageError
 from . import keys
 from .errors import error_response
 from .forms import GuardRequest, body_deadline, check_id, check_pid, read_body, read_guard_form
@@ -274,11 +274,23 @@ def _readiness(request: web.Request) -> tuple[bool, str, str | None]:
     return True, "ready", rejected
 
 
+async def _state_readiness(request: web.Request) -> tuple[bool, str, str | None]:
+    """As _readiness, and not ready while the shared state database cannot be reached."""
+    ready, reason, detail = _readiness(request)
+    shared = request.app[keys.RUNTIME].state
+    if ready and shared is not None and shared.shared:
+        try:
+            await shared.ping()
+        except MeetguardError as exc:
+            return False, "state database unavailable", exc.message
+    return ready, reason, detail
+
+
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.StreamResponse:
     """Unauthenticated: only whether the sidecar is ready and whether a policy reload was
     rejected. What was rejected (a path, a participant id...) is for /v1/status."""
-    ready, reason, detail = _readiness(request)
+    ready, reason, detail = await _state_readiness(request)
     rejected = detail is not None and reason in ("ready", "no valid policy loaded")
     body: dict[str, object] = {"ready": ready, "rejected_reload": rejected}
     if not ready:
@@ -289,7 +301,7 @@ async def readyz(request: web.Request) -> web.StreamResponse:
 @routes.get("/v1/status")
 async def status(request: web.Request) -> web.StreamResponse:
     """Authenticated: readiness with its details, queue and jobs."""
-    ready, reason, detail = _readiness(request)
+    ready, reason, detail = await _state_readiness(request)
     gate = request.app[keys.GATE]
     return web.json_response({"ready": ready, "reason": reason, "detail": detail,
                               "queue": {"running": gate.running, "waiting": gate.waiting,

@@ -8,6 +8,7 @@ from typing import TypeVar
 import aiohttp
 from aiohttp import web
 
+from ..state import StateBackend
 from .config import SidecarConfig
 from .jobs import Gate, JobManager
 from .metrics import Metrics
@@ -28,6 +29,7 @@ __all__ = [
     "jobs",
     "service",
     "session",
+    "state",
     "zoom_jobs",
 ]
 
@@ -49,6 +51,7 @@ class Runtime:
     service: GuardService | None = None
     jobs: JobManager | None = None
     zoom: ZoomJobs | None = None      # only with a zoom: config section
+    state: StateBackend | None = None  # files or postgres (config state:, meetguard/state/)
 
 
 _T = TypeVar("_T")
@@ -80,6 +83,10 @@ def jobs(app: web.Application) -> JobManager:
 
 def session(app: web.Application) -> aiohttp.ClientSession:
     return _started(app[RUNTIME].session)
+
+
+def state(app: web.Application) -> StateBackend:
+    return _started(app[RUNTIME].state)
 
 
 def zoom_jobs(app: web.Application) -> ZoomJobs:

@@ -28,6 +28,7 @@ from ..consent import (
     ErasureEndpoint,
     ErasureStore,
     WithdrawalSettings,
+    check_withdrawal,
     record_withdrawal,
 )
 from ..policy import Policy, load_policy
@@ -176,7 +177,18 @@ async def withdrawals(request: web.Request) -> web.Response:
     settings = state.settings
     if settings is None:
         raise RuntimeError("sidecar not started")
-    result = await asyncio.get_running_loop().run_in_executor(
-        None, lambda: record_withdrawal(settings, participant, purpose, at))
+    loop = asyncio.get_running_loop()
+    shared = request.app[keys.RUNTIME].state
+    if shared is not None and shared.shared:
+        # The shared state: the event goes to the database (one transaction), where every
+        # replica reads it before its next decision; the policy file stays the baseline.
+        policy, when = await loop.run_in_executor(
+            None, check_withdrawal, settings, participant, purpose, at)
+        await shared.record_consent(policy.policy_id, participant, purpose, "withdrawn", when)
+        result = await loop.run_in_executor(
+            None, lambda: record_withdrawal(settings, participant, purpose, when, recorded=policy))
+    else:
+        result = await loop.run_in_executor(
+            None, lambda: record_withdrawal(settings, participant, purpose, at))
     state.wake.set()
     return web.json_response(result.to_json(), status=202)

