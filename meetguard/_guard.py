@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import pipeline
 from ._errors import AuditError, MeetguardError, StateUnavailable, UsageError
+from ._ids import check_id
 from ._model import Meeting
 from ._result import Deliver, Delivery, GuardResult
 from ._time import require_aware
@@ -137,6 +138,7 @@ class Guard:
              policy: Policy | None = None) -> pipeline.Run:
         when = _aware(at)
         policy = policy or self.policy
+        _check_request_ids(policy, purpose, recipient)
         return pipeline.Run(policy, meeting, purpose, policy.recipient_for(purpose, recipient),
                             when, verify, replayed=at is not None, language=language)
 
@@ -281,6 +283,16 @@ class Guard:
             if isinstance(exc, MeetguardError):
                 raise
             raise MeetguardError(f"internal error ({type(exc).__name__}); nothing was released") from exc
+
+
+def _check_request_ids(policy: Policy, purpose: str, recipient: str | None) -> None:
+    """A purpose or recipient the policy does not name is the caller's text: it reaches the
+    audit record of the refusal only when it is an identifier (meetguard/_ids.py, #25)."""
+    spec = policy.purposes.get(purpose)
+    if spec is None:
+        check_id("purpose", purpose)
+    if recipient is not None and (spec is None or recipient not in spec.recipients):
+        check_id("recipient", recipient)
 
 
 async def _off_loop(fn: Callable[..., _T], *args: Any) -> _T:

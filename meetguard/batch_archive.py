@@ -29,6 +29,7 @@ from typing import Any
 
 from ._errors import InputError
 from ._files import sha256_file
+from ._ids import ID_RULE, is_safe_id
 from .batch import MeetingSpec
 
 __all__ = ["AUDIO_SUFFIXES", "ArchiveProblem", "input_fingerprint", "scan_archive"]
@@ -167,6 +168,11 @@ def _spec(name: str, meta: Mapping[str, Any], chat: list[str], transcript: list[
     meeting_id = meta.get("meeting_id", name)
     if not isinstance(meeting_id, str | int) or isinstance(meeting_id, bool) or not str(meeting_id):
         raise _Bad("meeting_id must be a non-empty string")
+    if not is_safe_id(str(meeting_id)):    # it reaches the audit log: an identifier, never text (#25)
+        if "meeting_id" in meta:
+            raise _Bad(f"meeting_id: expected {ID_RULE}")
+        raise _Bad(f"the folder name is not a meeting id ({ID_RULE}): set meeting_id in its "
+                   f"{META_FILE} or in the manifest line")
     attendees = meta.get("attendees", [])
     if not isinstance(attendees, list) or not all(isinstance(a, str) and a for a in attendees):
         raise _Bad("attendees must be a list of participant ids")

@@ -23,6 +23,7 @@ from ._cli_consent import add_parsers, cmd_consent, cmd_report
 from ._cli_vault import add_guard_options, cmd_reidentify, cmd_vault, vault_from_args
 from ._cli_vault import add_parsers as add_vault_parsers
 from ._errors import MeetguardError, OutputExists, UsageError
+from ._ids import check_id
 
 if TYPE_CHECKING:
     from ._guard import Guard, GuardOptions, GuardResult
@@ -219,6 +220,8 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
     from .formats import Meeting
 
     out = Path(args.out)
+    if args.meeting_id is not None:
+        check_id("--meeting-id", args.meeting_id)      # an identifier, never free text (#25)
     _check_out(out, args.force)
     if args.report and any(Path(f).name == "report.html" for f in [*args.chat, *args.transcript]):
         raise UsageError("--report: an input is named report.html; rename it or leave out --report")

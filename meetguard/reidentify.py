@@ -147,7 +147,9 @@ def reidentify_meeting(vault: Vault, meeting_id: str, text: str, caller: str,
     from datetime import UTC, datetime
 
     from ._errors import MeetguardError
+    from ._ids import check_id
 
+    check_id("meeting_id", meeting_id)     # refused before the audit: never free text (#25)
     at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     try:
         tokens = vault.load(meeting_id)

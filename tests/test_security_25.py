@@ -222,3 +222,67 @@ def test_every_v1_route_names_its_scope(tmp_path: Path) -> None:
         assert scope is None or scope in SCOPES
     assert required_scope("/v1/withdrawals") == "withdraw"
     assert required_scope("/v1/chat/completions") == "passthrough"
+
+
+# -- finding 3: every identifier that reaches the audit log is an identifier ----------------
+
+async def test_reidentify_refuses_a_meeting_id_that_is_free_text(
+        aiohttp_client: Any, tmp_path: Path) -> None:
+    from meetguard.sidecar.config import VaultConfig
+
+    (tmp_path / "policy.yaml").write_text("")
+    cfg = SidecarConfig(policy=tmp_path / "policy.yaml", audit=tmp_path / "audit.jsonl",
+                        tokens=(READER,), jobs_dir=tmp_path / "jobs",
+                        token_scopes={READER: frozenset({"reidentify"})},
+                        vault=VaultConfig(tmp_path / "vault", "K", bytes(range(32))))
+    from tests.fakes.guard import FakeGuard
+
+    client = await aiohttp_client(init_app(cfg, FakeGuard()))  # type: ignore[arg-type]
+    for value in ("Bob Li", "bob.li@example.org", "x" * 129):
+        resp = await client.post("/v1/reidentify", json={"meeting_id": value, "text": "hi"},
+                                 headers={"Authorization": f"Bearer {READER}"})
+        assert resp.status == 400
+        assert value not in await resp.text()
+    audit = tmp_path / "audit.jsonl"
+    assert not audit.exists() or not audit.read_text().strip()
+
+
+@pytest.mark.parametrize("flag,value", [("--meeting-id", "Bob Li"),
+                                        ("--meeting-id", "bob.li@example.org"),
+                                        ("--purpose", "Alice Martin"),
+                                        ("--recipient", "bob.li@example.org")])
+def test_cli_guard_refuses_free_text_ids_before_the_audit(
+        tmp_path: Path, flag: str, value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    policy = _write_policy(tmp_path)
+    (tmp_path / "chat.txt").write_text(CHAT)
+    args = {"--purpose": "summarization", "--recipient": "llm", flag: value}
+    argv = ["guard", "--policy", str(policy), "--chat", str(tmp_path / "chat.txt"),
+            "--out", str(tmp_path / "out"), "--audit", str(tmp_path / "audit.jsonl")]
+    for k, v in args.items():
+        argv += [k, v]
+    assert main(argv, guard_factory=guard_factory()) == 2
+    assert value not in capsys.readouterr().err
+    audit = tmp_path / "audit.jsonl"
+    assert not audit.exists() or value not in audit.read_text()
+
+
+def test_batch_meeting_ids_from_files_are_identifiers(tmp_path: Path) -> None:
+    from meetguard.batch_archive import scan_archive
+
+    arc = tmp_path / "arc"
+    for folder, meta in (("ok-1", "meeting_id: mtg-001\n"), ("named", "meeting_id: Bob Li\n"),
+                         ("Bob Li 123-45-6789", None)):
+        (arc / folder).mkdir(parents=True)
+        (arc / folder / "chat.txt").write_text(CHAT)
+        if meta:
+            (arc / folder / "meeting.yaml").write_text(meta)
+    specs, problems = scan_archive(arc)
+    assert [s.meeting_id for s in specs] == ["mtg-001"]
+    assert sorted(p.name for p in problems) == ["Bob Li 123-45-6789", "named"]
+    assert all("Bob Li" not in p.problem for p in problems)
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"name": "m1", "chat": "arc/ok-1/chat.txt",
+                                    "meeting_id": "bob.li@example.org"}) + "\n")
+    specs, problems = scan_archive(manifest)
+    assert specs == [] and "meeting_id" in problems[0].problem
+    assert "bob.li" not in problems[0].problem

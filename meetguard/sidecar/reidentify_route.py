@@ -9,6 +9,7 @@ import hashlib
 from aiohttp import web
 
 from .._errors import UsageError
+from .._ids import check_id
 from ..audit import AuditLog
 from ..reidentify import reidentify_meeting
 from ..vault import Vault, VaultNotFound
@@ -41,8 +42,9 @@ async def reidentify(request: web.Request) -> web.StreamResponse:
         raise VaultNotFound("vault: none configured")
     body = parse_body(await request.read())
     meeting, text = body.get("meeting_id"), body.get("text")
-    if not isinstance(meeting, str) or not meeting or len(meeting) > 256:
-        raise UsageError("meeting_id: expected a non-empty string")
+    if not isinstance(meeting, str):
+        raise UsageError("meeting_id: expected a string")
+    check_id("meeting_id", meeting)          # an identifier, never free text (#25)
     if not isinstance(text, str) or len(text) > MAX_TEXT:
         raise UsageError("text: expected a string (at most 1 MiB)")
     from .withdrawals import _audit_facts
