@@ -9,8 +9,12 @@ the module in a temp dir on loopback; each test gets a database of its own.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
+import hmac
 import json
 import shutil
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -27,10 +31,13 @@ from meetguard import Guard, GuardOptions
 from meetguard.audit import verify
 from meetguard.sidecar import init_app
 from meetguard.sidecar.config import load_config
+from meetguard.sidecar.zoom_config import ZoomConfig, ZoomPurpose
 from meetguard.state import open_state, with_events
 from meetguard.state.base import StateConfig
 from meetguard.testing import FakeDetector
 
+from .fakes.sidecar_upstream import Recorder, build_upstream
+from .fakes.zoom import ZoomState, build_zoom
 from .pgserver import PgServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,38 +83,47 @@ class Replica:
         return self.dir / "audit.jsonl"
 
 
-def _config(dir: Path, policy: Path, name: str) -> Path:
+def _config(dir: Path, policy: Path, name: str, upstream: str = "http://127.0.0.1:9/s") -> Path:
     cfg = dir / "sidecar.yaml"
     cfg.write_text(yaml.safe_dump({
         "policy": str(policy), "audit": "audit.jsonl",
         "tokens": [{"token": TOKEN, "scopes": ["guard", "release", "passthrough", "withdraw",
                                                "reidentify"]}],
         "jobs_dir": "jobs", "erasures_dir": "erasures",
-        "upstreams": {"summarizer": {"url": "http://127.0.0.1:9/s"}},
+        "upstreams": {"summarizer": {"url": upstream}},
         "state": {"backend": "postgres", "dsn_env": "TEST_STATE_DSN", "replica": name,
                   "timeout_s": 2},
     }))
     return cfg
 
 
+async def _start_replicas(tmp_path: Path, upstream: str = "http://127.0.0.1:9/s",
+                          zoom: ZoomConfig | None = None) -> list[Replica]:
+    policy = tmp_path / "policy.yaml"
+    if not policy.exists():
+        shutil.copy(ROOT / "examples" / "policy.yaml", policy)
+        policy.chmod(0o444)            # the baseline: a ConfigMap, never written by a replica
+    out: list[Replica] = []
+    for i in (1, 2, 3):
+        d = tmp_path / f"r{i}"
+        d.mkdir()
+        config = load_config(_config(d, policy, f"replica-{i}", upstream))
+        if zoom is not None:
+            config = dataclasses.replace(config, zoom=zoom)
+        guard = Guard(policy, GuardOptions(audit_path=d / "audit.jsonl"),
+                      detector=FakeDetector({"alice.martin@northwind.example": "EMAIL_ADDRESS"}))
+        server = TestServer(init_app(config, guard=guard), host="127.0.0.1")
+        await server.start_server()
+        out.append(Replica(f"replica-{i}", server, d))
+    return out
+
+
 @pytest.fixture
 async def replicas(tmp_path: Path, dsn: str, monkeypatch: pytest.MonkeyPatch
                    ) -> AsyncIterator[list[Replica]]:
     monkeypatch.setenv("TEST_STATE_DSN", dsn)
-    policy = tmp_path / "policy.yaml"
-    shutil.copy(ROOT / "examples" / "policy.yaml", policy)
-    policy.chmod(0o444)                # the baseline: a ConfigMap, never written by a replica
-    out: list[Replica] = []
+    out = await _start_replicas(tmp_path)
     try:
-        for i in (1, 2, 3):
-            d = tmp_path / f"r{i}"
-            d.mkdir()
-            config = load_config(_config(d, policy, f"replica-{i}"))
-            guard = Guard(policy, GuardOptions(audit_path=d / "audit.jsonl"),
-                          detector=FakeDetector({"alice.martin@northwind.example": "EMAIL_ADDRESS"}))
-            server = TestServer(init_app(config, guard=guard), host="127.0.0.1")
-            await server.start_server()
-            out.append(Replica(f"replica-{i}", server, d))
         yield out
     finally:
         for r in out:
@@ -227,6 +243,75 @@ async def test_recorded_events_layer_over_the_baseline_in_order(dsn: str) -> Non
     assert consent_state(merged, "p-alice", purpose, before)[0] is True     # the file's grant
     assert consent_state(merged, "p-alice", purpose, after) == (False, "consent withdrawn")
     assert consent_state(merged, "p-bob", purpose, after)[0] is True        # opt-out, untouched
+
+
+ZOOM_SECRET = b"zm-replica-secret-5c1d"
+UUID = "7777BBBiBBBBBiBiBiiBii=="
+
+
+def _zoom_event(base: str, token: str, files: dict[str, bytes]) -> bytes:
+    rec = [{"id": fid, "meeting_id": UUID, "recording_start": "2026-11-30T10:00:00Z",
+            "recording_end": "2026-11-30T10:30:00Z", "file_type": ftype,
+            "file_extension": ext, "file_size": len(files[fid]),
+            "download_url": f"{base}/rec/download/{fid}", "status": "completed",
+            "recording_type": "audio_only"}
+           for fid, ftype, ext in (("f-vtt", "TRANSCRIPT", "VTT"), ("f-chat", "CHAT", "TXT"))]
+    event = {"event": "recording.completed", "event_ts": 1764497000123,
+             "payload": {"account_id": "acct-1", "object": {
+                 "uuid": UUID, "id": 81234567890, "host_id": "h-1", "topic": "Weekly sync",
+                 "start_time": "2026-11-30T10:00:00Z", "duration": 30,
+                 "recording_files": rec, "participant_audio_files": []}},
+             "download_token": token}
+    return json.dumps(event).encode("utf-8")
+
+
+def _zoom_records(r: Replica) -> list[dict[str, Any]]:
+    return [x for x in _records(r.audit) if "event" in x and x.get("event") != "consent_withdrawn"]
+
+
+async def test_one_zoom_event_to_every_replica_is_guarded_and_delivered_once(
+        tmp_path: Path, dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_STATE_DSN", dsn)
+    zoom_state, rec = ZoomState(), Recorder()
+    zoom_state.files.update({"f-vtt": (ROOT / "examples" / "meeting" / "transcript.vtt").read_bytes(),
+                             "f-chat": CHAT.read_bytes()})
+    zoom_srv = TestServer(build_zoom(zoom_state), host="127.0.0.1")
+    up_srv = TestServer(build_upstream(rec), host="127.0.0.1")
+    await zoom_srv.start_server()
+    await up_srv.start_server()
+    zoom_base = f"http://127.0.0.1:{zoom_srv.port}"
+    zoom = ZoomConfig(secret_env="ZOOM_SECRET", secrets=(ZOOM_SECRET,), api_base=zoom_base,
+                      download_hosts=(f"127.0.0.1:{zoom_srv.port}",),
+                      purposes=(ZoomPurpose("summarization", "summarizer"),))
+    out = await _start_replicas(tmp_path, f"http://127.0.0.1:{up_srv.port}/summarizer", zoom)
+    try:
+        body = _zoom_event(zoom_base, zoom_state.token, zoom_state.files)
+        ts = str(int(time.time()))
+        sig = "v0=" + hmac.new(ZOOM_SECRET, b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+        headers = {"x-zm-request-timestamp": ts, "x-zm-signature": sig, "Content-Type": "application/json"}
+        async with aiohttp.ClientSession() as http:
+            async def post(r: Replica) -> int:
+                async with http.post(f"{r.url}/v1/hooks/zoom", data=body, headers=headers) as resp:
+                    return resp.status
+            # the same event, at the same moment, to all three (Zoom redelivering through a Service)
+            assert await asyncio.gather(*(post(r) for r in out)) == [204, 204, 204]
+            for _ in range(400):
+                if sum(len(_zoom_records(r)) for r in out) >= 1:
+                    break
+                await asyncio.sleep(0.025)
+            await asyncio.sleep(0.3)          # time for a second (wrong) job to show itself
+            assert [await post(r) for r in out] == [204, 204, 204]       # redelivered later
+            await asyncio.sleep(0.3)
+        records = [x for r in out for x in _zoom_records(r)]
+        assert len(records) == 1, records                  # one job, on one replica
+        assert len(rec.received) == 1                      # delivered once
+        assert sorted(zoom_state.fetched()) == ["f-chat", "f-vtt"]   # downloaded once
+        assert ALICE_LINE in rec.received[0].body.decode()
+    finally:
+        for r in out:
+            await r.server.close()
+        await zoom_srv.close()
+        await up_srv.close()
 
 
 def test_the_postgres_backend_needs_its_dsn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

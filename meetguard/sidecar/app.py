@@ -130,7 +130,7 @@ def _lifecycle(given: GuardLike | None, loader: MeetingLoader, limits: AudioLimi
                               ttl_s=config.jobs_ttl_s)
             runtime.session, runtime.service, runtime.jobs = session, service, jobs
             runtime.zoom = start_zoom_jobs(config, guard, service, app[keys.GATE], app[keys.METRICS],
-                                           session)
+                                           session, state)
 
             async def warm() -> None:
                 try:

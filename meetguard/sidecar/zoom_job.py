@@ -49,6 +49,7 @@ from .._errors import MeetguardError
 from .._files import write_json_private
 from ..audit import AuditLog, AuditSink
 from ..policy import Policy, consent_state, load_policy
+from ..state import StateBackend
 from .config import SidecarConfig
 from .forms import GuardRequest
 from .jobs import Gate
@@ -83,6 +84,7 @@ class HookContext:
     session: aiohttp.ClientSession
     audit: AuditSink
     gate_slots: int = 2               # how many jobs download at once (limits.max_jobs)
+    state: StateBackend | None = None  # shared state: the event key is claimed there first
 
 
 def _write_private(path: Path, data: Mapping[str, Any]) -> None:
@@ -117,7 +119,18 @@ class ZoomJobs:
         token = event.get("download_token")
         token = token if isinstance(token, str) and token.strip() else None
         loop = asyncio.get_running_loop()
-        if not await loop.run_in_executor(None, self._persist, key, event, token):
+        shared = self.ctx.state if self.ctx.state is not None and self.ctx.state.shared else None
+        # Replicas: the first to claim the key in the database takes the event (a unique
+        # key); the others answer duplicate. StateUnavailable (503): Zoom sends it again.
+        if shared is not None and not await shared.claim_event(key):
+            return "duplicate"
+        try:
+            persisted = await loop.run_in_executor(None, self._persist, key, event, token)
+        except BaseException:
+            if shared is not None:       # not taken: a redelivery may claim it
+                await shared.release_event(key)
+            raise
+        if not persisted:
             return "duplicate"
         self._start(key)
         return "accepted"
@@ -181,6 +194,7 @@ class ZoomJobs:
                     failure = MeetguardError(f"internal error ({type(exc).__name__})")
                 await asyncio.get_running_loop().run_in_executor(
                     None, self._finish, record, plan, results, failure)
+                await self._unclaim_if_dropped(key)
         finally:
             lock, users = self._meetings[uuid]
             if users <= 1:
@@ -324,6 +338,16 @@ class ZoomJobs:
                 "delivered": delivered, "status": outcome.status,
                 "reason": reason, "audit_id": body.get("audit_id")}
 
+    async def _unclaim_if_dropped(self, key: str) -> None:
+        """A job dropped so that a resent event runs (no token): its claim goes too."""
+        shared = self.ctx.state
+        if shared is None or not shared.shared or (self.dir / key).exists():
+            return
+        try:
+            await shared.release_event(key)
+        except MeetguardError as exc:
+            log.error("zoom claim not released", extra={"error_type": type(exc).__name__})
+
     # -- finishing --------------------------------------------------------------------
     def _finish(self, record: dict[str, Any], plan: ZoomPlan, results: Mapping[str, dict[str, Any]],
                 failure: MeetguardError | None) -> None:
@@ -424,7 +448,8 @@ def _withheld(plan: ZoomPlan, req: GuardRequest, repeated: Collection[str] = ())
 
 
 def start_zoom_jobs(config: SidecarConfig, guard: Any, service: GuardService, gate: Gate,
-                    metrics: Metrics, session: aiohttp.ClientSession) -> ZoomJobs | None:
+                    metrics: Metrics, session: aiohttp.ClientSession,
+                    state: StateBackend | None = None) -> ZoomJobs | None:
     """The Zoom job runner for a running sidecar (None without a ``zoom:`` section), with
     unfinished jobs resumed. Its event records go to the guard's audit log."""
     if config.zoom is None:
@@ -433,7 +458,7 @@ def start_zoom_jobs(config: SidecarConfig, guard: Any, service: GuardService, ga
     ctx = HookContext(zoom=config.zoom, jobs_dir=config.jobs_dir, policy_path=config.policy,
                       service=service, gate=gate, metrics=metrics, session=session,
                       audit=getattr(guard, "audit", None) or AuditLog(audit_path),   # the guard's: keyed too
-                      gate_slots=config.limits.max_jobs)
+                      gate_slots=config.limits.max_jobs, state=state)
     jobs = ZoomJobs(ctx)
     resumed = jobs.resume()
     if resumed:
