@@ -43,6 +43,7 @@ class GuardOptions:
     detection_workers: int = 0               # 0: in-process; n: a pool of n processes
     progress: bool = False                   # show a progress bar for long audio (CLI)
     vault: Vault | None = None               # where re-identifiable purposes keep pseudonym maps
+    token_form: str = "square"               # pseudonyms as [PERSON_1] (square) or <PERSON_1> (angle)
 
 
 @runtime_checkable

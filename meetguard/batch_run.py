@@ -56,6 +56,7 @@ class BatchCommand:
     force: bool = False
     whisper_model: str | None = None          # None: by the policy's detection.languages
     progress: bool = False
+    token_form: str = "square"                # pseudonyms as [PERSON_1] or <PERSON_1>
 
 
 @dataclass
@@ -100,7 +101,8 @@ def run_batch(cmd: BatchCommand) -> int:
         raise UsageError(f"{out}: --out must not be inside the archive folder")
     specs, problems = scan_archive(archive)
     guard = Guard.from_policy(cmd.policy, GuardOptions(audit_path=cmd.audit,
-                                                       whisper_model=cmd.whisper_model))
+                                                       whisper_model=cmd.whisper_model,
+                                                       token_form=cmd.token_form))
     try:
         return asyncio.run(_run(cmd, guard, out, specs, problems))
     finally:

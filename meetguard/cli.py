@@ -63,30 +63,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="meetguard", description="Consent gate for meeting content on its way to AI services.")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output on stderr")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    g = sub.add_parser("guard", help="decide, redact and release one meeting")
-    g.add_argument("--policy", required=True)
-    g.add_argument("--purpose", required=True)
-    g.add_argument("--out", required=True, help="output directory (must be empty or absent unless --force)")
-    g.add_argument("--chat", action="append", default=[], metavar="FILE")
-    g.add_argument("--transcript", action="append", default=[], metavar="FILE")
-    g.add_argument("--audio", metavar="FILE")
-    g.add_argument("--track", action="append", default=[], metavar="PARTICIPANT_ID=FILE")
-    g.add_argument("--attendee", action="append", default=[], metavar="PARTICIPANT_ID")
-    g.add_argument("--meeting-id")
-    g.add_argument("--recipient")
-    g.add_argument("--at", metavar="ISO8601", help="evaluate consent at this instant (with timezone)")
-    g.add_argument("--audit", metavar="FILE")
-    g.add_argument("--format", metavar="NAME", help="force an input format instead of detecting it")
-    g.add_argument("--language", metavar="CODE", help="the documents' language (e.g. fr), not detected")
-    g.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
-                   help="re-transcribe released audio and fail closed if a redacted value is heard")
-    g.add_argument("--force", action="store_true", help="allow a non-empty --out (its content is replaced)")
-    g.add_argument("--whisper-model", default=None, help="Whisper model: tiny.en or base (embedded), a path, or a cached name; default: by the policy's detection.languages")
-    g.add_argument("--report", action="store_true",
-                   help="also write report.html (the review report) beside the outputs")
-    add_guard_options(g)
-
+    _add_guard_parser(sub)
     _add_batch_parser(sub)
 
     pol = sub.add_parser("policy", help="policy tools")
@@ -121,6 +98,38 @@ def _build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_guard_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    g = sub.add_parser("guard", help="decide, redact and release one meeting")
+    g.add_argument("--policy", required=True)
+    g.add_argument("--purpose", required=True)
+    g.add_argument("--out", required=True, help="output directory (must be empty or absent unless --force)")
+    g.add_argument("--chat", action="append", default=[], metavar="FILE")
+    g.add_argument("--transcript", action="append", default=[], metavar="FILE")
+    g.add_argument("--audio", metavar="FILE")
+    g.add_argument("--track", action="append", default=[], metavar="PARTICIPANT_ID=FILE")
+    g.add_argument("--attendee", action="append", default=[], metavar="PARTICIPANT_ID")
+    g.add_argument("--meeting-id")
+    g.add_argument("--recipient")
+    g.add_argument("--at", metavar="ISO8601", help="evaluate consent at this instant (with timezone)")
+    g.add_argument("--audit", metavar="FILE")
+    g.add_argument("--format", metavar="NAME", help="force an input format instead of detecting it")
+    g.add_argument("--language", metavar="CODE", help="the documents' language (e.g. fr), not detected")
+    g.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
+                   help="re-transcribe released audio and fail closed if a redacted value is heard")
+    g.add_argument("--force", action="store_true", help="allow a non-empty --out (its content is replaced)")
+    g.add_argument("--whisper-model", default=None, help="Whisper model: tiny.en or base (embedded), a path, or a cached name; default: by the policy's detection.languages")
+    g.add_argument("--report", action="store_true",
+                   help="also write report.html (the review report) beside the outputs")
+    _add_token_form(g)
+    add_guard_options(g)
+
+
+def _add_token_form(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--token-form", choices=("square", "angle"), default="square",
+                   help="how pseudonyms are written: square [PERSON_1] (default; no escaping in "
+                        "WebVTT, SRT, JSON or HTML) or angle <PERSON_1>")
+
+
 def _add_batch_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     b = sub.add_parser("batch", help="guard a whole archive of meetings (docs/batch.md)")
     b.add_argument("archive", metavar="ARCHIVE", help="a folder of meeting folders, or a .jsonl manifest")
@@ -136,6 +145,7 @@ def _add_batch_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
                    help="re-transcribe released audio and fail closed if a redacted value is heard")
     b.add_argument("--force", action="store_true", help="guard again meetings already decided")
     b.add_argument("--whisper-model", default=None)
+    _add_token_form(b)
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
@@ -145,7 +155,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         archive=args.archive, policy=args.policy, purpose=args.purpose, out=args.out,
         recipient=args.recipient, audit=args.audit, workers=args.workers, engine=args.engine,
         ray_address=args.ray_address, verify=args.verify, force=args.force,
-        whisper_model=args.whisper_model, progress=sys.stderr.isatty()))
+        whisper_model=args.whisper_model, progress=sys.stderr.isatty(),
+        token_form=args.token_form))
 
 
 def _parse_at(value: str | None) -> datetime | None:
@@ -228,7 +239,8 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
     at = _parse_at(args.at)
     tracks = _parse_tracks(args.track)
     options = GuardOptions(audit_path=args.audit, progress=sys.stderr.isatty(),
-                           whisper_model=args.whisper_model, vault=vault_from_args(args))
+                           whisper_model=args.whisper_model, vault=vault_from_args(args),
+                           token_form=args.token_form)
     guard = (guard_factory or Guard.from_policy)(args.policy, options)
     try:
         meeting = Meeting.from_files(chat=args.chat, transcript=args.transcript, audio=args.audio,

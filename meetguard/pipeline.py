@@ -104,9 +104,9 @@ def run_meeting(stages: Stages, run: Run) -> GuardResult:
     from .redaction import PseudonymBook, make_operator
     from .redaction.text import redact_documents
 
-    rules = redaction_rules(spec, decision, make_operator(spec.redact.operator, stages.hash_key),
-                            heard.attribution)
-    run.book = run.book or PseudonymBook()
+    run.book = run.book or PseudonymBook(stages.backends.options.token_form)
+    rules = redaction_rules(spec, decision, make_operator(spec.redact.operator, stages.hash_key,
+                                                          run.book.form), heard.attribution)
     outcome = redact_documents(heard.documents, decision.dropped_items, decision.dropped_documents,
                                quotes_dropped(run.meeting, decision), units, findings, rules,
                                run.book, stages.backends.anonymizer())
@@ -343,8 +343,9 @@ def run_texts(stages: Stages, run: Run) -> tuple[GuardResult, list[str]]:
     from .redaction import PseudonymBook, make_operator
     from .redaction.text import redact_documents
 
-    rules = redaction_rules(spec, decision, make_operator("pseudonymize", None), decision.attribution)
-    run.book = run.book or PseudonymBook()
+    run.book = run.book or PseudonymBook(stages.backends.options.token_form)
+    rules = redaction_rules(spec, decision, make_operator("pseudonymize", None, run.book.form),
+                            decision.attribution)
     outcome = redact_documents(run.meeting.documents, frozenset(), frozenset(), frozenset(), units,
                                findings, rules, run.book, stages.backends.anonymizer())
     out = [item.text for doc in outcome.documents for item in doc.items]

@@ -1,6 +1,6 @@
 """Restore pseudonyms in text that came back from an AI service (docs/reidentify.md).
 
-:class:`Restorer` knows one meeting's map (``<PERSON_1>`` -> value) and finds a
+:class:`Restorer` knows one meeting's map (``[PERSON_1]`` or ``<PERSON_1>`` -> value) and finds a
 token however an LLM wrote it (``<PERSON_1>``, ``PERSON_1``, ``[PERSON_1]``,
 ``<person_1>``, ``Person 1``); the type and the number must match exactly
 (``PERSON_1`` never becomes ``PERSON_12``'s value). A token not in the map stays.
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Restorer", "StreamRestorer", "reidentify_meeting"]
 
-_TOKEN = re.compile(r"^<([A-Z][A-Z0-9_]*?)_([0-9a-f]+)>$")
+_TOKEN = re.compile(r"^(?:<([A-Z][A-Z0-9_]*?)_([0-9a-f]+)>|\[([A-Z][A-Z0-9_]*?)_([0-9a-f]+)\])$")
 _WORD = re.compile(r"[A-Za-z0-9_]")
 _MAX_NUMBER = 24
 
@@ -40,7 +40,7 @@ class Restorer:
         for token, value in tokens.items():
             m = _TOKEN.match(token)
             if m:
-                self.values[_key(m.group(1), m.group(2))] = value
+                self.values[_key(m.group(1) or m.group(3), m.group(2) or m.group(4))] = value
         types = sorted({t for t, _ in self.values}, key=len, reverse=True)
         self.types = tuple(t.replace("_", " ") for t in types)   # canonical, separators as spaces
         alts = "|".join(r"[_ ]".join(map(re.escape, t.split("_"))) for t in types) or r"(?!x)x"

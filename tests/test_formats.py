@@ -176,10 +176,10 @@ def test_zoom_cloud_unresolved_quote_and_written_excluded_quote() -> None:
     (msg,) = doc.items
     assert isinstance(msg, ChatMessage) and msg.quote == Quote("nothing like this", None, False)
     redacted = Document(doc.name, doc.format, doc.kind,
-                        (ChatMessage(0, "10:00:00", Speaker("<PERSON_1>"), "❤️", kind=MessageKind.REACTION,
+                        (ChatMessage(0, "10:00:00", Speaker("[PERSON_1]"), "❤️", kind=MessageKind.REACTION,
                                      quote=Quote("[excluded]")),), meta=doc.meta)
     assert write_document(redacted)[doc.name].decode() == (
-        '10:00:00\t<PERSON_1>:\tReacted to "[excluded]" with ❤️\n'
+        '10:00:00\t[PERSON_1]:\tReacted to "[excluded]" with ❤️\n'
     )
 
 
@@ -231,15 +231,15 @@ def test_generic_vtt_bom_blocks_settings_and_notes_dropped() -> None:
 
 
 def test_vtt_writer_escapes_tokens_and_voice_labels() -> None:
-    cues = (Cue(0, 0.0, 1.5, Speaker("<PERSON_1>"), "call <PERSON_2> & co --> now"),
-            Cue(1, 61.25, 3700.0, None, "<EMAIL_ADDRESS_1>"))
+    cues = (Cue(0, 0.0, 1.5, Speaker("[PERSON_1]"), "call [PERSON_2] & co --> now"),
+            Cue(1, 61.25, 3700.0, None, "[EMAIL_ADDRESS_1]"))
     doc = Document("x.transcript.vtt", "webvtt", "transcript", cues)  # meta None
     out = write_document(doc)["x.transcript.vtt"].decode()
-    assert "<v PERSON_1>call &lt;PERSON_2&gt; &amp; co --&gt; now</v>" in out
+    assert "<v PERSON_1>call [PERSON_2] &amp; co --&gt; now</v>" in out
     assert "00:01:01.250 --> 01:01:40.000" in out
-    assert "&lt;EMAIL_ADDRESS_1&gt;" in out
+    assert "[EMAIL_ADDRESS_1]" in out
     back = parse(Source("x.vtt", {"x.vtt": out.encode()}))
-    assert [c.text for c in back.items] == ["call <PERSON_2> & co --> now", "<EMAIL_ADDRESS_1>"]
+    assert [c.text for c in back.items] == ["call [PERSON_2] & co --> now", "[EMAIL_ADDRESS_1]"]
     assert back.items[0].speaker == Speaker("PERSON_1")
 
 
@@ -248,12 +248,12 @@ def test_zoom_prefix_layout_kept_with_token_speaker() -> None:
     first = doc.items[0]
     assert isinstance(first, Cue)
     redacted = Document(doc.name, doc.format, doc.kind,
-                        (Cue(0, first.start, first.end, Speaker("<PERSON_1>"), "Okay <PERSON_2>", ident="1"),),
+                        (Cue(0, first.start, first.end, Speaker("[PERSON_1]"), "Okay [PERSON_2]", ident="1"),),
                         meta=doc.meta)
     out = write_document(redacted)[doc.name].decode()
-    assert "&lt;PERSON_1&gt;: Okay &lt;PERSON_2&gt;" in out
+    assert "[PERSON_1]: Okay [PERSON_2]" in out
     back = parse(Source(doc.name, {doc.name: out.encode()}))
-    assert back.items[0].speaker == Speaker("<PERSON_1>") and back.items[0].text == "Okay <PERSON_2>"
+    assert back.items[0].speaker == Speaker("[PERSON_1]") and back.items[0].text == "Okay [PERSON_2]"
 
 
 def test_srt_has_no_speakers_and_renumbers() -> None:
@@ -311,35 +311,35 @@ def test_slack_writer_applies_relabel_and_redacted_items() -> None:
     users = {m.sender.platform_id: m.sender for m in doc.items
              if isinstance(m, ChatMessage) and m.sender and m.kind is MessageKind.MESSAGE}
     alice, carla = users["U01ALICE"], users["U03CARLA"]
-    p1, p2 = Speaker("<PERSON_1>", "PERSON_1"), Speaker("<PERSON_2>", "PERSON_2")
+    p1, p2 = Speaker("[PERSON_1]", "PERSON_1"), Speaker("[PERSON_2]", "PERSON_2")
     relabel = {alice: p1, carla: p2}
     items = []
     for m in doc.items:
         assert isinstance(m, ChatMessage)
-        text = m.text.replace("<@U03CARLA|cnunes>", "<PERSON_2>").replace("<@U03CARLA>", "<PERSON_2>")
+        text = m.text.replace("<@U03CARLA|cnunes>", "[PERSON_2]").replace("<@U03CARLA>", "[PERSON_2]")
         m = ChatMessage(m.index, m.time, m.sender, text, m.recipients, m.private, m.kind, m.quote, (),
                         m.extra_texts)
         if m.sender in relabel:
-            m = ChatMessage(m.index, m.time, relabel[m.sender], m.text.replace("Bob", "<PERSON_3>"),
+            m = ChatMessage(m.index, m.time, relabel[m.sender], m.text.replace("Bob", "[PERSON_3]"),
                             m.recipients, m.private, m.kind, m.quote, m.mentions,
-                            tuple(t.replace("Alice Martin", "<PERSON_1>").replace("alice", "<PERSON_1>")
+                            tuple(t.replace("Alice Martin", "[PERSON_1]").replace("alice", "[PERSON_1]")
                                   for t in m.extra_texts))
         elif m.extra_texts:
             m = ChatMessage(m.index, m.time, m.sender, m.text, m.recipients, m.private, m.kind, m.quote,
-                            m.mentions, ("<PERSON_1>_cv.pdf", "CV of <PERSON_1>"))
+                            m.mentions, ("[PERSON_1]_cv.pdf", "CV of [PERSON_1]"))
         items.append(m)
     redacted = Document(doc.name, doc.format, doc.kind, tuple(items), container=doc.container,
                         meta=doc.meta, relabel=relabel)
     out = write_document(redacted)
     users_json = json.loads(out["slack_dm/users.json"])
-    assert users_json[0] == {"id": "PERSON_1", "name": "<PERSON_1>", "real_name": "<PERSON_1>",
-                             "profile": {"real_name": "<PERSON_1>", "display_name": "<PERSON_1>"}}
+    assert users_json[0] == {"id": "PERSON_1", "name": "[PERSON_1]", "real_name": "[PERSON_1]",
+                             "profile": {"real_name": "[PERSON_1]", "display_name": "[PERSON_1]"}}
     assert users_json[1]["id"] == "U02BOBLI" and users_json[1]["real_name"] == "Bob Li"
     general = json.loads(out["slack_dm/general/2026-11-20.json"])
     assert general[0]["user"] == "PERSON_1"
     assert general[4]["user"] == "PERSON_2"           # system message: id through relabel
-    assert general[3]["files"][0]["url_private"].endswith("/%3CPERSON_1%3E_cv.pdf")
-    assert general[3]["files"][0]["permalink"] == "https://acme.slack.com/files/PERSON_1/F2/%3CPERSON_1%3E_cv.pdf"
+    assert general[3]["files"][0]["url_private"].endswith("/%5BPERSON_1%5D_cv.pdf")
+    assert general[3]["files"][0]["permalink"] == "https://acme.slack.com/files/PERSON_1/F2/%5BPERSON_1%5D_cv.pdf"
     channels = json.loads(out["slack_dm/channels.json"])
     assert channels[0]["creator"] == "PERSON_1" and channels[0]["members"] == ["PERSON_1", "U02BOBLI", "PERSON_2"]
     assert "slack_dm/mpdm-G0GROUPDM/2026-11-21.json" in out
@@ -433,24 +433,24 @@ def test_teams_writer_escapes_and_relabels_mentions() -> None:
     doc = read_document(SAMPLES / "teams_chat_graph.json", "chat")
     alice = doc.items[1].sender
     assert alice is not None
-    p1 = Speaker("<PERSON_1>", "PERSON_1")
+    p1 = Speaker("[PERSON_1]", "PERSON_1")
     deepak = doc.items[2]
     assert isinstance(deepak, ChatMessage)
-    new_text = deepak.text.replace("Alice", "<PERSON_1>")
-    mention = type(deepak.mentions[0])(7, 7 + len("<PERSON_1>"), alice)
+    new_text = deepak.text.replace("Alice", "[PERSON_1]")
+    mention = type(deepak.mentions[0])(7, 7 + len("[PERSON_1]"), alice)
     items = (
         doc.items[0],
-        ChatMessage(1, doc.items[1].time, p1, "Ping <PERSON_2> & co"),  # type: ignore[union-attr]
-        ChatMessage(2, deepak.time, Speaker("<PERSON_3>", "PERSON_3"), new_text, mentions=(mention,)),
+        ChatMessage(1, doc.items[1].time, p1, "Ping [PERSON_2] & co"),  # type: ignore[union-attr]
+        ChatMessage(2, deepak.time, Speaker("[PERSON_3]", "PERSON_3"), new_text, mentions=(mention,)),
     )
     red = Document(doc.name, doc.format, doc.kind, items, meta=doc.meta, relabel={alice: p1})
     out = json.loads(write_document(red)[doc.name])
     msgs = out["value"]
-    assert msgs[1]["body"]["content"] == "<p>Ping &lt;PERSON_2&gt; &amp; co</p>"
-    assert msgs[1]["from"]["user"] == {"id": "PERSON_1", "displayName": "<PERSON_1>", "userIdentityType": "aadUser"}
-    assert msgs[2]["body"]["content"].startswith('<p>Thanks <at id="0">&lt;PERSON_1&gt;</at>.')
-    assert msgs[2]["mentions"][0]["mentionText"] == "<PERSON_1>"
-    assert msgs[2]["mentions"][0]["mentioned"]["user"] == {"id": "PERSON_1", "displayName": "<PERSON_1>"}
+    assert msgs[1]["body"]["content"] == "<p>Ping [PERSON_2] &amp; co</p>"
+    assert msgs[1]["from"]["user"] == {"id": "PERSON_1", "displayName": "[PERSON_1]", "userIdentityType": "aadUser"}
+    assert msgs[2]["body"]["content"].startswith('<p>Thanks <at id="0">[PERSON_1]</at>.')
+    assert msgs[2]["mentions"][0]["mentionText"] == "[PERSON_1]"
+    assert msgs[2]["mentions"][0]["mentioned"]["user"] == {"id": "PERSON_1", "displayName": "[PERSON_1]"}
     assert msgs[0]["eventDetail"]["members"] == [{"id": "PERSON_1", "displayName": None}]
     blob = json.dumps(out)
     assert "Alice" not in blob and "8b081ef6" not in blob
@@ -501,14 +501,14 @@ def test_meetguard_json_invalid(body: dict[str, object]) -> None:
 
 @pytest.mark.parametrize("fmt", ["zoom-chat", "zoom-cloud-chat", "teams-chat", "meetguard-json"])
 def test_chat_writers_accept_meta_none(fmt: str) -> None:
-    items = (ChatMessage(0, "10:00:00", Speaker("<PERSON_1>", "PERSON_1"), "hi <PERSON_2>\nsecond line"),
-             ChatMessage(1, "10:00:05", Speaker("<PERSON_2>", "PERSON_2"), "psst", (Speaker("<PERSON_1>"),), True))
+    items = (ChatMessage(0, "10:00:00", Speaker("[PERSON_1]", "PERSON_1"), "hi [PERSON_2]\nsecond line"),
+             ChatMessage(1, "10:00:05", Speaker("[PERSON_2]", "PERSON_2"), "psst", (Speaker("[PERSON_1]"),), True))
     doc = Document("out.x", fmt, "chat", items)
     out = write_document(doc)
     back = parse(Source("out.x", out, "file", "out.x"))
     assert back.format == fmt
     assert [(m.text, m.sender.label if m.sender else None, m.private) for m in back.items] == [  # type: ignore[union-attr]
-        ("hi <PERSON_2>\nsecond line", "<PERSON_1>", False), ("psst", "<PERSON_2>", True)]
+        ("hi [PERSON_2]\nsecond line", "[PERSON_1]", False), ("psst", "[PERSON_2]", True)]
 
 
 def test_slack_writer_needs_the_parsed_export() -> None:
@@ -521,7 +521,7 @@ def test_slack_writer_needs_the_parsed_export() -> None:
     ("Martin, Alice [NW]", 1, False, True),
     ("Li, Bob (Guest)", 1, False, True),
     ("Jean-Luc de la Tour", 1, False, True),
-    ("<PERSON_1>", 1, False, True),
+    ("[PERSON_1]", 1, False, True),
     ("Omar", 1, False, False),
     ("Omar", 1, True, True),
     ("Omar", 2, False, True),

@@ -178,13 +178,13 @@ def test_vtt_graph_metadata_content_cues() -> None:
     cue = doc.items[0]
     assert isinstance(cue, Cue)
     redacted = Document(doc.name, doc.format, doc.kind,
-                        (Cue(0, cue.start, cue.end, Speaker("<PERSON_1>"), "hello <PERSON_2> -->"),),
+                        (Cue(0, cue.start, cue.end, Speaker("[PERSON_1]"), "hello [PERSON_2] -->"),),
                         meta=doc.meta)
     out = write_document(redacted)["t.vtt"].decode()
     body = json.loads(out.splitlines()[-1])
-    assert body["speakerName"] == "<PERSON_1>" and body["spokenText"] == "hello <PERSON_2> -->"
+    assert body["speakerName"] == "[PERSON_1]" and body["spokenText"] == "hello [PERSON_2] -->"
     assert "other" not in body and body["spokenLanguage"] == "en-us"
-    assert "Ana Diaz" not in out and _said(_again(redacted)) == [("<PERSON_1>", "hello <PERSON_2> -->")]
+    assert "Ana Diaz" not in out and _said(_again(redacted)) == [("[PERSON_1]", "hello [PERSON_2] -->")]
 
 
 @pytest.mark.parametrize("timing", ["00:00:01.000 --> 00:00:0", "00:00:01.000 --> 00:00",

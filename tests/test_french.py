@@ -130,7 +130,7 @@ def test_french_chat_and_transcript_no_leak_everyday_kept(tmp_path: Path) -> Non
     for kind in ("FR_NIR", "FR_SIRET", "IBAN_CODE", "ID_NUMBER", "PHONE_NUMBER", "EMAIL_ADDRESS"):
         assert decision["entity_counts"].get(kind, 0) >= 1, kind
     # ordinary words stay words: of the released words, few are tokens beyond the values above
-    tokens = re.findall(r"<[A-Z_]+_\d+>|&lt;[A-Z_]+_\d+&gt;", text)
+    tokens = re.findall(r"\[[A-Z_]+_\d+\]|<[A-Z_]+_\d+>|&lt;[A-Z_]+_\d+&gt;", text)
     assert len(tokens) <= sum(decision["entity_counts"].values()) + 12   # + speaker labels
 
 

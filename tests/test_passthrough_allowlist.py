@@ -37,7 +37,7 @@ Client = TestClient[web.Request, web.Application]
 
 def fake_redact(text: str) -> str:
     for n, secret in enumerate(SECRETS, 1):
-        text = text.replace(secret, f"<PERSON_{n}>")
+        text = text.replace(secret, f"[PERSON_{n}]")
     return text
 
 
@@ -124,13 +124,13 @@ def test_tool_call_ids_are_replaced_consistently_and_arguments_stay_json() -> No
     out = forward(base(messages=[_call({"to": MAIL}), {"role": "tool", "tool_call_id": "t1", "content": "sent"}]))
     call = out["messages"][0]["tool_calls"][0]
     assert call["id"] == out["messages"][1]["tool_call_id"] == "call_1"
-    assert json.loads(call["function"]["arguments"]) == {"to": "<PERSON_2>"}
+    assert json.loads(call["function"]["arguments"]) == {"to": "[PERSON_2]"}
 
 
 def test_numbers_in_arguments_are_kept_unless_the_guard_redacts_them() -> None:
     out = forward(base(messages=[_call({"count": 3, "card": int(CARD), "ratio": 0.5})]))
     args = json.loads(out["messages"][0]["tool_calls"][0]["function"]["arguments"])
-    assert args == {"count": 3, "card": "<PERSON_3>", "ratio": 0.5}
+    assert args == {"count": 3, "card": "[PERSON_3]", "ratio": 0.5}
 
 
 def test_deep_json_in_arguments_is_refused() -> None:

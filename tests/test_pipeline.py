@@ -63,7 +63,7 @@ def test_pass_through_removes_the_names_of_people_who_refuse_under_speakers_keep
     result, out = asyncio.run(guard.redact_texts(texts, "summarization", "summarizer", ["p-alice"], AT))
     assert result.decision == "release"
     assert "Carla Nunes" not in " ".join(out)           # p-carla refuses: her name goes
-    assert out[0].startswith("Alice Martin met <PERSON_")   # speakers: keep keeps the consenting
+    assert out[0].startswith("Alice Martin met [PERSON_")   # speakers: keep keeps the consenting
     assert "alice@acme.example" not in out[0]
     assert out[0].split(" met ")[1].split(";")[0] == out[1].split(" again")[0]  # one pseudonym
     assert [u.text for u in detector.units] == texts

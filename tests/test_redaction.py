@@ -49,8 +49,8 @@ def find(text: str, value: str, etype: str, normalized: str | None = None, pid: 
 @pytest.mark.parametrize(
     ("operator", "expected"),
     [
-        ("pseudonymize", "SSN <US_SSN_1>, again <US_SSN_1>, other <US_SSN_2>"),
-        ("redact", "SSN <US_SSN>, again <US_SSN>, other <US_SSN>"),
+        ("pseudonymize", "SSN [US_SSN_1], again [US_SSN_1], other [US_SSN_2]"),
+        ("redact", "SSN [US_SSN], again [US_SSN], other [US_SSN]"),
         ("mask", "SSN ***-**-****, again *********, other ***-**-****"),
     ],
 )
@@ -69,7 +69,7 @@ def test_hash_operator_is_keyed_hmac_of_normalised_value() -> None:
                                                              "a.b@x.example")]
     out, _ = redact_plain([text], [fs], rules("hash", key=b"k1"), PseudonymBook())
     digest = hmac.new(b"k1", b"a.b@x.example", hashlib.sha256).hexdigest()[:16]
-    assert out == [f"mail <EMAIL_ADDRESS_{digest}> or <EMAIL_ADDRESS_{digest}>"]
+    assert out == [f"mail [EMAIL_ADDRESS_{digest}] or [EMAIL_ADDRESS_{digest}]"]
     other, _ = redact_plain([text], [fs], rules("hash", key=b"k2"), PseudonymBook())
     assert other != out
 
@@ -90,11 +90,11 @@ def test_one_pseudonym_per_participant_across_names_and_labels() -> None:
     items = out.documents[0].items
     assert isinstance(items[0], ChatMessage) and isinstance(items[1], ChatMessage)
     # Alice's label appears first, so she is PERSON_1 everywhere; Bob is PERSON_2.
-    assert items[0].sender == Speaker("<PERSON_1>")
-    assert items[0].text == "hi <PERSON_2> and <PERSON_2>"
-    assert items[1].sender == Speaker("<PERSON_2>")
-    assert items[1].text == "thanks <PERSON_1>"
-    assert out.documents[0].relabel[ALICE].label == "<PERSON_1>"
+    assert items[0].sender == Speaker("[PERSON_1]")
+    assert items[0].text == "hi [PERSON_2] and [PERSON_2]"
+    assert items[1].sender == Speaker("[PERSON_2]")
+    assert items[1].text == "thanks [PERSON_1]"
+    assert out.documents[0].relabel[ALICE].label == "[PERSON_1]"
 
 
 def test_speakers_keep_leaves_labels_but_removes_excluded_names() -> None:
@@ -107,14 +107,14 @@ def test_speakers_keep_leaves_labels_but_removes_excluded_names() -> None:
     msg = out.documents[0].items[0]
     assert isinstance(msg, ChatMessage)
     assert msg.sender == ALICE
-    assert msg.text == "ask <PERSON>"
+    assert msg.text == "ask [PERSON]"
 
 
 def test_entities_outside_the_policy_list_are_kept() -> None:
     text = "call 555-0142 on Friday"
     fs = [find(text, "555-0142", "PHONE_NUMBER", "5550142"), find(text, "Friday", "DATE_TIME")]
     out, counts = redact_plain([text], [fs], rules(), PseudonymBook())
-    assert out == ["call <PHONE_NUMBER_1> on Friday"]
+    assert out == ["call [PHONE_NUMBER_1] on Friday"]
     assert "DATE_TIME" not in counts
 
 
@@ -139,7 +139,7 @@ def test_dropped_items_and_quotes_of_them() -> None:
     assert isinstance(items[0], ChatMessage) and items[0].quote == Quote(EXCLUDED_QUOTE, None, False)
     assert isinstance(items[2], ChatMessage) and items[2].quote is not None
     # the cut fell inside the IP address: the whole value is replaced, no fragment survives
-    assert items[2].quote.text == "the box is <IP_ADDRESS_1>"
+    assert items[2].quote.text == "the box is [IP_ADDRESS_1]"
 
 
 def test_cue_words_follow_redaction() -> None:
@@ -150,8 +150,8 @@ def test_cue_words_follow_redaction() -> None:
     cue = Cue(0, 0.0, 2.2, None, text, words)
     f1 = find(text, "Carla", "PERSON", pid="p-carla")
     f2 = find(text, "five five five", "PHONE_NUMBER", "555")
-    new_text, new_words = redact_words(cue, [(f1, "<PERSON_1>"), (f2, "<PHONE_NUMBER_1>")])
-    assert new_text == " my name is <PERSON_1>'s phone <PHONE_NUMBER_1> okay"
+    new_text, new_words = redact_words(cue, [(f1, "[PERSON_1]"), (f2, "[PHONE_NUMBER_1]")])
+    assert new_text == " my name is [PERSON_1]'s phone [PHONE_NUMBER_1] okay"
     assert "".join(w.text for w in new_words) == new_text
     merged = next(w for w in new_words if "PHONE" in w.text)
     assert (merged.start, merged.end) == (1.3, 1.9)

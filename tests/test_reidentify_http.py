@@ -26,7 +26,7 @@ async def _client(aiohttp_client: Any, tmp_path: Path) -> Any:
 
 async def test_reidentify_route(aiohttp_client: Any, tmp_path: Path) -> None:
     vault = Vault(tmp_path / "vault", KEY)
-    vault.store("m-1", "summarization", {"<PERSON_1>": "Alice Martin"}, 30)
+    vault.store("m-1", "summarization", {"[PERSON_1]": "Alice Martin"}, 30)
     client = await _client(aiohttp_client, tmp_path)
     body = {"meeting_id": "m-1", "text": "Person 1 and PERSON_2 agreed."}
     resp = await client.post("/v1/reidentify", json=body, headers={"Authorization": f"Bearer {READER}"})

@@ -39,4 +39,4 @@ def test_slack_users_never_named_in_the_content_are_not_released(tmp_path: Path,
     if speakers == "keep":
         assert {u["real_name"] for u in names} == {"Alice Martin", "Bob Li"}
     else:
-        assert all(u["real_name"].startswith("<PERSON_") for u in names)
+        assert all(u["real_name"].startswith("[PERSON_") for u in names)

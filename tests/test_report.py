@@ -40,9 +40,9 @@ POLICY: dict[str, Any] = {
          "consent": {"summarization": {"status": "refused", "at": "2026-11-02T09:00:00Z"}}},
     ],
 }
-CHAT = ("10:02:11 From <PERSON_1> to Everyone:\n\tmail me at <EMAIL_ADDRESS_1> please\n"
-        "10:02:45 From <PERSON_2> to Everyone:\n\tthanks <PERSON_1>, and [excluded]\n")
-VTT = ("WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n<v PERSON_1>call &lt;PERSON_3&gt; now</v>\n")
+CHAT = ("10:02:11 From [PERSON_1] to Everyone:\n\tmail me at [EMAIL_ADDRESS_1] please\n"
+        "10:02:45 From [PERSON_2] to Everyone:\n\tthanks [PERSON_1], and [excluded]\n")
+VTT = ("WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n<v PERSON_1>call [PERSON_3] now</v>\n")
 
 
 def _wav(seconds: float = 2.0, rate: int = 16000) -> bytes:
@@ -58,11 +58,11 @@ def _wav(seconds: float = 2.0, rate: int = 16000) -> bytes:
 
 def _transcript() -> bytes:
     words = [{"text": "call", "start": 0.1, "end": 0.4, "probability": 0.9},
-             {"text": "<PERSON_3>", "start": 0.5, "end": 1.1, "probability": 0.9},
+             {"text": "[PERSON_3]", "start": 0.5, "end": 1.1, "probability": 0.9},
              {"text": "now", "start": 1.2, "end": 1.5, "probability": 0.9}]
     body = {"format": "meetguard-json", "version": 1, "kind": "transcript", "items": [
         {"type": "cue", "index": 0, "start": 0.0, "end": 2.0, "speaker": None,
-         "text": "call <PERSON_3> now", "words": words, "ident": None, "settings": ""}]}
+         "text": "call [PERSON_3] now", "words": words, "ident": None, "settings": ""}]}
     return json.dumps(body).encode()
 
 
@@ -152,8 +152,8 @@ def test_report_is_self_contained_and_has_every_section(tmp_path: Path) -> None:
 def test_report_highlights_tokens_by_type_and_shows_no_name(tmp_path: Path) -> None:
     html, page, _ = _render(tmp_path)
     marks = {(cls, data) for cls, data in page.marks}
-    assert ("tok t-EMAIL_ADDRESS", "<EMAIL_ADDRESS_1>") in marks
-    assert ("tok t-PERSON", "&lt;PERSON_3&gt;") in marks   # the VTT as released, escaped
+    assert ("tok t-EMAIL_ADDRESS", "[EMAIL_ADDRESS_1]") in marks
+    assert ("tok t-PERSON", "[PERSON_3]") in marks   # the VTT as released, escaped
     assert ("tok t-PERSON", "<v PERSON_1>") in marks
     assert ("tok t-EXCLUDED", "[excluded]") in marks
     for name in NAMES:

@@ -85,7 +85,7 @@ async def test_names_come_back_only_for_an_entitled_restore(sidecar: tuple[Any, 
     assert NAME not in json.dumps(seen) and MAIL not in json.dumps(seen)
     plain = _oai(client, READER, restore=False)
     without = await _ask(plain, stream)
-    assert NAME not in without and MAIL not in without and "<PERSON_1>" in without
+    assert NAME not in without and MAIL not in without and "[PERSON_1]" in without
     denied = _oai(client, PLAIN, restore=True)
     with pytest.raises(openai.PermissionDeniedError):
         await _ask(denied, stream)
@@ -108,7 +108,7 @@ async def test_one_book_keeps_tokens_stable_across_requests(tmp_path: Path) -> N
     _, second = await guard.redact_texts(["Carla Nunes and Bo Li"], "summarization", "llm", ["p-carla", "p-bo"], book=book)
     _, fresh = await guard.redact_texts(["Carla Nunes and Bo Li"], "summarization", "llm", ["p-carla", "p-bo"])
     guard.close()
-    assert first == ["<PERSON_1> is late"]
-    assert second == ["<PERSON_2> and <PERSON_1>"]          # Bo Li is still PERSON_1
-    assert fresh == ["<PERSON_1> and <PERSON_2>"]           # a new book numbers afresh
-    assert book.tokens == {"<PERSON_1>": "Bo Li", "<PERSON_2>": "Carla Nunes"}
+    assert first == ["[PERSON_1] is late"]
+    assert second == ["[PERSON_2] and [PERSON_1]"]          # Bo Li is still PERSON_1
+    assert fresh == ["[PERSON_1] and [PERSON_2]"]           # a new book numbers afresh
+    assert book.tokens == {"[PERSON_1]": "Bo Li", "[PERSON_2]": "Carla Nunes"}

@@ -92,7 +92,7 @@ async def test_guard_returns_redacted_content_and_decision(start: ClientFactory)
     assert body["decision"] == "release" and body["audit_id"] == "a1"
     assert body["outputs"] == ["chat-1.txt"]        # generated name, original extension
     text = body["content"]["chat-1.txt"]
-    assert "<PERSON_1>" in text and "<PERSON_2>" in text
+    assert "[PERSON_1]" in text and "[PERSON_2]" in text
     assert SECRET_NAME not in json.dumps(body) and SECRET_MAIL not in json.dumps(body)
     assert body["audio"] == {}
     assert resp.headers["X-Request-Id"]
@@ -138,7 +138,7 @@ async def test_release_forwards_payload_with_upstream_headers_only(
     assert set(payload) == {"meeting_id", "purpose", "decision", "policy_id", "retention_days",
                             "content", "audio"}
     assert payload["decision"] == "release" and payload["retention_days"] == 30
-    assert "<PERSON_1>" in payload["content"]["chat-1.txt"]
+    assert "[PERSON_1]" in payload["content"]["chat-1.txt"]
     everything = rec.everything()
     for leaked in (SECRET_NAME, SECRET_MAIL, TOKEN, "client-tries-this"):
         assert leaked not in everything
@@ -285,7 +285,7 @@ async def test_async_job_flow_and_owner_only(start: ClientFactory, tmp_path: Pat
     assert first["status"] in ("queued", "running") and "progress" in first
     status, body = await _job_result(client, location)
     assert status == 200 and body["decision"] == "release"
-    assert "<PERSON_1>" in body["content"]["chat-1.txt"]
+    assert "[PERSON_1]" in body["content"]["chat-1.txt"]
     assert not job_dir.exists()                                   # deleted once fetched
     assert (await client.get(location, headers=AUTH)).status == 404
 
@@ -380,8 +380,8 @@ async def test_openai_client_through_the_sidecar(start: ClientFactory, upstream:
     rec = upstream[0]
     assert [r.path for r in rec.received] == ["/v1/chat/completions"]
     sent = rec.received[0].json()
-    assert sent["messages"][1]["content"] == [{"type": "text", "text": "I am <PERSON_1>"}]
-    assert json.loads(sent["messages"][2]["tool_calls"][0]["function"]["arguments"]) == {"to": "<PERSON_2>"}
+    assert sent["messages"][1]["content"] == [{"type": "text", "text": "I am [PERSON_1]"}]
+    assert json.loads(sent["messages"][2]["tool_calls"][0]["function"]["arguments"]) == {"to": "[PERSON_2]"}
     assert "name" not in sent["messages"][1] and "user" not in sent
     assert rec.received[0].headers["Authorization"] == "Bearer upstream-key"
     everything = rec.everything()
@@ -410,7 +410,7 @@ async def test_openai_stream_is_relayed(start: ClientFactory, upstream: tuple[Re
     await oai.close()
     assert "".join(pieces) == "summary: done"
     assert SECRET_NAME not in upstream[0].everything()
-    assert upstream[0].received[0].json()["messages"][0]["content"] == "about <PERSON_1>"
+    assert upstream[0].received[0].json()["messages"][0]["content"] == "about [PERSON_1]"
 
 
 @pytest.mark.parametrize("headers,body,code", [

@@ -191,7 +191,7 @@ async def test_openai_client_real_guard(sidecar: Any) -> None:
     sent = rec.received[0].json()["messages"][0]["content"]
     for value in ("Bob Li", "Alice Martin", "alice.martin@northwind.example", "555-0142"):
         assert value not in rec.everything()
-    assert "<PERSON_" in sent
+    assert "[PERSON_" in sent
     deny = openai.AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key=TOKEN, max_retries=0,
                               default_headers={"X-Meetguard-Purpose": "summarization",
                                                "X-Meetguard-Attendees": "p-alice,p-carla"})

@@ -10,7 +10,7 @@ import pytest
 from meetguard.reidentify import Restorer
 from meetguard.sidecar.sse import SSERestorer, StreamCheckError
 
-MAP = {"<PERSON_1>": "Alice Martin", "<PERSON_12>": "Bo Li"}
+MAP = {"[PERSON_1]": "Alice Martin", "[PERSON_12]": "Bo Li"}
 
 
 def _event(choices: list[dict[str, Any]]) -> bytes:
@@ -47,7 +47,7 @@ def _run(pieces: list[bytes]) -> tuple[bytes, list[bytes]]:
 
 
 def test_a_token_split_at_every_point_over_two_and_three_chunks() -> None:
-    text = "ask <PERSON_1> and PERSON_12."
+    text = "ask [PERSON_1] and PERSON_12."
     for a in range(len(text) + 1):
         for b in range(a, len(text) + 1):
             parts = [text[:a], text[a:b], text[b:]]
@@ -60,7 +60,7 @@ def test_a_token_split_at_every_point_over_two_and_three_chunks() -> None:
 
 
 def test_bytes_split_anywhere_and_multiple_choices_and_tool_arguments() -> None:
-    args = json.dumps({"to": "<PERSON_1>"})
+    args = json.dumps({"to": "[PERSON_1]"})
     stream = (_content("Hi PERS", 0) + _content("hi <PERSON_1", 1) + _content("ON_12", 0)
               + _event([{"index": 0, "delta": {"tool_calls": [
                   {"index": 0, "id": "t", "function": {"name": "send", "arguments": args[:9]}}]}}])

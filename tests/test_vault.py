@@ -58,7 +58,7 @@ def test_guard_with_vault_then_reidentify_a_summary(tmp_path: Path, capsys: pyte
     for f in (tmp_path / "vault").iterdir():     # nothing in clear on disk
         data = f.read_bytes()
         assert b"Carla" not in data and b"carla@example" not in data and b"m-1" not in data
-    summary = "person 1 will send [PERSON_2] the file at <EMAIL_ADDRESS_1>; PERSON_9 too."
+    summary = "person 1 will send [PERSON_2] the file at [EMAIL_ADDRESS_1]; PERSON_9 too."
     assert _reidentify(tmp_path, "m-1", summary) == 0
     restored = (tmp_path / "restored.txt").read_text(encoding="utf-8")
     assert restored == "Carla Nunes will send Bo Li the file at carla@example.com; PERSON_9 too."
@@ -72,7 +72,7 @@ def test_meeting_id_defaults_to_the_audit_id_and_no_vault_without_reidentify(tmp
     code, decision = _guard(tmp_path / "a", True)
     assert code == 0
     assert decision["vault"] is True
-    assert _reidentify(tmp_path / "a", str(decision["audit_id"]), "<PERSON_1>") == 0
+    assert _reidentify(tmp_path / "a", str(decision["audit_id"]), "[PERSON_1]") == 0
     assert (tmp_path / "a" / "restored.txt").read_text(encoding="utf-8") == "Carla Nunes"
     _, plain = _guard(tmp_path / "b", False, "--meeting-id", "m-2")
     assert plain["vault"] is False
@@ -83,29 +83,29 @@ def test_purge_and_withdrawal_erase_and_reidentify_then_fails(tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     vault = Vault(tmp_path / "vault", master_key_from_env("MEETGUARD_VAULT_KEY"))
     past = datetime.now(UTC) - timedelta(days=31)
-    vault.store("old", "summarization", {"<PERSON_1>": "Carla Nunes"}, 30, now=past)
-    vault.store("new", "summarization", {"<PERSON_1>": "Bo Li"}, 30)
+    vault.store("old", "summarization", {"[PERSON_1]": "Carla Nunes"}, 30, now=past)
+    vault.store("new", "summarization", {"[PERSON_1]": "Bo Li"}, 30)
     with pytest.raises(VaultNotFound):              # expired before it is purged
         vault.load("old")
     assert main(["vault", "purge", "--vault", str(tmp_path / "vault")]) == 0
     assert "1 meeting(s) erased" in capsys.readouterr().err
-    assert _reidentify(tmp_path, "old", "<PERSON_1>") == 2
+    assert _reidentify(tmp_path, "old", "[PERSON_1]") == 2
     assert "no key for this meeting" in capsys.readouterr().err
     assert not (tmp_path / "restored.txt").exists()
-    assert vault.load("new") == {"<PERSON_1>": "Bo Li"}
+    assert vault.load("new") == {"[PERSON_1]": "Bo Li"}
     assert vault.delete_key("new", "other-purpose") is False
     assert vault.delete_key("new", "summarization") is True      # the consent withdrawal seam
-    assert _reidentify(tmp_path, "new", "<PERSON_1>") == 2
+    assert _reidentify(tmp_path, "new", "[PERSON_1]") == 2
 
 
 def test_tampered_files_wrong_key_and_missing_key_env_are_refused(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     vault = Vault(tmp_path / "vault", base64.b64decode(KEY))
-    vault.store("m", "summarization", {"<PERSON_1>": "Carla Nunes"}, None)
+    vault.store("m", "summarization", {"[PERSON_1]": "Carla Nunes"}, None)
     map_file = next((tmp_path / "vault").glob("*.map"))
     good = map_file.read_bytes()
     map_file.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
-    assert _reidentify(tmp_path, "m", "<PERSON_1>") == 2
+    assert _reidentify(tmp_path, "m", "[PERSON_1]") == 2
     err = capsys.readouterr().err
     assert "does not authenticate" in err and err.count("\n") == 1
     map_file.write_bytes(good)
@@ -116,9 +116,9 @@ def test_tampered_files_wrong_key_and_missing_key_env_are_refused(
         vault.load("m")
     key_file.write_text(json.dumps(header))
     monkeypatch.setenv("MEETGUARD_VAULT_KEY", OTHER_KEY)
-    assert _reidentify(tmp_path, "m", "<PERSON_1>") == 2
+    assert _reidentify(tmp_path, "m", "[PERSON_1]") == 2
     assert "wrong master key" in capsys.readouterr().err
-    assert _reidentify(tmp_path, "m", "<PERSON_1>", "--vault-key-env", "MG_UNSET_VAULT_KEY") == 2
+    assert _reidentify(tmp_path, "m", "[PERSON_1]", "--vault-key-env", "MG_UNSET_VAULT_KEY") == 2
     assert "MG_UNSET_VAULT_KEY is not set" in capsys.readouterr().err
     assert not (tmp_path / "restored.txt").exists()
     with pytest.raises(ConfigError, match="32 bytes"):

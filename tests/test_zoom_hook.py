@@ -205,7 +205,7 @@ async def test_valid_event_is_guarded_forwarded_and_audited(start: EnvFactory) -
     payload = got.json()
     assert got.path == "/summarizer" and got.headers["X-Up"] == "k"
     assert payload["meeting_id"] == UUID and payload["purpose"] == "summarization"
-    assert "<PERSON_1>" in payload["content"]["chat-1.txt"] and "Alice Martin" not in got.body.decode()
+    assert "[PERSON_1]" in payload["content"]["chat-1.txt"] and "Alice Martin" not in got.body.decode()
     assert set(payload["audio"]) == {"audio.redacted.wav", "p-jose.redacted.wav"}   # by policy id
     # audited: the event, files by type, decision, delivered; no token, name or topic
     assert record["meeting_id"] == UUID and record["decision"] == "release"

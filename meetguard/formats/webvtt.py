@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from .._model import Cue, Document, Speaker
 from .._wordlists import words
+from ..redaction.tokens import unwrap
 from ._base import decode, input_error, sniff_text, split_lines, text_lines
 from ._source import Source
 
@@ -52,7 +53,8 @@ _GRAPH_TIME = re.compile(r"(\d{1,9}):(\d{1,2}):(\d{1,2})\.(\d{1,7})")
 # [^<>] stops every scan at the next "<": linear time on hostile lines.
 _VOICE = re.compile(r"<v(?:\.[^\s<>]{0,200})?(?:[ \t]+([^<>\n]{0,1000}))?>")
 _TAG = re.compile(r"<[^<>\n]{0,1000}>")
-_TOKEN = re.compile(r"<[A-Z][A-Z_]*(?:_[0-9A-Fa-f]+)?>")
+# A pseudonym token in either form; a square one is not a tag like "[NA]".
+_TOKEN = re.compile(r"<[A-Z][A-Z_]*(?:_[0-9A-Fa-f]+)?>|\[(?:PERSON|[A-Z]+_[A-Z_]*)(?:_[0-9A-Fa-f]+)?\]")
 _PARTICLES = frozenset(
     ["de", "da", "das", "do", "dos", "du", "del", "della", "der", "den", "van", "von", "ten", "ter", "la", "le", "di", "bin", "ibn", "al", "el", "y", "e"]
 )
@@ -137,7 +139,8 @@ def _escape(text: str) -> str:
 
 
 def _voice_label(label: str) -> str:
-    clean = " ".join(label.replace("<", "").replace(">", "").split())
+    """A voice's annotation: a token written ``<v PERSON_1>`` in either token form."""
+    clean = " ".join(unwrap(label.strip()).replace("<", "").replace(">", "").split())
     return _escape(clean) or "unknown"
 
 
@@ -273,7 +276,9 @@ def _caption_label(line: str) -> tuple[str, str, str] | None:
         if not m:
             continue
         label = " ".join(m.group(1).split())
-        if form == "[]" and (label.lower() in _SOUNDS or not m.group(2).strip()):
+        # "[PERSON_1]: text" is a Zoom prefix whose name is a token, not a caption label
+        if form == "[]" and (label.lower() in _SOUNDS or not m.group(2).strip()
+                             or m.group(2).startswith(":")):
             return None
         if label and _plausible_name(label, 2, True) or label.isupper() and len(label) > 1:
             return form, label, m.group(2)

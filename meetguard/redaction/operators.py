@@ -15,6 +15,7 @@ from typing import ClassVar, Protocol
 
 from .. import _vocabulary
 from .._errors import UsageError
+from .tokens import DEFAULT_TOKEN_FORM, wrap
 
 __all__ = [
     "OPERATORS",
@@ -36,20 +37,22 @@ class Operator(Protocol):
 
 @dataclass(frozen=True)
 class PseudonymizeOperator:
+    form: str = DEFAULT_TOKEN_FORM           # square: [TYPE_n]; angle: <TYPE_n>
     name: ClassVar[str] = "pseudonymize"
     numbered: ClassVar[bool] = True
 
     def replace(self, entity_type: str, value: str, normalized: str, number: int) -> str:
-        return f"<{entity_type}_{number}>"
+        return wrap(f"{entity_type}_{number}", self.form)
 
 
 @dataclass(frozen=True)
 class RedactOperator:
+    form: str = DEFAULT_TOKEN_FORM
     name: ClassVar[str] = "redact"
     numbered: ClassVar[bool] = False
 
     def replace(self, entity_type: str, value: str, normalized: str, number: int) -> str:
-        return f"<{entity_type}>"
+        return wrap(entity_type, self.form)
 
 
 @dataclass(frozen=True)
@@ -68,27 +71,29 @@ class HashOperator:
     """Keyed HMAC-SHA256 of the normalised value: linkable, not dictionary-attackable."""
 
     key: bytes
+    form: str = DEFAULT_TOKEN_FORM
     name: ClassVar[str] = "hash"
     numbered: ClassVar[bool] = False
 
     def replace(self, entity_type: str, value: str, normalized: str, number: int) -> str:
         digest = hmac.new(self.key, normalized.encode("utf-8"), hashlib.sha256).hexdigest()
-        return f"<{entity_type}_{digest[:16]}>"
+        return wrap(f"{entity_type}_{digest[:16]}", self.form)
 
 
 OPERATORS = _vocabulary.OPERATORS
 
 
-def make_operator(name: str, hash_key: bytes | None) -> Operator:
+def make_operator(name: str, hash_key: bytes | None, form: str = DEFAULT_TOKEN_FORM) -> Operator:
+    """The operator ``name``; its tokens written in ``form`` (``square``: ``[PERSON_1]``)."""
     if name == "pseudonymize":
-        return PseudonymizeOperator()
+        return PseudonymizeOperator(form)
     if name == "redact":
-        return RedactOperator()
+        return RedactOperator(form)
     if name == "mask":
         return MaskOperator()
     if name == "hash":
         if not hash_key:
             raise UsageError("the hash operator needs a key: set MEETGUARD_HASH_KEY "
                              "(or the variable the config's hash_key_env names)")
-        return HashOperator(hash_key)
+        return HashOperator(hash_key, form)
     raise UsageError(f"unknown operator {name!r}")

@@ -1,4 +1,4 @@
-"""Pseudonym numbering: ``<TYPE_n>`` by first appearance across a meeting.
+"""Pseudonym numbering: ``[TYPE_n]`` (or ``<TYPE_n>``, the book's token form) by first appearance across a meeting.
 
 One number per participant (all their names and aliases, and their speaker
 labels) and one per normalised value otherwise; counters are per entity type.
@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import threading
 
+from .tokens import DEFAULT_TOKEN_FORM, check_form, wrap
+
 __all__ = ["PseudonymBook"]
 
 
 class PseudonymBook:
-    def __init__(self) -> None:
+    def __init__(self, form: str = DEFAULT_TOKEN_FORM) -> None:
+        self.form = check_form(form)
         self._numbers: dict[tuple[str, str], int] = {}
         self._next: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -20,7 +23,7 @@ class PseudonymBook:
 
     def remember(self, token: str, value: str) -> None:
         """Note what ``token`` stands for (first value wins); tokens that are not unique
-        (``<PERSON>``, masks) are never numbered and not remembered."""
+        (``[PERSON]``, masks) are never numbered and not remembered."""
         with self._lock:
             self.tokens.setdefault(token, value)
 
@@ -35,7 +38,7 @@ class PseudonymBook:
             return found
 
     def person_token(self, participant_key: str) -> str:
-        return f"<PERSON_{self.number('PERSON', 'participant:' + participant_key)}>"
+        return wrap(f"PERSON_{self.number('PERSON', 'participant:' + participant_key)}", self.form)
 
     def value_key(self, normalized: str, participant_id: str | None) -> str:
         return "participant:" + participant_id if participant_id else "value:" + normalized

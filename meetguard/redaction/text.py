@@ -29,6 +29,7 @@ from .._model import ChatMessage, Cue, Document, Finding, Item, MessageKind, Quo
 from ..detection import TextUnit
 from .operators import Operator
 from .pseudonyms import PseudonymBook
+from .tokens import unwrap
 
 if TYPE_CHECKING:
     from ..backends import Anonymizer
@@ -133,7 +134,7 @@ class _Redactor:
             return sp
         token = self.book.person_token(key)
         self.book.remember(token, sp.label)
-        new = Speaker(label=token, platform_id=token.strip("<>") if sp.platform_id else None)
+        new = Speaker(label=token, platform_id=unwrap(token) if sp.platform_id else None)
         self.relabel[sp] = new
         return new
 

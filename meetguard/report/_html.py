@@ -10,6 +10,7 @@ from html import escape
 
 from ..consent.history import in_force
 from ..policy import consent_state
+from ..redaction.tokens import unwrap
 from ._input import ReportInput
 from ._tokens import TOKEN, count_tokens, highlight
 
@@ -162,8 +163,8 @@ def _label(raw: str | None, aliases: dict[str, str]) -> str:
     if raw is None:
         return "(no speaker)"
     m = TOKEN.fullmatch(raw.strip()) or TOKEN.fullmatch(f"<{raw.strip()}>")
-    if m is not None and m.group("type"):
-        return raw.strip().strip("<>")
+    if m is not None and (m.group("type") or m.group("sq")):
+        return unwrap(raw.strip())
     return aliases.setdefault(raw, f"speaker {len(aliases) + 1}")
 
 

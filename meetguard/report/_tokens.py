@@ -9,19 +9,22 @@ from collections.abc import Iterable
 
 __all__ = ["TOKEN", "count_tokens", "highlight", "token_type"]
 
-# <PERSON_1>, <EMAIL_ADDRESS>, <PERSON_0123456789abcdef> as written, or HTML-escaped
-# (WebVTT, Teams bodies), a WebVTT voice <v PERSON_1>, a mask (***-**-****) and [excluded].
+# [PERSON_1], [EMAIL_ADDRESS], [PERSON_0123456789abcdef] (the default token form), the same
+# in <angle> form as written or HTML-escaped (WebVTT, Teams bodies), a WebVTT voice
+# <v PERSON_1> or <v [PERSON_1]>, a mask (***-**-****) and [excluded].
+_TYPE = r"[A-Z][A-Z0-9]*(?:_[A-Z][A-Z0-9]*)*"
+_SUFFIX = r"(?:_(?:\d+|[0-9a-f]{16}))?"
 TOKEN = re.compile(
-    r"(?:<|&lt;)(?:v )?(?P<type>[A-Z][A-Z0-9]*(?:_[A-Z][A-Z0-9]*)*)"
-    r"(?:_(?:\d+|[0-9a-f]{16}))?(?:>|&gt;)"
+    r"(?:<|&lt;)(?:v \[?)?(?P<type>" + _TYPE + ")" + _SUFFIX + r"\]?(?:>|&gt;)"
+    r"|\[(?P<sq>" + _TYPE + ")" + _SUFFIX + r"\]"
     r"|(?P<mask>\*{2,}(?:[-. /]\*+)*)"
     r"|(?P<excluded>\[excluded\])"
 )
 
 
 def token_type(match: re.Match[str]) -> str:
-    if match.group("type"):
-        return match.group("type")
+    if match.group("type") or match.group("sq"):
+        return match.group("type") or match.group("sq")
     return "MASKED" if match.group("mask") else "EXCLUDED"
 
 

@@ -61,7 +61,7 @@ def init_app(config: SidecarConfig, guard: GuardLike | None = None, *,
     app[keys.READINESS] = keys.Readiness()
     app[keys.GATE] = Gate(config.limits.max_jobs, config.limits.queue, metrics, RETRY_AFTER_S)
     app[keys.RUNTIME] = keys.Runtime()
-    app[BOOKS] = MeetingBooks()
+    app[BOOKS] = MeetingBooks(form=config.token_form)
     app.router.add_routes(routes)
     app.router.add_routes(withdrawal_routes)
     app.router.add_routes(reidentify_routes)
@@ -83,7 +83,8 @@ def _build_guard(config: SidecarConfig, state: StateBackend) -> GuardLike:
                            whisper_model=config.models.whisper,
                            transcriber_backend=config.models.backend,
                            spacy_model=config.models.spacy,
-                           detection_workers=config.models.detection_workers)
+                           detection_workers=config.models.detection_workers,
+                           token_form=config.token_form)
     return Guard(config.policy, options, consent=state if state.shared else None)
 
 

@@ -3,7 +3,7 @@
 Environment overrides (``MEETGUARD_`` + the key path in upper case, ``.`` -> ``_``):
 
     MEETGUARD_POLICY, MEETGUARD_AUDIT, MEETGUARD_JOBS_DIR, MEETGUARD_HASH_KEY_ENV,
-    MEETGUARD_ERASURES_DIR
+    MEETGUARD_ERASURES_DIR, MEETGUARD_TOKEN_FORM             square ([PERSON_1]) or angle (<PERSON_1>)
     MEETGUARD_LISTEN_HOST, MEETGUARD_LISTEN_PORT
     MEETGUARD_TOKENS                          comma-separated
     MEETGUARD_LIMITS_MAX_BODY_MB, MEETGUARD_LIMITS_MAX_JOBS, MEETGUARD_LIMITS_QUEUE,
@@ -115,6 +115,7 @@ class SidecarConfig:
     zoom: ZoomConfig | None = None    # the Zoom recording webhook (zoom_config.py); None: off
     vault: VaultConfig | None = None  # the re-identification vault (docs/vault.md); None: off
     state: StateConfig = field(default_factory=StateConfig)   # files | postgres (meetguard/state/)
+    token_form: str = "square"        # pseudonyms as [PERSON_1] (square) or <PERSON_1> (angle)
     source: str = "<defaults>"        # where the config came from, for messages
 
     def scopes_of(self, token: str) -> frozenset[str]:
@@ -133,7 +134,8 @@ class SidecarConfig:
 
 
 _TOP_KEYS = {"policy", "audit", "listen", "tokens", "hash_key_env", "upstreams", "limits",
-             "jobs_dir", "jobs", "models", "erasures_dir", "zoom", "vault", "state"}
+             "jobs_dir", "jobs", "models", "erasures_dir", "zoom", "vault", "state",
+             "token_form"}
 _SECTIONS: dict[str, dict[str, type]] = {
     "listen": {"host": str, "port": int},
     "limits": {"max_body_mb": int, "max_jobs": int, "queue": int, "body_timeout_s": int,
@@ -292,8 +294,17 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         zoom=zoom,
         vault=_load_vault(sections["vault"], env, src, file_base),
         state=_load_state(sections["state"], env, src),
+        token_form=_token_form(raw, env, src),
         source=src,
     )
+
+
+def _token_form(raw: Mapping[str, Any], env: Mapping[str, str], src: str) -> str:
+    """``token_form`` (or $MEETGUARD_TOKEN_FORM): square [PERSON_1] (default) or angle <PERSON_1>."""
+    value = env.get("MEETGUARD_TOKEN_FORM", raw.get("token_form", "square"))
+    if value not in ("square", "angle"):
+        raise ConfigError(f"{src}: token_form: must be square ([PERSON_1]) or angle (<PERSON_1>)")
+    return str(value)
 
 
 def _load_paths(raw: Mapping[str, Any], env: Mapping[str, str], src: str, file_base: Path

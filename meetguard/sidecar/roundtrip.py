@@ -24,14 +24,15 @@ MAX_MEETINGS = 1024
 class MeetingBooks:
     """The books of the most recent meetings (least recently used dropped), in memory only."""
 
-    def __init__(self, limit: int = MAX_MEETINGS) -> None:
+    def __init__(self, limit: int = MAX_MEETINGS, form: str = "square") -> None:
         self.limit = limit
+        self.form = form
         self._books: OrderedDict[str, PseudonymBook] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, meeting_id: str) -> PseudonymBook:
         with self._lock:
-            book = self._books.pop(meeting_id, None) or PseudonymBook()
+            book = self._books.pop(meeting_id, None) or PseudonymBook(self.form)
             self._books[meeting_id] = book
             while len(self._books) > self.limit:
                 self._books.popitem(last=False)
@@ -53,7 +54,8 @@ def refusal(request: web.Request) -> web.Response | None:
 
 
 def book_for(request: web.Request, meeting_id: str | None) -> PseudonymBook:
-    return request.app[BOOKS].get(meeting_id) if meeting_id else PseudonymBook()
+    books = request.app[BOOKS]
+    return books.get(meeting_id) if meeting_id else PseudonymBook(books.form)
 
 
 def _json_escape(value: str) -> str:

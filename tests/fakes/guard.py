@@ -76,7 +76,7 @@ class FakeGuard:
         for n, secret in enumerate(self.secrets, 1):
             if secret in text:
                 counts["PERSON"] = counts.get("PERSON", 0) + text.count(secret)
-                text = text.replace(secret, f"<PERSON_{n}>")
+                text = text.replace(secret, f"[PERSON_{n}]")
         return text
 
     def _result(self, decision: str, purpose: str, recipient: str | None, meeting_id: str | None,
@@ -142,7 +142,7 @@ class FakeGuard:
         if book is not None:           # what the real guard's book holds: token -> value
             for n, secret in enumerate(self.secrets, 1):
                 if any(secret in t for t in texts):
-                    book.remember(f"<PERSON_{n}>", secret)
+                    book.remember(f"[PERSON_{n}]", secret)
         result = self._result("release", purpose, recipient, meeting_id, {}, counts)
         self.audit.append({"decision": "release", "purpose": purpose})
         return result, out
