@@ -293,8 +293,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         erasures_dir=erasures_dir,
         zoom=zoom,
         vault=_load_vault(sections["vault"], env, src, file_base),
-        state=_load_state(sections["state"], env, src),
-        token_form=_token_form(raw, env, src),
+        state=_load_state(sections["state"], env, src), token_form=_token_form(raw, env, src),
         source=src,
     )
 
