@@ -271,6 +271,17 @@ class Guard:
         final = await _off_loop(pipeline.audit_result, self._stages, run, result, None)
         return final, out
 
+    async def redact_live(self, texts: Sequence[str], purpose: str, recipient: str | None,
+                          attendees: Sequence[str], at: datetime, *,
+                          book: PseudonymBook) -> tuple[GuardResult, list[str]]:
+        """One item of a live meeting: as :meth:`redact_texts` (the attendees are the
+        item's speaker), decided at ``at`` on the policy in force now, without an audit
+        record of its own: a live session writes one record when it ends (docs/live.md)."""
+        meeting = pipeline.text_meeting(texts, attendees, None)
+        run = self._run(meeting, purpose, recipient, at, False)
+        run.book = book
+        return await _off_loop(pipeline.run_texts, self._stages, run)
+
     async def _audited(self, run: pipeline.Run, stage: Callable[..., _T], *args: Any) -> _T:
         """Run the stages off the event loop; a failure is audited as `error` (usage
         errors excepted: nothing was decided) and surfaces as a MeetguardError."""

@@ -55,6 +55,7 @@ ALLOWED_KEYS: frozenset[str] = frozenset({
     "attendees", "at_replayed",   # "event" also: a platform event (the Zoom webhook)
     "reidentify",                 # a re-identification call: caller, count restored (#15)
     "languages",                  # the documents' languages (#18)
+    "live",                       # a live session's summary: ids and counts (#30, docs/live.md)
 })
 DECISIONS = frozenset({"release", "partial", "deny", "error"})
 _TAIL_CHUNK = 64 * 1024

@@ -73,6 +73,10 @@ def init_app(config: SidecarConfig, guard: GuardLike | None = None, *,
     app.cleanup_ctx.append(_lifecycle(guard, meeting_loader or Meeting.from_files,
                                       limits if meeting_loader is None else None))
     app.cleanup_ctx.append(erasure_ctx)        # after _lifecycle: uses its HTTP session
+    if config.live is not None:                # /v1/live/*, the RTMS events (docs/live.md)
+        from ..live.routes import mount
+
+        mount(app, config.live)
     return app
 
 

@@ -38,6 +38,7 @@ import yaml
 
 from .._errors import ConfigError
 from .._plugins import find
+from ..live.config import LiveConfig, load_live
 from ..state.base import BACKENDS, StateConfig, default_replica
 from .zoom_config import ZoomConfig, load_zoom
 
@@ -113,6 +114,7 @@ class SidecarConfig:
     models: ModelsConfig = field(default_factory=ModelsConfig)
     erasures_dir: Path = Path("meetguard-erasures")   # erasure request states (docs/consent.md)
     zoom: ZoomConfig | None = None    # the Zoom recording webhook (zoom_config.py); None: off
+    live: LiveConfig | None = None    # live meetings: zoom.rtms and live (meetguard/live); None: off
     vault: VaultConfig | None = None  # the re-identification vault (docs/vault.md); None: off
     state: StateConfig = field(default_factory=StateConfig)   # files | postgres (meetguard/state/)
     token_form: str = "square"        # pseudonyms as [PERSON_1] (square) or <PERSON_1> (angle)
@@ -135,7 +137,7 @@ class SidecarConfig:
 
 _TOP_KEYS = {"policy", "audit", "listen", "tokens", "hash_key_env", "upstreams", "limits",
              "jobs_dir", "jobs", "models", "erasures_dir", "zoom", "vault", "state",
-             "token_form"}
+             "token_form", "live"}
 _SECTIONS: dict[str, dict[str, type]] = {
     "listen": {"host": str, "port": int},
     "limits": {"max_body_mb": int, "max_jobs": int, "queue": int, "body_timeout_s": int,
@@ -272,6 +274,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
 
     upstreams = _load_upstreams(raw, env, src)
     zoom = load_zoom(raw.get("zoom"), env, src, upstreams=set(upstreams))
+    live = load_live(raw, env, src, set(upstreams), zoom_webhook=zoom is not None)
 
     hash_key_raw = env.get(hash_key_env)
     return SidecarConfig(
@@ -292,6 +295,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         models=models,
         erasures_dir=erasures_dir,
         zoom=zoom,
+        live=live,
         vault=_load_vault(sections["vault"], env, src, file_base),
         state=_load_state(sections["state"], env, src), token_form=_token_form(raw, env, src),
         source=src,

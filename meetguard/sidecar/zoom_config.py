@@ -33,7 +33,7 @@ __all__ = ["ZoomConfig", "ZoomPurpose", "host_key", "load_zoom"]
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?$")
 _KEYS = ("secret_env", "secrets_env_previous", "replay_window_s", "api_base", "download_hosts",
-         "purposes", "max_download_mb")
+         "purposes", "max_download_mb", "rtms", "live")   # rtms, live: meetguard/live/config.py
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -39,13 +39,19 @@ from . import keys
 from .errors import error_response
 from .zoom_event import RECORDING_EVENTS, EventShapeError
 
-__all__ = ["HOOK_PATH", "MAX_HOOK_BODY", "fresh_timestamp", "sign", "verify_signature", "zoom_hook"]
+__all__ = ["HOOK_PATH", "MAX_HOOK_BODY", "RTMS_EVENTS", "RTMS_HOOK", "fresh_timestamp", "sign",
+           "verify_signature", "zoom_hook"]
 
 log = logging.getLogger("meetguard.sidecar")
 HOOK_PATH = "/v1/hooks/zoom"
 MAX_HOOK_BODY = 1 << 20            # Zoom's events are a few KB
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+# Realtime Media Streams: verified here like every event, then handed to the live package
+# (meetguard/live, mounted by the app when a live section is configured).
+RTMS_EVENTS = frozenset({"meeting.rtms_started", "meeting.rtms_stopped"})
+RtmsHook = Callable[[web.Request, Mapping[str, Any]], Awaitable[web.StreamResponse]]
+RTMS_HOOK = web.AppKey[RtmsHook]("zoom_rtms_hook")
 
 
 def sign(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -133,6 +139,9 @@ async def zoom_hook(request: web.Request) -> web.StreamResponse:
         return error_response(400, "bad_request", "webhook body is not a Zoom event")
     if name == "endpoint.url_validation":
         return _url_validation(event, secret, count)
+    rtms = app.get(RTMS_HOOK)
+    if name in RTMS_EVENTS and rtms is not None:
+        return await rtms(request, event)
     if name not in RECORDING_EVENTS:
         count.labels("zoom", "ignored").inc()
         return web.Response(status=204)

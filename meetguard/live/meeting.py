@@ -1,0 +1,236 @@
+"""One live meeting: who is who, each item decided on arrival, one audit record at the end.
+
+Every transcript segment and chat message is attributed to a participant (the
+platform's user id and display name, or e-mail where the feed has one, mapped to
+a policy id as tracks and speakers are; anyone else is ``unknown-n``) and decided
+for each configured purpose at the moment it arrives, on the policy in force
+then: so a withdrawal recorded during the meeting takes effect on the next item.
+What goes out is the guard's release of that one item, redacted with the
+meeting's one pseudonym book; the content of anyone not consenting, private chat,
+and anything the guard fails on are dropped and counted by reason. The audit
+record (``kind: live_session``) holds ids, counts and reasons, never a value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from .._errors import MeetguardError
+from .._result import GuardResult
+from ..policy import NameIndex, Policy, consent_state
+from ..redaction import PseudonymBook
+from .config import LivePurpose
+from .hub import END, Channel
+
+__all__ = ["LiveGuard", "LiveMeeting", "is_private_chat"]
+
+log = logging.getLogger("meetguard.live")
+RELEASED = ("release", "partial")
+# Fields by which a chat message names who it is for; it is public only when each one
+# present says "everyone" (anything else, or a value we cannot read, is private).
+_TO_FIELDS = ("to", "to_user_id", "to_user_name", "receiver", "receiver_id", "receiver_name",
+              "recipient", "recipient_id", "chat_group_id", "group_id", "private_group_id")
+_EVERYONE = {"", "0", "everyone", "all", "everyone in the meeting", "meeting"}
+
+
+class LiveGuard(Protocol):
+    """What a live meeting needs of :class:`meetguard.Guard`."""
+
+    async def redact_live(self, texts: Sequence[str], purpose: str, recipient: str | None,
+                          attendees: Sequence[str], at: datetime, *,
+                          book: PseudonymBook) -> tuple[GuardResult, list[str]]: ...
+
+    @property
+    def policy(self) -> Policy: ...
+
+    @property
+    def audit(self) -> Any: ...
+
+
+def is_private_chat(content: Mapping[str, Any]) -> bool:
+    """Fail closed: private unless every recipient field present says everyone."""
+    for key in ("is_private", "private"):
+        if key in content and content[key] not in (False, 0, "false", "0", None):
+            return True
+    for key in ("chat_type", "message_type", "visibility"):
+        value = content.get(key)
+        if value is not None and str(value).strip().lower() not in ("public", "everyone", "all", "group", "0"):
+            return True
+    for key in _TO_FIELDS:
+        if key in content and content[key] is not None:
+            value = content[key]
+            if isinstance(value, (dict, list)) or str(value).strip().lower() not in _EVERYONE:
+                return True
+    return False
+
+
+@dataclass
+class _Person:
+    pid: str | None
+    label: str                   # the policy id, or unknown-n
+
+
+class LiveMeeting:
+    def __init__(self, meeting_id: str, source: str, purposes: Sequence[LivePurpose],
+                 guard: LiveGuard) -> None:
+        self.meeting_id = meeting_id
+        self.source = source
+        self.purposes = {p.purpose: p for p in purposes}
+        self.guard = guard
+        self.channels = {p.purpose: Channel(p.purpose) for p in purposes}
+        self.book = PseudonymBook()
+        self._people: dict[str, _Person] = {}
+        self._present: set[str] = set()
+        self._unknown = 0
+        self._index: tuple[str, NameIndex, dict[str, str]] | None = None
+        self.tally: dict[str, Counter[str]] = {p: Counter() for p in self.purposes}
+        self._released: dict[str, set[str]] = {p: set() for p in self.purposes}
+        self.withdrawals: dict[str, set[str]] = {p: set() for p in self.purposes}
+        self.seen: set[str] = set()
+        self.started = _now()
+        self.ended: datetime | None = None
+        self.end_reason: str | None = None
+        self.sessions = 0          # platform sessions (reconnections count once each)
+        self.ingest_seq = 0        # ingest: the last item's seq (a resent one is skipped)
+        self.lock = asyncio.Lock()
+
+    # -- who is who ------------------------------------------------------------------
+    def _names(self) -> tuple[NameIndex, dict[str, str]]:
+        policy = self.guard.policy
+        if self._index is None or self._index[0] != policy.sha256:
+            emails = {e: p.id for p in policy.participants for e in p.emails}
+            self._index = (policy.sha256, NameIndex(policy), emails)
+        return self._index[1], self._index[2]
+
+    def person(self, user_id: str, name: str, email: str | None = None) -> _Person:
+        key = user_id or f"name:{name}"
+        found = self._people.get(key)
+        if found is None:
+            names, emails = self._names()
+            pid = emails.get(email.strip().lower()) if email else None
+            if pid is None and not email and name.strip():
+                pid = names.match_name(name)
+            if pid is None:
+                self._unknown += 1
+                found = _Person(None, f"unknown-{self._unknown}")
+            else:
+                found = _Person(pid, pid)
+            self._people[key] = found
+        if found.pid is not None:
+            self.seen.add(found.pid)
+        return found
+
+    def join(self, user_id: str, name: str, email: str | None = None) -> None:
+        self._present.add(self.person(user_id, name, email).label)
+        self._publish_participants()
+
+    def leave(self, user_id: str, name: str = "") -> None:
+        found = self._people.get(user_id or f"name:{name}")
+        if found is not None:
+            self._present.discard(found.label)
+            self._publish_participants()
+
+    def _publish_participants(self) -> None:
+        policy, now = self.guard.policy, _now()
+        for name, channel in self.channels.items():
+            spec = policy.purposes.get(name)
+            ids = sorted(p for p in self._present if not p.startswith("unknown-") and spec is not None
+                         and consent_state(policy, p, spec, now)[0])
+            channel.publish({"type": "participants", "participants": ids,
+                             "others": len(self._present) - len(ids)})
+
+    # -- items -----------------------------------------------------------------------
+    async def text(self, kind: str, user_id: str, name: str, text: str, *, private: bool = False,
+                   email: str | None = None, ts: int | None = None) -> None:
+        """Decide one transcript segment or chat message for every purpose and publish it."""
+        async with self.lock:
+            who = self.person(user_id, name, email)
+            for purpose, spec in self.purposes.items():
+                if private:
+                    self.tally[purpose]["dropped:private_chat"] += 1
+                    continue
+                out = await self._decide(purpose, spec, who, text)
+                if out is None:
+                    continue
+                event: dict[str, Any] = {"type": kind, "participant": who.label, "text": out}
+                if ts is not None:
+                    event["ts"] = ts
+                self.channels[purpose].publish(event)
+                self.tally[purpose][f"released:{kind}"] += 1
+
+    async def _decide(self, purpose: str, spec: LivePurpose, who: _Person, text: str) -> str | None:
+        attendees = [who.pid] if who.pid is not None else []
+        try:
+            result, out = await self.guard.redact_live([text], purpose, spec.recipient, attendees, _now(),
+                                                       book=self.book)
+        except MeetguardError as exc:           # fail closed, per item
+            self.tally[purpose][f"dropped:guard_error:{exc.code}"] += 1
+            return None
+        if result.decision in RELEASED and len(out) == 1:
+            if who.pid is not None:
+                self._released[purpose].add(who.pid)
+            return out[0]
+        reason = "unknown_speaker" if who.pid is None else "no_consent"
+        self.tally[purpose][f"dropped:{reason}"] += 1
+        if who.pid is not None and who.pid in self._released[purpose] and who.pid not in self.withdrawals[purpose]:
+            self.withdrawals[purpose].add(who.pid)       # consented earlier in this meeting
+            self._publish_participants()
+        return None
+
+    def count(self, purpose: str | None, key: str, n: int = 1) -> None:
+        for p in self.purposes if purpose is None else (purpose,):
+            self.tally[p][key] += n
+
+    # -- the end -----------------------------------------------------------------------
+    def record(self) -> dict[str, Any]:
+        """The session's audit record (``event: live_session``): ids and counts only."""
+        policy = self.guard.policy
+        return {
+            "event": "live_session", "meeting_id": self.meeting_id, "at": _iso(self.started),
+            "policy_id": policy.policy_id, "policy_sha256": policy.sha256,
+            "live": {
+                "source": self.source, "started": _iso(self.started),
+                "stopped": _iso(self.ended or _now()), "end_reason": self.end_reason,
+                "sessions": self.sessions, "participants": sorted(self.seen),
+                "unknown_speakers": self._unknown,
+                "purposes": [{"purpose": p, "recipient": spec.recipient,
+                              "released": _split(self.tally[p], "released:"),
+                              "dropped": _split(self.tally[p], "dropped:"),
+                              "other": _split(self.tally[p], ""),
+                              "withdrawals_applied": sorted(self.withdrawals[p])}
+                             for p, spec in sorted(self.purposes.items())],
+            },
+        }
+
+    def end(self, reason: str) -> dict[str, Any] | None:
+        """Close every channel and append the audit record (once)."""
+        if self.ended is not None:
+            return None
+        self.ended, self.end_reason = _now(), reason
+        for channel in self.channels.values():
+            channel.publish(dict(END, reason=reason))
+        record: dict[str, Any] = self.guard.audit.append(self.record())
+        log.info("live session ended", extra={"reason": reason, "sessions": self.sessions})
+        return record
+
+
+def _split(tally: Counter[str], prefix: str) -> dict[str, int]:
+    """Counts under ``prefix`` ("": those under neither released: nor dropped:)."""
+    if not prefix:
+        return dict(sorted((k, n) for k, n in tally.items()
+                           if n and not k.startswith(("released:", "dropped:"))))
+    return dict(sorted((k[len(prefix):], n) for k, n in tally.items() if k.startswith(prefix)))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,376 @@
+"""Live meetings (docs/live.md) against the stand-in RTMS server (tests/fakes/rtms.py):
+the real guard's decision and redaction with the fake detector, the sidecar built by
+its factory, subscribers over SSE and WebSocket, the generic ingest, the audit record."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from meetguard import ConfigError, Guard, GuardOptions
+from meetguard.consent.policy_file import append_withdrawal
+from meetguard.live.config import LiveConfig, LivePurpose, RtmsConfig
+from meetguard.live.meeting import is_private_chat
+from meetguard.live.rtms_client import allowed_url
+from meetguard.live.rtms_protocol import signature
+from meetguard.sidecar import SidecarConfig, init_app, load_config
+from meetguard.sidecar.config import Limits
+from meetguard.sidecar.zoom_config import ZoomConfig, ZoomPurpose
+from meetguard.testing import FakeDetector, FakeTranscriber
+from tests.fakes.rtms import RtmsServerState, Step, build_rtms
+
+HOOK_SECRET = b"zm-hook-secret-9d1"
+CLIENT_ID = "rtms-client-7"
+CLIENT_SECRET = b"rtms-client-secret-42"
+UUID = "4444AAAiAAAAAiAiAiiAii=="
+STREAM = "609340fc-9b3b-4d3a-a8d0-0c5b5b1f2b7e"
+TOKEN = "live-tok"
+A, B, C = "16778240", "16778241", "16778242"
+EMAIL, PHONE = "alice.m@northwind.example", "555-0100"
+POLICY = """\
+version: 1
+policy_id: live-1
+account: {id: northwind, ai_features: {summarization: true}}
+purposes:
+  summarization:
+    consent: opt_out
+    missing_consent: exclude
+    recipients: [notetaker]
+    redact: {entities: [PERSON, EMAIL_ADDRESS, PHONE_NUMBER], operator: pseudonymize}
+    audio: bleep
+participants:
+  - id: p-alice
+    names: ["Alice Martin"]
+  - id: p-bob
+    names: ["Bob Stone"]
+    consent: {summarization: {status: refused, at: 2026-01-01T00:00:00Z}}
+  - id: p-carla
+    names: ["Carla Nunes"]
+"""
+TOKEN_RE = r"[<\[]{}_\d+[>\]]"
+Client = TestClient[web.Request, web.Application]
+
+
+@dataclass
+class Live:
+    client: Client
+    rtms: RtmsServerState
+    policy: Path
+    audit: Path
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def post_hook(self, event: dict[str, Any], secret: bytes = HOOK_SECRET) -> Awaitable[Any]:
+        body = json.dumps(event).encode()
+        ts = str(int(time.time()))
+        sig = "v0=" + hmac.new(secret, b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+        return self.client.post("/v1/hooks/zoom", data=body, headers={
+            "x-zm-request-timestamp": ts, "x-zm-signature": sig, "Content-Type": "application/json"})
+
+    def started(self, server_urls: str | None = None, stream: str = STREAM) -> dict[str, Any]:
+        return {"event": "meeting.rtms_started", "event_ts": 1764497000000, "payload": {
+            "meeting_uuid": UUID, "rtms_stream_id": stream, "operator_id": "op-1",
+            "server_urls": server_urls or f"{self.rtms.base}/signaling"}}
+
+    def records(self) -> list[dict[str, Any]]:
+        if not self.audit.exists():
+            return []
+        return [json.loads(line) for line in self.audit.read_text("utf-8").splitlines()]
+
+    def texts(self) -> list[str]:
+        return [e["text"] for e in self.events if "text" in e]
+
+
+async def wait_for(cond: Callable[[], bool], what: str = "condition") -> None:
+    for _ in range(400):
+        if cond():
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def parse_sse(buf: bytes) -> tuple[list[dict[str, Any]], bytes]:
+    out = []
+    while b"\n\n" in buf:
+        block, buf = buf.split(b"\n\n", 1)
+        data = [ln[5:].strip() for ln in block.decode().split("\n") if ln.startswith("data:")]
+        if data:
+            out.append(json.loads("\n".join(data)))
+    return out, buf
+
+
+async def read_sse(client: Client, path: str, into: list[dict[str, Any]], token: str = TOKEN) -> None:
+    async with client.get(path, headers={"Authorization": f"Bearer {token}"}) as r:
+        assert r.status == 200, await r.text()
+        assert r.headers["Content-Type"].startswith("text/event-stream")
+        buf = b""
+        async for chunk in r.content.iter_any():
+            events, buf = parse_sse(buf + chunk)
+            into.extend(events)
+            if any(e["type"] == "end" for e in events):
+                return
+
+
+LiveFactory = Callable[..., Awaitable[Live]]
+
+
+@pytest.fixture
+def live(aiohttp_client: Any, tmp_path: Path) -> LiveFactory:
+    async def start(script: list[Step], *, secret: bytes = CLIENT_SECRET, hosts: tuple[str, ...] | None = None,
+                    media: tuple[str, ...] = ("transcript", "chat"), tokens: tuple[str, ...] = (TOKEN,),
+                    **config_kw: Any) -> Live:
+        policy = tmp_path / "policy.yaml"
+        policy.write_text(POLICY, encoding="utf-8")
+        state = RtmsServerState(CLIENT_ID, CLIENT_SECRET, UUID, STREAM, script)
+        server = TestServer(build_rtms(state))
+        await server.start_server()
+        state.base = f"ws://127.0.0.1:{server.port}"
+        audit = tmp_path / "audit.jsonl"
+        rtms = RtmsConfig(CLIENT_ID, "RTMS_SECRET", hosts or (f"127.0.0.1:{server.port}",), media,
+                          client_secret=secret)
+        zoom = ZoomConfig(secret_env="ZOOM_SECRET", download_hosts=("127.0.0.1",),
+                          purposes=(ZoomPurpose("summarization", "notetaker"),), secrets=(HOOK_SECRET,))
+        config = SidecarConfig(policy=policy, audit=audit, tokens=tokens, jobs_dir=tmp_path / "jobs",
+                               limits=Limits(max_body_mb=2), zoom=zoom,
+                               live=LiveConfig((LivePurpose("summarization", "notetaker"),), rtms),
+                               **config_kw)
+        guard = Guard(policy, GuardOptions(audit_path=audit),
+                      detector=FakeDetector({EMAIL: "EMAIL_ADDRESS", PHONE: "PHONE_NUMBER"}),
+                      transcriber=FakeTranscriber([]))
+        client = await aiohttp_client(init_app(config, guard))
+        env = Live(client, state, policy, audit)
+        env.server = server  # type: ignore[attr-defined]
+        return env
+    return start
+
+
+def meeting_script(env_ref: list[Live]) -> list[Step]:
+    async def carla_released() -> None:
+        await wait_for(lambda: any("Carla before" in t for t in env_ref[0].texts()), "Carla's first segment")
+
+    async def alice_released() -> None:
+        await wait_for(lambda: any("Alice goes on" in t for t in env_ref[0].texts()), "Alice's segment")
+
+    async def carla_withdraws() -> None:
+        append_withdrawal(env_ref[0].policy, "p-carla", "summarization", datetime.now(UTC))
+
+    return [
+        ("join", A, "Alice Martin"), ("join", B, "Bob Stone"), ("join", C, "Carla Nunes"),
+        ("keepalive",),
+        ("transcript", A, "Alice Martin", f"Hello all, mail me at {EMAIL} today"),
+        ("transcript", B, "Bob Stone", "zebra plan lives at twelve Elm Road"),
+        ("chat", B, "Bob Stone", "quokka notes from Bob"),
+        ("chat", A, "Alice Martin", f"Everyone: call {PHONE} and ask Bob Stone"),
+        ("chat", A, "Alice Martin", "psst aardvark between us", {"to_user_id": C}),
+        ("transcript", C, "Carla Nunes", "Carla before withdrawal: the budget is fine"),
+        ("await", carla_released),
+        ("await", carla_withdraws),
+        ("transcript", C, "Carla Nunes", "walrus plan from Carla"),
+        ("chat", C, "Carla Nunes", "walrus chat from Carla"),
+        ("transcript", A, "Alice Martin", "after the withdrawal Alice goes on"),
+        ("await", alice_released),
+        ("drop", 2),
+        ("transcript", A, "Alice Martin", "after the drop we continue"),
+        ("keepalive",),
+        ("end",),
+    ]
+
+
+async def test_scripted_meeting_reaches_subscribers_guarded(live: LiveFactory) -> None:
+    ref: list[Live] = []
+    env = await live(meeting_script(ref))
+    ref.append(env)
+    reader = asyncio.ensure_future(read_sse(env.client, f"/v1/live/{UUID}?purpose=summarization", env.events))
+    await asyncio.sleep(0.05)
+    r = await env.post_hook(env.started())
+    assert r.status == 204
+    await asyncio.wait_for(reader, 20)
+    out = json.dumps(env.events, ensure_ascii=False)
+    # no value, no word of the refusing participant, no private chat, nothing after the withdrawal
+    for leaked in (EMAIL, PHONE, "Bob Stone", "zebra", "Elm Road", "quokka", "aardvark", "walrus",
+                   "Alice Martin", "Carla Nunes"):
+        assert leaked not in out, leaked
+    texts = env.texts()
+    assert re.search(TOKEN_RE.format("EMAIL_ADDRESS"), texts[0])
+    assert any(re.search(TOKEN_RE.format("PHONE_NUMBER"), t) for t in texts)
+    assert any("Carla before withdrawal" in t for t in texts)
+    # the drop: the server resent its last two items; each went out once
+    assert sum("after the withdrawal Alice goes on" in t for t in texts) == 1
+    assert sum("after the drop we continue" in t for t in texts) == 1
+    ids = [e["id"] for e in env.events]
+    assert ids == sorted(set(ids))
+    people = [e for e in env.events if e["type"] == "participants"]
+    assert people and all(set(e["participants"]) <= {"p-alice", "p-carla"} for e in people)
+    assert "p-carla" not in people[-1]["participants"]          # withdrawn: no longer listed
+    assert env.events[-1]["type"] == "end"
+    st = env.rtms
+    assert st.ready_acks == 2 and st.subscriptions == 2          # reconnected once, one session
+    assert st.keepalive_answers == 4 and st.refused == 0
+    await wait_for(lambda: any(r.get("event") == "live_session" for r in env.records()), "audit")
+    full = next(r for r in env.records() if r.get("event") == "live_session")
+    record = full["live"]
+    assert full["meeting_id"] == UUID and record["sessions"] == 2 and record["end_reason"] == "terminated"
+    assert record["participants"] == ["p-alice", "p-bob", "p-carla"]
+    assert record["purposes"][0]["other"]["rtms:reconnects"] == 1
+    assert record["purposes"][0]["other"]["rtms:duplicates_skipped"] == 2
+    (purpose,) = record["purposes"]
+    assert purpose["withdrawals_applied"] == ["p-carla"]
+    assert purpose["dropped"]["no_consent"] == 4 and purpose["dropped"]["private_chat"] == 1
+    assert purpose["released"] == {"chat": 1, "transcript": 4}
+    audit_text = env.audit.read_text("utf-8")
+    for leaked in (EMAIL, PHONE, "zebra", "Bob Stone", "Hello all", "walrus"):
+        assert leaked not in audit_text
+
+
+async def test_websocket_subscriber_and_clean_close(live: LiveFactory) -> None:
+    async def hold() -> None:
+        await asyncio.sleep(30)
+    env = await live([("join", A, "Alice Martin"), ("transcript", A, "Alice Martin", f"write {EMAIL}"),
+                      ("await", hold)])
+    async with env.client.ws_connect(f"/v1/live/{UUID}", headers={"Authorization": f"Bearer {TOKEN}"}) as ws:
+        assert (await env.post_hook(env.started())).status == 204
+        got: list[dict[str, Any]] = []
+        while not any(e.get("type") == "transcript" for e in got):
+            got.append(await asyncio.wait_for(ws.receive_json(), 10))
+        stop = {"event": "meeting.rtms_stopped", "payload": {"meeting_uuid": UUID, "rtms_stream_id": STREAM}}
+        assert (await env.post_hook(stop)).status == 204
+        while got[-1].get("type") != "end":
+            got.append(await asyncio.wait_for(ws.receive_json(), 10))
+    assert EMAIL not in json.dumps(got) and "Alice Martin" not in json.dumps(got)
+    assert env.rtms.close_requests == 1
+    assert got[-1]["reason"] == "closed"
+
+
+async def test_bad_signature_is_refused_and_nothing_streams(live: LiveFactory) -> None:
+    env = await live([("transcript", A, "Alice Martin", "never sent")], secret=b"wrong-secret")
+    assert (await env.post_hook(env.started())).status == 204
+    await wait_for(lambda: any(r.get("event") == "live_session" for r in env.records()), "audit")
+    record = next(r for r in env.records() if r.get("event") == "live_session")["live"]
+    assert record["end_reason"] == "refused" and record["sessions"] == 0
+    assert env.rtms.refused == 1 and env.rtms.ready_acks == 0 and not env.rtms.sent
+    # the webhook's own signature: a wrong one is refused before anything starts
+    r = await env.post_hook(env.started(stream="other-stream"), secret=b"not-the-hook-secret")
+    assert r.status == 401
+    assert len(env.rtms.handshakes) == 1
+
+
+async def test_host_outside_the_allow_list_is_never_contacted(live: LiveFactory) -> None:
+    env = await live([("transcript", A, "Alice Martin", "never sent")], hosts=("rtms.zoom.us",))
+    r = await env.post_hook(env.started())
+    assert r.status == 400 and "server_hosts" in (await r.json())["message"]
+    r = await env.post_hook(env.started("wss://evil.example/signaling"))
+    assert r.status == 400
+    await asyncio.sleep(0.1)
+    assert env.rtms.handshakes == []
+
+
+async def test_one_session_per_stream(live: LiveFactory) -> None:
+    async def hold() -> None:
+        await asyncio.sleep(30)
+    env = await live([("await", hold)])
+    assert (await env.post_hook(env.started())).status == 204
+    assert (await env.post_hook(env.started())).status == 204
+    await wait_for(lambda: env.rtms.ready_acks == 1, "ready")
+    await asyncio.sleep(0.1)
+    assert len(env.rtms.handshakes) == 1
+
+
+async def test_live_routes_need_a_token(live: LiveFactory) -> None:
+    env = await live([])
+    r = await env.client.get(f"/v1/live/{UUID}")
+    assert r.status == 401
+    r = await env.client.get(f"/v1/live/{UUID}?purpose=training", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert r.status == 400
+
+
+async def test_ingest_feed_is_guarded_resumed_and_audited(live: LiveFactory) -> None:
+    env = await live([])
+    reader = asyncio.ensure_future(read_sse(env.client, "/v1/live/teams-42?purpose=summarization", env.events))
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    async with env.client.ws_connect("/v1/live/ingest", headers=auth) as ws:
+        async def send(msg: dict[str, Any]) -> dict[str, Any]:
+            await ws.send_json(msg)
+            answer: dict[str, Any] = await asyncio.wait_for(ws.receive_json(), 10)
+            return answer
+        assert (await send({"type": "transcript", "user_id": "u1", "text": "x", "seq": 1}))["type"] == "error"
+        assert (await send({"type": "start", "meeting_id": "teams-42", "source": "teams-bot"}))["last_seq"] == 0
+        await send({"type": "join", "user_id": "u1", "name": "Alice Martin"})
+        await send({"type": "join", "user_id": "u2", "name": "Bob Stone"})
+        await send({"type": "transcript", "user_id": "u1", "name": "Alice Martin", "text": f"mail {EMAIL}", "seq": 1})
+        await send({"type": "transcript", "user_id": "u2", "name": "Bob Stone", "text": "zebra from Bob", "seq": 2})
+        await send({"type": "chat", "user_id": "u1", "name": "Alice Martin", "text": "aardvark dm", "to": "u2",
+                    "seq": 3})
+    async with env.client.ws_connect("/v1/live/ingest", headers=auth) as ws:   # the bot reconnects
+        await ws.send_json({"type": "start", "meeting_id": "teams-42"})
+        assert (await ws.receive_json())["last_seq"] == 3
+        await ws.send_json({"type": "transcript", "user_id": "u1", "name": "Alice Martin",
+                            "text": f"mail {EMAIL}", "seq": 1})
+        assert (await ws.receive_json())["duplicate"] is True
+        await ws.send_json({"type": "chat", "user_id": "u1", "name": "Alice Martin", "text": "all good", "seq": 4,
+                            "to": "everyone"})
+        await ws.receive_json()
+        await ws.send_json({"type": "end"})
+        assert (await ws.receive_json())["type"] == "ended"
+    await asyncio.wait_for(reader, 10)
+    out = json.dumps(env.events)
+    for leaked in (EMAIL, "zebra", "aardvark", "Alice Martin", "Bob Stone"):
+        assert leaked not in out
+    assert [e["type"] for e in env.events if "text" in e] == ["transcript", "chat"]
+    record = next(r for r in env.records() if r.get("event") == "live_session")["live"]
+    assert record["source"] == "ingest:teams-bot" and record["sessions"] == 2
+    assert record["purposes"][0]["dropped"] == {"no_consent": 1, "private_chat": 1}
+
+
+def test_private_chat_fails_closed() -> None:
+    assert not is_private_chat({"user_id": 1, "data": "hi"})
+    assert not is_private_chat({"to": "everyone"})
+    for content in ({"to_user_id": 7}, {"chat_group_id": "g1"}, {"is_private": True}, {"to": {"id": 1}},
+                    {"chat_type": "private"}, {"receiver_name": "Bob"}):
+        assert is_private_chat(content), content
+
+
+def test_signature_and_hosts() -> None:
+    expected = hmac.new(b"s", b"cid,m==,st", hashlib.sha256).hexdigest()
+    assert signature("cid", "m==", "st", b"s") == expected
+    hosts = ("rtms.zoom.us", "127.0.0.1:8443")
+    assert allowed_url("wss://rtms.zoom.us/ws", hosts)
+    assert allowed_url("ws://127.0.0.1:8443/x", hosts)
+    for url in ("ws://rtms.zoom.us/ws", "wss://evil.example/", "wss://u@rtms.zoom.us/", "https://rtms.zoom.us/",
+                "wss://127.0.0.1:9999/"):
+        assert not allowed_url(url, hosts), url
+
+
+def test_config_sections(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(POLICY)
+    base = ("policy: p.yaml\nlisten: {host: 127.0.0.1, port: 8080}\n"
+            "upstreams: {notetaker: {url: 'http://127.0.0.1:9/x'}}\n"
+            "zoom: {secret_env: ZS, download_hosts: [zoom.us], purposes: [{purpose: summarization, "
+            "recipient: notetaker}], rtms: {client_id: cid, client_secret_env: RS, server_hosts: [rtms.zoom.us]"
+            "%s}}\nlive: [{purpose: summarization, recipient: notetaker, forward: notetaker}]\n")
+    env = {"ZS": "hook", "RS": "client-secret"}
+    path = tmp_path / "c.yaml"
+    path.write_text(base % "")
+    config = load_config(path, env)
+    assert config.live is not None and config.live.rtms is not None
+    assert config.live.rtms.client_secret == b"client-secret" and config.live.rtms.media == ("transcript", "chat")
+    assert config.live.purposes[0].forward == "notetaker"
+    for extra, needle in ((", media: [video]", "media"), (", colour: red", "unknown key"),
+                          (", audio_delay_ms: 5", "audio_delay_ms")):
+        path.write_text(base % extra)
+        with pytest.raises(ConfigError, match=needle):
+            load_config(path, env)
+    path.write_text(base % "")
+    with pytest.raises(ConfigError, match="RS is not set"):
+        load_config(path, {"ZS": "hook"})
