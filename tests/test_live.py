@@ -142,7 +142,8 @@ def live(aiohttp_client: Any, tmp_path: Path) -> LiveFactory:
                           client_secret=secret)
         zoom = ZoomConfig(secret_env="ZOOM_SECRET", download_hosts=("127.0.0.1",),
                           purposes=(ZoomPurpose("summarization", "notetaker"),), secrets=(HOOK_SECRET,))
-        config = SidecarConfig(policy=policy, audit=audit, tokens=tokens, jobs_dir=tmp_path / "jobs",
+        config = SidecarConfig(policy=policy, audit=audit, tokens=(*tokens, "plain-tok"),
+                               token_scopes={t: frozenset({"live"}) for t in tokens}, jobs_dir=tmp_path / "jobs",
                                limits=Limits(max_body_mb=2), zoom=zoom,
                                live=LiveConfig((LivePurpose("summarization", "notetaker"),), rtms),
                                **config_kw)
@@ -287,10 +288,13 @@ async def test_one_session_per_stream(live: LiveFactory) -> None:
     assert len(env.rtms.handshakes) == 1
 
 
-async def test_live_routes_need_a_token(live: LiveFactory) -> None:
+async def test_live_routes_need_a_token_with_the_live_scope(live: LiveFactory) -> None:
     env = await live([])
     r = await env.client.get(f"/v1/live/{UUID}")
     assert r.status == 401
+    for path in (f"/v1/live/{UUID}", "/v1/live/ingest"):       # a token without the live scope
+        r = await env.client.get(path, headers={"Authorization": "Bearer plain-tok"})
+        assert r.status == 403
     r = await env.client.get(f"/v1/live/{UUID}?purpose=training", headers={"Authorization": f"Bearer {TOKEN}"})
     assert r.status == 400
 
@@ -354,7 +358,7 @@ def test_signature_and_hosts() -> None:
 
 def test_config_sections(tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text(POLICY)
-    base = ("policy: p.yaml\nlisten: {host: 127.0.0.1, port: 8080}\n"
+    base = ("policy: p.yaml\nlisten: {host: 127.0.0.1, port: 8080}\ntokens: [{token: t, scopes: [live]}]\n"
             "upstreams: {notetaker: {url: 'http://127.0.0.1:9/x'}}\n"
             "zoom: {secret_env: ZS, download_hosts: [zoom.us], purposes: [{purpose: summarization, "
             "recipient: notetaker}], rtms: {client_id: cid, client_secret_env: RS, server_hosts: [rtms.zoom.us]"

@@ -48,16 +48,11 @@ _ITEM_KINDS = ("transcript", "chat")
 
 
 def _scope_refusal(request: web.Request) -> web.Response | None:
-    """403 unless the token holds the ``live`` scope (tokens without configured scopes:
-    the sidecar's default scopes, which do not include it)."""
-    config = request.app[CONFIG]
-    scopes_of = getattr(config, "scopes_of", None)
-    token = request.get(TOKEN, "")
-    if scopes_of is not None:
-        ok = SCOPE in scopes_of(token)
-    else:                                   # a sidecar without token scopes: any valid token
-        ok = True
-    return None if ok else error_response(403, "forbidden", "this token does not hold the live scope")
+    """403 unless the token holds the ``live`` scope (the auth middleware checks it too,
+    sidecar/scopes.py; this route does not rely on the table alone)."""
+    if SCOPE in request.app[CONFIG].scopes_of(request.get(TOKEN, "")):
+        return None
+    return error_response(403, "forbidden", "this token does not hold the live scope")
 
 
 def _hub(request: web.Request) -> LiveHub:

@@ -274,7 +274,6 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
 
     upstreams = _load_upstreams(raw, env, src)
     zoom = load_zoom(raw.get("zoom"), env, src, upstreams=set(upstreams))
-    live = load_live(raw, env, src, set(upstreams), zoom_webhook=zoom is not None)
 
     hash_key_raw = env.get(hash_key_env)
     return SidecarConfig(
@@ -282,9 +281,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         audit=audit,
         host=host,
         port=port,
-        tokens=tokens,
-        replay_tokens=replay_tokens,
-        reidentify_tokens=reidentify_tokens,
+        tokens=tokens, replay_tokens=replay_tokens, reidentify_tokens=reidentify_tokens,
         token_scopes=token_scopes,
         hash_key_env=hash_key_env,
         hash_key=hash_key_raw.encode("utf-8") if hash_key_raw else None,
@@ -294,8 +291,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         jobs_ttl_s=ttl_s,
         models=models,
         erasures_dir=erasures_dir,
-        zoom=zoom,
-        live=live,
+        zoom=zoom, live=load_live(raw, env, src, set(upstreams), zoom_webhook=zoom is not None),
         vault=_load_vault(sections["vault"], env, src, file_base),
         state=_load_state(sections["state"], env, src), token_form=_token_form(raw, env, src),
         source=src,
