@@ -96,15 +96,16 @@ def _drop_duplicates(specs: list[MeetingSpec],
 def _scan_folders(root: Path) -> tuple[list[MeetingSpec], list[ArchiveProblem]]:
     specs: list[MeetingSpec] = []
     problems: list[ArchiveProblem] = []
+    base = root.resolve()       # entries absolute: a relative archive path is joined only once
     try:
-        entries = sorted(os.scandir(root), key=lambda e: e.name)
+        entries = sorted(os.scandir(base), key=lambda e: e.name)
     except OSError as exc:
         raise InputError(str(root), f"cannot list the archive ({exc.strerror})") from None
     for entry in entries:
         if entry.name.startswith(".") or not entry.is_dir():
             continue
         try:
-            specs.append(_folder_meeting(root.resolve(), Path(entry.path)))
+            specs.append(_folder_meeting(base, Path(entry.path)))
         except _Bad as exc:
             problems.append(ArchiveProblem(entry.name, str(exc)))
     return specs, problems

@@ -86,6 +86,17 @@ def test_local_engine_guards_a_20_meeting_archive_then_skips_it(
     assert len(audit_records(audit)) == 20
 
 
+def test_batch_from_a_relative_archive_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `cd work && meetguard batch archive ...` failed every meeting as work/archive/archive/m00/...
+    make_archive(tmp_path, 2)
+    monkeypatch.chdir(tmp_path)
+    argv = batch_argv(Path("archive"), Path("policy.yaml"), Path("out"), Path("audit.jsonl"), "--workers", "1")
+    assert main(argv) == 0
+    assert_chain_ok(tmp_path / "audit.jsonl")
+    assert len(list(guarded_meetings(tmp_path / "out", tmp_path / "audit.jsonl", 2))) == 2
+    assert [r["error"] for r in summary(tmp_path / "out")["meetings"]] == [None, None]
+
+
 def test_resume_after_kill_9_audits_each_meeting_once(tmp_path: Path) -> None:
     archive, policy = make_archive(tmp_path, 30)
     out, audit = tmp_path / "out", tmp_path / "audit.jsonl"

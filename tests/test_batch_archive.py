@@ -19,7 +19,7 @@ from meetguard.batch_ray import LOOPBACK_ENV, RayEngine
 from meetguard.cli import main
 from meetguard.testing import FakeDetector
 
-from .batch_support import POLICY, assert_chain_ok, write_meeting
+from .batch_support import POLICY, assert_chain_ok, make_archive, write_meeting
 
 
 def test_folder_layout_sorts_exports_tracks_and_meta(tmp_path: Path) -> None:
@@ -38,6 +38,15 @@ def test_folder_layout_sorts_exports_tracks_and_meta(tmp_path: Path) -> None:
     assert [(pid, Path(p).name) for pid, p in spec.tracks] == [("p-alice", "track-p-alice.m4a")]
     assert spec.attendees == ("p-alice", "p-bob")
     assert spec.at == datetime(2026, 11, 28, 12, tzinfo=UTC)
+
+
+def test_a_relative_archive_path_gives_paths_that_exist(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    make_archive(tmp_path, 2)
+    monkeypatch.chdir(tmp_path)
+    specs, problems = scan_archive("archive")
+    assert not problems and len(specs) == 2
+    assert all(Path(p).is_file() for s in specs for p in [*s.chat, *s.transcript])
 
 
 def test_meeting_id_defaults_to_the_folder_name(tmp_path: Path) -> None:
