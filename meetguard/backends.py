@@ -73,10 +73,16 @@ class Anonymizer(Protocol):
 
 
 def plugin_entity_types() -> frozenset[str]:
-    """The entity types the installed recognizer plugins add (valid in policies too)."""
-    from .detection import BASE_ENTITY_TYPES, entity_types
+    """The entity types the installed recognizer plugins add (valid in policies too).
 
-    return entity_types() - BASE_ENTITY_TYPES
+    Finding them means importing the plugins, hence Presidio, spaCy and torch (seconds):
+    none are installed, none are imported; else the answer is cached under
+    ``$MEETGUARD_CACHE`` (``~/.cache/meetguard``) keyed by the installed plugins
+    (distribution, version, entry point, install time), so a policy check or a usage
+    error does not wait for models it will never use."""
+    from . import _plugin_types
+
+    return _plugin_types.plugin_entity_types()
 
 
 def hash_key(options: GuardOptions) -> bytes | None:

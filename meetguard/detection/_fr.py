@@ -170,9 +170,9 @@ def _lower_tail(text: str, found: str, start: int, end: int) -> int:
 
 @functools.cache
 def _fr_stop_words() -> frozenset[str]:
-    from spacy.lang.fr.stop_words import STOP_WORDS
+    from ._stopwords import stop_words
 
-    return frozenset(STOP_WORDS)
+    return stop_words("fr")
 
 
 _NAME = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:-[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?"

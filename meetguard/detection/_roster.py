@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from spacy.lang.en.stop_words import STOP_WORDS
-
 from ._hits import RANK_ROSTER, Hit
+from ._stopwords import stop_words
 from ._types import Roster
+
+STOP_WORDS = stop_words("en")      # spaCy's list, without importing spaCy
 
 _TAGS = re.compile(r"\s*(?:\[[^\]]*\]|\([^)]*\)|<[^>]*>)\s*")
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’.-](?=[^\W\d_]))*")
