@@ -8,13 +8,14 @@ audit) with the fake detector of :mod:`meetguard.testing`; no model is loaded.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from aiohttp import FormData
+from aiohttp import FormData, web
 
 from meetguard import ConfigError, Guard, GuardOptions
 from meetguard.cli import main
@@ -286,3 +287,66 @@ def test_batch_meeting_ids_from_files_are_identifiers(tmp_path: Path) -> None:
     specs, problems = scan_archive(manifest)
     assert specs == [] and "meeting_id" in problems[0].problem
     assert "bob.li" not in problems[0].problem
+
+
+# -- finding 6: pseudonym books keyed by token family and meeting; a withdrawal clears them ---
+
+TOKEN_RE = re.compile(r"[<\[]PERSON_\d+[>\]]")
+
+
+def _echo_upstream(seen: list[dict[str, Any]]) -> web.Application:
+    async def chat(request: web.Request) -> web.Response:
+        body = await request.json()
+        seen.append(body)
+        text = " ".join(m["content"] for m in body["messages"] if isinstance(m.get("content"), str))
+        return web.json_response({"id": "c", "object": "chat.completion", "created": 1, "model": "stub",
+                                  "choices": [{"index": 0, "finish_reason": "stop",
+                                               "message": {"role": "assistant", "content": text}}]})
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", chat)
+    return app
+
+
+async def test_books_are_per_family_and_a_withdrawal_clears_them(
+        aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path) -> None:
+    seen: list[dict[str, Any]] = []
+    server = await aiohttp_server(_echo_upstream(seen))
+    _write_policy(tmp_path)
+    cfg = tmp_path / "sidecar.yaml"
+    both = ["passthrough", "reidentify"]
+    cfg.write_text(yaml.safe_dump({
+        "policy": "policy.yaml", "audit": "audit.jsonl", "erasures_dir": "erasures",
+        "upstreams": {"llm": {"url": f"http://127.0.0.1:{server.port}/v1", "kind": "openai",
+                              "model": "stub"}},
+        "tokens": [{"token": "tok-a-1", "scopes": both, "family": "team-a"},
+                   {"token": "tok-a-2", "scopes": both, "family": "team-a"},
+                   {"token": "tok-b-1", "scopes": both},
+                   {"token": ADMIN, "scopes": ["withdraw"]}]}))
+    guard = Guard(tmp_path / "policy.yaml", GuardOptions(audit_path=tmp_path / "audit.jsonl"),
+                  detector=FakeDetector(roster=True))
+    client = await aiohttp_client(init_app(load_config(cfg), guard))
+
+    async def ask(token: str, text: str, attendees: str = "p-alice,p-bob") -> str:
+        resp = await client.post("/v1/chat/completions", json={
+            "model": "stub", "messages": [{"role": "user", "content": text}]}, headers={
+            "Authorization": f"Bearer {token}", "X-Meetguard-Purpose": "summarization",
+            "X-Meetguard-Meeting": "m-1", "X-Meetguard-Attendees": attendees,
+            "X-Meetguard-Reidentify": "true"})
+        assert resp.status == 200, await resp.text()
+        return str((await resp.json())["choices"][0]["message"]["content"])
+
+    try:
+        assert "Bob Li" in await ask("tok-a-1", "Bob Li sent the figures")
+        bob = TOKEN_RE.findall(json.dumps(seen))[0]
+        assert "Bob Li" not in json.dumps(seen)
+        # the same family shares the meeting's book; another family cannot probe or restore it
+        assert "Bob Li" in await ask("tok-a-2", f"{bob} again", "p-alice")
+        assert "Bob Li" not in await ask("tok-b-1", f"{bob} again", "p-alice")
+        resp = await client.post("/v1/withdrawals", headers={"Authorization": f"Bearer {ADMIN}"},
+                                 json={"participant": "p-bob", "purpose": "summarization"})
+        assert resp.status == 202
+        assert "Bob Li" not in await ask("tok-a-1", f"{bob} again", "p-alice")
+    finally:
+        await guard.aclose()
+    _no_value_in(tmp_path / "audit.jsonl")

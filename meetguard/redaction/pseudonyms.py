@@ -37,6 +37,12 @@ class PseudonymBook:
                 self._numbers[(entity_type, key)] = found
             return found
 
+    def holds(self, participant_id: str) -> bool:
+        """Whether any value of ``participant_id`` has a number in this book."""
+        key = "participant:" + participant_id
+        with self._lock:
+            return any(k == key for _t, k in self._numbers)
+
     def person_token(self, participant_key: str) -> str:
         return wrap(f"PERSON_{self.number('PERSON', 'participant:' + participant_key)}", self.form)
 

@@ -26,6 +26,7 @@ from the environment are relative to the current directory.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import re
@@ -105,6 +106,9 @@ class SidecarConfig:
     reidentify_tokens: frozenset[str] = field(default=frozenset(), repr=False)  # may re-identify (#15)
     # token -> its scopes, for tokens configured with `scopes:` (others: DEFAULT_SCOPES)
     token_scopes: Mapping[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    # token -> its family (`family:`): tokens of one family share pseudonym books and vault
+    # meetings; a token without one is a family of its own
+    token_families: Mapping[str, str] = field(default_factory=dict, repr=False)
     hash_key_env: str = "MEETGUARD_HASH_KEY"
     hash_key: bytes | None = field(default=None, repr=False)
     upstreams: Mapping[str, UpstreamConfig] = field(default_factory=dict)
@@ -129,6 +133,13 @@ class SidecarConfig:
         if token in self.reidentify_tokens:
             scopes.add("reidentify")
         return frozenset(scopes)
+
+    def family_of(self, token: str) -> str:
+        """The token's family: its configured ``family``, else a digest of the token."""
+        given = self.token_families.get(token)
+        if given is not None:
+            return "family:" + given
+        return "token:" + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
     @property
     def max_body_bytes(self) -> int:
@@ -265,7 +276,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         raise ConfigError(f"{src}: models.detection_workers: must not be negative")
 
     # -- tokens
-    tokens, replay_tokens, reidentify_tokens, token_scopes = _load_tokens(raw, env, src)
+    tokens, replay_tokens, reidentify_tokens, token_scopes, token_families = _load_tokens(raw, env, src)
     if not tokens and not is_loopback(host):
         raise ConfigError(f"{src}: tokens: an empty token list is refused unless listening on loopback")
     ttl_s = sections["jobs"].get("ttl_s", 86400)
@@ -283,6 +294,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         port=port,
         tokens=tokens, replay_tokens=replay_tokens, reidentify_tokens=reidentify_tokens,
         token_scopes=token_scopes,
+        token_families=token_families,
         hash_key_env=hash_key_env,
         hash_key=hash_key_raw.encode("utf-8") if hash_key_raw else None,
         upstreams=upstreams,
@@ -397,8 +409,9 @@ def _load_state(section: Mapping[str, Any], env: Mapping[str, str], src: str) ->
     return StateConfig(backend, dsn_env, dsn, replica, timeout_s)
 
 
-_Tokens = tuple[tuple[str, ...], frozenset[str], frozenset[str], dict[str, frozenset[str]]]
-_TOKEN_KEYS = {"token": str, "scopes": list, "replay_at": bool, "reidentify": bool}
+_Tokens = tuple[tuple[str, ...], frozenset[str], frozenset[str], dict[str, frozenset[str]],
+                dict[str, str]]
+_TOKEN_KEYS = {"token": str, "scopes": list, "replay_at": bool, "reidentify": bool, "family": str}
 
 
 def _token_scopes(value: Any, where: str, src: str) -> frozenset[str]:
@@ -418,7 +431,7 @@ def _load_tokens(raw: Mapping[str, Any], env: Mapping[str, str], src: str) -> _T
     (the two booleans add their scope); ``MEETGUARD_TOKENS`` holds plain tokens only."""
     if "MEETGUARD_TOKENS" in env:
         return (tuple(t.strip() for t in env["MEETGUARD_TOKENS"].split(",") if t.strip()),
-                frozenset(), frozenset(), {})
+                frozenset(), frozenset(), {}, {})
     given = raw.get("tokens") or []
     if not isinstance(given, list):
         raise ConfigError(f"{src}: tokens: expected a list of tokens")
@@ -426,6 +439,7 @@ def _load_tokens(raw: Mapping[str, Any], env: Mapping[str, str], src: str) -> _T
     replay: set[str] = set()
     reidentify: set[str] = set()
     scoped: dict[str, frozenset[str]] = {}
+    families: dict[str, str] = {}
     for i, t in enumerate(given):
         if isinstance(t, dict):
             entry = _known_keys({k: v for k, v in t.items() if k != "scopes"}, _TOKEN_KEYS,
@@ -437,6 +451,8 @@ def _load_tokens(raw: Mapping[str, Any], env: Mapping[str, str], src: str) -> _T
                 replay.add(t.strip())
             if entry.get("reidentify") is True:
                 reidentify.add(t.strip())
+            if "family" in entry:
+                families[t.strip()] = entry["family"].strip()
             if "scopes" in given[i]:
                 scopes = _token_scopes(given[i]["scopes"], f"tokens[{i}].scopes", src)
                 scoped[t.strip()] = scoped.get(t.strip(), frozenset()) | scopes
@@ -444,7 +460,7 @@ def _load_tokens(raw: Mapping[str, Any], env: Mapping[str, str], src: str) -> _T
             raise ConfigError(f"{src}: tokens: expected a list of non-empty strings or "
                               "{token, scopes}")
         tokens.append(t.strip())
-    return tuple(tokens), frozenset(replay), frozenset(reidentify), scoped
+    return tuple(tokens), frozenset(replay), frozenset(reidentify), scoped, families
 
 
 def _load_upstreams(raw: Mapping[str, Any], env: Mapping[str, str], src: str) -> dict[str, UpstreamConfig]:

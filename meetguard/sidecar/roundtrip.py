@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ..redaction import PseudonymBook
 from ..reidentify import Restorer
+from . import keys
 from .errors import error_response
 from .reidentify_route import entitled
 
@@ -22,21 +23,34 @@ MAX_MEETINGS = 1024
 
 
 class MeetingBooks:
-    """The books of the most recent meetings (least recently used dropped), in memory only."""
+    """The books of the most recent meetings (least recently used dropped), in memory only,
+    keyed by the token family that made them and the meeting id (#25): another family
+    neither shares nor sees a book (it gets its own), so it can neither probe whether a
+    name is in a meeting it did not create nor have that meeting's names restored."""
 
     def __init__(self, limit: int = MAX_MEETINGS, form: str = "square") -> None:
         self.limit = limit
         self.form = form
-        self._books: OrderedDict[str, PseudonymBook] = OrderedDict()
+        self._books: OrderedDict[tuple[str, str], PseudonymBook] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, meeting_id: str) -> PseudonymBook:
+    def get(self, family: str, meeting_id: str) -> PseudonymBook:
         with self._lock:
-            book = self._books.pop(meeting_id, None) or PseudonymBook(self.form)
-            self._books[meeting_id] = book
+            key = (family, meeting_id)
+            book = self._books.pop(key, None) or PseudonymBook(self.form)
+            self._books[key] = book
             while len(self._books) > self.limit:
                 self._books.popitem(last=False)
             return book
+
+    def forget_participant(self, participant_id: str) -> int:
+        """Drop every book that holds ``participant_id`` (a withdrawal: nothing of theirs
+        may be restored from memory again); how many were dropped."""
+        with self._lock:
+            gone = [k for k, book in self._books.items() if book.holds(participant_id)]
+            for k in gone:
+                del self._books[k]
+            return len(gone)
 
 
 BOOKS = web.AppKey("pseudonym_books", MeetingBooks)
@@ -54,8 +68,11 @@ def refusal(request: web.Request) -> web.Response | None:
 
 
 def book_for(request: web.Request, meeting_id: str | None) -> PseudonymBook:
+    """The meeting's book for this token's family (a fresh one without a meeting id)."""
     books = request.app[BOOKS]
-    return books.get(meeting_id) if meeting_id else PseudonymBook(books.form)
+    if not meeting_id:
+        return PseudonymBook(books.form)
+    return books.get(request.app[keys.CONFIG].family_of(request[keys.TOKEN]), meeting_id)
 
 
 def _json_escape(value: str) -> str:

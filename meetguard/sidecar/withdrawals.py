@@ -35,6 +35,7 @@ from ..policy import Policy, load_policy
 from . import keys
 from .config import SidecarConfig
 from .forms import read_body
+from .roundtrip import BOOKS
 
 __all__ = ["ERASURES", "Erasures", "erasure_ctx", "routes", "withdrawal_settings"]
 
@@ -190,5 +191,8 @@ async def withdrawals(request: web.Request) -> web.Response:
     else:
         result = await loop.run_in_executor(
             None, lambda: record_withdrawal(settings, participant, purpose, at))
+    # the pass-through's in-memory books holding the participant go too: nothing of theirs
+    # may be restored from memory after this (#25 finding 6)
+    request.app[BOOKS].forget_participant(participant)
     state.wake.set()
     return web.json_response(result.to_json(), status=202)
