@@ -276,9 +276,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         raise ConfigError(f"{src}: models.detection_workers: must not be negative")
 
     # -- tokens
-    tokens, replay_tokens, reidentify_tokens, token_scopes, token_families = _load_tokens(raw, env, src)
-    if not tokens and not is_loopback(host):
-        raise ConfigError(f"{src}: tokens: an empty token list is refused unless listening on loopback")
+    tokens = _token_fields(raw, env, src, host)
     ttl_s = sections["jobs"].get("ttl_s", 86400)
     if ttl_s < 1:
         raise ConfigError(f"{src}: jobs.ttl_s: must be at least 1")
@@ -292,9 +290,7 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
         audit=audit,
         host=host,
         port=port,
-        tokens=tokens, replay_tokens=replay_tokens, reidentify_tokens=reidentify_tokens,
-        token_scopes=token_scopes,
-        token_families=token_families,
+        **tokens,
         hash_key_env=hash_key_env,
         hash_key=hash_key_raw.encode("utf-8") if hash_key_raw else None,
         upstreams=upstreams,
@@ -422,6 +418,16 @@ def _token_scopes(value: Any, where: str, src: str) -> frozenset[str]:
         if scope not in SCOPES:
             raise ConfigError(f"{src}: {where}: unknown scope (expected some of: {', '.join(SCOPES)})")
     return frozenset(value)
+
+
+def _token_fields(raw: Mapping[str, Any], env: Mapping[str, str], src: str, host: str
+                  ) -> dict[str, Any]:
+    """The SidecarConfig fields of the ``tokens`` list (an empty one only on loopback)."""
+    tokens, replay, reidentify, scopes, families = _load_tokens(raw, env, src)
+    if not tokens and not is_loopback(host):
+        raise ConfigError(f"{src}: tokens: an empty token list is refused unless listening on loopback")
+    return {"tokens": tokens, "replay_tokens": replay, "reidentify_tokens": reidentify,
+            "token_scopes": scopes, "token_families": families}
 
 
 def _load_tokens(raw: Mapping[str, Any], env: Mapping[str, str], src: str) -> _Tokens:

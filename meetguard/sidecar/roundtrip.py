@@ -15,7 +15,7 @@ from ..redaction import PseudonymBook
 from ..reidentify import Restorer
 from . import keys
 from .errors import error_response
-from .reidentify_route import entitled
+from .scopes import has_scope
 
 __all__ = ["BOOKS", "MeetingBooks", "book_for", "refusal", "restore_completion", "wants_restore"]
 
@@ -62,7 +62,7 @@ def wants_restore(request: web.Request) -> bool:
 
 def refusal(request: web.Request) -> web.Response | None:
     """403 for a restore asked by a token not configured ``reidentify: true``."""
-    if wants_restore(request) and not entitled(request):
+    if wants_restore(request) and not has_scope(request, "reidentify"):
         return error_response(403, "forbidden", "this token may not re-identify")
     return None
 
