@@ -88,7 +88,7 @@ class Guard:
         if audit is None:
             from .audit import AuditLog
 
-            audit = AuditLog(self.audit_path, key=audit_key)
+            audit = AuditLog(self.audit_path, key=audit_key, replica=self.options.audit_replica)
         self.audit: AuditSink = audit
         self.backends = Backends(self.options, detector=detector, transcriber=transcriber,
                                  anonymizer=anonymizer)

@@ -56,6 +56,7 @@ ALLOWED_KEYS: frozenset[str] = frozenset({
     "reidentify",                 # a re-identification call: caller, count restored (#15)
     "languages",                  # the documents' languages (#18)
     "live",                       # a live session's summary: ids and counts (#30, docs/live.md)
+    "replica",                    # the sidecar replica that wrote it (state: postgres, #27)
 })
 DECISIONS = frozenset({"release", "partial", "deny", "error"})
 _TAIL_CHUNK = 64 * 1024
@@ -188,10 +189,13 @@ class MemoryAuditSink:
 class AuditLog:
     """An append-only, hash-chained JSONL file, safe for concurrent writers."""
 
-    def __init__(self, path: str | os.PathLike[str], key: bytes | None = None) -> None:
-        """``key``: chain with HMAC-SHA256 under it (``audit.key_env``); see _audit_chain."""
+    def __init__(self, path: str | os.PathLike[str], key: bytes | None = None,
+                 replica: str | None = None) -> None:
+        """``key``: chain with HMAC-SHA256 under it (``audit.key_env``); see _audit_chain.
+        ``replica``: named in every record (replicas sharing state: each keeps its own chain)."""
         self.path = Path(path)
         self._key = key
+        self.replica = replica
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -204,6 +208,8 @@ class AuditLog:
     def append(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Append one record; returns it with seq, ts, prev_hash and hash."""
         checked = _check_record(record)
+        if self.replica is not None:
+            checked["replica"] = self.replica
         with self._lock:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -267,6 +273,28 @@ class AuditLog:
             raise AuditError(f"{self.path}: the last audit record is unreadable; "
                              f"refusing to extend a broken chain") from None
         return seq, h, last.get("mac") == MAC
+
+    def last_head(self) -> tuple[int, str]:
+        """``(seq, hash)`` of the last complete record, read only (0 and the genesis hash
+        for an empty or missing log); what the shared state anchors."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return 0, GENESIS_HASH
+        except OSError as exc:
+            raise self._fail("read", exc) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            end = _after_last_newline(fd, os.fstat(fd).st_size)
+            if end == 0:
+                return 0, GENESIS_HASH
+            start = _after_last_newline(fd, end - 1)
+            last = json.loads(os.pread(fd, end - 1 - start, start).decode("utf-8"))
+            return int(last["seq"]), str(last["hash"])
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise AuditError(f"{self.path}: the last audit record is unreadable") from None
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         """Nothing is held open between appends."""

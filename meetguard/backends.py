@@ -44,6 +44,7 @@ class GuardOptions:
     progress: bool = False                   # show a progress bar for long audio (CLI)
     vault: Vault | None = None               # where re-identifiable purposes keep pseudonym maps
     token_form: str = "square"               # pseudonyms as [PERSON_1] (square) or <PERSON_1> (angle)
+    audit_replica: str | None = None         # named in each audit record (replicas sharing state)
 
 
 @runtime_checkable

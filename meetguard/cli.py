@@ -50,7 +50,10 @@ def _add_audit_parser(sub: Any) -> None:
     aud = sub.add_parser("audit", help="audit log tools")
     aud_sub = aud.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
     ver = aud_sub.add_parser("verify", help="check the audit log's hash chain")
-    ver.add_argument("file")
+    ver.add_argument("file", nargs="+", help="the log; with --state-dsn-env, every replica's log")
+    ver.add_argument("--state-dsn-env", metavar="NAME",
+                     help="variable holding the postgres DSN of the shared state: check each "
+                     "replica's chain against the head it anchored there (docs/deploy.md)")
     ver.add_argument("--head", metavar="SEQ:HASH", help="a head printed earlier by `audit head`: "
                      "truncation and rewriting at or before it are detected")
     ver.add_argument("--key-env", metavar="NAME", help="variable holding the HMAC key (audit.key_env)")
@@ -289,12 +292,27 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         seq, digest = head(args.file, key=key)
         print(f"{seq}:{digest}")
         return 0
-    result = verify(args.file, key=key, head=parse_head(args.head) if args.head else None)
+    if args.state_dsn_env:
+        return _verify_replicas(args, key)
+    if len(args.file) != 1:
+        raise UsageError("audit verify: one log, or every replica's logs with --state-dsn-env")
+    [path] = args.file
+    result = verify(path, key=key, head=parse_head(args.head) if args.head else None)
     if result.macs_unchecked:        # fail closed: a keyed log is not "ok" without its key
-        print(f"meetguard: {args.file}: {result.message}", file=sys.stderr)
+        print(f"meetguard: {path}: {result.message}", file=sys.stderr)
         return EXIT_USAGE
     print(result.message)
     return 0 if result.ok else EXIT_AUDIT_BROKEN
+
+
+def _verify_replicas(args: argparse.Namespace, key: bytes | None) -> int:
+    from .state.audit_heads import fetch_heads, verify_replicas
+
+    if args.head:
+        raise UsageError("audit verify: --head and --state-dsn-env exclude each other")
+    check = verify_replicas(args.file, fetch_heads(args.state_dsn_env), key)
+    print("\n".join(check.lines))
+    return 0 if check.ok else EXIT_AUDIT_BROKEN
 
 
 def _cmd_transcribe(args: argparse.Namespace) -> int:

@@ -110,7 +110,7 @@ async def _start_replicas(tmp_path: Path, upstream: str = "http://127.0.0.1:9/s"
         config = load_config(_config(d, policy, f"replica-{i}", upstream))
         if zoom is not None:
             config = dataclasses.replace(config, zoom=zoom)
-        guard = Guard(policy, GuardOptions(audit_path=d / "audit.jsonl"),
+        guard = Guard(policy, GuardOptions(audit_path=d / "audit.jsonl", audit_replica=f"replica-{i}"),
                       detector=FakeDetector({"alice.martin@northwind.example": "EMAIL_ADDRESS"}))
         server = TestServer(init_app(config, guard=guard), host="127.0.0.1")
         await server.start_server()
@@ -243,6 +243,45 @@ async def test_recorded_events_layer_over_the_baseline_in_order(dsn: str) -> Non
     assert consent_state(merged, "p-alice", purpose, before)[0] is True     # the file's grant
     assert consent_state(merged, "p-alice", purpose, after) == (False, "consent withdrawn")
     assert consent_state(merged, "p-bob", purpose, after)[0] is True        # opt-out, untouched
+
+
+async def test_each_replica_keeps_its_chain_anchored_and_audit_verify_checks_all(
+        replicas: list[Replica], capsys: pytest.CaptureFixture[str]) -> None:
+    from meetguard.audit import AuditLog
+    from meetguard.cli import main
+    from meetguard.state.audit_heads import fetch_heads
+
+    async with aiohttp.ClientSession() as http:
+        for r in replicas:
+            assert (await _guard(http, r))[0] == 200
+        assert (await _withdraw(http, replicas[0], "p-bob"))[0] == 202
+    for r in replicas:                   # every record names the replica that wrote it
+        assert {x["replica"] for x in _records(r.audit)} == {r.name}
+    loop = asyncio.get_running_loop()
+    want = {r.name: AuditLog(r.audit).last_head() for r in replicas}
+    for _ in range(100):                 # anchored within a second or so
+        heads = await loop.run_in_executor(None, fetch_heads, "TEST_STATE_DSN")
+        if heads == want:
+            break
+        await asyncio.sleep(0.1)
+    assert heads == want
+
+    def verify_all(*paths: Path) -> int:
+        return main(["audit", "verify", "--state-dsn-env", "TEST_STATE_DSN", *map(str, paths)])
+
+    files = [r.audit for r in replicas]
+    assert await loop.run_in_executor(None, verify_all, *files) == 0
+    assert capsys.readouterr().out.count(": ok: ") == 3
+    # a replica's chain left out, or cut short below its anchored head, fails
+    assert await loop.run_in_executor(None, verify_all, *files[:2]) == 4
+    assert "replica-3: anchored at seq" in capsys.readouterr().out
+    for r in replicas:
+        await r.server.close()           # no more anchoring while the log is cut
+    lines = files[0].read_bytes().splitlines(keepends=True)
+    assert len(lines) >= 2
+    files[0].write_bytes(b"".join(lines[:-1]))
+    assert await loop.run_in_executor(None, verify_all, *files) == 4
+    assert "truncated" in capsys.readouterr().out
 
 
 ZOOM_SECRET = b"zm-replica-secret-5c1d"

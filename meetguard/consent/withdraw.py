@@ -53,6 +53,7 @@ class WithdrawalSettings:
     vault: ReidentificationVault | None = None
     extra_entities: frozenset[str] = frozenset()  # plugin entity types the policy may name
     audit_key: bytes | None = field(default=None, repr=False)  # the chain's HMAC key (audit.key_env)
+    replica: str | None = None                     # named in each audit record (shared state)
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def record_withdrawal(settings: WithdrawalSettings, participant: str, purpose: s
         recorded = append_withdrawal(settings.policy_path, participant, purpose, when,
                                      settings.extra_entities, recorded=now).policy
     edit = _Recorded(recorded)
-    sink = audit or AuditLog(settings.audit_path, key=settings.audit_key)
+    sink = audit or AuditLog(settings.audit_path, key=settings.audit_key, replica=settings.replica)
     store = ErasureStore(settings.store_dir)
     found = releases_holding(read_records(settings.audit_path), participant, purpose)
     states = _requests(found, _already_asked(store, participant, purpose), participant, purpose,

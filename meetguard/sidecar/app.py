@@ -25,6 +25,7 @@ from ..audio.limits import AudioLimits
 from ..formats import Meeting
 from ..state import FilesState, StateBackend, open_state
 from . import keys
+from .anchor import anchor_ctx
 from .config import SidecarConfig, load_config
 from .errors import error_outcome
 from .handlers import routes
@@ -77,6 +78,7 @@ def init_app(config: SidecarConfig, guard: GuardLike | None = None, *,
         from ..live.routes import mount
 
         mount(app, config.live)
+    app.cleanup_ctx.append(anchor_ctx)         # after _lifecycle: uses its state and guard
     return app
 
 
@@ -88,7 +90,8 @@ def _build_guard(config: SidecarConfig, state: StateBackend) -> GuardLike:
                            transcriber_backend=config.models.backend,
                            spacy_model=config.models.spacy,
                            detection_workers=config.models.detection_workers,
-                           token_form=config.token_form)
+                           token_form=config.token_form,
+                           audit_replica=config.audit_replica)
     return Guard(config.policy, options, consent=state if state.shared else None)
 
 

@@ -142,6 +142,11 @@ class SidecarConfig:
         return "token:" + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
     @property
+    def audit_replica(self) -> str | None:
+        """The replica each audit record names: with shared state only (state: postgres)."""
+        return self.state.replica if self.state.backend == "postgres" else None
+
+    @property
     def max_body_bytes(self) -> int:
         return self.limits.max_body_mb * 1024 * 1024
 

@@ -50,7 +50,7 @@ async def reidentify(request: web.Request) -> web.StreamResponse:
     from .withdrawals import _audit_facts
 
     path, key = _audit_facts(config)
-    audit = AuditLog(path, key=key)
+    audit = AuditLog(path, key=key, replica=config.audit_replica)
     vault = Vault(config.vault.dir, config.vault.key)
     out, count = await asyncio.to_thread(reidentify_meeting, vault, meeting, text,
                                          caller_of(request[keys.TOKEN]), audit)

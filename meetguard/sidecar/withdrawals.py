@@ -78,7 +78,8 @@ def withdrawal_settings(config: SidecarConfig,
     vault = Vault(config.vault.dir, config.vault.key) if config.vault else None
     return WithdrawalSettings(policy_path=config.policy, audit_path=audit_path,
                               store_dir=config.erasures_dir, endpoints=endpoints, vault=vault,
-                              extra_entities=plugin_entity_types(), audit_key=audit_key)
+                              extra_entities=plugin_entity_types(), audit_key=audit_key,
+                              replica=config.audit_replica)
 
 
 @dataclass
@@ -95,7 +96,8 @@ ERASURES = web.AppKey("erasures", Erasures)
 
 def _dispatcher(settings: WithdrawalSettings) -> ErasureDispatcher:
     return ErasureDispatcher(ErasureStore(settings.store_dir), settings.endpoints,
-                             AuditLog(settings.audit_path, key=settings.audit_key))
+                             AuditLog(settings.audit_path, key=settings.audit_key,
+                                      replica=settings.replica))
 
 
 async def _send_loop(dispatcher: ErasureDispatcher, session: aiohttp.ClientSession,

@@ -457,7 +457,7 @@ def start_zoom_jobs(config: SidecarConfig, guard: Any, service: GuardService, ga
     audit_path = guard.audit_path or config.audit or Path("meetguard-audit.jsonl")
     ctx = HookContext(zoom=config.zoom, jobs_dir=config.jobs_dir, policy_path=config.policy,
                       service=service, gate=gate, metrics=metrics, session=session,
-                      audit=getattr(guard, "audit", None) or AuditLog(audit_path),   # the guard's: keyed too
+                      audit=getattr(guard, "audit", None) or AuditLog(audit_path, replica=config.audit_replica),   # the guard's: keyed too
                       gate_slots=config.limits.max_jobs, state=state)
     jobs = ZoomJobs(ctx)
     resumed = jobs.resume()
