@@ -350,3 +350,24 @@ async def test_books_are_per_family_and_a_withdrawal_clears_them(
     finally:
         await guard.aclose()
     _no_value_in(tmp_path / "audit.jsonl")
+
+
+# -- finding 5: logit_bias keys are token ids, and go through the guard ---------------------
+
+def test_logit_bias_keys_are_token_ids_guarded_like_every_number() -> None:
+    from meetguard import UsageError
+    from meetguard.sidecar.openai_proxy import plan_request
+
+    def body(bias: dict[str, Any]) -> dict[str, Any]:
+        return {"model": "m", "messages": [{"role": "user", "content": "hi"}], "logit_bias": bias}
+
+    for key in ("4155550199", "+14155550199", "0042", "1e5", "Bob Li", "-1"):
+        with pytest.raises(UsageError, match=r"logit_bias\.<key>: expected a token id"):
+            plan_request(body({key: 5}))
+    ok = plan_request(body({"50256": -100, "0": 1}))
+    assert "50256" in ok.texts and "0" in ok.texts      # the guard sees every key
+    assert ok.build(list(ok.texts))["logit_bias"] == {"50256": -100, "0": 1}
+    # a key the guard would redact is refused, never forwarded changed or as it is
+    found = plan_request(body({"555123": 5}))
+    with pytest.raises(UsageError):
+        found.build([t.replace("555123", "[PHONE_NUMBER_1]") for t in found.texts])

@@ -42,7 +42,8 @@ __all__ = ["ALLOWED_MESSAGE", "ALLOWED_TOP", "DROPPED", "MAX_DEPTH", "Plan", "pa
 MAX_DEPTH = 32
 _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _MODEL = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
-_TOKEN_ID = re.compile(r"^[0-9]{1,10}$")
+_TOKEN_ID = re.compile(r"^(0|[1-9][0-9]{0,6})$")   # a tokenizer's id: an integer, no leading zero
+MAX_TOKEN_ID = 1_000_000                               # above every tokenizer's vocabulary
 DROPPED = frozenset({"user", "safety_identifier", "prompt_cache_key", "metadata"})
 
 
@@ -344,7 +345,7 @@ ALLOWED_TOP: dict[str, Node] = {
                            dict: _obj({"type": _enum("function"), "function": _obj({"name": _fname})})}),
     "functions": _list(_function_def),
     "function_call": _union({str: _enum("none", "auto"), dict: _obj({"name": _fname})}),
-    "logit_bias": _union({dict: lambda plan, v, path: _logit_bias(v, path)}),
+    "logit_bias": _union({dict: lambda plan, v, path: _logit_bias(plan, v, path)}),
     "prediction": _obj({"type": _enum("content"), "content": _content}, required=("type", "content")),
     "reasoning_effort": _enum("none", "minimal", "low", "medium", "high"),
     "verbosity": _enum("low", "medium", "high"),
@@ -354,11 +355,14 @@ ALLOWED_TOP: dict[str, Node] = {
 _top = _obj(ALLOWED_TOP, required=("messages",), dropped=DROPPED)
 
 
-def _logit_bias(value: dict[str, Any], path: str) -> dict[str, int | float]:
+def _logit_bias(plan: Plan, value: dict[str, Any], path: str) -> dict[str, int | float]:
+    """Token id -> bias. A key is a token id (an integer up to MAX_TOKEN_ID, refused
+    otherwise) and, like every number forwarded, goes through the guard (#25 finding 5)."""
     out: dict[str, int | float] = {}
     for k, v in value.items():
-        if not isinstance(k, str) or not _TOKEN_ID.match(k):
-            raise UsageError(f"{path}.<key>: expected a token id")
+        if not isinstance(k, str) or not _TOKEN_ID.match(k) or int(k) > MAX_TOKEN_ID:
+            raise UsageError(f"{path}.<key>: expected a token id (an integer 0-{MAX_TOKEN_ID})")
+        plan.key(k, f"{path}.<key>")
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not -100 <= v <= 100:
             raise UsageError(f"{path}.{k}: expected a number from -100 to 100")
         out[k] = v
