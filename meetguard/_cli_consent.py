@@ -37,9 +37,12 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     rt = con_sub.add_parser("retry", help="send the erasure requests that are due now")
     rt.add_argument("--config", required=True, metavar="SIDECAR_CONFIG")
 
-    rep = sub.add_parser("report", help="render the review report of a guard output folder")
-    rep.add_argument("out_dir", metavar="OUT_DIR")
-    rep.add_argument("--html", metavar="FILE", help="default: OUT_DIR/report.html")
+    rep = sub.add_parser("report", help="render the review report of a guard output folder "
+                                        "(or, with --live, of a live session)")
+    rep.add_argument("out_dir", metavar="OUT_DIR", nargs="?")
+    rep.add_argument("--html", metavar="FILE", help="default: OUT_DIR/report.html (--live: ./live-report.html)")
+    rep.add_argument("--live", metavar="MEETING_ID", help="the live session of this meeting (docs/live.md)")
+    rep.add_argument("--purpose", metavar="PURPOSE", help="--live: the purpose to show, when it fed several")
     rep.add_argument("--audit", metavar="FILE", help="the audit log (default as for guard)")
     rep.add_argument("--policy", metavar="FILE", help="the policy, for the consent events")
 
@@ -133,11 +136,16 @@ def cmd_consent(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import collect, write_report
+    from .report import collect, collect_live, write_report
 
-    out_dir = Path(args.out_dir)
-    target = Path(args.html) if args.html else out_dir / "report.html"
-    inputs = collect(out_dir, audit_path=args.audit, policy_path=args.policy)
+    if (args.live is None) == (args.out_dir is None):
+        raise UsageError("report: give OUT_DIR (a guard output folder) or --live MEETING_ID, one of them")
+    if args.live is not None:
+        target = Path(args.html or "live-report.html")
+        inputs = collect_live(args.live, args.purpose, audit_path=args.audit, policy_path=args.policy)
+    else:
+        target = Path(args.html) if args.html else Path(args.out_dir) / "report.html"
+        inputs = collect(Path(args.out_dir), audit_path=args.audit, policy_path=args.policy)
     write_report(inputs, target)
     print(f"report written: {target}", file=sys.stderr)
     return 0

@@ -21,6 +21,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from meetguard import ConfigError, Guard, GuardOptions
+from meetguard.cli import main as cli_main
 from meetguard.consent.policy_file import append_withdrawal
 from meetguard.live.config import LiveConfig, LivePurpose, RtmsConfig
 from meetguard.live.meeting import is_private_chat
@@ -230,9 +231,21 @@ async def test_scripted_meeting_reaches_subscribers_guarded(live: LiveFactory) -
     assert purpose["withdrawals_applied"] == ["p-carla"]
     assert purpose["dropped"]["no_consent"] == 4 and purpose["dropped"]["private_chat"] == 1
     assert purpose["released"] == {"chat": 1, "transcript": 4}
+    assert purpose["entity_counts"] == {"EMAIL_ADDRESS": 1, "PERSON": 1, "PHONE_NUMBER": 1}
+    assert purpose["released_participants"] == ["p-alice", "p-carla"]
     audit_text = env.audit.read_text("utf-8")
     for leaked in (EMAIL, PHONE, "zebra", "Bob Stone", "Hello all", "walrus"):
         assert leaked not in audit_text
+    # meetguard report renders the session like a release
+    html_path = env.audit.parent / "live.html"
+    assert cli_main(["report", "--live", UUID, "--audit", str(env.audit), "--policy", str(env.policy),
+                     "--html", str(html_path)]) == 0
+    page = html_path.read_text("utf-8")
+    assert ">live<" in page and "withdrew consent during the meeting" in page
+    assert "dropped 4 item(s): no_consent" in page and "verified" in page
+    assert re.search(r"p-bob.*excluded", page) and re.search(r"p-alice.*included", page)
+    for leaked in (EMAIL, PHONE, "zebra", "Bob Stone", "Hello all", "walrus"):
+        assert leaked not in page
 
 
 async def test_websocket_subscriber_and_clean_close(live: LiveFactory) -> None:

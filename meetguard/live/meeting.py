@@ -175,6 +175,8 @@ class LiveMeeting:
         if result.decision in RELEASED and len(out) == 1:
             if who.pid is not None:
                 self._released[purpose].add(who.pid)
+            for etype, n in result.entity_counts.items():
+                self.tally[purpose][f"entity:{etype}"] += n
             return out[0]
         reason = "unknown_speaker" if who.pid is None else "no_consent"
         self.tally[purpose][f"dropped:{reason}"] += 1
@@ -202,6 +204,8 @@ class LiveMeeting:
                 "purposes": [{"purpose": p, "recipient": spec.recipient,
                               "released": _split(self.tally[p], "released:"),
                               "dropped": _split(self.tally[p], "dropped:"),
+                              "entity_counts": _split(self.tally[p], "entity:"),
+                              "released_participants": sorted(self._released[p]),
                               "other": _split(self.tally[p], ""),
                               "withdrawals_applied": sorted(self.withdrawals[p])}
                              for p, spec in sorted(self.purposes.items())],
@@ -224,7 +228,7 @@ def _split(tally: Counter[str], prefix: str) -> dict[str, int]:
     """Counts under ``prefix`` ("": those under neither released: nor dropped:)."""
     if not prefix:
         return dict(sorted((k, n) for k, n in tally.items()
-                           if n and not k.startswith(("released:", "dropped:"))))
+                           if n and not k.startswith(("released:", "dropped:", "entity:"))))
     return dict(sorted((k[len(prefix):], n) for k, n in tally.items() if k.startswith(prefix)))
 
 

@@ -24,7 +24,7 @@ from ..policy import Policy, load_policy
 from ._html import render
 from ._input import ReportInput
 
-__all__ = ["ReportInput", "collect", "from_result", "render", "write_report"]
+__all__ = ["ReportInput", "collect", "collect_live", "from_result", "render", "write_report"]
 
 
 def _audit_key(policy: Policy | None) -> tuple[bytes | None, str]:
@@ -102,6 +102,18 @@ def collect(out_dir: str | os.PathLike[str], audit_path: str | os.PathLike[str] 
     record, chain, note = _audit_facts(Path(audit_path), str(decision.get("audit_id", "")),
                                        policy)
     return ReportInput(decision, outputs, record, chain, note, policy, notes)
+
+
+def collect_live(meeting_id: str, purpose: str | None, audit_path: str | os.PathLike[str] | None = None,
+                 policy_path: str | os.PathLike[str] | None = None) -> ReportInput:
+    """What the report of a live session needs: its audit record (docs/live.md)."""
+    from ._live import from_live
+
+    policy, notes = _policy(policy_path)
+    if audit_path is None:
+        audit_path = (policy.audit_path if policy else None) or "meetguard-audit.jsonl"
+    key, key_note = _audit_key(policy)
+    return from_live(audit_path, meeting_id, purpose, policy, (*notes, *([key_note] if key_note else [])), key)
 
 
 def write_report(inputs: ReportInput, target: str | os.PathLike[str]) -> Path:
