@@ -173,6 +173,7 @@ class Guard:
         verify: bool | None = None,
         deliver: Deliver | None = None,
         language: str | None = None,
+        vault_owner: str | None = None,
     ) -> GuardResult:
         """Decide, redact and release. Heavy work runs off the event loop.
 
@@ -180,7 +181,8 @@ class Guard:
         deny or error) before the audit record is written, so the record says
         whether the content was delivered. ``language`` (ISO 639-1) is the documents'
         language instead of detecting it; one outside the policy's ``detection.languages``
-        is refused (``InputError``).
+        is refused (``InputError``). ``vault_owner``: the token family the sidecar stores
+        a re-identifiable meeting's map for (only that family may restore it).
         """
         policy = await self._policy_now(meeting, purpose, recipient, at)
         run = self._run(meeting, purpose, recipient, at, verify, language, policy)
@@ -193,9 +195,10 @@ class Guard:
             except Exception as exc:  # noqa: BLE001 -- any failure of the hook means not delivered
                 delivery = Delivery(False, None, type(exc).__name__)
         final = await _off_loop(pipeline.audit_result, self._stages, run, result, delivery)
-        return await _off_loop(self._to_vault, run, final)
+        return await _off_loop(self._to_vault, run, final, vault_owner)
 
-    def _to_vault(self, run: pipeline.Run, result: GuardResult) -> GuardResult:
+    def _to_vault(self, run: pipeline.Run, result: GuardResult,
+                  owner: str | None = None) -> GuardResult:
         """A released meeting of a re-identifiable purpose: its pseudonym map into the vault,
         under the meeting id, else the audit id (docs/vault.md)."""
         spec = run.policy.purposes.get(run.purpose)
@@ -203,9 +206,9 @@ class Guard:
         if (vault is None or spec is None or not spec.reidentify or run.book is None
                 or result.decision not in ("release", "partial")):
             return result
-        vault.store(result.meeting_id or result.audit_id, run.purpose, run.book.tokens,
-                    spec.retention_days)
-        return dataclasses.replace(result, vault=True)
+        stored = vault.store(result.meeting_id or result.audit_id, run.purpose, run.book.tokens,
+                             spec.retention_days, owner=owner)
+        return dataclasses.replace(result, vault=stored)
 
     async def _preflight(self, run: pipeline.Run) -> None:
         """Forwarding cannot be undone: refuse it while the audit log cannot take a record."""

@@ -141,7 +141,7 @@ class StreamRestorer:
 
 
 def reidentify_meeting(vault: Vault, meeting_id: str, text: str, caller: str,
-                       audit: AuditSink) -> tuple[str, int]:
+                       audit: AuditSink, *, family: str | None = None) -> tuple[str, int]:
     """Restore ``text`` with the meeting's map from ``vault``; audited whatever happens
     (meeting, caller, count restored, outcome; never a value)."""
     from datetime import UTC, datetime
@@ -152,7 +152,7 @@ def reidentify_meeting(vault: Vault, meeting_id: str, text: str, caller: str,
     check_id("meeting_id", meeting_id)     # refused before the audit: never free text (#25)
     at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     try:
-        tokens = vault.load(meeting_id)
+        tokens = vault.load(meeting_id, family=family)   # another family's meeting: not found
     except MeetguardError as exc:
         audit.append({"event": "reidentify", "meeting_id": meeting_id, "at": at,
                       "reidentify": {"caller": caller, "restored": 0, "outcome": exc.code}})

@@ -66,8 +66,18 @@ def master_key_from_env(name: str, env: Mapping[str, str] | None = None) -> byte
     return key
 
 
-def _aad(meeting_id: str, purpose: str, expires_at: str | None) -> bytes:
-    return json.dumps([meeting_id, purpose, expires_at]).encode("utf-8")
+def _aad(meeting_id: str, purpose: str, expires_at: str | None, owner: str | None = None) -> bytes:
+    bound: list[str | None] = [meeting_id, purpose, expires_at]
+    if owner is not None:          # the creating token family (the sidecar), bound in too
+        bound.append(owner)
+    return json.dumps(bound).encode("utf-8")
+
+
+def _owner(header: Mapping[str, object]) -> str | None:
+    owner = header.get("owner")
+    if owner is not None and not isinstance(owner, str):
+        raise VaultError("vault: the meeting's key file is unreadable")
+    return owner
 
 
 def _iso(at: datetime) -> str:
@@ -87,8 +97,11 @@ class Vault:
 
     # -- writing ------------------------------------------------------------------
     def store(self, meeting_id: str, purpose: str, tokens: Mapping[str, str],
-              retention_days: int | None, now: datetime | None = None) -> None:
-        """Store (merge into) the meeting's map; a token already stored keeps its value."""
+              retention_days: int | None, now: datetime | None = None,
+              owner: str | None = None) -> bool:
+        """Store (merge into) the meeting's map; a token already stored keeps its value.
+        ``owner``: the token family that created it (the sidecar); a meeting another
+        family owns is left alone (False)."""
         now = now or datetime.now(UTC)
         key_path, map_path = self._paths(meeting_id)
         merged: dict[str, str] = {}
@@ -96,36 +109,47 @@ class Vault:
             try:
                 merged, data_key, header = self._open(meeting_id, now)
             except VaultNotFound:      # expired: start again
-                data_key, header = self._new_key(meeting_id, purpose, retention_days, now)
+                data_key, header = self._new_key(meeting_id, purpose, retention_days, now, owner)
+            if _owner(header) != owner:
+                return False
         else:
-            data_key, header = self._new_key(meeting_id, purpose, retention_days, now)
+            data_key, header = self._new_key(meeting_id, purpose, retention_days, now, owner)
         for token, value in tokens.items():
             merged.setdefault(token, value)
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         nonce = secrets.token_bytes(_NONCE)
         aad = _aad(meeting_id, str(header["purpose"]),
-                   None if header["expires_at"] is None else str(header["expires_at"]))
+                   None if header["expires_at"] is None else str(header["expires_at"]), _owner(header))
         sealed = AESGCM(data_key).encrypt(nonce, json.dumps(merged, ensure_ascii=False).encode("utf-8"), aad)
         atomic_write(key_path, json.dumps(header).encode("utf-8"))
         atomic_write(map_path, nonce + sealed)
+        return True
 
     def _new_key(self, meeting_id: str, purpose: str, retention_days: int | None,
-                 now: datetime) -> tuple[bytes, dict[str, str | int | None]]:
+                 now: datetime, owner: str | None = None) -> tuple[bytes, dict[str, str | int | None]]:
         expires = _iso(now + timedelta(days=retention_days)) if retention_days is not None else None
         data_key = AESGCM.generate_key(bit_length=256)
         nonce = secrets.token_bytes(_NONCE)
         wrapped = nonce + AESGCM(self.master_key).encrypt(nonce, data_key,
-                                                          _aad(meeting_id, purpose, expires))
+                                                          _aad(meeting_id, purpose, expires, owner))
         header: dict[str, str | int | None] = {
             "v": 1, "purpose": purpose, "expires_at": expires,
             "wrapped": base64.b64encode(wrapped).decode("ascii")}
+        if owner is not None:
+            header["owner"] = owner
         return data_key, header
 
     # -- reading ------------------------------------------------------------------
-    def load(self, meeting_id: str, now: datetime | None = None) -> dict[str, str]:
+    def load(self, meeting_id: str, now: datetime | None = None, *,
+             family: str | None = None) -> dict[str, str]:
         """The meeting's map; :class:`VaultNotFound` if erased or expired, :class:`VaultError`
-        if a file fails authentication (tampered, or another master key)."""
-        return self._open(meeting_id, now or datetime.now(UTC))[0]
+        if a file fails authentication (tampered, or another master key). ``family``: the
+        caller's token family; a meeting another family created is not found (no oracle)."""
+        tokens, _key, header = self._open(meeting_id, now or datetime.now(UTC))
+        owner = _owner(header)
+        if family is not None and owner is not None and owner != family:
+            raise VaultNotFound("vault: no key for this meeting (never stored, or erased)")
+        return tokens
 
     def _header(self, meeting_id: str) -> dict[str, str | int | None]:
         key_path, _ = self._paths(meeting_id)
@@ -145,7 +169,7 @@ class Vault:
         purpose, expires = header.get("purpose"), header.get("expires_at")
         if not isinstance(purpose, str) or not (expires is None or isinstance(expires, str)):
             raise VaultError("vault: the meeting's key file is unreadable")
-        aad = _aad(meeting_id, purpose, expires)
+        aad = _aad(meeting_id, purpose, expires, _owner(header))
         try:
             wrapped = base64.b64decode(str(header["wrapped"]), validate=True)
             data_key = AESGCM(self.master_key).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], aad)

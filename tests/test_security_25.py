@@ -371,3 +371,65 @@ def test_logit_bias_keys_are_token_ids_guarded_like_every_number() -> None:
     found = plan_request(body({"555123": 5}))
     with pytest.raises(UsageError):
         found.build([t.replace("555123", "[PHONE_NUMBER_1]") for t in found.texts])
+
+
+# -- the vault: the sidecar stores re-identifiable meetings, for the asking family only -----
+
+async def test_release_stores_the_map_and_only_its_family_restores_it(
+        aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    from tests.fakes.sidecar_upstream import Recorder, build_upstream
+
+    monkeypatch.setenv("MG_TEST_VAULT_KEY", base64.b64encode(bytes(range(32))).decode())
+    rec = Recorder()
+    server = await aiohttp_server(build_upstream(rec))
+    policy = json.loads(json.dumps(POLICY))
+    policy["purposes"]["summarization"].update({"reidentify": True, "retention_days": 30})
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
+    mine = ["release", "reidentify"]
+    (tmp_path / "sidecar.yaml").write_text(yaml.safe_dump({
+        "policy": "policy.yaml", "audit": "audit.jsonl", "erasures_dir": "erasures",
+        "vault": {"dir": "vault", "key_env": "MG_TEST_VAULT_KEY"},
+        "upstreams": {"llm": {"url": f"http://127.0.0.1:{server.port}/in"}},
+        "tokens": [{"token": "tok-a-1", "scopes": mine, "family": "team-a"},
+                   {"token": "tok-a-2", "scopes": ["reidentify"], "family": "team-a"},
+                   {"token": "tok-b-1", "scopes": mine},
+                   {"token": ADMIN, "scopes": ["withdraw"]}]}))
+    guard = Guard(tmp_path / "policy.yaml",
+                  GuardOptions(audit_path=tmp_path / "audit.jsonl",
+                               vault=_vault_of(tmp_path)), detector=FakeDetector(roster=True))
+    client = await aiohttp_client(init_app(load_config(tmp_path / "sidecar.yaml"), guard))
+
+    def auth(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    try:
+        form = _form()
+        form.add_field("meeting_id", "m-9")
+        resp = await client.post("/v1/release", data=form, headers=auth("tok-a-1"))
+        body = await resp.json()
+        assert resp.status == 200 and body["vault"] is True, body
+        sent = json.dumps([r.json() for r in rec.received])
+        assert "Bob Li" not in sent
+        tokens = sorted(set(TOKEN_RE.findall(sent)))
+        ask = {"meeting_id": "m-9", "text": " and ".join(tokens) + " will send the figures"}
+        back = await client.post("/v1/reidentify", json=ask, headers=auth("tok-a-2"))
+        assert back.status == 200 and "Bob Li" in (await back.json())["text"]
+        other = await client.post("/v1/reidentify", json=ask, headers=auth("tok-b-1"))
+        assert other.status == 404 and "Bob Li" not in await other.text()
+        resp = await client.post("/v1/withdrawals", headers=auth(ADMIN),
+                                 json={"participant": "p-bob", "purpose": "summarization"})
+        assert resp.status == 202 and (await resp.json())["vault"].startswith("1 of 1")
+        gone = await client.post("/v1/reidentify", json=ask, headers=auth("tok-a-2"))
+        assert gone.status == 404
+    finally:
+        await guard.aclose()
+    _no_value_in(tmp_path / "audit.jsonl")
+
+
+def _vault_of(tmp_path: Path) -> Any:
+    from meetguard.vault import Vault
+
+    return Vault(tmp_path / "vault", bytes(range(32)))

@@ -24,6 +24,7 @@ from .._errors import ConfigError, MeetguardError, UsageError
 from ..audio.limits import AudioLimits
 from ..formats import Meeting
 from ..state import FilesState, StateBackend, open_state
+from ..vault import Vault
 from . import keys
 from .anchor import anchor_ctx
 from .config import SidecarConfig, load_config
@@ -91,8 +92,15 @@ def _build_guard(config: SidecarConfig, state: StateBackend) -> GuardLike:
                            spacy_model=config.models.spacy,
                            detection_workers=config.models.detection_workers,
                            token_form=config.token_form,
-                           audit_replica=config.audit_replica)
+                           audit_replica=config.audit_replica, vault=_vault(config))
     return Guard(config.policy, options, consent=state if state.shared else None)
+
+
+def _vault(config: SidecarConfig) -> Vault | None:
+    """The vault the guard stores re-identifiable meetings' maps in (#25): the config's."""
+    if config.vault is None:
+        return None
+    return Vault(config.vault.dir, config.vault.key)
 
 
 async def _open_state(config: SidecarConfig, given: GuardLike | None) -> StateBackend:

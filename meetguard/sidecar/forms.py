@@ -52,6 +52,7 @@ class GuardRequest:
     audio: str | None = None
     tracks: dict[str, str] = field(default_factory=dict)
     language: str | None = None          # the documents' language (ISO 639-1), instead of detecting it
+    owner: str | None = None             # the token family that asked (its vault meetings, #25)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -63,7 +64,8 @@ class GuardRequest:
         return cls(purpose=d["purpose"], recipient=d.get("recipient"), meeting_id=d.get("meeting_id"),
                    at=d.get("at"), attendees=tuple(d.get("attendees", ())), chat=tuple(d.get("chat", ())),
                    transcript=tuple(d.get("transcript", ())), audio=d.get("audio"),
-                   tracks=dict(d.get("tracks", {})), language=d.get("language"))
+                   tracks=dict(d.get("tracks", {})), language=d.get("language"),
+                   owner=d.get("owner"))
 
 
 def safe_extension(filename: str | None) -> str:

@@ -4,6 +4,7 @@ the error middleware (app.py) through :func:`errors.error_outcome`."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import secrets
@@ -43,7 +44,8 @@ async def _read_form(request: web.Request, into: Path) -> GuardRequest:
     config = request.app[keys.CONFIG]
     async with body_deadline(config.limits.body_timeout_s):
         req = await read_guard_form(request, into, config.max_body_bytes)
-    return req
+    # the asking token's family: a re-identifiable meeting's map is stored for it alone
+    return dataclasses.replace(req, owner=config.family_of(request[keys.TOKEN]))
 
 
 def _check_at(request: web.Request, kind: str, req: GuardRequest) -> None:

@@ -4,6 +4,7 @@ for tokens configured ``reidentify: true`` only; every call audited, never a val
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 
 from aiohttp import web
@@ -52,6 +53,8 @@ async def reidentify(request: web.Request) -> web.StreamResponse:
     path, key = _audit_facts(config)
     audit = AuditLog(path, key=key, replica=config.audit_replica)
     vault = Vault(config.vault.dir, config.vault.key)
-    out, count = await asyncio.to_thread(reidentify_meeting, vault, meeting, text,
-                                         caller_of(request[keys.TOKEN]), audit)
+    family = config.family_of(request[keys.TOKEN])   # restores only its own family's meetings
+    out, count = await asyncio.to_thread(functools.partial(
+        reidentify_meeting, vault, meeting, text, caller_of(request[keys.TOKEN]), audit,
+        family=family))
     return web.json_response({"text": out, "restored": count})

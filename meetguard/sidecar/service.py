@@ -39,7 +39,8 @@ class GuardLike(Protocol):
 
     async def process(self, meeting: Meeting, purpose: str, recipient: str | None = None,
                       at: Any = None, *, verify: bool | None = None,
-                      deliver: Any = None, language: str | None = None) -> GuardResult: ...
+                      deliver: Any = None, language: str | None = None,
+                      vault_owner: str | None = None) -> GuardResult: ...
 
     async def redact_texts(self, texts: Sequence[str], purpose: str, recipient: str | None,
                            attendees: Sequence[str], at: Any = None,
@@ -140,9 +141,11 @@ class GuardService:
         if kind == "release":
             self.check_release_recipient(req)
             result = await self.guard.process(meeting, req.purpose, req.recipient, at,
-                                              deliver=self._deliver, language=req.language)
+                                              deliver=self._deliver, language=req.language,
+                                              vault_owner=req.owner)
         else:
-            result = await self.guard.process(meeting, req.purpose, req.recipient, at, language=req.language)
+            result = await self.guard.process(meeting, req.purpose, req.recipient, at,
+                                              language=req.language, vault_owner=req.owner)
         self.metrics.observe_decision(result.decision, result.entity_counts)
         body = result.decision_json()
         if at is not None:

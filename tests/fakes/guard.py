@@ -104,7 +104,8 @@ class FakeGuard:
 
     async def process(self, meeting: Meeting, purpose: str, recipient: str | None = None,
                       at: datetime | None = None, *, verify: bool | None = None,
-                      deliver: Any = None, language: str | None = None) -> GuardResult:
+                      deliver: Any = None, language: str | None = None,
+                      vault_owner: str | None = None) -> GuardResult:
         await self._busy()
         recipient = self._recipient(purpose, recipient)
         counts: dict[str, int] = {}
