@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._finders import BatchFinder, FinderRegistry, ScanContext, TextFinder
+from ._handles import find_handles
 from ._hits import Hit
 from ._ner import FOREIGN_WORDS, NOT_NAMES, cued_names, lower_cued_names, title_pairs
 from ._patterns import (
@@ -56,6 +57,7 @@ def default_registry() -> FinderRegistry:
         TextFinder("spoken", frozenset({"PHONE_NUMBER", "EMAIL_ADDRESS", "CREDIT_CARD", "US_SSN", "MEETING_ID"}),
                    _spoken),
         TextFinder("names", frozenset({"PERSON"}), _names),
+        TextFinder("handles", frozenset({"PERSON"}), lambda t, _c: find_handles(t)),
         TextFinder("places", frozenset({"LOCATION"}), lambda t, _c: find_places(t) + find_cued_places(t, _PLACE_END)),
         BatchFinder(presidio.name, presidio.entity_types, presidio.find_batch),
     ])

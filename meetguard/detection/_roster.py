@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ._handles import handle_forms
 from ._hits import RANK_ROSTER, Hit
 from ._stopwords import stop_words
 from ._types import Roster
@@ -71,7 +72,7 @@ class RosterMatcher:
         owner: dict[str, str] = {}
         for member in roster.members:
             for name in member.names:
-                for form in name_forms(name):
+                for form in name_forms(name) | handle_forms(name):
                     owner.setdefault(" ".join(form.casefold().replace(",", " , ").split()), member.key)
         if not owner:
             return cls(None, {}, frozenset())
@@ -81,7 +82,8 @@ class RosterMatcher:
             alts.append(r"\s*".join(parts) if "," in key else r"\s+".join(parts))
         # Tidy comma handling: "martin , alice" -> "martin\s*,\s*alice"
         alts = [a.replace(r"\s+,\s+", r"\s*,\s*").replace(r"\s*,\s*", r"\s*,\s*") for a in alts]
-        pattern = re.compile(r"(?<![\w@])(?:" + "|".join(alts) + r")(?![\w@])", re.IGNORECASE)
+        # "@micah" is Micah too: a leading "@" belongs to the match (never inside an address)
+        pattern = re.compile(r"(?<![\w@])@?(?:" + "|".join(alts) + r")(?!\w|@\w)", re.IGNORECASE)
         multi = frozenset(k for k in owner if len(k.replace(",", " ").split()) >= 2)
         return cls(pattern, owner, multi)
 
@@ -91,11 +93,12 @@ class RosterMatcher:
         hits: list[Hit] = []
         for m in self.pattern.finditer(text):
             matched = m.group()
-            key = " ".join(matched.casefold().replace(",", " , ").split())
+            handle = matched.startswith("@")
+            key = " ".join(matched.removeprefix("@").casefold().replace(",", " , ").split())
             member = self.owner.get(key)
             if member is None:
                 continue
-            if key in _EVERYDAY and key not in self.multiword and not matched[0].isupper():
+            if key in _EVERYDAY and key not in self.multiword and not matched[0].isupper() and not handle:
                 continue
             normalized = " ".join(matched.casefold().split())
             hits.append(Hit(m.start(), m.end(), "PERSON", 1.0, normalized, RANK_ROSTER, member))
