@@ -264,6 +264,8 @@ def _inside(root: Path, rel: str, label: str = "a path") -> str:
     target = (root / rel).resolve()
     if target != root and root not in target.parents:
         raise _Bad(f"{label} points outside the archive")
+    if target.exists() and not os.access(target, os.R_OK):   # fails here, before any model loads
+        raise _Bad(f"{label}: cannot read it (permission denied); fix its permissions (chmod +r)")
     return str(target)
 
 

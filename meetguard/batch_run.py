@@ -31,6 +31,7 @@ from typing import Any
 
 from ._errors import MeetguardError, OutputExists, UsageError
 from ._guard import Guard, GuardOptions
+from ._usage import check_purpose
 from .batch import BatchOutcome, MeetingSpec, Runner
 from .batch_archive import ArchiveProblem, input_fingerprint, scan_archive
 
@@ -99,11 +100,14 @@ def run_batch(cmd: BatchCommand) -> int:
     archive = Path(cmd.archive)
     if archive.is_dir() and (out.resolve() == archive.resolve() or archive.resolve() in out.resolve().parents):
         raise UsageError(f"{out}: --out must not be inside the archive folder")
-    specs, problems = scan_archive(archive)
     guard = Guard.from_policy(cmd.policy, GuardOptions(audit_path=cmd.audit,
                                                        whisper_model=cmd.whisper_model,
                                                        token_form=cmd.token_form))
     try:
+        check_purpose(guard.policy, cmd.purpose, cmd.policy)
+        if cmd.progress:
+            _say(f"scanning {archive} ...")
+        specs, problems = scan_archive(archive)
         return asyncio.run(_run(cmd, guard, out, specs, problems))
     finally:
         guard.close()
@@ -177,7 +181,7 @@ async def _guard_all(cmd: BatchCommand, guard: Guard, out: Path, todo: list[Meet
             else:
                 bar.write(f"meetguard: batch: meeting {outcome.name}: {outcome.error}")
             rows.append(_row_of(outcome, todo[outcome.index]))
-            bar.step(outcome.audio_seconds)
+            bar.step(outcome.audio_seconds, outcome.messages)
     finally:
         bar.close()
     return rows
@@ -386,22 +390,26 @@ def _print_table(rows: Iterable[_Row]) -> None:
 
 
 class _Progress:
-    """Meetings done of total, audio minutes done, time left: only on a terminal."""
+    """Meetings done of total, what they held (messages and cues, audio minutes), time
+    left: only on a terminal, drawn at once (before the first meeting is done)."""
 
     def __init__(self, total: int, enabled: bool) -> None:
         self._bar: Any = None
         self._audio = 0.0
+        self._messages = 0
         if enabled:
             from tqdm import tqdm
 
             self._bar = tqdm(total=total, unit="meeting", file=sys.stderr, leave=False,
-                             bar_format="{n}/{total} meetings |{bar}| {postfix} [{elapsed}<{remaining}]")
-            self._bar.set_postfix_str("0.0 min audio")
+                             desc="starting workers, loading models",
+                             bar_format="{n}/{total} meetings |{bar}| {desc} [{elapsed}<{remaining}]")
 
-    def step(self, audio_seconds: float) -> None:
+    def step(self, audio_seconds: float, messages: int = 0) -> None:
         if self._bar is not None:
             self._audio += audio_seconds
-            self._bar.set_postfix_str(f"{self._audio / 60:.1f} min audio", refresh=False)
+            self._messages += messages
+            self._bar.set_description_str(f"{self._messages} messages and cues, "
+                                          f"{self._audio / 60:.1f} min audio guarded", refresh=False)
             self._bar.update(1)
 
     def write(self, line: str) -> None:

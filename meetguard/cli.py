@@ -20,10 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._cli_consent import add_parsers, cmd_consent, cmd_report
+from ._cli_help import finish
 from ._cli_vault import add_guard_options, cmd_reidentify, cmd_vault, vault_from_args
 from ._cli_vault import add_parsers as add_vault_parsers
 from ._errors import MeetguardError, OutputExists, UsageError
 from ._ids import check_id
+from ._usage import check_purpose
+from .policy.decide import MIXED_AUDIO_WITHHELD
 
 if TYPE_CHECKING:
     from ._guard import Guard, GuardOptions, GuardResult
@@ -98,7 +101,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     doc = sub.add_parser("doctor", help="show the ffmpeg, models and plugins in use; say what is missing")
     doc.add_argument("--config", metavar="FILE", help="check the models this sidecar config names")
-    return p
+    from . import __version__
+
+    return finish(p, __version__)
 
 
 def _add_guard_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
@@ -234,6 +239,8 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
     from .formats import Meeting
 
     out = Path(args.out)
+    if not (args.chat or args.transcript or args.audio or args.track):
+        raise UsageError("no inputs: give at least one --chat, --transcript, --audio or --track FILE")
     if args.meeting_id is not None:
         check_id("--meeting-id", args.meeting_id)      # an identifier, never free text (#25)
     _check_out(out, args.force)
@@ -246,6 +253,7 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
                            token_form=args.token_form)
     guard = (guard_factory or Guard.from_policy)(args.policy, options)
     try:
+        check_purpose(guard.policy, args.purpose, args.policy)
         meeting = Meeting.from_files(chat=args.chat, transcript=args.transcript, audio=args.audio,
                                      tracks=tracks, attendees=args.attendee,
                                      meeting_id=args.meeting_id, format=args.format)
@@ -269,8 +277,11 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
         _audit_output_failure(guard.audit, result, exc)
         raise
     replayed = f"; consent replayed at {result.at}, not now" if result.at_replayed else ""
-    print(f"{result.decision}: {len(result.outputs)} output(s) in {out} (audit {result.audit_id[:16]}{replayed})",
-          file=sys.stderr)
+    print(f"{result.decision}: {len(result.outputs)} output(s) in {out} "
+          f"(audit record {result.audit_id[:16]} in {guard.audit_path}{replayed})", file=sys.stderr)
+    for reason in result.reasons:
+        if reason.startswith(MIXED_AUDIO_WITHHELD):
+            print(f"meetguard: {reason}", file=sys.stderr)
     return EXIT_DENIED if result.decision == "deny" else EXIT_RELEASED
 
 

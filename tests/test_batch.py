@@ -22,6 +22,7 @@ from meetguard.testing import FakeDetector
 
 from .batch_support import (
     CARLA_TEXT,
+    POLICY,
     assert_chain_ok,
     audit_records,
     batch_argv,
@@ -138,8 +139,13 @@ def test_bad_meetings_get_one_line_each_and_the_good_ones_go_on(
     write_meeting(archive / "garbage", 10)
     (archive / "garbage" / "notes.xyz").write_bytes(b"\x00\x01 not a chat export")
     out, audit = tmp_path / "out", tmp_path / "audit.jsonl"
+    policy.write_text(POLICY.replace("ai_features: {summarization: true}",
+                                     "ai_features: {summarization: true, archiving: false}")
+                      .replace("participants:", "  archiving:\n    consent: opt_in\n    missing_consent: deny\n"
+                               "    recipients: [summarizer]\n    redact: {entities: all, operator: redact}\n"
+                               "    audio: drop\nparticipants:", 1))
     argv = batch_argv(archive, policy, out, audit, "--workers", "1")
-    argv[argv.index("summarization")] = "archiving"   # undefined: denied, no model needed
+    argv[argv.index("summarization")] = "archiving"   # off for the account: denied, no model needed
 
     assert main(argv) == 1
     err = capsys.readouterr().err.splitlines()

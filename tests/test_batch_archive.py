@@ -217,3 +217,23 @@ async def test_ray_engine_settings_keep_everything_inside(tmp_path: Path, addres
     _ = [o async for o in guard.process_many([spec], "summarization", engine=engine, worker_guard=worker)]
     assert already.init_kwargs is None and not already.shut_down
     assert_chain_ok(tmp_path / "audit.jsonl")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_an_unreadable_export_fails_its_meeting_at_the_scan(tmp_path: Path) -> None:
+    archive, _ = make_archive(tmp_path, 2)
+    (archive / "m01" / "chat.txt").chmod(0)
+    specs, problems = scan_archive(archive)
+    assert [s.name for s in specs] == ["m00"]
+    assert [p.name for p in problems] == ["m01"] and "chat.txt: cannot read it" in problems[0].problem
+
+
+def test_batch_with_an_unknown_purpose_is_a_usage_error_naming_the_purposes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archive, policy = make_archive(tmp_path, 1)
+    code = main(["batch", str(archive), "--policy", str(policy), "--purpose", "summarise",
+                 "--out", str(tmp_path / "out"), "--audit", str(tmp_path / "audit.jsonl")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "unknown purpose 'summarise'" in err and "defines summarization" in err and "--purpose" in err
+    assert not (tmp_path / "audit.jsonl").exists() and not (tmp_path / "out").exists()

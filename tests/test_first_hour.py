@@ -81,3 +81,107 @@ def test_an_english_only_policy_never_loads_french(tmp_path: Path) -> None:
     done = _python(code, tmp_path, str(EXAMPLES / "policy.yaml"),
                    str(EXAMPLES / "meeting" / "meeting_saved_chat.txt"))
     assert json.loads(done.stdout.splitlines()[-1]) == [0, False, True], done.stderr
+
+
+# -- one-line errors that name the fix -------------------------------------------------
+def _guard_argv(tmp_path: Path, *extra: str) -> list[str]:
+    return ["guard", "--policy", str(EXAMPLES / "policy.yaml"), "--recipient", "summarizer",
+            "--out", str(tmp_path / "out"), "--audit", str(tmp_path / "audit.jsonl"), *extra]
+
+
+def test_unknown_purpose_is_exit_2_listing_the_policys_purposes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from meetguard.cli import main
+    from meetguard.testing import guard_factory
+
+    code = main(_guard_argv(tmp_path, "--purpose", "summarise", "--chat",
+                            str(EXAMPLES / "meeting" / "meeting_saved_chat.txt")), guard_factory=guard_factory())
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "unknown purpose 'summarise'" in err and "summarization, training" in err and "--purpose" in err
+    assert not (tmp_path / "audit.jsonl").exists() and not (tmp_path / "out").exists()
+
+
+def test_no_inputs_is_exit_2_naming_the_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from meetguard.cli import main
+
+    assert main(_guard_argv(tmp_path, "--purpose", "summarization")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "meetguard: no inputs: give at least one --chat, --transcript, --audio or --track FILE"
+    assert not (tmp_path / "audit.jsonl").exists()
+
+
+def test_guard_prints_where_the_audit_record_went(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from meetguard.cli import main
+    from meetguard.testing import FakeDetector, guard_factory
+
+    code = main(_guard_argv(tmp_path, "--purpose", "summarization", "--chat",
+                            str(EXAMPLES / "meeting" / "meeting_saved_chat.txt")),
+                guard_factory=guard_factory(detector=FakeDetector()))
+    err = capsys.readouterr().err
+    assert code == 0 and f"in {tmp_path / 'audit.jsonl'}" in err
+
+
+def test_withheld_mixed_audio_says_what_would_release_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from meetguard.cli import main
+    from meetguard.policy.decide import MIXED_AUDIO_FIX, MIXED_AUDIO_WITHHELD
+    from meetguard.testing import FakeDetector, FakeTranscriber, guard_factory
+
+    # Carla refused summarization and is present: the mixed recording cannot be split, so it goes.
+    code = main(_guard_argv(tmp_path, "--purpose", "summarization", "--attendee", "p-alice",
+                            "--attendee", "p-carla", "--audio", str(REPO / "tests/fixtures/speech/mixed.flac"),
+                            "--chat", str(EXAMPLES / "meeting" / "meeting_saved_chat.txt"), "--report"),
+                guard_factory=guard_factory(detector=FakeDetector(), transcriber=FakeTranscriber([(0, 1, "hi")])))
+    err = capsys.readouterr().err
+    assert code == 0
+    lines = [ln for ln in err.splitlines() if MIXED_AUDIO_WITHHELD in ln]
+    assert len(lines) == 1 and "--track PARTICIPANT_ID=FILE" in lines[0]
+    decision = json.loads((tmp_path / "out" / "decision.json").read_text())
+    assert decision["decision"] == "partial"
+    assert any(r.startswith(MIXED_AUDIO_WITHHELD) and r.endswith(MIXED_AUDIO_FIX) for r in decision["reasons"])
+    assert "--track PARTICIPANT_ID=FILE" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_port_in_use_names_the_port_and_the_flag_before_any_model_loads(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = ("import sys, json\nfrom meetguard.cli import main\n"
+                "rc = main(['serve', '--config', sys.argv[1], '--port', sys.argv[2]])\n"
+                f"print(json.dumps([rc, [m for m in {HEAVY!r} if m in sys.modules]]))\n")
+        done = _python(code, tmp_path, str(EXAMPLES / "sidecar.yaml"), str(port))
+    assert json.loads(done.stdout.splitlines()[-1]) == [2, []], done.stderr
+    assert done.stderr.strip() == (f"meetguard: port {port} on 127.0.0.1 is in use: stop what listens there, "
+                                   "or pick another port with --port (or listen.port in the config)")
+
+
+# -- --version and --help -----------------------------------------------------------------
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from meetguard import __version__
+    from meetguard.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"meetguard {__version__}"
+
+
+def test_every_flag_has_help_and_every_command_its_exit_codes_and_an_example() -> None:
+    import argparse
+
+    from meetguard._cli_help import _commands
+    from meetguard.cli import _build_parser
+
+    missing: list[str] = []
+    for path, parser in _commands(_build_parser()):
+        leaf = not any(isinstance(a, argparse._SubParsersAction) for a in parser._actions)
+        missing += [f"{path} {a.option_strings or a.dest}" for a in parser._actions
+                    if not a.help and not isinstance(a, argparse._SubParsersAction)]
+        if path and leaf:
+            text = parser.format_help()
+            if "exit codes:" not in text or "example:" not in text:
+                missing.append(f"{path}: epilog")
+    assert missing == []

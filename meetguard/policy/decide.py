@@ -173,6 +173,12 @@ class _Consent:
     unattributable_why: str = ""
 
 
+# Named in decision.json, the CLI line and the report: what happened, and what releases it.
+MIXED_AUDIO_WITHHELD = "audio withheld: the mixed recording cannot be split per speaker"
+MIXED_AUDIO_FIX = ("to release the others' audio, give each participant's own track "
+                   "(meetguard guard --track PARTICIPANT_ID=FILE; the sidecar's track fields)")
+
+
 @dataclass
 class _Drops:
     """What steps 6 and 7 drop, and what they leave."""
@@ -181,6 +187,7 @@ class _Drops:
     audio: set[int] = field(default_factory=set)
     private: int = 0
     unattributable: int = 0
+    mixed_audio: int = 0                     # mixed recordings withheld (no per-speaker split)
     content_dropped: bool = False
     content_left: bool = False
 
@@ -308,6 +315,7 @@ def _steps6_7_drop(meeting: Meeting, attribution: Attribution, p: Purpose,
             if not consent.unattributable_ok:
                 drops.audio.add(k)
                 drops.unattributable += 1
+                drops.mixed_audio += 1
         elif track.participant_id in excluded:
             drops.audio.add(k)
         drops.content_dropped |= k in drops.audio
@@ -348,6 +356,8 @@ def _drop_reasons(p: Purpose, consent: _Consent, drops: _Drops) -> list[str]:
     if drops.unattributable:
         reasons.append(f"{drops.unattributable} input(s) or item(s) that cannot be attributed "
                        f"per speaker excluded: {consent.unattributable_why}")
+    if drops.mixed_audio:
+        reasons.append(MIXED_AUDIO_WITHHELD + f" ({consent.unattributable_why}); " + MIXED_AUDIO_FIX)
     return reasons
 
 

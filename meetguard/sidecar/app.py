@@ -291,6 +291,9 @@ def serve(config_path: str | Path | None, host: str | None = None, port: int | N
 
         config = replace(config, host=host or config.host, port=port if port is not None else config.port)
         load_config_check_tokens(config)
+    from .listen import check_free
+
+    check_free(config.host, config.port)      # before the models load, not after
     configure_logging()
     app = init_app(config)
     log.info("starting", extra={"host": config.host, "port": config.port})
@@ -306,7 +309,12 @@ async def _run(app: web.Application, host: str, port: int) -> None:
     runner = SidecarRunner(app, access_log=None, keepalive_timeout=75.0, shutdown_timeout=SHUTDOWN_GRACE_S)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            from .listen import bind_error
+
+            raise bind_error(host, port, exc) from None
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
