@@ -95,7 +95,7 @@ class Live:
 
 
 async def wait_for(cond: Callable[[], bool], what: str = "condition") -> None:
-    for _ in range(400):
+    for _ in range(2400):             # generous: the shared machine is often loaded
         if cond():
             return
         await asyncio.sleep(0.025)
@@ -198,7 +198,7 @@ async def test_scripted_meeting_reaches_subscribers_guarded(live: LiveFactory) -
     await asyncio.sleep(0.05)
     r = await env.post_hook(env.started())
     assert r.status == 204
-    await asyncio.wait_for(reader, 20)
+    await asyncio.wait_for(reader, 90)
     out = json.dumps(env.events, ensure_ascii=False)
     # no value, no word of the refusing participant, no private chat, nothing after the withdrawal
     for leaked in (EMAIL, PHONE, "Bob Stone", "zebra", "Elm Road", "quokka", "aardvark", "walrus",
@@ -257,11 +257,11 @@ async def test_websocket_subscriber_and_clean_close(live: LiveFactory) -> None:
         assert (await env.post_hook(env.started())).status == 204
         got: list[dict[str, Any]] = []
         while not any(e.get("type") == "transcript" for e in got):
-            got.append(await asyncio.wait_for(ws.receive_json(), 10))
+            got.append(await asyncio.wait_for(ws.receive_json(), 60))
         stop = {"event": "meeting.rtms_stopped", "payload": {"meeting_uuid": UUID, "rtms_stream_id": STREAM}}
         assert (await env.post_hook(stop)).status == 204
         while got[-1].get("type") != "end":
-            got.append(await asyncio.wait_for(ws.receive_json(), 10))
+            got.append(await asyncio.wait_for(ws.receive_json(), 60))
     assert EMAIL not in json.dumps(got) and "Alice Martin" not in json.dumps(got)
     assert env.rtms.close_requests == 1
     assert got[-1]["reason"] == "closed"
@@ -319,7 +319,7 @@ async def test_ingest_feed_is_guarded_resumed_and_audited(live: LiveFactory) -> 
     async with env.client.ws_connect("/v1/live/ingest", headers=auth) as ws:
         async def send(msg: dict[str, Any]) -> dict[str, Any]:
             await ws.send_json(msg)
-            answer: dict[str, Any] = await asyncio.wait_for(ws.receive_json(), 10)
+            answer: dict[str, Any] = await asyncio.wait_for(ws.receive_json(), 60)
             return answer
         assert (await send({"type": "transcript", "user_id": "u1", "text": "x", "seq": 1}))["type"] == "error"
         assert (await send({"type": "start", "meeting_id": "teams-42", "source": "teams-bot"}))["last_seq"] == 0
@@ -340,7 +340,7 @@ async def test_ingest_feed_is_guarded_resumed_and_audited(live: LiveFactory) -> 
         await ws.receive_json()
         await ws.send_json({"type": "end"})
         assert (await ws.receive_json())["type"] == "ended"
-    await asyncio.wait_for(reader, 10)
+    await asyncio.wait_for(reader, 60)
     out = json.dumps(env.events)
     for leaked in (EMAIL, "zebra", "aardvark", "Alice Martin", "Bob Stone"):
         assert leaked not in out

@@ -238,7 +238,9 @@ def mount(app: web.Application, config: LiveConfig) -> None:
         forwards = {name: Forward(u.url, dict(u.headers), u.timeout_s) for name, u in sidecar.upstreams.items()}
         hub = LiveHub(config, service(app).guard, session(app), forwards)  # type: ignore[arg-type]
         holder.hub = hub
+        warming = asyncio.ensure_future(hub.warm())
         yield
+        warming.cancel()
         holder.hub = None
         await hub.aclose()
 

@@ -83,6 +83,26 @@ class LiveHub:
         self.streams: dict[str, tuple[RtmsSession, asyncio.Task[None]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
+    async def warm(self) -> None:
+        """Run the live path once per purpose on a fixed harmless text, so the first real
+        item does not pay for what the guard builds on first use (seconds)."""
+        from datetime import UTC, datetime
+
+        from ..policy import consent_state
+        from ..redaction import PseudonymBook
+
+        for spec in self.config.purposes:
+            try:
+                policy, now = self.guard.policy, datetime.now(UTC)
+                purpose = policy.purposes.get(spec.purpose)
+                who = next((p.id for p in policy.participants if purpose is not None
+                            and consent_state(policy, p.id, purpose, now)[0]), None)
+                if who is not None:
+                    await self.guard.redact_live(["warming up the live guard"], spec.purpose, spec.recipient,
+                                                 [who], now, book=PseudonymBook())
+            except Exception as exc:  # noqa: BLE001  (a real item will fail closed on its own)
+                log.warning("live warm-up failed", extra={"error_type": type(exc).__name__})
+
     # -- meetings ------------------------------------------------------------------------
     def meeting(self, meeting_id: str, source: str = "pending") -> LiveMeeting:
         found = self.meetings.get(meeting_id)
