@@ -316,14 +316,25 @@ async def _drive(audit: AuditSink, engine: Runner, items: list[Item],
                 index = pending.pop(fut)
                 reply = _reply_of(fut)
                 outcome = _outcome(index, item_name(items[index], index), reply)
+                records = reply.records
                 if outcome.result is not None and before_audit is not None:
-                    await before_audit(outcome)
-                outcome = await loop.run_in_executor(None, _commit, audit, outcome, reply.records)
+                    try:
+                        await before_audit(outcome)
+                    except Exception as exc:  # noqa: BLE001 -- this meeting fails, not the batch
+                        outcome, records = _unstaged(outcome, exc), ()
+                outcome = await loop.run_in_executor(None, _commit, audit, outcome, records)
                 yield outcome
             submit()
     finally:
         for fut in pending:
             fut.cancel()
+
+
+def _unstaged(outcome: BatchOutcome, exc: Exception) -> BatchOutcome:
+    """Its outputs could not be staged: nothing was written, so nothing is released or audited."""
+    why = exc.message if isinstance(exc, MeetguardError) else type(exc).__name__
+    return dataclasses.replace(outcome, result=None, exit_code=1,
+                               error=f"outputs could not be written ({why}); nothing was released")
 
 
 def _reply_of(fut: asyncio.Future[WorkerReply]) -> WorkerReply:

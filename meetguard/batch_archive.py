@@ -108,6 +108,8 @@ def _scan_folders(root: Path) -> tuple[list[MeetingSpec], list[ArchiveProblem]]:
             specs.append(_folder_meeting(base, Path(entry.path)))
         except _Bad as exc:
             problems.append(ArchiveProblem(entry.name, str(exc)))
+        except Exception as exc:  # noqa: BLE001 -- this meeting fails, never the archive (#25)
+            problems.append(ArchiveProblem(entry.name, f"cannot be read ({type(exc).__name__})"))
     return specs, problems
 
 
@@ -211,16 +213,21 @@ def _scan_manifest(path: Path) -> tuple[list[MeetingSpec], list[ArchiveProblem]]
         if not raw.strip():
             continue
         label = f"line-{number}"
-        try:
-            data = json.loads(raw)
+        try:       # each line fails alone, whatever is wrong with it (#25 finding 7)
+            try:
+                data = json.loads(raw)
+            except (ValueError, RecursionError):
+                problems.append(ArchiveProblem(label, f"manifest line {number} is not JSON"))
+                continue
             if not isinstance(data, dict):
                 raise _Bad("not a JSON object")
             label = _manifest_name(data, number)
             specs.append(_manifest_meeting(root, data, label))
-        except ValueError:
-            problems.append(ArchiveProblem(label, f"manifest line {number} is not JSON"))
         except _Bad as exc:
             problems.append(ArchiveProblem(label, f"manifest line {number}: {exc}"))
+        except Exception as exc:  # noqa: BLE001
+            problems.append(ArchiveProblem(label, f"manifest line {number} cannot be read "
+                                                  f"({type(exc).__name__})"))
     return specs, problems
 
 

@@ -58,6 +58,7 @@ class BatchCommand:
     whisper_model: str | None = None          # None: by the policy's detection.languages
     progress: bool = False
     token_form: str = "square"                # pseudonyms as [PERSON_1] or <PERSON_1>
+    replay: bool = False                      # --replay: an archive's `at:` is honoured (#25)
 
 
 @dataclass
@@ -74,9 +75,11 @@ class _Row:
     skipped: bool = False
     worker: str = ""
     worker_peak_mb: float = 0.0
+    at_replayed: bool = False        # decided at the archive's `at:` (--replay), not now
 
     def json(self) -> dict[str, Any]:
         return {"name": self.name, "meeting_id": self.meeting_id, "decision": self.decision,
+                "at_replayed": self.at_replayed,
                 "entity_counts": dict(sorted(self.entity_counts.items())),
                 "seconds": round(self.seconds, 3), "audio_seconds": round(self.audio_seconds, 1),
                 "messages": self.messages, "error": self.error, "audit_id": self.audit_id,
@@ -128,7 +131,8 @@ async def _run(cmd: BatchCommand, guard: Guard, out: Path, specs: list[MeetingSp
     resume = _Resume(key, _read_audit(guard.audit_path), out)
     todo: list[MeetingSpec] = []
     for spec in specs:
-        row = resume.check(spec, cmd.force)
+        row = _refuse_replay(spec) if spec.at is not None and not cmd.replay else \
+            resume.check(spec, cmd.force)
         if row is None:
             todo.append(spec)
         else:
@@ -142,6 +146,13 @@ async def _run(cmd: BatchCommand, guard: Guard, out: Path, specs: list[MeetingSp
     _write_summary(out, cmd, key, rows, time.time() - started)
     _print_table(rows)
     return 1 if any(r.decision == "error" for r in rows) else 0
+
+
+def _refuse_replay(spec: MeetingSpec) -> _Row:
+    """An archive may not choose the consent time: its ``at:`` needs the operator's --replay."""
+    return _Row(spec.name, spec.meeting_id, "error",
+                error="at: in the archive decides consent at that past time; refused without "
+                      "--replay (nothing was released)")
 
 
 def _recipient(guard: Guard, purpose: str, recipient: str | None) -> str | None:
@@ -176,11 +187,17 @@ async def _guard_all(cmd: BatchCommand, guard: Guard, out: Path, todo: list[Meet
     try:
         async for outcome in guard.process_many(todo, cmd.purpose, cmd.recipient, verify=cmd.verify,
                                                 engine=_engine(cmd), before_audit=stage):
+            row = _row_of(outcome, todo[outcome.index])
             if outcome.result is not None:
-                await loop.run_in_executor(None, _publish, out, outcome.name, outcome.result.audit_id)
-            else:
-                bar.write(f"meetguard: batch: meeting {outcome.name}: {outcome.error}")
-            rows.append(_row_of(outcome, todo[outcome.index]))
+                try:
+                    await loop.run_in_executor(None, _publish, out, outcome.name, outcome.result.audit_id)
+                except Exception as exc:  # noqa: BLE001 -- this meeting fails, never the batch (#25)
+                    row.error = (f"audited as {row.decision} but not published ({type(exc).__name__}); "
+                                 "run the batch again to publish it")
+                    row.decision = "error"
+            if row.error:
+                bar.write(f"meetguard: batch: meeting {outcome.name}: {row.error}")
+            rows.append(row)
             bar.step(outcome.audio_seconds, outcome.messages)
     finally:
         bar.close()
@@ -193,7 +210,7 @@ def _row_of(outcome: BatchOutcome, spec: MeetingSpec) -> _Row:
                 dict(r.entity_counts) if r is not None else {}, outcome.seconds,
                 outcome.audio_seconds, outcome.messages, outcome.error,
                 r.audit_id if r is not None else None, False, outcome.worker,
-                outcome.worker_peak_mb)
+                outcome.worker_peak_mb, at_replayed=r is not None and r.at_replayed)
 
 
 # -- staging and publishing ---------------------------------------------------
@@ -316,6 +333,9 @@ class _Resume:
             inputs = input_fingerprint(spec)
         except MeetguardError as exc:
             return _Row(spec.name, spec.meeting_id, "error", error=str(exc))
+        except Exception as exc:  # noqa: BLE001 -- this meeting fails, never the batch (#25)
+            return _Row(spec.name, spec.meeting_id, "error",
+                        error=f"an input cannot be read ({type(exc).__name__}); nothing was released")
         done = _read_decision(self.out / spec.name)
         rec = self.audit.get(str(done.get("audit_id"))) if done else None
         if done and rec is not None and self._matches(rec, spec, inputs):
@@ -352,7 +372,8 @@ def _skipped(spec: MeetingSpec, done: Mapping[str, Any]) -> _Row:
     counts = done.get("entity_counts")
     return _Row(spec.name, spec.meeting_id, str(done.get("decision", "error")),
                 dict(counts) if isinstance(counts, dict) else {},
-                audit_id=str(done.get("audit_id")), skipped=True)
+                audit_id=str(done.get("audit_id")), skipped=True,
+                at_replayed=done.get("at_replayed") is True)
 
 
 # -- reporting ----------------------------------------------------------------
@@ -366,6 +387,7 @@ def _write_summary(out: Path, cmd: BatchCommand, key: _Key, rows: list[_Row], se
         "purpose": key.purpose, "recipient": key.recipient, "policy_sha256": key.policy_sha256,
         "engine": cmd.engine, "workers": cmd.workers or os.cpu_count() or 1, "seconds": round(seconds, 3),
         "counts": dict(sorted(counts.items())), "skipped": sum(r.skipped for r in rows),
+        "replayed": sum(r.at_replayed for r in rows),
         "meetings": [r.json() for r in rows],
     }
     tmp = out / f".{SUMMARY}.tmp"
@@ -382,11 +404,13 @@ def _print_table(rows: Iterable[_Row]) -> None:
     width = max([len("meeting")] + [len(r.name) for r in rows])
     print(f"{'meeting':<{width}}  {'decision':<8}  {'seconds':>7}  entities / error", file=sys.stderr)
     for r in rows:
-        decision = f"{r.decision}*" if r.skipped else r.decision
+        decision = r.decision + ("*" if r.skipped else "") + ("^" if r.at_replayed else "")
         detail = r.error if r.error else _entities(r.entity_counts)
         print(f"{r.name:<{width}}  {decision:<8}  {r.seconds:>7.1f}  {detail}", file=sys.stderr)
     if any(r.skipped for r in rows):
         print("* already decided: skipped", file=sys.stderr)
+    if any(r.at_replayed for r in rows):
+        print("^ consent replayed at the archive's at: (--replay), not now", file=sys.stderr)
 
 
 class _Progress:

@@ -152,6 +152,9 @@ def _add_batch_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     b.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
                    help="re-transcribe released audio and fail closed if a redacted value is heard")
     b.add_argument("--force", action="store_true", help="guard again meetings already decided")
+    b.add_argument("--replay", action="store_true",
+                   help="decide a meeting whose meeting.yaml or manifest line has `at:` at that time "
+                        "(without it such a meeting is refused; replayed ones are marked)")
     b.add_argument("--whisper-model", default=None)
     _add_token_form(b)
 
@@ -164,7 +167,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         recipient=args.recipient, audit=args.audit, workers=args.workers, engine=args.engine,
         ray_address=args.ray_address, verify=args.verify, force=args.force,
         whisper_model=args.whisper_model, progress=sys.stderr.isatty(),
-        token_form=args.token_form))
+        token_form=args.token_form, replay=args.replay))
 
 
 def _parse_at(value: str | None) -> datetime | None:

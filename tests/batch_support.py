@@ -88,8 +88,9 @@ def summary(out: Path) -> dict[str, Any]:
 
 
 def batch_argv(archive: Path, policy: Path, out: Path, audit: Path, *extra: str) -> list[str]:
+    # --replay: write_meeting's meeting.yaml carries `at:`, refused without it (#25 finding 4)
     return ["batch", str(archive), "--policy", str(policy), "--purpose", "summarization",
-            "--out", str(out), "--audit", str(audit), *extra]
+            "--out", str(out), "--audit", str(audit), "--replay", *extra]
 
 
 def guarded_meetings(out: Path, audit: Path, n: int) -> Iterator[tuple[Path, dict[str, Any]]]:

@@ -433,3 +433,56 @@ def _vault_of(tmp_path: Path) -> Any:
     from meetguard.vault import Vault
 
     return Vault(tmp_path / "vault", bytes(range(32)))
+
+
+# -- findings 4 and 7: batch (purpose `archiving` is undefined: denied, no model loaded) ------
+
+def _batch(tmp_path: Path, archive: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    from tests.batch_support import POLICY as BATCH_POLICY
+
+    policy = tmp_path / "batch-policy.yaml"
+    policy.write_text(BATCH_POLICY)
+    out = tmp_path / "out"
+    code = main(["batch", str(archive), "--policy", str(policy), "--purpose", "archiving",
+                 "--out", str(out), "--audit", str(tmp_path / "audit.jsonl"), "--workers", "1",
+                 *extra])
+    return code, {r["name"]: r for r in json.loads((out / "batch-summary.json").read_text())["meetings"]}
+
+
+def test_batch_at_is_refused_without_replay_and_marked_with_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.batch_support import write_meeting
+
+    arc = tmp_path / "arc"
+    write_meeting(arc / "m00", 0)                 # meeting.yaml: at: 2026-11-28T12:00:00Z
+    write_meeting(arc / "m01", 1, meta=False)     # no at: decided now
+    code, rows = _batch(tmp_path, arc)
+    assert code == 1
+    assert rows["m00"]["decision"] == "error" and "--replay" in rows["m00"]["error"]
+    assert not (tmp_path / "out" / "m00").exists()
+    assert rows["m01"]["decision"] == "deny" and rows["m01"]["at_replayed"] is False
+    capsys.readouterr()
+    code, rows = _batch(tmp_path, arc, "--replay")
+    assert rows["m00"]["decision"] == "deny" and rows["m00"]["at_replayed"] is True
+    assert rows["m01"]["at_replayed"] is False
+    table = capsys.readouterr().err
+    assert "deny^" in table and "replayed" in table
+    summary = json.loads((tmp_path / "out" / "batch-summary.json").read_text())
+    assert summary["replayed"] == 1
+
+
+def test_a_manifest_line_that_cannot_be_read_fails_alone(tmp_path: Path) -> None:
+    from tests.batch_support import write_meeting
+
+    write_meeting(tmp_path / "arc" / "a", 0, meta=False)
+    write_meeting(tmp_path / "arc" / "z", 1, meta=False)
+    lines = [json.dumps({"name": "first", "chat": "arc/a/chat.txt"}),
+             "[" * 100_000 + "]" * 100_000,                              # nested past the limit
+             json.dumps({"name": "nul", "chat": "arc/a/chat\u0000.txt"}),  # not a path
+             json.dumps({"name": "last", "chat": "arc/z/chat.txt"})]
+    (tmp_path / "m.jsonl").write_text("\n".join(lines) + "\n")
+    code, rows = _batch(tmp_path, tmp_path / "m.jsonl")
+    assert code == 1
+    assert rows["first"]["decision"] == rows["last"]["decision"] == "deny"
+    assert rows["line-2"]["decision"] == "error" and "not JSON" in rows["line-2"]["error"]
+    assert rows["nul"]["decision"] == "error" and "cannot be read" in rows["nul"]["error"]
