@@ -435,13 +435,17 @@ def _vault_of(tmp_path: Path) -> Any:
     return Vault(tmp_path / "vault", bytes(range(32)))
 
 
-# -- findings 4 and 7: batch (purpose `archiving` is undefined: denied, no model loaded) ------
+# -- findings 4 and 7: batch (purpose `archiving` is off for the account: denied, no model) --
 
 def _batch(tmp_path: Path, archive: Path, *extra: str) -> tuple[int, dict[str, Any]]:
     from tests.batch_support import POLICY as BATCH_POLICY
 
-    policy = tmp_path / "batch-policy.yaml"
-    policy.write_text(BATCH_POLICY)
+    policy = tmp_path / "batch-policy.yaml"      # `archiving`: off for the account, denied
+    policy.write_text(BATCH_POLICY.replace("ai_features: {summarization: true}",
+                                           "ai_features: {summarization: true, archiving: false}")
+                      .replace("participants:", "  archiving:\n    consent: opt_in\n    missing_consent: deny\n"
+                               "    recipients: [summarizer]\n    redact: {entities: all, operator: redact}\n"
+                               "    audio: drop\nparticipants:", 1))
     out = tmp_path / "out"
     code = main(["batch", str(archive), "--policy", str(policy), "--purpose", "archiving",
                  "--out", str(out), "--audit", str(tmp_path / "audit.jsonl"), "--workers", "1",
