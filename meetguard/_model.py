@@ -31,6 +31,7 @@ __all__ = [
     "MessageKind",
     "Quote",
     "Speaker",
+    "SpeakerTurn",
     "Word",
 ]
 
@@ -169,12 +170,30 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeakerTurn:
+    """Who spoke when in a mixed recording, as the platform says (a Zoom timeline entry, a
+    speaker-labelled transcript cue): seconds on the recording's clock. ``email`` is the
+    platform's identity of a signed-in user (matched against the policy's ``emails``)."""
+
+    start: float
+    end: float                         # math.inf: until the recording ends
+    speaker: Speaker
+    email: str | None = None
+    text: str = ""                     # what the platform's transcript says was said (cues only)
+
+
+@dataclass(frozen=True, slots=True)
 class AudioInput:
-    """A recording: mixed (``participant_id`` None) or one participant's track."""
+    """A recording: mixed (``participant_id`` None) or one participant's track.
+
+    ``turns``: who spoke when in a mixed recording (``--speakers``), or None when the
+    platform did not say; with them, excluded speakers are silenced instead of the whole
+    recording being withheld (docs/audio.md "Silencing a refusing speaker")."""
 
     path: Path
     participant_id: str | None = None
     name: str = ""                     # output stem: the file stem, or the participant id
+    turns: tuple[SpeakerTurn, ...] | None = None
 
     @property
     def stem(self) -> str:

@@ -39,6 +39,20 @@ class GuardResult:
     at_replayed: bool = False                # decided at a caller's `at` (CLI --at), not now
     vault: bool = False                      # the pseudonym map was stored in the vault
     languages: tuple[str, ...] = ()          # the documents' languages (ISO 639-1), sorted, once each
+    # speaker silencing (--speakers): [{participant, start, end}] by policy id; None: not asked
+    silenced: tuple[Mapping[str, Any], ...] | None = None
+
+    @property
+    def silenced_seconds(self) -> float:
+        """Seconds of released audio silenced (overlapping stretches counted once)."""
+        spans = sorted((float(s["start"]), float(s["end"])) for s in self.silenced or ())
+        total, reach = 0.0, 0.0
+        for start, end in spans:
+            start = max(start, reach)
+            if end > start:
+                total += end - start
+                reach = end
+        return round(total, 3)
 
     def decision_json(self) -> dict[str, Any]:
         """The fields of decision.json (contract.md §2)."""
@@ -59,6 +73,8 @@ class GuardResult:
             **({"at_replayed": True} if self.at_replayed else {}),
             **({"language": "+".join(self.languages), "languages": list(self.languages)}
                if self.languages else {}),
+            **({"silenced": [dict(s) for s in self.silenced], "silenced_seconds": self.silenced_seconds}
+               if self.silenced is not None else {}),
         }
 
     def text(self, name: str) -> str:

@@ -57,6 +57,7 @@ ALLOWED_KEYS: frozenset[str] = frozenset({
     "languages",                  # the documents' languages (#18)
     "live",                       # a live session's summary: ids and counts (#30, docs/live.md)
     "replica",                    # the sidecar replica that wrote it (state: postgres, #27)
+    "silenced", "silenced_seconds",   # refusing speakers silenced in mixed audio (#28): ids, times
 })
 DECISIONS = frozenset({"release", "partial", "deny", "error"})
 _TAIL_CHUNK = 64 * 1024
@@ -97,6 +98,8 @@ def decision_record(result: GuardResult, input_sha256: list[str], delivery: Deli
         "participants": list(participants) if result.decision != "error" else [],
         "artefacts": _artefacts(result.outputs, kinds or {}, verified or {}),
         **({"languages": list(result.languages)} if result.languages else {}),
+        **({"silenced": [dict(s) for s in result.silenced], "silenced_seconds": result.silenced_seconds}
+           if result.silenced is not None else {}),
     }
 
 

@@ -114,6 +114,7 @@ def _add_guard_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     g.add_argument("--chat", action="append", default=[], metavar="FILE")
     g.add_argument("--transcript", action="append", default=[], metavar="FILE")
     g.add_argument("--audio", metavar="FILE")
+    g.add_argument("--speakers", metavar="FILE", help="who spoke when in --audio: silence excluded speakers")
     g.add_argument("--track", action="append", default=[], metavar="PARTICIPANT_ID=FILE")
     g.add_argument("--attendee", action="append", default=[], metavar="PARTICIPANT_ID")
     g.add_argument("--meeting-id")
@@ -259,7 +260,8 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
         check_purpose(guard.policy, args.purpose, args.policy)
         meeting = Meeting.from_files(chat=args.chat, transcript=args.transcript, audio=args.audio,
                                      tracks=tracks, attendees=args.attendee,
-                                     meeting_id=args.meeting_id, format=args.format)
+                                     meeting_id=args.meeting_id, format=args.format,
+                                     speakers=args.speakers)
         result = guard.process_sync(meeting, args.purpose, args.recipient, at, verify=args.verify,
                                     language=args.language)
     finally:

@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._errors import MeetguardError
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from .policy import ConsentDecision, Policy, Purpose
     from .redaction import PseudonymBook
     from .redaction.operators import Operator
+    from .redaction.silence import Silenced
     from .redaction.text import RedactionOutcome, RedactionRules, UnitRef
 
 __all__ = ["Run", "Stages", "audit_error", "audit_result", "redaction_rules", "run_meeting",
@@ -76,6 +78,11 @@ class Run:
     languages: list[str] = field(default_factory=list)       # document index -> its language
     verified: dict[str, bool] = field(default_factory=dict)  # released audio -> re-transcribed clean
     book: PseudonymBook | None = None       # the run's pseudonyms (given: kept across runs)
+    # mixed recordings with speaker turns (--speakers): what was silenced (None: no turns given),
+    # each recording's silenced speakers' distinctive words, and the scratch folder of the run
+    silenced: list[Silenced] | None = None
+    silenced_words: dict[str, frozenset[str]] = field(default_factory=dict)
+    scratch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,19 @@ def run_meeting(stages: Stages, run: Run) -> GuardResult:
     decision = attribute_and_decide(run)
     if decision.outcome == "deny" or decision.purpose is None:
         return result(run, decision.outcome, decision.reasons)
+    try:
+        return _guard_meeting(stages, run, decision)
+    finally:
+        if run.scratch is not None:
+            import shutil
+
+            shutil.rmtree(run.scratch, ignore_errors=True)
+
+
+def _guard_meeting(stages: Stages, run: Run, decision: ConsentDecision) -> GuardResult:
+    assert decision.purpose is not None
     spec = decision.purpose
+    outcome_name, reasons = silence_speakers(stages, run, decision)
     heard = transcribe(stages, run, decision)
     units = _plan(heard.documents, decision)
     run.languages = document_languages(run, heard.documents, heard.languages)
@@ -111,8 +130,59 @@ def run_meeting(stages: Stages, run: Run) -> GuardResult:
                                quotes_dropped(run.meeting, decision), units, findings, rules,
                                run.book, stages.backends.anonymizer())
     outputs = release(stages, run, spec, outcome, heard, rules)
-    return result(run, decision.outcome, decision.reasons, outputs, outcome.entity_counts,
-                  spec.retention_days)
+    return result(run, outcome_name, reasons, outputs, outcome.entity_counts, spec.retention_days)
+
+
+def silence_speakers(stages: Stages, run: Run, decision: ConsentDecision) -> tuple[DecisionName, list[str]]:
+    """Mixed recordings with the platform's speaker turns: excluded speakers (and, unless
+    unknown speakers consent, speech no turn covers) silenced before anything hears them
+    (redaction/silence.py). The decision becomes partial when speech was silenced."""
+    outcome: DecisionName = decision.outcome
+    reasons = list(decision.reasons)
+    audio = list(run.meeting.audio)
+    todo = [i for i, rec in enumerate(audio) if rec.turns is not None and rec.participant_id is None
+            and i not in decision.dropped_audio]
+    if not todo:
+        return outcome, reasons
+    import tempfile
+
+    from .redaction.silence import silence_recording
+
+    run.silenced = []
+    run.scratch = tempfile.mkdtemp(prefix="meetguard-silence-")
+    excluded = frozenset(decision.excluded_participants)
+    said = [item.text for doc in run.meeting.documents for item in doc.items
+            if isinstance(item, Cue) and item.speaker is not None
+            and decision.attribution.get(item.speaker) in excluded]
+    for i in todo:
+        rec = audio[i]
+        own = said + [t.text for t in rec.turns or () if decision.attribution[t.speaker] in excluded]
+        done = silence_recording(rec, decision.attribution, excluded,
+                                 run.policy.unknown_speakers == "consenting", Path(run.scratch),
+                                 [t for t in own if t.strip()], _interval_hearing(stages, run, i),
+                                 f"audio {i + 1}")
+        audio[i] = done.recording
+        run.silenced += done.silenced
+        run.silenced_words[rec.stem] = done.words
+        reasons += done.reasons
+        if done.silenced and outcome == "release":
+            outcome = "partial"
+    run.meeting = dataclasses.replace(run.meeting, audio=tuple(audio))
+    return outcome, reasons
+
+
+def _interval_hearing(stages: Stages, run: Run, i: int) -> Callable[[Path, Sequence[tuple[float, float]]], str]:
+    """The main decode of recording ``i`` inside the silenced speakers' intervals (what
+    they said, when the platform's transcript does not say it)."""
+    def hear(path: Path, intervals: Sequence[tuple[float, float]]) -> str:
+        from .audio.transcriber import in_language
+        from .redaction.silence import hear_intervals
+
+        transcriber = stages.backends.transcriber(run.policy.detection_languages)
+        decode = in_language(transcriber, audio_language(run, i, transcriber))
+        return hear_intervals(path, intervals,
+                              lambda samples: " ".join(c.text for c in decode.transcribe(samples)))
+    return hear
 
 
 def identify(run: Run) -> None:
@@ -283,19 +353,41 @@ def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOu
     verify = run.verify
     if verify is None:
         verify = spec.consent == "opt_in"
+    silenced = run.silenced_words.get(rec.stem) if rec.turns is not None else None
+    verify = verify or silenced is not None          # silenced speakers: always heard again
     check = None
+    cues = [c for c in original.items if isinstance(c, Cue)]
     if verify:
         from .audio.transcriber import in_language
 
         lang = run.languages[d] if d < len(run.languages) else "en"   # heard in the same language again
         check = AudioCheck(in_language(stages.backends.transcriber(run.policy.detection_languages), lang),
                            sorted(outcome.redacted_values),
-                           lambda text: _heard_values(stages, run, rules, lang, text),
+                           _silence_checked(lambda text: _heard_values(stages, run, rules, lang, text),
+                                            silenced, cues, f"audio {run.meeting.audio.index(rec) + 1}"),
                            verify_prompt(run.roster, lang))
-    cues = [c for c in original.items if isinstance(c, Cue)]
     per_cue = [outcome.cue_findings.get((d, k), []) for k in range(len(original.items))]
     data = build_redacted_audio(rec, cues, per_cue, spec.audio, check)  # type: ignore[arg-type]
     return data, bool(verify)
+
+
+def _silence_checked(heard: Callable[[str], list[str]], words: frozenset[str] | None,
+                     cues: Sequence[Cue], label: str) -> Callable[[str], list[str]]:
+    """The verification's check, plus: none of the silenced speakers' distinctive words
+    (those not in the released transcript) may be heard in the released recording."""
+    if words is None:
+        return heard
+    from ._errors import VerificationError
+    from .redaction.silence import distinctive_words, heard_silenced
+
+    listen = distinctive_words(words, [c.text for c in cues])
+
+    def check(text: str) -> list[str]:
+        n = heard_silenced(text, listen)
+        if n:
+            raise VerificationError(f"{n} word(s) of a silenced speaker were heard in the released {label}")
+        return heard(text)
+    return check
 
 
 def _heard_values(stages: Stages, run: Run, rules: RedactionRules, lang: str, text: str) -> list[str]:
@@ -389,6 +481,7 @@ def result(run: Run, decision: DecisionName, reasons: Sequence[str],
         retention_days=retention,
         at_replayed=run.replayed,
         languages=tuple(sorted(set(run.languages))),
+        silenced=None if run.silenced is None else tuple(s.to_json() for s in run.silenced),
     )
 
 

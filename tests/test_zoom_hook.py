@@ -119,13 +119,18 @@ def recording_file(base: str, fid: str, ftype: str, data: bytes | None, **kw: An
 
 
 def recording_event(env: Env, *, tracks: list[dict[str, Any]] | None = None, token: str | None = None,
-                    event: str = "recording.completed", topic: str = "Weekly sync") -> dict[str, Any]:
+                    event: str = "recording.completed", topic: str = "Weekly sync",
+                    timeline: bool = False) -> dict[str, Any]:
+    """A recording event; ``timeline``: with a TIMELINE entry (then the hook may fetch it to
+    silence refusing speakers in the mixed audio: tests/test_silence_zoom.py)."""
     z = env.zoom_base
     files = [recording_file(z, "f-mp4", "MP4", None, recording_type="shared_screen_with_speaker_view"),
              recording_file(z, "f-m4a", "M4A", env.zoom.files.get("f-m4a")),
              recording_file(z, "f-vtt", "TRANSCRIPT", env.zoom.files["f-vtt"]),
-             recording_file(z, "f-chat", "CHAT", env.zoom.files["f-chat"]),
-             recording_file(z, "f-timeline", "TIMELINE", None)]
+             recording_file(z, "f-chat", "CHAT", env.zoom.files["f-chat"])]
+    if timeline:
+        files.append(recording_file(z, "f-timeline", "TIMELINE", env.zoom.files.get("f-timeline"),
+                                    recording_type="timeline", file_extension="JSON"))
     return {"event": event, "event_ts": 1764497000123,
             "payload": {"account_id": "acct-1", "object": {
                 "uuid": UUID, "id": 81234567890, "host_id": "h-1", "host_email": ALICE_MAIL,
@@ -212,7 +217,7 @@ async def test_valid_event_is_guarded_forwarded_and_audited(start: EnvFactory) -
     ev = record["event"]
     assert ev["type"] == "recording.completed" and ev["source"] == "zoom"
     assert ev["files"] == {"audio": 1, "chat": 1, "track": 1, "transcript": 1}
-    assert ev["not_fetched"] == {"MP4": 1, "TIMELINE": 1}
+    assert ev["not_fetched"] == {"MP4": 1}
     assert [(p["purpose"], p["decision"], p["delivered"]) for p in ev["purposes"]] == [
         ("summarization", "release", True)]
     assert record["delivered"] == {"delivered": True, "count": 1}
@@ -223,7 +228,7 @@ async def test_valid_event_is_guarded_forwarded_and_audited(start: EnvFactory) -
     metrics = await (await env.client.get("/metrics")).text()
     assert 'meetguard_hook_events_total{outcome="accepted",source="zoom"} 1.0' in metrics
     assert 'meetguard_hook_jobs_total{outcome="delivered",source="zoom"} 1.0' in metrics
-    jdir = next((env.config.jobs_dir / "zoom").iterdir())
+    jdir = next(d for d in (env.config.jobs_dir / "zoom").iterdir() if len(d.name) == 64)   # not delivered/
     assert stat.S_IMODE(jdir.stat().st_mode) == 0o700 and not (jdir / "inputs").exists()
     assert stat.S_IMODE((jdir / "job.json").stat().st_mode) == 0o600
 
@@ -464,9 +469,10 @@ async def test_refused_participant_track_is_never_fetched_nor_guarded(start: Env
 @pytest.mark.parametrize("bob_status", ["completed", "processing"])
 async def test_mixed_audio_is_not_fetched_while_a_present_participant_refuses(
         start: EnvFactory, bob_status: str) -> None:
-    """The mixed recording carries the refusing participant's voice too: it is neither fetched
-    nor guarded (even where their own file cannot be fetched: they are present all the same);
-    the consenting participant's own track is."""
+    """Without a TIMELINE, the mixed recording carries the refusing participant's voice with
+    nothing to silence it by: it is neither fetched nor guarded (even where their own file
+    cannot be fetched: they are present all the same); the consenting participant's own
+    track is. (With a timeline: tests/test_silence_zoom.py.)"""
     env = await start()
     z = env.zoom_base
     env.zoom.files.update({"t-alice": b"alice-voice", "t-bob": b"bob-voice"})

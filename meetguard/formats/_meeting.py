@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .._errors import InputError
 from .._model import AudioInput
 from .._model import Meeting as _PlainMeeting
 from ..audio.decode import check_readable
+from ..audio.speakers import read_speakers
 from ._registry import read_document
 
 __all__ = ["Meeting"]
@@ -33,16 +35,22 @@ class Meeting(_PlainMeeting):
         attendees: Sequence[str] = (),
         meeting_id: str | None = None,
         format: str | None = None,
+        speakers: str | Path | None = None,
     ) -> Meeting:
         """Read and parse the text inputs; audio is only located here.
 
+        ``speakers``: who spoke when in the mixed ``audio`` (a Zoom TIMELINE JSON or a
+        speaker-labelled transcript); excluded speakers are then silenced in it.
         Raises :class:`meetguard.InputError` naming the file and the problem.
         """
         docs = [read_document(p, kind="chat", format=format) for p in chat]
         docs += [read_document(p, kind="transcript", format=format) for p in transcript]
         recordings: list[AudioInput] = []
+        if speakers is not None and audio is None:
+            raise InputError(str(speakers), "speakers: given without a mixed recording (audio)")
         if audio is not None:
-            recordings.append(AudioInput(Path(audio), None, Path(audio).stem))
+            turns = read_speakers(speakers) if speakers is not None else None
+            recordings.append(AudioInput(Path(audio), None, Path(audio).stem, turns))
         for pid, p in (tracks or {}).items():
             recordings.append(AudioInput(Path(p), pid, pid))
         for rec in recordings:

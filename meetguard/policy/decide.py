@@ -248,6 +248,7 @@ def _step6_present(meeting: Meeting, attribution: Attribution, named: Iterable[s
             elif item.speaker is not None:
                 present.add(attribution[item.speaker])
     present.update(t.participant_id for t in meeting.audio if t.participant_id is not None)
+    present.update(attribution[turn.speaker] for t in meeting.audio for turn in t.turns or ())
     return frozenset(present)
 
 
@@ -276,7 +277,7 @@ def _exclusion_reasons(p: Purpose, consent: _Consent) -> list[str]:
 
 
 def _has_unattributable(meeting: Meeting) -> bool:
-    return any(t.participant_id is None for t in meeting.audio) or any(
+    return any(t.participant_id is None and t.turns is None for t in meeting.audio) or any(
         (isinstance(item, ChatMessage) and item.sender is None
          and item.kind not in (MessageKind.SYSTEM, MessageKind.DELETED))
         or (not isinstance(item, ChatMessage) and item.speaker is None)
@@ -311,6 +312,9 @@ def _steps6_7_drop(meeting: Meeting, attribution: Attribution, p: Purpose,
             elif kind is not MessageKind.SYSTEM:
                 _drop_item(drops, (d, i), item, attribution, p, consent, excluded)
     for k, track in enumerate(meeting.audio):
+        if track.participant_id is None and track.turns is not None:
+            _drop_turns(drops, k, [attribution[t.speaker] for t in track.turns], excluded)
+            continue
         if track.participant_id is None:
             if not consent.unattributable_ok:
                 drops.audio.add(k)
@@ -321,6 +325,18 @@ def _steps6_7_drop(meeting: Meeting, attribution: Attribution, p: Purpose,
         drops.content_dropped |= k in drops.audio
         drops.content_left |= k not in drops.audio
     return drops
+
+
+def _drop_turns(drops: _Drops, k: int, speakers: list[str], excluded: frozenset[str]) -> None:
+    """A mixed recording with the platform's speaker turns is kept with its excluded
+    speakers silenced (pipeline.silence_speakers); dropped only when every speaker in it is
+    excluded. Its unattributed speech is judged when it is heard (unknown_speakers)."""
+    if speakers and all(pid in excluded for pid in speakers):
+        drops.audio.add(k)
+        drops.content_dropped = True
+        return
+    drops.content_left = True
+    drops.content_dropped |= any(pid in excluded for pid in speakers)
 
 
 def _drop_item(drops: _Drops, at: tuple[int, int], item: ChatMessage | Cue,

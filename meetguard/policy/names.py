@@ -132,6 +132,34 @@ def speakers_in_order(meeting: Meeting) -> Iterator[tuple[Speaker, bool]]:
                 yield item.speaker, False
 
 
+def _turn_emails(meeting: Meeting) -> dict[Speaker, str | None]:
+    """The speakers of recordings' turns (``--speakers``), each with its platform email."""
+    out: dict[Speaker, str | None] = {}
+    for rec in meeting.audio:
+        for turn in rec.turns or ():
+            if turn.speaker not in out or out[turn.speaker] is None:
+                out[turn.speaker] = turn.email
+    return out
+
+
+def _identity(idx: NameIndex, by_email: Mapping[str, str], speaker: Speaker,
+              email: str | None) -> str | None:
+    """A turn's speaker as a track's owner is matched (docs/deploy.md): an email given must
+    be a policy participant's; a name given must not name somebody else."""
+    found: set[str] = set()
+    if email:
+        pid = by_email.get(email.strip().lower())
+        if pid is None:
+            return None              # an identity given and not known: an unknown speaker
+        found.add(pid)
+    pid = idx.match(speaker) if speaker.label.strip() else None
+    if pid is None and not found:
+        return None
+    if pid is not None:
+        found.add(pid)
+    return found.pop() if len(found) == 1 else None
+
+
 def _unknown_key(speaker: Speaker) -> str:
     norm = normalize_name(speaker.label)
     if norm:
@@ -151,12 +179,18 @@ def attribute(meeting: Meeting, policy: Policy, index: NameIndex | None = None) 
     idx = index or NameIndex(policy)
     refs = list(speakers_in_order(meeting))
     bots = {s for s, is_bot in refs if is_bot}
+    emails = _turn_emails(meeting)
+    refs += [(sp, False) for sp in emails]
+    by_email = {e: p.id for p in policy.participants for e in p.emails}
     result: dict[Speaker, str] = {}
     unknown: dict[str, str] = {}
     for speaker, _ in refs:
         if speaker in result:
             continue
-        pid = None if speaker in bots else idx.match(speaker)
+        if speaker in emails:
+            pid = _identity(idx, by_email, speaker, emails[speaker])
+        else:
+            pid = None if speaker in bots else idx.match(speaker)
         if pid is None:
             key = _unknown_key(speaker)
             pid = unknown.get(key)

@@ -231,6 +231,18 @@ def _verified(inp: ReportInput, data: bytes) -> str:
     return '<span class="muted">unknown</span> (no audit record for this file)'
 
 
+def _silenced(inp: ReportInput, stem: str) -> list[tuple[float, float]]:
+    """decision.json's ``silenced`` stretches, drawn on the mixed recordings (a participant's
+    own track, named by their policy id, is never silenced)."""
+    ids = {p.id for p in inp.policy.participants} if inp.policy is not None else set()
+    ids |= set(inp.decision.get("excluded_participants") or ()) | set(inp.decision.get("participants") or ())
+    rows = inp.decision.get("silenced") or []
+    if stem in ids or not isinstance(rows, list):
+        return []
+    return [(float(r["start"]), float(r["end"])) for r in rows
+            if isinstance(r, dict) and isinstance(r.get("start"), (int, float)) and isinstance(r.get("end"), (int, float))]
+
+
 def _audio(inp: ReportInput) -> str:
     from ._waveform import waveform_svg
 
@@ -240,9 +252,12 @@ def _audio(inp: ReportInput) -> str:
             continue
         stem = name[: -len(".redacted.wav")]
         windows = _windows(inp.outputs.get(f"{stem}.transcript.json"))
-        svg = waveform_svg(bytes(data), windows, f"{name}: {len(windows)} bleeped window(s)")
+        quiet = _silenced(inp, stem)
+        svg = waveform_svg(bytes(data), windows, f"{name}: {len(windows)} bleeped window(s)", quiet)
+        grey = (f"; grey: silenced speakers ({len(quiet)} stretch(es), "
+                f"{inp.decision.get('silenced_seconds', 0)} s)" if quiet else "")
         parts.append(f"<h3><code>{escape(name)}</code></h3><figure>{svg}<figcaption>"
-                     f"red: bleeped windows ({len(windows)})</figcaption></figure>"
+                     f"red: bleeped windows ({len(windows)}){escape(grey)}</figcaption></figure>"
                      f"<p>Verification: {_verified(inp, bytes(data))}</p>")
     if not parts:
         return ""

@@ -1,4 +1,5 @@
-"""The released audio as a picture: its waveform with the bleeped windows marked.
+"""The released audio as a picture: its waveform with the bleeped windows marked (and the
+stretches where a refusing speaker was silenced, ``silenced`` in decision.json).
 
 Drawn with matplotlib (Agg, SVG output, inlined): no script, no external
 reference. The waveform is the *released* (redacted) WAV; the windows are
@@ -41,8 +42,10 @@ def envelope(wav: bytes, buckets: int = BUCKETS) -> tuple[np.ndarray, np.ndarray
     return np.array(lo), np.array(hi), n / float(rate)
 
 
-def waveform_svg(wav: bytes, windows: Sequence[tuple[float, float]], title: str) -> str:
-    """An inline ``<svg>`` element (no XML prolog, no DOCTYPE, no metadata)."""
+def waveform_svg(wav: bytes, windows: Sequence[tuple[float, float]], title: str,
+                 silenced: Sequence[tuple[float, float]] = ()) -> str:
+    """An inline ``<svg>`` element (no XML prolog, no DOCTYPE, no metadata); ``silenced``:
+    the stretches where a speaker was silenced (grey, hatched)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -53,6 +56,8 @@ def waveform_svg(wav: bytes, windows: Sequence[tuple[float, float]], title: str)
     ax = fig.add_subplot(1, 1, 1)
     t = np.linspace(0.0, duration, lo.size) if lo.size > 1 else np.zeros(1)
     ax.fill_between(t, lo, hi, color="#3b6ea5", linewidth=0.4)
+    for start, end in silenced:
+        ax.axvspan(start, end, facecolor="#777777", alpha=0.3, hatch="//", edgecolor="#555555", linewidth=0)
     for start, end in windows:
         ax.axvspan(start, end, color="#d94f3d", alpha=0.35, linewidth=0)
     ax.set_xlim(0.0, max(duration, 0.001))

@@ -53,6 +53,7 @@ class GuardRequest:
     tracks: dict[str, str] = field(default_factory=dict)
     language: str | None = None          # the documents' language (ISO 639-1), instead of detecting it
     owner: str | None = None             # the token family that asked (its vault meetings, #25)
+    speakers: str | None = None          # who spoke when in `audio` (Zoom TIMELINE JSON or labelled VTT/SRT)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -65,7 +66,7 @@ class GuardRequest:
                    at=d.get("at"), attendees=tuple(d.get("attendees", ())), chat=tuple(d.get("chat", ())),
                    transcript=tuple(d.get("transcript", ())), audio=d.get("audio"),
                    tracks=dict(d.get("tracks", {})), language=d.get("language"),
-                   owner=d.get("owner"))
+                   owner=d.get("owner"), speakers=d.get("speakers"))
 
 
 def safe_extension(filename: str | None) -> str:
@@ -118,6 +119,7 @@ class _Form:
     transcript: list[str] = field(default_factory=list)
     audio: str | None = None
     tracks: dict[str, str] = field(default_factory=dict)
+    speakers: str | None = None
     total: int = 0
     nfiles: int = 0
 
@@ -158,6 +160,10 @@ class _Form:
             if self.audio is not None:
                 raise UsageError("audio: given more than once")
             return f"audio{ext}"
+        if name == "speakers":
+            if self.speakers is not None:
+                raise UsageError("speakers: given more than once")
+            return f"speakers{ext}"
         return f"{name}-{len(self.chat if name == 'chat' else self.transcript) + 1}{ext}"
 
     def add_file(self, name: str, stored: str) -> None:
@@ -165,6 +171,8 @@ class _Form:
             self.tracks[name[len("track:"):]] = stored
         elif name == "audio":
             self.audio = stored
+        elif name == "speakers":
+            self.speakers = stored
         else:
             (self.chat if name == "chat" else self.transcript).append(stored)
 
@@ -177,11 +185,14 @@ class _Form:
         attendees = tuple(check_pid("attendee", a) for a in self.attendees)
         if not (self.chat or self.transcript or self.audio or self.tracks):
             raise UsageError("request: no input file (chat, transcript, audio or track:<id>)")
+        if self.speakers is not None and self.audio is None:
+            raise UsageError("speakers: given without a mixed recording (audio)")
         parse_at(self.fields.get("at"))   # reject a bad date before any work
         language = check_id("language", self.fields.get("language", ""))
         return GuardRequest(language=language, purpose=purpose, recipient=recipient, meeting_id=meeting_id,
                             at=self.fields.get("at") or None, attendees=attendees, chat=tuple(self.chat),
-                            transcript=tuple(self.transcript), audio=self.audio, tracks=self.tracks)
+                            transcript=tuple(self.transcript), audio=self.audio, tracks=self.tracks,
+                            speakers=self.speakers)
 
 
 async def _store(part: BodyPartReader, path: Path, form: _Form) -> None:
@@ -218,7 +229,7 @@ async def read_guard_form(request: web.Request, inputs_dir: Path, max_bytes: int
         name = part.name or ""
         if name in _TEXT_FIELDS:
             form.text_field(name, await part.read(decode=True))
-        elif name in ("chat", "transcript", "audio") or name.startswith("track:"):
+        elif name in ("chat", "transcript", "audio", "speakers") or name.startswith("track:"):
             stored = form.stored_name(name, part.filename)
             await _store(part, inputs_dir / stored, form)
             form.add_file(name, stored)

@@ -136,6 +136,7 @@ class GuardService:
             tracks={pid: inputs / n for pid, n in req.tracks.items()},
             attendees=list(req.attendees),
             meeting_id=req.meeting_id,
+            **({"speakers": inputs / req.speakers} if req.speakers else {}),
         )
         meeting = await asyncio.get_running_loop().run_in_executor(None, loader)
         if kind == "release":

@@ -2,7 +2,8 @@
 
 What is fetched: the audio-only M4A (mixed audio), each ``participant_audio_files``
 M4A whose person maps to a policy participant (a per-participant track), the
-TRANSCRIPT (VTT) and the CHAT (TXT). Video (MP4) and every other file type are
+TRANSCRIPT (VTT) and the CHAT (TXT); the TIMELINE (JSON: who spoke when) only where the
+mixed audio needs it to silence someone (zoom_job). Video (MP4) and every other file type are
 never fetched, nor is a file whose ``status`` is not ``completed``.
 
 Who is who: a per-participant file maps to a policy id only through the identity
@@ -33,7 +34,9 @@ __all__ = ["RECORDING_EVENTS", "ZoomFile", "ZoomPlan", "event_key", "plan_event"
 
 RECORDING_EVENTS = frozenset({"recording.completed", "recording.transcript_completed"})
 _UUID = re.compile(r"[A-Za-z0-9+/=_-]{1,128}")     # Zoom's uuids are base64: an id, never free text
-_KINDS = {"M4A": ("audio", ".m4a"), "TRANSCRIPT": ("transcript", ".vtt"), "CHAT": ("chat", ".txt")}
+_KINDS = {"M4A": ("audio", ".m4a"), "TRANSCRIPT": ("transcript", ".vtt"), "CHAT": ("chat", ".txt"),
+          "TIMELINE": ("timeline", ".json")}
+_ONE = ("audio", "timeline")       # one mixed recording, one timeline per event
 
 
 class EventShapeError(ValueError):
@@ -43,7 +46,7 @@ class EventShapeError(ValueError):
 @dataclass(frozen=True)
 class ZoomFile:
     file_id: str
-    kind: str                      # audio | track | transcript | chat
+    kind: str                      # audio | track | transcript | chat | timeline
     file_type: str
     url: str
     size: int | None
@@ -174,14 +177,14 @@ def plan_event(event: Mapping[str, Any], policy: Policy) -> ZoomPlan:
     for entry in _entries(obj, "recording_files"):
         ftype = str(entry.get("file_type", "")).upper()[:32]
         kind = _KINDS.get(ftype)
-        if kind is None or (kind[0] == "audio" and seen.get("audio")):
+        if kind is None or (kind[0] in _ONE and seen.get(kind[0])):
             skipped[ftype or "unknown"] = skipped.get(ftype or "unknown", 0) + 1
             continue
         url = _usable(entry, skipped)
         if url is None:
             continue
         n = seen[kind[0]] = seen.get(kind[0], 0) + 1
-        stored = f"audio{kind[1]}" if kind[0] == "audio" else f"{kind[0]}-{n}{kind[1]}"
+        stored = f"{kind[0]}{kind[1]}" if kind[0] in _ONE else f"{kind[0]}-{n}{kind[1]}"
         files.append(ZoomFile(str(entry.get("id", "")), kind[0], ftype, url, _size(entry), stored))
     ids = _Identities(policy)
     owners: set[str] = set()

@@ -57,7 +57,7 @@ from .metrics import Metrics
 from .service import GuardService
 from .zoom_config import ZoomConfig, ZoomPurpose
 from .zoom_delivered import DeliveredFiles
-from .zoom_download import DownloadRules, TokenRefused, download_file
+from .zoom_download import DownloadError, DownloadRules, TokenRefused, download_file
 from .zoom_event import ZoomFile, ZoomPlan, event_key, plan_event
 from .zoom_record import audit_entry, logged, purpose_label
 from .zoom_seal import TokenUnavailable, open_token, seal_token
@@ -225,15 +225,22 @@ class ZoomJobs:
 
     def _wanted(self, plan: ZoomPlan, policy: Policy) -> list[ZoomFile]:
         """What to fetch: a track only if its person consents to some configured purpose
-        now (a refused participant's voice is never downloaded); mixed audio only if some
+        now (a refused participant's voice is never downloaded); mixed audio if some
         configured purpose has the consent of every mapped participant and no unknown
-        speaker blocks it; nothing already delivered for this meeting to every purpose."""
+        speaker blocks it, or else (and where no per-participant file names anyone) with the
+        TIMELINE, whose refusing and unknown speakers the guard then silences (docs/audio.md);
+        nothing already delivered for this meeting to every purpose."""
         now = datetime.now(UTC)
         labels = {purpose_label(zp) for zp in self.ctx.zoom.purposes}
         done = self.delivered.get(plan.meeting_uuid)
         specs = [policy.purposes[zp.purpose] for zp in self.ctx.zoom.purposes
                  if zp.purpose in policy.purposes]
         unknown_blocks = plan.unknown_tracks > 0 and policy.unknown_speakers != "consenting"
+        everyone = not unknown_blocks and any(
+            all(consent_state(policy, pid, s, now)[0] for pid in plan.present) for s in specs)
+        # no per-participant file names anyone: only the timeline says who is present
+        silence = (not everyone or not plan.present) and bool(specs) and any(
+            f.kind == "timeline" for f in plan.files)
         out: list[ZoomFile] = []
         for f in plan.files:
             if f.file_id and labels <= done.get(f.file_id, set()):
@@ -241,8 +248,7 @@ class ZoomJobs:
             if f.kind == "track":
                 if not any(consent_state(policy, str(f.participant), s, now)[0] for s in specs):
                     continue
-            elif f.kind == "audio" and (unknown_blocks or not any(
-                    all(consent_state(policy, pid, s, now)[0] for pid in plan.present) for s in specs)):
+            elif (f.kind == "audio" and not (everyone or silence)) or (f.kind == "timeline" and not silence):
                 continue
             out.append(f)
         return out
@@ -263,7 +269,10 @@ class ZoomJobs:
         complete and checked, so a restart keeps it); the token is opened only if needed."""
         inputs = self.dir / key / "inputs"
         inputs.mkdir(mode=0o700, exist_ok=True)
-        wanted = self._wanted(plan, self.policy())
+        # the timeline first: the mixed audio is wanted with it only to silence someone, and
+        # without it is not fetched at all
+        wanted = sorted(self._wanted(plan, self.policy()), key=lambda f: f.kind != "timeline")
+        lost_timeline = False
         done = {f.stored for f in wanted if f.stored in (record.get("fetched") or [])
                 and _complete(inputs / f.stored, f.size)}
         for path in inputs.iterdir():      # partial files, and files no longer wanted
@@ -271,14 +280,25 @@ class ZoomJobs:
                 path.unlink()
         token: str | None = None
         for f in wanted:
-            if f.stored in done:
+            if f.stored in done or (f.kind == "audio" and lost_timeline):
                 continue                   # downloaded and checked before a restart
             token = token or self._token(key)
-            await download_file(self.ctx.session, f.url, token, inputs / f.stored, self.rules, f.size)
+            try:
+                await download_file(self.ctx.session, f.url, token, inputs / f.stored, self.rules, f.size)
+            except TokenRefused:
+                raise
+            except DownloadError as exc:
+                if f.kind != "timeline":
+                    raise
+                # without the timeline nobody can be silenced: the mixed audio is withheld
+                log.warning("zoom timeline not fetched", extra={"code": exc.code})
+                (inputs / f.stored).unlink(missing_ok=True)
+                lost_timeline = True
+                continue
             done.add(f.stored)
             record["fetched"] = [w.stored for w in wanted if w.stored in done]
             self._save(record)
-        return [f.stored for f in wanted]
+        return [f.stored for f in wanted if f.stored in done]
 
     def _request(self, plan: ZoomPlan, zp: ZoomPurpose, policy: Policy,
                  have: list[ZoomFile]) -> GuardRequest | str:
@@ -296,14 +316,16 @@ class ZoomJobs:
         tracks = {str(f.participant): f.stored for f in have
                   if f.kind == "track" and f.participant in consenting}
         everyone = spec is not None and not unknown_blocks and consenting == set(present)
-        audio = next((f.stored for f in have if f.kind == "audio" and everyone), None)
+        timeline = next((f.stored for f in have if f.kind == "timeline"), None)
+        silenced = spec is not None and (not everyone or not present) and timeline is not None
+        audio = next((f.stored for f in have if f.kind == "audio" and (everyone or silenced)), None)
         chat = tuple(f.stored for f in have if f.kind == "chat")
         transcript = tuple(f.stored for f in have if f.kind == "transcript")
-        if not (chat or transcript or audio or tracks):
+        if not (chat or transcript or audio or tracks):   # a timeline alone is nothing to guard
             return "nothing to guard: no audio, transcript or chat file was fetched"
         return GuardRequest(purpose=zp.purpose, recipient=zp.recipient, meeting_id=plan.meeting_uuid,
                             attendees=tuple(present), chat=chat, transcript=transcript, audio=audio,
-                            tracks=tracks)
+                            tracks=tracks, speakers=timeline if audio is not None and silenced else None)
 
     async def _guard_one(self, key: str, plan: ZoomPlan, zp: ZoomPurpose, policy: Policy,
                          fetched: list[str]) -> dict[str, Any]:
@@ -325,7 +347,7 @@ class ZoomJobs:
         body = outcome.body
         delivered = body.get("delivered") is True
         if delivered:                   # before the result is saved: never delivered twice
-            given = {req.audio, *req.chat, *req.transcript, *req.tracks.values()}
+            given = {req.audio, req.speakers, *req.chat, *req.transcript, *req.tracks.values()}
             await asyncio.get_running_loop().run_in_executor(
                 None, self.delivered.add, plan.meeting_uuid,
                 [f.file_id for f in have if f.stored in given], label)
