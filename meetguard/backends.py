@@ -45,6 +45,7 @@ class GuardOptions:
     vault: Vault | None = None               # where re-identifiable purposes keep pseudonym maps
     token_form: str = "square"               # pseudonyms as [PERSON_1] (square) or <PERSON_1> (angle)
     audit_replica: str | None = None         # named in each audit record (replicas sharing state)
+    speaker_fill: str = "silence"            # silenced speakers (--speakers): silence or tone (1 kHz)
 
 
 @runtime_checkable

@@ -115,6 +115,8 @@ def _add_guard_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     g.add_argument("--transcript", action="append", default=[], metavar="FILE")
     g.add_argument("--audio", metavar="FILE")
     g.add_argument("--speakers", metavar="FILE", help="who spoke when in --audio: silence excluded speakers")
+    g.add_argument("--speaker-fill", choices=["silence", "tone"], default="silence",
+                   help="what replaces a silenced speaker (default: digital silence)")
     g.add_argument("--track", action="append", default=[], metavar="PARTICIPANT_ID=FILE")
     g.add_argument("--attendee", action="append", default=[], metavar="PARTICIPANT_ID")
     g.add_argument("--meeting-id")
@@ -254,7 +256,7 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
     tracks = _parse_tracks(args.track)
     options = GuardOptions(audit_path=args.audit, progress=sys.stderr.isatty(),
                            whisper_model=args.whisper_model, vault=vault_from_args(args),
-                           token_form=args.token_form)
+                           token_form=args.token_form, speaker_fill=args.speaker_fill)
     guard = (guard_factory or Guard.from_policy)(args.policy, options)
     try:
         check_purpose(guard.policy, args.purpose, args.policy)

@@ -115,6 +115,8 @@ def _guard_meeting(stages: Stages, run: Run, decision: ConsentDecision) -> Guard
     assert decision.purpose is not None
     spec = decision.purpose
     outcome_name, reasons = silence_speakers(stages, run, decision)
+    if outcome_name == "deny":
+        return result(run, "deny", reasons)
     heard = transcribe(stages, run, decision)
     units = _plan(heard.documents, decision)
     run.languages = document_languages(run, heard.documents, heard.languages)
@@ -140,6 +142,8 @@ def silence_speakers(stages: Stages, run: Run, decision: ConsentDecision) -> tup
     outcome: DecisionName = decision.outcome
     reasons = list(decision.reasons)
     audio = list(run.meeting.audio)
+    spec = decision.purpose
+    assert spec is not None
     todo = [i for i, rec in enumerate(audio) if rec.turns is not None and rec.participant_id is None
             and i not in decision.dropped_audio]
     if not todo:
@@ -160,13 +164,16 @@ def silence_speakers(stages: Stages, run: Run, decision: ConsentDecision) -> tup
         done = silence_recording(rec, decision.attribution, excluded,
                                  run.policy.unknown_speakers == "consenting", Path(run.scratch),
                                  [t for t in own if t.strip()], _interval_hearing(stages, run, i),
-                                 f"audio {i + 1}")
+                                 f"audio {i + 1}", stages.backends.options.speaker_fill)
         audio[i] = done.recording
         run.silenced += done.silenced
         run.silenced_words[rec.stem] = done.words
         reasons += done.reasons
         if done.silenced and outcome == "release":
             outcome = "partial"
+        if any(x.participant == "unknown" for x in done.silenced) and spec.missing_consent == "deny":
+            outcome = "deny"      # unattributed speech: not everyone present is known to consent
+            reasons.append(f"purpose {spec.name!r} requires the consent of everyone present")
     run.meeting = dataclasses.replace(run.meeting, audio=tuple(audio))
     return outcome, reasons
 

@@ -156,10 +156,15 @@ def test_overlapping_speech_is_silenced_for_both(tmp_path: Path, policy: Path) -
     assert "grey: silenced speakers (1 stretch(es)" in html
 
 
-@pytest.mark.parametrize("unknown", ["non_consenting", "consenting"])
+@pytest.mark.parametrize("unknown", ["non_consenting", "consenting", "deny"])
 def test_speech_no_turn_covers_follows_the_unknown_speakers_rule(tmp_path: Path, unknown: str) -> None:
     policy = tmp_path / "policy.yaml"
-    policy.write_text(s2.POLICY.replace("participants:", f"unknown_speakers: {unknown}\nparticipants:"))
+    text = s2.POLICY.replace("participants:", f"unknown_speakers: {unknown}\nparticipants:")
+    if unknown == "deny":       # a purpose that needs everyone's consent: refused, not silenced
+        text = text.replace("unknown_speakers: deny", "unknown_speakers: non_consenting").replace(
+            "missing_consent: exclude", "missing_consent: deny").replace(
+            "        - {status: refused, at: \"2026-01-01T00:00:00Z\"}", "        - {status: granted, at: \"2026-01-01T00:00:00Z\"}")
+    policy.write_text(text)
     rec = tmp_path / "rec.wav"
     turns = s2.alternating(rec)
     alice = [t for t in turns if t.who == "alice"]
@@ -167,6 +172,10 @@ def test_speech_no_turn_covers_follows_the_unknown_speakers_rule(tmp_path: Path,
     timeline = s2.zoom_timeline([t for t in turns if t is not stray], tmp_path / "timeline.json")
     guard, _ = _fake_guard(policy, [(t.start, t.end, t.text) for t in alice])
     result = guard.process_sync(Meeting.from_files(audio=rec, speakers=timeline), "summarization", None, AT)
+    if unknown == "deny":
+        assert result.decision == "deny" and not result.outputs
+        assert any("no platform speaker covers" in r for r in result.reasons)
+        return
     x, rate = s2.samples(result.outputs["rec.redacted.wav"])
     who = {s["participant"] for s in result.silenced or ()}
     mid = (stray.start + stray.end) / 2
@@ -233,3 +242,24 @@ def test_two_voices_the_refusing_one_is_silenced_and_not_heard(real_guard: Guard
     assert sum(w in got for w in mine) >= 0.9 * len(mine), heard
     assert {s["participant"] for s in result.silenced or ()} == {"p-bob"}
     assert result.decision_json()["silenced_seconds"] >= sum(t.end - t.start for t in bob)
+
+
+def test_a_tone_can_replace_the_silence(tmp_path: Path, policy: Path) -> None:
+    import numpy as np
+
+    rec = tmp_path / "rec.wav"
+    turns = s2.alternating(rec)
+    alice = [t for t in turns if t.who == "alice"]
+    guard = Guard(policy, GuardOptions(speaker_fill="tone"), detector=FakeDetector(roster=False),
+                  audit=MemoryAuditSink(), transcriber=FakeTranscriber([(t.start, t.end, t.text) for t in alice]))
+    timeline = s2.zoom_timeline(turns, tmp_path / "timeline.json")
+    result = guard.process_sync(Meeting.from_files(audio=rec, speakers=timeline), "summarization", None, AT)
+    x, rate = s2.samples(result.outputs["rec.redacted.wav"])
+    bob = turns[1]
+    part = x[int(bob.start * rate):int(bob.end * rate)].astype(float)
+    spectrum = np.abs(np.fft.rfft(part))
+    assert abs(np.argmax(spectrum) * rate / len(part) - 1000) < 5     # Bob's voice is a 1 kHz tone now
+    with pytest.raises(Exception, match="speaker_fill"):
+        Guard(policy, GuardOptions(speaker_fill="hum"), detector=FakeDetector(roster=False),
+              audit=MemoryAuditSink(), transcriber=FakeTranscriber([])).process_sync(
+            Meeting.from_files(audio=rec, speakers=timeline), "summarization", None, AT)

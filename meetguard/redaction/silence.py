@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import ConfigError
 from .._model import AudioInput, Speaker, SpeakerTurn
 
 __all__ = ["MIN_UNKNOWN", "PAD", "SilenceOutcome", "Silenced", "distinctive_words", "heard_silenced",
@@ -170,11 +171,15 @@ def hear_intervals(path: Path, intervals: Sequence[Interval], transcribe: Callab
 
 def silence_recording(rec: AudioInput, attribution: Mapping[Speaker, str], excluded: Iterable[str],
                       unknown_ok: bool, scratch: Path, said: Sequence[str],
-                      hear: Callable[[Path, Sequence[Interval]], str], label: str = "audio") -> SilenceOutcome:
+                      hear: Callable[[Path, Sequence[Interval]], str], label: str = "audio",
+                      fill: str = "silence") -> SilenceOutcome:
     """Silence ``rec``'s excluded and unattributed speech into a private WAV under
     ``scratch``; ``said``: the platform transcript's text of the excluded speakers (when
     empty, ``hear`` decodes the original inside their intervals). ``label`` names the
-    recording in reasons ("audio 1": never its file name, which may carry a name)."""
+    recording in reasons ("audio 1": never its file name, which may carry a name). ``fill``:
+    ``silence`` (digital zero) or ``tone`` (the bleep tone, :mod:`.audio`)."""
+    if fill not in ("silence", "tone"):
+        raise ConfigError(f"speaker_fill: {fill[:20]!r} is not silence or tone")
     from ..audio.decode import duration as declared
     from ..audio.vad import speech_segments
     from .audio_stream import redact_to_wav
@@ -186,7 +191,7 @@ def silence_recording(rec: AudioInput, attribution: Mapping[Speaker, str], exclu
     plan = plan_silence(turns, attribution, gone, speech, unknown_ok, length)
     dest = scratch / f"silenced-{len(os.listdir(scratch)) + 1}.wav"
     with open(os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "wb") as fh:
-        redact_to_wav(rec.path, union((s.start, s.end) for s in plan), "silence", fh)
+        redact_to_wav(rec.path, union((s.start, s.end) for s in plan), "bleep" if fill == "tone" else "silence", fh)
     theirs = [(s.start, s.end) for s in plan if s.participant != UNKNOWN]
     texts = list(said) or ([hear(rec.path, theirs)] if theirs else [])
     out = SilenceOutcome(AudioInput(dest, None, rec.stem, rec.turns), plan, distinctive_words(texts))
