@@ -143,7 +143,7 @@ class Guard:
                             when, verify, replayed=at is not None, language=language)
 
     async def _policy_now(self, meeting: Meeting, purpose: str, recipient: str | None,
-                          at: datetime | None) -> Policy | None:
+                          at: datetime | None, *, audit_failure: bool = True) -> Policy | None:
         """The policy file's baseline with the consent events recorded at run time (None:
         no shared state). When they cannot be read, the refusal is audited and raised
         (StateUnavailable, HTTP 503): nothing is decided on a baseline that may be stale."""
@@ -158,8 +158,9 @@ class Guard:
         except Exception as exc:  # noqa: BLE001 -- fail closed: refused and audited
             err = exc if isinstance(exc, MeetguardError) else StateUnavailable(
                 f"state: consent events could not be read ({type(exc).__name__}); nothing was released")
-            run = self._run(meeting, purpose, recipient, at, False, policy=base)
-            await _off_loop(_try, pipeline.audit_error, self._stages, run, err)
+            if audit_failure:        # a live item is counted in its session's record instead
+                run = self._run(meeting, purpose, recipient, at, False, policy=base)
+                await _off_loop(_try, pipeline.audit_error, self._stages, run, err)
             raise err from None
         return with_events(base, events, learnt_by)
 
@@ -281,7 +282,10 @@ class Guard:
         item's speaker), decided at ``at`` on the policy in force now, without an audit
         record of its own: a live session writes one record when it ends (docs/live.md)."""
         meeting = pipeline.text_meeting(texts, attendees, None)
-        run = self._run(meeting, purpose, recipient, at, False)
+        # the consent events recorded at run time too (shared state): a withdrawal through
+        # another replica holds for the next live item; unreadable, the item is refused
+        policy = await self._policy_now(meeting, purpose, recipient, at, audit_failure=False)
+        run = self._run(meeting, purpose, recipient, at, False, policy=policy)
         run.book = book
         return await _off_loop(pipeline.run_texts, self._stages, run)
 
