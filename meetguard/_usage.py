@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._errors import UsageError
+from ._ids import is_safe_id
 
 if TYPE_CHECKING:
     from .policy import Policy
@@ -20,5 +21,7 @@ def check_purpose(policy: Policy, purpose: str, policy_path: str | object) -> No
     """
     if purpose not in policy.purposes:
         defined = ", ".join(sorted(policy.purposes)) or "none"
-        raise UsageError(f"unknown purpose {purpose[:60]!r}: {policy_path} defines {defined} "
+        # echoed only when it is an identifier: free text may be a personal value (#25)
+        named = f" {purpose!r}" if is_safe_id(purpose) and len(purpose) <= 60 else ""
+        raise UsageError(f"unknown purpose{named}: {policy_path} defines {defined} "
                          f"(pass one with --purpose)")

@@ -490,3 +490,66 @@ def test_a_manifest_line_that_cannot_be_read_fails_alone(tmp_path: Path) -> None
     assert rows["first"]["decision"] == rows["last"]["decision"] == "deny"
     assert rows["line-2"]["decision"] == "error" and "not JSON" in rows["line-2"]["error"]
     assert rows["nul"]["decision"] == "error" and "cannot be read" in rows["nul"]["error"]
+
+
+# -- #26: a withdrawal's diff of the policy is the new event alone ---------------------------
+
+COMMENTED = """\
+# Northwind's consent policy: reviewed in git
+version: 1
+policy_id: sec-25-commented
+account:
+  id: acme
+  ai_features: {summarization: true}   # the admin's ceiling
+purposes:
+  summarization:
+    consent: opt_in                     # ask first
+    missing_consent: exclude
+    recipients: [llm]
+    redact: {entities: [PERSON, EMAIL_ADDRESS], operator: pseudonymize}
+    audio: bleep
+participants:
+  - id: p-alice
+    names: ["Alice Martin"]
+    consent:
+      summarization: {status: granted, at: 2026-11-01T09:00:00Z}   # signed form 17
+  - id: p-bob
+    names: ["Bob Li"]
+    consent:
+      summarization:
+        - {status: granted, at: 2026-11-01T09:00:00Z}   # by email
+  - id: p-carla
+    names: ["Carla Nunes"]
+unknown_speakers: non_consenting
+"""
+
+
+def _diff(old: str, new: str) -> tuple[list[str], list[str]]:
+    import difflib
+
+    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0))
+    body = [ln for ln in lines if not ln.startswith(("---", "+++", "@@"))]
+    return [ln[1:] for ln in body if ln.startswith("-")], [ln[1:] for ln in body if ln.startswith("+")]
+
+
+@pytest.mark.parametrize("participant,removed,added", [
+    ("p-bob", 0, 1),            # a history: one line, the event
+    ("p-carla", 0, 3),          # no consent yet: consent, the purpose, the event
+    ("p-alice", 1, 3),          # one event on the purpose's line: it moves under the key, unchanged
+])
+def test_withdrawal_diff_of_the_policy_is_the_new_event(
+        tmp_path: Path, participant: str, removed: int, added: int) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(COMMENTED)
+    cfg = _config(tmp_path, [PLAIN])
+    assert main(["consent", "withdraw", "--config", str(cfg), "--participant", participant,
+                 "--purpose", "summarization", "--at", BACKDATED]) == 0
+    gone, new = _diff(COMMENTED, policy.read_text())
+    assert (len(gone), len(new)) == (removed, added), (gone, new)
+    assert new[-1].strip().startswith("- {status: withdrawn, at: 2026-10-01T00:00:00Z, recorded: ")
+    if gone:                       # the old event's text, comment included, is kept as it was
+        old_event = gone[0].split(": ", 1)[1]
+        assert any(line.strip() == "- " + old_event for line in new)
+    state = load_policy(policy)
+    ok, _ = consent_state(state, participant, state.purposes["summarization"], datetime.now(UTC))
+    assert not ok

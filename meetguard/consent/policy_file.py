@@ -4,9 +4,9 @@ The file is changed only when the edited policy validates: the original is
 copied to ``<file>.bak`` first, the new text is written to a temporary file in
 the same folder, synced, and renamed over the original (atomic on POSIX). Any
 error leaves the policy file as it was. A file with no write bit is refused
-(``chmod a-w`` protects a policy even from root). The YAML is re-written from
-its data, so comments are not kept (the backup keeps them); a JSON policy
-stays JSON.
+(``chmod a-w`` protects a policy even from root). A YAML policy is edited in
+place (policy_yaml.py): its diff is the new event, comments and formatting stay;
+a JSON policy stays JSON.
 """
 
 from __future__ import annotations
@@ -75,6 +75,18 @@ def _serialise(raw: Any, was_json: bool) -> bytes:
     return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, width=100).encode("utf-8")
 
 
+def _new_text(data: bytes, participant: str, purpose: str, at: datetime,
+              recorded: datetime) -> bytes:
+    """The policy with the event appended: a JSON policy re-written as JSON, a YAML one
+    edited in place so that its diff is the event alone (policy_yaml.py)."""
+    if data.lstrip()[:1] == b"{":
+        return _serialise(_edited(yaml.safe_load(data), participant, purpose, at, recorded), True)
+    from .policy_yaml import append_event
+
+    event = {"status": "withdrawn", "at": _iso(at), "recorded": _iso(recorded.replace(microsecond=0))}
+    return append_event(data.decode("utf-8"), participant, purpose, event).encode("utf-8")
+
+
 def append_withdrawal(path: str | os.PathLike[str], participant: str, purpose: str, at: datetime,
                       extra_entities: Iterable[str] = (), *,
                       recorded: datetime | None = None) -> PolicyEdit:
@@ -101,8 +113,7 @@ def append_withdrawal(path: str | os.PathLike[str], participant: str, purpose: s
             raise UsageError(f"{p}: unknown participant id {participant[:60]!r}")
         if not mode & 0o222:
             raise PolicyError(str(p), "", "the policy file is read-only; nothing was changed")
-        raw = yaml.safe_load(data)
-        new = _serialise(_edited(raw, participant, purpose, at, recorded), data.lstrip()[:1] == b"{")
+        new = _new_text(data, participant, purpose, at, recorded)
         edited = parse_policy(new, str(p), extra_entities)
         backup = p.with_name(p.name + ".bak")
         try:
