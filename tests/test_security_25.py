@@ -553,3 +553,78 @@ def test_withdrawal_diff_of_the_policy_is_the_new_event(
     state = load_policy(policy)
     ok, _ = consent_state(state, participant, state.purposes["summarization"], datetime.now(UTC))
     assert not ok
+
+
+# -- lows ------------------------------------------------------------------------------------
+
+async def test_a_lone_surrogate_in_an_upstream_event_ends_the_stream_with_event_error(
+        aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path) -> None:
+    from meetguard.sidecar import UpstreamConfig
+    from tests.fakes.guard import FakeGuard, load_meeting
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        good = {"choices": [{"index": 0, "delta": {"content": "fine "}}]}
+        await resp.write(f"data: {json.dumps(good)}\n\n".encode())
+        await resp.write(b'data: {"choices": [{"index": 0, "delta": {"content": "\\ud800"}}]}\n\n')
+        await resp.write(b"data: [DONE]\n\n")
+        return resp
+
+    up_app = web.Application()
+    up_app.router.add_post("/v1/chat/completions", chat)
+    server = await aiohttp_server(up_app)
+    (tmp_path / "policy.yaml").write_text("")
+    up = UpstreamConfig("llm-summarizer", f"http://127.0.0.1:{server.port}/v1", "openai", 5.0, model="m")
+    cfg = SidecarConfig(policy=tmp_path / "policy.yaml", tokens=(READER,), jobs_dir=tmp_path / "jobs",
+                        reidentify_tokens=frozenset({READER}), upstreams={"llm-summarizer": up})
+    client = await aiohttp_client(init_app(cfg, FakeGuard(), meeting_loader=load_meeting))  # type: ignore[arg-type]
+    for restore in ("true", "false"):
+        resp = await client.post("/v1/chat/completions", json={
+            "model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}, headers={
+            "Authorization": f"Bearer {READER}", "X-Meetguard-Purpose": "summarization",
+            "X-Meetguard-Meeting": "m-1", "X-Meetguard-Reidentify": restore})
+        assert resp.status == 200
+        text = (await resp.read()).decode("utf-8", "replace")
+        if restore == "true":
+            assert "event: error" in text and "meetguard_stream_error" in text
+        assert "HTTP/1.1" not in text
+
+
+async def test_unterminated_multipart_is_400(aiohttp_client: Any, tmp_path: Path) -> None:
+    from tests.fakes.guard import FakeGuard, load_meeting
+
+    (tmp_path / "policy.yaml").write_text("")
+    cfg = SidecarConfig(policy=tmp_path / "policy.yaml", tokens=(PLAIN,), jobs_dir=tmp_path / "jobs")
+    client = await aiohttp_client(init_app(cfg, FakeGuard(), meeting_loader=load_meeting))  # type: ignore[arg-type]
+    for body in (b'--BB\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nsummar',
+                 (b'--BB\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nsummarization\r\n'
+                  b'--BB\r\nContent-Disposition: form-data; name="chat"; filename="c.txt"\r\n\r\nBob Li')):
+        resp = await client.post("/v1/guard", data=body, headers={
+            "Authorization": f"Bearer {PLAIN}", "Content-Type": "multipart/form-data; boundary=BB"})
+        assert resp.status == 400 and (await resp.json())["error"] == "bad_request"
+        assert "Bob Li" not in await resp.text()
+
+
+async def test_withdrawal_errors_name_no_path_and_echo_no_value(
+        aiohttp_client: Any, tmp_path: Path) -> None:
+    client, guard = await _sidecar(aiohttp_client, tmp_path, [{"token": ADMIN, "scopes": ["withdraw"]}])
+    auth = {"Authorization": f"Bearer {ADMIN}"}
+    try:
+        for body in ({"participant": "Bob Li", "purpose": "summarization"},
+                     {"participant": "p-nobody-123-45-6789", "purpose": "summarization"},
+                     {"participant": "p-bob", "purpose": "bob.li@example.org"},
+                     {"participant": "p-bob", "purpose": "summarization", "at": "2099-01-01T00:00:00Z"}):
+            resp = await client.post("/v1/withdrawals", json=body, headers=auth)
+            text = await resp.text()
+            assert resp.status == 400, text
+            assert str(tmp_path) not in text and "policy.yaml" not in text
+            assert all(str(v) not in text for v in body.values()), text
+        (tmp_path / "policy.yaml").chmod(0o444)      # cannot be written: 500, still no path
+        resp = await client.post("/v1/withdrawals", json={"participant": "p-bob",
+                                                          "purpose": "summarization"}, headers=auth)
+        text = await resp.text()
+        assert resp.status == 500 and str(tmp_path) not in text and "policy.yaml" not in text
+    finally:
+        (tmp_path / "policy.yaml").chmod(0o644)
+        await guard.aclose()

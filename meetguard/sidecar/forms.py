@@ -226,16 +226,23 @@ async def read_guard_form(request: web.Request, inputs_dir: Path, max_bytes: int
             break
         if not isinstance(part, BodyPartReader):
             raise UsageError("request: nested multipart is not supported")
-        name = part.name or ""
-        if name in _TEXT_FIELDS:
-            form.text_field(name, await part.read(decode=True))
-        elif name in ("chat", "transcript", "audio", "speakers") or name.startswith("track:"):
-            stored = form.stored_name(name, part.filename)
-            await _store(part, inputs_dir / stored, form)
-            form.add_file(name, stored)
-        else:
-            raise UsageError("request: unknown form field")
+        try:       # a part cut off before its boundary (unterminated) is the sender's fault: 400
+            await _read_part(part, form, inputs_dir)
+        except (ValueError, AssertionError, HttpProcessingError):
+            raise UsageError("request: malformed multipart body (a part is not terminated)") from None
     return form.request()
+
+
+async def _read_part(part: BodyPartReader, form: _Form, inputs_dir: Path) -> None:
+    name = part.name or ""
+    if name in _TEXT_FIELDS:
+        form.text_field(name, await part.read(decode=True))
+    elif name in ("chat", "transcript", "audio", "speakers") or name.startswith("track:"):
+        stored = form.stored_name(name, part.filename)
+        await _store(part, inputs_dir / stored, form)
+        form.add_file(name, stored)
+    else:
+        raise UsageError("request: unknown form field")
 
 
 @asynccontextmanager

@@ -244,11 +244,12 @@ async def _stream(request: web.Request, upstream: Any, body: dict[str, Any],
                 await out.write(sse.feed(chunk) if sse else chunk)
             if sse:
                 await out.write(sse.finish())
-        except (TimeoutError, aiohttp.ClientError, StreamCheckError) as exc:
-            # Headers are sent: all we can do is end the stream early (held text is dropped).
+        except (TimeoutError, aiohttp.ClientError, StreamCheckError, UnicodeError, ValueError,
+                RecursionError) as exc:
+            # Headers are sent: all we can do is end the stream early (held text is dropped) with
+            # an `event: error`, never a second HTTP answer inside this one (#25).
             log.warning("upstream stream broke", extra={"error_type": type(exc).__name__})
-            if sse:
-                await out.write(SSERestorer.error("the stream could not be checked; it was ended"))
+            await out.write(SSERestorer.error("the stream could not be checked; it was ended"))
             return out
         await out.write_eof()
         return out

@@ -42,6 +42,12 @@ class SSERestorer:
 
     def feed(self, data: bytes) -> bytes:
         """Bytes to send now; raises :class:`StreamCheckError` on an event it cannot check."""
+        try:
+            return self._feed(data)
+        except (UnicodeError, RecursionError) as exc:   # e.g. a lone surrogate in a JSON escape
+            raise StreamCheckError(f"stream: an event cannot be checked ({type(exc).__name__})") from None
+
+    def _feed(self, data: bytes) -> bytes:
         self._buf += data.replace(b"\r\n", b"\n")
         out: list[bytes] = []
         while b"\n\n" in self._buf:

@@ -12,7 +12,8 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,13 +21,15 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from .._errors import ConfigError, PolicyError, UsageError
+from .._errors import ConfigError, MeetguardError, PolicyError, UsageError
+from .._ids import check_id
 from .._time import is_aware
 from ..audit import AuditLog
 from ..consent import (
     ErasureDispatcher,
     ErasureEndpoint,
     ErasureStore,
+    WithdrawalResult,
     WithdrawalSettings,
     check_withdrawal,
     record_withdrawal,
@@ -180,6 +183,42 @@ async def withdrawals(request: web.Request) -> web.Response:
     settings = state.settings
     if settings is None:
         raise RuntimeError("sidecar not started")
+    with _fixed_errors():
+        result = await _record(request, settings, participant, purpose, at)
+    # the pass-through's in-memory books holding the participant go too: nothing of theirs
+    # may be restored from memory after this (#25 finding 6)
+    request.app[BOOKS].forget_participant(participant)
+    state.wake.set()
+    return web.json_response(result.to_json(), status=202)
+
+
+class PolicyNotChanged(MeetguardError):
+    """The policy file could not be read, validated or written: a fixed answer (#25)."""
+
+    http_status = 500
+    code = "invalid_policy"
+
+
+@contextmanager
+def _fixed_errors() -> Iterator[None]:
+    """Answers that name no server path and echo no value of the request (#25): the
+    policy's own messages (its path, the id asked for) go no further than here."""
+    try:
+        yield
+    except (PolicyError, ConfigError) as exc:
+        log.error("withdrawal not recorded", extra={"error_type": type(exc).__name__})
+        raise PolicyNotChanged("the policy file could not be changed; nothing was recorded "
+                               "(the server log has the error type)") from None
+    except UsageError as exc:
+        if "future" in exc.message:
+            raise UsageError("at: a withdrawal cannot be dated in the future") from None
+        raise UsageError("participant or purpose: not in the policy") from None
+
+
+async def _record(request: web.Request, settings: WithdrawalSettings, participant: str,
+                  purpose: str, at: datetime | None) -> WithdrawalResult:
+    check_id("participant", participant)       # identifiers, never free text
+    check_id("purpose", purpose)
     loop = asyncio.get_running_loop()
     shared = request.app[keys.RUNTIME].state
     if shared is not None and shared.shared:
@@ -193,8 +232,4 @@ async def withdrawals(request: web.Request) -> web.Response:
     else:
         result = await loop.run_in_executor(
             None, lambda: record_withdrawal(settings, participant, purpose, at))
-    # the pass-through's in-memory books holding the participant go too: nothing of theirs
-    # may be restored from memory after this (#25 finding 6)
-    request.app[BOOKS].forget_participant(participant)
-    state.wake.set()
-    return web.json_response(result.to_json(), status=202)
+    return result
