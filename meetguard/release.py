@@ -24,6 +24,7 @@ from .formats import get_format, write_document
 
 if TYPE_CHECKING:
     from .audio.backend import Transcriber
+    from .audio.second import Hearing
 
 __all__ = ["AudioCheck", "build_message_outputs", "build_redacted_audio", "build_text_outputs",
            "build_transcript_outputs", "merge_outputs"]
@@ -80,15 +81,26 @@ class AudioCheck:
 
 
 def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence[Sequence[Finding]],
-                         mode: Literal["bleep", "silence"], check: AudioCheck | None) -> bytes:
+                         mode: Literal["bleep", "silence"], check: AudioCheck | None,
+                         second: Hearing | None = None) -> bytes:
     """Bleep or silence the recording into a private spool file, streaming,
     so a one-hour recording is never held in memory; verify it if asked;
-    then hand it out as a read-only map of that file."""
+    then hand it out as a read-only map of that file. ``second``: the verification
+    decode's hearing of the original, whose findings are bleeped too (the union), once
+    both decodes agree where each value they share was said."""
     from .audio.decode import duration
     from .redaction import audio as audio_redaction
     from .redaction.audio_stream import redact_to_wav
 
-    windows = audio_redaction.windows_for(cues, per_cue, duration=duration(rec.path) or None)
+    length = duration(rec.path) or None
+    windows = audio_redaction.windows_for(cues, per_cue, duration=length)
+    if second is not None:
+        from .audio.second import check_agreement, value_times
+
+        check_agreement(value_times(cues, per_cue), value_times(second.cues, second.findings),
+                        audio_redaction.PAD, rec.stem)
+        more = audio_redaction.windows_for(second.cues, second.findings, duration=length)
+        windows = audio_redaction.merge_windows(windows + more)
     spool_dir = tempfile.mkdtemp(prefix="meetguard-")
     try:
         spool = Path(spool_dir) / "redacted.wav"

@@ -53,6 +53,7 @@ __all__ = [
     "read_meta",
     "resolve_model",
     "sha256_file",
+    "verify_model_for",
 ]
 
 DEFAULT_MODEL = "tiny.en"
@@ -445,6 +446,17 @@ def model_for(languages: Sequence[str], explicit: str | None = None) -> str:
     if explicit:
         return explicit
     return DEFAULT_MODEL if all(lang == "en" for lang in languages) else MULTILINGUAL_MODEL
+
+
+def verify_model_for(languages: Sequence[str], main: str) -> str:
+    """The checkpoint of the verification decode: another one than ``main``, the model of
+    the transcript (#23: one model's blind spot must not hide a value twice). For an
+    English-only policy: the multilingual :data:`MULTILINGUAL_MODEL` after tiny.en (or
+    any other main model), tiny.en after base. Where no other checkpoint can hear the
+    policy's languages (base for French) it is ``main`` again, heard with another search."""
+    if main != MULTILINGUAL_MODEL:
+        return MULTILINGUAL_MODEL
+    return DEFAULT_MODEL if all(lang == "en" for lang in languages) else main
 
 
 # --- resolution ----------------------------------------------------------------

@@ -18,7 +18,7 @@ import numpy as np
 from .._errors import MeetguardError, TranscriptionError
 from .._files import sha256_file
 from .._model import AudioInput, Cue, Document, Speaker
-from .backend import Transcriber
+from .backend import MAIN, DecodeVariant, Transcriber, accepts_variant
 from .decode import SAMPLE_RATE, duration, iter_chunks
 
 __all__ = ["file_sha256", "recording_language", "split_points", "transcribe_audio", "windows"]
@@ -101,12 +101,15 @@ def transcribe_audio(
     progress: Progress | None = None,
     *,
     max_seconds: float = 30.0,
+    variant: DecodeVariant = MAIN,
 ) -> Document:
     """Transcribe one recording into a ``meetguard-json`` transcript document.
 
     Cues are numbered in order; for a track each cue's speaker is
     ``Speaker(label=participant_id)``, for mixed audio ``None``. ``progress``
     is called with ``(done_seconds, total_seconds)`` after each window.
+    ``variant`` picks the backend's decode (``"verify"``: the verification's
+    independent hearing of the original, #23); a backend without it gets its one decode.
     Raises :class:`InputError` for an undecodable file and
     :class:`TranscriptionError` when the backend fails.
     """
@@ -118,7 +121,10 @@ def transcribe_audio(
     done = 0.0
     for offset, samples in windows(iter_chunks(path, seconds=10.0), max_seconds=max_seconds):
         try:
-            got = transcriber.transcribe(samples, prompt=prompt, offset=offset)
+            if variant == MAIN or not accepts_variant(transcriber):
+                got = transcriber.transcribe(samples, prompt=prompt, offset=offset)
+            else:
+                got = transcriber.transcribe(samples, prompt=prompt, offset=offset, variant=variant)
         except MeetguardError:
             raise
         except Exception as exc:  # a plugin's own exception: one line, no content

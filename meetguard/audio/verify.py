@@ -1,12 +1,15 @@
 """Verification: hear redacted audio again, independently; a personal value heard fails.
 
-The redacted audio is transcribed again by the same backend's *verification*
-decode (``variant="verify"``: another search than the transcript's, e.g. beam
-search where the main pass is greedy, primed with the roster's names), in
+The redacted audio is transcribed again by the *verification* decode: another
+checkpoint than the transcript's where one is installed (the pipeline passes
+``Backends.verify_transcriber``: base after tiny.en), with the backend's
+``variant="verify"`` search, primed with the roster's names, in
 windows of at most 30 s cut at quiet points like the first pass. So one
 mishearing cannot hide a value in both passes. What it hears is checked twice:
 
-1. every value the first pass redacted, normalised on both sides:
+1. every value the first pass redacted, normalised on both sides, and every piece
+   of one (a lone first name, a surname, a word of an email's local part or domain,
+   3+ digits of a number: :mod:`meetguard.audio.fragments`):
 
    - words: case-folded tokens of letters, digits and apostrophes; a value of
      several words must come back as the same run of consecutive tokens;
@@ -74,7 +77,13 @@ def _digit_runs(tokens: Sequence[str]) -> list[str]:
 
 
 def heard_again(heard_text: str, values: Sequence[str]) -> bool:
-    """True when any of ``values`` occurs, normalised, in ``heard_text``."""
+    """True when any of ``values`` occurs, normalised, in ``heard_text``, or any piece of
+    one (a name word, a word of an email's local part or domain, 3+ digits of a number:
+    :mod:`meetguard.audio.fragments`)."""
+    from .fragments import fragments_of, heard_fragment
+
+    if heard_fragment(heard_text, fragments_of(values)):
+        return True
     tokens = normalise_tokens(heard_text)
     runs = _digit_runs(normalise_tokens(_spelled_digits(heard_text)))
     for value in values:

@@ -143,7 +143,8 @@ def spoken_email_re(part: str, seps: Iterable[str], ats: str, dots: str) -> re.P
     sep = r"\s+(?:" + "|".join(_alternative(w) for w in sorted(seps, key=len, reverse=True)) + r")\s+"
     return re.compile(
         r"(?i)(?<![\w.])((?:[a-z]\s+){0,4}" + part + r"(?:" + sep + part + r")*)\s+(?:" + ats + r")\s+("
-        + part + r"(?:\s+(?:" + dots + r")\s+" + part + r")+|[a-z0-9-]+(?:\.[a-z0-9-]+)+)(?![\w])"
+        + part + r"(?:\s+[a-z0-9]+){0,2}(?:\s+(?:" + dots + r")\s+" + part + r")+|[a-z0-9-]+(?:\.[a-z0-9-]+)+)"
+        r"(?![\w])"
     )
 
 
@@ -193,9 +194,10 @@ def dictated_emails(text: str, pattern: re.Pattern[str], join: Callable[[str], s
 # taken only where the context says an address is being given.
 ASR_EMAIL = re.compile(
     r"(?i)(?<![\w.@])([a-z0-9]+(?:[._-][a-z0-9]+)*)\s+(?:at|that|add|and|hat|@)\s+"
-    r"([a-z0-9-]+(?:(?:\s+dot\s+|\.)[a-z0-9-]+)+)(?![\w@])"
+    r"([a-z0-9-]+(?:\s+[a-z0-9-]+){0,2}(?:(?:\s+dot\s+|\.)[a-z0-9-]+)+)(?![\w@])"
 )
-_EMAIL_CUE = re.compile(r"(?i)\b(?:e-?mail(?:ed|ing)?|mail|address|write\s+to|reach\s+\w+\s+at|contact)\b")
+_EMAIL_CUE = re.compile(r"(?i)\b(?:e-?mail(?:ed|ing)?|mail|address|write\s+to|reach\s+\w+\s+at|contact"
+                        r"|(?:send|sent|forward|copy|cc)\b.{0,30}\bto)\b")
 
 
 def _asr_emails(text: str) -> list[Hit]:
@@ -212,8 +214,17 @@ def _asr_emails(text: str) -> list[Hit]:
         if not tld.isalpha() or len(tld) < 2:
             continue
         value = _join(local.replace(".", " dot ")) + "@" + joined
-        hits.append(Hit(m.start(), m.end(), "EMAIL_ADDRESS", 0.8, value, RANK_STRUCTURED + 1))
+        start = m.start()
+        first = _NAME_BEFORE.search(text, 0, start)
+        if first is not None and local[:1].isupper():   # "Ingrid Solberg at litware.example"
+            start, value = first.start(1), first.group(1).lower() + "." + value
+        hits.append(Hit(start, m.end(), "EMAIL_ADDRESS", 0.8, value, RANK_STRUCTURED + 1))
     return hits
+
+
+# A capitalised word right before a capitalised local part: ASR wrote a dictated
+# "ingrid dot solberg" as the name "Ingrid Solberg".
+_NAME_BEFORE = re.compile(r"(?<![\w.@])([A-Z][a-z]+)\s+$")
 
 
 # Whisper on "... is jordan dot price at contoso dot com" may fuse the first name

@@ -26,9 +26,10 @@ import numpy as np
 from .._errors import AudioPlacementError
 from .._model import Cue, Finding
 
-__all__ = ["apply", "redact_frames", "to_wav_bytes", "windows_for"]
+__all__ = ["PAD", "apply", "merge_windows", "redact_frames", "to_wav_bytes", "windows_for"]
 
 Window = tuple[float, float]
+PAD = 0.15                  # seconds of bleep before and after each value's words
 _BLEEP_HZ = 1000.0
 _BLEEP_BELOW_DB = 3.0       # the tone sits a bit below the speech it replaces
 _FALLBACK_DBFS = -30.0      # when the window and its surroundings are silent
@@ -39,7 +40,7 @@ def windows_for(
     cues: Sequence[Cue],
     findings: Sequence[Sequence[Finding]],
     *,
-    pad: float = 0.15,
+    pad: float = PAD,
     duration: float | None = None,
 ) -> list[Window]:
     """Merged, padded, clamped ``(start, end)`` windows (seconds) covering every finding.
@@ -66,6 +67,11 @@ def windows_for(
             start = min(w.start for w in hit) - pad
             end = max(w.end for w in hit) + pad
             raw.append((start, end))
+    return merge_windows(raw, duration)
+
+
+def merge_windows(raw: Sequence[Window], duration: float | None = None) -> list[Window]:
+    """``raw`` windows sorted, merged where they overlap or touch, clamped to ``[0, duration]``."""
     out: list[Window] = []
     for start, end in sorted(raw):
         start = max(0.0, start)

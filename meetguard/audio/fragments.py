@@ -1,0 +1,144 @@
+"""Pieces of redacted values that must not be heard or read again (#23).
+
+A value is removed whole or it leaks: "Send the contract to Ingrid." gives away the
+first word of ``ingrid.solberg@litware.example``, a transcript holding ``202`` gives
+away the area code of a phone number. So a redacted value is also checked by its
+pieces:
+
+- its **words**: each name word, each word of an email's local part and domain
+  (case-folded; the spoken glue "dot", "at", "underscore", top-level domains and
+  number words are not pieces). A piece that is also an everyday word ("will",
+  "grant") counts only where it is heard capitalised, as a name is written;
+- its **digits**: any 3 consecutive digits of a number value (3+ digits, few
+  letters), heard as numerals or digit words, inside any run of number tokens.
+
+:func:`fragment_spans` gives the character spans of such pieces in a text (so they
+can be placed on the time line and bleeped too); :func:`heard_fragment` says whether
+a text holds any.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["Fragments", "fragment_spans", "fragments_of", "heard_fragment"]
+
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+")
+_DIGIT_WORDS = {
+    "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+}
+_DOUBLE = {"double": 2, "triple": 3}
+# Spoken glue of addresses and numbers, and top-level domains: never a piece by itself.
+_GLUE = frozenset({
+    "dot", "at", "underscore", "dash", "hyphen", "period", "point", "com", "org", "net", "edu", "gov",
+    "io", "co", "uk", "de", "fr", "example", "mail", "email", "www", "http", "https", "and", "the", "of",
+    "to", "in", "on", "a", "an", "my", "is", "street", "road", "avenue", "lane", "drive", "st", "rd",
+    "hundred", "thousand", "double", "triple", "plus", "extension", "ext",
+})
+_MIN_DIGITS = 3
+
+
+@dataclass(frozen=True)
+class Fragments:
+    """The words and the digit strings of a set of redacted values."""
+
+    words: frozenset[str]
+    numbers: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.words or self.numbers)
+
+
+def _is_number(value: str) -> bool:
+    digits = sum(c.isdigit() for c in value)
+    return digits >= _MIN_DIGITS and sum(c.isalpha() for c in value) <= 2
+
+
+def _spoken_digits(value: str) -> str:
+    """The digits a value says, numerals or English digit words ("two zero two" -> "202")."""
+    out = []
+    for tok in _WORD.findall(value.casefold()):
+        if tok.isdigit():
+            out.append(tok)
+        elif tok in _DIGIT_WORDS and tok != "o":
+            out.append(_DIGIT_WORDS[tok])
+    return "".join(out)
+
+
+def fragments_of(values: Iterable[str]) -> Fragments:
+    words: set[str] = set()
+    numbers: list[str] = []
+    for value in values:
+        if not value or not value.strip():
+            continue
+        digits = "".join(c for c in value if c.isdigit()) if _is_number(value) else _spoken_digits(value)
+        if len(digits) >= _MIN_DIGITS and digits not in numbers:
+            numbers.append(digits)
+        for tok in _WORD.findall(value.casefold()):
+            if tok.isdigit() or tok in _DIGIT_WORDS or tok in _GLUE or len(tok) < 2:
+                continue
+            words.add(tok)
+    return Fragments(frozenset(words), tuple(numbers))
+
+
+def _everyday(word: str) -> bool:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return word in STOP_WORDS
+
+
+def _number_tokens(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, digits) of each token that says digits; "double five" -> "55"."""
+    toks = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(toks):
+        s, e, w = toks[i]
+        low = w.casefold()
+        if low in _DOUBLE and i + 1 < len(toks) and toks[i + 1][2].casefold() in _DIGIT_WORDS:
+            out.append((s, toks[i + 1][1], _DIGIT_WORDS[toks[i + 1][2].casefold()] * _DOUBLE[low]))
+            i += 2
+            continue
+        if w.isdigit():
+            out.append((s, e, w))
+        elif low in _DIGIT_WORDS and (low != "o" or (out and out[-1][1] >= s - 3)):
+            out.append((s, e, _DIGIT_WORDS[low]))
+        i += 1
+    return out
+
+
+def _digit_runs(text: str) -> list[tuple[int, int, str]]:
+    """Consecutive number tokens (only spaces and punctuation between) as one run."""
+    runs: list[tuple[int, int, str]] = []
+    for s, e, d in _number_tokens(text):
+        gap = text[runs[-1][1]:s] if runs else "x"
+        if runs and not any(c.isalnum() for c in gap):
+            runs[-1] = (runs[-1][0], e, runs[-1][2] + d)
+        else:
+            runs.append((s, e, d))
+    return runs
+
+
+def _shares_digits(run: str, numbers: Iterable[str]) -> bool:
+    pieces = {run[i:i + _MIN_DIGITS] for i in range(len(run) - _MIN_DIGITS + 1)}
+    return any(p in n for n in numbers for p in pieces)
+
+
+def fragment_spans(text: str, frags: Fragments) -> list[tuple[int, int]]:
+    """Character spans in ``text`` of the pieces of ``frags`` (see the module doc)."""
+    spans: list[tuple[int, int]] = []
+    if frags.words:
+        for m in _WORD.finditer(text):
+            low = m.group().casefold()
+            if low in frags.words and (m.group()[0].isupper() or not _everyday(low)):
+                spans.append((m.start(), m.end()))
+    if frags.numbers:
+        spans += [(s, e) for s, e, run in _digit_runs(text) if _shares_digits(run, frags.numbers)]
+    return sorted(spans)
+
+
+def heard_fragment(text: str, frags: Fragments) -> bool:
+    return bool(fragment_spans(text, frags))

@@ -1,0 +1,185 @@
+"""A spoken value is removed whole (#23): numbers heard in pieces across pauses and cues,
+pieces of redacted values elsewhere, the ASR shapes of dictated addresses, and the
+verification's piece-wise hearing. Text only (no models), and the guard on fakes."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from meetguard import Guard, GuardOptions, Meeting, VerificationError
+from meetguard._model import Finding
+from meetguard.audio.fragments import fragment_spans, fragments_of, heard_fragment
+from meetguard.audio.second import check_agreement
+from meetguard.audio.verify import heard_again
+from meetguard.audio.whole import complete_document
+from meetguard.detection._spoken import find_spoken_emails
+from meetguard.testing import FakeDetector, FakeTranscriber, MemoryAuditSink
+
+
+def _phone(text: str, value: str) -> Finding:
+    s = text.index(value)
+    return Finding(s, s + len(value), "PHONE_NUMBER", 0.9, "".join(c for c in value if c.isdigit()))
+
+
+def _said(texts: list[str], found: list[list[Finding]]) -> list[list[str]]:
+    return [[t[f.start:f.end] for f in unit] for t, unit in zip(texts, found, strict=True)]
+
+
+def test_an_area_code_heard_in_the_cue_before_joins_the_number() -> None:
+    texts = ["My direct line is 202.", "555-0143.", "Thanks, see you."]
+    found = complete_document(texts, [[], [_phone(texts[1], "555-0143")], []], lambda f: True)
+    assert _said(texts, found) == [["202"], ["555-0143"], []]
+    assert found[0][0].entity_type == "PHONE_NUMBER" and found[0][0].normalized == "5550143"
+
+
+def test_spoken_groups_and_double_run_on_until_the_digits_stop() -> None:
+    text = "Call four one five, five double five, 3912 before noon, room two."
+    found = complete_document([text], [[_phone(text, "3912")]], lambda f: True)
+    assert _said([text], found) == [["four one five, five double five, 3912"]]
+
+
+def test_numbers_the_rules_keep_are_not_widened_and_words_between_stop_a_run() -> None:
+    texts = ["Room 202 is free.", "555-0143."]
+    found = complete_document(texts, [[], [_phone(texts[1], "555-0143")]], lambda f: True)
+    assert _said(texts, found) == [[], ["555-0143"]]                   # a word after 202: not joined
+    texts = ["Call 202.", "555-0143."]
+    kept = complete_document(texts, [[], [_phone(texts[1], "555-0143")]], lambda f: False)
+    assert _said(texts, kept) == [[], ["555-0143"]]
+
+
+def test_pieces_of_a_redacted_value_elsewhere_are_redacted_as_that_value() -> None:
+    texts = ["Send the contract to Ingrid.", "ingrid.solberg@litware.example", "Litware said yes, 2025."]
+    email = Finding(0, len(texts[1]), "EMAIL_ADDRESS", 0.9, "ingrid.solberg@litware.example")
+    found = complete_document(texts, [[], [email], []], lambda f: True)
+    assert _said(texts, found) == [["Ingrid"], [texts[1]], ["Litware"]]
+    assert {f.normalized for unit in found for f in unit} == {"ingrid.solberg@litware.example"}
+
+
+def test_fragments_words_digits_and_everyday_words() -> None:
+    frags = fragments_of(["Will Hope", "2025550143", "rohan.mehta@fourthcoffee.example"])
+    assert frags.words == {"will", "hope", "rohan", "mehta", "fourthcoffee"}
+    assert heard_fragment("it's two zero two here", frags)           # 3 digits of the number
+    assert heard_fragment("ends in 0143", frags)
+    assert not heard_fragment("room 17, 2 people", frags)
+    assert not heard_fragment("we will see", frags)                   # an everyday word, lower case
+    assert heard_fragment("Will said so", frags)                      # written as a name
+    assert heard_fragment("that Rohan", frags)
+    assert fragment_spans("call five five five now", frags) == [(5, 19)]
+
+
+def test_verification_hears_a_lone_first_name_or_part_of_a_number() -> None:
+    values = ["ingrid.solberg@litware.example", "2025550143"]
+    assert heard_again("Send the contract to Ingrid.", values)
+    assert heard_again("the domain is Litware", values)
+    assert heard_again("my direct line is 202", values)
+    assert not heard_again("Send the contract to the team.", values)
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("Send the contract to ingrid dot solberg at litware dot example.",
+     "ingrid dot solberg at litware dot example"),
+    ("Please send the receipt to rohan dot mehta at fourth coffee dot example.",
+     "rohan dot mehta at fourth coffee dot example"),
+    ("Rohan.mehta at Fourth Coffee.example.", "Rohan.mehta at Fourth Coffee.example"),
+    ("Send the contract to Ingrid Solberg at Litware.example.", "Ingrid Solberg at Litware.example"),
+])
+def test_asr_shapes_of_dictated_addresses_are_found_from_their_first_word(text: str, said: str) -> None:
+    spans = [text[h.start:h.end] for h in find_spoken_emails(text, asr=True)]
+    assert said in spans
+
+
+def test_the_two_decodes_must_place_a_shared_value_within_the_padding() -> None:
+    first = {"5550143": [(2.0, 3.0)]}
+    check_agreement(first, {"5550143": [(3.2, 4.0)]}, 0.15, "rec")    # padded spans meet
+    check_agreement(first, {"other": [(9.0, 9.5)]}, 0.15, "rec")      # nothing shared
+    with pytest.raises(VerificationError, match="^the two decodes of rec place a value"):
+        check_agreement(first, {"5550143": [(3.5, 4.0)]}, 0.15, "rec")
+
+
+POLICY = """\
+version: 1
+policy_id: whole-1
+account: {id: acme, ai_features: {summarization: true}}
+purposes:
+  summarization:
+    consent: opt_out
+    missing_consent: exclude
+    recipients: [summarizer]
+    redact: {entities: [PHONE_NUMBER, EMAIL_ADDRESS, PERSON], operator: redact, speakers: pseudonymize}
+    audio: bleep
+participants:
+  - id: p-alice
+    names: ["Alice Martin"]
+"""
+
+
+def _wav(path: Path, seconds: float = 6.0) -> Path:
+    t = np.arange(int(seconds * 16000)) / 16000
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((np.sin(2 * np.pi * 220 * t) * 8000).astype(np.int16).tobytes())
+    return path
+
+
+def _guard(tmp_path: Path, main: list[tuple[float, float, str]], heard: list[tuple[float, float, str]],
+           values: dict[str, str]) -> tuple[Guard, MemoryAuditSink, Meeting, FakeTranscriber]:
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    tx = FakeTranscriber(main, verify_script=heard)
+    audit = MemoryAuditSink()
+    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), detector=FakeDetector(values), transcriber=tx,
+                  audit=audit)
+    return guard, audit, Meeting.from_files(audio=_wav(tmp_path / "rec.wav"), attendees=["p-alice"]), tx
+
+
+def test_the_transcript_never_keeps_the_area_code_heard_apart(tmp_path: Path) -> None:
+    guard, _, meeting, _ = _guard(tmp_path, [(0.5, 2.0, "My direct line is 202."), (2.5, 4.0, "555-0143.")],
+                                  [], {"555-0143": "PHONE_NUMBER"})
+    result = guard.process_sync(meeting, "summarization", "summarizer", verify=False)
+    assert result.decision == "release"
+    vtt = result.text("rec.transcript.vtt")
+    assert "202" not in vtt and "0143" not in vtt and "direct line" in vtt
+
+
+def test_a_release_whose_verify_decode_hears_a_lone_first_name_is_refused(tmp_path: Path) -> None:
+    # The main decode heard the whole address; the verification decode hears its first
+    # word again in the released audio: nothing is released, the audit says why.
+    email = "ingrid.solberg@litware.example"
+    guard, audit, meeting, tx = _guard(
+        tmp_path, [(0.5, 3.5, f"Send the contract to {email}")],
+        [(0.5, 3.5, "Send the contract to Ingrid.")], {email: "EMAIL_ADDRESS"})
+    with pytest.raises(VerificationError, match="heard again in rec$"):
+        guard.process_sync(meeting, "summarization", "summarizer", verify=True)
+    (record,) = audit.records
+    assert record["decision"] == "error" and record["reasons"][0].startswith("verification_failed: ")
+    assert "ingrid" not in repr(record).lower() and record.get("artefacts", []) == []
+    assert tx.variants == ["main", "verify", "verify"]
+
+
+def test_the_verify_decodes_values_are_bleeped_too(tmp_path: Path) -> None:
+    """The union: a phone number only the verification decode heard (at 3-4 s) is bleeped
+    although the main decode heard nothing there; the rest stays bit-identical."""
+    from meetguard._model import AudioInput
+    from meetguard.audio.second import hear_original
+    from meetguard.release import build_redacted_audio
+    from meetguard.testing import script_cues
+
+    rec = AudioInput(path=_wav(tmp_path / "rec.wav"))
+    tx = FakeTranscriber([], verify_script=[(0.5, 2.0, "hello team"), (3.0, 4.0, "555-0143")])
+    hearing = hear_original(rec, tx, None, lambda texts: [
+        [Finding(0, 8, "PHONE_NUMBER", 0.9, "5550143")] if t == "555-0143" else [] for t in texts],
+        lambda f: True, [])
+    assert hearing.values >= {"5550143"} and tx.variants == ["verify"]
+    main = script_cues([(0.5, 2.0, "hello team"), (3.0, 4.0, "bye now")])
+    out = bytes(build_redacted_audio(rec, main, [[], []], "bleep", None, hearing))
+    got = np.frombuffer(out[44:], dtype=np.int16)
+    with wave.open(str(rec.path), "rb") as w:
+        src = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    changed = np.flatnonzero(got != src) / 16000
+    assert changed.min() >= 3.0 - 0.15 - 0.01 and changed.max() <= 4.0 + 0.15 + 0.01
+    assert changed.size > 0.9 * 16000
