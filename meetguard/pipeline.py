@@ -32,7 +32,7 @@ from ._result import DecisionName, Delivery, GuardResult
 from .backends import Backends
 
 if TYPE_CHECKING:
-    from .audio.backend import Transcriber
+    from .audio.backend import DecodeVariant, Transcriber
     from .audit import AuditSink
     from .detection import Roster, TextUnit
     from .policy import ConsentDecision, Policy, Purpose
@@ -390,10 +390,14 @@ def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOu
         from .redaction.text import rules_redact
 
         lang = run.languages[d] if d < len(run.languages) else "en"   # heard in the same language again
-        ears = in_language(stages.backends.verify_transcriber(run.policy.detection_languages), lang)
-        prompt = verify_prompt(run.roster, lang)
+        other = stages.backends.verify_transcriber(run.policy.detection_languages)
+        # another checkpoint hears the original greedily; the same one (French, an injected
+        # backend) with its other search
+        own: DecodeVariant = "verify" if other is stages.backends.transcriber(run.policy.detection_languages) \
+            else "main"
+        ears, prompt = in_language(other, lang), verify_prompt(run.roster, lang)
         second = hear_original(rec, ears, prompt, lambda texts: _detect_texts(stages, run, lang, texts),
-                               lambda f: rules_redact(rules, f), outcome.redacted_values)
+                               lambda f: rules_redact(rules, f), outcome.redacted_values, own)
         check = AudioCheck(ears, sorted(set(outcome.redacted_values) | second.values),
                            _silence_checked(lambda text: _heard_values(stages, run, rules, lang, text),
                                             silenced, cues, f"audio {run.meeting.audio.index(rec) + 1}"),

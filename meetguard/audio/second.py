@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from .._errors import VerificationError
 from .._model import AudioInput, Cue, Finding
-from .backend import VERIFY, Transcriber
+from .backend import VERIFY, DecodeVariant, Transcriber
 from .fragments import fragment_spans, fragments_of
 from .transcribe import transcribe_audio
 from .whole import complete_document
@@ -43,11 +43,12 @@ class Hearing:
 
 def hear_original(rec: AudioInput, transcriber: Transcriber, prompt: str | None,
                   detect: Callable[[list[str]], list[list[Finding]]], redacts: Callable[[Finding], bool],
-                  known: Iterable[str]) -> Hearing:
-    """Decode ``rec`` with ``transcriber``'s verification decode, find what the rules
-    redact (``detect`` then ``redacts``), make it whole, and add the pieces of ``known``
-    (the values the first pass redacted) wherever this decode heard them."""
-    doc = transcribe_audio(rec, transcriber, prompt, variant=VERIFY)
+                  known: Iterable[str], variant: DecodeVariant = VERIFY) -> Hearing:
+    """Decode ``rec`` with ``transcriber`` (``variant``: its verification search by
+    default; the pipeline uses the main, greedy, search of an independent checkpoint),
+    find what the rules redact (``detect`` then ``redacts``), make it whole, and add
+    the pieces of ``known`` (the values the first pass redacted) wherever it heard them."""
+    doc = transcribe_audio(rec, transcriber, prompt, variant=variant)
     cues = [c for c in doc.items if isinstance(c, Cue)]
     texts = [c.text for c in cues]
     found = [[f for f in unit if redacts(f)] for unit in detect(texts)] if texts else []

@@ -255,9 +255,39 @@ def _fused_emails(text: str) -> list[Hit]:
     return hits
 
 
+# What is left of a dictated address when ASR misheard its "at" ("Rohan Mehta for
+# coffee.namble", "Ingrid.sawberg at litwear.nampl"): a word.word token of letters, which
+# ordinary speech does not say; with the connector and the local part before it.
+_ASR_DOMAIN = re.compile(
+    r"(?<![\w.@])(?:((?:[A-Z][a-z]+\s+)?[A-Za-z0-9]+(?:[._][A-Za-z0-9]+)*)\s+"
+    r"(?:[Aa]t|[Tt]hat|[Ff]or|[Aa]dd|[Hh]at|@)\s+([A-Za-z][A-Za-z0-9-]+\s+)?)?"
+    r"([A-Za-z][A-Za-z0-9-]+(?:\.[A-Za-z][A-Za-z0-9-]+)+)(?![\w@])")
+_NOT_DOMAINS = frozenset({"e.g", "i.e", "a.m", "p.m", "u.s", "u.k", "etc"})
+_FILE_ENDINGS = frozenset({"js", "py", "md", "txt", "pdf", "csv", "doc", "docx", "xls", "xlsx", "ppt", "pptx",
+                           "json", "yaml", "html", "png", "jpg", "zip", "exe", "sh", "ts", "go", "rs"})
+
+
+def _asr_domains(text: str) -> list[Hit]:
+    hits = []
+    for m in _ASR_DOMAIN.finditer(text):
+        local, word, domain = m.group(1), m.group(2) or "", m.group(3)
+        tld = domain.rsplit(".", 1)[-1].lower()
+        if domain.lower() in _NOT_DOMAINS or not tld.isalpha() or len(tld) < 2 or len(domain) < 6:
+            continue
+        if local is not None and local.split()[-1].lower() in _LOCAL_STOP | {"the", "a", "an", "to"}:
+            local, word = None, ""
+        if tld in _FILE_ENDINGS and local is None:
+            continue
+        start = m.start(1) if local is not None else m.start(3)
+        full = _join((word + domain).replace(".", " dot "))
+        value = (_join(local.replace(".", " dot ")) + "@" if local else "") + full
+        hits.append(Hit(start, m.end(), "EMAIL_ADDRESS", 0.7, value, RANK_STRUCTURED))
+    return hits
+
+
 def find_spoken_emails(text: str, *, asr: bool = False) -> list[Hit]:
     """Dictated addresses; ``asr`` also takes what speech recognition makes of them."""
-    extra = _asr_emails(text) + _fused_emails(text) if asr else []
+    extra = _asr_emails(text) + _fused_emails(text) + _asr_domains(text) if asr else []
     low = text.lower()
     if " at " not in low or (" dot " not in low and "." not in low):
         return extra
