@@ -13,6 +13,11 @@ Prints one JSON object:
 - ``verify_decode``: per backend, the real-time factor of the independent
   verification decode (``variant="verify"``) next to the main one on jfk.flac,
   measured interleaved in the same run, and their ratio (verification's cost).
+- ``whole_guard`` (``--guard-minutes``, 10 unless ``--quick``): a recording of that
+  length made of the leak corpus's clips (tests/fixtures/speech/leaks, looped) is
+  guarded whole with verification (tiny.en transcript; base hearing the original and
+  the release: both decodes, detection, bleeping), as a factor of real time, beside
+  bare Whisper tiny.en on the same file (30 s windows, nothing else) in the same run.
 """
 
 from __future__ import annotations
@@ -73,7 +78,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="jfk.flac only, one run each")
     ap.add_argument("--loops", type=int, default=6, help="length of the looped clip, in jfk clips")
+    ap.add_argument("--guard-minutes", type=float, default=None,
+                    help="length of the whole-guard recording (default 10, 0 with --quick; 0: skip)")
+    ap.add_argument("--only-guard", action="store_true", help="measure only the whole guard")
     args = ap.parse_args()
+    minutes = args.guard_minutes if args.guard_minutes is not None else (0.0 if args.quick else 10.0)
+    if args.only_guard:
+        print(json.dumps({"whole_guard": whole_guard(minutes or 10.0)}, indent=2))
+        return
     repeat = 1 if args.quick else 3
     result: dict[str, Any] = {"audio": str(JFK), "cpu_count": os.cpu_count(), "rtf": {}}
     clips: dict[str, Path] = {"jfk": JFK}
@@ -120,7 +132,61 @@ def main() -> None:
         }
         for tx in backends.values():
             tx.close()
+    if minutes:
+        result["whole_guard"] = whole_guard(minutes)
     print(json.dumps(result, indent=2))
+
+
+LEAKS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "speech" / "leaks"
+
+
+def _meeting_recording(minutes: float, dest: Path) -> Path:
+    """The leak corpus's clips one after another, looped to ``minutes`` (16 kHz mono)."""
+    from meetguard.audio.decode import ffmpeg_exe
+
+    listing = dest.with_suffix(".txt")
+    listing.write_text("".join(f"file '{p}'\n" for p in sorted(LEAKS.glob("*.flac"))))
+    once = dest.with_name("once.wav")
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
+                    "-ac", "1", "-ar", "16000", str(once)], check=True)
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(once),
+                    "-t", str(minutes * 60), "-c:a", "pcm_s16le", str(dest)], check=True)
+    return dest
+
+
+def whole_guard(minutes: float) -> dict[str, Any]:
+    """The whole guard of a ``minutes`` recording (both decodes) against bare tiny.en."""
+    from meetguard import Guard, GuardOptions, Meeting
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_audio_leaks import corpus_policy
+
+    manifest = json.loads((LEAKS / "manifest.json").read_text("utf-8"))
+    with tempfile.TemporaryDirectory() as tmp:
+        rec = _meeting_recording(minutes, Path(tmp) / "meeting.wav")
+        seconds = minutes * 60
+        tx = get_transcriber("openai-whisper", "tiny.en")
+        samples = _samples(rec)
+        t0 = time.perf_counter()
+        for start in range(0, len(samples), 30 * 16000):
+            tx.transcribe(samples[start : start + 30 * 16000], offset=start / 16000)
+        bare = time.perf_counter() - t0
+        (Path(tmp) / "policy.yaml").write_text(corpus_policy(manifest))
+        guard = Guard.from_policy(Path(tmp) / "policy.yaml", GuardOptions(audit_path=Path(tmp) / "audit.jsonl"))
+        guard.warm(audio=True)
+        guard.backends.verify_transcriber()
+        meeting = Meeting.from_files(audio=rec, attendees=[m["id"] for m in manifest["roster"]])
+        t0 = time.perf_counter()
+        try:
+            outcome = guard.process_sync(meeting, "summarization", "summarizer", verify=True).decision
+        except MeetguardError as exc:
+            outcome = f"refused ({exc.code})"
+        whole = time.perf_counter() - t0
+        guard.close()
+    return {"minutes": minutes, "bare_tiny_en_s": round(bare, 1), "bare_rtf": round(bare / seconds, 3),
+            "guard_s": round(whole, 1), "guard_rtf": round(whole / seconds, 3),
+            "guard_over_bare": round(whole / bare, 2), "decision": outcome,
+            "decodes": "tiny.en (transcript) + base verify (original) + base verify (release)"}
 
 
 if __name__ == "__main__":

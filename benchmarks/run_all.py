@@ -55,6 +55,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("french", "bench_french.py", "French subtitles: over-redaction and throughput next to English",
           in_quick=False),
     Bench("batch", "bench_batch.py", "meetguard batch: local and Ray, 1 and 2 workers", in_quick=False),
+    Bench("audio_leaks", "bench_audio_leaks.py", "Values audible after release, leak corpus (#23)", in_quick=False),
 )
 
 
@@ -321,6 +322,32 @@ def _machine() -> dict[str, Any]:
     return info
 
 
+def _leaks_section(r: dict[str, Any] | None) -> list[str]:
+    """bench_audio_leaks: per clip, values audible / partly in the transcript / words to keep lost."""
+    if not r:
+        return []
+    ears = [k[len("audible_"):] for k in r.get("tuning", {}) if k.startswith("audible_")]
+    md = ["## Audio leaks after release (#23)", "",
+          ("Every clip of tests/fixtures/speech/leaks guarded whole (tiny.en transcript, base verification; "
+           "names, emails, phones, cards, places redacted, audio bleeped), then the released WAV heard again by "
+           f"{', '.join(ears)} (a model the product did not use) and the released transcript read: values with any "
+           "piece still audible (a name word, an email word, 3+ digits), values with a piece in the transcript, "
+           "share of the words to keep lost. A refused release (verification failed closed) releases nothing "
+           "and loses every word to keep."), ""]
+    for part, label in (("tuning", "Tuning clips"), ("held_out", "Held out (voice and wordings not looked at)")):
+        t = r.get(part) or {}
+        if t.get("clips"):
+            md.append(f"- {label}: {t['clips']} clips, {t['values']} values: audible "
+                      + ", ".join(f"{t.get('audible_' + e)} ({e})" for e in ears)
+                      + f"; partly in the transcript {t['partial']}; refused {t['refused']}; words to keep lost "
+                      f"{t['keep_lost_mean']:.1%} on average.")
+    head = ["clip", "voice", "decision", "values", *[f"audible ({e})" for e in ears], "partial", "keep lost"]
+    rows = [(c["clip"].split("__")[0], c["voice"] + (" (held out)" if c["held_out"] else ""), c["decision"],
+             c["values"], *[c.get("audible_" + e) for e in ears], c["partial"], f"{c['keep_lost']:.0%}")
+            for c in r.get("clips", [])]
+    return [*md, "", *_table(head, rows), ""]
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
@@ -433,8 +460,15 @@ def render_markdown(run: dict[str, Any], results: dict[str, dict[str, Any]], plo
             md += ["", (f"Pipeline overhead (`transcribe_audio`: decode, quiet-point chunking, hashing, document) on "
                    f"{po.get('clip')}: {po.get('transcribe_audio_s')} s against {po.get('bare_backend_s')} s of bare "
                    f"backend calls, **{po.get('overhead_s')} s ({po.get('ratio')}x)**.")]
+        wg = t.get("whole_guard")
+        if wg:
+            md += ["", (f"Whole guard of a {wg.get('minutes'):g}-minute recording (the leak corpus looped; "
+                   f"{wg.get('decodes')}, detection, bleeping): **{wg.get('guard_rtf')}x real time**, beside bare "
+                   f"tiny.en on the same file in the same run {wg.get('bare_rtf')}x ({wg.get('guard_over_bare')}x "
+                   f"bare); decision: {wg.get('decision')}.")]
         md.append("")
         plot("transcribe_rtf")
+    md += _leaks_section(results.get("audio_leaks"))
     s = results.get("sidecar")
     if s:
         md += ["## 4. Sidecar requests/s and latency", "", f"{s.get('payload', '')}.", ""]
