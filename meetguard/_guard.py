@@ -260,16 +260,18 @@ class Guard:
         meeting_id: str | None = None,
         *,
         book: PseudonymBook | None = None,
+        language: str | None = None,
     ) -> tuple[GuardResult, list[str]]:
         """The OpenAI pass-through: policy steps 1-3 plus the consent of the
         named attendees (unknown speakers without attendees); each text is
         redacted with pseudonyms stable across the list, detecting with the
         policy roster too, and the names of everyone not consenting removed.
         On deny the list is empty. Audited like any decision. ``book``: the meeting's
-        pseudonyms, kept across calls (the sidecar keeps one per X-Meetguard-Meeting)."""
+        pseudonyms, kept across calls (the sidecar keeps one per X-Meetguard-Meeting).
+        ``language``: the texts' language (e.g. ``fr``), not detected."""
         meeting = pipeline.text_meeting(texts, attendees, meeting_id)
         policy = await self._policy_now(meeting, purpose, recipient, at)
-        run = self._run(meeting, purpose, recipient, at, False, policy=policy)
+        run = self._run(meeting, purpose, recipient, at, False, language=language, policy=policy)
         run.book = book
         result, out = await self._audited(run, pipeline.run_texts, self._stages, run)
         final = await _off_loop(pipeline.audit_result, self._stages, run, result, None)

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._cli_consent import add_parsers, cmd_consent, cmd_report
 from ._cli_help import finish
+from ._cli_redact import add_parser as add_redact_parser
+from ._cli_redact import cmd_redact
 from ._cli_vault import add_guard_options, cmd_reidentify, cmd_vault, vault_from_args
 from ._cli_vault import add_parsers as add_vault_parsers
 from ._errors import MeetguardError, OutputExists, UsageError
@@ -71,6 +73,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_guard_parser(sub)
     _add_batch_parser(sub)
+    add_redact_parser(sub)
 
     pol = sub.add_parser("policy", help="policy tools")
     pol_sub = pol.add_subparsers(dest="policy_command", required=True, parser_class=_Parser)
@@ -405,6 +408,7 @@ def main(argv: Sequence[str] | None = None, *, guard_factory: GuardFactory | Non
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "guard": lambda a: _cmd_guard(a, guard_factory),
         "batch": _cmd_batch,
+        "redact": cmd_redact,
         "transcribe": _cmd_transcribe,
         "models": _cmd_models,
         "serve": _cmd_serve,

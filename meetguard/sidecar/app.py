@@ -67,6 +67,7 @@ def init_app(config: SidecarConfig, guard: GuardLike | None = None, *,
     app.router.add_routes(routes)
     app.router.add_routes(withdrawal_routes)
     app.router.add_routes(reidentify_routes)
+    _add_first_hour_routes(app)      # /v1/redact, /v1/responses, /v1/embeddings, /v1/models, /openapi.json
     if config.zoom is not None:      # authenticated by Zoom's signature, not a bearer token
         app.router.add_post(HOOK_PATH, zoom_hook)
     # The audio limits guard the real decoder (Meeting.from_files); a given loader decodes nothing.
@@ -81,6 +82,15 @@ def init_app(config: SidecarConfig, guard: GuardLike | None = None, *,
         mount(app, config.live)
     app.cleanup_ctx.append(anchor_ctx)         # after _lifecycle: uses its state and guard
     return app
+
+
+def _add_first_hour_routes(app: web.Application) -> None:
+    from .openapi import openapi_routes
+    from .redact_route import redact_routes
+    from .responses_route import gateway_routes
+
+    for table in (redact_routes, gateway_routes, openapi_routes):
+        app.router.add_routes(table)
 
 
 def _build_guard(config: SidecarConfig, state: StateBackend) -> GuardLike:
@@ -206,6 +216,10 @@ async def _observe_middleware(request: web.Request, handler: Handler) -> web.Str
     except web.HTTPException as exc:
         if exc.status < 400:
             response = exc
+        elif exc.status == 404 and request.path.startswith("/v1/"):
+            from .openapi import not_found
+
+            response = not_found(request)          # names the supported routes
         else:
             response = _error_response(exc)
     except MeetguardError as exc:

@@ -131,7 +131,7 @@ class FakeGuard:
     async def redact_texts(self, texts: Sequence[str], purpose: str, recipient: str | None,
                            attendees: Sequence[str], at: datetime | None = None,
                            meeting_id: str | None = None, *,
-                           book: Any = None) -> tuple[GuardResult, list[str]]:
+                           book: Any = None, language: str | None = None) -> tuple[GuardResult, list[str]]:
         await self._busy()
         self.seen_texts.append(list(texts))
         counts: dict[str, int] = {}
