@@ -291,6 +291,15 @@ class Guard:
         run.book = book
         return await _off_loop(pipeline.run_texts, self._stages, run)
 
+    async def live_audio(self, samples: Any, purpose: str, recipient: str | None,
+                         attendees: Sequence[str], at: datetime) -> tuple[bool, list[tuple[float, float]]]:
+        """One window of a live participant's audio (16 kHz mono float32): (released,
+        the windows to bleep, in seconds from the window's start). No audit record of its
+        own (docs/live.md)."""
+        run = self._run(pipeline.text_meeting([], attendees, None), purpose, recipient, at, False)
+        decision, windows = await _off_loop(pipeline.live_audio, self._stages, run, samples)
+        return decision.outcome in ("release", "partial"), windows
+
     async def _audited(self, run: pipeline.Run, stage: Callable[..., _T], *args: Any) -> _T:
         """Run the stages off the event loop; a failure is audited as `error` (usage
         errors excepted: nothing was decided) and surfaces as a MeetguardError."""

@@ -489,6 +489,33 @@ def run_texts(stages: Stages, run: Run) -> tuple[GuardResult, list[str]]:
                   outcome.entity_counts, spec.retention_days), out
 
 
+def live_audio(stages: Stages, run: Run, samples: object) -> tuple[ConsentDecision, list[tuple[float, float]]]:
+    """One window of a live participant's audio (16 kHz mono float32): the decision for
+    its speaker (the meeting's one attendee) and, when released, the time windows that
+    hold a value the purpose removes (heard with the embedded model, primed with the
+    roster, found by the detector). A value that cannot be placed fails closed."""
+    decision = decide_texts(run)
+    if decision.outcome == "deny" or decision.purpose is None:
+        return decision, []
+    from .audio.transcriber import in_language
+    from .detection import TextUnit
+    from .redaction import make_operator
+    from .redaction.audio import windows_for
+    from .redaction.text import rules_redact
+
+    lang = run.policy.detection_languages[0] if run.policy.detection_languages else "en"
+    run.languages = [lang]
+    transcriber = in_language(stages.backends.transcriber(run.policy.detection_languages), lang)
+    cues = transcriber.transcribe(samples,  # type: ignore[arg-type]
+                                  prompt=roster_prompt(run.policy, run.meeting.attendees, lang), offset=0.0)
+    run.roster = build_roster(run.policy, {})
+    found = stages.backends.detector_for(lang).detect([TextUnit(c.text, True) for c in cues], run.roster)
+    rules = redaction_rules(decision.purpose, decision, make_operator("pseudonymize", None), {})
+    kept = [[f for f in fs if rules_redact(rules, f)] for fs in found]
+    duration = len(samples) / 16000  # type: ignore[arg-type]
+    return decision, windows_for(cues, kept, duration=duration)
+
+
 def decide_texts(run: Run) -> ConsentDecision:
     from .policy import decide_passthrough
 

@@ -391,3 +391,93 @@ def test_config_sections(tmp_path: Path) -> None:
     path.write_text(base % "")
     with pytest.raises(ConfigError, match="RS is not set"):
         load_config(path, {"ZS": "hook"})
+
+
+# -- the audio stream's rolling window, with a guard that "hears" a marker level -------------
+
+class MarkerGuard:
+    """Finds the value wherever the samples sit at exactly the marker level (a stand-in for
+    Whisper + the detector, so the window, delay and bleep logic is checked exactly);
+    refuses p-bob; ``slow`` seconds per window."""
+
+    MARK = 12345
+
+    def __init__(self, policy_text: str, slow: float = 0.0) -> None:
+        from meetguard.audit import MemoryAuditSink
+        from meetguard.policy import parse_policy
+
+        self.policy = parse_policy(policy_text.encode(), "policy.yaml")
+        self.audit = MemoryAuditSink()
+        self.slow = slow
+        self.windows: list[int] = []
+
+    async def live_audio(self, samples: Any, purpose: str, recipient: str | None, attendees: Any,
+                         at: datetime) -> tuple[bool, list[tuple[float, float]]]:
+        import numpy as np
+
+        await asyncio.sleep(self.slow)
+        self.windows.append(len(samples))
+        if attendees == ["p-bob"]:
+            return False, []
+        hit = np.flatnonzero(np.round(np.asarray(samples) * 32768) == self.MARK)
+        return True, [(hit[0] / 16000, (hit[-1] + 1) / 16000)] if hit.size else []
+
+
+async def feed_speech(meeting: Any, seconds: float, mark: tuple[float, float]) -> None:
+    import numpy as np
+
+    total = int(seconds * 16000)
+    pcm = np.full(total, 300, dtype="<i2")
+    pcm[int(mark[0] * 16000):int(mark[1] * 16000)] = MarkerGuard.MARK
+    for k in range(0, total, 320):                       # 20 ms packets, in real time
+        meeting.audio("16778240", "Alice Martin", pcm[k:k + 320].tobytes(), 1764497000000 + k // 16)
+        meeting.audio("16778241", "Bob Stone", pcm[k:k + 320].tobytes(), 1764497000000 + k // 16)
+        await asyncio.sleep(0.02)
+
+
+async def test_audio_window_bleeps_across_chunks_and_holds_the_delay() -> None:
+    import base64
+
+    import numpy as np
+
+    from meetguard.live.meeting import LiveMeeting
+
+    guard = MarkerGuard(POLICY)
+    meeting = LiveMeeting("m-1", "zoom_rtms", (LivePurpose("summarization", "notetaker"),), guard, 0.5)
+    sub = meeting.channels["summarization"].subscribe()
+    t0 = time.monotonic()
+    await feed_speech(meeting, 1.0, (0.18, 0.27))        # the value spans the 0.2 s chunk boundary
+    await meeting.finish("terminated")
+    events = []
+    while not sub.queue.empty():
+        events.append(sub.queue.get_nowait())
+    audio = [e for e in events if e and e["type"] == "audio"]
+    assert audio and {e["participant"] for e in audio} == {"p-alice"}          # never Bob
+    assert not [e for e in events if e and e["type"] == "audio_dropped"]
+    pcm = np.frombuffer(b"".join(base64.b64decode(e["data"]) for e in audio), dtype="<i2")
+    assert pcm.size == 16000 and not np.any(pcm == MarkerGuard.MARK)           # all of it, bleeped
+    assert np.all(pcm[:int(0.17 * 16000)] == 300) and np.all(pcm[int(0.28 * 16000):] == 300)
+    assert time.monotonic() - t0 >= 1.0 + 0.5 - 0.1                          # the last chunk waited the delay
+    record = guard.audit.records[-1]["live"]["purposes"][0]
+    assert record["dropped"]["audio_no_consent"] >= 5 and record["released"]["audio"] == len(audio)
+    assert max(guard.windows) <= 3 * 3200 + 320                                # three chunks per window
+
+
+async def test_audio_is_dropped_and_said_so_when_the_guard_falls_behind() -> None:
+    from meetguard.live.meeting import LiveMeeting
+
+    guard = MarkerGuard(POLICY, slow=0.4)
+    meeting = LiveMeeting("m-2", "zoom_rtms", (LivePurpose("summarization", "notetaker"),), guard, 0.5)
+    sub = meeting.channels["summarization"].subscribe()
+    await feed_speech(meeting, 1.0, (0.5, 0.6))
+    await meeting.finish("terminated")
+    events = [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
+    dropped = [e for e in events if e and e["type"] == "audio_dropped"]
+    released = [e for e in events if e and e["type"] == "audio"]
+    assert dropped and all(e["reason"] == "guard_behind" for e in dropped)
+    assert sum(e["ms"] for e in dropped + released) == 1000      # every chunk out guarded, or said dropped
+    for e in released:                                           # what did go out was heard in full
+        import base64
+
+        import numpy as np
+        assert not np.any(np.frombuffer(base64.b64decode(e["data"]), dtype="<i2") == MarkerGuard.MARK)

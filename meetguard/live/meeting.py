@@ -25,6 +25,8 @@ from .._errors import MeetguardError
 from .._result import GuardResult
 from ..policy import NameIndex, Policy, consent_state
 from ..redaction import PseudonymBook
+from .audio import AudioStream
+from .audio import rtf as audio_rtf
 from .config import LivePurpose
 from .hub import END, Channel
 
@@ -45,6 +47,9 @@ class LiveGuard(Protocol):
     async def redact_live(self, texts: Sequence[str], purpose: str, recipient: str | None,
                           attendees: Sequence[str], at: datetime, *,
                           book: PseudonymBook) -> tuple[GuardResult, list[str]]: ...
+
+    async def live_audio(self, samples: Any, purpose: str, recipient: str | None,
+                         attendees: Sequence[str], at: datetime) -> tuple[bool, list[tuple[float, float]]]: ...
 
     @property
     def policy(self) -> Policy: ...
@@ -78,8 +83,10 @@ class _Person:
 
 class LiveMeeting:
     def __init__(self, meeting_id: str, source: str, purposes: Sequence[LivePurpose],
-                 guard: LiveGuard) -> None:
+                 guard: LiveGuard, audio_delay_s: float = 3.0) -> None:
         self.meeting_id = meeting_id
+        self.audio_delay_s = audio_delay_s
+        self.audio_streams: dict[tuple[str, str], AudioStream] = {}
         self.source = source
         self.purposes = {p.purpose: p for p in purposes}
         self.guard = guard
@@ -136,6 +143,12 @@ class LiveMeeting:
             self._present.discard(found.label)
             self._publish_participants()
 
+    def consents(self, who: _Person, purpose: str) -> bool:
+        """Whether ``who`` consents to ``purpose`` now (unknown speakers: the policy's rule)."""
+        policy = self.guard.policy
+        spec = policy.purposes.get(purpose)
+        return spec is not None and consent_state(policy, who.pid or who.label, spec, _now())[0]
+
     def _publish_participants(self) -> None:
         policy, now = self.guard.policy, _now()
         for name, channel in self.channels.items():
@@ -184,6 +197,33 @@ class LiveMeeting:
             self.withdrawals[purpose].add(who.pid)       # consented earlier in this meeting
             self._publish_participants()
         return None
+
+    def audio(self, user_id: str, name: str, pcm: bytes, ts: int) -> None:
+        """One packet of a participant's own audio stream (never the mixed stream, user 0)."""
+        if user_id in ("", "0"):
+            self.count(None, "dropped:audio_mixed_stream")
+            return
+        who = self.person(user_id, name)
+        policy = self.guard.policy
+        for purpose in self.purposes:
+            spec = policy.purposes.get(purpose)
+            if spec is None or spec.audio == "drop":
+                self.tally[purpose]["dropped:audio_policy_drop"] += 1
+                continue
+            stream = self.audio_streams.get((who.label, purpose))
+            if stream is None:
+                stream = AudioStream(self, purpose, who, self.audio_delay_s, spec.audio)
+                self.audio_streams[(who.label, purpose)] = stream
+            stream.feed(pcm, ts)
+
+    async def finish(self, reason: str) -> dict[str, Any] | None:
+        """Let the audio still held go out on schedule, then :meth:`end`."""
+        streams = list(self.audio_streams.values())
+        await asyncio.gather(*(s.aclose() for s in streams), return_exceptions=True)
+        rtf = audio_rtf(streams)
+        if rtf is not None:
+            self.count(None, "audio:rtf_x1000", round(rtf * 1000))
+        return self.end(reason)
 
     def count(self, purpose: str | None, key: str, n: int = 1) -> None:
         for p in self.purposes if purpose is None else (purpose,):

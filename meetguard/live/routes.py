@@ -187,7 +187,7 @@ async def _ingest_one(hub: LiveHub, state: dict[str, Any], msg: Mapping[str, Any
             meeting.leave(uid, name)
         return {"type": "ok"}
     if kind == "end":
-        meeting.end("ended")
+        await meeting.finish("ended")
         return {"type": "ended"}
     if kind not in _ITEM_KINDS:
         raise _IngestError("type: expected start, join, leave, transcript, chat or end")

@@ -9,6 +9,7 @@ subscribers told) when its stream ends, when a feed says ``end``, or at shutdown
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import re
@@ -53,7 +54,12 @@ class _Sink:
     async def media(self, item: proto.Media) -> None:
         m = self.meeting
         if item.kind == "audio":
-            m.count(None, "dropped:audio_not_guarded")     # never forwarded unguarded
+            try:
+                pcm = base64.b64decode(item.data, validate=True)
+            except ValueError:
+                m.count(None, "dropped:audio_malformed")
+                return
+            m.audio(item.user_id, item.user_name, pcm, item.timestamp)
             return
         private = item.kind == "chat" and is_private_chat(item.raw)
         await m.text(item.kind, item.user_id, item.user_name, item.data, private=private, ts=item.timestamp)
@@ -100,6 +106,11 @@ class LiveHub:
                 if who is not None:
                     await self.guard.redact_live(["warming up the live guard"], spec.purpose, spec.recipient,
                                                  [who], now, book=PseudonymBook())
+                    if self.config.rtms is not None and "audio" in self.config.rtms.media:
+                        import numpy as np
+
+                        await self.guard.live_audio(np.zeros(16000, dtype=np.float32), spec.purpose,
+                                                    spec.recipient, [who], now)
             except Exception as exc:  # noqa: BLE001  (a real item will fail closed on its own)
                 log.warning("live warm-up failed", extra={"error_type": type(exc).__name__})
 
@@ -109,7 +120,8 @@ class LiveHub:
         if found is not None and found.ended is not None and source != "pending":
             found = None                       # a new session of a meeting that ended
         if found is None:
-            found = LiveMeeting(meeting_id, source, self.config.purposes, self.guard)
+            delay = self.config.rtms.audio_delay_ms / 1000 if self.config.rtms is not None else 3.0
+            found = LiveMeeting(meeting_id, source, self.config.purposes, self.guard, delay)
             self.meetings[meeting_id] = found
             self._forwarders(found)
             self._evict()
@@ -180,7 +192,7 @@ class LiveHub:
             self.streams.pop(session.stream_id, None)
             meeting.count(None, "rtms:duplicates_skipped", session.duplicates)
             meeting.count(None, "rtms:reconnects", session.reconnects)
-            meeting.end(reason.split(":")[0])
+            await meeting.finish(reason.split(":")[0])
 
     def rtms_stopped(self, event: Mapping[str, Any]) -> str:
         _, stream, _ = _payload(event, with_url=False)
@@ -194,9 +206,9 @@ class LiveHub:
         for session, _ in list(self.streams.values()):
             session.stop()
         await asyncio.gather(*(t for _, t in list(self.streams.values())), return_exceptions=True)
-        for meeting in self.meetings.values():
+        for meeting in list(self.meetings.values()):
             if meeting.source != "pending":
-                meeting.end("shutdown")
+                await meeting.finish("shutdown")
         for task in list(self._tasks):
             task.cancel()
         with contextlib.suppress(Exception):
