@@ -34,7 +34,7 @@ class ZoomLang:
     """One interface language: the words around the sender, target and privacy."""
 
     code: str
-    sender: str                       # "From"
+    sender: tuple[str, ...]           # "From" (the first is written when none was read)
     to: tuple[str, ...]               # "to" (the first is written)
     everyone: tuple[str, ...]         # "Everyone" (the first is written)
     private: tuple[str, ...]          # "Direct Message" (current), "Privately" (before 2022)
@@ -45,11 +45,11 @@ class ZoomLang:
     inline_after_target: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        sender = re.escape(self.sender).replace(r"\ ", r"[ \t]+")
+        sender = _alts(self.sender)
         to, everyone, private = _alts(self.to), _alts(self.everyone), _alts(self.private)
         marker = rf"[(（](?:{private})[)）]"
         sets = object.__setattr__
-        sets(self, "head", re.compile(rf"({_TIME})([ \t]+){sender}([ \t]+)(.*)"))
+        sets(self, "head", re.compile(rf"({_TIME})([ \t]+)({sender})([ \t]+)(.*)"))
         sets(self, "to_re", re.compile(rf"[ \t]+(?:{to})[ \t]+", re.IGNORECASE))
         sets(self, "to_everyone", re.compile(rf"(.*)[ \t]+(?:{to})[ \t]+(?:{everyone})", re.DOTALL | re.IGNORECASE))
         sets(self, "dm", re.compile(rf"(.*?)([ \t]*{marker})", re.IGNORECASE))
@@ -66,16 +66,20 @@ class ZoomLang:
 # the pre-2022 private marker). Sources: real exports and Zoom's help pages in
 # each language; see tests/fixtures/realworld/SOURCES.tsv for the files read.
 LANGS: tuple[ZoomLang, ...] = (
-    ZoomLang("en", "From", ("to",), ("Everyone",), ("Direct Message", "Privately")),
-    ZoomLang("es", "De", ("a",), ("Todos",), ("Mensaje directo", "En privado", "Privado")),
-    ZoomLang("fr", "De", ("à", "a"), ("Tout le monde", "Tous"), ("Message direct", "En privé", "Privé")),
-    ZoomLang("pt", "De", ("para",), ("Todos",), ("Mensagem direta", "Em privado", "Privadamente", "Privado")),
-    ZoomLang("de", "Von", ("an",), ("Alle", "Jeder"), ("Direktnachricht", "Privat")),
-    ZoomLang("it", "Da", ("a",), ("Tutti",), ("Messaggio diretto", "In privato", "Privatamente")),
-    ZoomLang("ja", "開始", ("終了",), ("全員",), ("ダイレクトメッセージ", "プライベート")),
-    ZoomLang("zh", "来自", ("发送至", "至"), ("所有人", "每个人"), ("私信", "私聊", "直接消息")),
-    ZoomLang("zh-tw", "來自", ("傳送至", "至"), ("所有人", "每個人"), ("私訊", "私人訊息", "直接訊息", "私下")),
-    ZoomLang("ko", "보낸 사람", ("받는 사람",), ("모두", "모든 사람"), ("다이렉트 메시지", "비공개", "개인 메시지")),
+    ZoomLang("en", ("From",), ("to",), ("Everyone",), ("Direct Message", "Privately")),
+    ZoomLang("es", ("De",), ("a",), ("Todos",), ("Mensaje directo", "En privado", "Privado", "Privadamente")),
+    ZoomLang("fr", ("De",), ("à", "a"), ("Tout le monde", "Tous"),
+             ("Message direct", "En privé", "Privé", "Message privé")),
+    ZoomLang("pt", ("De",), ("para",), ("Todos",), ("Mensagem direta", "Em privado", "Privadamente", "Privado")),
+    ZoomLang("de", ("Von",), ("an",), ("Alle", "Jeder"), ("Direktnachricht", "Privat", "Privatnachricht")),
+    ZoomLang("it", ("Da",), ("a",), ("Tutti",), ("Messaggio diretto", "In privato", "Privatamente", "Privato")),
+    ZoomLang("ja", ("開始",), ("終了",), ("全員",), ("ダイレクトメッセージ", "プライベート", "非公開", "個人")),
+    ZoomLang("zh", ("来自", "从"), ("发送至", "发送给", "至", "到", "给"), ("所有人", "每个人", "全体成员"),
+             ("私信", "私聊", "直接消息", "私人消息")),
+    ZoomLang("zh-tw", ("來自", "從"), ("傳送至", "傳送給", "至", "到", "給"), ("所有人", "每個人"),
+             ("私訊", "私人訊息", "直接訊息", "私下", "私聊")),
+    ZoomLang("ko", ("보낸 사람",), ("받는 사람",), ("모두", "모든 사람", "모든 참가자"),
+             ("다이렉트 메시지", "비공개", "개인 메시지", "비공개 메시지")),
 )
 
 

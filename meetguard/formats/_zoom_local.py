@@ -194,7 +194,7 @@ def _split_all(source: Source, heads: list[tuple[int, re.Match[str]]],
                lang: ZoomLang) -> list[tuple[int, str, str | None]]:
     split: list[tuple[int, str, str | None]] = []
     for no, m in heads:
-        parts = _split_message(m.group(4), lang)
+        parts = _split_message(m.group(5), lang)
         if parts is None:
             raise input_error(source, "message header without the ':' that ends it", no)
         split.append((no, parts[0], parts[1]))
@@ -262,7 +262,8 @@ def _layout(heads: list[tuple[int, re.Match[str]]], split: list[tuple[int, str, 
     return {
         "layout": "inline" if inline else "header",
         "sep": first.group(2) if first else " ",
-        "pad": first.group(3) if first else " ",
+        "pad": first.group(4) if first else " ",
+        "from": first.group(3) if first else "",
         "targeted": targeted or not inline,
     }
 
@@ -308,6 +309,7 @@ def write_local(doc: Document) -> bytes:
     targeted = bool(meta.get("targeted", True))
     per_item: dict[int, dict[str, str]] = meta.get("items", {})
     lang = by_code(str(meta.get("lang", "en")))
+    word = str(meta.get("from", "")) if meta.get("from") in lang.sender else lang.sender[0]
     words = {"lang": lang.code, "to": one_line(str(meta.get("to", lang.to[0]))),
              "everyone": one_line(str(meta.get("everyone", lang.everyone[0])))}
     out: list[str] = []
@@ -316,7 +318,7 @@ def write_local(doc: Document) -> bytes:
             raise input_error(Source(doc.name, {}, doc.container, doc.name), "a Zoom chat holds chat messages only")
         info = per_item.get(item.index, {})
         sender = one_line(item.sender.label) if item.sender else "Unknown speaker"
-        head = f"{item.time}{sep}{lang.sender}{pad}{sender}{_target(item, info, pad, targeted, words)}"
+        head = f"{item.time}{sep}{word}{pad}{sender}{_target(item, info, pad, targeted, words)}"
         body = _body(item, info.get("form", ""))
         if layout == "inline":
             out.append(f"{head} : {body[0]}")
