@@ -48,6 +48,17 @@ def test_roster_matches_every_handle_with_its_at() -> None:
     assert _matched(("Micah Stubbs",), "write to micah@example.org") == []
 
 
+def test_an_address_holding_a_participants_handle_is_theirs_and_one_value() -> None:
+    from meetguard.detection._hits import resolve
+    from meetguard.detection._patterns import find_emails
+
+    text = "write to micah.stubbs@acme.example or to info@acme.example"
+    matcher = RosterMatcher.build(Roster((RosterMember("p-micah", ("Micah Stubbs",)),)))
+    found = resolve(text, matcher.find(text, spoken=False) + find_emails(text), ())
+    assert [(text[f.start : f.end], f.entity_type, f.participant_id) for f in found] == [
+        ("micah.stubbs@acme.example", "EMAIL_ADDRESS", "p-micah"), ("info@acme.example", "EMAIL_ADDRESS", None)]
+
+
 @pytest.mark.parametrize(("text", "found"), [
     ("follow @moebio on twitter", ["@moebio"]),
     ("thanks @dana_k!", ["@dana_k"]),
@@ -111,7 +122,7 @@ def test_zoom_chat_handles_and_a_refusing_participants_mentions(guard: Any, tmp_
     chat.write_text(
         "10:00:01 From Micah Stubbs to Everyone:\n\thello all, the deck is up\n"
         "10:00:05 From Yasaman Farhadi to Everyone:\n"
-        "\t@micah thanks, and @Yasaman is me. ping @micahstubbs or micah.stubbs for access\n"
+        "\t@micah thanks, and @Yasaman is me. ping @micahstubbs or micah.stubbs@acme.example for access\n"
         "10:00:09 From Pavan Kumar to Everyone:\n\tcc @Yasaman and @pavan; follow @moebio on twitter,"
         " and use `@property` there\n", encoding="utf-8")
     out = _released(guard, chat=[chat])
@@ -152,3 +163,25 @@ def test_last_first_labels_are_one_value(guard: Any, tmp_path: Path) -> None:
         " ask @talbritton or Albritton, Travis</v>\n", encoding="utf-8")
     out = _released(guard, transcript=[vtt])
     assert _left(out, ["Travis", "Albritton", "talbritton", "Dana", "Scully"]) == []
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "realworld"
+NEW_FORMATS = ["google-meet/built__meet_docs_transcript.txt", "google-meet/built__meet_docs_transcript_attendees.txt",
+               "google-meet/built__meet_chat.sbv", "zoom-captions/built__meeting_saved_closed_caption.txt",
+               "otter/ladybug-podcast__ladybug-website__62-security.excerpt.txt"]
+
+
+@pytest.mark.models
+def test_new_formats_through_the_guard_keep_their_format_and_no_name(guard: Any) -> None:
+    from meetguard import ChatMessage
+    from meetguard.formats import Source, load_source, parse
+
+    for rel in NEW_FORMATS:
+        doc = parse(load_source(FIXTURES / rel))
+        kind = "chat" if doc.kind == "chat" else "transcript"
+        out = _released(guard, **{kind: [FIXTURES / rel]})
+        back = parse(Source(doc.name, {doc.name: out.encode("utf-8")}, "file", doc.name))
+        assert back.format == doc.format and len(back.items) == len(doc.items), rel
+        people = {(i.sender if isinstance(i, ChatMessage) else i.speaker) for i in doc.items} - {None}
+        names = {w for p in people for w in re.findall(r"[^\W\d_]{3,}", p.label)} - {"Unknown", "Speaker", "PhD"}
+        assert _left(out, sorted(names)) == [], rel

@@ -100,7 +100,17 @@ def resolve(text: str, hits: Iterable[Hit], skip: Sequence[tuple[int, int]]) -> 
                     chosen.append(piece)
             pos = max(pos, e)
     chosen.sort(key=lambda h: h.start)
+    owners = [h for h in order if h.participant_id is not None]
     return [
-        Finding(h.start, h.end, h.entity_type, h.score, h.normalized, h.participant_id)
+        Finding(h.start, h.end, h.entity_type, h.score, h.normalized, h.participant_id or _owner(h, owners))
         for h in chosen
     ]
+
+
+def _owner(h: Hit, owners: Sequence[Hit]) -> str | None:
+    """The participant a container names: "micah.stubbs@acme.example" or
+    ".../in/micah-stubbs" hold Micah's handle, so the address is his name too
+    (removed wherever his name is, #31), while it stays one value."""
+    if h.entity_type not in CONTAINERS:
+        return None
+    return next((o.participant_id for o in owners if h.start <= o.start and o.end <= h.end), None)

@@ -143,7 +143,7 @@ class _Redactor:
         return rules_redact(self.rules, f)
 
     def _replacement(self, f: Finding, value: str) -> str:
-        if f.participant_id is not None and self.rules.pseudonymize_speakers:
+        if f.participant_id is not None and self.rules.pseudonymize_speakers and f.entity_type == "PERSON":
             token = self.book.person_token(f.participant_id)
             self.book.remember(token, value)
             return token
