@@ -72,11 +72,13 @@ class MeetingSpec:
     at: datetime | None = None
 
     def load(self) -> Meeting:
+        from ._output_names import generic_names
         from .formats import Meeting as FileMeeting
 
-        return FileMeeting.from_files(chat=self.chat, transcript=self.transcript, audio=self.audio,
-                                  tracks=dict(self.tracks), attendees=self.attendees,
-                                  meeting_id=self.meeting_id)
+        # outputs named by kind and index, never by an input's file name (#25)
+        return generic_names(FileMeeting.from_files(
+            chat=self.chat, transcript=self.transcript, audio=self.audio,
+            tracks=dict(self.tracks), attendees=self.attendees, meeting_id=self.meeting_id))
 
 
 Item = Meeting | MeetingSpec

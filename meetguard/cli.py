@@ -27,6 +27,7 @@ from ._cli_vault import add_guard_options, cmd_reidentify, cmd_vault, vault_from
 from ._cli_vault import add_parsers as add_vault_parsers
 from ._errors import MeetguardError, OutputExists, UsageError
 from ._ids import check_id
+from ._output_names import generic_names
 from ._usage import check_purpose
 from .policy.decide import MIXED_AUDIO_WITHHELD
 
@@ -267,6 +268,7 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
                                      tracks=tracks, attendees=args.attendee,
                                      meeting_id=args.meeting_id, format=args.format,
                                      speakers=args.speakers)
+        meeting = generic_names(meeting)      # outputs never carry an input's file name (#25)
         result = guard.process_sync(meeting, args.purpose, args.recipient, at, verify=args.verify,
                                     language=args.language)
     finally:

@@ -45,7 +45,7 @@ def test_local_engine_guards_a_20_meeting_archive_then_skips_it(
     assert decided_per_meeting(audit) == {f"mtg-{i:03d}": 1 for i in range(20)}
     for i, (folder, decision) in enumerate(guarded_meetings(out, audit, 20)):
         assert decision["excluded_participants"] == ["p-carla"]
-        expected = ["chat.txt", "transcript.vtt"] if i % 2 else ["chat.txt"]
+        expected = ["chat-1.txt", "transcript-1.vtt"] if i % 2 else ["chat-1.txt"]   # #25
         assert decision["outputs"] == expected
         assert sorted(p.name for p in folder.iterdir()) == sorted([*expected, "decision.json"])
     rows = summary(out)["meetings"]

@@ -134,7 +134,7 @@ def test_french_transcript_spoken_values_through_the_cli(tmp_path: Path) -> None
                  "--recipient", "summarizer", "--out", str(out), "--at", "2026-11-28T12:00:00Z",
                  "--audit", str(tmp_path / "audit.jsonl"), "--transcript", str(vtt)])
     assert code == 0
-    text = (out / "reunion.vtt").read_text(encoding="utf-8")
+    text = (out / "transcript-1.vtt").read_text(encoding="utf-8")   # kind and index (#25)
     for leak in ("zéro six", "douze", "soixante-dix-huit", "lefevre", "arobase", "tiret pierre"):
         assert leak not in text
     assert "On se voit à quinze heures avec trois personnes, en deux mille vingt-quatre." in text

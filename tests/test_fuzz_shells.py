@@ -211,7 +211,7 @@ def test_latin1_zoom_export_read_correctly_through_the_cli(tmp_path: Path, capfd
     assert code == 2 and "not in the policy's detection.languages" in err, err
     code, err, out = run_cli(tmp_path, "--chat", path, capfd, "--language", "en")
     assert code == 0, err
-    text = (out / "meeting_saved_chat.txt").read_text(encoding="utf-8")
+    text = (out / "chat-1.txt").read_text(encoding="utf-8")   # named by kind and index (#25)
     assert "Grüße aus Köln – café à 5 €" in text
 
 

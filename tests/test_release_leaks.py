@@ -35,7 +35,7 @@ def test_slack_users_never_named_in_the_content_are_not_released(tmp_path: Path,
     released = "\n".join(p.read_text() for p in out.rglob("*.json"))
     for value in ("Zed Quimby", "zquimby", "zed@q.example", "U09ZED"):
         assert value not in released
-    names = json.loads((out / "slack_export" / "users.json").read_text())
+    names = json.loads((out / "chat-1" / "users.json").read_text())   # kind and index (#25)
     if speakers == "keep":
         assert {u["real_name"] for u in names} == {"Alice Martin", "Bob Li"}
     else:

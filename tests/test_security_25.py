@@ -628,3 +628,21 @@ async def test_withdrawal_errors_name_no_path_and_echo_no_value(
     finally:
         (tmp_path / "policy.yaml").chmod(0o644)
         await guard.aclose()
+
+
+def test_cli_outputs_are_named_by_kind_and_index_never_by_an_input_name(tmp_path: Path) -> None:
+    policy = _write_policy(tmp_path)
+    chat = tmp_path / "Bob Li 123-45-6789.txt"
+    chat.write_text(CHAT)
+    vtt = tmp_path / "bob.li@example.org.vtt"
+    vtt.write_text("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nAlice Martin: the budget is ready\n")
+    out = tmp_path / "out"
+    code = main(["guard", "--policy", str(policy), "--purpose", "summarization", "--recipient", "llm",
+                 "--chat", str(chat), "--transcript", str(vtt), "--out", str(out), "--report",
+                 "--audit", str(tmp_path / "audit.jsonl")], guard_factory=guard_factory())
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["chat-1.txt", "decision.json", "report.html",
+                                                     "transcript-1.vtt"]
+    for path in (out / "decision.json", out / "report.html", tmp_path / "audit.jsonl"):
+        _no_value_in(path)
+        assert "123-45-6789" not in path.read_text()
