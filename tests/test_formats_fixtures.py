@@ -57,8 +57,8 @@ def test_fixture_read_completely_and_written_back(row: dict[str, str]) -> None:
     private = sum(1 for i in doc.items if isinstance(i, ChatMessage) and i.private)
     assert private == int(row["private"])
     out = write_document(doc)
-    back = parse(Source(doc.name, out, "file", doc.name))
-    assert back.format == doc.format
+    back = parse(source_from_bytes(doc.name, out[doc.name]))       # a .docx comes back as a .docx
+    assert back.format == doc.format and back.container == doc.container
     assert _view(back) == _view(doc)
 
 
@@ -140,6 +140,30 @@ def test_new_formats_refuse_what_they_cannot_read(fmt: str, text: str, line: int
         return
     with pytest.raises(InputError, match=f"line {line}:"):
         parse(source, format=fmt)
+
+
+def test_meet_docx_keeps_nothing_but_the_transcript() -> None:
+    import io
+    import zipfile
+
+    doc = parse(load_source(FIXTURES / "google-meet" / "built__meet_docs_transcript.docx"))
+    data = write_document(doc)[doc.name]
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert sorted(zf.namelist()) == ["[Content_Types].xml", "_rels/.rels", "word/document.xml"]
+        assert b"Roadmap" not in zf.read("word/document.xml")       # the title is free text: not kept
+    hostile = source_from_bytes("x.docx", _docx_with(b'<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'))
+    with pytest.raises(InputError, match="DTD or entities"):
+        parse(hostile, format="google-meet")
+
+
+def _docx_with(document: bytes) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("word/document.xml", document)
+    return buf.getvalue()
 
 
 def test_otter_and_captions_text_before_the_first_paragraph_is_refused() -> None:

@@ -40,8 +40,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .._errors import InputError
 from .._model import ChatMessage, Cue, Document, Speaker
 from ._base import at_mentions, input_error, text_lines
+from ._docx import docx_lines, is_docx, write_docx
 from ._paragraphs import clock, first_lines, hms, lines_of, only_cues, plausible_label
 from ._source import Source
 
@@ -103,6 +105,11 @@ class GoogleMeet:
 
     def sniff(self, source: Source) -> bool:
         head = first_lines(source)
+        if is_docx(source):
+            try:
+                head = [line.strip() for line in docx_lines(source) if line.strip()][:12]
+            except InputError:
+                return False
         if head and _DATE.fullmatch(head[0]):
             head = head[1:]
         if len(head) >= 2 and head[0].endswith("- Transcript") and head[1] != "Attendees":
@@ -113,7 +120,7 @@ class GoogleMeet:
         return bool(before) and before[0] == "Attendees"
 
     def parse(self, source: Source) -> Document:
-        lines = lines_of(source)
+        lines = docx_lines(source) if is_docx(source) else lines_of(source)
         start, attendees, date, block = _preamble(source, lines)
         names = set(attendees)
         items: list[Cue] = []
@@ -156,6 +163,8 @@ class GoogleMeet:
         out += [str(meta[k]) for k in ("ended",) if meta.get(k)]
         if notice and not meta.get("notice_first"):
             out.append(notice)
+        if doc.container == "zip":
+            return {doc.name: write_docx(out)}
         return {doc.name: ("\n".join(out) + "\n").encode("utf-8")}
 
 
