@@ -296,7 +296,9 @@ class Guard:
         """One window of a live participant's audio (16 kHz mono float32): (released,
         the windows to bleep, in seconds from the window's start). No audit record of its
         own (docs/live.md)."""
-        run = self._run(pipeline.text_meeting([], attendees, None), purpose, recipient, at, False)
+        meeting = pipeline.text_meeting([], attendees, None)
+        policy = await self._policy_now(meeting, purpose, recipient, at, audit_failure=False)
+        run = self._run(meeting, purpose, recipient, at, False, policy=policy)
         decision, windows = await _off_loop(pipeline.live_audio, self._stages, run, samples)
         return decision.outcome in ("release", "partial"), windows
 

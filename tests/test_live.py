@@ -353,8 +353,10 @@ async def test_ingest_feed_is_guarded_resumed_and_audited(live: LiveFactory) -> 
 def test_private_chat_fails_closed() -> None:
     assert not is_private_chat({"user_id": 1, "data": "hi"})
     assert not is_private_chat({"to": "everyone"})
+    assert not is_private_chat({"chat_type": "public", "is_private": False, "attribute": 1})
     for content in ({"to_user_id": 7}, {"chat_group_id": "g1"}, {"is_private": True}, {"to": {"id": 1}},
-                    {"chat_type": "private"}, {"receiver_name": "Bob"}):
+                    {"chat_type": "private"}, {"receiver_name": "Bob"}, {"toUserId": 5}, {"isPrivate": True},
+                    {"dm": True}, {"private_group": "x"}):
         assert is_private_chat(content), content
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,11 +35,6 @@ __all__ = ["LiveGuard", "LiveMeeting", "is_private_chat"]
 
 log = logging.getLogger("meetguard.live")
 RELEASED = ("release", "partial")
-# Fields by which a chat message names who it is for; it is public only when each one
-# present says "everyone" (anything else, or a value we cannot read, is private).
-_TO_FIELDS = ("to", "to_user_id", "to_user_name", "receiver", "receiver_id", "receiver_name",
-              "recipient", "recipient_id", "chat_group_id", "group_id", "private_group_id")
-_EVERYONE = {"", "0", "everyone", "all", "everyone in the meeting", "meeting"}
 
 
 class LiveGuard(Protocol):
@@ -58,20 +54,28 @@ class LiveGuard(Protocol):
     def audit(self) -> Any: ...
 
 
+_PUBLIC_KEYS = frozenset({"user_id", "user_name", "data", "timestamp", "start_time", "end_time",
+                          "language", "attribute", "msg_id", "message_id", "sequence", "seq", "ts",
+                          "name", "email", "text", "type", "meeting_id", "source"})
+_PRIVATE_HINTS = ("to", "receiver", "recipient", "private", "direct", "dm", "whisper", "group",
+                  "target", "visib", "scope", "chat_type", "message_type", "audience")
+_PUBLIC_VALUES = {"", "0", "everyone", "all", "everyone in the meeting", "meeting", "public",
+                  "false", "none", "null"}
+
+
 def is_private_chat(content: Mapping[str, Any]) -> bool:
-    """Fail closed: private unless every recipient field present says everyone."""
-    for key in ("is_private", "private"):
-        if key in content and content[key] not in (False, 0, "false", "0", None):
+    """Fail closed: a chat message is private unless every field that could name who it is
+    for (``to*``, ``receiver*``, ``recipient*``, ``*private*``, ``chat_group_id``,
+    ``chat_type``, ...) says everyone or is empty/false."""
+    for key, value in content.items():
+        k = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(key)).lower()     # toUserId: to_user_id
+        if k in _PUBLIC_KEYS or not any(h == k or k.startswith(h + "_") or h in k.split("_")
+                                        or (len(h) > 3 and h in k) for h in _PRIVATE_HINTS):
+            continue
+        if value is None or value is False or value == 0:
+            continue
+        if isinstance(value, (dict, list)) or str(value).strip().lower() not in _PUBLIC_VALUES:
             return True
-    for key in ("chat_type", "message_type", "visibility"):
-        value = content.get(key)
-        if value is not None and str(value).strip().lower() not in ("public", "everyone", "all", "group", "0"):
-            return True
-    for key in _TO_FIELDS:
-        if key in content and content[key] is not None:
-            value = content[key]
-            if isinstance(value, (dict, list)) or str(value).strip().lower() not in _EVERYONE:
-                return True
     return False
 
 
