@@ -229,7 +229,7 @@ async def rtms_hook(request: web.Request, event: Mapping[str, Any]) -> web.Strea
 def mount(app: web.Application, config: LiveConfig) -> None:
     """Add the live routes and the hub's lifetime (after the sidecar's own)."""
     app.router.add_get("/v1/live/ingest", ingest)
-    app.router.add_get("/v1/live/{meeting_id}", subscribe)
+    app.router.add_get("/v1/live/{meeting_id:.+}", subscribe)     # Zoom uuids may hold a "/"
     app[RTMS_HOOK] = rtms_hook
     holder = app[LIVE] = _Holder()
 
