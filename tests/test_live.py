@@ -360,6 +360,17 @@ def test_private_chat_fails_closed() -> None:
         assert is_private_chat(content), content
 
 
+def test_media_servers_from_the_signaling_answer() -> None:
+    from meetguard.live.rtms_protocol import ProtocolError, media_urls
+
+    kinds = frozenset({"transcript", "chat"})
+    split = {"media_server": {"server_urls": {"transcript": "wss://a/t", "all": "wss://a/all"}}}
+    assert media_urls(split, kinds) == {"wss://a/t": frozenset({"transcript"}), "wss://a/all": frozenset({"chat"})}
+    assert media_urls({"media_server_url": "wss://a/m"}, kinds) == {"wss://a/m": kinds}
+    with pytest.raises(ProtocolError):
+        media_urls({"media_server": {}}, kinds)
+
+
 def test_signature_and_hosts() -> None:
     expected = hmac.new(b"s", b"cid,m==,st", hashlib.sha256).hexdigest()
     assert signature("cid", "m==", "st", b"s") == expected

@@ -244,7 +244,7 @@ class RtmsSession:
                 return "closed"
 
     def _event(self, msg: Mapping[str, Any]) -> None:
-        event = msg.get("event")
+        event = msg.get("event", msg.get("content"))
         if not isinstance(event, Mapping):
             return
         kind = event.get("event_type")

@@ -150,7 +150,10 @@ def status_of(msg: Mapping[str, Any], expected: int) -> int:
 def media_urls(msg: Mapping[str, Any], kinds: frozenset[str]) -> dict[str, frozenset[str]]:
     """Media server URL -> the kinds to ask there (a kind's own URL, else ``all``)."""
     server = msg.get("media_server")
-    urls = server.get("server_urls") if isinstance(server, Mapping) else None
+    urls: Any = server.get("server_urls") if isinstance(server, Mapping) else None
+    single = urls if isinstance(urls, str) else server if isinstance(server, str) else msg.get("media_server_url")
+    if isinstance(single, str) and single:
+        urls = {"all": single}            # one media server for every kind
     if not isinstance(urls, Mapping):
         raise ProtocolError("signaling answer: media_server.server_urls missing")
     out: dict[str, set[str]] = {}
@@ -174,6 +177,7 @@ def media_item(msg: Mapping[str, Any]) -> Media | None:
     ts = content.get("timestamp", 0)
     if not isinstance(data, str) or isinstance(ts, bool) or not isinstance(ts, int):
         raise ProtocolError(f"{kind}: data or timestamp missing")
-    uid, name = content.get("user_id"), content.get("user_name")
+    uid = content.get("user_id", content.get("participant_id"))
+    name = content.get("user_name", content.get("participant_name"))
     return Media(kind, "" if uid is None else str(uid), name if isinstance(name, str) else "",
                  data, ts, content)

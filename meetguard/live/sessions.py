@@ -66,7 +66,8 @@ class _Sink:
 
     def participants(self, joined: bool, people: list[Mapping[str, Any]]) -> None:
         for p in people:
-            uid, name = str(p.get("user_id", "")), p.get("user_name")
+            uid = str(p.get("user_id", p.get("participant_id", "")))
+            name = p.get("user_name", p.get("participant_name"))
             name = name if isinstance(name, str) else ""
             if joined:
                 self.meeting.join(uid, name)
