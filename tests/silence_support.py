@@ -109,14 +109,16 @@ def ts(t: float) -> str:
     return f"{int(h):02d}:{int(m):02d}:{s:06.3f}"
 
 
-def zoom_timeline(turns: list[Turn], dest: Path) -> Path:
+def zoom_timeline(turns: list[Turn], dest: Path, gaps: bool = True) -> Path:
     """Zoom's TIMELINE JSON: an entry where the active speakers change (several at once
-    when lines overlap), an entry with no users where nobody speaks."""
-    marks = sorted({t.start for t in turns} | {t.end for t in turns})
+    when lines overlap), an entry with no users where nobody speaks; ``gaps=False``: no
+    such entry, each speaker holds until the next one talks."""
+    marks = sorted({t.start for t in turns} | ({t.end for t in turns} if gaps else set()))
     timeline: list[dict[str, Any]] = []
     for m in marks:
         users = [USERS[t.who] for t in turns if t.start <= m < t.end]
-        timeline.append({"ts": ts(m), "users": users})
+        if users or gaps:
+            timeline.append({"ts": ts(m), "users": users})
     dest.write_text(json.dumps({"timeline": timeline}, indent=1), "utf-8")
     return dest
 

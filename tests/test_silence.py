@@ -116,6 +116,12 @@ def test_the_plan_pads_merges_and_clamps() -> None:
         ("p-a", 1.0 - PAD, 3.0 + PAD), ("unknown", 7.0 - PAD, 8.0 + PAD), ("p-a", 9.8 - PAD, 10.0)]
     assert [x.participant for x in plan_silence(turns, {a: "p-a", b: "p-b"}, ["p-a"], [(7.0, 8.0)],
                                                 True, 10.0)] == ["p-a", "p-a"]
+    # an active-speaker turn that holds on after its speaker stopped ends PAD after their speech
+    held = [SpeakerTurn(1.0, 6.0, a), SpeakerTurn(6.0, 9.0, b)]
+    quiet_end = plan_silence(held, {a: "p-a", b: "p-b"}, ["p-a"], [(1.1, 3.0), (5.9, 8.5)], True, 10.0)
+    assert [(x.start, x.end) for x in quiet_end] == [(1.0 - PAD, 3.0 + PAD)]
+    talking = plan_silence(held, {a: "p-a", b: "p-b"}, ["p-a"], [(1.1, 7.0)], True, 10.0)
+    assert [(x.start, x.end) for x in talking] == [(1.0 - PAD, 6.0 + PAD)]      # up to the switch: padded
 
 
 # -- overlap and unattributed speech (scripted decode, real VAD) ------------------------------
@@ -223,7 +229,8 @@ def test_two_voices_the_refusing_one_is_silenced_and_not_heard(real_guard: Guard
 
     rec = tmp_path / "meeting.wav"
     turns = s2.alternating(rec)
-    timeline = s2.zoom_timeline(turns, tmp_path / "timeline.json")
+    # as an active-speaker timeline: each speaker holds until the next one talks
+    timeline = s2.zoom_timeline(turns, tmp_path / "timeline.json", gaps=False)
     result = real_guard.process_sync(Meeting.from_files(audio=rec, speakers=timeline), "summarization", None, AT)
     assert result.decision == "partial"
     released = tmp_path / "released.wav"

@@ -6,7 +6,10 @@ is excluded for the purpose. Here:
 1. every turn of an excluded speaker (a policy participant who does not consent, or an
    unknown speaker when ``unknown_speakers`` does not consent), widened by :data:`PAD` on
    both sides, is silenced: digital zero over every channel, whoever else speaks then
-   (overlapping speech of a consenting participant goes too);
+   (overlapping speech of a consenting participant goes too). A turn whose last
+   :data:`PAD` seconds the VAD hears as silent ends :data:`PAD` after its last speech
+   instead (never past the turn): an active-speaker timeline holds a speaker until the
+   next one talks, and the next one's first words stay;
 2. speech the voice-activity detector finds (:mod:`meetguard.audio.vad`) that no turn,
    widened by :data:`PAD`, covers is an unknown speaker's: silenced unless the policy's
    unknown speakers consent (pieces shorter than :data:`MIN_UNKNOWN` are ignored:
@@ -23,6 +26,7 @@ decode of the released audio must not hear (:func:`distinctive_words`,
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +45,7 @@ PAD = 0.5               # seconds added before and after each excluded turn
 MIN_UNKNOWN = 0.3       # seconds: shorter uncovered speech is the VAD's edge, not a speaker
 UNKNOWN = "unknown"     # the participant of speech no turn covers
 _MIN_WORD = 4           # a distinctive word has at least this many letters
+_LEAD = 0.3             # seconds: speech starting this close to a turn's end is the next speaker's
 
 Interval = tuple[float, float]
 
@@ -95,6 +100,22 @@ def _minus(spans: Sequence[Interval], covered: Sequence[Interval]) -> list[Inter
     return out
 
 
+def _turn_end(turn: SpeakerTurn, speech: Sequence[Interval], pad: float) -> float:
+    """Where an excluded turn's silence ends: ``end + pad``; but a turn that runs on after
+    its speaker stopped (Zoom's active speaker holds until somebody else speaks) ends
+    ``pad`` after the last speech the VAD hears in it when the last ``pad`` seconds before
+    the switch are silent, never later than the turn itself, so the next speaker's first
+    words are kept."""
+    # a run starting in the turn's last LEAD seconds is the next speaker's (the VAD's edge)
+    inside = [min(e, turn.end) for s, e in speech if s < turn.end - _LEAD and e > turn.start]
+    if math.isinf(turn.end) or not inside:
+        return turn.end + pad
+    last = max(inside)
+    if last < turn.end - pad:
+        return min(turn.end, last + pad)
+    return turn.end + pad
+
+
 def plan_silence(turns: Sequence[SpeakerTurn], attribution: Mapping[Speaker, str],
                  excluded: Iterable[str], speech: Sequence[Interval], unknown_ok: bool,
                  duration: float, pad: float = PAD) -> list[Silenced]:
@@ -106,7 +127,8 @@ def plan_silence(turns: Sequence[SpeakerTurn], attribution: Mapping[Speaker, str
     for t in turns:
         pid = attribution[t.speaker]
         if pid in gone:
-            spans.setdefault(pid, []).append((max(0.0, t.start - pad), min(duration, t.end + pad)))
+            spans.setdefault(pid, []).append((max(0.0, t.start - pad),
+                                              min(duration, _turn_end(t, speech, pad))))
     for pid in sorted(spans):
         out += [Silenced(pid, s, e) for s, e in union(spans[pid])]
     if not unknown_ok:
