@@ -203,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--only", default="", help="only clips whose file name contains this")
     parser.add_argument("--held-out", choices=["with", "without", "only"], default="with")
     parser.add_argument("--ear-whisper", default="base", help="second ear (a Whisper model), or 'none'")
+    parser.add_argument("--shard", default="0/1", help="I/N: only every N-th clip from the I-th (parallel runs)")
     parser.add_argument("--out", default=None)
     parser.add_argument("--rows", default=None, help="also append each clip's row to this JSON-lines file")
     parser.add_argument("--table", action="store_true", help="also print the markdown table")
@@ -219,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         clips = [c for c in clips if not c["held_out"]]
     elif args.held_out == "only":
         clips = [c for c in clips if c["held_out"]]
+    shard, shards = (int(x) for x in args.shard.split("/"))
+    clips = clips[shard::shards]
     attendees = [m["id"] for m in manifest["roster"]]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

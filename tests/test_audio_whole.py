@@ -183,3 +183,37 @@ def test_the_verify_decodes_values_are_bleeped_too(tmp_path: Path) -> None:
     changed = np.flatnonzero(got != src) / 16000
     assert changed.min() >= 3.0 - 0.15 - 0.01 and changed.max() <= 4.0 + 0.15 + 0.01
     assert changed.size > 0.9 * 16000
+
+
+def test_digits_cut_into_cues_of_their_own_are_one_number_and_years_are_not() -> None:
+    texts = ["My mobile is 312.", "555.", "7781.", "See you in 2025.", "2026 too."]
+    found = complete_document(texts, [[], [], [], [], []], lambda f: True)
+    assert _said(texts, found) == [["312"], ["555"], ["7781"], [], []]
+    assert {f.normalized for unit in found for f in unit} == {"3125557781"}
+
+
+def test_misheard_digit_words_next_to_a_number_join_it() -> None:
+    # tiny.en heard espeak-ng's "two zero two, five five five, ..." as "too zero to 5, 5, 5, ..."
+    text = "My direct line is too zero to 5, 5, 5, 0, 1, 4, 3."
+    found = complete_document([text], [[_phone(text, "5, 5, 5, 0, 1, 4, 3")]], lambda f: True)
+    assert _said([text], found) == [["too zero to 5, 5, 5, 0, 1, 4, 3"]]
+    plain = "I will talk to 555-0143 later."
+    assert _said([plain], complete_document([plain], [[_phone(plain, "555-0143")]], lambda f: True)) == [
+        ["555-0143"]]
+
+
+def test_a_house_number_belongs_to_its_street() -> None:
+    text = "Our office moved to 120 Harbor Road last week."
+    s = text.index("Harbor Road")
+    found = complete_document([text], [[Finding(s, s + 11, "PERSON", 0.8, "Harbor Road")]], lambda f: True)
+    assert _said([text], found) == [["120 Harbor Road"]]
+
+
+def test_double_before_a_numeral_and_a_sentence_first_word_is_no_local_part() -> None:
+    from meetguard.detection._spoken import find_spoken_numbers
+
+    text = "Call me on 4155, double 5, 3912."
+    assert [h.normalized for h in find_spoken_numbers(text, asr=True)] == ["4155553912"]
+    spans = [(h.start, h.end) for h in find_spoken_emails("Send it to Ingrid Solberg at Litware.example.",
+                                                          asr=True)]
+    assert (11, 44) in spans

@@ -90,7 +90,12 @@ def _everyday(word: str) -> bool:
     return word in STOP_WORDS
 
 
-def _number_tokens(text: str) -> list[tuple[int, int, str]]:
+# What ASR writes for a digit word it misheard ("two zero two" -> "too zero to"): read as
+# digits only where ``homophones`` is asked (a run touching a number value).
+_HOMOPHONES = {"to": "2", "too": "2", "for": "4", "won": "1", "ate": "8"}
+
+
+def _number_tokens(text: str, homophones: bool = False) -> list[tuple[int, int, str]]:
     """(start, end, digits) of each token that says digits; "double five" -> "55"."""
     toks = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
     out: list[tuple[int, int, str]] = []
@@ -106,14 +111,34 @@ def _number_tokens(text: str) -> list[tuple[int, int, str]]:
             out.append((s, e, w))
         elif low in _DIGIT_WORDS and (low != "o" or (out and out[-1][1] >= s - 3)):
             out.append((s, e, _DIGIT_WORDS[low]))
+        elif homophones and low in _HOMOPHONES:
+            out.append((s, e, "h" + _HOMOPHONES[low]))
         i += 1
+    return _spelled_neighbours(text, out)
+
+
+def _spelled_neighbours(text: str, toks: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Keep a homophone ("h"-marked) only next to a digit word said as a word ("too zero to"),
+    never next to numerals alone ("talk to 555")."""
+    def spelled(k: int) -> bool:
+        return 0 <= k < len(toks) and not toks[k][2].startswith("h") and not text[toks[k][0]].isdigit()
+
+    def touching(a: int, b: int) -> bool:
+        return not any(c.isalnum() for c in text[toks[a][1]:toks[b][0]])
+
+    out = []
+    for k, (s, e, d) in enumerate(toks):
+        if not d.startswith("h"):
+            out.append((s, e, d))
+        elif (spelled(k - 1) and touching(k - 1, k)) or (spelled(k + 1) and touching(k, k + 1)):
+            out.append((s, e, d[1:]))
     return out
 
 
-def _digit_runs(text: str) -> list[tuple[int, int, str]]:
+def _digit_runs(text: str, homophones: bool = False) -> list[tuple[int, int, str]]:
     """Consecutive number tokens (only spaces and punctuation between) as one run."""
     runs: list[tuple[int, int, str]] = []
-    for s, e, d in _number_tokens(text):
+    for s, e, d in _number_tokens(text, homophones):
         gap = text[runs[-1][1]:s] if runs else "x"
         if runs and not any(c.isalnum() for c in gap):
             runs[-1] = (runs[-1][0], e, runs[-1][2] + d)

@@ -19,6 +19,7 @@ New findings never overlap existing ones; each unit's list stays sorted.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from .._model import Finding
@@ -53,7 +54,7 @@ def _run_on(texts: Sequence[str], found: list[list[Finding]], redacts: Callable[
     changed = False
     for k, text in enumerate(texts):
         for f in [f for f in found[k] if f.entity_type in NUMBER_TYPES and redacts(f)]:
-            for s, e, digits in _digit_runs(text):
+            for s, e, digits in _digit_runs(text, homophones=True):
                 lo, hi = min(s, f.start), max(e, f.end)
                 if len(digits) < 2 or (lo, hi) == (f.start, f.end) or not _clear_between(text, (s, e), f):
                     continue
@@ -64,7 +65,7 @@ def _run_on(texts: Sequence[str], found: list[list[Finding]], redacts: Callable[
             for j, at_edge in ((k - 1, _clear(text[:f.start])), (k + 1, _clear(text[f.end:]))):
                 if not at_edge or not 0 <= j < len(texts):
                     continue
-                runs = _digit_runs(texts[j])
+                runs = _digit_runs(texts[j], homophones=True)
                 if not runs:
                     continue
                 s, e, digits = runs[-1] if j < k else runs[0]
@@ -75,11 +76,60 @@ def _run_on(texts: Sequence[str], found: list[list[Finding]], redacts: Callable[
     return changed
 
 
+_STREET = re.compile(r"(?i)\b(?:street|st|road|rd|avenue|ave|lane|drive|way|boulevard|court|place|square)\W*$")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def _number_across_cues(texts: Sequence[str], found: list[list[Finding]]) -> None:
+    """Digits said with pauses that ASR cut into cues of their own ("My mobile is 312." /
+    "555." / "7781."): a chain of digit runs meeting at cue ends, none found yet, with 7
+    or more digits in all, is a phone number (a card when it passes Luhn's check)."""
+    k = 0
+    while k < len(texts):
+        chain: list[tuple[int, int, int, str]] = []
+        j = k
+        while j < len(texts):
+            runs = _digit_runs(texts[j])
+            if not runs:
+                break
+            s, e, digits = runs[0] if chain else runs[-1]
+            if chain and not _clear(texts[j][:s]):
+                break
+            if not _free(found[j], s, e) or _YEAR.fullmatch(digits):
+                break
+            chain.append((j, s, e, digits))
+            if not _clear(texts[j][e:]) or len(runs) > 1:
+                break
+            j += 1
+        digits = "".join(c[3] for c in chain)
+        if len(chain) > 1 and len(digits) >= 7:
+            from ..detection._patterns import luhn_ok
+
+            etype = "CREDIT_CARD" if 13 <= len(digits) <= 19 and luhn_ok(digits) else "PHONE_NUMBER"
+            for j, s, e, _ in chain:
+                found[j].append(Finding(s, e, etype, 0.7, digits))
+        k = max(k + 1, j)
+
+
+def _street_numbers(texts: Sequence[str], found: list[list[Finding]]) -> None:
+    """A house number right before a street found as a name or place ("120 Harbor Road")."""
+    for k, text in enumerate(texts):
+        for f in list(found[k]):
+            if f.entity_type not in ("PERSON", "LOCATION") or not _STREET.search(text[f.start:f.end]):
+                continue
+            for s, e, _digits in _digit_runs(text):
+                if e <= f.start and not text[e:f.start].strip() and _free(found[k], s, e):
+                    found[k].remove(f)
+                    found[k].append(Finding(s, f.end, "LOCATION", f.score, f.normalized, f.participant_id))
+
+
 def complete_document(texts: Sequence[str], findings: Sequence[Sequence[Finding]],
                       redacts: Callable[[Finding], bool]) -> list[list[Finding]]:
     """``findings`` of one transcript's units (``texts``, in order) made whole (module doc);
     ``redacts`` tells the findings the run's rules remove (only those are completed)."""
     found = [list(f) for f in findings]
+    _number_across_cues(texts, found)
+    _street_numbers(texts, found)
     for _ in range(32):   # a number in up to 32 pieces
         if not _run_on(texts, found, redacts):
             break

@@ -29,6 +29,15 @@ _CUE_SSN = re.compile(r"(?i)\b(?:ssn|social\s+security)\b")
 _CUE_MEETING = re.compile(r"(?i)\b(?:meeting|webinar|conference)\s+(?:id|number)\b")
 
 
+def _repeated(word: str, nxt: str) -> str | None:
+    """ "double five", and ASR's "double 5": the digit said twice (three times: triple)."""
+    if word not in _REPEAT:
+        return None
+    if nxt.lower() in _UNITS:
+        return str(_UNITS[nxt.lower()]) * _REPEAT[word]
+    return nxt * _REPEAT[word] if len(nxt) == 1 and nxt.isdigit() else None
+
+
 def _number_runs(text: str) -> list[tuple[int, int, str, bool]]:
     """(start, end, digits, has_spoken_token) for each run of number tokens."""
     toks = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
@@ -50,9 +59,9 @@ def _number_runs(text: str) -> list[tuple[int, int, str, bool]]:
         digits: str | None = None
         used = 1
         is_spoken = True
-        if low in _REPEAT and i + 1 < n and toks[i + 1][2].lower() in _UNITS:
-            digits = str(_UNITS[toks[i + 1][2].lower()]) * _REPEAT[low]
-            used = 2
+        repeated = _repeated(low, toks[i + 1][2] if i + 1 < n else "")
+        if repeated is not None:
+            digits, used = repeated, 2
         elif low in _UNITS and (low != "o" or cur):
             digits = str(_UNITS[low])
         elif low in _TEENS:
@@ -216,6 +225,8 @@ def _asr_emails(text: str) -> list[Hit]:
         value = _join(local.replace(".", " dot ")) + "@" + joined
         start = m.start()
         first = _NAME_BEFORE.search(text, 0, start)
+        if first is not None and text[:first.start(1)].rstrip()[-1:] in ("", ".", "!", "?"):
+            first = None                                # "Copy Jamal at …": a sentence's first word
         if first is not None and local[:1].isupper():   # "Ingrid Solberg at litware.example"
             start, value = first.start(1), first.group(1).lower() + "." + value
         hits.append(Hit(start, m.end(), "EMAIL_ADDRESS", 0.8, value, RANK_STRUCTURED + 1))
