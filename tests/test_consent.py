@@ -396,7 +396,7 @@ async def test_real_releases_then_withdrawal_asks_exactly_their_recipients(
                      "llm-summarizer": {("m3", a.sha256) for a in released["m3"].artefacts}}
     assert all(ok for _, _, ok in receiver.got)
     assert verify(audit).ok
-    released_file = hashlib.sha256((tmp_path / "m1" / "zoom_chat_local.txt").read_bytes())
+    released_file = hashlib.sha256((tmp_path / "m1" / "chat-1.txt").read_bytes())   # kind and index (#25)
     assert ("m1", released_file.hexdigest()) in asked["summarizer"]   # the bytes it received
 
 

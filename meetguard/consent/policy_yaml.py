@@ -58,13 +58,15 @@ def append_event(text: str, participant: str, purpose: str, event: Mapping[str, 
     return inserted if inserted is not None else _dump(text, participant, purpose, event)
 
 
-def _block_end(lines: list[str], start: int, indent: int) -> int:
+def _block_end(lines: list[str], start: int, indent: int, key: bool = False) -> int:
     """The line after the block that starts at ``start``: the first non-blank line at or
-    left of ``indent`` (comment lines too), or a blank line."""
+    left of ``indent`` (comment lines too), or a blank line. ``key``: the block is a
+    mapping key's, whose value may be a list written at the key's own indentation."""
     end = start + 1
     while end < len(lines):
         here = len(lines[end]) - len(lines[end].lstrip(" "))
-        if not lines[end].strip() or here <= indent:
+        dash = key and here == indent and lines[end].lstrip(" ").startswith("- ")
+        if not lines[end].strip() or (here <= indent and not dash):
             break
         end += 1
     return end
@@ -77,7 +79,7 @@ def _new_key(lines: list[str], mapping: CommentedMap, new: list[str]) -> str | N
     last_line, last_col = mapping.lc.key(keys[-1])
     if last_col != col:
         return None
-    end = _block_end(lines, last_line, col)
+    end = _block_end(lines, last_line, col, key=True)
     eol = "\r\n" if lines[end - 1].endswith("\r\n") else "\n"
     if not lines[end - 1].endswith(("\n", "\r\n")):
         lines[end - 1] += eol
