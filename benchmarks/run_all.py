@@ -56,6 +56,7 @@ BENCHES: tuple[Bench, ...] = (
           in_quick=False),
     Bench("batch", "bench_batch.py", "meetguard batch: local and Ray, 1 and 2 workers", in_quick=False),
     Bench("audio_leaks", "bench_audio_leaks.py", "Values audible after release, leak corpus (#23)", in_quick=False),
+    Bench("cli", "bench_cli.py", "The first commands vs python -c pass (#26)"),
 )
 
 
@@ -499,6 +500,9 @@ def render_markdown(run: dict[str, Any], results: dict[str, dict[str, Any]], plo
                f"{la['long']['minutes'] / la['short']['minutes']:.0f}x the reference's length."), ""]
         plot("longaudio_memory")
     md += _batch_section(results.get("batch"))
+    from _cli_section import cli_section
+
+    md += cli_section(results.get("cli"))
     return "\n".join(md) + "\n"
 
 

@@ -7,6 +7,7 @@ release -> audit. Start with :class:`Guard` and :class:`Meeting`.
 from __future__ import annotations
 
 import logging
+import typing as _typing
 
 from ._errors import (
     AudioPlacementError,
@@ -27,7 +28,6 @@ from ._errors import (
     UsageError,
     VerificationError,
 )
-from ._guard import Delivery, Guard, GuardOptions, GuardResult
 from ._model import (
     AudioInput,
     ChatMessage,
@@ -40,7 +40,30 @@ from ._model import (
     Speaker,
     Word,
 )
-from .formats import Meeting
+
+if _typing.TYPE_CHECKING:
+    from ._guard import Delivery, Guard, GuardOptions, GuardResult
+    from .formats import Meeting
+
+# Imported on first use (PEP 562), so that `meetguard --help`, a usage error or
+# `policy check` do not pay for the pipeline, the parsers and numpy (#26).
+_LAZY = {"Delivery": "._guard", "Guard": "._guard", "GuardOptions": "._guard", "GuardResult": "._guard",
+         "Meeting": ".formats"}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 

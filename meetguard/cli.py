@@ -29,7 +29,6 @@ from ._errors import MeetguardError, OutputExists, UsageError
 from ._ids import check_id
 from ._output_names import generic_names
 from ._usage import check_purpose
-from .policy.decide import MIXED_AUDIO_WITHHELD
 
 if TYPE_CHECKING:
     from ._guard import Guard, GuardOptions, GuardResult
@@ -245,12 +244,14 @@ def _audit_output_failure(audit: AuditSink, result: GuardResult, exc: BaseExcept
 
 
 def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = None) -> int:
-    from ._guard import Guard, GuardOptions
-    from .formats import Meeting
-
     out = Path(args.out)
     if not (args.chat or args.transcript or args.audio or args.track):
         raise UsageError("no inputs: give at least one --chat, --transcript, --audio or --track FILE")
+    if not Path(args.policy).is_file():      # before importing the pipeline
+        raise UsageError(f"{args.policy}: cannot read the policy file: no such file (check --policy)")
+    from ._guard import Guard, GuardOptions
+    from .formats import Meeting
+
     if args.meeting_id is not None:
         check_id("--meeting-id", args.meeting_id)      # an identifier, never free text (#25)
     _check_out(out, args.force)
@@ -291,6 +292,8 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
     replayed = f"; consent replayed at {result.at}, not now" if result.at_replayed else ""
     print(f"{result.decision}: {len(result.outputs)} output(s) in {out} "
           f"(audit record {result.audit_id[:16]} in {guard.audit_path}{replayed})", file=sys.stderr)
+    from .policy.decide import MIXED_AUDIO_WITHHELD
+
     for reason in result.reasons:
         if reason.startswith(MIXED_AUDIO_WITHHELD):
             print(f"meetguard: {reason}", file=sys.stderr)

@@ -26,6 +26,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "transcribe": ("rtf", "pipeline_overhead"),
     "sidecar": ("concurrency", "library_p50_ms"),
     "longaudio": ("short", "long", "ratio_streaming_peak", "ratio_in_memory_peak"),
+    "cli": ("baseline_python_c_pass", "commands", "cold_policy_check"),
 }
 PNG = b"\x89PNG\r\n\x1a\n"
 
