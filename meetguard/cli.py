@@ -247,16 +247,16 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
     out = Path(args.out)
     if not (args.chat or args.transcript or args.audio or args.track):
         raise UsageError("no inputs: give at least one --chat, --transcript, --audio or --track FILE")
-    if not Path(args.policy).is_file():      # before importing the pipeline
-        raise UsageError(f"{args.policy}: cannot read the policy file: no such file (check --policy)")
-    from ._guard import Guard, GuardOptions
-    from .formats import Meeting
-
     if args.meeting_id is not None:
         check_id("--meeting-id", args.meeting_id)      # an identifier, never free text (#25)
     _check_out(out, args.force)
     if args.report and any(Path(f).name == "report.html" for f in [*args.chat, *args.transcript]):
         raise UsageError("--report: an input is named report.html; rename it or leave out --report")
+    if not Path(args.policy).is_file():
+        raise UsageError(f"{args.policy}: cannot read the policy file: no such file (check --policy)")
+    from ._guard import Guard, GuardOptions  # the pipeline: after the cheap checks
+    from .formats import Meeting
+
     at = _parse_at(args.at)
     tracks = _parse_tracks(args.track)
     options = GuardOptions(audit_path=args.audit, progress=sys.stderr.isatty(),
