@@ -214,11 +214,12 @@ async def test_process_many_yields_results_audited_by_the_driver(tmp_path: Path)
     assert sorted(o.index for o in outcomes) == [0, 1, 2]
     assert by_name["missing"].result is None and "no such file" in (by_name["missing"].error or "")
     records = {r["hash"]: r for r in audit_records(audit)}
-    for name in ("lib-0", "m01"):
+    # a Meeting keeps its documents' names; a MeetingSpec's are by kind and index (#25)
+    for name, output in (("lib-0", "chat.txt"), ("m01", "chat-1.txt")):
         result = by_name[name].result
         assert result is not None and result.decision == "partial"
         assert records[result.audit_id]["meeting_id"] == result.meeting_id
-        text = result.text("chat.txt")
+        text = result.text(output)
         assert "alice.martin@acme.example" not in text and "Alice Martin" not in text
         assert CARLA_TEXT not in text
     assert len(records) == 2
