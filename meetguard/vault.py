@@ -95,6 +95,24 @@ class Vault:
         stem = hashlib.sha256(meeting_id.encode("utf-8")).hexdigest()
         return self.directory / f"{stem}.key", self.directory / f"{stem}.map"
 
+    # -- storage: the only file I/O (a subclass may keep the same sealed bytes elsewhere) --
+    def _exists(self, path: Path) -> bool:
+        return path.exists()
+
+    def _read(self, path: Path) -> bytes:
+        """The bytes stored at ``path``; FileNotFoundError when there are none."""
+        return path.read_bytes()
+
+    def _write(self, path: Path, data: bytes) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic_write(path, data)
+
+    def _delete(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+
+    def _key_files(self) -> list[Path]:
+        return sorted(self.directory.glob("*.key")) if self.directory.is_dir() else []
+
     # -- writing ------------------------------------------------------------------
     def store(self, meeting_id: str, purpose: str, tokens: Mapping[str, str],
               retention_days: int | None, now: datetime | None = None,
@@ -105,7 +123,7 @@ class Vault:
         now = now or datetime.now(UTC)
         key_path, map_path = self._paths(meeting_id)
         merged: dict[str, str] = {}
-        if key_path.exists():
+        if self._exists(key_path):
             try:
                 merged, data_key, header = self._open(meeting_id, now)
             except VaultNotFound:      # expired: start again
@@ -116,13 +134,12 @@ class Vault:
             data_key, header = self._new_key(meeting_id, purpose, retention_days, now, owner)
         for token, value in tokens.items():
             merged.setdefault(token, value)
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         nonce = secrets.token_bytes(_NONCE)
         aad = _aad(meeting_id, str(header["purpose"]),
                    None if header["expires_at"] is None else str(header["expires_at"]), _owner(header))
         sealed = AESGCM(data_key).encrypt(nonce, json.dumps(merged, ensure_ascii=False).encode("utf-8"), aad)
-        atomic_write(key_path, json.dumps(header).encode("utf-8"))
-        atomic_write(map_path, nonce + sealed)
+        self._write(key_path, json.dumps(header).encode("utf-8"))
+        self._write(map_path, nonce + sealed)
         return True
 
     def _new_key(self, meeting_id: str, purpose: str, retention_days: int | None,
@@ -154,7 +171,7 @@ class Vault:
     def _header(self, meeting_id: str) -> dict[str, str | int | None]:
         key_path, _ = self._paths(meeting_id)
         try:
-            header = json.loads(key_path.read_bytes())
+            header = json.loads(self._read(key_path))
         except FileNotFoundError:
             raise VaultNotFound("vault: no key for this meeting (never stored, or erased)") from None
         except (OSError, ValueError):
@@ -180,7 +197,7 @@ class Vault:
             raise VaultNotFound("vault: the meeting's key has expired (retention_days)")
         _, map_path = self._paths(meeting_id)
         try:
-            blob = map_path.read_bytes()
+            blob = self._read(map_path)
             clear = AESGCM(data_key).decrypt(blob[:_NONCE], blob[_NONCE:], aad)
             tokens = json.loads(clear.decode("utf-8"))
         except FileNotFoundError:
@@ -202,24 +219,22 @@ class Vault:
                     return False
             except (VaultNotFound, VaultError):
                 pass
-        existed = key_path.exists()
-        key_path.unlink(missing_ok=True)
-        map_path.unlink(missing_ok=True)
+        existed = self._exists(key_path)
+        self._delete(key_path)
+        self._delete(map_path)
         return existed
 
     def purge(self, now: datetime | None = None) -> int:
         """Erase every meeting whose retention has run out; the number erased."""
         now_s = _iso(now or datetime.now(UTC))
         erased = 0
-        if not self.directory.is_dir():
-            return 0
-        for key_path in sorted(self.directory.glob("*.key")):
+        for key_path in self._key_files():
             try:
-                expires = json.loads(key_path.read_bytes()).get("expires_at")
+                expires = json.loads(self._read(key_path)).get("expires_at")
             except (OSError, ValueError, AttributeError):
                 continue
             if isinstance(expires, str) and now_s >= expires:
-                key_path.unlink(missing_ok=True)
-                key_path.with_suffix(".map").unlink(missing_ok=True)
+                self._delete(key_path)
+                self._delete(key_path.with_suffix(".map"))
                 erased += 1
         return erased

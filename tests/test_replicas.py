@@ -83,9 +83,10 @@ class Replica:
         return self.dir / "audit.jsonl"
 
 
-def _config(dir: Path, policy: Path, name: str, upstream: str = "http://127.0.0.1:9/s") -> Path:
+def _config(dir: Path, policy: Path, name: str, upstream: str = "http://127.0.0.1:9/s",
+            **extra: Any) -> Path:
     cfg = dir / "sidecar.yaml"
-    cfg.write_text(yaml.safe_dump({
+    cfg.write_text(yaml.safe_dump({**extra,
         "policy": str(policy), "audit": "audit.jsonl",
         "tokens": [{"token": TOKEN, "scopes": ["guard", "release", "passthrough", "withdraw",
                                                "reidentify"]}],
@@ -98,7 +99,7 @@ def _config(dir: Path, policy: Path, name: str, upstream: str = "http://127.0.0.
 
 
 async def _start_replicas(tmp_path: Path, upstream: str = "http://127.0.0.1:9/s",
-                          zoom: ZoomConfig | None = None) -> list[Replica]:
+                          zoom: ZoomConfig | None = None, **extra: Any) -> list[Replica]:
     policy = tmp_path / "policy.yaml"
     if not policy.exists():
         shutil.copy(ROOT / "examples" / "policy.yaml", policy)
@@ -107,7 +108,7 @@ async def _start_replicas(tmp_path: Path, upstream: str = "http://127.0.0.1:9/s"
     for i in (1, 2, 3):
         d = tmp_path / f"r{i}"
         d.mkdir()
-        config = load_config(_config(d, policy, f"replica-{i}", upstream))
+        config = load_config(_config(d, policy, f"replica-{i}", upstream, **extra))
         if zoom is not None:
             config = dataclasses.replace(config, zoom=zoom)
         guard = Guard(policy, GuardOptions(audit_path=d / "audit.jsonl", audit_replica=f"replica-{i}"),
@@ -282,6 +283,51 @@ async def test_each_replica_keeps_its_chain_anchored_and_audit_verify_checks_all
     files[0].write_bytes(b"".join(lines[:-1]))
     assert await loop.run_in_executor(None, verify_all, *files) == 4
     assert "truncated" in capsys.readouterr().out
+
+
+async def test_reidentify_works_on_any_replica_and_the_database_holds_only_sealed_bytes(
+        tmp_path: Path, dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+    import re
+
+    monkeypatch.setenv("TEST_STATE_DSN", dsn)
+    monkeypatch.setenv("MEETGUARD_VAULT_KEY", base64.b64encode(b"v" * 32).decode())
+    data = yaml.safe_load((ROOT / "examples" / "policy.yaml").read_text())
+    data["purposes"]["summarization"].update(reidentify=True, retention_days=30)
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    out = await _start_replicas(tmp_path, vault={"dir": "vault"})
+    try:
+        async with aiohttp.ClientSession() as http:
+            form = aiohttp.FormData()
+            for k, v in (("purpose", "summarization"), ("recipient", "summarizer"),
+                         ("attendee", "p-alice"), ("attendee", "p-bob"), ("meeting_id", "m-replicas-1")):
+                form.add_field(k, v)
+            form.add_field("chat", CHAT.read_bytes(), filename=CHAT.name)
+            async with http.post(f"{out[0].url}/v1/guard", data=form,
+                                 headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
+                body = await resp.json()
+                assert resp.status == 200 and body["vault"] is True, body
+            released = "".join(body["content"].values())
+            token = re.search(r"[<\[]PERSON_\d+[>\]]", released)
+            assert token is not None and "Alice Martin" not in released
+            for r in out[1:]:            # guarded on replica 1, re-identified on 2 and 3
+                async with http.post(f"{r.url}/v1/reidentify", headers={"Authorization": f"Bearer {TOKEN}"},
+                                     json={"meeting_id": "m-replicas-1", "text": f"ask {token.group(0)}"}) as resp:
+                    got = await resp.json()
+                    assert resp.status == 200 and got["restored"] == 1, got
+                    assert got["text"] != f"ask {token.group(0)}"
+        conn = await asyncpg.connect(dsn)
+        try:
+            rows = await conn.fetch("SELECT name, data FROM mg_vault")
+        finally:
+            await conn.close()
+        assert len(rows) == 2                          # the wrapped key and the sealed map
+        blob = b"".join(bytes(r["data"]) for r in rows)
+        assert b"Alice" not in blob and b"Martin" not in blob and b"v" * 32 not in blob
+        assert not any((r.dir / "vault").exists() for r in out)     # nothing on any disk
+    finally:
+        for r in out:
+            await r.server.close()
 
 
 ZOOM_SECRET = b"zm-replica-secret-5c1d"

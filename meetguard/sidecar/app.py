@@ -9,6 +9,7 @@ once and ``/readyz`` says 503 until the guard is warm.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import logging
 import signal
@@ -93,7 +94,7 @@ def _add_first_hour_routes(app: web.Application) -> None:
         app.router.add_routes(table)
 
 
-def _build_guard(config: SidecarConfig, state: StateBackend) -> GuardLike:
+def _build_guard(config: SidecarConfig, state: StateBackend, vault: Vault | None) -> GuardLike:
     from .._guard import Guard, GuardOptions
 
     options = GuardOptions(audit_path=config.audit, hash_key=config.hash_key,
@@ -102,15 +103,19 @@ def _build_guard(config: SidecarConfig, state: StateBackend) -> GuardLike:
                            spacy_model=config.models.spacy,
                            detection_workers=config.models.detection_workers,
                            token_form=config.token_form,
-                           audit_replica=config.audit_replica, vault=_vault(config))
+                           audit_replica=config.audit_replica, vault=vault)
     return Guard(config.policy, options, consent=state if state.shared else None)
 
 
-def _vault(config: SidecarConfig) -> Vault | None:
-    """The vault the guard stores re-identifiable meetings' maps in (#25): the config's."""
+def vault_of(config: SidecarConfig, state: StateBackend | None,
+             loop: asyncio.AbstractEventLoop) -> Vault | None:
+    """The vault re-identifiable meetings' maps go to (#25): the config's, its sealed
+    files in the shared state when there is one (state/vault.py), else in vault.dir."""
     if config.vault is None:
         return None
-    return Vault(config.vault.dir, config.vault.key)
+    from ..state.vault import open_vault
+
+    return open_vault(config.vault.dir, config.vault.key, state, loop)
 
 
 async def _open_state(config: SidecarConfig, given: GuardLike | None) -> StateBackend:
@@ -128,6 +133,9 @@ async def _open_state(config: SidecarConfig, given: GuardLike | None) -> StateBa
         if not isinstance(given, Guard):
             raise ConfigError(f"{config.source}: state.backend: postgres needs the sidecar's own guard")
         given.consent = state      # its decisions read the shared consent events
+        if config.vault is not None:  # and its re-identifiable maps go to the shared vault
+            given.options = dataclasses.replace(
+                given.options, vault=vault_of(config, state, asyncio.get_running_loop()))
     try:
         await state.start()
     except MeetguardError as exc:
@@ -145,7 +153,7 @@ def _lifecycle(given: GuardLike | None, loader: MeetingLoader, limits: AudioLimi
         state = await _open_state(config, given)
         runtime.state = state
         guard = given if given is not None else await loop.run_in_executor(
-            None, _build_guard, config, state)
+            None, _build_guard, config, state, vault_of(config, state, loop))
         # trust_env=False: no proxy from the environment; only configured upstreams are reached.
         session = aiohttp.ClientSession(trust_env=False)
         upstreams = {}

@@ -13,7 +13,7 @@ from .._errors import UsageError
 from .._ids import check_id
 from ..audit import AuditLog
 from ..reidentify import reidentify_meeting
-from ..vault import Vault, VaultNotFound
+from ..vault import VaultNotFound
 from . import keys
 from .errors import error_response
 from .openai_proxy import parse_body
@@ -52,7 +52,10 @@ async def reidentify(request: web.Request) -> web.StreamResponse:
 
     path, key = _audit_facts(config)
     audit = AuditLog(path, key=key, replica=config.audit_replica)
-    vault = Vault(config.vault.dir, config.vault.key)
+    from ..state.vault import open_vault
+
+    vault = open_vault(config.vault.dir, config.vault.key, request.app[keys.RUNTIME].state,
+                       asyncio.get_running_loop())
     family = config.family_of(request[keys.TOKEN])   # restores only its own family's meetings
     out, count = await asyncio.to_thread(functools.partial(
         reidentify_meeting, vault, meeting, text, caller_of(request[keys.TOKEN]), audit,

@@ -9,6 +9,7 @@ until they are acknowledged or fail (docs/consent.md).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -125,6 +126,12 @@ async def erasure_ctx(app: web.Application) -> AsyncIterator[None]:
     app[ERASURES] = state
     try:
         state.settings = withdrawal_settings(app[keys.CONFIG])
+        shared, vault = app[keys.RUNTIME].state, app[keys.CONFIG].vault
+        if shared is not None and shared.shared and vault is not None:   # crypto-shred there
+            from ..state.vault import open_vault
+
+            state.settings = dataclasses.replace(state.settings, vault=open_vault(
+                vault.dir, vault.key, shared, asyncio.get_running_loop()))
     except ConfigError as exc:
         state.error = exc
         log.error("erasure requests disabled", extra={"error_type": type(exc).__name__})

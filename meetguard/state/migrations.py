@@ -42,4 +42,11 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             updated_at timestamptz NOT NULL DEFAULT now()
         );
     """),
+    (4, "re-identification vault", """
+        CREATE TABLE mg_vault (
+            name       text PRIMARY KEY,                   -- <sha256 of the meeting id>.key | .map
+            data       bytea       NOT NULL,               -- sealed as on disk: never a clear value
+            updated_at timestamptz NOT NULL DEFAULT now()
+        );
+    """),
 )

@@ -121,6 +121,27 @@ class PostgresState:
             await conn.execute("DELETE FROM mg_zoom_events WHERE key = $1 AND replica = $2",
                                key, self.config.replica)
 
+    # -- the re-identification vault: sealed blobs only (state/vault.py) ---------------
+    async def vault_get(self, name: str) -> bytes | None:
+        async with self._conn() as conn:
+            data = await conn.fetchval("SELECT data FROM mg_vault WHERE name = $1", name)
+        return None if data is None else bytes(data)
+
+    async def vault_put(self, name: str, data: bytes) -> None:
+        async with self._conn() as conn:
+            await conn.execute("INSERT INTO mg_vault (name, data) VALUES ($1, $2) ON CONFLICT (name) "
+                               "DO UPDATE SET data = EXCLUDED.data, updated_at = now()", name, data)
+
+    async def vault_delete(self, name: str) -> None:
+        async with self._conn() as conn:
+            await conn.execute("DELETE FROM mg_vault WHERE name = $1", name)
+
+    async def vault_names(self, suffix: str) -> list[str]:
+        async with self._conn() as conn:
+            rows = await conn.fetch("SELECT name FROM mg_vault WHERE name LIKE $1 ORDER BY name",
+                                    "%" + suffix)
+        return [str(r["name"]) for r in rows]
+
     # -- audit chain heads ------------------------------------------------------------
     async def anchor_audit(self, replica: str, count: int, head: str) -> None:
         async with self._conn() as conn:
