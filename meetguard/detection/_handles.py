@@ -25,6 +25,7 @@ __all__ = ["find_handles", "handle_forms"]
 _EMAIL = re.compile(r"([^\s@<>()]+)@[^\s@<>()]+\.[A-Za-z]{2,}")
 _LETTERS = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _MIN = 4
+_MIN_JOINED = 6
 
 # @word that is not a person: group mentions, code annotations and CSS at-rules.
 _NOT_HANDLES = words("handles_not_persons")
@@ -50,9 +51,9 @@ def handle_forms(name: str) -> set[str]:
     if len(words) < 2:
         return forms
     first, last = words[0], words[-1]
-    for sep in ("", ".", "_", "-"):
-        forms.add(f"{first}{sep}{last}")
-    forms.add(first[0] + last)
+    forms.update(f"{first}{sep}{last}" for sep in (".", "_", "-"))
+    # run together, a handle can spell a word ("Jo Li" -> "joli"): only from six letters
+    forms.update(f for f in (first + last, first[0] + last) if len(f) >= _MIN_JOINED)
     return {f for f in forms if len(f) >= _MIN}
 
 
