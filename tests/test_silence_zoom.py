@@ -139,3 +139,42 @@ async def test_without_its_timeline_the_mixed_audio_is_not_fetched(hook: Hook) -
     [got] = hook.upstream.received
     assert got.json()["audio"] == {} and rows[-1]["decision"] == "partial"
     assert "mixed audio withheld" in rows[-1]["event"]["purposes"][0]["reason"]
+
+
+async def test_the_sidecar_speakers_field(aiohttp_client: Any, tmp_path: Path) -> None:
+    """POST /v1/guard with ``audio`` and ``speakers`` (a Zoom VTT here): the refusing speaker is
+    silenced and the answer carries ``silenced``; ``speakers`` without ``audio`` is a 400."""
+    from aiohttp import FormData
+
+    (tmp_path / "policy.yaml").write_text(s2.POLICY, "utf-8")
+    turns = s2.alternating(tmp_path / "meeting.wav")
+    alice = [(t.start, t.end, t.text) for t in turns if t.who == "alice"]
+    guard = Guard(tmp_path / "policy.yaml", GuardOptions(audit_path=tmp_path / "audit.jsonl"),
+                  detector=FakeDetector(roster=False), transcriber=FakeTranscriber(alice))
+    config = SidecarConfig(policy=tmp_path / "policy.yaml", audit=tmp_path / "audit.jsonl", tokens=("tok-s",),
+                           jobs_dir=tmp_path / "jobs", limits=Limits(max_body_mb=4))
+    client = await aiohttp_client(init_app(config, guard))
+    auth = {"Authorization": "Bearer tok-s"}
+    try:
+        for _ in range(2400):                # a bound, not a timing: the guard warms first
+            if (await client.get("/readyz")).status == 200:
+                break
+            await asyncio.sleep(0.025)
+        form = FormData()
+        form.add_field("purpose", "summarization")
+        form.add_field("audio", (tmp_path / "meeting.wav").read_bytes(), filename="meeting.wav")
+        form.add_field("speakers", s2.zoom_vtt(turns, tmp_path / "t.vtt").read_bytes(), filename="t.vtt")
+        resp = await client.post("/v1/guard", data=form, headers=auth)
+        body = await resp.json()
+        assert resp.status == 200, body
+        assert body["decision"] == "partial" and {s["participant"] for s in body["silenced"]} == {"p-bob"}
+        x, rate = s2.samples(base64.b64decode(body["audio"]["audio.redacted.wav"]))
+        assert all(s2.peak(x, rate, t.start, t.end) == 0 for t in turns if t.who == "bob")
+        alone = FormData()
+        alone.add_field("purpose", "summarization")
+        alone.add_field("speakers", b"WEBVTT\n", filename="t.vtt")
+        bad = await client.post("/v1/guard", data=alone, headers=auth)
+        assert bad.status == 400 and "speakers" in (await bad.json())["message"]
+    finally:
+        await client.close()
+        guard.close()

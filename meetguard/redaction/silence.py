@@ -145,10 +145,9 @@ def _tokens(text: str) -> list[str]:
 
 
 def _stop_words() -> frozenset[str]:
-    from spacy.lang.en.stop_words import STOP_WORDS as EN
-    from spacy.lang.fr.stop_words import STOP_WORDS as FR
+    from .._wordlists import words
 
-    return frozenset(EN) | frozenset(FR)
+    return words("stop_words")
 
 
 def distinctive_words(said: Iterable[str], released: Iterable[str] = ()) -> frozenset[str]:

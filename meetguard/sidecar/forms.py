@@ -183,10 +183,10 @@ class _Form:
         recipient = check_id("recipient", self.fields.get("recipient", ""))
         meeting_id = check_id("meeting_id", self.fields.get("meeting_id", ""))
         attendees = tuple(check_pid("attendee", a) for a in self.attendees)
-        if not (self.chat or self.transcript or self.audio or self.tracks):
-            raise UsageError("request: no input file (chat, transcript, audio or track:<id>)")
         if self.speakers is not None and self.audio is None:
             raise UsageError("speakers: given without a mixed recording (audio)")
+        if not (self.chat or self.transcript or self.audio or self.tracks):
+            raise UsageError("request: no input file (chat, transcript, audio or track:<id>)")
         parse_at(self.fields.get("at"))   # reject a bad date before any work
         language = check_id("language", self.fields.get("language", ""))
         return GuardRequest(language=language, purpose=purpose, recipient=recipient, meeting_id=meeting_id,
