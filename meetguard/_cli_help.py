@@ -22,7 +22,7 @@ EXAMPLES: dict[str, str] = {
               "--transcript examples/meeting/transcript.vtt --out out/"),
     "batch": "meetguard batch archive/ --policy examples/policy.yaml --purpose summarization --out batch-out/",
     "redact": ("echo 'Mail alice.martin@northwind.example' | meetguard redact --policy examples/policy.yaml "
-               "--purpose summarization --recipient summarizer"),
+               "--purpose summarization --recipient summarizer --attendee p-alice"),
     "policy check": "meetguard policy check examples/policy.yaml",
     "audit verify": "meetguard audit verify var/meetguard-audit.jsonl",
     "audit head": "meetguard audit head var/meetguard-audit.jsonl",
