@@ -217,3 +217,5 @@ def test_double_before_a_numeral_and_a_sentence_first_word_is_no_local_part() ->
     spans = [(h.start, h.end) for h in find_spoken_emails("Send it to Ingrid Solberg at Litware.example.",
                                                           asr=True)]
     assert (11, 44) in spans
+    copy = "Copy Jamal at wingtip.example on the thread."
+    assert [copy[h.start:h.end] for h in find_spoken_emails(copy, asr=True)] == ["Jamal at wingtip.example"]

@@ -290,6 +290,9 @@ def _asr_domains(text: str) -> list[Hit]:
         if tld in _FILE_ENDINGS and local is None:
             continue
         start = m.start(1) if local is not None else m.start(3)
+        if local is not None and " " in local and text[:start].rstrip()[-1:] in ("", ".", "!", "?"):
+            head = local.split()[0]                     # "Copy Jamal at …": a sentence's first word
+            local, start = local[len(head):].strip(), text.index(local[len(head):].strip(), start)
         full = _join((word + domain).replace(".", " dot "))
         value = (_join(local.replace(".", " dot ")) + "@" if local else "") + full
         hits.append(Hit(start, m.end(), "EMAIL_ADDRESS", 0.7, value, RANK_STRUCTURED))
