@@ -330,6 +330,27 @@ async def test_reidentify_works_on_any_replica_and_the_database_holds_only_seale
             await r.server.close()
 
 
+async def test_a_withdrawal_finds_the_releases_every_replica_made(replicas: list[Replica]) -> None:
+    from meetguard.state.audit_heads import fetch_heads
+
+    async with aiohttp.ClientSession() as http:
+        made = {}
+        for r in replicas[1:]:           # released by replicas 2 and 3 (Bob's lines included)
+            status, body = await _guard(http, r)
+            assert status == 200, body
+            made[r.name] = body["audit_id"]
+        loop = asyncio.get_running_loop()
+        for _ in range(100):             # copied to the shared state with the anchored head
+            heads = await loop.run_in_executor(None, fetch_heads, "TEST_STATE_DSN")
+            if all(n in heads for n in made):
+                break
+            await asyncio.sleep(0.1)
+        status, body = await _withdraw(http, replicas[0], "p-bob")        # through replica 1
+        assert status == 202, body
+    assert sorted(body["releases"]) == sorted(made.values())
+    assert body["notify_by_hand"] == ["summarizer"]                     # no erasure_url configured
+
+
 ZOOM_SECRET = b"zm-replica-secret-5c1d"
 UUID = "7777BBBiBBBBBiBiBiiBii=="
 

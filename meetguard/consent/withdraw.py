@@ -173,8 +173,8 @@ def check_withdrawal(settings: WithdrawalSettings, participant: str, purpose: st
 
 def record_withdrawal(settings: WithdrawalSettings, participant: str, purpose: str,
                       at: datetime | None = None, *, audit: AuditSink | None = None,
-                      now: datetime | None = None, recorded: Policy | None = None
-                      ) -> WithdrawalResult:
+                      now: datetime | None = None, recorded: Policy | None = None,
+                      other_records: Iterable[Mapping[str, Any]] = ()) -> WithdrawalResult:
     """Steps 1-4. Raises UsageError / PolicyError (the policy file is then unchanged and
     nothing is recorded). ``recorded``: the event is already recorded in the shared
     state (check_withdrawal gave this policy); the policy file is left as it is."""
@@ -188,7 +188,11 @@ def record_withdrawal(settings: WithdrawalSettings, participant: str, purpose: s
     edit = _Recorded(recorded)
     sink = audit or AuditLog(settings.audit_path, key=settings.audit_key, replica=settings.replica)
     store = ErasureStore(settings.store_dir)
-    found = releases_holding(read_records(settings.audit_path), participant, purpose)
+    # this replica's chain, and the releases other replicas copied to the shared state
+    mine = read_records(settings.audit_path)
+    seen = {str(r.get("hash")) for r in mine}
+    found = releases_holding(mine + [dict(r) for r in other_records if str(r.get("hash")) not in seen],
+                             participant, purpose)
     states = _requests(found, _already_asked(store, participant, purpose), participant, purpose,
                        settings.endpoints, now)
     vault = _vault(settings.vault, found, purpose)

@@ -13,12 +13,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from .._errors import MeetguardError
 from ..audit import AuditLog
 from ..state import StateBackend
+from ..state.postgres import PostgresState
 from . import keys
 
 __all__ = ["ANCHOR_INTERVAL_S", "anchor_ctx", "anchor_once"]
@@ -27,12 +29,27 @@ log = logging.getLogger("meetguard.sidecar")
 ANCHOR_INTERVAL_S = 1.0
 
 
+def _new_releases(path: Path, after: int) -> list[dict[str, Any]]:
+    """The release records of ``path`` after seq ``after`` (what a withdrawal through any
+    replica must find: consent/releases.py)."""
+    from ..consent.releases import read_records
+
+    return [r for r in read_records(path) if int(r.get("seq", 0)) > after
+            and r.get("decision") in ("release", "partial") and "event" not in r and "hash" in r]
+
+
 async def anchor_once(state: StateBackend, replica: str, path: Path,
                       last: tuple[int, str] | None) -> tuple[int, str] | None:
-    """Anchor the head of ``path`` if it moved since ``last``; the head now anchored."""
-    head = await asyncio.get_running_loop().run_in_executor(None, AuditLog(path).last_head)
+    """Anchor the head of ``path`` if it moved since ``last`` (and copy the releases since
+    then to the shared state); the head now anchored."""
+    loop = asyncio.get_running_loop()
+    head = await loop.run_in_executor(None, AuditLog(path).last_head)
     if head == last or head[0] == 0:
         return last
+    if isinstance(state, PostgresState):
+        found = await loop.run_in_executor(None, _new_releases, path, last[0] if last else 0)
+        if found:
+            await state.record_releases(replica, found)
     await state.anchor_audit(replica, head[0], head[1])
     return head
 

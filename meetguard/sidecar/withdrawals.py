@@ -36,6 +36,7 @@ from ..consent import (
     record_withdrawal,
 )
 from ..policy import Policy, load_policy
+from ..state.postgres import PostgresState
 from . import keys
 from .config import SidecarConfig
 from .forms import read_body
@@ -233,9 +234,10 @@ async def _record(request: web.Request, settings: WithdrawalSettings, participan
         # replica reads it before its next decision; the policy file stays the baseline.
         policy, when = await loop.run_in_executor(
             None, check_withdrawal, settings, participant, purpose, at)
+        others = await shared.releases() if isinstance(shared, PostgresState) else []
         await shared.record_consent(policy.policy_id, participant, purpose, "withdrawn", when)
-        result = await loop.run_in_executor(
-            None, lambda: record_withdrawal(settings, participant, purpose, when, recorded=policy))
+        result = await loop.run_in_executor(None, lambda: record_withdrawal(
+            settings, participant, purpose, when, recorded=policy, other_records=others))
     else:
         result = await loop.run_in_executor(
             None, lambda: record_withdrawal(settings, participant, purpose, at))

@@ -49,4 +49,11 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             updated_at timestamptz NOT NULL DEFAULT now()
         );
     """),
+    (5, "releases of every replica", """
+        CREATE TABLE mg_releases (
+            audit_id   text PRIMARY KEY,                   -- the release record's hash
+            replica    text        NOT NULL,
+            record     jsonb       NOT NULL                -- the audit record: ids, hashes, counts
+        );
+    """),
 )

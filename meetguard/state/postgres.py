@@ -142,6 +142,23 @@ class PostgresState:
                                     "%" + suffix)
         return [str(r["name"]) for r in rows]
 
+    # -- releases of every replica (what a withdrawal asks to erase) -------------------
+    async def record_releases(self, replica: str, records: list[dict[str, Any]]) -> None:
+        import json
+
+        async with self._conn() as conn, conn.transaction():
+            await conn.executemany(
+                "INSERT INTO mg_releases (audit_id, replica, record) VALUES ($1, $2, $3::jsonb) "
+                "ON CONFLICT (audit_id) DO NOTHING",
+                [(str(r["hash"]), replica, json.dumps(r)) for r in records])
+
+    async def releases(self) -> list[dict[str, Any]]:
+        import json
+
+        async with self._conn() as conn:
+            rows = await conn.fetch("SELECT record::text AS record FROM mg_releases ORDER BY audit_id")
+        return [json.loads(r["record"]) for r in rows]
+
     # -- audit chain heads ------------------------------------------------------------
     async def anchor_audit(self, replica: str, count: int, head: str) -> None:
         async with self._conn() as conn:
