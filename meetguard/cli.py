@@ -270,6 +270,9 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
                                      meeting_id=args.meeting_id, format=args.format,
                                      speakers=args.speakers)
         meeting = generic_names(meeting)      # outputs never carry an input's file name (#25)
+        if options.progress:                  # on a terminal: say something before the models load
+            print(f"meetguard: inputs read ({len(meeting.documents)} document(s), {len(meeting.audio)} "
+                  "recording(s)); loading the models and guarding ...", file=sys.stderr)
         result = guard.process_sync(meeting, args.purpose, args.recipient, at, verify=args.verify,
                                     language=args.language)
     finally:
