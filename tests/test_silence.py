@@ -270,3 +270,25 @@ def test_a_tone_can_replace_the_silence(tmp_path: Path, policy: Path) -> None:
         Guard(policy, GuardOptions(speaker_fill="hum"), detector=FakeDetector(roster=False),
               audit=MemoryAuditSink(), transcriber=FakeTranscriber([])).process_sync(
             Meeting.from_files(audio=rec, speakers=timeline), "summarization", None, AT)
+
+
+def test_the_cli_speakers_flag(tmp_path: Path, policy: Path) -> None:
+    from meetguard.cli import main
+    from meetguard.testing import guard_factory
+
+    rec = tmp_path / "rec.wav"
+    turns = s2.alternating(rec)
+    alice = [(t.start, t.end, t.text) for t in turns if t.who == "alice"]
+    out = tmp_path / "out"
+    argv = ["guard", "--policy", str(policy), "--purpose", "summarization", "--audio", str(rec),
+            "--speakers", str(s2.zoom_timeline(turns, tmp_path / "timeline.json")), "--out", str(out),
+            "--audit", str(tmp_path / "audit.jsonl")]
+    assert main(argv, guard_factory=guard_factory(transcriber=FakeTranscriber(alice))) == 0
+    decision = json.loads((out / "decision.json").read_text())
+    assert decision["decision"] == "partial" and decision["silenced_seconds"] > 8
+    assert [s["participant"] for s in decision["silenced"]] == ["p-bob", "p-bob"]
+    record = json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])
+    assert record["silenced"] == decision["silenced"]
+    [wav] = out.glob("*.redacted.wav")
+    x, rate = s2.samples(wav)
+    assert all(s2.peak(x, rate, t.start, t.end) == 0 for t in turns if t.who == "bob")
