@@ -211,7 +211,7 @@ def test_guard_report_on_a_sample_meeting_with_audio(tmp_path: Path) -> None:
                  "--attendee", "p-alice", "--audit", str(tmp_path / "audit.jsonl")])
     assert code == 0
     decision = json.loads((out / "decision.json").read_text())
-    assert "report.html" not in decision["outputs"] and "jfk.redacted.wav" in decision["outputs"]
+    assert "report.html" not in decision["outputs"] and "audio.redacted.wav" in decision["outputs"]   # #25
     html = (out / "report.html").read_text()
     page = _Page()
     page.feed(html)
