@@ -33,6 +33,14 @@ participants:
 unknown_speakers: non_consenting
 """
 
+# The same policy with a purpose `archiving` that the account has off: denied, no model loaded.
+POLICY_ARCHIVING_OFF = (
+    POLICY.replace("ai_features: {summarization: true}",
+                   "ai_features: {summarization: true, archiving: false}")
+    .replace("participants:", "  archiving:\n    consent: opt_in\n    missing_consent: deny\n"
+             "    recipients: [summarizer]\n    redact: {entities: all, operator: redact}\n"
+             "    audio: drop\nparticipants:", 1))
+
 # Values that must never be released, and text that must be.
 PII = ("Alice Martin", "Bob Li", "Carla Nunes", "alice.martin@acme.example", "bob.li@acme.example")
 CARLA_TEXT = "I should not be here"

@@ -23,6 +23,7 @@ from meetguard.testing import FakeDetector
 from .batch_support import (
     CARLA_TEXT,
     POLICY,
+    POLICY_ARCHIVING_OFF,
     assert_chain_ok,
     audit_records,
     batch_argv,
@@ -174,7 +175,9 @@ def test_manifest_paths_stay_inside_the_archive(tmp_path: Path,
     manifest = archive / "meetings.jsonl"
     manifest.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     out, audit = tmp_path / "out", tmp_path / "audit.jsonl"
-    # An undefined purpose is denied before any model is needed: decision.json only.
+    # A purpose the account has off is denied before any model is needed: decision.json
+    # only. (An undefined purpose is a usage error, exit 2, before any line is read: #26.)
+    policy.write_text(POLICY_ARCHIVING_OFF)
     argv = batch_argv(manifest, policy, out, audit, "--workers", "1")
     argv[argv.index("summarization")] = "archiving"
     assert main(argv) == 1
