@@ -278,11 +278,24 @@ def _caption_label(line: str) -> tuple[str, str, str] | None:
         label = " ".join(m.group(1).split())
         # "[PERSON_1]: text" is a Zoom prefix whose name is a token, not a caption label
         if form == "[]" and (label.lower() in _SOUNDS or not m.group(2).strip()
-                             or m.group(2).startswith(":")):
+                             or m.group(2).startswith(":") or _redacted_text(label, line, m)):
             return None
         if label and _plausible_name(label, 2, True) or label.isupper() and len(label) > 1:
             return form, label, m.group(2)
     return None
+
+
+def _redacted_text(label: str, line: str, m: re.Match[str]) -> bool:
+    """Whether ``[PERSON_1]...`` is a line of guarded text that starts with a token.
+
+    A caption label is followed by a space and the start of what is said; a token
+    at the start of a redacted line is followed by punctuation, lower-case words,
+    digits or another token ("[PERSON_1], admitida.", "[PERSON_2] [PERSON_3] y yo").
+    """
+    if not _TOKEN.fullmatch(f"[{label}]"):
+        return False
+    rest = m.group(2)
+    return line[m.end(1) + 1] not in " \t" or rest[0].islower() or rest[0].isdigit() or rest[0] in "[,.;:!?)"
 
 
 def caption_labels(payload: str) -> tuple[list[tuple[str | None, str, str]], bool]:
@@ -320,8 +333,8 @@ def caption_line(label: str | None, body: str, form: str, escape: Callable[[str]
     """A caption part written back with the marker it was read with."""
     if label is None:
         return f">> {body}" if form == ">>-" else body
-    if form == "[]":
-        return f"[{escape(label).replace(']', ' ')}] {body}"
+    if form == "[]":          # a token speaker as [PERSON_1], never [[PERSON_1 ]
+        return f"[{escape(unwrap(label)).replace(']', ' ')}] {body}"
     if form in ("-", ">>"):
         return f"{form} {escape(label).replace(':', ' ')}: {body}"
     return body
