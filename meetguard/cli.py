@@ -117,6 +117,8 @@ def _add_guard_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     g.add_argument("--chat", action="append", default=[], metavar="FILE")
     g.add_argument("--transcript", action="append", default=[], metavar="FILE")
     g.add_argument("--audio", metavar="FILE")
+    g.add_argument("--video", metavar="FILE", help="a video recording (MP4): its picture guarded (docs/video.md), "
+                   "its sound as --audio when --audio is not given")
     g.add_argument("--speakers", metavar="FILE", help="who spoke when in --audio: silence excluded speakers")
     g.add_argument("--speaker-fill", choices=["silence", "tone"], default="silence",
                    help="what replaces a silenced speaker (default: digital silence)")
@@ -245,8 +247,9 @@ def _audit_output_failure(audit: AuditSink, result: GuardResult, exc: BaseExcept
 
 def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = None) -> int:
     out = Path(args.out)
-    if not (args.chat or args.transcript or args.audio or args.track):
-        raise UsageError("no inputs: give at least one --chat, --transcript, --audio or --track FILE")
+    if not (args.chat or args.transcript or args.audio or args.track or args.video):
+        raise UsageError("no inputs: give at least one --chat, --transcript, --audio, --video or --track FILE")
+    audio = args.audio if args.audio or not args.video else _video_sound(args.video)
     if args.meeting_id is not None:
         check_id("--meeting-id", args.meeting_id)      # an identifier, never free text (#25)
     _check_out(out, args.force)
@@ -265,7 +268,7 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
     guard = (guard_factory or Guard.from_policy)(args.policy, options)
     try:
         check_purpose(guard.policy, args.purpose, args.policy)
-        meeting = Meeting.from_files(chat=args.chat, transcript=args.transcript, audio=args.audio,
+        meeting = Meeting.from_files(chat=args.chat, transcript=args.transcript, audio=audio,
                                      tracks=tracks, attendees=args.attendee,
                                      meeting_id=args.meeting_id, format=args.format,
                                      speakers=args.speakers)
@@ -275,6 +278,8 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
                   "recording(s)); loading the models and guarding ...", file=sys.stderr)
         result = guard.process_sync(meeting, args.purpose, args.recipient, at, verify=args.verify,
                                     language=args.language)
+        if args.video:
+            result = _guard_video(args.video, guard, result)
     finally:
         guard.close()
     files: dict[str, bytes] = {}
@@ -301,6 +306,26 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
         if reason.startswith(MIXED_AUDIO_WITHHELD):
             print(f"meetguard: {reason}", file=sys.stderr)
     return EXIT_DENIED if result.decision == "deny" else EXIT_RELEASED
+
+
+def _video_sound(video: str) -> str | None:
+    """The video's own sound track as the mixed recording, when it has one."""
+    from .video.decode import probe_video
+
+    return video if probe_video(Path(video)).has_audio else None
+
+
+def _guard_video(video: str, guard: Guard, result: GuardResult) -> GuardResult:
+    """The video stage after the decision; its own audit record follows the decision's."""
+    from .video.release import video_may_run, video_outputs, with_video
+
+    if not video_may_run(result):
+        return result
+    files, record = video_outputs(Path(video), guard.policy, result, guard.backends.detector())
+    guard.audit.append(record)
+    if not files:
+        print(f"meetguard: {record['reasons'][0]}", file=sys.stderr)
+    return with_video(result, files, record)
 
 
 def _cmd_policy_check(args: argparse.Namespace) -> int:

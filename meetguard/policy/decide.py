@@ -174,6 +174,9 @@ class _Consent:
 
 
 # Named in decision.json, the CLI line and the report: what happened, and what releases it.
+# The last reason of a deny whose policy allowed the purpose but left no content (the video
+# stage may still release a picture with the refusing tiles blacked out: docs/video.md).
+NOTHING_LEFT = "nothing left to release"
 MIXED_AUDIO_WITHHELD = "audio withheld: the mixed recording cannot be split per speaker"
 MIXED_AUDIO_FIX = ("to release the others' audio, give each participant's own track "
                    "(meetguard guard --track PARTICIPANT_ID=FILE; the sidecar's track fields)")
@@ -381,7 +384,7 @@ def _step8_outcome(request: _Request, p: Purpose, consent: _Consent, drops: _Dro
     """Nothing left: deny; content dropped: partial; else release."""
     reasons = _drop_reasons(p, consent, drops)
     if not drops.content_left:
-        return _denied(request, [*reasons, "nothing left to release"], consent)
+        return _denied(request, [*reasons, NOTHING_LEFT], consent)
     documents = request.meeting.documents
     dropped_docs = frozenset(
         d for d, doc in enumerate(documents)

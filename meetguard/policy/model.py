@@ -61,6 +61,7 @@ class Purpose:
     private_messages: str = "exclude"  # exclude | include
     retention_days: int | None = None
     reidentify: bool = False           # store the pseudonym map in the vault (docs/vault.md)
+    video_faces: str = "blur"          # video.faces: blur | keep (docs/video.md)
 
 
 @dataclass(frozen=True)

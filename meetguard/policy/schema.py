@@ -263,7 +263,9 @@ def _audit_key_env(v: _V, doc: Mapping[Any, Any]) -> str | None:
     return v.string(audit["key_env"], "audit.key_env") if "key_env" in audit else None
 
 
-AUDIO_LIMIT_KEYS = ("max_audio_minutes", "max_sample_rate", "max_channels")
+AUDIO_LIMIT_KEYS = ("max_audio_minutes", "max_sample_rate", "max_channels",
+                    # the video stage's (docs/video.md), in the same ``limits:`` mapping
+                    "max_video_minutes", "max_video_width", "max_video_height", "max_video_fps")
 
 
 def _audio_limits(v: _V, given: Any) -> dict[str, int]:
@@ -308,7 +310,7 @@ def _purpose(v: _V, name: str, body: Any, entities: frozenset[str]) -> Purpose:
         raise v.fail(key, "a purpose name must not be empty")
     m = v.mapping(body, key)
     v.keys(m, key, ["consent", "missing_consent", "recipients", "redact", "audio"],
-           ["private_messages", "retention_days", "reidentify"])
+           ["private_messages", "retention_days", "reidentify", "video"])
     consent = v.choice(m["consent"], f"{key}.consent", ["opt_in", "opt_out"], "consent mode")
     missing = v.choice(m["missing_consent"], f"{key}.missing_consent", ["exclude", "deny"])
     recipients = v.string_list(m["recipients"], f"{key}.recipients")
@@ -354,7 +356,19 @@ def _purpose(v: _V, name: str, body: Any, entities: frozenset[str]) -> Purpose:
     if not isinstance(reidentify, bool):
         raise v.fail(f"{key}.reidentify", "must be true or false")
     return Purpose(name, consent, missing, recipients, RedactRule(ents, op, speakers),
-                   audio, private, retention, reidentify)
+                   audio, private, retention, reidentify, _video_faces(v, name, m.get("video")))
+
+
+def _video_faces(v: _V, name: str, raw: Any) -> str:
+    """``video: {faces: blur | keep}`` (docs/video.md); absent: ``keep`` for summarization
+    (nothing of the picture is asked of a summary), ``blur`` for every other purpose."""
+    default = "keep" if name == "summarization" else "blur"
+    if raw is None:
+        return default
+    key = f"purposes.{name}.video"
+    m = v.mapping(raw, key)
+    v.keys(m, key, [], ["faces"])
+    return v.choice(m["faces"], f"{key}.faces", ["blur", "keep"]) if "faces" in m else default
 
 
 def _participants(v: _V, raw: Any, purposes: Mapping[str, Purpose]) -> tuple[Participant, ...]:

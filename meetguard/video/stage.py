@@ -1,0 +1,191 @@
+"""The video stage: decode, analyse sampled frames, hide, re-encode with the guarded
+audio muxed in, then verify the released file at a different rate (docs/video.md).
+
+The stage decides nothing about consent: :class:`VideoPlan` says what the run's
+decision asks (faces blurred or kept, who refuses), and ``check`` is the run's own
+detector and roster over lines of text. A line is hidden when the detector finds
+anything in it; a line naming a refusing participant is a tile label, and that tile
+is blacked out. Where someone refuses and a face is in a tile with no recognised
+label, the video is withheld (:class:`VideoWithheld`), as mixed audio is.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .._model import Finding
+from .analyse import Box, FaceFinder, TextLine, TextReader, scene_changed, tile_of
+from .decode import (
+    FrameWriter,
+    VideoLimits,
+    check_video_limits,
+    output_size,
+    probe_video,
+    read_frames,
+)
+from .redact import Regions, apply_regions
+
+__all__ = ["TextCheck", "VideoModels", "VideoOutcome", "VideoPlan", "VideoWithheld", "guard_video"]
+
+log = logging.getLogger(__name__)
+
+TextCheck = Callable[[Sequence[str]], list[list[Finding]]]
+MAX_OUT_FPS = 30.0
+
+
+class VideoWithheld(Exception):
+    """The video cannot be released; ``reason`` says why (never content)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class VideoPlan:
+    faces: str = "blur"                       # blur | keep
+    refusing: frozenset[str] = frozenset()    # participant ids excluded for the purpose
+    sample_fps: float = 2.0                   # analysed frames per second
+    verify_fps: float = 1.3                   # the released file is sampled again at this rate
+    limits: VideoLimits = field(default_factory=VideoLimits)
+
+
+@dataclass
+class VideoOutcome:
+    video: bytes
+    frames: int = 0
+    sampled: int = 0
+    faces: int = 0
+    text_boxes: int = 0
+    black_tiles: int = 0
+    hidden_whole: int = 0
+    verified_frames: int = 0
+
+
+class VideoModels:
+    """The face finder and text reader, loaded once and shared between runs."""
+
+    def __init__(self) -> None:
+        self.faces = FaceFinder()
+        self.text = TextReader()
+
+
+@dataclass
+class _State:
+    plan: VideoPlan
+    models: VideoModels
+    check: TextCheck
+    outcome: VideoOutcome
+    last_read: np.ndarray | None = None
+    text_regions: Regions = field(default_factory=Regions)
+    labelled: list[Box] = field(default_factory=list)
+
+
+def guard_video(path: Path, plan: VideoPlan, models: VideoModels, check: TextCheck,
+                audio: Path | None) -> VideoOutcome:
+    """Release ``path``'s picture guarded by ``plan``, with ``audio`` (the guarded track, or
+    None for no sound) muxed in. Raises :class:`VideoWithheld` when it cannot be released."""
+    info = probe_video(path)
+    check_video_limits(path, info, plan.limits)
+    size = output_size(info)
+    fps = min(info.fps, MAX_OUT_FPS)
+    step = max(1, round(fps / plan.sample_fps))
+    state = _State(plan, models, check, VideoOutcome(b""))
+    with tempfile.TemporaryDirectory(prefix="meetguard-video-") as tmp:
+        out = Path(tmp) / "video.mp4"
+        writer = FrameWriter(out, fps, size, audio)
+        try:
+            for frame in _released_frames(read_frames(path, fps, size), step, state):
+                writer.write(frame)
+        except BaseException:
+            writer.abort()
+            raise
+        writer.close()
+        if state.outcome.frames == 0:
+            raise VideoWithheld("video: no frame could be decoded")
+        _verify(out, plan, models, check, size, state.outcome)
+        state.outcome.video = out.read_bytes()
+    return state.outcome
+
+
+def _released_frames(frames: Iterator[np.ndarray], step: int, state: _State) -> Iterator[np.ndarray]:
+    """Each frame with the regions of the samples around it hidden (boxes held between samples)."""
+    before: Regions | None = None
+    current: Regions | None = None
+    pending: list[np.ndarray] = []
+    for i, frame in enumerate(frames):
+        state.outcome.frames += 1
+        if i % step == 0:
+            found = _analyse(frame, state)
+            if current is not None:
+                hold = current.union(before, found)
+                yield from (apply_regions(f, hold) for f in pending)
+            pending, before, current = [], current, found
+        pending.append(frame)
+    if current is not None:
+        hold = current.union(before)
+        yield from (apply_regions(f, hold) for f in pending)
+
+
+def _analyse(frame: np.ndarray, state: _State) -> Regions:
+    state.outcome.sampled += 1
+    h, w = frame.shape[:2]
+    try:
+        faces = state.models.faces.find(frame)
+        if scene_changed(state.last_read, frame):
+            _read_text(frame, state)
+    except Exception as exc:  # noqa: BLE001  (a frame that cannot be analysed is hidden whole)
+        log.warning("video: a frame could not be analysed (%s); hidden whole", type(exc).__name__)
+        state.outcome.hidden_whole += 1
+        return Regions(whole=True)
+    if state.plan.refusing and any(not any(t.contains(*f.center) for t in state.labelled) for f in faces):
+        raise VideoWithheld("video withheld: a participant refuses and a face on screen is in no "
+                            "tile whose name label could be read")
+    regions = state.text_regions.union()
+    if state.plan.faces == "blur":
+        regions.blur += [f.padded(0.3, w, h) for f in faces]
+        state.outcome.faces += len(faces)
+    return regions
+
+
+def _read_text(frame: np.ndarray, state: _State) -> None:
+    """OCR ``frame`` (the picture changed), and keep its hidden boxes and tiles until the next."""
+    h, w = frame.shape[:2]
+    lines: list[TextLine] = state.models.text.read(frame)
+    findings = state.check([line.text for line in lines]) if lines else []
+    regions, labelled = Regions(), []
+    for line, found in zip(lines, findings, strict=True):
+        if not found:
+            continue
+        regions.blur.append(line.box.padded(0.15, w, h))
+        people = {f.participant_id for f in found if f.participant_id}
+        if people:
+            tile = tile_of(frame, *line.box.center)
+            labelled.append(tile)
+            if people & state.plan.refusing:
+                regions.black.append(tile)
+    state.outcome.text_boxes += len(regions.blur)
+    state.outcome.black_tiles += len(regions.black)
+    state.last_read, state.text_regions, state.labelled = frame, regions, labelled
+
+
+def _verify(out: Path, plan: VideoPlan, models: VideoModels, check: TextCheck,
+            size: tuple[int, int], outcome: VideoOutcome) -> None:
+    """Sample the released file at ``plan.verify_fps``: a face (with ``faces: blur``) or a
+    line of text in which the detector finds anything fails the video closed."""
+    last: np.ndarray | None = None
+    for frame in read_frames(out, plan.verify_fps, size):
+        outcome.verified_frames += 1
+        if plan.faces == "blur" and models.faces.find(frame):
+            raise VideoWithheld("video withheld: verification found a face in the released video")
+        if scene_changed(last, frame):
+            last = frame
+            lines = models.text.read(frame)
+            if lines and any(check([line.text for line in lines])):
+                raise VideoWithheld("video withheld: verification read a personal value in the released video")

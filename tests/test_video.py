@@ -1,0 +1,236 @@
+"""The video stage (#29, docs/video.md): faces and screens guarded like voices and words.
+
+The videos are built at test time from scikit-image's sample photographs (tests/_video_samples.py).
+The acceptance run goes through `meetguard guard --video` with the real models (CenterFace,
+RapidOCR, the run's own detector, Whisper for the sound); the released video is read back at a
+rate neither the stage nor its verification used.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from meetguard._errors import InputError, PolicyError
+from meetguard._model import Finding
+from meetguard.cli import main
+from meetguard.policy.schema import parse_policy
+from meetguard.video import VideoModels, VideoPlan, VideoWithheld, guard_video
+from meetguard.video.analyse import Box, tile_of
+from meetguard.video.decode import FrameWriter, VideoLimits, probe_video, read_frames
+from meetguard.video.redact import Regions, apply_regions
+
+from ._video_samples import (
+    EMAIL,
+    FPS,
+    NAMES,
+    PHONE,
+    H,
+    W,
+    gallery_frame,
+    meeting_video,
+    plain_frame,
+    tile_box,
+    write_video,
+)
+
+POLICY = Path(__file__).parent / "conf" / "policies" / "good_video.yaml"
+ATTENDEES = [a for pid in ("p-alice", "p-bruno", "p-chiara", "p-dmitri") for a in ("--attendee", pid)]
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\W+", "", text).casefold()
+
+
+def _no_text(texts: Sequence[str]) -> list[list[Finding]]:
+    """The text check for videos built with no text at all (nothing to find)."""
+    return [[] for _ in texts]
+
+
+# -- policy ----------------------------------------------------------------------------------
+
+def _policy_text(extra: str, purpose: str = "training") -> bytes:
+    return (POLICY.read_text().replace("training", purpose)
+            .replace("    audio: bleep\n", f"    audio: bleep\n{extra}", 1).encode())
+
+
+@pytest.mark.parametrize(("purpose", "extra", "faces"), [
+    ("training", "", "blur"),
+    ("summarization", "", "keep"),
+    ("training", "    video: {faces: keep}\n", "keep"),
+    ("summarization", "    video: {faces: blur}\n", "blur"),
+])
+def test_policy_video_faces(tmp_path: Path, purpose: str, extra: str, faces: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_bytes(_policy_text(extra, purpose))
+    assert parse_policy(path.read_bytes(), str(path)).purposes[purpose].video_faces == faces
+
+
+@pytest.mark.parametrize("extra", ["    video: {faces: hide}\n", "    video: {eyes: blur}\n", "    video: blur\n"])
+def test_policy_video_rejects(tmp_path: Path, extra: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_bytes(_policy_text(extra))
+    with pytest.raises(PolicyError, match=r"purposes\.training\.video"):
+        parse_policy(path.read_bytes(), str(path))
+
+
+# -- decode, limits, tiles, hiding (no models) -----------------------------------------------
+
+@pytest.fixture(scope="module")
+def meeting_mp4(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return meeting_video(tmp_path_factory.mktemp("video") / "meeting.mp4")
+
+
+def test_probe_and_limits(meeting_mp4: Path) -> None:
+    info = probe_video(meeting_mp4)
+    assert (info.width, info.height, info.fps, info.has_audio) == (W, H, FPS, True)
+    assert info.duration == pytest.approx(3.0, abs=0.1)
+    from meetguard.video.decode import check_video_limits
+
+    check_video_limits(meeting_mp4, info, VideoLimits())
+    with pytest.raises(InputError, match="max_video_fps"):
+        check_video_limits(meeting_mp4, info, VideoLimits(max_video_fps=2))
+    with pytest.raises(InputError, match="max_video_width"):
+        check_video_limits(meeting_mp4, info, VideoLimits(max_video_width=320))
+
+
+def test_not_a_video(tmp_path: Path) -> None:
+    path = tmp_path / "notes.mp4"
+    path.write_bytes(b"not a video at all")
+    with pytest.raises(InputError, match="no readable video stream"):
+        probe_video(path)
+
+
+def test_tile_of_finds_the_gallery_cell() -> None:
+    frame = gallery_frame()
+    for i in range(4):
+        x0, y0, x1, y1 = tile_box(i)
+        assert tile_of(frame, x0 + 10, y1 - 10) == Box(x0, y0, x1, y1)
+    flat = plain_frame(0)
+    assert tile_of(flat, 10, 10) == Box(0, 0, W, H)   # no separators: the whole frame
+
+
+def test_apply_regions_hides_and_blacks() -> None:
+    frame = gallery_frame()
+    out = apply_regions(frame, Regions(blur=[Box(10, 10, 110, 110)], black=[Box(200, 50, 260, 90)]))
+    assert not out[50:90, 200:260].any()
+    assert np.abs(out[10:110, 10:110].astype(int) - frame[10:110, 10:110]).mean() > 1
+    assert np.array_equal(out[200:, 400:], frame[200:, 400:])
+    whole = apply_regions(frame, Regions(whole=True))
+    assert np.abs(whole.astype(int) - frame).mean() > 5
+
+
+# -- the stage with the real face and text models ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def models() -> VideoModels:
+    return VideoModels()
+
+
+def _reencoded(path: Path, tmp: Path) -> Path:
+    """ffmpeg's plain re-encode of ``path`` through the same encoder settings."""
+    out = tmp / "plain.mp4"
+    writer = FrameWriter(out, FPS, (W, H), None)
+    for frame in read_frames(path, FPS, (W, H)):
+        writer.write(frame)
+    writer.close()
+    return out
+
+
+@pytest.mark.models
+def test_no_face_no_text_keeps_the_picture(tmp_path: Path, models: VideoModels) -> None:
+    src = write_video(tmp_path / "plain.mp4", [plain_frame(i) for i in range(2 * FPS)], tone=False)
+    outcome = guard_video(src, VideoPlan(), models, _no_text, None)
+    assert (outcome.faces, outcome.text_boxes, outcome.hidden_whole) == (0, 0, 0)
+    released = tmp_path / "released.mp4"
+    released.write_bytes(outcome.video)
+    a = np.stack(list(read_frames(released, FPS, (W, H)))).astype(int)
+    b = np.stack(list(read_frames(_reencoded(src, tmp_path), FPS, (W, H)))).astype(int)
+    assert a.shape == b.shape
+    close = (np.abs(a - b).max(axis=3) <= 8).mean()
+    assert close >= 0.99, close
+
+
+@pytest.mark.models
+def test_unlabelled_tiles_with_a_refusal_withhold_the_video(tmp_path: Path, models: VideoModels) -> None:
+    src = write_video(tmp_path / "faces.mp4", [gallery_frame(labels=False)] * FPS, tone=False)
+    with pytest.raises(VideoWithheld, match="no tile whose name label could be read"):
+        guard_video(src, VideoPlan(refusing=frozenset({"p-alice"})), models, _no_text, None)
+    kept = guard_video(src, VideoPlan(faces="keep"), models, _no_text, None)
+    assert kept.faces == 0 and kept.video   # faces kept: found, not hidden
+    out = tmp_path / "kept.mp4"
+    out.write_bytes(kept.video)
+    assert models.faces.find(next(read_frames(out, 1, (W, H))))
+
+
+# -- acceptance: `meetguard guard --video` ----------------------------------------------------
+
+def _guard(out: Path, purpose: str, video: Path) -> dict[str, object]:
+    code = main(["guard", "--policy", str(POLICY), "--purpose", purpose, "--video", str(video),
+                 *ATTENDEES, "--out", str(out), "--audit", str(out.parent / f"{purpose}.audit.jsonl")])
+    assert code == 0
+    decision: dict[str, object] = json.loads((out / "decision.json").read_text())
+    return decision
+
+
+def _frames(path: Path, fps: float) -> Iterator[np.ndarray]:
+    return read_frames(path, fps, (W, H))
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory, meeting_mp4: Path) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("released")
+    out: dict[str, Path] = {}
+    for purpose in ("training", "review"):
+        decision = _guard(base / purpose, purpose, meeting_mp4)
+        assert "video.mp4" in decision["outputs"]   # type: ignore[operator]
+        out[purpose] = base / purpose
+    return out
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("purpose", ["training", "review"])
+def test_released_video_shows_no_face_and_no_value(released: dict[str, Path], models: VideoModels,
+                                                   purpose: str) -> None:
+    video = released[purpose] / "video.mp4"
+    frames = list(_frames(video, 3.0))       # neither the stage's 2 fps nor verification's 1.3
+    assert len(frames) >= 8
+    assert sum(len(models.faces.find(f)) for f in frames) == 0
+    read = _squash(" ".join(line.text for f in frames[::2] for line in models.text.read(f)))
+    for value in (*NAMES, EMAIL, PHONE):
+        assert _squash(value) not in read
+    for part in ("alice", "moreno", "keller", "rossi", "volkov", "4155550134", "example"):
+        assert part not in read
+
+
+@pytest.mark.models
+def test_refusing_participants_tile_is_black(released: dict[str, Path]) -> None:
+    x0, y0, x1, y1 = tile_box(0)
+    gallery = list(_frames(released["training"] / "video.mp4", 3.0))[:6]
+    for frame in gallery:
+        assert frame[y0:y1, x0:x1].mean() < 8
+        bx0, by0, bx1, by1 = tile_box(1)
+        assert frame[by0:by1, bx0:bx1].mean() > 30      # a consenting participant's tile stays
+    decision = json.loads((released["training"] / "decision.json").read_text())
+    assert decision["excluded_participants"] == ["p-alice"]
+    assert any("tiles blacked out" in r for r in decision["reasons"])
+
+
+@pytest.mark.models
+def test_audio_guarded_as_before(released: dict[str, Path]) -> None:
+    # p-alice refuses training: the mixed sound is withheld as for --audio, the video is silent
+    training = json.loads((released["training"] / "decision.json").read_text())
+    assert any(r.startswith("audio withheld") for r in training["reasons"])
+    assert not probe_video(released["training"] / "video.mp4").has_audio
+    # nobody refuses review: the guarded sound is released and muxed into the video
+    review = json.loads((released["review"] / "decision.json").read_text())
+    assert "audio.redacted.wav" in review["outputs"]
+    assert probe_video(released["review"] / "video.mp4").has_audio
+    for d in (training, review):
+        audit = (released["training"].parent / f"{d['purpose']}.audit.jsonl").read_text().splitlines()
+        assert len(audit) == 2 and json.loads(audit[-1])["output_sha256"].keys() == {"video.mp4"}
