@@ -249,7 +249,6 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
     out = Path(args.out)
     if not (args.chat or args.transcript or args.audio or args.track or args.video):
         raise UsageError("no inputs: give at least one --chat, --transcript, --audio, --video or --track FILE")
-    audio = args.audio if args.audio or not args.video else _video_sound(args.video)
     if args.meeting_id is not None:
         check_id("--meeting-id", args.meeting_id)      # an identifier, never free text (#25)
     _check_out(out, args.force)
@@ -268,7 +267,7 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
     guard = (guard_factory or Guard.from_policy)(args.policy, options)
     try:
         check_purpose(guard.policy, args.purpose, args.policy)
-        meeting = Meeting.from_files(chat=args.chat, transcript=args.transcript, audio=audio,
+        meeting = Meeting.from_files(chat=args.chat, transcript=args.transcript, audio=_audio_of(args),
                                      tracks=tracks, attendees=args.attendee,
                                      meeting_id=args.meeting_id, format=args.format,
                                      speakers=args.speakers)
@@ -308,11 +307,13 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
     return EXIT_DENIED if result.decision == "deny" else EXIT_RELEASED
 
 
-def _video_sound(video: str) -> str | None:
-    """The video's own sound track as the mixed recording, when it has one."""
+def _audio_of(args: argparse.Namespace) -> str | None:
+    """--audio, else the video's own sound track as the mixed recording, when it has one."""
     from .video.decode import probe_video
 
-    return video if probe_video(Path(video)).has_audio else None
+    if args.audio or not args.video:
+        return str(args.audio) if args.audio else None
+    return str(args.video) if probe_video(Path(args.video)).has_audio else None
 
 
 def _guard_video(video: str, guard: Guard, result: GuardResult) -> GuardResult:

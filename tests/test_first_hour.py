@@ -107,7 +107,7 @@ def test_no_inputs_is_exit_2_naming_the_flags(tmp_path: Path, capsys: pytest.Cap
 
     assert main(_guard_argv(tmp_path, "--purpose", "summarization")) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "meetguard: no inputs: give at least one --chat, --transcript, --audio or --track FILE"
+    assert err == "meetguard: no inputs: give at least one --chat, --transcript, --audio, --video or --track FILE"
     assert not (tmp_path / "audit.jsonl").exists()
 
 
