@@ -1,0 +1,93 @@
+"""No personal value audible after release (#23), on the committed leak corpus.
+
+The clips (tests/fixtures/speech/leaks: piper, espeak-ng and Kokoro voices; what each
+says, its values and its words to keep in manifest.json) go through the whole guard
+with the real models: tiny.en transcribes, the multilingual base hears the original and
+the release again. The three sentences of the issue run here, in a neural voice
+(piper) and a formant one (espeak-ng en-us) (CI time);
+benchmarks/bench_audio_leaks.py runs all the clips. Each release must give
+away no piece of a value, in its transcript or in its sound heard again by tiny.en
+primed with the roster, and keep the ordinary words.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from meetguard import Guard, MeetguardError, Meeting, VerificationError
+
+from .conftest import warm_guard
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from bench_audio_leaks import CORPUS, corpus_policy, heard_parts, keep_lost
+
+pytestmark = pytest.mark.models
+
+AT = datetime(2026, 12, 1, 12, tzinfo=UTC)
+MANIFEST = json.loads((CORPUS / "manifest.json").read_text("utf-8"))
+CLIPS = {c["file"]: c for c in MANIFEST["clips"]}
+CHOSEN = [f"{w}__{v}.flac" for w in ("email_ingrid", "email_rohan", "phone_direct")
+          for v in ("piper-joe", "espeak-us")]
+
+
+@pytest.fixture(scope="module")
+def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guard]:
+    work = tmp_path_factory.mktemp("leaks")
+    (work / "policy.yaml").write_text(corpus_policy(MANIFEST), encoding="utf-8")
+    yield from warm_guard(work / "policy.yaml", work)
+
+
+@pytest.fixture(scope="module")
+def ear(guard: Guard) -> Any:
+    """tiny.en primed with the roster: hears the released audio again."""
+    from meetguard.audio.transcriber import get_transcriber
+    from meetguard.pipeline import build_roster, verify_prompt
+
+    return get_transcriber("openai-whisper", "tiny.en"), verify_prompt(build_roster(guard.policy, {}))
+
+
+def _hear(ear: Any, wav: bytes, path: Path) -> str:
+    from meetguard.audio.decode import load, to_whisper_input
+
+    path.write_bytes(wav)
+    transcriber, prompt = ear
+    return " ".join(c.text for c in transcriber.transcribe(to_whisper_input(load(path)), prompt=prompt))
+
+
+def test_the_corpus_is_what_the_issue_asks() -> None:
+    clips = MANIFEST["clips"]
+    assert len([c for c in clips if not c["held_out"]]) >= 40
+    assert len({c["voice"] for c in clips}) >= 6
+    engines = {MANIFEST["voices"][c["voice"]]["engine"] for c in clips}
+    assert engines == {"piper", "espeak", "kokoro"}
+    for clip in clips:
+        assert (CORPUS / clip["file"]).is_file() and clip["values"] and clip["keep"]
+    assert sum(1 for f in CLIPS if f.startswith("email_ingrid__")) == len(MANIFEST["voices"])
+
+
+@pytest.mark.parametrize("name", CHOSEN)
+def test_nothing_of_a_value_is_released(guard: Guard, ear: Any, tmp_path: Path, name: str) -> None:
+    clip = CLIPS[name]
+    stem = Path(name).stem
+    meeting = Meeting.from_files(audio=CORPUS / name, attendees=[m["id"] for m in MANIFEST["roster"]])
+    try:
+        result = guard.process_sync(meeting, "summarization", "summarizer", AT, verify=True)
+    except VerificationError:
+        pytest.fail(f"{stem}: refused where it should be released whole")
+    except MeetguardError as exc:
+        pytest.fail(f"{stem}: {exc.code}")
+    assert result.decision == "release"
+    items = json.loads(result.outputs[f"{stem}.transcript.json"])["items"]
+    transcript = " ".join(item["text"] for item in items)
+    heard = _hear(ear, bytes(result.outputs[f"{stem}.redacted.wav"]), tmp_path / "released.wav")
+    for value in clip["values"]:
+        assert not heard_parts(value, transcript), (stem, "transcript", value["type"])
+        assert not heard_parts(value, heard), (stem, "audio", value["type"])
+    assert keep_lost(clip["keep"], transcript) <= 0.5, stem
