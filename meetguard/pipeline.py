@@ -76,6 +76,8 @@ class Run:
     kinds: dict[str, str] = field(default_factory=dict)      # output -> chat | transcript | audio
     language: str | None = None             # --language / the form's `language`: no detection
     languages: list[str] = field(default_factory=list)       # document index -> its language
+    item_languages: dict[tuple[int, int], str] = field(default_factory=dict)  # (doc, item) -> its own
+    language_dropped: dict[tuple[int, int], str] = field(default_factory=dict)  # excluded: -> its language
     verified: dict[str, bool] = field(default_factory=dict)  # released audio -> re-transcribed clean
     book: PseudonymBook | None = None       # the run's pseudonyms (given: kept across runs)
     # mixed recordings with speaker turns (--speakers): what was silenced (None: no turns given),
@@ -118,8 +120,9 @@ def _guard_meeting(stages: Stages, run: Run, decision: ConsentDecision) -> Guard
     if outcome_name == "deny":
         return result(run, "deny", reasons)
     heard = transcribe(stages, run, decision)
+    run.languages = document_languages(run, heard.documents, heard.languages, per_item=True)
+    decision = exclude_other_languages(run, decision)
     units = _plan(heard.documents, decision)
-    run.languages = document_languages(run, heard.documents, heard.languages)
     findings = detect(stages, run, units, heard.attribution)
     from .policy import quotes_dropped
     from .redaction import PseudonymBook, make_operator
@@ -262,10 +265,13 @@ def _plan(documents: Sequence[Document], decision: ConsentDecision) -> list[tupl
     return plan_units(documents, decision.dropped_items, decision.dropped_documents)
 
 
-def document_languages(run: Run, documents: Sequence[Document], transcripts: Mapping[int, str]) -> list[str]:
+def document_languages(run: Run, documents: Sequence[Document], transcripts: Mapping[int, str],
+                       per_item: bool = False) -> list[str]:
     """Each document's language: the caller's override, else the language the transcriber
-    heard for transcribed audio, else detected from the content. One outside the policy's
-    ``detection.languages`` is refused, never guarded with another language's model."""
+    heard for transcribed audio, else detected from the content. With ``per_item`` a text
+    document's messages and cues are read one by one too (:func:`item_languages`). A document
+    with nothing in one of the policy's ``detection.languages`` is refused, never guarded
+    with another language's model."""
     from ._errors import InputError
     from .detection import detect_document_language
 
@@ -282,11 +288,53 @@ def document_languages(run: Run, documents: Sequence[Document], transcripts: Map
         else:
             lang = detect_document_language([getattr(item, "text", "") for item in doc.items], allowed[0],
                                            allowed)
+            if per_item:
+                lang = item_languages(run, i, doc, lang)
         if lang not in allowed:
             raise InputError(f"document {i + 1}", f"in language {lang!r}, not in the policy's "
                              f"detection.languages ({', '.join(allowed)})")
         out.append(lang)
     return out
+
+
+def item_languages(run: Run, d: int, doc: Document, detected: str) -> str:
+    """Document ``d``'s language for its short and unclear items (its own when the policy lists
+    it, else the policy's first), and each item's own where lingua is sure of it: items in a
+    language the policy lists are guarded in it, the others are excluded (``run.language_dropped``).
+    Nothing in a listed language: the document's detected language (refused by the caller)."""
+    from .detection import detect_item_language
+
+    allowed = run.policy.detection_languages
+    meeting = detected if detected in allowed else allowed[0]
+    own: dict[int, str] = {}
+    for k, item in enumerate(doc.items):
+        lang = detect_item_language(getattr(item, "text", ""))
+        if lang is not None:
+            own[k] = lang
+    if detected not in allowed and not any(lang in allowed for lang in own.values()):
+        return detected   # nothing surely in a listed language: the whole document is refused
+    for k, lang in own.items():
+        if lang not in allowed:
+            run.language_dropped[(d, k)] = lang
+        elif lang != meeting:
+            run.item_languages[(d, k)] = lang
+    return meeting
+
+
+def exclude_other_languages(run: Run, decision: ConsentDecision) -> ConsentDecision:
+    """The decision with the items in a language the policy does not list excluded, as content
+    of someone who does not consent is: one reason per language with its count; partial."""
+    if not run.language_dropped:
+        return decision
+    import dataclasses
+    from collections import Counter
+
+    allowed = ", ".join(run.policy.detection_languages)
+    counts = Counter(run.language_dropped.values())
+    reasons = tuple(f"{n} item(s) in language {lang!r} excluded: not in the policy's detection.languages "
+                    f"({allowed})" for lang, n in sorted(counts.items()))
+    return dataclasses.replace(decision, outcome="partial", reasons=decision.reasons + reasons,
+                               dropped_items=decision.dropped_items | frozenset(run.language_dropped))
 
 
 def detect(stages: Stages, run: Run, units: Sequence[tuple[UnitRef, TextUnit]],
@@ -295,9 +343,13 @@ def detect(stages: Stages, run: Run, units: Sequence[tuple[UnitRef, TextUnit]],
     each document's units by its language's detector."""
     run.roster = build_roster(run.policy, attribution)
     out: list[list[Finding]] = [[] for _ in units]
-    for lang in sorted(set(run.languages) or {"en"}):
-        part = [k for k, (ref, _) in enumerate(units)
-                if (run.languages[ref.doc] if ref.doc < len(run.languages) else "en") == lang]
+    def lang_of(ref: UnitRef) -> str:
+        own = run.item_languages.get((ref.doc, ref.item))
+        return own or (run.languages[ref.doc] if ref.doc < len(run.languages) else "en")
+
+    langs = [lang_of(ref) for ref, _ in units]
+    for lang in sorted(set(langs) or {"en"}):
+        part = [k for k, unit_lang in enumerate(langs) if unit_lang == lang]
         if part:
             found = stages.backends.detector_for(lang).detect([units[k][1] for k in part], run.roster)
             for k, f in zip(part, found, strict=True):

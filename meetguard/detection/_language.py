@@ -15,7 +15,7 @@ from typing import Any
 
 from .._vocabulary import GUARDED_LANGUAGES
 
-__all__ = ["GUARDED_LANGUAGES", "KNOWN_LANGUAGES", "detect_language"]
+__all__ = ["GUARDED_LANGUAGES", "KNOWN_LANGUAGES", "detect_language", "item_language"]
 
 # Languages detection can name (ISO 639-1); a document in one not guarded is refused.
 KNOWN_LANGUAGES: tuple[str, ...] = ("en", "fr", "es", "de", "it", "pt", "nl")
@@ -57,3 +57,22 @@ def detect_language(text: str, default: str = "en", allowed: Sequence[str] = ())
 def document_language(texts: Sequence[str], default: str = "en", allowed: Sequence[str] = ()) -> str:
     """One language for a document: its texts read together (short chat lines alone mislead)."""
     return detect_language("\n".join(texts), default, allowed)
+
+
+# An item is read on its own when it is long enough for lingua to be sure of it; a shorter or
+# unclear one ("ok", "Danke!", "jeudi on en reparle") takes the meeting's language.
+ITEM_MIN_WORDS = 4
+ITEM_MIN_LETTERS = 20
+ITEM_SURE = 0.8
+
+
+def item_language(text: str) -> str | None:
+    """The ISO 639-1 code of one message or cue when lingua is sure of it (>= ``ITEM_SURE``)
+    and the item is long enough to tell; ``None``: short or unclear."""
+    if len(text.split()) < ITEM_MIN_WORDS or sum(c.isalpha() for c in text) < ITEM_MIN_LETTERS:
+        return None
+    with _LOCK:
+        values = _detector().compute_language_confidence_values(text[:2000])
+    if not values or float(values[0].value) < ITEM_SURE:
+        return None
+    return str(values[0].language.iso_code_639_1.name).lower()
