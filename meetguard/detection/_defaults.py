@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._finders import BatchFinder, FinderRegistry, ScanContext, TextFinder
 from ._handles import find_handles
 from ._hits import Hit
+from ._names import lower_names
 from ._ner import FOREIGN_WORDS, NOT_NAMES, cued_names, lower_cued_names, title_pairs
 from ._patterns import (
     find_ages,
@@ -37,7 +38,7 @@ def _spoken(text: str, ctx: ScanContext) -> list[Hit]:
 
 
 def _names(text: str, ctx: ScanContext) -> list[Hit]:
-    return cued_names(text) + title_pairs(text) + lower_cued_names(text)
+    return cued_names(text) + title_pairs(text) + lower_cued_names(text) + lower_names(text)
 
 
 def default_registry() -> FinderRegistry:

@@ -310,13 +310,20 @@ def title_pairs(text: str) -> list[Hit]:
 
 
 LOWER_CUED_NAME = re.compile(
-    r"\b(?:ping|ask|cc|tell|thanks|thank you|invite|loop in|contact|email|message|dm|call)\s+"
+    r"\b(?:ping|ask|cc|tell|thanks|thank you|invite|loop in|contact|email|message|dm|call|named|called)\s+"
     r"([^\W\d_A-Z][^\W\d_'’-]+(?:['’-][^\W\d_]+)?)"
     r"(?:\s+((?:(?:van|von|de|der|den|da|di|du|del|la|le)\s+)?[^\W\d_A-Z][^\W\d_'’-]+))?"
 )
 
 
-_NOT_LOWER_NAMES = EVERYDAY | FOREIGN_WORDS | NOT_NAMES | _ORG_WORDS | _IMPERATIVES
+_NOT_LOWER_NAMES = EVERYDAY | FOREIGN_WORDS | NOT_NAMES | _ORG_WORDS | _IMPERATIVES | frozenset(
+    ["named", "called", "person", "people", "someone", "somebody", "everyone", "anyone", "list", "address",
+     "information", "info", "details", "number", "account", "friend", "friends", "lately", "stating", "saying",
+     "asking", "telling", "regarding", "about", "alarm", "center", "centre", "support", "service", "app",
+     "mom", "mum", "dad", "mother", "father", "sister", "brother", "wife", "husband", "son", "daughter",
+     "grandma", "grandpa", "aunt", "uncle", "boss", "back"])
+# "my contact list", "greg's email stating": the cue is a noun there (after a determiner or a possessive)
+_NOUN_CUE = re.compile(r"(?i)(?:\b(?:my|the|a|an|your|his|her|their|our|new|this|that|its)|['’]s)\s+$")
 
 
 def lower_cued_names(text: str) -> list[Hit]:
@@ -328,7 +335,7 @@ def lower_cued_names(text: str) -> list[Hit]:
     hits = []
     for m in LOWER_CUED_NAME.finditer(text):
         first, second = m.group(1), m.group(2)
-        if first in bad or len(first) < 3:
+        if first in bad or len(first) < 3 or _NOUN_CUE.search(text[max(0, m.start() - 12):m.start()]):
             continue
         last = second.split()[-1] if second else ""
         end = m.end(2) if second and last not in bad and len(last) >= 2 else m.end(1)
