@@ -121,7 +121,9 @@ def _guard_meeting(stages: Stages, run: Run, decision: ConsentDecision) -> Guard
         return result(run, "deny", reasons)
     heard = transcribe(stages, run, decision)
     run.languages = document_languages(run, heard.documents, heard.languages, per_item=True)
-    decision = exclude_other_languages(run, decision)
+    decision, excluded = exclude_other_languages(run, decision)
+    if excluded:
+        outcome_name, reasons = ("partial" if outcome_name == "release" else outcome_name), [*reasons, *excluded]
     units = _plan(heard.documents, decision)
     findings = detect(stages, run, units, heard.attribution)
     from .policy import quotes_dropped
@@ -321,11 +323,11 @@ def item_languages(run: Run, d: int, doc: Document, detected: str) -> str:
     return meeting
 
 
-def exclude_other_languages(run: Run, decision: ConsentDecision) -> ConsentDecision:
+def exclude_other_languages(run: Run, decision: ConsentDecision) -> tuple[ConsentDecision, list[str]]:
     """The decision with the items in a language the policy does not list excluded, as content
-    of someone who does not consent is: one reason per language with its count; partial."""
+    of someone who does not consent is (partial), and one reason per language with its count."""
     if not run.language_dropped:
-        return decision
+        return decision, []
     import dataclasses
     from collections import Counter
 
@@ -334,7 +336,7 @@ def exclude_other_languages(run: Run, decision: ConsentDecision) -> ConsentDecis
     reasons = tuple(f"{n} item(s) in language {lang!r} excluded: not in the policy's detection.languages "
                     f"({allowed})" for lang, n in sorted(counts.items()))
     return dataclasses.replace(decision, outcome="partial", reasons=decision.reasons + reasons,
-                               dropped_items=decision.dropped_items | frozenset(run.language_dropped))
+                               dropped_items=decision.dropped_items | frozenset(run.language_dropped)), list(reasons)
 
 
 def detect(stages: Stages, run: Run, units: Sequence[tuple[UnitRef, TextUnit]],

@@ -27,8 +27,9 @@ SHORT = "10:00:30 From Alice Martin to Everyone:\n\tDanke!\n"
 
 
 @pytest.mark.parametrize(("text", "lang"), [
-    ("Ich schicke die Unterlagen morgen an das Team.", "de"),
-    ("Good morning, the roadmap draft is up for review.", "en"),
+    ("Ich habe die Unterlagen gestern an das ganze Team geschickt und warte auf eure Antwort.", "de"),
+    ("Thanks, I will walk through the launch checklist after lunch.", "en"),
+    ("di direktori ketikkan cmd aja", None),   # Indonesian, read as German at 0.89: unclear
     ("ok", None), ("Danke!", None), ("see you then", None),
 ])
 def test_item_language_only_when_long_enough_and_sure(text: str, lang: str | None) -> None:

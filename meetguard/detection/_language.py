@@ -63,7 +63,7 @@ def document_language(texts: Sequence[str], default: str = "en", allowed: Sequen
 # unclear one ("ok", "Danke!", "jeudi on en reparle") takes the meeting's language.
 ITEM_MIN_WORDS = 4
 ITEM_MIN_LETTERS = 20
-ITEM_SURE = 0.8
+ITEM_SURE = 0.95
 
 
 def item_language(text: str) -> str | None:
