@@ -33,6 +33,7 @@ from ._usage import check_purpose
 if TYPE_CHECKING:
     from ._guard import Guard, GuardOptions, GuardResult
     from .audit import AuditSink
+    from .policy.model import Policy
 
     GuardFactory = Callable[[str, GuardOptions], Guard]
 
@@ -267,7 +268,7 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
     guard = (guard_factory or Guard.from_policy)(args.policy, options)
     try:
         check_purpose(guard.policy, args.purpose, args.policy)
-        meeting = Meeting.from_files(chat=args.chat, transcript=args.transcript, audio=_audio_of(args),
+        meeting = Meeting.from_files(chat=args.chat, transcript=args.transcript, audio=_audio_of(args, guard.policy),
                                      tracks=tracks, attendees=args.attendee,
                                      meeting_id=args.meeting_id, format=args.format,
                                      speakers=args.speakers)
@@ -307,26 +308,25 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
     return EXIT_DENIED if result.decision == "deny" else EXIT_RELEASED
 
 
-def _audio_of(args: argparse.Namespace) -> str | None:
-    """--audio, else the video's own sound track as the mixed recording, when it has one."""
-    from .video.decode import probe_video
+def _audio_of(args: argparse.Namespace, policy: Policy) -> str | None:
+    """--audio, else the video's own sound track as the mixed recording, when it has one (the
+    video is refused over the policy's limits.max_video_* first, before anything decodes)."""
+    from .video.decode import check_video_file
 
     if args.audio or not args.video:
         return str(args.audio) if args.audio else None
-    return str(args.video) if probe_video(Path(args.video)).has_audio else None
+    return str(args.video) if check_video_file(Path(args.video), policy.audio_limits).has_audio else None
 
 
 def _guard_video(video: str, guard: Guard, result: GuardResult) -> GuardResult:
     """The video stage after the decision; its own audit record follows the decision's."""
-    from .video.release import video_may_run, video_outputs, with_video
+    from .video.release import apply_video
 
-    if not video_may_run(result):
-        return result
-    files, record = video_outputs(Path(video), guard.policy, result, guard.backends.detector())
-    guard.audit.append(record)
-    if not files:
-        print(f"meetguard: {record['reasons'][0]}", file=sys.stderr)
-    return with_video(result, files, record)
+    out = apply_video(Path(video), result, guard.policy, guard.backends.detector(), guard.audit)
+    for reason in out.reasons:
+        if reason.startswith("video withheld"):
+            print(f"meetguard: {reason}", file=sys.stderr)
+    return out
 
 
 def _cmd_policy_check(args: argparse.Namespace) -> int:

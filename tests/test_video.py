@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -234,3 +235,40 @@ def test_audio_guarded_as_before(released: dict[str, Path]) -> None:
     for d in (training, review):
         audit = (released["training"].parent / f"{d['purpose']}.audit.jsonl").read_text().splitlines()
         assert len(audit) == 2 and json.loads(audit[-1])["output_sha256"].keys() == {"video.mp4"}
+
+
+# -- the sidecar's `video` form field ---------------------------------------------------------
+
+@pytest.mark.models
+async def test_sidecar_video_field(aiohttp_client: Any, tmp_path: Path, models: VideoModels) -> None:
+    import base64
+
+    from aiohttp import FormData
+
+    from meetguard import Guard, GuardOptions
+    from meetguard.sidecar import SidecarConfig, init_app
+    from meetguard.sidecar.config import Limits
+
+    src = write_video(tmp_path / "gallery.mp4", [gallery_frame(shift=i % 3) for i in range(FPS)], tone=False)
+    audit = tmp_path / "audit.jsonl"
+    guard = Guard.from_policy(POLICY, GuardOptions(audit_path=audit))
+    config = SidecarConfig(policy=POLICY, tokens=("video-token",), jobs_dir=tmp_path / "jobs",
+                           limits=Limits(max_body_mb=4, max_jobs=1, queue=8), upstreams={})
+    try:
+        client = await aiohttp_client(init_app(config, guard))
+        form = FormData()
+        for key, value in (("purpose", "review"), ("recipient", "reviewer"), ("attendee", "p-bruno")):
+            form.add_field(key, value)
+        form.add_field("video", src.read_bytes(), filename="Bruno Keller.mp4")
+        resp = await client.post("/v1/guard", data=form, headers={"Authorization": "Bearer video-token"})
+        assert resp.status == 200, await resp.text()
+        body = await resp.json()
+        assert body["outputs"] == ["video.mp4"]
+        out = tmp_path / "released.mp4"
+        out.write_bytes(base64.b64decode(body["files"]["video.mp4"]))
+        assert not any(models.faces.find(f) for f in read_frames(out, 2.5, (W, H)))
+        records = [json.loads(line) for line in audit.read_text().splitlines()]
+        assert records[-1]["output_sha256"].keys() == {"video.mp4"}
+        assert "Bruno" not in audit.read_text()
+    finally:
+        guard.close()

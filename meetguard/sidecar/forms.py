@@ -54,6 +54,7 @@ class GuardRequest:
     language: str | None = None          # the documents' language (ISO 639-1), instead of detecting it
     owner: str | None = None             # the token family that asked (its vault meetings, #25)
     speakers: str | None = None          # who spoke when in `audio` (Zoom TIMELINE JSON or labelled VTT/SRT)
+    video: str | None = None             # a video recording (docs/video.md); its sound is `audio` if none given
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -66,7 +67,7 @@ class GuardRequest:
                    at=d.get("at"), attendees=tuple(d.get("attendees", ())), chat=tuple(d.get("chat", ())),
                    transcript=tuple(d.get("transcript", ())), audio=d.get("audio"),
                    tracks=dict(d.get("tracks", {})), language=d.get("language"),
-                   owner=d.get("owner"), speakers=d.get("speakers"))
+                   owner=d.get("owner"), speakers=d.get("speakers"), video=d.get("video"))
 
 
 def safe_extension(filename: str | None) -> str:
@@ -120,6 +121,7 @@ class _Form:
     audio: str | None = None
     tracks: dict[str, str] = field(default_factory=dict)
     speakers: str | None = None
+    video: str | None = None
     total: int = 0
     nfiles: int = 0
 
@@ -164,6 +166,10 @@ class _Form:
             if self.speakers is not None:
                 raise UsageError("speakers: given more than once")
             return f"speakers{ext}"
+        if name == "video":
+            if self.video is not None:
+                raise UsageError("video: given more than once")
+            return f"video{ext}"
         return f"{name}-{len(self.chat if name == 'chat' else self.transcript) + 1}{ext}"
 
     def add_file(self, name: str, stored: str) -> None:
@@ -173,6 +179,8 @@ class _Form:
             self.audio = stored
         elif name == "speakers":
             self.speakers = stored
+        elif name == "video":
+            self.video = stored
         else:
             (self.chat if name == "chat" else self.transcript).append(stored)
 
@@ -185,14 +193,14 @@ class _Form:
         attendees = tuple(check_pid("attendee", a) for a in self.attendees)
         if self.speakers is not None and self.audio is None:
             raise UsageError("speakers: given without a mixed recording (audio)")
-        if not (self.chat or self.transcript or self.audio or self.tracks):
-            raise UsageError("request: no input file (chat, transcript, audio or track:<id>)")
+        if not (self.chat or self.transcript or self.audio or self.tracks or self.video):
+            raise UsageError("request: no input file (chat, transcript, audio, video or track:<id>)")
         parse_at(self.fields.get("at"))   # reject a bad date before any work
         language = check_id("language", self.fields.get("language", ""))
         return GuardRequest(language=language, purpose=purpose, recipient=recipient, meeting_id=meeting_id,
                             at=self.fields.get("at") or None, attendees=attendees, chat=tuple(self.chat),
                             transcript=tuple(self.transcript), audio=self.audio, tracks=self.tracks,
-                            speakers=self.speakers)
+                            speakers=self.speakers, video=self.video)
 
 
 async def _store(part: BodyPartReader, path: Path, form: _Form) -> None:
@@ -237,7 +245,7 @@ async def _read_part(part: BodyPartReader, form: _Form, inputs_dir: Path) -> Non
     name = part.name or ""
     if name in _TEXT_FIELDS:
         form.text_field(name, await part.read(decode=True))
-    elif name in ("chat", "transcript", "audio", "speakers") or name.startswith("track:"):
+    elif name in ("chat", "transcript", "audio", "speakers", "video") or name.startswith("track:"):
         stored = form.stored_name(name, part.filename)
         await _store(part, inputs_dir / stored, form)
         form.add_file(name, stored)

@@ -57,7 +57,8 @@ _REDACT_OUT = _obj({**_DECISION["properties"], "purpose": _STR, "recipient": _ST
 _MULTIPART: _S = {"multipart/form-data": {"schema": _obj({
     "purpose": _STR, "recipient": _STR, "attendee": _STR, "meeting_id": _STR, "language": _STR,
     "chat": {"type": "string", "format": "binary"}, "transcript": {"type": "string", "format": "binary"},
-    "audio": {"type": "string", "format": "binary"}, "track": {"type": "string", "format": "binary"}},
+    "audio": {"type": "string", "format": "binary"}, "track": {"type": "string", "format": "binary"},
+    "video": {"type": "string", "format": "binary"}},
     ("purpose",))}}
 
 

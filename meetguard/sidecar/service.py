@@ -126,13 +126,15 @@ class GuardService:
             return JobOutcome(status, body)
 
     async def _run(self, kind: str, req: GuardRequest, inputs: Path) -> JobOutcome:
+        if req.video and kind == "release":
+            raise UsageError("video: POST /v1/guard only (/v1/release does not deliver video yet)")
         at = parse_at(req.at)
         await self._check_audio(req, inputs)
         loader = functools.partial(
             self.loader,
             chat=[inputs / n for n in req.chat],
             transcript=[inputs / n for n in req.transcript],
-            audio=inputs / req.audio if req.audio else None,
+            audio=inputs / req.audio if req.audio else _video_sound(inputs, req.video),
             tracks={pid: inputs / n for pid, n in req.tracks.items()},
             attendees=list(req.attendees),
             meeting_id=req.meeting_id,
@@ -147,6 +149,9 @@ class GuardService:
         else:
             result = await self.guard.process(meeting, req.purpose, req.recipient, at,
                                               language=req.language, vault_owner=req.owner)
+        if req.video:
+            result = await asyncio.get_running_loop().run_in_executor(
+                None, self._video, inputs / req.video, result)
         self.metrics.observe_decision(result.decision, result.entity_counts)
         body = result.decision_json()
         if at is not None:
@@ -180,12 +185,26 @@ class GuardService:
             body["audio_parts"] = sorted(parts)    # sent as multipart/mixed parts, not base64
         return JobOutcome(200, body, parts)
 
+    def _video(self, path: Path, result: GuardResult) -> GuardResult:
+        """The video stage after the decision (docs/video.md), on the real guard only."""
+        from ..video.release import apply_video
+
+        backends, audit = getattr(self.guard, "backends", None), getattr(self.guard, "audit", None)
+        if backends is None or audit is None:
+            raise UsageError("video: this sidecar's guard has no video stage")
+        return apply_video(path, result, self.guard.policy, backends.detector(), audit)
+
     async def _check_audio(self, req: GuardRequest, inputs: Path) -> None:
         """limits.max_audio_minutes / max_sample_rate / max_channels, before anything decodes."""
         if self.audio_limits is None:
             return
         loop = asyncio.get_running_loop()
-        for name in ([req.audio] if req.audio else []) + list(req.tracks.values()):
+        sound = await loop.run_in_executor(None, _video_sound, inputs, req.video) if req.video else None
+        if req.video:     # limits.max_video_*, before the sound is transcribed or a frame decoded
+            from ..video.decode import check_video_file
+
+            await loop.run_in_executor(None, check_video_file, inputs / req.video, self.guard.policy.audio_limits)
+        for name in ([req.audio] if req.audio else []) + list(req.tracks.values()) + ([sound.name] if sound else []):
             await loop.run_in_executor(None, check_audio_limits, inputs / name, self.audio_limits)
 
     async def _deliver(self, result: GuardResult) -> Delivery:
@@ -216,6 +235,15 @@ class GuardService:
         if not isinstance(up, OpenAIUpstream):
             raise UsageError(f"X-Meetguard-Recipient: {recipient!r} is not a configured openai upstream")
         return up
+
+
+def _video_sound(inputs: Path, video: str | None) -> Path | None:
+    """The video's own sound as the mixed recording, when it has one."""
+    if not video:
+        return None
+    from ..video.decode import probe_video
+
+    return inputs / video if probe_video(inputs / video).has_audio else None
 
 
 def _purpose_recipients(guard: GuardLike, purpose: str) -> set[str] | None:

@@ -25,7 +25,7 @@ import numpy as np
 from .._errors import InputError, InputTooLarge
 from ..audio.decode import ffmpeg_exe
 
-__all__ = ["FrameWriter", "VideoInfo", "VideoLimits", "check_video_limits", "output_size",
+__all__ = ["FrameWriter", "VideoInfo", "VideoLimits", "check_video_file", "check_video_limits", "output_size",
            "probe_video", "read_frames"]
 
 _LOCAL_ONLY = ["-protocol_whitelist", "file,pipe"]
@@ -90,6 +90,13 @@ def check_video_limits(path: Path, info: VideoInfo, limits: VideoLimits) -> None
     if info.duration > limits.max_video_minutes * 60:
         raise InputTooLarge(path.name, f"longer than the limit of {limits.max_video_minutes} minutes "
                                        f"(limits.max_video_minutes)")
+
+
+def check_video_file(path: Path, limits: Mapping[str, int]) -> VideoInfo:
+    """Probe ``path`` and refuse it over the policy's ``limits:`` (:func:`check_video_limits`)."""
+    info = probe_video(path)
+    check_video_limits(path, info, VideoLimits.from_mapping(limits))
+    return info
 
 
 def output_size(info: VideoInfo) -> tuple[int, int]:

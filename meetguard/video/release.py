@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,7 @@ from typing import Any
 
 from .._model import Finding
 from .._result import GuardResult
+from ..audit import AuditSink
 from ..backends import DetectorBackend
 from ..detection import Roster, TextUnit
 from ..policy.decide import NOTHING_LEFT
@@ -26,8 +28,10 @@ from ..policy.model import Policy
 from .decode import VideoLimits
 from .stage import TextCheck, VideoModels, VideoOutcome, VideoPlan, VideoWithheld, guard_video
 
-__all__ = ["VIDEO_OUTPUT", "release_video", "text_check", "video_may_run", "video_outputs",
+__all__ = ["VIDEO_OUTPUT", "apply_video", "release_video", "text_check", "video_may_run", "video_outputs",
            "video_plan", "with_video"]
+
+log = logging.getLogger(__name__)
 
 VIDEO_OUTPUT = "video.mp4"
 _LETTERS = re.compile(r"[^\w]+")
@@ -119,3 +123,17 @@ def video_outputs(path: Path, policy: Policy, result: GuardResult, detector: Det
         "output_sha256": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
     }
     return files, record
+
+
+def apply_video(path: Path, result: GuardResult, policy: Policy, detector: DetectorBackend,
+                audit: AuditSink) -> GuardResult:
+    """The video stage after ``result``'s decision (the CLI's ``--video``, the sidecar's
+    ``video`` field): runs when :func:`video_may_run`, appends its own audit record after the
+    decision's, and answers ``result`` with the video's outputs and reasons added."""
+    if not video_may_run(result):
+        return result
+    files, record = video_outputs(path, policy, result, detector)
+    audit.append(record)
+    if not files:
+        log.info("%s", record["reasons"][0])
+    return with_video(result, files, record)

@@ -108,7 +108,7 @@ def guard_video(path: Path, plan: VideoPlan, models: VideoModels, check: TextChe
             raise
         writer.close()
         if state.outcome.frames == 0:
-            raise VideoWithheld("video: no frame could be decoded")
+            raise VideoWithheld("video withheld: no frame could be decoded")
         _verify(out, plan, models, check, size, state.outcome)
         state.outcome.video = out.read_bytes()
     return state.outcome
