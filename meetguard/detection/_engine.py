@@ -21,6 +21,7 @@ from .._model import Finding
 from .._plugins import load_group
 from ._defaults import default_registry
 from ._finders import Finder, FinderRegistry, ScanContext
+from ._floor import drop_calendar, floor_piece_kept
 from ._fold import fold
 from ._fr import drop_everyday, french_finder, french_ner_hit
 from ._fr_spoken import french_spoken_finder
@@ -120,7 +121,8 @@ class _Engine:
         self._ner(uniq, hits)
         if self.language == "fr":   # "Bonjour", "Tu": no names in French (the finders are English-shaped)
             hits = [drop_everyday(text, h) for (text, _), h in zip(uniq, hits, strict=True)]
-        return [resolve(u.text, hits[slot], u.skip) for slot, u in zip(slots, units)]
+        hits = [drop_calendar(text, h) for (text, _), h in zip(uniq, hits, strict=True)]
+        return [resolve(u.text, hits[slot], u.skip, floor_piece_kept) for slot, u in zip(slots, units)]
 
     def _ner(self, uniq: Sequence[tuple[str, bool]], hits: list[list[Hit]]) -> None:
         # Every text goes through spaCy, lower-case ones too: "ping lena

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from .._model import Finding
+from ._floor import drop_calendar, floor_piece_kept
 from ._fold import fold
 from ._hits import Hit, resolve
 from ._phones import DEFAULT_REGIONS
@@ -104,6 +105,7 @@ class FinderRegistry:
         regions = roster.regions or DEFAULT_REGIONS
         out: list[list[Finding]] = []
         for u in units:
-            [hits] = self.scan([fold(masked(u))], ScanContext(matcher, regions, u.spoken))
-            out.append(resolve(u.text, hits, u.skip))
+            text = fold(masked(u))
+            hits = self.scan([text], ScanContext(matcher, regions, u.spoken))
+            out.append(resolve(u.text, drop_calendar(text, hits[0]), u.skip, floor_piece_kept))
         return out

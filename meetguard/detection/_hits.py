@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from .._model import Finding
@@ -16,6 +16,7 @@ RANK_STRUCTURED = 30
 RANK_PLUGIN = 25
 RANK_CUED = 20
 RANK_NER = 10
+RANK_FLOOR = 1   # Presidio's own findings (the floor): they fill only what nothing above covers
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,8 @@ def _residue(text: str, h: Hit, lo: int, hi: int) -> Hit | None:
     if lo >= hi:
         return None
     piece = text[lo:hi]
+    if h.rank == RANK_FLOOR:   # the floor leaves no character Presidio covers in clear
+        return Hit(lo, hi, h.entity_type, h.score, " ".join(piece.casefold().split()), h.rank, h.participant_id)
     if h.entity_type == "DATE_TIME" and _DATE_PIECE.search(piece) is None:
         return None  # "and" left over from "and 2001" is no date
     if h.entity_type in _DIGIT_TYPES:
@@ -65,7 +68,8 @@ def _precedence(h: Hit) -> tuple[int, int, int, int, str]:
     return (0 if h.entity_type in CONTAINERS else 1, -h.rank, -(h.end - h.start), h.start, h.entity_type)
 
 
-def resolve(text: str, hits: Iterable[Hit], skip: Sequence[tuple[int, int]]) -> list[Finding]:
+def resolve(text: str, hits: Iterable[Hit], skip: Sequence[tuple[int, int]],
+            floor_kept: Callable[[str, int, int, str], bool] | None = None) -> list[Finding]:
     """Non-overlapping findings, sorted; a container (email, URL) wins over what it
     holds, then higher rank, then longer, wins.
 
@@ -80,7 +84,7 @@ def resolve(text: str, hits: Iterable[Hit], skip: Sequence[tuple[int, int]]) -> 
             continue
         rivals = [c for c in chosen if h.start < c.end and c.start < h.end]
         in_skip = [(s, e) for s, e in skip if h.start < e and s < h.end]
-        if rivals and not in_skip and h.entity_type != "PERSON" and all(
+        if rivals and not in_skip and h.entity_type != "PERSON" and h.rank != RANK_FLOOR and all(
             c.entity_type == h.entity_type and c.participant_id is None and h.start <= c.start and c.end <= h.end
             for c in rivals
         ):
@@ -96,7 +100,10 @@ def resolve(text: str, hits: Iterable[Hit], skip: Sequence[tuple[int, int]]) -> 
         for s, e in blocked + [(h.end, h.end)]:
             if s > pos:
                 piece = _residue(text, h, pos, min(s, h.end))
-                if piece is not None and (piece.end - piece.start) >= 2:
+                if piece is not None and h.rank == RANK_FLOOR and floor_kept is not None \
+                        and not floor_kept(text, piece.start, piece.end, piece.entity_type):
+                    piece = None   # the rest of a floor hit passes the named rules again
+                if piece is not None and ((piece.end - piece.start) >= 2 or h.rank == RANK_FLOOR):
                     chosen.append(piece)
             pos = max(pos, e)
     chosen.sort(key=lambda h: h.start)

@@ -1,0 +1,94 @@
+"""The named rules that may leave out a span of Presidio's floor (docs/detection.md):
+each holds the true values it must never remove, and leaves out what it names."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from meetguard.detection import TextUnit
+from meetguard.detection._defaults import default_registry
+from meetguard.detection._floor import RULES, ner_rule, pattern_rule
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "detection.md"
+_REGISTRY = default_registry()
+
+
+def _found(text: str) -> set[str]:
+    [fs] = _REGISTRY.findings([TextUnit(text)])
+    return {text[f.start:f.end] for f in fs}
+
+
+def test_the_docs_table_names_every_rule_and_no_other() -> None:
+    rows = re.findall(r"^\| `([a-z-]+)` \|", DOC.read_text(encoding="utf-8"), re.MULTILINE)
+    assert sorted(rows) == sorted(RULES)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("driver license D1234567", "D1234567"), ("H12234567", "H12234567"),
+    ("passport number 912803456", "912803456"), ("id 1234567890 only", "1234567890"),
+])
+def test_weak_uncued_keeps_cued_shaped_and_long_values(text: str, value: str) -> None:
+    assert value in _found(text)
+
+
+def test_weak_uncued_leaves_short_codes() -> None:
+    assert _found("the C4 deck for Q3") == set()
+
+
+@pytest.mark.parametrize(("text", "value", "etype"), [
+    ("Today is 21.5.21", "21.5.21", "DATE_TIME"), ("at 2015-12-22 04:34:22", "04:34:22", "DATE_TIME"),
+    ("AAASA1111R", "AAASA1111R", "IN_PAN"), ("MORGA607054SM9IJ", "MORGA607054SM9IJ", "UK_DRIVING_LICENCE"),
+    ("AB51 ABC", "AB51 ABC", "UK_VEHICLE_REGISTRATION"), ("34 abc 1234", "34 abc 1234", "TR_LICENSE_PLATE"),
+    ("aa02 aaa", "aa02 aaa", "UK_VEHICLE_REGISTRATION"), ("app-456cv", "app-456cv", "NG_VEHICLE_REGISTRATION"),
+    ("06 A 123", "06 A 123", "TR_LICENSE_PLATE"), ("PLZ 10115", "10115", "DE_PLZ"),
+    ("10115 Berlin", "10115", "DE_PLZ"), ("123456789", "123456789", "DE_BSNR"),
+    ("www.notes.md", "www.notes.md", "URL"), ("https://main.py/x", "https://main.py/x", "URL"),
+    ("contoso.com", "contoso.com", "URL"),
+])
+def test_pattern_rules_keep_true_values(text: str, value: str, etype: str) -> None:
+    s = text.index(value)
+    assert pattern_rule(text, s, s + len(value), etype) is None
+
+
+@pytest.mark.parametrize(("text", "value", "etype", "rule"), [
+    ("meet at 10:30", "10:30", "DATE_TIME", "clock-or-version"), ("on 2.3.1 now", "2.3.1", "DATE_TIME",
+                                                                  "clock-or-version"),
+    ("especially", "especially", "IN_PAN", "no-digit-id"), ("it is up 15", "is up 15", "DE_KFZ", "words-as-plate"),
+    ("C4 and", "C4 and", "UK_VEHICLE_REGISTRATION", "words-as-plate"),
+    ("ticket 88213", "88213", "DE_PLZ", "labelled-number"), ("order 123456789", "123456789", "DE_BSNR",
+                                                               "labelled-number"),
+    ("see notes.md", "notes.md", "URL", "file-name"),
+])
+def test_pattern_rules_leave_out_what_they_name(text: str, value: str, etype: str, rule: str) -> None:
+    s = text.index(value)
+    assert pattern_rule(text, s, s + len(value), etype) == rule
+
+
+@pytest.mark.parametrize(("value", "ptype"), [
+    ("3 janvier 2001", "DATE_TIME"), ("March 3, 1998", "DATE_TIME"), ("1988", "DATE_TIME"),
+    ("78 years", "DATE_TIME"), ("Mark Evans", "PERSON"), ("Grace Liu", "PERSON"), ("Will Smith", "PERSON"),
+    ("Hellendoorn", "LOCATION"), ("Northwind Traders", "ORGANIZATION"), ("21072", "DATE_TIME"),
+    ("12 2001", "DATE_TIME"),
+])
+def test_ner_rules_keep_true_values(value: str, ptype: str) -> None:
+    assert ner_rule(value, ptype) is None
+
+
+@pytest.mark.parametrize(("value", "ptype", "rule"), [
+    ("next Tuesday", "DATE_TIME", "calendar-word"), ("jeudi", "DATE_TIME", "calendar-word"),
+    ("this morning", "DATE_TIME", "calendar-word"), ("10:30 am", "DATE_TIME", "calendar-word"),
+    ("Thanks", "PERSON", "chat-word"), ("Agenda", "ORGANIZATION", "chat-word"), ("C4", "ORGANIZATION", "chat-word"),
+    ("Webinar ID", "ORGANIZATION", "chat-word"), ("JIRA-4521", "PERSON", "chat-word"),
+    ("1111 1112", "DATE_TIME", "number-as-date"),
+])
+def test_ner_rules_leave_out_what_they_name(value: str, ptype: str, rule: str) -> None:
+    assert ner_rule(value, ptype) == rule
+
+
+def test_calendar_words_are_kept_from_every_finder_but_dates_are_not() -> None:
+    assert _found("on en reparle à la réunion de jeudi") == set()
+    assert _found("let's meet next Tuesday") == set()
+    assert any("1998" in v for v in _found("she was born on March 3, 1998"))
