@@ -331,7 +331,9 @@ def _leaks_section(r: dict[str, Any] | None) -> list[str]:
     md = ["## Audio leaks after release (#23)", "",
           ("Every clip of tests/fixtures/speech/leaks guarded whole (tiny.en transcript, base verification; "
            "names, emails, phones, cards, places redacted, audio bleeped), then the released WAV heard again by "
-           f"{', '.join(ears)} (a model the product did not use) and the released transcript read: values with any "
+           "sphinx (CMU PocketSphinx: a model the product did not use) and whisper-base (the product's own "
+           "verification model, primed with the roster: not independent, but the sharpest ear here) and the "
+           "released transcript read: values with any "
            "piece still audible (a name word, an email word, 3+ digits), values with a piece in the transcript, "
            "share of the words to keep lost. A refused release (verification failed closed) releases nothing "
            "and loses every word to keep."), ""]
