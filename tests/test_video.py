@@ -272,3 +272,40 @@ async def test_sidecar_video_field(aiohttp_client: Any, tmp_path: Path, models: 
         assert "Bruno" not in audit.read_text()
     finally:
         guard.close()
+
+
+class _FlakyFaces:
+    """A face finder that fails on its first ``failures`` calls, then asks the real one."""
+
+    def __init__(self, real: Any, failures: int) -> None:
+        self.real, self.left = real, failures
+
+    def find(self, frame: np.ndarray) -> list[Box]:
+        if self.left > 0:
+            self.left -= 1
+            raise RuntimeError("model failed")
+        return list(self.real.find(frame))
+
+
+@pytest.mark.models
+def test_a_frame_that_cannot_be_analysed_is_hidden_whole(tmp_path: Path, models: VideoModels) -> None:
+    import dataclasses
+
+    src = write_video(tmp_path / "faces.mp4", [gallery_frame(labels=False)] * FPS, tone=False)
+    flaky = VideoModels.__new__(VideoModels)
+    flaky.faces, flaky.text = _FlakyFaces(models.faces, 1), models.text   # type: ignore[assignment]
+    outcome = guard_video(src, VideoPlan(sample_fps=1.0), flaky, _no_text, None)
+    assert outcome.hidden_whole == 1
+    frame = next(read_frames_bytes(outcome.video, tmp_path))
+    original = gallery_frame(labels=False).astype(int)
+    assert np.abs(frame.astype(int) - original).mean() > 10     # the whole picture, not boxes
+    broken = VideoModels.__new__(VideoModels)
+    broken.faces, broken.text = _FlakyFaces(models.faces, 10**6), models.text   # type: ignore[assignment]
+    with pytest.raises(VideoWithheld, match="verification could not run"):
+        guard_video(src, dataclasses.replace(VideoPlan()), broken, _no_text, None)
+
+
+def read_frames_bytes(video: bytes, tmp: Path) -> Iterator[np.ndarray]:
+    path = tmp / "released-bytes.mp4"
+    path.write_bytes(video)
+    return read_frames(path, FPS, (W, H))

@@ -109,7 +109,12 @@ def guard_video(path: Path, plan: VideoPlan, models: VideoModels, check: TextChe
         writer.close()
         if state.outcome.frames == 0:
             raise VideoWithheld("video withheld: no frame could be decoded")
-        _verify(out, plan, models, check, size, state.outcome)
+        try:
+            _verify(out, plan, models, check, size, state.outcome)
+        except VideoWithheld:
+            raise
+        except Exception as exc:  # unverified is never released
+            raise VideoWithheld(f"video withheld: verification could not run ({type(exc).__name__})") from exc
         state.outcome.video = out.read_bytes()
     return state.outcome
 
