@@ -309,3 +309,26 @@ def read_frames_bytes(video: bytes, tmp: Path) -> Iterator[np.ndarray]:
     path = tmp / "released-bytes.mp4"
     path.write_bytes(video)
     return read_frames(path, FPS, (W, H))
+
+
+def _emails(texts: Sequence[str]) -> list[list[Finding]]:
+    """A text check that finds lines holding an email address (the detector's part is tested
+    with the real one above; here the point is when text is read)."""
+    return [[Finding(0, len(t), "EMAIL_ADDRESS", 1.0, "x")] if "@" in t else [] for t in texts]
+
+
+@pytest.mark.models
+def test_text_that_appears_without_a_change_of_picture_is_read(tmp_path: Path, models: VideoModels) -> None:
+    import cv2
+
+    frames = []
+    for i in range(3 * FPS):
+        frame = plain_frame(0)
+        if i >= FPS:    # a small line appears after 1 s: far under the scene-change threshold
+            cv2.putText(frame, EMAIL, (20, 330), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 2, cv2.LINE_AA)
+        frames.append(frame)
+    src = write_video(tmp_path / "slow.mp4", frames, tone=False)
+    outcome = guard_video(src, VideoPlan(reread_s=1.0), models, _emails, None)
+    assert outcome.text_boxes >= 1
+    last = list(read_frames_bytes(outcome.video, tmp_path))[-1]
+    assert "example" not in _squash(" ".join(line.text for line in models.text.read(last)))

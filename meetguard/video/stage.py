@@ -53,6 +53,7 @@ class VideoPlan:
     refusing: frozenset[str] = frozenset()    # participant ids excluded for the purpose
     sample_fps: float = 2.0                   # analysed frames per second
     verify_fps: float = 1.3                   # the released file is sampled again at this rate
+    reread_s: float = 10.0                    # text is read again at least this often, change or not
     limits: VideoLimits = field(default_factory=VideoLimits)
 
 
@@ -83,6 +84,7 @@ class _State:
     check: TextCheck
     outcome: VideoOutcome
     last_read: np.ndarray | None = None
+    read_at: int = 0                          # the sample index of the last OCR
     text_regions: Regions = field(default_factory=Regions)
     labelled: list[Box] = field(default_factory=list)
 
@@ -143,7 +145,9 @@ def _analyse(frame: np.ndarray, state: _State) -> Regions:
     h, w = frame.shape[:2]
     try:
         faces = state.models.faces.find(frame)
-        if scene_changed(state.last_read, frame):
+        due = state.outcome.sampled - state.read_at >= state.plan.reread_s * state.plan.sample_fps
+        if due or scene_changed(state.last_read, frame):
+            state.read_at = state.outcome.sampled
             _read_text(frame, state)
     except Exception as exc:  # noqa: BLE001  (a frame that cannot be analysed is hidden whole)
         log.warning("video: a frame could not be analysed (%s); hidden whole", type(exc).__name__)
@@ -185,12 +189,13 @@ def _verify(out: Path, plan: VideoPlan, models: VideoModels, check: TextCheck,
     """Sample the released file at ``plan.verify_fps``: a face (with ``faces: blur``) or a
     line of text in which the detector finds anything fails the video closed."""
     last: np.ndarray | None = None
+    read_at = 0
     for frame in read_frames(out, plan.verify_fps, size):
         outcome.verified_frames += 1
         if plan.faces == "blur" and models.faces.find(frame):
             raise VideoWithheld("video withheld: verification found a face in the released video")
-        if scene_changed(last, frame):
-            last = frame
+        if outcome.verified_frames - read_at >= plan.reread_s * plan.verify_fps or scene_changed(last, frame):
+            last, read_at = frame, outcome.verified_frames
             lines = models.text.read(frame)
             if lines and any(check([line.text for line in lines])):
                 raise VideoWithheld("video withheld: verification read a personal value in the released video")
