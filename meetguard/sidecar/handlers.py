@@ -21,6 +21,7 @@ from .._errors import InputTooLarge, MeetguardError, UpstreamError, UsageError
 from . import keys
 from .errors import error_response
 from .forms import GuardRequest, body_deadline, check_id, check_pid, read_body, read_guard_form
+from .guarded import guard_texts
 from .metrics import CONTENT_TYPE
 from .openai_proxy import parse_body, plan_request
 from .roundtrip import book_for, refusal, restore_completion, wants_restore
@@ -192,18 +193,11 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         gate.cancel()
         raise
     book = book_for(request, meeting_id)    # one per meeting: tokens stable across requests
-    async with gate.run():
-        result, redacted = await service.guard.redact_texts(plan.texts, purpose, recipient, attendees, None,
-                                                            meeting_id, book=book)
-    service.metrics.observe_decision(result.decision, result.entity_counts)
-    request[keys.DECISION] = result.decision
-    headers = {"X-Meetguard-Decision": result.decision, "X-Meetguard-Audit-Id": result.audit_id}
-    if result.decision == "deny":
-        return error_response(403, "denied", "denied by policy", headers=headers,
-                              reasons=list(result.reasons), audit_id=result.audit_id)
-    if result.decision not in ("release", "partial") or len(redacted) != len(plan.texts):
-        return error_response(500, "internal", "guard did not release", headers=headers)
-    forward = plan.build(redacted)
+    guarded = await guard_texts(request, gate, plan.texts, purpose, recipient, attendees, meeting_id, book)
+    if guarded.refused is not None:
+        return guarded.refused
+    headers = guarded.headers
+    forward = plan.build(guarded.redacted)
     from ..reidentify import Restorer
 
     restorer = Restorer(book.tokens) if wants_restore(request) else None

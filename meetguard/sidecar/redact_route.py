@@ -17,8 +17,8 @@ from aiohttp import web
 
 from .._errors import InputTooLarge, UsageError
 from . import keys
-from .errors import error_response
 from .forms import check_id, check_pid, read_body
+from .guarded import guard_texts
 from .openai_proxy import parse_body
 from .roundtrip import book_for
 
@@ -79,20 +79,13 @@ async def redact(request: web.Request) -> web.StreamResponse:
     except BaseException:
         gate.cancel()
         raise
-    service = keys.service(app)
     book = book_for(request, f["meeting_id"])
     extra = {"language": f["language"]} if f["language"] else {}
-    async with gate.run():
-        result, redacted = await service.guard.redact_texts(texts, f["purpose"], f["recipient"], f["attendees"],
-                                                            None, f["meeting_id"], book=book, **extra)
-    service.metrics.observe_decision(result.decision, result.entity_counts)
-    request[keys.DECISION] = result.decision
-    headers = {"X-Meetguard-Decision": result.decision, "X-Meetguard-Audit-Id": result.audit_id}
-    if result.decision == "deny":
-        return error_response(403, "denied", "denied by policy", headers=headers,
-                              reasons=list(result.reasons), audit_id=result.audit_id)
-    if len(redacted) != len(texts):
-        return error_response(500, "internal", "guard did not release", headers=headers)
+    guarded = await guard_texts(request, gate, texts, f["purpose"], f["recipient"], f["attendees"],
+                                f["meeting_id"], book, **extra)
+    if guarded.refused is not None:
+        return guarded.refused
+    result, redacted, headers = guarded.result, guarded.redacted, guarded.headers
     answer: dict[str, Any] = {"decision": result.decision, "purpose": f["purpose"],
                               "recipient": result.recipient, "entity_counts": dict(result.entity_counts),
                               "reasons": list(result.reasons), "audit_id": result.audit_id}

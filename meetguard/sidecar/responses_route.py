@@ -28,8 +28,8 @@ from aiohttp import web
 
 from .._errors import InputTooLarge, UpstreamError, UsageError
 from . import keys
-from .errors import error_response
 from .forms import read_body
+from .guarded import guard_texts
 from .openai_proxy import (
     _FUNCTION_NAME,
     _MODEL,
@@ -161,18 +161,12 @@ async def _forward(request: web.Request, planner: Callable[[dict[str, Any]], Pla
     except BaseException:
         gate.cancel()
         raise
-    async with gate.run():
-        result, redacted = await service.guard.redact_texts(plan.texts, purpose, recipient, attendees, None,
-                                                            meeting_id, book=book_for(request, meeting_id))
-    service.metrics.observe_decision(result.decision, result.entity_counts)
-    request[keys.DECISION] = result.decision
-    headers = {"X-Meetguard-Decision": result.decision, "X-Meetguard-Audit-Id": result.audit_id}
-    if result.decision == "deny":
-        return error_response(403, "denied", "denied by policy", headers=headers,
-                              reasons=list(result.reasons), audit_id=result.audit_id)
-    if result.decision not in ("release", "partial") or len(redacted) != len(plan.texts):
-        return error_response(500, "internal", "guard did not release", headers=headers)
-    forward = plan.build(redacted)
+    guarded = await guard_texts(request, gate, plan.texts, purpose, recipient, attendees, meeting_id,
+                                book_for(request, meeting_id))
+    if guarded.refused is not None:
+        return guarded.refused
+    headers = guarded.headers
+    forward = plan.build(guarded.redacted)
     url = upstream.config.url + path
     if stream_ok and forward.get("stream") is True:
         return await _relay(request, upstream, url, forward, headers)
