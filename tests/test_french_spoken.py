@@ -151,7 +151,8 @@ def test_french_transcript_spoken_values_through_the_cli(tmp_path: Path) -> None
         ("rappelez le 06 12 34 56 78 demain", [PHONE], True),
         ("zéro six, un deux, trois quatre, cinq six, sept huit", ["0612345678"], True),
         ("plus trente-trois six douze trente-quatre cinquante-six soixante-dix-huit", [PHONE], True),
-        ("le zéro six douze trente-quatre, et puis cinquante-six", [PHONE], False),
+        # 3+ digits of the number heard are a leak (#23), in French words too
+        ("le zéro six douze trente-quatre, et puis cinquante-six", [PHONE], True),
         ("on se voit à quinze heures, salle douze", [PHONE], False),
         ("six cinq cinq, cinq un deux trois", ["655-5123"], True),
         ("call five five five one two three four", ["555-1234"], True),

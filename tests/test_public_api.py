@@ -28,7 +28,7 @@ def test_every_public_name_is_defined_and_public_names_are_not_private() -> None
                                  "formats", "policy", "redaction", "release", "sidecar",
                                  "backends", "pipeline", "report", "testing",
                                  "batch", "batch_archive", "batch_ray", "batch_run", "reidentify", "vault",
-                                     "state", "live"}
+                                     "state", "live", "video"}
     assert stray == set()
 
 

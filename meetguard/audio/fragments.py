@@ -75,13 +75,29 @@ def fragments_of(values: Iterable[str]) -> Fragments:
         if not value or not value.strip():
             continue
         digits = "".join(c for c in value if c.isdigit()) if _is_number(value) else _spoken_digits(value)
+        french = _french_digits(value)
+        if french is not None and len(french) > len(digits):
+            digits = french
         if len(digits) >= _MIN_DIGITS and digits not in numbers:
             numbers.append(digits)
+        if french is not None:
+            continue            # a number said in French words: its pieces are its digits, not its words
         for tok in _WORD.findall(value.casefold()):
             if tok.isdigit() or tok in _DIGIT_WORDS or tok in _GLUE or len(tok) < 2:
                 continue
             words.add(tok)
     return Fragments(frozenset(words), tuple(numbers))
+
+
+def _french_digits(value: str) -> str | None:
+    """The digits of a value that is a number said in French words ("zéro six douze"
+    -> "0612"), else None: such a value's words ("six", "douze") are no pieces of it."""
+    if _is_number(value) or not any(c.isalpha() for c in value):
+        return None
+    from text_to_num import alpha2digit
+
+    form = str(alpha2digit(value, "fr", 0.0))
+    return "".join(c for c in form if c.isdigit()) if _is_number(form) else None
 
 
 def _everyday(word: str) -> bool:

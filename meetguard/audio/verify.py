@@ -89,7 +89,7 @@ def heard_again(heard_text: str, values: Sequence[str]) -> bool:
     for value in values:
         key = _number_key(value)
         if key is not None:
-            if any(key in run for run in runs):
+            if any(key in run or _shares_three_digits(key, run) for run in runs):
                 return True
             continue
         want = normalise_tokens(value)
@@ -99,6 +99,12 @@ def heard_again(heard_text: str, values: Sequence[str]) -> bool:
         if any(tokens[i : i + n] == want for i in range(len(tokens) - n + 1)):
             return True
     return False
+
+
+def _shares_three_digits(key: str, run: str) -> bool:
+    """3+ consecutive digits of a redacted number heard in one run of spoken digits (#23):
+    a part of a number given away is a leak, in French words as in English."""
+    return any(key[i : i + 3] in run for i in range(len(key) - 2))
 
 
 _FR_PHONE = re.compile(r"(?:0|33|0033)[1-9]\d{8}")
