@@ -214,15 +214,16 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
 
 async def _stream(request: web.Request, upstream: Any, body: dict[str, Any],
-                  headers: dict[str, str], restorer: Any = None) -> web.StreamResponse:
-    """Relay the upstream's SSE stream as it comes. The request was redacted before it was
+                  headers: dict[str, str], restorer: Any = None, url: str | None = None) -> web.StreamResponse:
+    """Relay the upstream's SSE stream as it comes (from ``url``, default its chat URL; the
+    Responses route streams through here too). The request was redacted before it was
     sent, so nothing in the stream can come from a value the guard removed. With a
     ``restorer`` (an entitled re-identification) names are restored with hold-back (sse.py)."""
     cfg = upstream.config
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.timeout_s, sock_read=cfg.timeout_s)
     session: aiohttp.ClientSession = keys.session(request.app)
     try:
-        up = await session.post(upstream.chat_url(), data=json.dumps(body).encode("utf-8"),
+        up = await session.post(url or upstream.chat_url(), data=json.dumps(body).encode("utf-8"),
                                 headers={"Content-Type": "application/json", **cfg.headers},
                                 timeout=timeout, allow_redirects=False)
     except (TimeoutError, aiohttp.ClientError) as exc:

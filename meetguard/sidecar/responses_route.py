@@ -18,12 +18,9 @@ Headers as for chat completions: ``X-Meetguard-Purpose`` (required),
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from .._errors import InputTooLarge, UpstreamError, UsageError
@@ -52,7 +49,6 @@ from .roundtrip import book_for
 
 __all__ = ["gateway_routes", "plan_embeddings", "plan_responses"]
 
-log = logging.getLogger("meetguard.sidecar")
 gateway_routes = web.RouteTableDef()
 _fname = _ident(_FUNCTION_NAME)
 _ITEM_ID = r"^[A-Za-z0-9_-]{1,128}$"
@@ -143,7 +139,7 @@ def plan_embeddings(body: dict[str, Any]) -> Plan:
 async def _forward(request: web.Request, planner: Callable[[dict[str, Any]], Plan], path: str,
                    stream_ok: bool) -> web.StreamResponse:
     """Plan, redact (decided and audited), then post the rebuilt body to ``{url}{path}``."""
-    from .handlers import _chat_headers
+    from .handlers import _chat_headers, _stream
 
     app = request.app
     service = keys.service(app)
@@ -169,39 +165,12 @@ async def _forward(request: web.Request, planner: Callable[[dict[str, Any]], Pla
     forward = plan.build(guarded.redacted)
     url = upstream.config.url + path
     if stream_ok and forward.get("stream") is True:
-        return await _relay(request, upstream, url, forward, headers)
+        return await _stream(request, upstream, forward, headers, url=url)
     answer = await upstream.post_json(url, forward)
     if answer.status is None:
         raise UpstreamError(f"upstream {recipient!r}: {answer.detail}")
     return web.Response(body=answer.body, status=answer.status,
                         headers={"Content-Type": answer.content_type or "application/json", **headers})
-
-
-async def _relay(request: web.Request, upstream: Any, url: str, body: dict[str, Any],
-                 headers: dict[str, str]) -> web.StreamResponse:
-    """The upstream's event stream, relayed as it comes (the request was redacted)."""
-    cfg = upstream.config
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.timeout_s, sock_read=cfg.timeout_s)
-    session: aiohttp.ClientSession = keys.session(request.app)
-    try:
-        up = await session.post(url, data=json.dumps(body).encode("utf-8"),
-                                headers={"Content-Type": "application/json", **cfg.headers},
-                                timeout=timeout, allow_redirects=False)
-    except (TimeoutError, aiohttp.ClientError) as exc:
-        raise UpstreamError(f"upstream {cfg.name!r}: unreachable ({type(exc).__name__})") from None
-    async with up:
-        out = web.StreamResponse(status=up.status, headers={
-            "Content-Type": up.headers.get("Content-Type", "text/event-stream"),
-            "Cache-Control": "no-cache", **headers})
-        await out.prepare(request)
-        try:
-            async for chunk in up.content.iter_any():
-                await out.write(chunk)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            log.warning("upstream stream broke", extra={"error_type": type(exc).__name__})
-            return out
-        await out.write_eof()
-        return out
 
 
 @gateway_routes.post("/v1/responses")
