@@ -273,15 +273,16 @@ def _readiness(request: web.Request) -> tuple[bool, str, str | None]:
 
 
 async def _state_readiness(request: web.Request) -> tuple[bool, str, str | None]:
-    """As _readiness, and not ready while the shared state database cannot be reached."""
-    ready, reason, detail = _readiness(request)
+    """As _readiness, and not ready while the shared state database cannot be reached.
+    The database is asked first: while it is away nothing can be decided, warm or not, and
+    that is the reason an operator must act on (models still loading fix themselves)."""
     shared = request.app[keys.RUNTIME].state
-    if ready and shared is not None and shared.shared:
+    if shared is not None and shared.shared:
         try:
             await shared.ping()
         except MeetguardError as exc:
             return False, "state database unavailable", exc.message
-    return ready, reason, detail
+    return _readiness(request)
 
 
 @routes.get("/readyz")
