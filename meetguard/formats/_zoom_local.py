@@ -187,6 +187,10 @@ def _wording(lang: ZoomLang, split: list[tuple[int, str, str | None]]) -> dict[s
         if m:
             cut = list(lang.to_re.finditer(head.rstrip()))[-1]
             return {"to": cut.group().strip(), "everyone": head.rstrip()[cut.end():]}
+    for _, head, _ in split:        # only private messages: the "to" of the first target
+        to = lang.to_re.search(head)
+        if to:
+            return {"to": to.group().strip(), "everyone": lang.everyone[0]}
     return {"to": lang.to[0], "everyone": lang.everyone[0]}
 
 
