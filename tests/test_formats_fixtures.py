@@ -170,3 +170,18 @@ def test_otter_and_captions_text_before_the_first_paragraph_is_refused() -> None
     for fmt, text in (("otter", "intro\nAna Díaz  0:03\nhello\n"), ("zoom-captions", "intro\n[Ana] 10:00:00\nhi\n")):
         with pytest.raises(InputError, match="line 1:"):
             parse(source_from_bytes("x.txt", text.encode()), format=fmt)
+
+
+def test_zoom_saved_chat_of_2025_keeps_its_date_and_reply_form() -> None:
+    text = ('2025-11-06 08:26:31 From Ana Díaz to Everyone:\n\tgood morning all\n\t\n'
+            '2025-11-06 08:26:40 From Ben Ruiz to Ana Díaz (direct message):\n\tpsst\n\t\n'
+            '2025-11-06 08:27:02 From Ana Díaz to Everyone:\n\tReplying to "good morning...":\n\tand to you\n\t\n')
+    doc = _chat(text)
+    assert [(m.time, m.private, m.kind.value) for m in doc.items if isinstance(m, ChatMessage)] == [
+        ("2025-11-06 08:26:31", False, "message"), ("2025-11-06 08:26:40", True, "message"),
+        ("2025-11-06 08:27:02", False, "reply")]
+    out = write_document(doc)["meeting_saved_chat.txt"].decode("utf-8")
+    assert [line for line in text.splitlines() if line.strip()] == out.splitlines()
+    # a date Zoom never writes (day first) is no header: the file is refused, not guessed
+    with pytest.raises(UnsupportedFormat):
+        _chat("06-11-2025 08:26:31 From Ana Díaz to Everyone:\n\thi\n")

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 __all__ = ["LANGS", "ZoomLang", "by_code", "candidates"]
 
-_TIME = r"\d{1,2}:\d{2}:\d{2}"
+# The time, or (saved chats since 2025, meeting_saved_new_chat.txt) the date and time.
+_TIME = r"(?:\d{4}-\d{2}-\d{2} )?\d{1,2}:\d{2}:\d{2}"
 
 
 def _alts(words: tuple[str, ...]) -> str:

@@ -8,6 +8,9 @@ layouts differ in what follows (docs/formats.md lists each with an example):
 * inline layouts: ``10:02:11\\t From  A : msg`` (older: no target for public
   messages), ``10:02:11 From A to Everyone : msg``; a direct message names its
   target: ``From A to B(Direct Message) : msg``, ``From A  to  B (Privately) : msg``;
+* the saved chat since 2025 (``meeting_saved_new_chat.txt``) writes the date
+  before the time (``2025-11-06 08:26:31 From A to B (direct message):``),
+  kept as the message time and written back;
 * the separator after the time is a space, a tab or a tab and a space; names
   are padded by one space or two;
 * further lines of a message follow indented, or (older inline layouts) raw.
@@ -39,7 +42,7 @@ _GROUPS = frozenset(["hosts and panelists", "panelists", "hosts", "host", "co-ho
                      "everyone in waiting room", "breakout rooms"])
 _REACTED = re.compile(r'Reacted to "(.*)" with (.+)', re.DOTALL)
 _REMOVED = re.compile(r'Removed a (.+?) reaction from "(.*)"', re.DOTALL)
-_REPLYING = re.compile(r'Replying to "(.*?)"(?:[ \t]+(.*))?', re.DOTALL)
+_REPLYING = re.compile(r'Replying to "(.*?)"(:?)(?:[ \t]+(.*))?', re.DOTALL)
 
 
 def quote_of(text: str, items: list[ChatMessage]) -> Quote:
@@ -252,10 +255,11 @@ def _message(i: int, time: str, sender: Speaker, body: list[str],
                            quote=quote_of(rm.group(2), items)), "removed"
     p = _REPLYING.fullmatch(first)
     if p:
-        inline = p.group(2)
+        inline = p.group(3)
         text = "\n".join(x for x in (inline, rest) if x) if inline else rest
+        form = "reply-inline" if inline else "reply"
         return ChatMessage(i, time, sender, text, kind=MessageKind.REPLY,
-                           quote=quote_of(p.group(1), items)), "reply-inline" if inline else "reply"
+                           quote=quote_of(p.group(1), items)), form + (":" if p.group(2) else "")
     return ChatMessage(i, time, sender, "\n".join(body)), ""
 
 
@@ -286,9 +290,10 @@ def _body(item: ChatMessage, form: str) -> list[str]:
             return [f'Removed a {one_line(item.text)} reaction from "{quoted}"']
         return [f'Reacted to "{quoted}" with {one_line(item.text)}']
     if item.kind is MessageKind.REPLY:
-        if form == "reply-inline":
-            return [f'Replying to "{quoted}" {text[0]}', *text[1:]]
-        return [f'Replying to "{quoted}"', *text]
+        colon = ":" if form.endswith(":") else ""          # 'Replying to "...":' since 2025
+        if form.startswith("reply-inline"):
+            return [f'Replying to "{quoted}"{colon} {text[0]}', *text[1:]]
+        return [f'Replying to "{quoted}"{colon}', *text]
     return text
 
 
