@@ -279,7 +279,7 @@ def _cmd_guard(args: argparse.Namespace, guard_factory: GuardFactory | None = No
         result = guard.process_sync(meeting, args.purpose, args.recipient, at, verify=args.verify,
                                     language=args.language)
         if args.video:
-            result = _guard_video(args.video, guard, result)
+            result = _guard_video(args.video, guard, result, args.attendee)
     finally:
         guard.close()
     files: dict[str, bytes] = {}
@@ -318,11 +318,12 @@ def _audio_of(args: argparse.Namespace, policy: Policy) -> str | None:
     return str(args.video) if check_video_file(Path(args.video), policy.audio_limits).has_audio else None
 
 
-def _guard_video(video: str, guard: Guard, result: GuardResult) -> GuardResult:
+def _guard_video(video: str, guard: Guard, result: GuardResult, attendees: list[str]) -> GuardResult:
     """The video stage after the decision; its own audit record follows the decision's."""
     from .video.release import apply_video
 
-    out = apply_video(Path(video), result, guard.policy, guard.backends.detector(), guard.audit)
+    out = apply_video(Path(video), result, guard.policy, guard.backends.detector(), guard.audit,
+                      attendees)
     for reason in out.reasons:
         if reason.startswith("video withheld"):
             print(f"meetguard: {reason}", file=sys.stderr)

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -143,6 +144,14 @@ async def _open_state(config: SidecarConfig, given: GuardLike | None) -> StateBa
     return state
 
 
+def _video_limits(config: SidecarConfig) -> Any:
+    """The sidecar's limits.max_video_* (docs/video.md)."""
+    from ..video.decode import VideoLimits
+
+    lim = config.limits
+    return VideoLimits(lim.max_video_minutes, lim.max_video_width, lim.max_video_height, lim.max_video_fps)
+
+
 def _lifecycle(given: GuardLike | None, loader: MeetingLoader, limits: AudioLimits | None
                ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
@@ -159,7 +168,8 @@ def _lifecycle(given: GuardLike | None, loader: MeetingLoader, limits: AudioLimi
         upstreams = {}
         try:
             upstreams = build_upstreams(config.upstreams, session)
-            service = GuardService(guard, upstreams, app[keys.METRICS], loader, limits)
+            service = GuardService(guard, upstreams, app[keys.METRICS], loader, limits,
+                                   _video_limits(config))
             jobs = JobManager(config.jobs_dir, app[keys.GATE], service.run, app[keys.METRICS],
                               ttl_s=config.jobs_ttl_s)
             runtime.session, runtime.service, runtime.jobs = session, service, jobs

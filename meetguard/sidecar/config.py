@@ -76,6 +76,12 @@ class Limits:
     max_audio_minutes: int = 240      # audio over these is refused (413/422) before it is decoded
     max_sample_rate: int = 48000
     max_channels: int = 2
+    # video (docs/video.md): refused (413/422) before a frame is decoded, as audio
+    max_video_minutes: int = 240
+    max_video_width: int = 3840
+    max_video_height: int = 2160
+    max_video_fps: int = 60
+    async_video_s: int = 120          # a longer `video` runs as an async job (202), asked or not
 
 
 @dataclass(frozen=True)
@@ -157,7 +163,9 @@ _TOP_KEYS = {"policy", "audit", "listen", "tokens", "hash_key_env", "upstreams",
 _SECTIONS: dict[str, dict[str, type]] = {
     "listen": {"host": str, "port": int},
     "limits": {"max_body_mb": int, "max_jobs": int, "queue": int, "body_timeout_s": int,
-               "max_audio_minutes": int, "max_sample_rate": int, "max_channels": int},
+               "max_audio_minutes": int, "max_sample_rate": int, "max_channels": int,
+               "max_video_minutes": int, "max_video_width": int, "max_video_height": int,
+               "max_video_fps": int, "async_video_s": int},
     "jobs": {"ttl_s": int},
     "models": {"whisper": str, "backend": str, "spacy": str, "detection_workers": int},
     "vault": {"dir": str, "key_env": str},
@@ -368,11 +376,12 @@ def _load_sections(raw: Mapping[str, Any], env: Mapping[str, str], src: str) -> 
 
 def _check_limits(limits: Limits, src: str) -> Limits:
     for k in ("max_body_mb", "max_jobs", "body_timeout_s", "max_audio_minutes", "max_sample_rate",
-              "max_channels"):
+              "max_channels", "max_video_minutes", "max_video_width", "max_video_height", "max_video_fps"):
         if getattr(limits, k) < 1:
             raise ConfigError(f"{src}: limits.{k}: must be at least 1")
-    if limits.queue < 0:
-        raise ConfigError(f"{src}: limits.queue: must not be negative")
+    for k in ("queue", "async_video_s"):
+        if getattr(limits, k) < 0:
+            raise ConfigError(f"{src}: limits.{k}: must not be negative")
     return limits
 
 

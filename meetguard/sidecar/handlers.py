@@ -75,6 +75,8 @@ async def _guard_route(request: web.Request, kind: str) -> web.StreamResponse:
             _check_at(request, kind, req)
             if kind == "release":
                 service.check_release_recipient(req)
+            if req.video and await _long_video(request, tmp / req.video):
+                return await _move_to_job(request, kind, req, tmp)
         except BaseException:
             gate.cancel()
             raise
@@ -112,6 +114,34 @@ async def _submit_job(request: web.Request, kind: str) -> web.StreamResponse:
                              status=202, headers={"Location": location})
 
 
+async def _long_video(request: web.Request, path: Path) -> bool:
+    """A video within the limits (else 413/422 now) and longer than ``limits.async_video_s``."""
+    service = keys.service(request.app)
+    if service.audio_limits is None:        # a test loader: nothing is probed
+        return False
+    seconds = await asyncio.get_running_loop().run_in_executor(None, service.check_video, path)
+    return seconds > request.app[keys.CONFIG].limits.async_video_s
+
+
+async def _move_to_job(request: web.Request, kind: str, req: GuardRequest, tmp: Path) -> web.StreamResponse:
+    """A long video sent without ``Prefer: respond-async`` runs as an async job all the same
+    (a request would otherwise hold its connection for as long as the video plays): its
+    uploads move to the job, its queue place with them; the answer is 202 + Location."""
+    jobs = keys.jobs(request.app)
+    job_id, inputs = jobs.new_inputs_dir()
+    try:
+        for item in list(tmp.iterdir()):
+            await asyncio.get_running_loop().run_in_executor(None, shutil.move, item, inputs / item.name)
+        jobs.submit(job_id, kind, req, request[keys.TOKEN], reserved=True)
+    except BaseException:
+        jobs.discard(job_id)
+        raise
+    location = f"/v1/jobs/{job_id}"
+    return web.json_response({"id": job_id, "status": "queued", "location": location,
+                              "reason": "a long video runs as an async job"},
+                             status=202, headers={"Location": location})
+
+
 @routes.post("/v1/guard")
 async def guard(request: web.Request) -> web.StreamResponse:
     return await _guard_route(request, "guard")
@@ -137,7 +167,7 @@ async def job(request: web.Request) -> web.StreamResponse:
 
 async def _multipart(request: web.Request, status: int, body: dict[str, Any],
                      parts: Mapping[str, Any]) -> web.StreamResponse:
-    """multipart/mixed: the JSON answer, then one audio/wav part per released file, written
+    """multipart/mixed: the JSON answer, then one audio/wav (video/mp4) part per released file, written
     in 1 MiB slices (each awaits the transport), so nothing is copied or encoded whole."""
     boundary = secrets.token_hex(16)
     resp = web.StreamResponse(status=status, headers={
@@ -148,7 +178,8 @@ async def _multipart(request: web.Request, status: int, body: dict[str, Any],
                      + json.dumps(body).encode("utf-8") + b"\r\n")
     for name in sorted(parts):
         view = memoryview(parts[name])
-        await resp.write(f"--{boundary}\r\nContent-Type: audio/wav\r\nContent-Disposition: attachment; "
+        kind = "video/mp4" if name.endswith(".mp4") else "audio/wav"
+        await resp.write(f"--{boundary}\r\nContent-Type: {kind}\r\nContent-Disposition: attachment; "
                          f'filename="{name}"\r\nContent-Length: {len(view)}\r\n\r\n'.encode())
         for off in range(0, len(view), 1 << 20):
             await resp.write(view[off:off + (1 << 20)])

@@ -313,7 +313,8 @@ class JobManager:
             try:
                 with open(result_path, encoding="utf-8") as fh:
                     result = json.load(fh)
-                parts = _map_parts(jdir / "parts", result["body"].get("audio_parts"))
+                parts = _map_parts(jdir / "parts", [*(result["body"].get("audio_parts") or []),
+                                                    *(result["body"].get("video_parts") or [])])
             except (OSError, ValueError):
                 return 500, {"error": "internal", "message": "job result unreadable"}, {}
             if consume:

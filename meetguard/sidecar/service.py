@@ -75,7 +75,7 @@ def split_outputs(outputs: Mapping[str, bytes]) -> tuple[dict[str, str], dict[st
         data = outputs[name]
         if name.endswith(".wav"):
             audio[name] = base64.b64encode(data).decode("ascii")
-        elif name.endswith(".zip"):
+        elif name.endswith((".zip", ".mp4")):
             binary[name] = base64.b64encode(data).decode("ascii")
         else:
             try:
@@ -104,8 +104,10 @@ def release_payload(result: GuardResult) -> dict[str, Any]:
 
 class GuardService:
     def __init__(self, guard: GuardLike, upstreams: Mapping[str, Upstream], metrics: Metrics,
-                 loader: MeetingLoader, audio_limits: AudioLimits | None = None) -> None:
+                 loader: MeetingLoader, audio_limits: AudioLimits | None = None,
+                 video_limits: Any = None) -> None:
         self.audio_limits = audio_limits      # None: the loader is not the real decoder (tests)
+        self.video_limits = video_limits      # the sidecar's limits.max_video_* (VideoLimits)
         self.guard = guard
         self.upstreams = upstreams
         self.metrics = metrics
@@ -126,8 +128,6 @@ class GuardService:
             return JobOutcome(status, body)
 
     async def _run(self, kind: str, req: GuardRequest, inputs: Path) -> JobOutcome:
-        if req.video and kind == "release":
-            raise UsageError("video: POST /v1/guard only (/v1/release does not deliver video yet)")
         at = parse_at(req.at)
         await self._check_audio(req, inputs)
         loader = functools.partial(
@@ -141,7 +141,10 @@ class GuardService:
             **({"speakers": inputs / req.speakers} if req.speakers else {}),
         )
         meeting = await asyncio.get_running_loop().run_in_executor(None, loader)
-        if kind == "release":
+        if kind == "release" and req.video:
+            self.check_release_recipient(req)
+            result = await self._release_video(meeting, req, at, inputs / req.video)
+        elif kind == "release":
             self.check_release_recipient(req)
             result = await self.guard.process(meeting, req.purpose, req.recipient, at,
                                               deliver=self._deliver, language=req.language,
@@ -149,9 +152,9 @@ class GuardService:
         else:
             result = await self.guard.process(meeting, req.purpose, req.recipient, at,
                                               language=req.language, vault_owner=req.owner)
-        if req.video:
+        if req.video and kind != "release":
             result = await asyncio.get_running_loop().run_in_executor(
-                None, self._video, inputs / req.video, result)
+                None, self._video, inputs / req.video, result, req.attendees)
         self.metrics.observe_decision(result.decision, result.entity_counts)
         body = result.decision_json()
         if at is not None:
@@ -173,26 +176,57 @@ class GuardService:
             self.metrics.deliveries.labels("delivered").inc()
             body.update(delivered=True, upstream_status=delivery.status)
             return JobOutcome(200, body)
-        wav = {n: d for n, d in result.outputs.items() if n.endswith(".wav")}
-        parts = wav if sum(len(d) for d in wav.values()) > INLINE_AUDIO_MAX else {}
+        big = {n: d for n, d in result.outputs.items() if n.endswith((".wav", ".mp4"))}
+        parts = big if sum(len(d) for d in big.values()) > INLINE_AUDIO_MAX else {}
         inline = {n: d for n, d in result.outputs.items() if n not in parts}
         content, audio, binary = await asyncio.get_running_loop().run_in_executor(
             None, split_outputs, inline)
         body.update(content=content, audio=audio)
         if binary:
             body["files"] = binary
-        if parts:
-            body["audio_parts"] = sorted(parts)    # sent as multipart/mixed parts, not base64
+        for key, ext in (("audio_parts", ".wav"), ("video_parts", ".mp4")):
+            if any(n.endswith(ext) for n in parts):   # sent as multipart/mixed parts, not base64
+                body[key] = sorted(n for n in parts if n.endswith(ext))
         return JobOutcome(200, body, parts)
 
-    def _video(self, path: Path, result: GuardResult) -> GuardResult:
-        """The video stage after the decision (docs/video.md), on the real guard only."""
-        from ..video.release import apply_video
-
+    def _video_parts(self) -> tuple[Any, Any]:
         backends, audit = getattr(self.guard, "backends", None), getattr(self.guard, "audit", None)
         if backends is None or audit is None:
             raise UsageError("video: this sidecar's guard has no video stage")
-        return apply_video(path, result, self.guard.policy, backends.detector(), audit)
+        return backends, audit
+
+    def _video(self, path: Path, result: GuardResult, attendees: Sequence[str] = ()) -> GuardResult:
+        """The video stage after the decision (docs/video.md), on the real guard only."""
+        from ..video.release import apply_video
+
+        backends, audit = self._video_parts()
+        return apply_video(path, result, self.guard.policy, backends.detector(), audit, attendees)
+
+    async def _release_video(self, meeting: Meeting, req: GuardRequest, at: Any, path: Path) -> GuardResult:
+        """/v1/release with a video: decide (the decision's record, not yet delivered), run the
+        video stage, then forward what was released, the video included, once; the video
+        stage's record (after the decision's) says whether it was delivered."""
+        from ..video.release import video_may_run, video_outputs, with_video
+
+        backends, audit = self._video_parts()
+        loop = asyncio.get_running_loop()
+        result = await self.guard.process(meeting, req.purpose, req.recipient, at,
+                                          language=req.language, vault_owner=req.owner)
+        if not video_may_run(result, req.attendees):
+            return result                  # a deny: nothing is forwarded
+        files, record = await loop.run_in_executor(None, functools.partial(
+            video_outputs, path, self.guard.policy, result, backends.detector(), attendees=req.attendees))
+        out = with_video(result, files, record)
+        delivered = await self._deliver_after(out) if out.decision in ("release", "partial") else out
+        if delivered.delivery is not None:
+            record["delivered"] = {"delivered": delivered.delivery.delivered, "status": delivered.delivery.status}
+        await loop.run_in_executor(None, audit.append, record)
+        return delivered
+
+    async def _deliver_after(self, result: GuardResult) -> GuardResult:
+        import dataclasses
+
+        return dataclasses.replace(result, delivery=await self._deliver(result))
 
     async def _check_audio(self, req: GuardRequest, inputs: Path) -> None:
         """limits.max_audio_minutes / max_sample_rate / max_channels, before anything decodes."""
@@ -201,11 +235,19 @@ class GuardService:
         loop = asyncio.get_running_loop()
         sound = await loop.run_in_executor(None, _video_sound, inputs, req.video) if req.video else None
         if req.video:     # limits.max_video_*, before the sound is transcribed or a frame decoded
-            from ..video.decode import check_video_file
-
-            await loop.run_in_executor(None, check_video_file, inputs / req.video, self.guard.policy.audio_limits)
+            await loop.run_in_executor(None, self.check_video, inputs / req.video)
         for name in ([req.audio] if req.audio else []) + list(req.tracks.values()) + ([sound.name] if sound else []):
             await loop.run_in_executor(None, check_audio_limits, inputs / name, self.audio_limits)
+
+    def check_video(self, path: Path) -> float:
+        """``path`` within the policy's and the sidecar's limits.max_video_* (else 413/422 naming
+        the limit); its duration in seconds."""
+        from ..video.decode import check_video_file, check_video_limits
+
+        info = check_video_file(path, self.guard.policy.audio_limits)
+        if self.video_limits is not None:
+            check_video_limits(path, info, self.video_limits)
+        return info.duration
 
     async def _deliver(self, result: GuardResult) -> Delivery:
         """Forward released content; never raises (the audit must learn the outcome)."""

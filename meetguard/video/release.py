@@ -14,7 +14,9 @@ import hashlib
 import logging
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,24 @@ log = logging.getLogger(__name__)
 
 VIDEO_OUTPUT = "video.mp4"
 _LETTERS = re.compile(r"[^\w]+")
+# Loaded models kept between runs (a sidecar guards many videos); one run uses a set at a time
+# (OpenCV's network is not safe to share between threads), so concurrent runs get their own.
+_IDLE: list[VideoModels] = []
+_IDLE_LOCK = threading.Lock()
+
+
+@contextmanager
+def shared_models() -> Iterator[VideoModels]:
+    """A loaded :class:`VideoModels` not in use by another run (loaded once, then reused)."""
+    with _IDLE_LOCK:
+        models = _IDLE.pop() if _IDLE else None
+    if models is None:
+        models = VideoModels()
+    try:
+        yield models
+    finally:
+        with _IDLE_LOCK:
+            _IDLE.append(models)
 
 
 def video_plan(policy: Policy, purpose: str, excluded: Sequence[str]) -> VideoPlan:
@@ -73,16 +93,31 @@ def release_video(path: Path, policy: Policy, purpose: str, excluded: Sequence[s
     """``(outcome, None)`` with the released video, or ``(None, reason)`` when withheld."""
     plan = video_plan(policy, purpose, excluded)
     try:
-        outcome = guard_video(path, plan, models or VideoModels(), text_check(detector, roster), audio)
+        if models is not None:
+            return guard_video(path, plan, models, text_check(detector, roster), audio), None
+        with shared_models() as loaded:
+            return guard_video(path, plan, loaded, text_check(detector, roster), audio), None
     except VideoWithheld as exc:
         return None, exc.reason
-    return outcome, None
 
 
-def video_may_run(result: GuardResult) -> bool:
+def video_may_run(result: GuardResult, attendees: Sequence[str] = ()) -> bool:
     """A released result, or a deny only because no other content was left (the picture is
-    content of its own); never a deny of the purpose, recipient or consent itself."""
-    return result.decision != "deny" or (bool(result.reasons) and result.reasons[-1] == NOTHING_LEFT)
+    content of its own: a gallery with the refusing tiles black) while someone present is not
+    excluded; never a deny of the purpose, recipient or consent itself, and never a deny in
+    which every attendee is excluded (nobody's picture is left to release)."""
+    if result.decision != "deny":
+        return True
+    if not result.reasons or result.reasons[-1] != NOTHING_LEFT:
+        return False
+    return len(set(attendees)) > len(result.excluded_participants)
+
+
+def video_participants(policy: Policy, result: GuardResult, attendees: Sequence[str]) -> list[str]:
+    """Policy ids whose picture and voice a released video may hold: the attendees who are
+    policy participants and not excluded (what a withdrawal of consent must reach)."""
+    known = {p.id for p in policy.participants}
+    return sorted({a for a in attendees if a in known} - set(result.excluded_participants))
 
 
 def with_video(result: GuardResult, files: Mapping[str, bytes], record: Mapping[str, Any]) -> GuardResult:
@@ -97,7 +132,8 @@ def with_video(result: GuardResult, files: Mapping[str, bytes], record: Mapping[
 
 
 def video_outputs(path: Path, policy: Policy, result: GuardResult, detector: DetectorBackend,
-                  audio_name: str = "audio.redacted.wav") -> tuple[dict[str, bytes], dict[str, Any]]:
+                  audio_name: str = "audio.redacted.wav", attendees: Sequence[str] = ()
+                  ) -> tuple[dict[str, bytes], dict[str, Any]]:
     """After ``result`` (not a deny): the outputs of the video stage (``video.mp4``, or none
     when withheld) and the audit record of what it did (reasons and counts, never content).
     The guarded mixed audio of ``result`` is muxed in; none released, the video has no sound."""
@@ -121,18 +157,20 @@ def video_outputs(path: Path, policy: Policy, result: GuardResult, detector: Det
         "recipient": result.recipient, "meeting_id": result.meeting_id, "at": result.at,
         "decision": "release" if outcome is not None else "error", "reasons": reasons,
         "output_sha256": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+        "participants": video_participants(policy, result, attendees) if files else [],
+        "artefacts": [{"kind": "video", "sha256": hashlib.sha256(data).hexdigest()} for data in files.values()],
     }
     return files, record
 
 
 def apply_video(path: Path, result: GuardResult, policy: Policy, detector: DetectorBackend,
-                audit: AuditSink) -> GuardResult:
+                audit: AuditSink, attendees: Sequence[str] = ()) -> GuardResult:
     """The video stage after ``result``'s decision (the CLI's ``--video``, the sidecar's
     ``video`` field): runs when :func:`video_may_run`, appends its own audit record after the
     decision's, and answers ``result`` with the video's outputs and reasons added."""
-    if not video_may_run(result):
+    if not video_may_run(result, attendees):
         return result
-    files, record = video_outputs(path, policy, result, detector)
+    files, record = video_outputs(path, policy, result, detector, attendees=attendees)
     audit.append(record)
     if not files:
         log.info("%s", record["reasons"][0])
