@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import FormData
 
@@ -94,9 +95,23 @@ async def test_release_forwards_the_guarded_video(aiohttp_client: Any, aiohttp_s
     assert stage["output_sha256"].keys() == {"video.mp4"}
 
 
+async def _parts(resp: Any) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
+    """A multipart/mixed answer: its JSON, and each file part's content type and bytes."""
+    reader = aiohttp.MultipartReader.from_response(resp)
+    first = await reader.next()
+    body = json.loads(await first.read())           # type: ignore[union-attr]
+    files: dict[str, tuple[str, bytes]] = {}
+    while (part := await reader.next()) is not None:
+        files[str(part.filename)] = (part.headers["Content-Type"], bytes(await part.read()))  # type: ignore[union-attr]
+    return body, files
+
+
 @pytest.mark.models
 async def test_a_long_video_runs_as_an_async_job(aiohttp_client: Any, tmp_path: Path, guard: Any,
-                                                 gallery: Path) -> None:
+                                                 gallery: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from meetguard.sidecar import service
+
+    monkeypatch.setattr(service, "INLINE_AUDIO_MAX", 1000)    # the video comes as a part
     # limits.async_video_s: 0 -> any video is "long"; no Prefer: respond-async is sent
     client = await aiohttp_client(init_app(_config(tmp_path, Limits(max_body_mb=4, async_video_s=0)), guard))
     resp = await client.post("/v1/guard", data=_form(gallery), headers=AUTH)
@@ -105,14 +120,17 @@ async def test_a_long_video_runs_as_an_async_job(aiohttp_client: Any, tmp_path: 
     assert location == (await resp.json())["location"]
     for _ in range(1200):
         got = await client.get(location, headers=AUTH)
-        body = await got.json()
-        if body.get("status") not in ("queued", "running"):
+        if got.content_type.startswith("multipart/"):
             break
-        assert body["progress"]["stage"] in ("queued", "running")
+        body = await got.json()
+        assert body["progress"]["stage"] in ("queued", "running"), body
         await asyncio.sleep(0.1)
-    assert got.status == 200, body
-    assert body["decision"] == "partial" and "video.mp4" in body["files"]   # the picture is all there is
-    assert _faces(base64.b64decode(body["files"]["video.mp4"]), tmp_path) == 0
+    assert got.status == 200
+    body, files = await _parts(got)
+    assert body["decision"] == "partial" and body["video_parts"] == ["video.mp4"]   # the picture is all there is
+    kind, video = files["video.mp4"]
+    assert kind == "video/mp4" and "files" not in body
+    assert _faces(video, tmp_path) == 0
     assert not any((tmp_path / "jobs").glob("*/inputs/*"))     # the uploads went with the job
 
 

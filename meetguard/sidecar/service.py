@@ -176,18 +176,7 @@ class GuardService:
             self.metrics.deliveries.labels("delivered").inc()
             body.update(delivered=True, upstream_status=delivery.status)
             return JobOutcome(200, body)
-        big = {n: d for n, d in result.outputs.items() if n.endswith((".wav", ".mp4"))}
-        parts = big if sum(len(d) for d in big.values()) > INLINE_AUDIO_MAX else {}
-        inline = {n: d for n, d in result.outputs.items() if n not in parts}
-        content, audio, binary = await asyncio.get_running_loop().run_in_executor(
-            None, split_outputs, inline)
-        body.update(content=content, audio=audio)
-        if binary:
-            body["files"] = binary
-        for key, ext in (("audio_parts", ".wav"), ("video_parts", ".mp4")):
-            if any(n.endswith(ext) for n in parts):   # sent as multipart/mixed parts, not base64
-                body[key] = sorted(n for n in parts if n.endswith(ext))
-        return JobOutcome(200, body, parts)
+        return await _answer(body, result)
 
     def _video_parts(self) -> tuple[Any, Any]:
         backends, audit = getattr(self.guard, "backends", None), getattr(self.guard, "audit", None)
@@ -277,6 +266,22 @@ class GuardService:
         if not isinstance(up, OpenAIUpstream):
             raise UsageError(f"X-Meetguard-Recipient: {recipient!r} is not a configured openai upstream")
         return up
+
+
+async def _answer(body: dict[str, Any], result: GuardResult) -> JobOutcome:
+    """The 200 answer of /v1/guard: text inline, binaries base64, large WAV and video as parts."""
+    big = {n: d for n, d in result.outputs.items() if n.endswith((".wav", ".mp4"))}
+    parts = big if sum(len(d) for d in big.values()) > INLINE_AUDIO_MAX else {}
+    inline = {n: d for n, d in result.outputs.items() if n not in parts}
+    content, audio, binary = await asyncio.get_running_loop().run_in_executor(
+        None, split_outputs, inline)
+    body.update(content=content, audio=audio)
+    if binary:
+        body["files"] = binary
+    for key, ext in (("audio_parts", ".wav"), ("video_parts", ".mp4")):
+        if any(n.endswith(ext) for n in parts):   # sent as multipart/mixed parts, not base64
+            body[key] = sorted(n for n in parts if n.endswith(ext))
+    return JobOutcome(200, body, parts)
 
 
 def _video_sound(inputs: Path, video: str | None) -> Path | None:
