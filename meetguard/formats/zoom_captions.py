@@ -24,7 +24,9 @@ from ._source import Source
 
 __all__ = ["ZoomCaptions"]
 
-_HEAD = re.compile(r"\[([^\[\]\n]{1,200})\][ \t]+(\d{1,2}:\d{2}:\d{2})[ \t]*")
+# "[Name] HH:MM:SS"; "[[PERSON_1]] ..." is a square pseudonym token as the writer keeps it.
+_HEAD = re.compile(r"\[(\[[^\[\]\n]{1,200}\]|[^\[\]\n]{1,200})\][ \t]+(\d{1,2}:\d{2}:\d{2})[ \t]*")
+_BRACKETED = re.compile(r"\[[^\[\]\n]{1,200}\]")
 
 
 def _head(line: str) -> tuple[str, float] | None:
@@ -62,7 +64,9 @@ class ZoomCaptions:
     def write(self, doc: Document) -> dict[str, bytes]:
         out: list[str] = []
         for cue in only_cues(doc, "a Zoom captions file"):
-            label = " ".join(cue.speaker.label.replace("[", " ").replace("]", " ").split()) if cue.speaker else ""
+            label = cue.speaker.label if cue.speaker else ""
+            if not _BRACKETED.fullmatch(label):
+                label = " ".join(label.replace("[", " ").replace("]", " ").split())
             out.append(f"[{label or 'Unknown speaker'}] {hms(cue.start)}")
             for line in text_lines(cue.text):
                 if line.strip():

@@ -190,17 +190,21 @@ class _Redactor:
         return out.text, applied
 
 
-def _derive_quote(quote: Quote, ref_text: str, ref_findings: Sequence[Finding],
+def _derive_quote(quote: Quote, ref_item: Item, ref_findings: Sequence[Finding],
                   redactor: _Redactor) -> Quote:
     """Re-quote the redacted referenced message, cut where the platform cut it.
 
-    A value that straddles the cut is replaced whole, so no fragment of it
-    survives in the quote.
+    The referenced message's @mentions are redacted in the quote as in the
+    message (a refusing participant's "@Name" never survives in a reply's
+    quote, #31). A value that straddles the cut is replaced whole, so no
+    fragment of it survives in the quote.
     """
+    ref_text = ref_item.text
     cut = len(quote.text) if quote.truncated else len(ref_text)
     clipped = [f for f in ref_findings if f.start < cut]
-    end = max([cut, *(f.end for f in clipped)])
-    text, _ = redactor.text(ref_text[:end], clipped, count=False)
+    mentions = [(m.start, m.end, m.speaker) for m in (ref_item.mentions if isinstance(ref_item, ChatMessage) else ()) if m.start < cut]
+    end = max([cut, *(f.end for f in clipped), *(e for _, e, _ in mentions)])
+    text, _ = redactor.text(ref_text[:end], clipped, mentions, count=False)
     return Quote(text, quote.ref, quote.truncated)
 
 
@@ -306,8 +310,7 @@ def _redact_message(d: int, i: int, msg: ChatMessage, by_ref: Mapping[UnitRef, S
             quote = Quote(EXCLUDED_QUOTE, None, False)
         elif quote.ref is not None and 0 <= quote.ref < len(doc.items):
             ref_item = doc.items[quote.ref]
-            quote = _derive_quote(quote, ref_item.text, by_ref.get(UnitRef(d, quote.ref, "text"), ()),
-                                  redactor)
+            quote = _derive_quote(quote, ref_item, by_ref.get(UnitRef(d, quote.ref, "text"), ()), redactor)
         else:
             qtext, _ = redactor.text(quote.text, by_ref.get(UnitRef(d, i, "quote"), ()))
             quote = Quote(qtext, None, quote.truncated)
