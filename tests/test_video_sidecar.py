@@ -68,7 +68,8 @@ def _faces(data: bytes, tmp: Path) -> int:
 
 
 def _records(guard: Any) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(guard.audit_path).read_text().splitlines()]
+    path = Path(guard.audit_path)
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 @pytest.mark.models
@@ -142,13 +143,13 @@ async def test_a_long_video_runs_as_an_async_job(aiohttp_client: Any, tmp_path: 
 async def test_sidecar_video_limits_refuse_before_decoding(aiohttp_client: Any, tmp_path: Path, guard: Any,
                                                            gallery: Path, limits: Limits, status: int,
                                                            key: str) -> None:
-    before = len(_records(guard)) if Path(guard.audit_path).exists() else 0
+    before = len(_records(guard))
     client = await aiohttp_client(init_app(_config(tmp_path, limits), guard))
     resp = await client.post("/v1/guard", data=_form(gallery), headers=AUTH)
     assert resp.status == status
     message = (await resp.json())["message"]
     assert key in message and "Bruno" not in message
-    after = len(_records(guard)) if Path(guard.audit_path).exists() else 0
+    after = len(_records(guard))
     assert after == before                         # refused before any decision
 
 
@@ -164,3 +165,79 @@ def test_video_limits_in_the_config_file(tmp_path: Path) -> None:
     path.write_text(f"policy: {POLICY}\ntokens: [t]\nlimits: {{max_video_fps: 0}}\n")
     with pytest.raises(Exception, match="limits.max_video_fps"):
         load_config(path, env={})
+
+
+# -- the Zoom hook fetches the MP4 for a purpose whose policy gives `video:` --------------------
+
+ZOOM_SECRET = b"video-zoom-secret"
+CHAT = "10:00:01 From Bruno Keller to Everyone:\n\tthe numbers are on the screen\n"
+
+
+def _zoom_event(base: str, files: dict[str, bytes]) -> dict[str, Any]:
+    def entry(fid: str, ftype: str, **kw: Any) -> dict[str, Any]:
+        return {"id": fid, "file_type": ftype, "file_size": len(files[fid]), "status": "completed",
+                "download_url": f"{base}/rec/download/{fid}", **kw}
+
+    return {"event": "recording.completed", "event_ts": 1764497000123, "download_token": "dl-tok-9f2c41",
+            "payload": {"object": {"uuid": "video-uuid-1==", "recording_files": [
+                entry("speaker", "MP4", recording_type="shared_screen_with_speaker_view"),
+                entry("gallery", "MP4", recording_type="gallery_view"),
+                entry("chat", "CHAT", recording_type="chat_file")]}}}
+
+
+def test_plan_fetches_one_mp4_the_gallery_first_only_when_asked() -> None:
+    from meetguard.policy.schema import parse_policy
+    from meetguard.sidecar.zoom_event import plan_event
+
+    policy = parse_policy(POLICY.read_bytes(), str(POLICY))
+    assert policy.purposes["review"].video and not policy.purposes["training"].video
+    event = _zoom_event("http://zoom.test", {"speaker": b"s", "gallery": b"g", "chat": b"c"})
+    plan = plan_event(event, policy)
+    assert [f.kind for f in plan.files] == ["chat"] and plan.not_fetched == {"MP4": 2}
+    plan = plan_event(event, policy, video=True)
+    assert [(f.kind, f.file_id, f.stored) for f in plan.files] == [
+        ("chat", "chat", "chat-1.txt"), ("video", "gallery", "video.mp4")]
+    assert plan.not_fetched == {"MP4": 1}
+
+
+@pytest.mark.models
+async def test_zoom_hook_fetches_and_forwards_the_guarded_mp4(aiohttp_client: Any, aiohttp_server: Any,
+                                                               tmp_path: Path, guard: Any, gallery: Path) -> None:
+    import hashlib
+    import hmac
+    import time
+
+    from meetguard.sidecar.zoom_config import ZoomConfig, ZoomPurpose
+    from tests.fakes.zoom import ZoomState, build_zoom
+
+    state, rec = ZoomState(), Recorder()
+    state.files.update({"gallery": gallery.read_bytes(), "speaker": b"speaker-view-bytes", "chat": CHAT.encode()})
+    zoom_srv, up = await aiohttp_server(build_zoom(state)), await aiohttp_server(build_upstream(rec))
+    base = f"http://127.0.0.1:{zoom_srv.port}"
+    config = SidecarConfig(
+        policy=POLICY, tokens=(TOKEN,), jobs_dir=tmp_path / "jobs", limits=Limits(max_body_mb=4),
+        upstreams={"reviewer": UpstreamConfig("reviewer", f"http://127.0.0.1:{up.port}/in")},
+        zoom=ZoomConfig(secret_env="Z", secrets=(ZOOM_SECRET,), api_base=base, download_hosts=(),
+                        purposes=(ZoomPurpose("review", "reviewer"),)))
+    client = await aiohttp_client(init_app(config, guard))
+    body = json.dumps(_zoom_event(base, state.files)).encode()
+    ts = str(int(time.time()))
+    sig = "v0=" + hmac.new(ZOOM_SECRET, b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+    resp = await client.post("/v1/hooks/zoom", data=body, headers={"x-zm-request-timestamp": ts,
+                                                                    "x-zm-signature": sig})
+    assert resp.status == 204
+    for _ in range(2400):
+        events = [r for r in _records(guard) if "event" in r]
+        if events and events[-1]["meeting_id"] == "video-uuid-1==":
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the zoom job did not finish")
+    assert sorted(state.fetched()) == ["chat", "gallery"]           # one MP4: the gallery view
+    [got] = rec.received
+    payload = got.json()
+    assert payload["meeting_id"] == "video-uuid-1==" and "chat-1.txt" in payload["content"]
+    assert _faces(base64.b64decode(payload["files"]["video.mp4"]), tmp_path) == 0
+    assert "Bruno" not in got.body.decode()
+    ev = events[-1]["event"]
+    assert ev["fetched"] == {"chat": 1, "video": 1} and ev["purposes"][0]["delivered"] is True

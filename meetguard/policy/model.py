@@ -62,6 +62,7 @@ class Purpose:
     retention_days: int | None = None
     reidentify: bool = False           # store the pseudonym map in the vault (docs/vault.md)
     video_faces: str = "blur"          # video.faces: blur | keep (docs/video.md)
+    video: bool = False                # a `video:` setting is given: the Zoom hook fetches the MP4
 
 
 @dataclass(frozen=True)

@@ -356,7 +356,8 @@ def _purpose(v: _V, name: str, body: Any, entities: frozenset[str]) -> Purpose:
     if not isinstance(reidentify, bool):
         raise v.fail(f"{key}.reidentify", "must be true or false")
     return Purpose(name, consent, missing, recipients, RedactRule(ents, op, speakers),
-                   audio, private, retention, reidentify, _video_faces(v, name, m.get("video")))
+                   audio, private, retention, reidentify, _video_faces(v, name, m.get("video")),
+                   m.get("video") is not None)
 
 
 def _video_faces(v: _V, name: str, raw: Any) -> str:

@@ -3,8 +3,10 @@
 What is fetched: the audio-only M4A (mixed audio), each ``participant_audio_files``
 M4A whose person maps to a policy participant (a per-participant track), the
 TRANSCRIPT (VTT) and the CHAT (TXT); the TIMELINE (JSON: who spoke when) only where the
-mixed audio needs it to silence someone (zoom_job). Video (MP4) and every other file type are
-never fetched, nor is a file whose ``status`` is not ``completed``.
+mixed audio needs it to silence someone (zoom_job); one video (MP4) only where a configured
+purpose's policy gives a ``video:`` setting (zoom_job), the gallery view first (its name
+labels attribute the tiles: docs/video.md). Every other file type is never fetched, nor is
+a file whose ``status`` is not ``completed``.
 
 Who is who: a per-participant file maps to a policy id only through the identity
 the event gives for it (``participant_email`` against the policy's ``emails``,
@@ -35,8 +37,12 @@ __all__ = ["RECORDING_EVENTS", "ZoomFile", "ZoomPlan", "event_key", "plan_event"
 RECORDING_EVENTS = frozenset({"recording.completed", "recording.transcript_completed"})
 _UUID = re.compile(r"[A-Za-z0-9+/=_-]{1,128}")     # Zoom's uuids are base64: an id, never free text
 _KINDS = {"M4A": ("audio", ".m4a"), "TRANSCRIPT": ("transcript", ".vtt"), "CHAT": ("chat", ".txt"),
-          "TIMELINE": ("timeline", ".json")}
-_ONE = ("audio", "timeline")       # one mixed recording, one timeline per event
+          "TIMELINE": ("timeline", ".json"), "MP4": ("video", ".mp4")}
+_ONE = ("audio", "timeline", "video")   # one mixed recording, one timeline, one video per event
+# Zoom's MP4 views, the best first: a gallery's name labels let the video stage attribute each
+# tile (a refusing participant's is blacked out); a speaker view without labels cannot be.
+VIEWS = ("shared_screen_with_gallery_view", "gallery_view", "shared_screen_with_speaker_view",
+         "shared_screen_with_speaker_view(CC)", "active_speaker", "speaker_view", "shared_screen")
 
 
 class EventShapeError(ValueError):
@@ -168,15 +174,26 @@ class _Identities:
         return found.pop() if len(found) == 1 else None
 
 
-def plan_event(event: Mapping[str, Any], policy: Policy) -> ZoomPlan:
-    """The files to fetch for a recording event. Raises :class:`EventShapeError`."""
+def _view_rank(entry: Mapping[str, Any]) -> int:
+    """MP4s in :data:`VIEWS` order (the best is the one kept), completed ones first; every
+    other file keeps its place (a stable sort)."""
+    if str(entry.get("file_type", "")).upper() != "MP4":
+        return 0
+    view = str(entry.get("recording_type", ""))
+    rank = VIEWS.index(view) if view in VIEWS else len(VIEWS)
+    return 1 + rank + (0 if entry.get("status") == "completed" and entry.get("download_url") else 100)
+
+
+def plan_event(event: Mapping[str, Any], policy: Policy, video: bool = False) -> ZoomPlan:
+    """The files to fetch for a recording event (``video``: one MP4 too, for a purpose that
+    asks for it). Raises :class:`EventShapeError`."""
     obj = _object(event)
     skipped: dict[str, int] = {}
     files: list[ZoomFile] = []
     seen: dict[str, int] = {}
-    for entry in _entries(obj, "recording_files"):
+    for entry in sorted(_entries(obj, "recording_files"), key=_view_rank):
         ftype = str(entry.get("file_type", "")).upper()[:32]
-        kind = _KINDS.get(ftype)
+        kind = _KINDS.get(ftype) if ftype != "MP4" or video else None
         if kind is None or (kind[0] in _ONE and seen.get(kind[0])):
             skipped[ftype or "unknown"] = skipped.get(ftype or "unknown", 0) + 1
             continue

@@ -141,7 +141,7 @@ class ZoomJobs:
         jdir = self.dir / key
         if jdir.exists():
             return False
-        plan = plan_event(event, self.policy())
+        plan = plan_event(event, self.policy(), self._video_asked(self.policy()))
         try:
             jdir.mkdir(mode=0o700)
         except FileExistsError:
@@ -223,12 +223,18 @@ class ZoomJobs:
             record["results"] = results
             self._save(record)
 
+    def _video_asked(self, policy: Policy) -> bool:
+        """Some configured purpose's policy gives a ``video:`` setting (docs/video.md)."""
+        return any(policy.purposes[zp.purpose].video for zp in self.ctx.zoom.purposes
+                   if zp.purpose in policy.purposes)
+
     def _wanted(self, plan: ZoomPlan, policy: Policy) -> list[ZoomFile]:
         """What to fetch: a track only if its person consents to some configured purpose
         now (a refused participant's voice is never downloaded); mixed audio if some
         configured purpose has the consent of every mapped participant and no unknown
         speaker blocks it, or else (and where no per-participant file names anyone) with the
         TIMELINE, whose refusing and unknown speakers the guard then silences (docs/audio.md);
+        the MP4 if some configured purpose's policy gives a ``video:`` setting (docs/video.md);
         nothing already delivered for this meeting to every purpose."""
         now = datetime.now(UTC)
         labels = {purpose_label(zp) for zp in self.ctx.zoom.purposes}
@@ -241,6 +247,7 @@ class ZoomJobs:
         # no per-participant file names anyone: only the timeline says who is present
         silence = (not everyone or not plan.present) and bool(specs) and any(
             f.kind == "timeline" for f in plan.files)
+        video = self._video_asked(policy)
         out: list[ZoomFile] = []
         for f in plan.files:
             if f.file_id and labels <= done.get(f.file_id, set()):
@@ -248,7 +255,7 @@ class ZoomJobs:
             if f.kind == "track":
                 if not any(consent_state(policy, str(f.participant), s, now)[0] for s in specs):
                     continue
-            elif (f.kind == "audio" and not (everyone or silence)) or (f.kind == "timeline" and not silence):
+            elif not {"audio": everyone or silence, "timeline": silence, "video": video}.get(f.kind, True):
                 continue
             out.append(f)
         return out
@@ -288,6 +295,10 @@ class ZoomJobs:
             except TokenRefused:
                 raise
             except DownloadError as exc:
+                if f.kind == "video":       # the rest is guarded without the picture
+                    log.warning("zoom video not fetched", extra={"code": exc.code})
+                    (inputs / f.stored).unlink(missing_ok=True)
+                    continue
                 if f.kind != "timeline":
                     raise
                 # without the timeline nobody can be silenced: the mixed audio is withheld
@@ -321,11 +332,15 @@ class ZoomJobs:
         audio = next((f.stored for f in have if f.kind == "audio" and (everyone or silenced)), None)
         chat = tuple(f.stored for f in have if f.kind == "chat")
         transcript = tuple(f.stored for f in have if f.kind == "transcript")
-        if not (chat or transcript or audio or tracks):   # a timeline alone is nothing to guard
-            return "nothing to guard: no audio, transcript or chat file was fetched"
+        # the MP4 for a purpose whose policy asks for video; its own sound is guarded as the
+        # mixed recording when no M4A is given (withheld while someone present refuses)
+        video = next((f.stored for f in have if f.kind == "video" and spec is not None and spec.video), None)
+        if not (chat or transcript or audio or tracks or video):   # a timeline alone is nothing to guard
+            return "nothing to guard: no audio, transcript, chat or video file was fetched"
         return GuardRequest(purpose=zp.purpose, recipient=zp.recipient, meeting_id=plan.meeting_uuid,
                             attendees=tuple(present), chat=chat, transcript=transcript, audio=audio,
-                            tracks=tracks, speakers=timeline if audio is not None and silenced else None)
+                            tracks=tracks, speakers=timeline if audio is not None and silenced else None,
+                            video=video)
 
     async def _guard_one(self, key: str, plan: ZoomPlan, zp: ZoomPurpose, policy: Policy,
                          fetched: list[str]) -> dict[str, Any]:
@@ -347,7 +362,7 @@ class ZoomJobs:
         body = outcome.body
         delivered = body.get("delivered") is True
         if delivered:                   # before the result is saved: never delivered twice
-            given = {req.audio, req.speakers, *req.chat, *req.transcript, *req.tracks.values()}
+            given = {req.audio, req.speakers, req.video, *req.chat, *req.transcript, *req.tracks.values()}
             await asyncio.get_running_loop().run_in_executor(
                 None, self.delivered.add, plan.meeting_uuid,
                 [f.file_id for f in have if f.stored in given], label)
