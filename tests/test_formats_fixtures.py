@@ -185,3 +185,28 @@ def test_zoom_saved_chat_of_2025_keeps_its_date_and_reply_form() -> None:
     # a date Zoom never writes (day first) is no header: the file is refused, not guessed
     with pytest.raises(UnsupportedFormat):
         _chat("06-11-2025 08:26:31 From Ana Díaz to Everyone:\n\thi\n")
+
+
+_OTTER_SRT = (
+    "1\n00:00:00,000 --> 00:00:03,500\nEmma Bostian: Hey, everyone, welcome to the podcast.\n\n"
+    "2\n00:00:03,500 --> 00:00:06,000\nWe are talking about security today.\n\n"
+    "3\n00:00:06,000 --> 00:00:09,000\nKelly Vaughn: Yes, and I'm so excited.\n\n"
+    "4\n00:00:09,000 --> 00:00:12,000\nNote: the sound dropped here.\n")
+
+
+def test_srt_name_prefix_is_the_speaker_and_is_written_back() -> None:
+    import srt
+
+    doc = _doc("otter.srt", _OTTER_SRT)
+    assert doc.format == "srt"
+    # a cue without a name is nobody's (never the previous speaker's); "Note" is no name
+    assert _view(doc) == [("Emma Bostian", "Hey, everyone, welcome to the podcast."),
+                          (None, "We are talking about security today."),
+                          ("Kelly Vaughn", "Yes, and I'm so excited."), (None, "Note: the sound dropped here.")]
+    out = write_document(doc)["otter.srt"].decode()
+    assert out == _OTTER_SRT and len(list(srt.parse(out))) == 4
+    named = Document(doc.name, doc.format, doc.kind, tuple(
+        dataclasses.replace(c, speaker=dataclasses.replace(c.speaker, label="[PERSON_1]")) if c.speaker else c
+        for c in doc.items), meta=doc.meta)
+    back = parse(source_from_bytes("otter.srt", write_document(named)["otter.srt"]))
+    assert [v[0] for v in _view(back)] == ["[PERSON_1]", None, "[PERSON_1]", None]

@@ -13,6 +13,7 @@ writer numbers the cues 1..n again (dropped cues leave no gaps).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -20,7 +21,7 @@ from typing import Literal
 from .._model import Cue, Document, Speaker
 from ._base import decode, input_error, sniff_text, split_lines, text_lines
 from ._source import Source
-from .webvtt import caption_labels, caption_line, format_time
+from .webvtt import caption_labels, caption_line, format_time, plausible_prefixes
 
 __all__ = ["SRT"]
 
@@ -93,6 +94,7 @@ class SRT:
                 items.append(Cue(len(items), start, end, Speaker(label) if label else None, part,
                                  ident=str(len(items) + 1)))
             i = j
+        items = _prefixed(items, forms)
         return Document(source.name, self.name, "transcript", tuple(items), meta={"forms": forms})
 
     def write(self, doc: Document) -> dict[str, bytes]:
@@ -112,3 +114,17 @@ class SRT:
             start, end = format_time(item.start, ","), format_time(max(item.end, item.start), ",")
             parts += [str(n), f"{start} --> {end}"] + ([text] if text else []) + [""]
         return {doc.name: "\n".join(parts).encode("utf-8")}
+
+
+def _prefixed(items: list[Cue], forms: dict[int, str]) -> list[Cue]:
+    """Cues without a caption label whose text starts ``Name: `` (Otter's SubRip
+    with speaker names; Zoom's) are that speaker's, as in WebVTT files without
+    voices; a cue without one stays nobody's, never the previous speaker's."""
+    bare = [c for c in items if c.speaker is None and c.index not in forms]
+    found = plausible_prefixes([c.text for c in bare])
+    out = list(items)
+    for cue, prefix in zip(bare, found, strict=True):
+        if prefix is not None:
+            out[cue.index] = dataclasses.replace(cue, speaker=Speaker(prefix), text=cue.text[len(prefix) + 2 :])
+            forms[cue.index] = ":"
+    return out

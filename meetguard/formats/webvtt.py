@@ -40,7 +40,7 @@ from ..redaction.tokens import unwrap
 from ._base import decode, input_error, sniff_text, split_lines, text_lines
 from ._source import Source
 
-__all__ = ["WebVTT", "caption_labels", "caption_line", "format_time", "parse_time"]
+__all__ = ["WebVTT", "caption_labels", "caption_line", "format_time", "parse_time", "plausible_prefixes"]
 
 _HEADER = re.compile(r"WEBVTT(?:[ \t].*)?")
 _TIMING = re.compile(r"(\S+?)[ \t]*-->[ \t]*(\S+)(?:[ \t]+(.*))?")
@@ -285,6 +285,16 @@ def _caption_label(line: str) -> tuple[str, str, str] | None:
     return None
 
 
+def plausible_prefixes(texts: list[str]) -> list[str | None]:
+    """For each text, the ``"Name: "`` prefix that names its speaker, or None
+    (the rule WebVTT files without voices follow, see :func:`_plausible_name`)."""
+    prefixes = [WebVTT._prefix(_clean(t)) for t in texts]
+    counts = Counter(p for p in prefixes if p is not None)
+    strong = sum(n for p, n in counts.items() if _plausible_name(p, n))
+    labelled = bool(texts) and strong * 2 > len(texts)
+    return [p if p is not None and _plausible_name(p, counts[p], labelled) else None for p in prefixes]
+
+
 def _redacted_text(label: str, line: str, m: re.Match[str]) -> bool:
     """Whether ``[PERSON_1]...`` is a line of guarded text that starts with a token.
 
@@ -337,6 +347,8 @@ def caption_line(label: str | None, body: str, form: str, escape: Callable[[str]
         return f"[{escape(unwrap(label)).replace(']', ' ')}] {body}"
     if form in ("-", ">>"):
         return f"{form} {escape(label).replace(':', ' ')}: {body}"
+    if form == ":":           # a "Name: text" prefix (Otter's SubRip, Zoom's text in a cue)
+        return f"{' '.join(escape(label).replace(':', ' ').split())}: {body}"
     return body
 
 
