@@ -543,6 +543,9 @@ def run_texts(stages: Stages, run: Run) -> tuple[GuardResult, list[str]]:
                   outcome.entity_counts, spec.retention_days), out
 
 
+LIVE_SILENT = 10 / 32768     # live audio no louder than this anywhere (-70 dBFS) is not heard
+
+
 def live_audio(stages: Stages, run: Run, samples: object) -> tuple[ConsentDecision, list[tuple[float, float]]]:
     """One window of a live participant's audio (16 kHz mono float32): the decision for
     its speaker (the meeting's one attendee) and, when released, the time windows that
@@ -551,12 +554,16 @@ def live_audio(stages: Stages, run: Run, samples: object) -> tuple[ConsentDecisi
     decision = decide_texts(run)
     if decision.outcome == "deny" or decision.purpose is None:
         return decision, []
+    import numpy as np
+
     from .audio.transcriber import in_language
     from .detection import TextUnit
     from .redaction import make_operator
     from .redaction.audio import windows_for
     from .redaction.text import rules_redact
 
+    if not np.any(np.abs(np.asarray(samples)) >= LIVE_SILENT):
+        return decision, []             # nothing above the noise of a silent line: nothing said
     lang = run.policy.detection_languages[0] if run.policy.detection_languages else "en"
     run.languages = [lang]
     transcriber = in_language(stages.backends.transcriber(run.policy.detection_languages), lang)

@@ -131,7 +131,8 @@ LiveFactory = Callable[..., Awaitable[Live]]
 def live(aiohttp_client: Any, tmp_path: Path) -> LiveFactory:
     async def start(script: list[Step], *, secret: bytes = CLIENT_SECRET, hosts: tuple[str, ...] | None = None,
                     media: tuple[str, ...] = ("transcript", "chat"), tokens: tuple[str, ...] = (TOKEN,),
-                    **config_kw: Any) -> Live:
+                    zoom_purposes: tuple[ZoomPurpose, ...] = (ZoomPurpose("summarization", "notetaker"),),
+                    forward: str | None = None, **config_kw: Any) -> Live:
         policy = tmp_path / "policy.yaml"
         policy.write_text(POLICY, encoding="utf-8")
         state = RtmsServerState(CLIENT_ID, CLIENT_SECRET, UUID, STREAM, script)
@@ -141,12 +142,12 @@ def live(aiohttp_client: Any, tmp_path: Path) -> LiveFactory:
         audit = tmp_path / "audit.jsonl"
         rtms = RtmsConfig(CLIENT_ID, "RTMS_SECRET", hosts or (f"127.0.0.1:{server.port}",), media,
                           client_secret=secret)
-        zoom = ZoomConfig(secret_env="ZOOM_SECRET", download_hosts=("127.0.0.1",),
-                          purposes=(ZoomPurpose("summarization", "notetaker"),), secrets=(HOOK_SECRET,))
+        zoom = ZoomConfig(secret_env="ZOOM_SECRET", download_hosts=("127.0.0.1",) if zoom_purposes else (),
+                          purposes=zoom_purposes, secrets=(HOOK_SECRET,))
         config = SidecarConfig(policy=policy, audit=audit, tokens=(*tokens, "plain-tok"),
                                token_scopes={t: frozenset({"live"}) for t in tokens}, jobs_dir=tmp_path / "jobs",
                                limits=Limits(max_body_mb=2), zoom=zoom,
-                               live=LiveConfig((LivePurpose("summarization", "notetaker"),), rtms),
+                               live=LiveConfig((LivePurpose("summarization", "notetaker", forward),), rtms),
                                **config_kw)
         guard = Guard(policy, GuardOptions(audit_path=audit),
                       detector=FakeDetector({EMAIL: "EMAIL_ADDRESS", PHONE: "PHONE_NUMBER"}),
@@ -406,49 +407,126 @@ def test_config_sections(tmp_path: Path) -> None:
         load_config(path, {"ZS": "hook"})
 
 
-# -- the audio stream's rolling window, with a guard that "hears" a marker level -------------
+def test_rtms_alone_needs_no_recording_keys(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(POLICY)
+    head = ("policy: p.yaml\nlisten: {host: 127.0.0.1, port: 8080}\ntokens: [{token: t, scopes: [live]}]\n"
+            "live: [{purpose: summarization, recipient: notetaker}]\n")
+    path, env = tmp_path / "c.yaml", {"ZS": "hook", "RS": "client-secret"}
+    path.write_text(head + "zoom: {secret_env: ZS, rtms: {client_id: cid, client_secret_env: RS, "
+                    "server_hosts: [rtms.zoom.us]}}\n")
+    config = load_config(path, env)
+    assert config.zoom is not None and config.zoom.purposes == () and config.zoom.download_hosts == ()
+    assert config.live is not None and config.live.rtms is not None
+    path.write_text(head + "zoom: {rtms: {client_id: cid, client_secret_env: RS, server_hosts: [rtms.zoom.us]}}\n")
+    with pytest.raises(ConfigError, match="zoom.secret_env: required"):      # its events are still signed
+        load_config(path, env)
+    path.write_text(head + "zoom: {secret_env: ZS, download_hosts: [zoom.us], rtms: {client_id: cid, "
+                    "client_secret_env: RS, server_hosts: [rtms.zoom.us]}}\n")
+    with pytest.raises(ConfigError, match="zoom.purposes: required"):        # recordings half-configured
+        load_config(path, env)
+    path.write_text(head.replace("live: [{purpose: summarization, recipient: notetaker}]\n", "")
+                    + "zoom: {secret_env: ZS}\n")
+    with pytest.raises(ConfigError, match="zoom.download_hosts: required"):  # no rtms: the recording webhook
+        load_config(path, env)
+
+
+async def test_rtms_only_webhook_ignores_recordings_and_runs_live(live: LiveFactory) -> None:
+    ref: list[Live] = []
+
+    async def released() -> None:
+        await wait_for(lambda: bool(ref[0].texts()), "Alice's segment")
+    env = await live([("join", A, "Alice Martin"), ("keepalive",), ("transcript", A, "Alice Martin", "hello from Alice"),
+                      ("await", released), ("end",)], zoom_purposes=())
+    ref.append(env)
+    reader = asyncio.ensure_future(read_sse(env.client, f"/v1/live/{UUID}", env.events))
+    await asyncio.sleep(0.05)
+    recording = {"event": "recording.completed", "event_ts": 1764497000000, "download_token": "t",
+                 "payload": {"object": {"uuid": UUID, "id": 1, "recording_files": []}}}
+    r = await env.post_hook(recording)
+    assert r.status == 204
+    assert not (env.audit.parent / "jobs" / "zoom").exists() or not any((env.audit.parent / "jobs" / "zoom").iterdir())
+    assert (await env.post_hook(env.started())).status == 204
+    await asyncio.wait_for(reader, 60)
+    assert env.texts() == ["hello from Alice"]
+
+
+# -- live audio spans, with a guard that "hears" a marker level --------------------------------
 
 class MarkerGuard:
     """Finds the value wherever the samples sit at exactly the marker level (a stand-in for
-    Whisper + the detector, so the window, delay and bleep logic is checked exactly);
-    refuses p-bob; ``slow`` seconds per window."""
+    Whisper + the detector, so the span, delay and bleep logic is checked exactly);
+    refuses p-bob; ``slow`` seconds per span; ``fail``: every hearing fails."""
 
     MARK = 12345
 
-    def __init__(self, policy_text: str, slow: float = 0.0) -> None:
+    def __init__(self, policy_text: str, slow: float = 0.0, fail: bool = False) -> None:
         from meetguard.audit import MemoryAuditSink
         from meetguard.policy import parse_policy
 
         self.policy = parse_policy(policy_text.encode(), "policy.yaml")
         self.audit = MemoryAuditSink()
-        self.slow = slow
-        self.windows: list[int] = []
+        self.slow, self.fail = slow, fail
+        self.heard: list[tuple[str, int]] = []       # (attendee, samples) per hearing
 
     async def live_audio(self, samples: Any, purpose: str, recipient: str | None, attendees: Any,
                          at: datetime) -> tuple[bool, list[tuple[float, float]]]:
         import numpy as np
 
+        from meetguard import MeetguardError
+
         await asyncio.sleep(self.slow)
-        self.windows.append(len(samples))
+        self.heard.append((attendees[0], len(samples)))
+        if self.fail:
+            raise MeetguardError("the model failed")
         if attendees == ["p-bob"]:
             return False, []
         hit = np.flatnonzero(np.round(np.asarray(samples) * 32768) == self.MARK)
         return True, [(hit[0] / 16000, (hit[-1] + 1) / 16000)] if hit.size else []
 
 
-async def feed_speech(meeting: Any, seconds: float, mark: tuple[float, float]) -> None:
+def speech(seconds: float, mark: tuple[float, float], pause: tuple[float, float] | None = None) -> Any:
+    """A 'voice' at a steady level with a little noise, the value at the marker level, and
+    digital silence for the pause."""
     import numpy as np
 
-    total = int(seconds * 16000)
-    pcm = np.full(total, 300, dtype="<i2")
+    rng = np.random.default_rng(7)
+    pcm = (300 + rng.integers(-40, 40, int(seconds * 16000))).astype("<i2")
+    if pause:
+        pcm[int(pause[0] * 16000):int(pause[1] * 16000)] = 0
     pcm[int(mark[0] * 16000):int(mark[1] * 16000)] = MarkerGuard.MARK
-    for k in range(0, total, 320):                       # 20 ms packets, in real time
-        meeting.audio("16778240", "Alice Martin", pcm[k:k + 320].tobytes(), 1764497000000 + k // 16)
-        meeting.audio("16778241", "Bob Stone", pcm[k:k + 320].tobytes(), 1764497000000 + k // 16)
+    return pcm
+
+
+async def feed_speech(meeting: Any, pcm: Any, arrived: dict[int, float] | None = None) -> None:
+    for k in range(0, pcm.size, 320):                    # 20 ms packets, in real time
+        ts = 1764497000000 + k // 16
+        if arrived is not None:
+            arrived[ts] = time.monotonic()
+        meeting.audio("16778240", "Alice Martin", pcm[k:k + 320].tobytes(), ts)
+        meeting.audio("16778241", "Bob Stone", pcm[k:k + 320].tobytes(), ts)
         await asyncio.sleep(0.02)
 
 
-async def test_audio_window_bleeps_across_chunks_and_holds_the_delay() -> None:
+def drain(meeting: Any, sub: Any, published: dict[int, float]) -> list[dict[str, Any]]:
+    events = [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
+    return [e for e in events if e and e["type"] in ("audio", "audio_dropped")]
+
+
+def watch_publish(meeting: Any) -> dict[int, float]:
+    """When each audio event was published (by its ts)."""
+    channel = meeting.channels["summarization"]
+    published: dict[int, float] = {}
+    inner = channel.publish
+
+    def publish(event: dict[str, Any]) -> Any:
+        if event.get("type") == "audio":
+            published[event["ts"]] = time.monotonic()
+        return inner(event)
+    channel.publish = publish
+    return published
+
+
+async def test_audio_span_heard_once_cut_at_the_pause_bleeped_and_held_the_delay() -> None:
     import base64
 
     import numpy as np
@@ -456,41 +534,59 @@ async def test_audio_window_bleeps_across_chunks_and_holds_the_delay() -> None:
     from meetguard.live.meeting import LiveMeeting
 
     guard = MarkerGuard(POLICY)
-    meeting = LiveMeeting("m-1", "zoom_rtms", (LivePurpose("summarization", "notetaker"),), guard, 0.5)
+    delay = 1.0                                   # spans: from 0.25 s at a pause, at most 0.5 s
+    meeting = LiveMeeting("m-1", "zoom_rtms", (LivePurpose("summarization", "notetaker"),), guard, delay)
     sub = meeting.channels["summarization"].subscribe()
-    t0 = time.monotonic()
-    await feed_speech(meeting, 1.0, (0.18, 0.27))        # the value spans the 0.2 s chunk boundary
+    published, arrived = watch_publish(meeting), {}
+    pcm = speech(2.0, mark=(0.2, 0.32), pause=(0.34, 0.8))
+    await feed_speech(meeting, pcm, arrived)
     await meeting.finish("terminated")
-    events = []
-    while not sub.queue.empty():
-        events.append(sub.queue.get_nowait())
-    audio = [e for e in events if e and e["type"] == "audio"]
-    assert audio and {e["participant"] for e in audio} == {"p-alice"}          # never Bob
-    assert not [e for e in events if e and e["type"] == "audio_dropped"]
-    pcm = np.frombuffer(b"".join(base64.b64decode(e["data"]) for e in audio), dtype="<i2")
-    assert pcm.size == 16000 and not np.any(pcm == MarkerGuard.MARK)           # all of it, bleeped
-    assert np.all(pcm[:int(0.17 * 16000)] == 300) and np.all(pcm[int(0.28 * 16000):] == 300)
-    assert time.monotonic() - t0 >= 1.0 + 0.5 - 0.1                          # the last chunk waited the delay
+    events = drain(meeting, sub, published)
+    audio = [e for e in events if e["type"] == "audio"]
+    assert audio and {e["participant"] for e in events} == {"p-alice"}          # never Bob
+    assert not [e for e in events if e["type"] == "audio_dropped"]
+    alice = [n for who, n in guard.heard if who == "p-alice"]
+    assert sum(alice) == pcm.size                                 # every sample heard exactly once
+    ends = np.cumsum(alice) / 16000
+    assert not any(0.2 < t < 0.32 for t in ends)                  # the value never split between spans
+    assert any(0.34 <= t <= 0.82 for t in ends)                   # the first span ended in the pause
+    assert max(alice) <= delay / 2 * 16000 + 320                   # no span longer than half the delay
+    out = np.frombuffer(b"".join(base64.b64decode(e["data"]) for e in audio), dtype="<i2")
+    assert out.size == pcm.size and not np.any(out == MarkerGuard.MARK)      # all of it, bleeped
+    keep = np.ones(pcm.size, bool)
+    keep[int(0.19 * 16000):int(0.33 * 16000)] = False
+    assert np.array_equal(out[keep], pcm[keep])                               # and nothing else changed
+    assert all(e["ms"] <= 200 for e in audio)
+    for e in audio:                                               # each slice exactly the delay after it came
+        assert published[e["ts"]] - arrived[e["ts"]] >= delay - 0.01
     record = guard.audit.records[-1]["live"]["purposes"][0]
-    assert record["dropped"]["audio_no_consent"] >= 5 and record["released"]["audio"] == len(audio)
-    assert max(guard.windows) <= 3 * 3200 + 320                                # three chunks per window
+    assert record["dropped"]["audio_no_consent"] >= 3 and record["released"]["audio"] == len(audio)
+    assert record["other"]["audio:ms_released"] == 2000 and record["other"]["audio:bleeped_windows"] == 1
 
 
-async def test_audio_is_dropped_and_said_so_when_the_guard_falls_behind() -> None:
+@pytest.mark.parametrize("slow, fail, reason", [(0.4, False, "guard_behind"), (0.0, True, "guard_error")])
+async def test_audio_is_dropped_and_said_so_when_the_guard_cannot_keep_up(slow: float, fail: bool,
+                                                                          reason: str) -> None:
+    import base64
+
+    import numpy as np
+
     from meetguard.live.meeting import LiveMeeting
 
-    guard = MarkerGuard(POLICY, slow=0.4)
+    guard = MarkerGuard(POLICY, slow=slow, fail=fail)
     meeting = LiveMeeting("m-2", "zoom_rtms", (LivePurpose("summarization", "notetaker"),), guard, 0.5)
     sub = meeting.channels["summarization"].subscribe()
-    await feed_speech(meeting, 1.0, (0.5, 0.6))
+    await feed_speech(meeting, speech(1.5, mark=(0.5, 0.6)))
     await meeting.finish("terminated")
-    events = [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
-    dropped = [e for e in events if e and e["type"] == "audio_dropped"]
-    released = [e for e in events if e and e["type"] == "audio"]
-    assert dropped and all(e["reason"] == "guard_behind" for e in dropped)
-    assert sum(e["ms"] for e in dropped + released) == 1000      # every chunk out guarded, or said dropped
+    events = drain(meeting, sub, {})
+    dropped = [e for e in events if e["type"] == "audio_dropped"]
+    released = [e for e in events if e["type"] == "audio"]
+    assert dropped and all(e["reason"] == reason for e in dropped)
+    assert {e["participant"] for e in events} == {"p-alice"}
+    assert sum(e["ms"] for e in dropped + released) == 1500      # every span out guarded, or said dropped
     for e in released:                                           # what did go out was heard in full
-        import base64
-
-        import numpy as np
         assert not np.any(np.frombuffer(base64.b64decode(e["data"]), dtype="<i2") == MarkerGuard.MARK)
+    record = guard.audit.records[-1]["live"]["purposes"][0]
+    assert record["dropped"][f"audio_{reason}"] == len(dropped)
+    if not fail:          # behind, it skips what it could not hear in time rather than falling further back
+        assert len([w for w, _ in guard.heard if w == "p-alice"]) < len(dropped)

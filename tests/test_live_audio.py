@@ -1,7 +1,9 @@
-"""Live audio with the real models (docs/live.md "Audio"): two individual RTMS audio
-streams from the stand-in server at real-time pace, the embedded Whisper model in the
-rolling window, values bleeped with the fixed delay; the refusing participant's voice
-never goes out; what was released, heard again, holds neither the number nor the name."""
+"""Live audio with the real models (docs/live.md "Audio"), one Guard shared by the module:
+a span of speech heard by the embedded Whisper model has its values found and bleeped
+(checked by hearing the bleeped audio again), and two individual RTMS audio streams from
+the stand-in server at real-time pace, with the fixed delay: the refusing participant's
+voice never goes out; every span is released or said dropped; what was released, heard
+again, holds neither the number nor the name."""
 
 from __future__ import annotations
 
@@ -9,15 +11,18 @@ import asyncio
 import base64
 import json
 import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from meetguard import Guard, GuardOptions
+from meetguard import Guard
 from meetguard.audio.decode import load, to_whisper_input
 from meetguard.audio.transcriber import get_transcriber
+from meetguard.live.audio import bleep
 from meetguard.live.config import LiveConfig, LivePurpose, RtmsConfig
 from meetguard.sidecar import SidecarConfig, init_app
 from meetguard.sidecar.config import Limits
@@ -35,7 +40,7 @@ from tests.test_live import (
     wait_for,
 )
 
-from .conftest import SPEECH
+from .conftest import SPEECH, warm_guard
 
 pytestmark = pytest.mark.models
 
@@ -67,8 +72,47 @@ def pcm16(clip: str) -> bytes:
     return np.clip(np.round(samples * 32767), -32768, 32767).astype("<i2").tobytes()
 
 
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("live-audio")
+    (path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def guard(workdir: Path) -> Iterator[Guard]:
+    yield from warm_guard(workdir / "policy.yaml", workdir)
+
+
+def heard_again(pcm: bytes) -> tuple[str, str]:
+    """What the model hears in ``pcm`` (lower case) and the digits in it, words counted."""
+    heard = get_transcriber("openai-whisper", "tiny.en").transcribe(
+        np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0)
+    text = " ".join(c.text for c in heard).lower()
+    for word, digit in (("five", "5"), ("one", "1"), ("two", "2"), ("three", "3"), ("four", "4"),
+                        ("six", "6"), ("seven", "7")):
+        text = text.replace(word, digit)
+    return text, re.sub(r"\D", "", text)
+
+
+async def test_a_value_spoken_in_a_live_span_is_bleeped(guard: Guard) -> None:
+    """The span's hearing (what the stream calls once per span), then the stream's bleep."""
+    pcm = pcm16("call")
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+    now = datetime.now(UTC)
+    released, windows = await guard.live_audio(samples, "summarization", "notetaker", ["p-alice"], now)
+    assert released and windows
+    text, digits = heard_again(pcm)
+    assert "1234567" in digits and "deepak" in text               # the clip does say them
+    text, digits = heard_again(bleep(np.frombuffer(pcm, dtype="<i2"), windows).tobytes())
+    assert "1234567" not in digits and "4567" not in digits and "deepak" not in text
+    assert "budget" in text                                        # the rest still heard
+    refused, none = await guard.live_audio(samples, "summarization", "notetaker", ["p-bob"], now)
+    assert not refused and none == []
+
+
 async def test_live_audio_is_bleeped_with_the_delay_and_refusers_never_go_out(
-        aiohttp_client: Any, tmp_path: Path) -> None:
+        aiohttp_client: Any, tmp_path: Path, guard: Guard, workdir: Path) -> None:
     alice, bob = pcm16("call"), pcm16("carla_track")
 
     async def stream(env_ref: list[Live]) -> None:
@@ -84,8 +128,7 @@ async def test_live_audio_is_bleeped_with_the_delay_and_refusers_never_go_out(
             await asyncio.sleep(0.1)              # real time: 100 ms of audio per 100 ms
 
     ref: list[Live] = []
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY, encoding="utf-8")
+    policy = workdir / "policy.yaml"
     state = RtmsServerState(CLIENT_ID, CLIENT_SECRET, UUID, STREAM,
                             [("join", "16778240", "Alice Martin"), ("join", "16778241", "Bob Stone"),
                              ("await", lambda: stream(ref)), ("end",)])
@@ -94,7 +137,7 @@ async def test_live_audio_is_bleeped_with_the_delay_and_refusers_never_go_out(
     server = TestServer(build_rtms(state))
     await server.start_server()
     state.base = f"ws://127.0.0.1:{server.port}"
-    audit = tmp_path / "audit.jsonl"
+    audit = workdir / "audit.jsonl"             # the shared guard's log
     config = SidecarConfig(
         policy=policy, audit=audit, tokens=(TOKEN,), token_scopes={TOKEN: frozenset({"live"})},
         jobs_dir=tmp_path / "jobs", limits=Limits(max_body_mb=2),
@@ -103,8 +146,6 @@ async def test_live_audio_is_bleeped_with_the_delay_and_refusers_never_go_out(
         live=LiveConfig((LivePurpose("summarization", "notetaker"),),
                         RtmsConfig(CLIENT_ID, "S", (f"127.0.0.1:{server.port}",), ("audio",), DELAY_MS,
                                    client_secret=CLIENT_SECRET)))
-    guard = Guard.from_policy(policy, GuardOptions(audit_path=audit))
-    await asyncio.get_running_loop().run_in_executor(None, guard.warm)
     client = await aiohttp_client(init_app(config, guard))
     env = Live(client, state, policy, audit)
     ref.append(env)
@@ -118,21 +159,16 @@ async def test_live_audio_is_bleeped_with_the_delay_and_refusers_never_go_out(
     released_ms = sum(e["ms"] for e in audio) + sum(e["ms"] for e in dropped)
     assert abs(released_ms - len(alice) / 32) < 50        # every chunk released or said dropped
     assert all(e["reason"] == "guard_behind" for e in dropped)
-    if audio:        # on a loaded machine the guard may fall behind the delay: then all is dropped
-        pcm = b"".join(base64.b64decode(e["data"]) for e in audio)
-        heard = get_transcriber("openai-whisper", "tiny.en").transcribe(
-            np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0)
-        text = " ".join(c.text for c in heard).lower()
-        digits = re.sub(r"\D", "", text.replace("five", "5").replace("one", "1").replace("two", "2")
-                        .replace("three", "3").replace("four", "4").replace("six", "6").replace("seven", "7"))
-        assert "1234567" not in digits and "deepak" not in text and " rao" not in text
+    if audio:        # on a loaded machine the guard may fall behind the delay: then spans are dropped
+        text, digits = heard_again(b"".join(base64.b64decode(e["data"]) for e in audio))
+        assert "1234567" not in digits and "4567" not in digits and "deepak" not in text
     await wait_for(lambda: any(r.get("event") == "live_session" for r in env.records()), "audit")
     record = next(r for r in env.records() if r.get("event") == "live_session")["live"]
     (purpose,) = record["purposes"]
     assert purpose["dropped"].get("audio_no_consent", 0) >= 1
-    if audio:
+    if audio and not dropped:
         assert purpose["other"]["audio:bleeped_windows"] >= 1
     assert purpose["other"]["audio:rtf_x1000"] > 0
+    assert 1 <= purpose["other"]["audio:spans_heard"] <= 8       # each span heard once (11 s, spans >= 2.5 s)
     assert "1234567" not in json.dumps(record)
     await server.close()
-    await guard.aclose()

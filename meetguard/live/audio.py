@@ -1,17 +1,25 @@
 """Live audio: each participant's own stream, released with a fixed delay, values bleeped.
 
 RTMS sends individual streams (``data_opt`` AUDIO_MULTI_STREAMS, 16 kHz mono L16,
-20 ms packets, each with its user id). For one participant, samples are cut into
-chunks of a fifth of the configured delay ``D``. Every new chunk is heard together
-with the two before it (a rolling window of three chunks, the embedded Whisper model
-primed with the roster), so a value up to two chunks long lies whole inside some
-window; the guard decides the speaker's consent for the window and finds the values
-to bleep. A chunk goes out exactly ``D`` after its first packet arrived, once the
-window that starts with it was heard (or nothing followed it), bleeped wherever any
-of the three windows covering it found a value. A chunk whose windows are not heard by then is dropped and said so (an
-``audio_dropped`` event, reason ``guard_behind``): audio never goes out unguarded.
-The audio of anyone not consenting, and a purpose whose ``audio`` is ``drop``, never
-goes out at all.
+20 ms packets, each with its user id). For one participant and purpose, packets are
+gathered into **spans**, and every span is heard **once** by the embedded Whisper model
+(primed with the roster) while the detector finds the values to bleep:
+
+- a span ends at a pause (:data:`PAUSE_S` below the quiet level, found by the packets'
+  energy against the stream's noise floor) once it holds a quarter of the delay ``D``,
+  and at the latest when it holds half of ``D`` (then at its quietest 100 ms in its
+  second half, the rest opening the next span), or when the participant falls silent;
+- a span is due ``D`` after its first packet arrived: heard by then, it goes out in
+  slices of at most :data:`SLICE_S`, each exactly ``D`` after its own first packet,
+  bleeped (or silenced) wherever a value was found; not heard by then (the guard is
+  behind, or failed), the whole span is dropped and said so (an ``audio_dropped``
+  event, reason ``guard_behind`` / ``guard_error``, and a count): audio never goes out
+  unguarded. A span that could not be heard in time anyway (the last hearing took
+  longer than the time left) is dropped without hearing it, so the guard catches up.
+
+The audio of anyone not consenting (decided per span, at that time, on the consent in
+force: a withdrawal applies from the next span), and a purpose whose ``audio`` is
+``drop``, never goes out at all, and nothing is said about it.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -31,24 +40,57 @@ import numpy as np
 from .._errors import MeetguardError
 from ..redaction.audio import redact_frames
 
-__all__ = ["RATE", "AudioStream", "rtf"]
+__all__ = ["MAX_SHARE", "MIN_SHARE", "PAUSE_S", "RATE", "SLICE_S", "AudioStream", "bleep", "rtf"]
 
 log = logging.getLogger("meetguard.live")
 RATE = 16000
-WINDOW = 3                           # chunks heard together
-SPAN_DIV = 5                         # chunk = delay / 5: a chunk's last window ends 3 chunks after it
+PAUSE_S = 0.4                # this long below the quiet level is a pause (a phone number read in
+                             # groups pauses less between them)
+MIN_SHARE = 0.25             # a span ends at a pause once it holds delay * MIN_SHARE
+MAX_SHARE = 0.5              # and at the latest at delay * MAX_SHARE: the rest of D is for hearing it
+SLICE_S = 0.2                # audio goes out in slices of at most this
+FLOOR_S = 10.0               # the noise floor: the 5th percentile of the packets' levels over FLOOR_S
+FLOOR_MIN_DB = -90.0         # ... no lower (digital silence is no guide to the pauses of a voice)
+QUIET_ABOVE_FLOOR_DB = 10.0  # quiet: within this of the floor ...
+QUIET_BELOW_PEAK_DB = 20.0   # ... and this far below the span's loudest packet
+TICK_S = 0.05                # the release loop's longest sleep
+
+
+def _dbfs(samples: np.ndarray) -> float:
+    if not samples.size:
+        return -120.0
+    power = float(np.mean(np.square(samples.astype(np.float64)))) / (32768.0 ** 2)
+    return 10.0 * math.log10(power + 1e-12)
 
 
 @dataclass
-class _Chunk:
+class _Packet:
+    arrived: float                   # monotonic time it arrived
+    ts: int                          # the platform's timestamp
     pcm: np.ndarray                  # int16 samples
-    arrived: float                   # monotonic time of its first packet
-    ts: int                          # the platform's timestamp of its first packet
-    windows: list[tuple[float, float]] = field(default_factory=list)   # seconds in the chunk
-    index: int = 0
-    covered_to: int = -1             # the last chunk index of a heard window covering it
-    refused: bool = False            # a window covering it was not released (consent)
-    failed: bool = False             # the guard failed on a window covering it
+    db: float                        # its level, dBFS
+
+
+@dataclass
+class _Span:
+    packets: list[_Packet]
+    state: str = "queued"            # queued, heard, refused, failed, behind
+    windows: list[tuple[float, float]] = field(default_factory=list)   # seconds in the span
+
+    @property
+    def due(self) -> float:
+        return self.packets[0].arrived
+
+    @property
+    def samples(self) -> int:
+        return sum(p.pcm.size for p in self.packets)
+
+
+@dataclass
+class _Slice:
+    due: float                       # arrival of its first packet
+    ts: int
+    pcm: np.ndarray
 
 
 class AudioStream:
@@ -61,140 +103,190 @@ class AudioStream:
         self.purpose = purpose
         self.who = who
         self.delay = delay_s
-        self.chunk_n = int(delay_s / SPAN_DIV * RATE)
-        self._count = 0
-        self._pending = 0                # windows queued or being heard
-        self._ended = False              # no packet for a while: what is held needs no more windows
-        self._buf: list[np.ndarray] = []
+        self.min_n = int(delay_s * MIN_SHARE * RATE)
+        self.max_n = int(delay_s * MAX_SHARE * RATE)
+        self._buf: list[_Packet] = []
         self._buf_n = 0
-        self._buf_start: tuple[float, int] | None = None
+        self._levels: deque[float] = deque(maxlen=int(FLOOR_S / 0.02))
         self._last_packet = 0.0
-        self._chunks: deque[_Chunk] = deque()
-        self._recent: deque[_Chunk] = deque(maxlen=WINDOW)
-        self._work: asyncio.Queue[list[_Chunk] | None] = asyncio.Queue()
+        self._spans: deque[_Span] = deque()
+        self._out: deque[_Slice] = deque()
+        self._work: asyncio.Queue[_Span | None] = asyncio.Queue()
+        self._estimate = 0.0             # seconds the last hearings took (a cautious average)
         self._tasks = [asyncio.ensure_future(self._hear()), asyncio.ensure_future(self._release())]
-        self.heard_s = 0.0               # audio seconds heard (windows)
+        self.heard_s = 0.0               # audio seconds heard
         self.busy_s = 0.0                # seconds spent hearing them
+        self.spans_heard = 0
 
+    # -- in -------------------------------------------------------------------------------
     def feed(self, pcm: bytes, ts: int) -> None:
         now = time.monotonic()
         samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2")
-        if self._buf_start is None:
-            self._buf_start = (now, ts)
-        self._buf.append(samples)
-        self._buf_n += samples.size
-        self._last_packet = now
-        self._ended = False
-        if self._buf_n >= self.chunk_n:
-            self._cut()
-
-    def _cut(self) -> None:
-        if not self._buf or self._buf_start is None:
+        if not samples.size:
             return
-        chunk = _Chunk(np.concatenate(self._buf), *self._buf_start, index=self._count)
-        self._count += 1
-        self._buf, self._buf_n, self._buf_start = [], 0, None
-        self._chunks.append(chunk)
-        self._recent.append(chunk)
-        self._pending += 1
-        self._work.put_nowait(list(self._recent))
+        packet = _Packet(now, ts, samples, _dbfs(samples))
+        self._buf.append(packet)
+        self._buf_n += samples.size
+        self._levels.append(packet.db)
+        self._last_packet = now
+        if self._buf_n >= self.min_n and self._pause_at_end():
+            self._cut(len(self._buf))
+        elif self._buf_n >= self.max_n:
+            self._cut(self._quietest())
 
+    def _quiet_level(self) -> float:
+        floor = max(float(np.percentile(self._levels, 5)), FLOOR_MIN_DB) if self._levels else FLOOR_MIN_DB
+        peak = max(p.db for p in self._buf)
+        return min(floor + QUIET_ABOVE_FLOOR_DB, peak - QUIET_BELOW_PEAK_DB)
+
+    def _pause_at_end(self) -> bool:
+        level, quiet = self._quiet_level(), 0
+        for p in reversed(self._buf):
+            if p.db >= level:
+                break
+            quiet += p.pcm.size
+        return quiet >= PAUSE_S * RATE
+
+    def _quietest(self) -> int:
+        """Where a span that reached its longest ends: after the packet at the quietest
+        100 ms (the latest such) of its second half; all of it when too short to choose."""
+        n = len(self._buf)
+        if n < 10:
+            return n
+        levels = np.array([p.db for p in self._buf])
+        smooth = np.convolve(levels, np.ones(5) / 5, mode="same")
+        lo = n // 2
+        k = lo + int(np.flatnonzero(smooth[lo:] == smooth[lo:].min())[-1])
+        return min(n, k + 1)
+
+    def _cut(self, k: int) -> None:
+        if not self._buf or k <= 0:
+            return
+        span = _Span(self._buf[:k])
+        self._buf = self._buf[k:]
+        self._buf_n = sum(p.pcm.size for p in self._buf)
+        self._spans.append(span)
+        self._work.put_nowait(span)
+
+    def _idle_cut(self, now: float) -> None:
+        """Nothing for a pause, or the span has waited its longest: cut what is buffered."""
+        if self._buf and (now - self._last_packet >= PAUSE_S
+                          or now - self._buf[0].arrived >= self.delay * MAX_SHARE):
+            self._cut(len(self._buf))
+
+    # -- hearing, once per span -----------------------------------------------------------------
     async def _hear(self) -> None:
         while True:
-            job = await self._work.get()
-            if job is None:
+            span = await self._work.get()
+            if span is None:
                 return
-            parts = job
-            samples = np.concatenate([c.pcm for c in parts]).astype(np.float32) / 32768.0
-            started = time.monotonic()
+            deadline = span.due + self.delay
+            if time.monotonic() + self._estimate > deadline:
+                span.state = "behind"           # it could not be heard in time: catch up instead
+                self._estimate *= 0.7           # (and try again soon: the machine may be freer)
+                continue
+            pcm = np.concatenate([p.pcm for p in span.packets])
+            samples = pcm.astype(np.float32) / 32768.0
             spec = self.meeting.purposes[self.purpose]
             attendees = [self.who.pid] if self.who.pid is not None else []
+            started = time.monotonic()
             try:
                 released, windows = await self.meeting.guard.live_audio(
                     samples, self.purpose, spec.recipient, attendees, datetime.now(UTC))
-                failed = False
+                state = "heard" if released else "refused"
             except MeetguardError:
-                released, windows, failed = False, [], True
-            self.busy_s += time.monotonic() - started
+                windows, state = [], "failed"
+            took = time.monotonic() - started
+            self._estimate = took if took > self._estimate else 0.7 * self._estimate + 0.3 * took
+            self.busy_s += took
             self.heard_s += samples.size / RATE
-            offset = 0.0
-            for c in parts:
-                length = c.pcm.size / RATE
-                c.windows += [(max(a - offset, 0.0), min(b - offset, length)) for a, b in windows
-                              if b > offset and a < offset + length]
-                c.covered_to = max(c.covered_to, parts[-1].index)
-                c.refused |= not released
-                c.failed |= failed
-                offset += length
-            self._pending -= 1
+            self.spans_heard += 1
+            span.windows = list(windows)
+            span.state = state if time.monotonic() <= deadline or state == "refused" else "behind"
 
+    # -- out, each slice exactly the delay after it arrived ---------------------------------------
     async def _release(self) -> None:
         while True:
-            if not self._chunks:
-                await asyncio.sleep(self.delay / 16)
-                self._idle_cut()
-                continue
-            chunk = self._chunks[0]
-            wait = chunk.arrived + self.delay - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(min(wait, self.delay / 16))
-                self._idle_cut()
-                continue
-            self._chunks.popleft()
-            self._out(chunk)
+            now = time.monotonic()
+            self._idle_cut(now)
+            while self._out and self._out[0].due + self.delay <= now:
+                self._publish(self._out.popleft())
+            while self._spans and self._spans[0].due + self.delay <= now:
+                self._settle(self._spans.popleft())
+            while self._out and self._out[0].due + self.delay <= now:
+                self._publish(self._out.popleft())
+            nxt = min([TICK_S] + [x.due + self.delay - now for x in (self._out[0] if self._out else None,
+                                                                      self._spans[0] if self._spans else None)
+                                  if x is not None])
+            await asyncio.sleep(max(0.001, nxt))
 
-    def _idle_cut(self) -> None:
-        """No packet for an eighth of the delay: what is buffered is a chunk; a chunk with
-        nothing after it needs only its own window."""
-        if time.monotonic() - self._last_packet < self.delay / 8:
-            return
-        if self._buf:
-            self._cut()
-        else:
-            self._ended = True
-
-    def _out(self, chunk: _Chunk) -> None:
+    def _settle(self, span: _Span) -> None:
+        """A span is due: out in slices (heard), or dropped (said so unless for consent)."""
         m, purpose = self.meeting, self.purpose
-        if chunk.refused:
+        if span.state == "refused":
             m.count(purpose, "dropped:audio_no_consent")
             return
-        ready = chunk.covered_to >= chunk.index + WINDOW - 1 or (self._ended and self._pending == 0
-                                                                  and chunk.covered_to >= chunk.index)
-        if (chunk.failed or not ready) and not m.consents(self.who, purpose):
-            m.count(purpose, "dropped:audio_no_consent")      # nothing said about those who refuse
+        if span.state != "heard":
+            if not m.consents(self.who, purpose):
+                m.count(purpose, "dropped:audio_no_consent")      # nothing said about those who refuse
+                return
+            self._drop(span, "guard_error" if span.state == "failed" else "guard_behind")
             return
-        if chunk.failed or not ready:
-            m.count(purpose, "dropped:audio_guard_behind")
-            m.channels[purpose].publish({"type": "audio_dropped", "participant": self.who.label, "ts": chunk.ts,
-                                         "ms": round(chunk.pcm.size * 1000 / RATE),
-                                         "reason": "guard_error" if chunk.failed else "guard_behind"})
-            return
-        frames = chunk.pcm.copy().reshape(-1, 1)
-        for a, b in chunk.windows:
-            lo, hi = int(a * RATE), int(b * RATE)
-            if hi > lo:
-                redact_frames(frames, lo, hi, "silence" if self.mode == "silence" else "bleep", 2, RATE)
-        m.count(purpose, "released:audio")
-        m.count(purpose, "audio:bleeped_windows", len(chunk.windows))
-        m.channels[purpose].publish({"type": "audio", "participant": self.who.label, "ts": chunk.ts,
-                                     "rate": RATE, "encoding": "L16", "ms": round(frames.size * 1000 / RATE),
-                                     "data": base64.b64encode(frames.astype("<i2").tobytes()).decode("ascii")})
+        frames = bleep(np.concatenate([p.pcm for p in span.packets]), span.windows, self.mode).reshape(-1, 1)
+        m.count(purpose, "audio:bleeped_windows", len(span.windows))
+        pos, start, size = 0, 0, 0
+        for i, p in enumerate(span.packets):
+            if size and size + p.pcm.size > SLICE_S * RATE:
+                first = span.packets[start]
+                self._out.append(_Slice(first.arrived, first.ts, frames[pos:pos + size, 0]))
+                pos, start, size = pos + size, i, 0
+            size += p.pcm.size
+        first = span.packets[start]
+        self._out.append(_Slice(first.arrived, first.ts, frames[pos:pos + size, 0]))
+
+    def _drop(self, span: _Span, reason: str) -> None:
+        ms = round(span.samples * 1000 / RATE)
+        self.meeting.count(self.purpose, "dropped:audio_guard_behind" if reason == "guard_behind"
+                           else "dropped:audio_guard_error")
+        self.meeting.count(self.purpose, "audio:ms_dropped", ms)
+        self.meeting.channels[self.purpose].publish({"type": "audio_dropped", "participant": self.who.label,
+                                                     "ts": span.packets[0].ts, "ms": ms, "reason": reason})
+
+    def _publish(self, piece: _Slice) -> None:
+        m = self.meeting
+        ms = round(piece.pcm.size * 1000 / RATE)
+        m.count(self.purpose, "released:audio")
+        m.count(self.purpose, "audio:ms_released", ms)
+        m.channels[self.purpose].publish({"type": "audio", "participant": self.who.label, "ts": piece.ts,
+                                          "rate": RATE, "encoding": "L16", "ms": ms,
+                                          "data": base64.b64encode(piece.pcm.astype("<i2").tobytes()).decode()})
 
     async def aclose(self, flush: bool = True) -> None:
         """The stream ended: what is buffered is heard and released on schedule (``flush``)."""
         if flush:
-            self._cut()
-            self._ended = True
+            self._cut(len(self._buf))
             deadline = time.monotonic() + self.delay + 1.0
-            while self._chunks and time.monotonic() < deadline:
-                await asyncio.sleep(self.delay / 16)
+            while (self._spans or self._out) and time.monotonic() < deadline:
+                await asyncio.sleep(TICK_S)
         self._work.put_nowait(None)
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for chunk in list(self._chunks):          # never out unguarded: what is left is dropped
-            self._chunks.popleft()
-            self.meeting.count(self.purpose, "dropped:audio_guard_behind")
+        self._out.clear()                         # (flush=False: slices not yet due go nowhere)
+        while self._spans:                        # never out unguarded: what is left is dropped
+            span = self._spans.popleft()
+            if span.state != "refused" and self.meeting.consents(self.who, self.purpose):
+                self._drop(span, "guard_behind")
+
+
+def bleep(pcm: np.ndarray, windows: Sequence[tuple[float, float]], mode: str = "bleep") -> np.ndarray:
+    """A copy of 16 kHz int16 ``pcm`` with each window (seconds) bleeped, or silenced."""
+    frames = pcm.astype("<i2").reshape(-1, 1).copy()
+    for a, b in windows:
+        lo, hi = max(0, int(a * RATE)), min(frames.shape[0], int(b * RATE))
+        if hi > lo:
+            redact_frames(frames, lo, hi, "silence" if mode == "silence" else "bleep", 2, RATE)
+    return frames.reshape(-1)
 
 
 def rtf(streams: Sequence[AudioStream]) -> float | None:

@@ -227,6 +227,8 @@ class LiveMeeting:
         rtf = audio_rtf(streams)
         if rtf is not None:
             self.count(None, "audio:rtf_x1000", round(rtf * 1000))
+        for s in streams:
+            self.count(s.purpose, "audio:spans_heard", s.spans_heard)
         return self.end(reason)
 
     def count(self, purpose: str | None, key: str, n: int = 1) -> None:

@@ -110,7 +110,8 @@ class LiveHub:
                     if self.config.rtms is not None and "audio" in self.config.rtms.media:
                         import numpy as np
 
-                        await self.guard.live_audio(np.zeros(16000, dtype=np.float32), spec.purpose,
+                        tone = 0.01 * np.sin(np.arange(16000, dtype=np.float32) * 0.2)   # not silent: heard
+                        await self.guard.live_audio(tone, spec.purpose,
                                                     spec.recipient, [who], now)
             except Exception as exc:  # noqa: BLE001  (a real item will fail closed on its own)
                 log.warning("live warm-up failed", extra={"error_type": type(exc).__name__})

@@ -11,6 +11,10 @@ zoom:
   max_download_mb: 500
 ```
 
+With ``rtms`` (live meetings, docs/live.md) and neither ``download_hosts`` nor
+``purposes``, the section is RTMS only: ``secret_env`` alone is required and
+recording events are answered 204 and ignored.
+
 Every key is overridable from the environment: ``MEETGUARD_ZOOM_<KEY>``
 (lists comma-separated; ``MEETGUARD_ZOOM_PURPOSES`` as YAML/JSON). The secrets
 themselves are read from the variables named, never from the file.
@@ -146,7 +150,10 @@ def load_zoom(raw: Any, env: Mapping[str, str], src: str,
     if raw is None and "MEETGUARD_ZOOM_SECRET_ENV" not in env:
         return None
     values = _values(raw, env, src)
-    for k in ("secret_env", "download_hosts", "purposes"):
+    # RTMS alone (zoom.rtms, docs/live.md) needs only the webhook's secret: the recording
+    # keys (download_hosts, purposes) are required only without it
+    rtms_only = "rtms" in values and "download_hosts" not in values and "purposes" not in values
+    for k in ("secret_env",) if rtms_only else ("secret_env", "download_hosts", "purposes"):
         if k not in values:
             raise ConfigError(f"{src}: zoom.{k}: required")
     secret_env, s_src = values["secret_env"]
@@ -159,7 +166,7 @@ def load_zoom(raw: Any, env: Mapping[str, str], src: str,
     previous = _names(prev_v, "secrets_env_previous", prev_src)
     secrets = (_secret(env, secret_env.strip(), "secret_env", s_src),
                *(_secret(env, n, "secrets_env_previous", prev_src) for n in previous))
-    hosts_v, h_src = values["download_hosts"]
+    hosts_v, h_src = values.get("download_hosts", ([], src))
     hosts = tuple(h.lower() for h in _names(hosts_v, "download_hosts", h_src))
     for h in hosts:
         if not _HOST.match(h):
@@ -169,8 +176,8 @@ def load_zoom(raw: Any, env: Mapping[str, str], src: str,
         raise ConfigError(f"{a_src}: zoom.api_base: expected an http(s) URL")
     window = _int(*get("replay_window_s", 5700), "replay_window_s", 1)
     cap = _int(*get("max_download_mb", 500), "max_download_mb", 1)
-    purposes_v, p_src = values["purposes"]
-    purposes = _purposes(purposes_v, p_src)
+    purposes_v, p_src = values.get("purposes", (None, src))
+    purposes = _purposes(purposes_v, p_src) if purposes_v is not None else ()
     for zp in purposes:
         if upstreams is not None and zp.recipient not in upstreams:
             raise ConfigError(f"{p_src}: zoom.purposes: recipient {zp.recipient!r} has no configured upstream")

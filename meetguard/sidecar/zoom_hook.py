@@ -142,7 +142,7 @@ async def zoom_hook(request: web.Request) -> web.StreamResponse:
     rtms = app.get(RTMS_HOOK)
     if name in RTMS_EVENTS and rtms is not None:
         return await rtms(request, event)
-    if name not in RECORDING_EVENTS:
+    if name not in RECORDING_EVENTS or not zoom.purposes:      # (no purposes: RTMS only)
         count.labels("zoom", "ignored").inc()
         return web.Response(status=204)
     gate = app[keys.GATE]
