@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -43,6 +44,7 @@ from .pgserver import PgServer
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = ROOT / "examples" / "meeting" / "meeting_saved_chat.txt"
 TOKEN = "replica-test-token"
+EMAILS = {"alice.martin@northwind.example": "EMAIL_ADDRESS"}
 ALICE_LINE = "roadmap draft"        # a line of Alice's in the example chat
 BOB_LINE = "launch checklist"       # and one of Bob's
 
@@ -84,7 +86,7 @@ class Replica:
 
 
 def _config(dir: Path, policy: Path, name: str, upstream: str = "http://127.0.0.1:9/s",
-            **extra: Any) -> Path:
+            lease_s: float = 30.0, **extra: Any) -> Path:
     cfg = dir / "sidecar.yaml"
     cfg.write_text(yaml.safe_dump({**extra,
         "policy": str(policy), "audit": "audit.jsonl",
@@ -93,13 +95,14 @@ def _config(dir: Path, policy: Path, name: str, upstream: str = "http://127.0.0.
         "jobs_dir": "jobs", "erasures_dir": "erasures",
         "upstreams": {"summarizer": {"url": upstream}},
         "state": {"backend": "postgres", "dsn_env": "TEST_STATE_DSN", "replica": name,
-                  "timeout_s": 2},
+                  "timeout_s": 2, "job_lease_s": lease_s},
     }))
     return cfg
 
 
 async def _start_replicas(tmp_path: Path, upstream: str = "http://127.0.0.1:9/s",
-                          zoom: ZoomConfig | None = None, **extra: Any) -> list[Replica]:
+                          zoom: ZoomConfig | None = None, lease_s: float = 30.0,
+                          detectors: dict[int, FakeDetector] | None = None, **extra: Any) -> list[Replica]:
     policy = tmp_path / "policy.yaml"
     if not policy.exists():
         shutil.copy(ROOT / "examples" / "policy.yaml", policy)
@@ -108,11 +111,11 @@ async def _start_replicas(tmp_path: Path, upstream: str = "http://127.0.0.1:9/s"
     for i in (1, 2, 3):
         d = tmp_path / f"r{i}"
         d.mkdir()
-        config = load_config(_config(d, policy, f"replica-{i}", upstream, **extra))
+        config = load_config(_config(d, policy, f"replica-{i}", upstream, lease_s, **extra))
         if zoom is not None:
             config = dataclasses.replace(config, zoom=zoom)
         guard = Guard(policy, GuardOptions(audit_path=d / "audit.jsonl", audit_replica=f"replica-{i}"),
-                      detector=FakeDetector({"alice.martin@northwind.example": "EMAIL_ADDRESS"}))
+                      detector=(detectors or {}).get(i) or FakeDetector(EMAILS))
         server = TestServer(init_app(config, guard=guard), host="127.0.0.1")
         await server.start_server()
         out.append(Replica(f"replica-{i}", server, d))
@@ -371,6 +374,12 @@ def _zoom_event(base: str, token: str, files: dict[str, bytes]) -> bytes:
     return json.dumps(event).encode("utf-8")
 
 
+def _zoom_headers(body: bytes) -> dict[str, str]:
+    ts = str(int(time.time()))
+    sig = "v0=" + hmac.new(ZOOM_SECRET, b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return {"x-zm-request-timestamp": ts, "x-zm-signature": sig, "Content-Type": "application/json"}
+
+
 def _zoom_records(r: Replica) -> list[dict[str, Any]]:
     return [x for x in _records(r.audit) if "event" in x and x.get("event") != "consent_withdrawn"]
 
@@ -418,6 +427,133 @@ async def test_one_zoom_event_to_every_replica_is_guarded_and_delivered_once(
             await r.server.close()
         await zoom_srv.close()
         await up_srv.close()
+
+
+class _Killed(FakeDetector):
+    """Replica 1's detector: its guard run hangs (a slow job) until the test is over, then
+    fails. The replica is killed while it hangs, so nothing after it ever runs there."""
+
+    def __init__(self) -> None:
+        super().__init__(EMAILS)
+        self.entered, self.over = threading.Event(), threading.Event()
+
+    def detect(self, units: Any, roster: Any) -> Any:
+        self.entered.set()
+        self.over.wait(120)
+        raise RuntimeError("the replica was killed")
+
+
+async def _kill(r: Replica) -> None:
+    """What a replica's death leaves behind: its tasks stop where they are and its database
+    connections drop. Nothing is shut down cleanly: no job finished, no lease given back."""
+    from meetguard.sidecar import keys
+
+    zoom = r.server.app[keys.RUNTIME].zoom
+    assert zoom is not None and zoom._keeper is not None
+    tasks = [zoom._keeper, *zoom._tasks.values()]
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    state = r.server.app[keys.RUNTIME].state
+    assert state is not None and state._pool is not None     # type: ignore[attr-defined]
+    state._pool.terminate()                                   # type: ignore[attr-defined]
+
+
+def _releases(r: Replica) -> list[dict[str, Any]]:
+    return [x for x in _records(r.audit) if "event" not in x and x.get("decision") in ("release", "partial")]
+
+
+async def test_killing_a_replica_mid_job_leaves_the_job_finished_exactly_once_by_another(
+        tmp_path: Path, dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_STATE_DSN", dsn)
+    zoom_state, rec = ZoomState(), Recorder()
+    zoom_state.files.update({"f-vtt": (ROOT / "examples" / "meeting" / "transcript.vtt").read_bytes(),
+                             "f-chat": CHAT.read_bytes()})
+    zoom_srv = TestServer(build_zoom(zoom_state), host="127.0.0.1")
+    up_srv = TestServer(build_upstream(rec), host="127.0.0.1")
+    await zoom_srv.start_server()
+    await up_srv.start_server()
+    zoom_base = f"http://127.0.0.1:{zoom_srv.port}"
+    zoom = ZoomConfig(secret_env="ZOOM_SECRET", secrets=(ZOOM_SECRET,), api_base=zoom_base,
+                      download_hosts=(f"127.0.0.1:{zoom_srv.port}",),
+                      purposes=(ZoomPurpose("summarization", "summarizer"),))
+    stuck = _Killed()
+    # a lease of 3 s (renewed every second): the others take the job over once it runs out
+    out = await _start_replicas(tmp_path, f"http://127.0.0.1:{up_srv.port}/summarizer", zoom,
+                                lease_s=3, detectors={1: stuck})
+    loop = asyncio.get_running_loop()
+    try:
+        body = _zoom_event(zoom_base, zoom_state.token, zoom_state.files)
+        async with aiohttp.ClientSession() as http:
+            async def post(r: Replica) -> int:
+                async with http.post(f"{r.url}/v1/hooks/zoom", data=body, headers=_zoom_headers(body)) as resp:
+                    return resp.status
+            assert await post(out[0]) == 204                  # replica 1 claims the event
+            assert await loop.run_in_executor(None, stuck.entered.wait, 60)   # mid-job: guarding
+            assert not rec.received
+            await _kill(out[0])
+            for _ in range(1200):           # a lease later, replica 2 or 3 takes it over
+                if any(_zoom_records(r) for r in out[1:]):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(1.5)        # time for a second (wrong) finish to show itself
+            assert [await post(r) for r in out[1:]] == [204, 204]    # a redelivery: a no-op
+            await asyncio.sleep(0.3)
+        # finished once, by another replica: one delivery, one release record, one event record
+        assert len(rec.received) == 1
+        assert ALICE_LINE in rec.received[0].body.decode()
+        events = [(r.name, x) for r in out for x in _zoom_records(r)]
+        assert len(events) == 1 and events[0][0] != "replica-1", events
+        assert events[0][1]["decision"] in ("release", "partial")
+        releases = [(r.name, x) for r in out for x in _releases(r)]
+        assert [n for n, _ in releases] == [events[0][0]], releases
+        assert not _records(out[0].audit) or not _releases(out[0])
+        conn = await asyncpg.connect(dsn)
+        try:
+            row = await conn.fetchrow("SELECT phase, owner, generation, sealed FROM mg_jobs")
+        finally:
+            await conn.close()
+        assert row is not None and row["phase"] == "done" and row["owner"] == events[0][0]
+        # taken over (a slow owner under load may lose it once more: its writes are fenced),
+        # finished by the owner of record, the sealed token gone with the job
+        assert row["generation"] >= 2 and row["sealed"] is None
+        assert verify(next(r for r in out if r.name == events[0][0]).audit).ok
+    finally:
+        stuck.over.set()
+        for r in out:
+            await r.server.close()
+        await zoom_srv.close()
+        await up_srv.close()
+
+
+async def test_a_job_is_taken_only_after_its_lease_ran_out_by_one_replica_and_its_old_owner_is_fenced(
+        dsn: str) -> None:
+    states = [open_state(StateConfig("postgres", dsn=dsn, replica=f"r{i}")) for i in range(4)]
+    a, others = states[0], states[1:]
+    record = {"key": "k1", "phase": "accepted"}
+    try:
+        for s in states:
+            await s.start()
+        assert await a.job_create("k1", "zoom", record, {"sealed": "x"}, 30) == 1   # type: ignore[attr-defined]
+        assert await others[0].job_create("k1", "zoom", record, None, 30) is None  # type: ignore[attr-defined]
+        assert await others[0].job_take(30) == []       # type: ignore[attr-defined]  # lease running
+        assert await a.job_save("k1", 1, {**record, "phase": "downloaded"}, True)  # type: ignore[attr-defined]
+        await a.job_create("k2", "zoom", {"key": "k2", "phase": "accepted"}, None, 0.2)  # type: ignore[attr-defined]
+        await asyncio.sleep(0.6)                        # k2's lease ran out: its owner died
+        taken = await asyncio.gather(*(s.job_take(30) for s in others))   # type: ignore[attr-defined]
+        assert sorted(len(t) for t in taken) == [0, 0, 1]     # by exactly one replica
+        key, generation, got, _sealed = next(t[0] for t in taken if t)
+        assert (key, generation, got["phase"]) == ("k2", 2, "accepted")
+        # the old owner, only slow, finds its job gone at its next step: nothing written
+        assert not await a.job_save("k2", 1, {"key": "k2", "phase": "done"}, False)  # type: ignore[attr-defined]
+        assert await a.job_renew({"k1": 1, "k2": 1}, 30) == {"k1"}   # type: ignore[attr-defined]
+        # a restarted replica takes back what it owned (k1 only: k2 is another's now)
+        back = await a.job_take(30, mine=True)         # type: ignore[attr-defined]
+        assert [(k, g) for k, g, _r, _s in back] == [("k1", 2)]
+        assert back[0][2]["phase"] == "downloaded" and back[0][3] == {"sealed": "x"}
+    finally:
+        for s in states:
+            await s.aclose()
 
 
 def test_the_postgres_backend_needs_its_dsn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -152,6 +152,15 @@ def _video_limits(config: SidecarConfig) -> Any:
     return VideoLimits(lim.max_video_minutes, lim.max_video_width, lim.max_video_height, lim.max_video_fps)
 
 
+def _import_text_stack() -> None:
+    """spaCy's first import is not thread-safe (a request, a resumed job and the warm-up
+    importing it at once in worker threads can see it half-initialised: ImportError), so
+    the text stack is imported once, before any of them can start."""
+    import presidio_anonymizer  # noqa: F401
+
+    from .. import detection  # noqa: F401
+
+
 def _lifecycle(given: GuardLike | None, loader: MeetingLoader, limits: AudioLimits | None
                ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
@@ -163,6 +172,7 @@ def _lifecycle(given: GuardLike | None, loader: MeetingLoader, limits: AudioLimi
         runtime.state = state
         guard = given if given is not None else await loop.run_in_executor(
             None, _build_guard, config, state, vault_of(config, state, loop))
+        await loop.run_in_executor(None, _import_text_stack)
         # trust_env=False: no proxy from the environment; only configured upstreams are reached.
         session = aiohttp.ClientSession(trust_env=False)
         upstreams = {}

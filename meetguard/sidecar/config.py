@@ -15,7 +15,8 @@ Environment overrides (``MEETGUARD_`` + the key path in upper case, ``.`` -> ``_
     MEETGUARD_UPSTREAMS_<NAME>_URL / _KIND / _TIMEOUT_S / _MODEL / _ERASURE_URL / _ERASURE_KEY_ENV
     MEETGUARD_UPSTREAMS_<NAME>_HEADERS_<HEADER>   e.g. ..._HEADERS_AUTHORIZATION
     MEETGUARD_ZOOM_<KEY>                      the zoom webhook section (zoom_config.py)
-    MEETGUARD_STATE_BACKEND, MEETGUARD_STATE_DSN_ENV, MEETGUARD_STATE_REPLICA
+    MEETGUARD_STATE_BACKEND, MEETGUARD_STATE_DSN_ENV, MEETGUARD_STATE_REPLICA,
+    MEETGUARD_STATE_TIMEOUT_S, MEETGUARD_STATE_JOB_LEASE_S
                                               the state section (files | postgres; docs/deploy.md)
 
 ``<NAME>`` is the upstream's name in upper case with ``-`` as ``_``
@@ -169,7 +170,8 @@ _SECTIONS: dict[str, dict[str, type]] = {
     "jobs": {"ttl_s": int},
     "models": {"whisper": str, "backend": str, "spacy": str, "detection_workers": int},
     "vault": {"dir": str, "key_env": str},
-    "state": {"backend": str, "dsn_env": str, "replica": str, "timeout_s": float},
+    "state": {"backend": str, "dsn_env": str, "replica": str, "timeout_s": float,
+              "job_lease_s": float},
 }
 _UPSTREAM_KEYS: dict[str, type] = {"url": str, "kind": str, "timeout_s": float, "headers": dict,
                                    "model": str, "erasure_url": str, "erasure_key_env": str}
@@ -399,7 +401,8 @@ def _load_vault(section: Mapping[str, Any], env: Mapping[str, str], src: str, ba
 
 
 def _load_state(section: Mapping[str, Any], env: Mapping[str, str], src: str) -> StateConfig:
-    """The ``state: {backend, dsn_env, replica, timeout_s}`` section; a postgres DSN is read now."""
+    """The ``state: {backend, dsn_env, replica, timeout_s, job_lease_s}`` section; a postgres
+    DSN is read now."""
     backend = section.get("backend", "files")
     if backend not in BACKENDS:
         raise ConfigError(f"{src}: state.backend: expected one of {', '.join(BACKENDS)}")
@@ -407,6 +410,9 @@ def _load_state(section: Mapping[str, Any], env: Mapping[str, str], src: str) ->
     timeout_s = section.get("timeout_s", 5.0)
     if timeout_s <= 0:
         raise ConfigError(f"{src}: state.timeout_s: must be positive")
+    job_lease_s = section.get("job_lease_s", 30.0)
+    if job_lease_s < 1:
+        raise ConfigError(f"{src}: state.job_lease_s: must be at least 1 (seconds)")
     dsn = ""
     if backend == "postgres":
         dsn = env.get(dsn_env, "").strip()
@@ -416,7 +422,7 @@ def _load_state(section: Mapping[str, Any], env: Mapping[str, str], src: str) ->
         if not dsn.startswith(("postgresql://", "postgres://")):
             raise ConfigError(f"{src}: state.dsn_env: {dsn_env} is not a postgresql:// DSN")
     replica = section.get("replica") or default_replica()
-    return StateConfig(backend, dsn_env, dsn, replica, timeout_s)
+    return StateConfig(backend, dsn_env, dsn, replica, timeout_s, job_lease_s)
 
 
 _Tokens = tuple[tuple[str, ...], frozenset[str], frozenset[str], dict[str, frozenset[str]],

@@ -31,6 +31,7 @@ by type, the decision and delivery of each purpose. Never a token or a value.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -45,11 +46,12 @@ from typing import Any
 
 import aiohttp
 
-from .._errors import MeetguardError
+from .._errors import MeetguardError, StateUnavailable
 from .._files import write_json_private
 from ..audit import AuditLog, AuditSink
 from ..policy import Policy, consent_state, load_policy
 from ..state import StateBackend
+from ..state.postgres import PostgresState
 from .config import SidecarConfig
 from .forms import GuardRequest
 from .jobs import Gate
@@ -61,6 +63,7 @@ from .zoom_download import DownloadError, DownloadRules, TokenRefused, download_
 from .zoom_event import ZoomFile, ZoomPlan, event_key, plan_event
 from .zoom_record import audit_entry, logged, purpose_label
 from .zoom_seal import TokenUnavailable, open_token, seal_token
+from .zoom_shared import LeaseLost, SharedZoomJobs
 
 __all__ = ["MARKER_TTL_S", "HookContext", "ZoomJobs", "start_zoom_jobs"]
 
@@ -101,6 +104,11 @@ class ZoomJobs:
         self._meetings: dict[str, tuple[asyncio.Lock, int]] = {}     # one job per meeting at once
         self._downloads = asyncio.Semaphore(max(1, ctx.gate_slots))   # jobs downloading at once
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        # replicas: jobs claimed in the database, held by a lease (zoom_shared.py)
+        state = ctx.state
+        self.shared = (SharedZoomJobs(state, state.config.job_lease_s)
+                       if isinstance(state, PostgresState) else None)
+        self._keeper: asyncio.Task[None] | None = None
         z = ctx.zoom
         self.rules = DownloadRules(first_hosts=frozenset({z.api_host, *z.download_hosts}),
                                    redirect_hosts=frozenset(z.download_hosts),
@@ -119,21 +127,50 @@ class ZoomJobs:
         token = event.get("download_token")
         token = token if isinstance(token, str) and token.strip() else None
         loop = asyncio.get_running_loop()
-        shared = self.ctx.state if self.ctx.state is not None and self.ctx.state.shared else None
-        # Replicas: the first to claim the key in the database takes the event (a unique
-        # key); the others answer duplicate. StateUnavailable (503): Zoom sends it again.
-        if shared is not None and not await shared.claim_event(key):
-            return "duplicate"
-        try:
-            persisted = await loop.run_in_executor(None, self._persist, key, event, token)
-        except BaseException:
-            if shared is not None:       # not taken: a redelivery may claim it
-                await shared.release_event(key)
-            raise
+        if self.shared is not None:
+            return await self._accept_shared(key, event, token)
+        persisted = await loop.run_in_executor(None, self._persist, key, event, token)
         if not persisted:
             return "duplicate"
         self._start(key)
         return "accepted"
+
+    async def _accept_shared(self, key: str, event: Mapping[str, Any], token: str | None) -> str:
+        """Replicas: the first to claim the key in the database takes the event and its
+        job (a unique key, one transaction); the others answer duplicate.
+        StateUnavailable (503): Zoom sends it again."""
+        assert self.shared is not None
+        loop = asyncio.get_running_loop()
+        record, sealed = await loop.run_in_executor(None, self._prepare, key, event, token)
+        if not await self.shared.create(key, record, sealed):
+            return "duplicate"
+        await loop.run_in_executor(None, self._adopt, key, record, sealed)
+        self._start(key)
+        return "accepted"
+
+    def _prepare(self, key: str, event: Mapping[str, Any], token: str | None
+                 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The job's first record and its sealed token (nothing written)."""
+        policy = self.policy()
+        plan = plan_event(event, policy, self._video_asked(policy))
+        now = time.time()
+        sealed = seal_token(self.ctx.zoom.secrets[0], key, token, now) if token is not None else None
+        record = {"key": key, "plan": plan.to_json(), "phase": "accepted", "created": now,
+                  "results": {}, "had_token": token is not None, "fetched": []}
+        return record, sealed
+
+    def _adopt(self, key: str, record: dict[str, Any], sealed: dict[str, Any] | None) -> None:
+        """Write a job claimed in the database into this replica's spool. Files fetched by
+        another replica (or lost in a restart) are fetched again: back to ``accepted``."""
+        jdir = self.dir / key
+        jdir.mkdir(mode=0o700, exist_ok=True)
+        if sealed is not None:
+            _write_private(jdir / TOKEN_FILE, sealed)
+        if record.get("phase") == "downloaded":
+            sizes = {f.stored: f.size for f in ZoomPlan.from_json(record["plan"]).files}
+            if not all(_complete(jdir / "inputs" / n, sizes.get(n)) for n in record.get("fetched") or []):
+                record["phase"] = "accepted"
+        _write_private(jdir / "job.json", record)
 
     def _persist(self, key: str, event: Mapping[str, Any], token: str | None) -> bool:
         """Create the job on disk, its token sealed; False when it exists (the idempotency
@@ -155,6 +192,8 @@ class ZoomJobs:
         return True
 
     def _start(self, key: str) -> None:
+        if key in self._tasks:
+            return                      # running here already (its lease taken back)
         task = asyncio.get_running_loop().create_task(self._run(key))
         self._tasks[key] = task
         task.add_done_callback(lambda _t: self._tasks.pop(key, None))
@@ -170,6 +209,22 @@ class ZoomJobs:
     def _save(self, record: dict[str, Any]) -> None:
         _write_private(self.dir / str(record["key"]) / "job.json", record)
 
+    async def _sync(self, record: dict[str, Any]) -> None:
+        """Replicas: the record to the job's row too (LeaseLost if the job was taken over)."""
+        if self.shared is not None:
+            await self.shared.save(record)
+
+    async def _sync_end(self, key: str, record: dict[str, Any]) -> None:
+        """Replicas: the job is over here: done (its sealed token dropped), dropped (a
+        resent event may run), or its audit record left for a later try by any replica."""
+        if self.shared is None:
+            return
+        if not (self.dir / key).exists():
+            await self.shared.drop(key)
+        elif record.get("phase") == "done":
+            await self.shared.save(record, keep_sealed=False)
+        self.shared.let_go(key)
+
     # -- running ----------------------------------------------------------------------
     async def _run(self, key: str) -> None:
         record = self._read(key)
@@ -181,20 +236,25 @@ class ZoomJobs:
         uuid = plan.meeting_uuid
         lock, users = self._meetings.get(uuid, (asyncio.Lock(), 0))
         self._meetings[uuid] = (lock, users + 1)
+        loop = asyncio.get_running_loop()
+        resumed = record.get("phase") == "auditing"       # finished before a restart
         try:
             async with lock:
-                if record.get("phase") == "auditing":     # finished before a restart
-                    await asyncio.get_running_loop().run_in_executor(None, self._audit, record, True)
-                    return
-                try:
-                    await self._steps(key, record, plan, results)
-                except MeetguardError as exc:
-                    failure = exc
-                except Exception as exc:  # noqa: BLE001 -- fail closed, audited
-                    failure = MeetguardError(f"internal error ({type(exc).__name__})")
-                await asyncio.get_running_loop().run_in_executor(
-                    None, self._finish, record, plan, results, failure)
-                await self._unclaim_if_dropped(key)
+                if not resumed:
+                    try:
+                        await self._steps(key, record, plan, results)
+                    except (LeaseLost, StateUnavailable):
+                        raise
+                    except MeetguardError as exc:
+                        failure = exc
+                    except Exception as exc:  # noqa: BLE001 -- fail closed, audited
+                        failure = MeetguardError(f"internal error ({type(exc).__name__})")
+                    await loop.run_in_executor(None, self._finish, record, plan, results, failure)
+                    await self._sync(record)      # still ours: before the record is written
+                await loop.run_in_executor(None, self._audit, record, resumed)
+                await self._sync_end(key, record)
+        except (LeaseLost, StateUnavailable) as exc:
+            await self._lost(key, exc)
         finally:
             lock, users = self._meetings[uuid]
             if users <= 1:
@@ -213,6 +273,7 @@ class ZoomJobs:
                 record["fetched"] = await self._download(key, plan, record)
             record["phase"] = "downloaded"
             self._save(record)
+            await self._sync(record)
         (self.dir / key / TOKEN_FILE).unlink(missing_ok=True)     # the downloads are done
         policy = self.policy()
         for zp in self.ctx.zoom.purposes:
@@ -222,13 +283,27 @@ class ZoomJobs:
                                                           record.get("fetched", []))
             record["results"] = results
             self._save(record)
+            await self._sync(record)
 
     def _video_asked(self, policy: Policy) -> bool:
         """Some configured purpose's policy gives a ``video:`` setting (docs/video.md)."""
         return any(policy.purposes[zp.purpose].video for zp in self.ctx.zoom.purposes
                    if zp.purpose in policy.purposes)
 
-    def _wanted(self, plan: ZoomPlan, policy: Policy) -> list[ZoomFile]:
+    async def _delivered(self, meeting_uuid: str) -> dict[str, set[str]]:
+        """Files already delivered for the meeting (file id -> labels): shared by replicas."""
+        if self.shared is not None:
+            return await self.shared.delivered(meeting_uuid)
+        return self.delivered.get(meeting_uuid)
+
+    async def _mark_delivered(self, meeting_uuid: str, file_ids: list[str], label: str) -> None:
+        if self.shared is not None:
+            await self.shared.mark_delivered(meeting_uuid, file_ids, label)
+            return
+        await asyncio.get_running_loop().run_in_executor(
+            None, self.delivered.add, meeting_uuid, file_ids, label)
+
+    def _wanted(self, plan: ZoomPlan, policy: Policy, done: Mapping[str, set[str]]) -> list[ZoomFile]:
         """What to fetch: a track only if its person consents to some configured purpose
         now (a refused participant's voice is never downloaded); mixed audio if some
         configured purpose has the consent of every mapped participant and no unknown
@@ -238,7 +313,6 @@ class ZoomJobs:
         nothing already delivered for this meeting to every purpose."""
         now = datetime.now(UTC)
         labels = {purpose_label(zp) for zp in self.ctx.zoom.purposes}
-        done = self.delivered.get(plan.meeting_uuid)
         specs = [policy.purposes[zp.purpose] for zp in self.ctx.zoom.purposes
                  if zp.purpose in policy.purposes]
         unknown_blocks = plan.unknown_tracks > 0 and policy.unknown_speakers != "consenting"
@@ -278,7 +352,8 @@ class ZoomJobs:
         inputs.mkdir(mode=0o700, exist_ok=True)
         # the timeline first: the mixed audio is wanted with it only to silence someone, and
         # without it is not fetched at all
-        wanted = sorted(self._wanted(plan, self.policy()), key=lambda f: f.kind != "timeline")
+        delivered = await self._delivered(plan.meeting_uuid)
+        wanted = sorted(self._wanted(plan, self.policy(), delivered), key=lambda f: f.kind != "timeline")
         lost_timeline = False
         done = {f.stored for f in wanted if f.stored in (record.get("fetched") or [])
                 and _complete(inputs / f.stored, f.size)}
@@ -345,7 +420,7 @@ class ZoomJobs:
     async def _guard_one(self, key: str, plan: ZoomPlan, zp: ZoomPurpose, policy: Policy,
                          fetched: list[str]) -> dict[str, Any]:
         label = purpose_label(zp)
-        done = self.delivered.get(plan.meeting_uuid)
+        done = await self._delivered(plan.meeting_uuid)
         repeat = [f for f in plan.files if f.file_id and label in done.get(f.file_id, set())]
         have = [f for f in plan.files if f.stored in fetched and f not in repeat]
         req = self._request(plan, zp, policy, have)
@@ -358,14 +433,15 @@ class ZoomJobs:
         gate = self.ctx.gate
         gate.reserve(force=True)        # accepted work is never refused, only queued
         async with gate.run():
+            if self.shared is not None:
+                await self.shared.check(key)     # still ours, right before it is delivered
             outcome = await self.ctx.service.run("release", req, self.dir / key / "inputs")
         body = outcome.body
         delivered = body.get("delivered") is True
         if delivered:                   # before the result is saved: never delivered twice
             given = {req.audio, req.speakers, req.video, *req.chat, *req.transcript, *req.tracks.values()}
-            await asyncio.get_running_loop().run_in_executor(
-                None, self.delivered.add, plan.meeting_uuid,
-                [f.file_id for f in have if f.stored in given], label)
+            await self._mark_delivered(plan.meeting_uuid, [f.file_id for f in have if f.stored in given],
+                                       label)
         decision = str(body.get("decision") or "error")
         reason = str(body.get("error") or "")
         withheld = _withheld(plan, req, {f.file_id for f in repeat})
@@ -375,21 +451,23 @@ class ZoomJobs:
                 "delivered": delivered, "status": outcome.status,
                 "reason": reason, "audit_id": body.get("audit_id")}
 
-    async def _unclaim_if_dropped(self, key: str) -> None:
-        """A job dropped so that a resent event runs (no token): its claim goes too."""
-        shared = self.ctx.state
-        if shared is None or not shared.shared or (self.dir / key).exists():
-            return
-        try:
-            await shared.release_event(key)
-        except MeetguardError as exc:
-            log.error("zoom claim not released", extra={"error_type": type(exc).__name__})
+    async def _lost(self, key: str, exc: BaseException) -> None:
+        """Replicas: the job stops here unfinished. Taken over (LeaseLost): its spool goes.
+        The database away: it is left to whoever holds it once the lease runs out."""
+        if isinstance(exc, LeaseLost):
+            log.warning("zoom job taken over by another replica")
+            await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(shutil.rmtree, self.dir / key, ignore_errors=True))
+        else:
+            log.error("zoom job paused: state database unavailable", extra={"error_type": type(exc).__name__})
+        if self.shared is not None:
+            self.shared.let_go(key)
 
     # -- finishing --------------------------------------------------------------------
     def _finish(self, record: dict[str, Any], plan: ZoomPlan, results: Mapping[str, dict[str, Any]],
                 failure: MeetguardError | None) -> None:
-        """The job is over: spool and token go, its audit entry is saved (phase ``auditing``)
-        and then written once (:meth:`_audit`)."""
+        """The job is over: spool and token go, its audit entry is saved (phase ``auditing``),
+        to be written once by :meth:`_audit`."""
         key = str(record["key"])
         jdir = self.dir / key
         shutil.rmtree(jdir / "inputs", ignore_errors=True)    # all purposes are done with it
@@ -405,7 +483,6 @@ class ZoomJobs:
         record.update(phase="auditing", results=dict(results), outcome=outcome,
                       audit={"entry": entry, "drop": isinstance(failure, TokenUnavailable)})
         self._save(record)
-        self._audit(record, check=False)
 
     def _audit(self, record: dict[str, Any], check: bool) -> None:
         """Write the saved audit entry unless ``check`` finds it in the log already (a restart
@@ -431,6 +508,9 @@ class ZoomJobs:
         n = 0
         now = time.time()
         self.delivered.sweep(MARKER_TTL_S)
+        if self.shared is not None:
+            self._keeper = asyncio.get_running_loop().create_task(self._keep())
+            return 0                    # the database says which jobs are this replica's
         for jdir in sorted(self.dir.iterdir()):
             if not jdir.is_dir() or not _KEY.match(jdir.name):
                 continue
@@ -446,8 +526,41 @@ class ZoomJobs:
             n += 1
         return n
 
+    async def _keep(self) -> None:
+        """Replicas: at start, take back the jobs this replica owned; then every third of the
+        lease, renew the leases held here (a job taken over meanwhile is stopped) and take
+        over one job whose lease ran out, while fewer than ``limits.max_jobs`` run here."""
+        assert self.shared is not None
+        shared, every = self.shared, self.shared.lease_s / 3
+        started = False
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if not started:
+                    await shared.state.job_sweep(MARKER_TTL_S)
+                    taken = await shared.take(mine=True)
+                    started = True
+                else:
+                    for key in await shared.renew():
+                        task = self._tasks.get(key)
+                        if task is not None:
+                            task.cancel()
+                    taken = await shared.take() if len(self._tasks) < self.ctx.gate_slots else []
+                for key, record, sealed in taken:
+                    if key not in self._tasks:
+                        await loop.run_in_executor(None, self._adopt, key, record, sealed)
+                    log.info("zoom job taken over", extra={"outcome": str(record.get("phase"))})
+                    self._start(key)
+            except MeetguardError as exc:
+                log.warning("zoom job leases not renewed", extra={"error_type": type(exc).__name__})
+            await asyncio.sleep(every)
+
     async def aclose(self, grace_s: float) -> None:
-        """Let running jobs finish (up to ``grace_s``); the rest resume at the next start."""
+        """Let running jobs finish (up to ``grace_s``); the rest resume at the next start
+        (replicas: on whichever replica takes them once their lease runs out)."""
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
         tasks = list(self._tasks.values())
         if tasks:
             await asyncio.wait(tasks, timeout=grace_s)

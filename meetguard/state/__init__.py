@@ -4,8 +4,9 @@
 written into the policy file, everything else sits in the replica's own folders.
 ``state: {backend: postgres, dsn_env: MEETGUARD_STATE_DSN}`` shares it between
 replicas in one PostgreSQL database: consent events recorded at run time (layered
-over the policy file's baseline), Zoom idempotency and jobs, and the chain heads of
-each replica's audit log.
+over the policy file's baseline), Zoom idempotency, Zoom jobs (claimed with a lease,
+taken over when their replica dies: sidecar/zoom_shared.py) and the files delivered
+per meeting, the vault's sealed entries, and the chain heads of each replica's audit log.
 """
 
 from __future__ import annotations

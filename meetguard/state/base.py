@@ -35,6 +35,8 @@ class StateConfig:
     dsn: str = field(default="", repr=False)    # its value (a password may be in it: never logged)
     replica: str = field(default_factory=default_replica)   # names this replica's audit chain
     timeout_s: float = 5.0                      # connect / statement timeout
+    job_lease_s: float = 30.0                   # a claimed job's lease: renewed every third of it;
+                                                # past it, another replica takes the job over
 
 
 ZoomClaim = Literal["claimed", "running", "done"]

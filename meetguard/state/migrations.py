@@ -56,4 +56,30 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             record     jsonb       NOT NULL                -- the audit record: ids, hashes, counts
         );
     """),
+    (6, "zoom jobs claimed with a lease; files delivered per meeting", """
+        CREATE TABLE mg_jobs (
+            key         text PRIMARY KEY,                  -- the Zoom event key (a sha256)
+            kind        text        NOT NULL,              -- zoom
+            record      jsonb       NOT NULL,              -- job.json: plan (ids, types, sizes, URLs,
+                                                           -- policy ids), phase, results: no value
+            sealed      jsonb,                             -- the download token sealed (AES-GCM under
+                                                           -- the Zoom secret): never clear; dropped when done
+            phase       text        NOT NULL,
+            owner       text        NOT NULL,              -- the replica running it
+            generation  bigint      NOT NULL DEFAULT 1,    -- bumped by each claim: a stale owner's
+                                                           -- writes match no row (fencing)
+            lease_until timestamptz NOT NULL,              -- renewed by the owner; past it, any replica
+                                                           -- may take the job over
+            created_at  timestamptz NOT NULL DEFAULT now(),
+            done_at     timestamptz
+        );
+        CREATE INDEX mg_jobs_open ON mg_jobs (created_at) WHERE phase <> 'done';
+        CREATE TABLE mg_delivered (
+            meeting    text NOT NULL,                      -- sha256 of the meeting uuid
+            file_id    text NOT NULL,                      -- Zoom's file id
+            label      text NOT NULL,                      -- [purpose, recipient] as JSON
+            at         timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (meeting, file_id, label)
+        );
+    """),
 )

@@ -2,7 +2,8 @@
 
 asyncpg, one small pool per replica. Concurrency is the database's: the recording
 order of consent events is a sequence, a Zoom event is claimed by a unique key
-(``INSERT ... ON CONFLICT DO NOTHING``), migrations run under an advisory lock.
+(``INSERT ... ON CONFLICT DO NOTHING``), a job is taken over with ``FOR UPDATE SKIP
+LOCKED`` and fenced by its generation, migrations run under an advisory lock.
 Any failure to reach the database is :class:`StateUnavailable` (HTTP 503): the
 request is refused and nothing is released. Messages never hold the DSN.
 """
@@ -158,6 +159,105 @@ class PostgresState:
         async with self._conn() as conn:
             rows = await conn.fetch("SELECT record::text AS record FROM mg_releases ORDER BY audit_id")
         return [json.loads(r["record"]) for r in rows]
+
+    # -- jobs: claimed in the database, held by a lease (sidecar/zoom_shared.py) --------
+    async def job_create(self, key: str, kind: str, record: dict[str, Any], sealed: dict[str, Any] | None,
+                         lease_s: float) -> int | None:
+        """Claim the event key and create its job, owned by this replica, in one transaction:
+        its generation (1), or None when another replica claimed the key first."""
+        import json
+
+        async with self._conn() as conn, conn.transaction():
+            got = await conn.fetchval(
+                "INSERT INTO mg_zoom_events (key, replica) VALUES ($1, $2) "
+                "ON CONFLICT (key) DO NOTHING RETURNING key", key, self.config.replica)
+            if got is None:
+                return None
+            await conn.execute(
+                "INSERT INTO mg_jobs (key, kind, record, sealed, phase, owner, lease_until) "
+                "VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, now() + make_interval(secs => $7))",
+                key, kind, json.dumps(record), None if sealed is None else json.dumps(sealed),
+                str(record.get("phase", "accepted")), self.config.replica, float(lease_s))
+        return 1
+
+    async def job_save(self, key: str, generation: int, record: dict[str, Any], keep_sealed: bool) -> bool:
+        """Write the job's record if this replica still holds it (its generation): False when
+        another replica took it over. ``keep_sealed`` False drops the sealed token."""
+        import json
+
+        phase = str(record.get("phase", ""))
+        async with self._conn() as conn:
+            got = await conn.fetchval(
+                "UPDATE mg_jobs SET record = $3::jsonb, phase = $4, "
+                "sealed = CASE WHEN $5 THEN sealed END, "
+                "done_at = CASE WHEN $4 = 'done' THEN now() END "
+                "WHERE key = $1 AND generation = $2 RETURNING key",
+                key, generation, json.dumps(record), phase, keep_sealed)
+        return got is not None
+
+    async def job_renew(self, held: dict[str, int], lease_s: float) -> set[str]:
+        """Extend the lease of the jobs this replica holds (key -> generation); the keys
+        it still holds (the others were taken over)."""
+        if not held:
+            return set()
+        keys = list(held)
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                "UPDATE mg_jobs j SET lease_until = now() + make_interval(secs => $3) "
+                "FROM unnest($1::text[], $2::bigint[]) AS u(key, gen) "
+                "WHERE j.key = u.key AND j.generation = u.gen AND j.phase <> 'done' RETURNING j.key",
+                keys, [held[k] for k in keys], float(lease_s))
+        return {str(r["key"]) for r in rows}
+
+    async def job_take(self, lease_s: float, mine: bool = False) -> list[tuple[str, int, dict[str, Any], dict[str, Any] | None]]:
+        """Take unfinished jobs: one whose lease ran out (its replica died or lost the
+        database), skipping rows another replica is claiming now (``FOR UPDATE SKIP
+        LOCKED``); or, ``mine``, every unfinished job this replica owned before a
+        restart. Each taken job's generation is bumped (fencing its previous owner)."""
+        import json
+
+        where = ("owner = $1" if mine else "lease_until < now()")
+        limit = "" if mine else " LIMIT 1"
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                "UPDATE mg_jobs SET owner = $1, generation = generation + 1, "
+                "lease_until = now() + make_interval(secs => $2) "
+                f"WHERE key IN (SELECT key FROM mg_jobs WHERE phase <> 'done' AND {where} "
+                f"ORDER BY created_at{limit} FOR UPDATE SKIP LOCKED) "
+                "RETURNING key, generation, record::text AS record, sealed::text AS sealed",
+                self.config.replica, float(lease_s))
+        return [(str(r["key"]), int(r["generation"]), json.loads(r["record"]),
+                 None if r["sealed"] is None else json.loads(r["sealed"])) for r in rows]
+
+    async def job_drop(self, key: str) -> None:
+        """Forget a job and its claim (a resent event may then run)."""
+        async with self._conn() as conn, conn.transaction():
+            await conn.execute("DELETE FROM mg_jobs WHERE key = $1", key)
+            await conn.execute("DELETE FROM mg_zoom_events WHERE key = $1", key)
+
+    async def job_sweep(self, ttl_s: float) -> int:
+        """Forget jobs done, and files delivered, more than ``ttl_s`` ago."""
+        async with self._conn() as conn, conn.transaction():
+            jobs = await conn.fetch("DELETE FROM mg_jobs WHERE phase = 'done' AND "
+                                    "done_at < now() - make_interval(secs => $1) RETURNING key", float(ttl_s))
+            await conn.execute("DELETE FROM mg_delivered WHERE at < now() - make_interval(secs => $1)",
+                               float(ttl_s))
+        return len(jobs)
+
+    # -- files delivered per meeting (sidecar/zoom_delivered.py) ----------------------
+    async def delivered_get(self, meeting: str) -> dict[str, set[str]]:
+        async with self._conn() as conn:
+            rows = await conn.fetch("SELECT file_id, label FROM mg_delivered WHERE meeting = $1", meeting)
+        out: dict[str, set[str]] = {}
+        for r in rows:
+            out.setdefault(str(r["file_id"]), set()).add(str(r["label"]))
+        return out
+
+    async def delivered_add(self, meeting: str, file_ids: list[str], label: str) -> None:
+        async with self._conn() as conn:
+            await conn.executemany(
+                "INSERT INTO mg_delivered (meeting, file_id, label) VALUES ($1, $2, $3) "
+                "ON CONFLICT DO NOTHING", [(meeting, f, label) for f in file_ids if f])
 
     # -- audit chain heads ------------------------------------------------------------
     async def anchor_audit(self, replica: str, count: int, head: str) -> None:
