@@ -168,8 +168,7 @@ def _lifecycle(given: GuardLike | None, loader: MeetingLoader, limits: AudioLimi
         runtime = app[keys.RUNTIME]
         readiness = app[keys.READINESS]
         loop = asyncio.get_running_loop()
-        state = await _open_state(config, given)
-        runtime.state = state
+        runtime.state = state = await _open_state(config, given)
         guard = given if given is not None else await loop.run_in_executor(
             None, _build_guard, config, state, vault_of(config, state, loop))
         await loop.run_in_executor(None, _import_text_stack)
