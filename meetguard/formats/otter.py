@@ -8,6 +8,9 @@
 
     Transcribed by https://otter.ai
 
+The same text in a Word document (``.docx``, one paragraph a line) is read
+alike and written back as a .docx; a document in any other shape is refused.
+
 A paragraph starts on a line ``<speaker>  <M:SS or H:MM:SS>`` (two spaces or
 more before the time) and holds every line up to the next such line; a
 paragraph's lines stay one cue. Otter's closing ``Transcribed by`` line is
@@ -20,8 +23,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .._errors import InputError
 from .._model import Cue, Document, Speaker
 from ._base import input_error, text_lines
+from ._docx import docx_lines, is_docx, write_docx
 from ._paragraphs import clock, first_lines, hms, lines_of, only_cues
 from ._source import Source
 
@@ -46,12 +51,17 @@ class Otter:
 
     def sniff(self, source: Source) -> bool:
         head = first_lines(source, 3)
+        if is_docx(source):
+            try:
+                head = [line.strip() for line in docx_lines(source) if line.strip()][:3]
+            except InputError:
+                return False
         return len(head) >= 2 and _head(head[0]) is not None and _head(head[1]) is None
 
     def parse(self, source: Source) -> Document:
         raw: list[tuple[str, float, list[str]]] = []
         footer = ""
-        for no, line in enumerate(lines_of(source), 1):
+        for no, line in enumerate(docx_lines(source) if is_docx(source) else lines_of(source), 1):
             found = _head(line.rstrip())
             if found is not None:
                 raw.append((found[0], found[1], []))
@@ -84,4 +94,6 @@ class Otter:
             out.append("")
         if meta.get("footer"):
             out += [str(meta["footer"]), ""]
+        if doc.container == "zip":
+            return {doc.name: write_docx(out)}
         return {doc.name: "\n".join(out).encode("utf-8")}
