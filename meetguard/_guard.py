@@ -291,6 +291,13 @@ class Guard:
         run.book = book
         return await _off_loop(pipeline.run_texts, self._stages, run)
 
+    async def policy_in_force(self) -> Policy:
+        """The policy every decision reads now: the file's baseline with the consent events
+        recorded at run time (shared state). A live meeting's participant list reads it too.
+        Raises StateUnavailable when the events cannot be read."""
+        meeting = pipeline.text_meeting([], [], None)
+        return await self._policy_now(meeting, "", None, None, audit_failure=False) or self.policy
+
     async def live_audio(self, samples: Any, purpose: str, recipient: str | None,
                          attendees: Sequence[str], at: datetime) -> tuple[bool, list[tuple[float, float]]]:
         """One window of a live participant's audio (16 kHz mono float32): (released,

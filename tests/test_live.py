@@ -132,7 +132,7 @@ def live(aiohttp_client: Any, tmp_path: Path) -> LiveFactory:
     async def start(script: list[Step], *, secret: bytes = CLIENT_SECRET, hosts: tuple[str, ...] | None = None,
                     media: tuple[str, ...] = ("transcript", "chat"), tokens: tuple[str, ...] = (TOKEN,),
                     zoom_purposes: tuple[ZoomPurpose, ...] = (ZoomPurpose("summarization", "notetaker"),),
-                    forward: str | None = None, **config_kw: Any) -> Live:
+                    forward: str | None = None, consent: Any = None, **config_kw: Any) -> Live:
         policy = tmp_path / "policy.yaml"
         policy.write_text(POLICY, encoding="utf-8")
         state = RtmsServerState(CLIENT_ID, CLIENT_SECRET, UUID, STREAM, script)
@@ -151,7 +151,7 @@ def live(aiohttp_client: Any, tmp_path: Path) -> LiveFactory:
                                **config_kw)
         guard = Guard(policy, GuardOptions(audit_path=audit),
                       detector=FakeDetector({EMAIL: "EMAIL_ADDRESS", PHONE: "PHONE_NUMBER"}),
-                      transcriber=FakeTranscriber([]))
+                      transcriber=FakeTranscriber([]), consent=consent)
         client = await aiohttp_client(init_app(config, guard))
         env = Live(client, state, policy, audit)
         env.server = server  # type: ignore[attr-defined]
@@ -351,6 +351,107 @@ async def test_ingest_feed_is_guarded_resumed_and_audited(live: LiveFactory) -> 
     assert record["purposes"][0]["dropped"] == {"no_consent": 1, "private_chat": 1}
 
 
+class SharedConsent:
+    """The consent events of the shared state backend (state: {backend: postgres}), as
+    another replica records them: the source /v1/guard and every live decision read."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, dict[str, tuple[Any, ...]]] = {}
+        self.reads = 0
+
+    async def consent_events(self, policy_id: str) -> Any:
+        self.reads += 1
+        return self.events
+
+    def withdraw(self, participant: str) -> None:
+        from meetguard.policy.model import ConsentEvent
+
+        now = datetime.now(UTC)
+        self.events[participant] = {"summarization": (ConsentEvent("withdrawn", now, None, now),)}
+
+
+async def test_a_withdrawal_in_the_shared_state_applies_to_the_next_message_and_the_list(
+        live: LiveFactory) -> None:
+    ref: list[Live] = []
+    shared = SharedConsent()
+    policy_before: list[bytes] = []
+
+    async def carla_released() -> None:
+        await wait_for(lambda: any("Carla before" in t for t in ref[0].texts()), "Carla's first segment")
+
+    async def carla_withdraws_elsewhere() -> None:
+        policy_before.append(ref[0].policy.read_bytes())
+        shared.withdraw("p-carla")
+
+    async def alice_released() -> None:
+        await wait_for(lambda: any("Alice goes on" in t for t in ref[0].texts()), "Alice's segment")
+    env = await live([("join", A, "Alice Martin"), ("join", C, "Carla Nunes"), ("keepalive",),
+                      ("transcript", C, "Carla Nunes", "Carla before withdrawal"), ("await", carla_released),
+                      ("await", carla_withdraws_elsewhere),
+                      ("transcript", C, "Carla Nunes", "walrus plan from Carla"),
+                      ("chat", C, "Carla Nunes", "walrus chat from Carla"),
+                      ("transcript", A, "Alice Martin", "after the withdrawal Alice goes on"),
+                      ("await", alice_released), ("end",)], consent=shared)
+    ref.append(env)
+    reader = asyncio.ensure_future(read_sse(env.client, f"/v1/live/{UUID}", env.events))
+    await asyncio.sleep(0.05)
+    assert (await env.post_hook(env.started())).status == 204
+    await asyncio.wait_for(reader, 60)
+    assert not any("walrus" in t for t in env.texts())                  # the very next message
+    assert env.policy.read_bytes() == policy_before[0]                  # recorded in the state alone
+    lists = [e["participants"] for e in env.events if e["type"] == "participants"]
+    assert ["p-alice", "p-carla"] in lists and lists[-1] == ["p-alice"]  # the list follows the state
+    record = next(r for r in env.records() if r.get("event") == "live_session")["live"]
+    assert record["purposes"][0]["withdrawals_applied"] == ["p-carla"]
+    assert record["purposes"][0]["dropped"] == {"no_consent": 2}
+    assert shared.reads >= 5                                            # every decision read it
+
+
+async def test_forward_posts_only_guarded_public_content_upstream(live: LiveFactory) -> None:
+    from meetguard.sidecar.config import UpstreamConfig
+
+    got: list[tuple[dict[str, Any], str]] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        got.append((await request.json(), request.headers.get("Authorization", "")))
+        return web.Response(status=204)
+    app = web.Application()
+    app.router.add_post("/events", receive)
+    upstream = TestServer(app)
+    await upstream.start_server()
+    ref: list[Live] = []
+
+    async def alice_forwarded() -> None:
+        await wait_for(lambda: any("after" in b.get("text", "") for b, _ in got), "Alice's segment upstream")
+    script = [("join", A, "Alice Martin"), ("join", B, "Bob Stone"), ("keepalive",),
+              ("transcript", A, "Alice Martin", f"Hello all, mail me at {EMAIL} today"),
+              ("transcript", B, "Bob Stone", "zebra plan lives at twelve Elm Road"),
+              ("chat", B, "Bob Stone", "quokka notes from Bob"),
+              ("chat", A, "Alice Martin", "psst aardvark between us", {"to_user_id": C}),
+              ("chat", A, "Alice Martin", f"Everyone: call {PHONE} and ask Bob Stone"),
+              ("transcript", A, "Alice Martin", "after that Alice goes on"),
+              ("await", alice_forwarded), ("end",)]
+    env = await live(script, forward="coach", upstreams={"coach": UpstreamConfig(
+        "coach", f"http://127.0.0.1:{upstream.port}/events", headers={"Authorization": "Bearer up-key"})})
+    ref.append(env)
+    assert (await env.post_hook(env.started())).status == 204
+    await wait_for(lambda: any(b["type"] == "end" for b, _ in got), "the end upstream")
+    await upstream.close()
+    bodies = [b for b, _ in got]
+    assert {auth for _, auth in got} == {"Bearer up-key"}
+    assert all(b["meeting_id"] == UUID and b["purpose"] == "summarization" for b in bodies)
+    assert [b["id"] for b in bodies] == sorted(b["id"] for b in bodies)          # in order
+    texts = [b["text"] for b in bodies if "text" in b]
+    assert len(texts) == 3 and [b["type"] for b in bodies if "text" in b] == ["transcript", "chat", "transcript"]
+    out = json.dumps(bodies)
+    for leaked in ("zebra", "quokka", "aardvark", EMAIL, PHONE, "Bob Stone", "Alice Martin", B, A):
+        assert leaked not in out                    # no refuser, no private chat, no value, no platform id
+    assert re.search(TOKEN_RE.format("EMAIL_ADDRESS"), texts[0])
+    assert all(set(b["participants"]) <= {"p-alice"} for b in bodies if b["type"] == "participants")
+    record = next(r for r in env.records() if r.get("event") == "live_session")["live"]
+    assert record["purposes"][0]["other"]["forwarded:ok"] >= 3
+
+
 def test_private_chat_fails_closed() -> None:
     assert not is_private_chat({"user_id": 1, "data": "hi"})
     assert not is_private_chat({"to": "everyone"})
@@ -467,6 +568,9 @@ class MarkerGuard:
         self.audit = MemoryAuditSink()
         self.slow, self.fail = slow, fail
         self.heard: list[tuple[str, int]] = []       # (attendee, samples) per hearing
+
+    async def policy_in_force(self) -> Any:
+        return self.policy
 
     async def live_audio(self, samples: Any, purpose: str, recipient: str | None, attendees: Any,
                          at: datetime) -> tuple[bool, list[tuple[float, float]]]:

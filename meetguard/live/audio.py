@@ -212,7 +212,7 @@ class AudioStream:
             while self._out and self._out[0].due + self.delay <= now:
                 self._publish(self._out.popleft())
             while self._spans and self._spans[0].due + self.delay <= now:
-                self._settle(self._spans.popleft())
+                await self._settle(self._spans.popleft())
             while self._out and self._out[0].due + self.delay <= now:
                 self._publish(self._out.popleft())
             nxt = min([TICK_S] + [x.due + self.delay - now for x in (self._out[0] if self._out else None,
@@ -220,14 +220,14 @@ class AudioStream:
                                   if x is not None])
             await asyncio.sleep(max(0.001, nxt))
 
-    def _settle(self, span: _Span) -> None:
+    async def _settle(self, span: _Span) -> None:
         """A span is due: out in slices (heard), or dropped (said so unless for consent)."""
         m, purpose = self.meeting, self.purpose
         if span.state == "refused":
             m.count(purpose, "dropped:audio_no_consent")
             return
         if span.state != "heard":
-            if not m.consents(self.who, purpose):
+            if not await m.consents(self.who, purpose):
                 m.count(purpose, "dropped:audio_no_consent")      # nothing said about those who refuse
                 return
             self._drop(span, "guard_error" if span.state == "failed" else "guard_behind")
@@ -275,7 +275,7 @@ class AudioStream:
         self._out.clear()                         # (flush=False: slices not yet due go nowhere)
         while self._spans:                        # never out unguarded: what is left is dropped
             span = self._spans.popleft()
-            if span.state != "refused" and self.meeting.consents(self.who, self.purpose):
+            if span.state != "refused" and await self.meeting.consents(self.who, self.purpose):
                 self._drop(span, "guard_behind")
 
 

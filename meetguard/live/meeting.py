@@ -47,6 +47,8 @@ class LiveGuard(Protocol):
     async def live_audio(self, samples: Any, purpose: str, recipient: str | None,
                          attendees: Sequence[str], at: datetime) -> tuple[bool, list[tuple[float, float]]]: ...
 
+    async def policy_in_force(self) -> Policy: ...
+
     @property
     def policy(self) -> Policy: ...
 
@@ -137,28 +139,39 @@ class LiveMeeting:
             self.seen.add(found.pid)
         return found
 
-    def join(self, user_id: str, name: str, email: str | None = None) -> None:
+    async def join(self, user_id: str, name: str, email: str | None = None) -> None:
         self._present.add(self.person(user_id, name, email).label)
-        self._publish_participants()
+        await self._publish_participants()
 
-    def leave(self, user_id: str, name: str = "") -> None:
+    async def leave(self, user_id: str, name: str = "") -> None:
         found = self._people.get(user_id or f"name:{name}")
         if found is not None:
             self._present.discard(found.label)
-            self._publish_participants()
+            await self._publish_participants()
 
-    def consents(self, who: _Person, purpose: str) -> bool:
-        """Whether ``who`` consents to ``purpose`` now (unknown speakers: the policy's rule)."""
-        policy = self.guard.policy
-        spec = policy.purposes.get(purpose)
-        return spec is not None and consent_state(policy, who.pid or who.label, spec, _now())[0]
+    async def policy_now(self) -> Policy | None:
+        """The policy in force now, with the consent events recorded at run time (shared
+        state: the same source every decision reads); None when they cannot be read."""
+        try:
+            return await self.guard.policy_in_force()
+        except MeetguardError:
+            return None
 
-    def _publish_participants(self) -> None:
-        policy, now = self.guard.policy, _now()
+    async def consents(self, who: _Person, purpose: str) -> bool:
+        """Whether ``who`` consents to ``purpose`` now (unknown speakers: the policy's rule;
+        the consent events unreadable: no)."""
+        policy = await self.policy_now()
+        spec = policy.purposes.get(purpose) if policy is not None else None
+        return (policy is not None and spec is not None
+                and consent_state(policy, who.pid or who.label, spec, _now())[0])
+
+    async def _publish_participants(self) -> None:
+        """Who is present and consents, per purpose (consent unreadable: nobody listed)."""
+        policy, now = await self.policy_now(), _now()
         for name, channel in self.channels.items():
-            spec = policy.purposes.get(name)
+            spec = policy.purposes.get(name) if policy is not None else None
             ids = sorted(p for p in self._present if not p.startswith("unknown-") and spec is not None
-                         and consent_state(policy, p, spec, now)[0])
+                         and policy is not None and consent_state(policy, p, spec, now)[0])
             channel.publish({"type": "participants", "participants": ids,
                              "others": len(self._present) - len(ids)})
 
@@ -199,7 +212,7 @@ class LiveMeeting:
         self.tally[purpose][f"dropped:{reason}"] += 1
         if who.pid is not None and who.pid in self._released[purpose] and who.pid not in self.withdrawals[purpose]:
             self.withdrawals[purpose].add(who.pid)       # consented earlier in this meeting
-            self._publish_participants()
+            await self._publish_participants()
         return None
 
     def audio(self, user_id: str, name: str, pcm: bytes, ts: int) -> None:

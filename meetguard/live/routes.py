@@ -182,9 +182,9 @@ async def _ingest_one(hub: LiveHub, state: dict[str, Any], msg: Mapping[str, Any
     if kind in ("join", "leave"):
         uid, name = _text(msg, "user_id", 128), _text(msg, "name", 256, False)
         if kind == "join":
-            meeting.join(uid, name, _text(msg, "email", 256, False) or None)
+            await meeting.join(uid, name, _text(msg, "email", 256, False) or None)
         else:
-            meeting.leave(uid, name)
+            await meeting.leave(uid, name)
         return {"type": "ok"}
     if kind == "end":
         await meeting.finish("ended")

@@ -57,7 +57,7 @@ class _Dropped(Exception):
 class RtmsSink(Protocol):
     async def media(self, item: proto.Media) -> None: ...
 
-    def participants(self, joined: bool, people: list[Mapping[str, Any]]) -> None: ...
+    async def participants(self, joined: bool, people: list[Mapping[str, Any]]) -> None: ...
 
     def state(self, what: str) -> None: ...
 
@@ -226,7 +226,7 @@ class RtmsSession:
             if kind == proto.Msg.KEEP_ALIVE_REQ:
                 await ws.send_json(proto.keep_alive_answer(msg))
             elif kind == proto.Msg.EVENT_UPDATE:
-                self._event(msg)
+                await self._event(msg)
             elif kind == proto.Msg.STREAM_STATE_UPDATE:
                 state = msg.get("state")
                 if state in (proto.StreamState.TERMINATING, proto.StreamState.TERMINATED):
@@ -243,15 +243,15 @@ class RtmsSession:
             elif kind == proto.Msg.STREAM_CLOSE_RESP:
                 return "closed"
 
-    def _event(self, msg: Mapping[str, Any]) -> None:
+    async def _event(self, msg: Mapping[str, Any]) -> None:
         event = msg.get("event", msg.get("content"))
         if not isinstance(event, Mapping):
             return
         kind = event.get("event_type")
         people = event.get("participants")
         if kind in (proto.Event.PARTICIPANT_JOIN, proto.Event.PARTICIPANT_LEAVE) and isinstance(people, list):
-            self.sink.participants(kind == proto.Event.PARTICIPANT_JOIN,
-                                   [p for p in people if isinstance(p, Mapping)])
+            await self.sink.participants(kind == proto.Event.PARTICIPANT_JOIN,
+                                         [p for p in people if isinstance(p, Mapping)])
 
     async def _media(self, ws: aiohttp.ClientWebSocketResponse) -> str:
         while True:

@@ -64,15 +64,15 @@ class _Sink:
         private = item.kind == "chat" and is_private_chat(item.raw)
         await m.text(item.kind, item.user_id, item.user_name, item.data, private=private, ts=item.timestamp)
 
-    def participants(self, joined: bool, people: list[Mapping[str, Any]]) -> None:
+    async def participants(self, joined: bool, people: list[Mapping[str, Any]]) -> None:
         for p in people:
             uid = str(p.get("user_id", p.get("participant_id", "")))
             name = p.get("user_name", p.get("participant_name"))
             name = name if isinstance(name, str) else ""
             if joined:
-                self.meeting.join(uid, name)
+                await self.meeting.join(uid, name)
             else:
-                self.meeting.leave(uid, name)
+                await self.meeting.leave(uid, name)
 
     def state(self, what: str) -> None:
         if what == "ready":
