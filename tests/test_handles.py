@@ -169,7 +169,9 @@ FIXTURES = Path(__file__).parent / "fixtures" / "realworld"
 NEW_FORMATS = ["google-meet/built__meet_docs_transcript.txt", "google-meet/built__meet_docs_transcript.docx",
                "google-meet/built__meet_docs_transcript_attendees.txt",
                "google-meet/built__meet_chat.sbv", "zoom-captions/built__meeting_saved_closed_caption.txt",
-               "otter/ladybug-podcast__ladybug-website__62-security.excerpt.txt"]
+               "otter/ladybug-podcast__ladybug-website__62-security.excerpt.txt", "otter/built__otter_transcript.docx",
+               "zoom-chat/peterkaminski__ogm-2025-11-06__meeting_saved_new_chat.txt",
+               "zoom-captions/peterkaminski__ogm-2025-11-06__meeting_saved_closed_caption.excerpt.txt"]
 
 
 @pytest.mark.models
