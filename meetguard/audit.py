@@ -58,6 +58,7 @@ ALLOWED_KEYS: frozenset[str] = frozenset({
     "live",                       # a live session's summary: ids and counts (#30, docs/live.md)
     "replica",                    # the sidecar replica that wrote it (state: postgres, #27)
     "silenced", "silenced_seconds",   # refusing speakers silenced in mixed audio (#28): ids, times
+    "video",                      # the video stage's frames and hidden boxes, geometry only (#29)
 })
 DECISIONS = frozenset({"release", "partial", "deny", "error"})
 _TAIL_CHUNK = 64 * 1024

@@ -332,3 +332,50 @@ def test_text_that_appears_without_a_change_of_picture_is_read(tmp_path: Path, m
     assert outcome.text_boxes >= 1
     last = list(read_frames_bytes(outcome.video, tmp_path))[-1]
     assert "example" not in _squash(" ".join(line.text for line in models.text.read(last)))
+
+
+# -- the report's contact sheet ---------------------------------------------------------------
+
+def _thumbnails(html: str) -> list[np.ndarray]:
+    import base64
+
+    import cv2
+
+    out = []
+    for data in re.findall(r'src="data:image/jpeg;base64,([A-Za-z0-9+/=]+)"', html):
+        img = cv2.imdecode(np.frombuffer(base64.b64decode(data), np.uint8), cv2.IMREAD_COLOR)
+        out.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+    return out
+
+
+def _near(pixel: np.ndarray, colour: tuple[int, int, int]) -> bool:
+    return bool(np.abs(pixel.astype(int) - np.array(colour)).max() <= 60)
+
+
+@pytest.mark.models
+def test_report_shows_a_contact_sheet_with_the_hidden_boxes_outlined(released: dict[str, Path]) -> None:
+    from meetguard.report._video import BLACK, HIDDEN
+
+    out = released["training"]
+    audit = out.parent / "training.audit.jsonl"
+    assert main(["report", str(out), "--audit", str(audit), "--policy", str(POLICY)]) == 0
+    html = (out / "report.html").read_text()
+    stage = json.loads(audit.read_text().splitlines()[-1])
+    sheet = stage["video"]["sheet"]
+    assert 2 <= len(sheet) <= 12 and stage["video"]["size"] == [W, H]
+    thumbs = _thumbnails(html)
+    assert len(thumbs) == len(sheet)
+    assert 'id="video"' in html and "DIFFER" not in html      # video.mp4 matches the stage's record
+    for value in (*NAMES, EMAIL, PHONE, "Alice", "Moreno"):
+        assert value not in html
+    scale = thumbs[0].shape[1] / W
+    outlined = {"hidden": 0, "black": 0}
+    for entry, thumb in zip(sheet, thumbs, strict=True):
+        for key, colour in (("hidden", HIDDEN), ("black", BLACK)):
+            for x0, y0, x1, y1 in entry[key]:
+                # the middle of the box's top edge (inside the thumbnail) carries the outline colour
+                x, y = int((x0 + x1) / 2 * scale), min(thumb.shape[0] - 1, int(y0 * scale) + 1)
+                outlined[key] += _near(thumb[y, x], colour)
+    # faces and labels hidden in the gallery, Alice's tile black, the screen's values hidden
+    assert outlined["hidden"] >= 3 and outlined["black"] >= 1, outlined
+    assert any(e["black"] for e in sheet) and any(e["hidden"] for e in sheet)

@@ -62,14 +62,26 @@ def _policy(path: str | os.PathLike[str] | None) -> tuple[Policy | None, tuple[s
     return load_policy(path, extra_entities=plugin_entity_types()), ()
 
 
+def _video_record(audit_path: Path | None, outputs: Mapping[str, bytes]) -> Mapping[str, Any] | None:
+    """The video stage's audit record of the released ``video.mp4`` (docs/video.md), if any."""
+    if "video.mp4" not in outputs or audit_path is None or not audit_path.is_file():
+        return None
+    from ._video import video_record
+
+    try:
+        return video_record(read_records(audit_path), bytes(outputs["video.mp4"]))
+    except MeetguardError:
+        return None
+
+
 def from_result(decision: Mapping[str, Any], outputs: Mapping[str, bytes],
                 audit_path: str | os.PathLike[str] | None,
                 policy_path: str | os.PathLike[str] | None) -> ReportInput:
     """What a report needs, from a run that just happened (``guard --report``)."""
     policy, notes = _policy(policy_path)
-    record, chain, note = _audit_facts(Path(audit_path) if audit_path else None,
-                                       str(decision.get("audit_id", "")), policy)
-    return ReportInput(decision, outputs, record, chain, note, policy, notes)
+    audit = Path(audit_path) if audit_path else None
+    record, chain, note = _audit_facts(audit, str(decision.get("audit_id", "")), policy)
+    return ReportInput(decision, outputs, record, chain, note, policy, notes, _video_record(audit, outputs))
 
 
 def collect(out_dir: str | os.PathLike[str], audit_path: str | os.PathLike[str] | None = None,
@@ -101,7 +113,8 @@ def collect(out_dir: str | os.PathLike[str], audit_path: str | os.PathLike[str] 
         audit_path = (policy.audit_path if policy else None) or "meetguard-audit.jsonl"
     record, chain, note = _audit_facts(Path(audit_path), str(decision.get("audit_id", "")),
                                        policy)
-    return ReportInput(decision, outputs, record, chain, note, policy, notes)
+    return ReportInput(decision, outputs, record, chain, note, policy, notes,
+                       _video_record(Path(audit_path), outputs))
 
 
 def collect_live(meeting_id: str, purpose: str | None, audit_path: str | os.PathLike[str] | None = None,

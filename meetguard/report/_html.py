@@ -37,6 +37,8 @@ mark.tok{border-radius:3px;padding:0 2px;background:#e4e0f5}
 .t-MASKED,.t-EXCLUDED{background:#ddd!important}
 .t-CREDIT_CARD,.t-US_SSN,.t-IBAN_CODE{background:#f7c6c0!important}
 svg{max-width:100%;height:auto}
+.sheet{display:flex;flex-wrap:wrap;gap:8px}.sheet figure{margin:0;font-size:12px}
+.sheet img{display:block;width:320px;max-width:100%;height:auto;border:1px solid #d9dde3}
 """
 
 
@@ -62,7 +64,9 @@ def _outputs_match(inp: ReportInput) -> str:
 
     if inp.audit_record is None:
         return '<span class="muted">not checked (no audit record)</span>'
-    recorded = inp.audit_record.get("output_sha256") or {}
+    recorded = dict(inp.audit_record.get("output_sha256") or {})
+    if inp.video_record is not None:      # video.mp4 is in the video stage's record (docs/video.md)
+        recorded.update(inp.video_record.get("output_sha256") or {})
     actual = {n: hashlib.sha256(b).hexdigest() for n, b in inp.outputs.items()}
     if recorded == actual:
         return f'<span class="ok">match</span> the audit record ({len(actual)} file(s))'
@@ -264,9 +268,23 @@ def _audio(inp: ReportInput) -> str:
     return '<section id="audio"><h2>Audio</h2>' + "".join(parts) + "</section>"
 
 
+def _video(inp: ReportInput) -> str:
+    """The contact sheet of the released video (report/_video.py)."""
+    data = inp.outputs.get("video.mp4")
+    if data is None:
+        return ""
+    from ._video import contact_sheet
+
+    try:
+        sheet = contact_sheet(bytes(data), inp.video_record)
+    except Exception as exc:  # noqa: BLE001  (a report without its sheet, never no report)
+        sheet = f'<p class="bad">the contact sheet could not be drawn ({escape(type(exc).__name__)})</p>'
+    return '<section id="video"><h2>Video</h2><h3><code>video.mp4</code></h3>' + sheet + "</section>"
+
+
 def render(inp: ReportInput) -> str:
     title = f"meetguard review: {inp.decision.get('decision')} for {inp.decision.get('purpose')}"
-    body = _banner(inp) + _consent(inp) + _counts(inp) + _audio(inp) + _texts(inp)
+    body = _banner(inp) + _consent(inp) + _counts(inp) + _audio(inp) + _video(inp) + _texts(inp)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{escape(title)}</title><style>{_CSS}</style></head>"

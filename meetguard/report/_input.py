@@ -21,3 +21,4 @@ class ReportInput:
     chain_note: str = ""                         # why the chain was not checked
     policy: Policy | None = None
     notes: tuple[str, ...] = field(default=())
+    video_record: Mapping[str, Any] | None = None   # the video stage's record of video.mp4 (#29)

@@ -160,6 +160,8 @@ def video_outputs(path: Path, policy: Policy, result: GuardResult, detector: Det
         "participants": video_participants(policy, result, attendees) if files else [],
         "artefacts": [{"kind": "video", "sha256": hashlib.sha256(data).hexdigest()} for data in files.values()],
     }
+    if outcome is not None:     # the report's contact sheet: where boxes were hidden (geometry only)
+        record["video"] = {"fps": round(outcome.fps, 3), "size": list(outcome.size), "sheet": outcome.sheet}
     return files, record
 
 

@@ -54,6 +54,7 @@ class VideoPlan:
     sample_fps: float = 2.0                   # analysed frames per second
     verify_fps: float = 1.3                   # the released file is sampled again at this rate
     reread_s: float = 10.0                    # text is read again at least this often, change or not
+    sheet_frames: int = 12                    # frames whose hidden boxes are kept for the report
     limits: VideoLimits = field(default_factory=VideoLimits)
 
 
@@ -67,6 +68,11 @@ class VideoOutcome:
     black_tiles: int = 0
     hidden_whole: int = 0
     verified_frames: int = 0
+    fps: float = 0.0
+    size: tuple[int, int] = (0, 0)
+    # the report's contact sheet: for a few released frames, the boxes hidden in them
+    # ({"frame", "t", "hidden": [[x0, y0, x1, y1]], "black": [...], "whole"}); geometry only
+    sheet: list[dict[str, object]] = field(default_factory=list)
 
 
 class VideoModels:
@@ -83,6 +89,7 @@ class _State:
     models: VideoModels
     check: TextCheck
     outcome: VideoOutcome
+    sheet_every: int = 0                      # every this many frames one is kept for the sheet
     last_read: np.ndarray | None = None
     read_at: int = 0                          # the sample index of the last OCR
     text_regions: Regions = field(default_factory=Regions)
@@ -98,7 +105,9 @@ def guard_video(path: Path, plan: VideoPlan, models: VideoModels, check: TextChe
     size = output_size(info)
     fps = min(info.fps, MAX_OUT_FPS)
     step = max(1, round(fps / plan.sample_fps))
-    state = _State(plan, models, check, VideoOutcome(b""))
+    state = _State(plan, models, check, VideoOutcome(b"", fps=fps, size=size))
+    expected = max(1, round(info.duration * fps)) if info.duration else 10 * step * plan.sheet_frames
+    state.sheet_every = max(step, -(-expected // max(1, plan.sheet_frames)))
     with tempfile.TemporaryDirectory(prefix="meetguard-video-") as tmp:
         out = Path(tmp) / "video.mp4"
         writer = FrameWriter(out, fps, size, audio)
@@ -125,19 +134,29 @@ def _released_frames(frames: Iterator[np.ndarray], step: int, state: _State) -> 
     """Each frame with the regions of the samples around it hidden (boxes held between samples)."""
     before: Regions | None = None
     current: Regions | None = None
-    pending: list[np.ndarray] = []
+    pending: list[tuple[int, np.ndarray]] = []
     for i, frame in enumerate(frames):
         state.outcome.frames += 1
         if i % step == 0:
             found = _analyse(frame, state)
             if current is not None:
-                hold = current.union(before, found)
-                yield from (apply_regions(f, hold) for f in pending)
+                yield from _hidden(pending, current.union(before, found), state)
             pending, before, current = [], current, found
-        pending.append(frame)
+        pending.append((i, frame))
     if current is not None:
-        hold = current.union(before)
-        yield from (apply_regions(f, hold) for f in pending)
+        yield from _hidden(pending, current.union(before), state)
+
+
+def _hidden(pending: list[tuple[int, np.ndarray]], hold: Regions, state: _State) -> Iterator[np.ndarray]:
+    """``pending`` frames with ``hold`` hidden; the boxes of every ``sheet_every``-th kept."""
+    for i, frame in pending:
+        if state.sheet_every and i % state.sheet_every == 0:
+            state.outcome.sheet.append({
+                "frame": i, "t": round(i / state.outcome.fps, 3) if state.outcome.fps else 0.0,
+                "hidden": [[b.x0, b.y0, b.x1, b.y1] for b in dict.fromkeys(hold.blur)],
+                "black": [[b.x0, b.y0, b.x1, b.y1] for b in dict.fromkeys(hold.black)],
+                "whole": hold.whole})
+        yield apply_regions(frame, hold)
 
 
 def _analyse(frame: np.ndarray, state: _State) -> Regions:
