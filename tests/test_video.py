@@ -379,3 +379,72 @@ def test_report_shows_a_contact_sheet_with_the_hidden_boxes_outlined(released: d
     # faces and labels hidden in the gallery, Alice's tile black, the screen's values hidden
     assert outlined["hidden"] >= 3 and outlined["black"] >= 1, outlined
     assert any(e["black"] for e in sheet) and any(e["hidden"] for e in sheet)
+
+
+# -- consent: when the picture may be released at all (#29 item 4) ---------------------------
+
+def _result(decision: str, reasons: tuple[str, ...], excluded: tuple[str, ...] = ()) -> Any:
+    from meetguard._result import GuardResult
+
+    return GuardResult(decision, reasons, {}, "a" * 64, "training", "trainer", None,  # type: ignore[arg-type]
+                       "video-test", "0" * 64, "2026-12-06T10:00:00+00:00", excluded)
+
+
+def test_which_decisions_let_the_video_stage_run() -> None:
+    from meetguard.policy.decide import NOTHING_LEFT
+    from meetguard.video.release import video_may_run, with_video
+
+    everyone = ("p-alice", "p-bruno", "p-chiara", "p-dmitri")
+    assert video_may_run(_result("release", ()), ())
+    assert video_may_run(_result("partial", ("x",), ("p-alice",)), everyone)
+    # nothing left but the picture, and someone present is not excluded: the video may run
+    nothing_left = _result("deny", ("audio withheld ...", NOTHING_LEFT), ("p-alice",))
+    assert video_may_run(nothing_left, everyone)
+    # ... but not when every attendee is excluded, nor with no attendee named
+    assert not video_may_run(_result("deny", (NOTHING_LEFT,), ("p-alice",)), ("p-alice",))
+    assert not video_may_run(nothing_left, ())
+    # a deny of the purpose, recipient or consent itself never runs it
+    assert not video_may_run(_result("deny", ("purpose 'training' is not enabled for the account",)), everyone)
+    # released: the deny for want of content becomes partial, the reason goes
+    record = {"reasons": ["video released: ..."]}
+    out = with_video(nothing_left, {"video.mp4": b"v"}, record)
+    assert out.decision == "partial" and NOTHING_LEFT not in out.reasons and out.outputs == {"video.mp4": b"v"}
+    # withheld: the deny stands, with both reasons
+    withheld = with_video(nothing_left, {}, {"reasons": ["video withheld: because"]})
+    assert withheld.decision == "deny" and withheld.reasons[-2:] == (NOTHING_LEFT, "video withheld: because")
+
+
+def test_faces_setting_per_purpose_reaches_the_stage(tmp_path: Path) -> None:
+    from meetguard.video.release import video_plan
+
+    path = tmp_path / "p.yaml"
+    path.write_bytes(POLICY.read_text().replace("  review:\n", "  summarization:\n    consent: opt_out\n"
+                     "    missing_consent: exclude\n    recipients: [reviewer]\n"
+                     "    redact: {entities: all, operator: pseudonymize}\n    audio: bleep\n  review:\n").encode()
+                     .replace(b"ai_features: {training: true, review: true}",
+                              b"ai_features: {training: true, review: true, summarization: true}"))
+    policy = parse_policy(path.read_bytes(), str(path))
+    assert video_plan(policy, "training", ["p-alice"]).faces == "blur"          # default, not summarization
+    assert video_plan(policy, "summarization", []).faces == "keep"              # default for summarization
+    assert video_plan(policy, "review", []).faces == "blur"                     # given
+    assert video_plan(policy, "training", ["p-alice"]).refusing == {"p-alice"}
+
+
+@pytest.mark.models
+def test_an_unattributable_tile_with_a_refusal_withholds_the_video_with_the_reason(
+        tmp_path: Path, models: VideoModels) -> None:
+    src = write_video(tmp_path / "unlabelled.mp4", [gallery_frame(labels=False)] * FPS, tone=False)
+    # faces: keep does not lift consent: a refusing participant may be any of the faces
+    with pytest.raises(VideoWithheld, match="no tile whose name label could be read"):
+        guard_video(src, VideoPlan(faces="keep", refusing=frozenset({"p-alice"})), models, _no_text, None)
+    out = tmp_path / "out"
+    code = main(["guard", "--policy", str(POLICY), "--purpose", "training", "--video", str(src),
+                 *ATTENDEES, "--out", str(out), "--audit", str(tmp_path / "audit.jsonl")])
+    decision = json.loads((out / "decision.json").read_text())
+    assert code == 3 and decision["decision"] == "deny" and decision["outputs"] == []
+    reason = ("video withheld: a participant refuses and a face on screen is in no tile whose name "
+              "label could be read")
+    assert reason in decision["reasons"]
+    stage = json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])
+    assert stage["decision"] == "error" and stage["reasons"] == [reason] and stage["output_sha256"] == {}
+    assert not (out / "video.mp4").exists()
