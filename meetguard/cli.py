@@ -320,10 +320,11 @@ def _audio_of(args: argparse.Namespace, policy: Policy) -> str | None:
 
 def _guard_video(video: str, guard: Guard, result: GuardResult, attendees: list[str]) -> GuardResult:
     """The video stage after the decision; its own audit record follows the decision's."""
+    from ._progress import ProgressBar
     from .video.release import apply_video
 
     out = apply_video(Path(video), result, guard.policy, guard.backends.detector(), guard.audit,
-                      attendees)
+                      attendees, ProgressBar("video") if sys.stderr.isatty() else None)
     for reason in out.reasons:
         if reason.startswith("video withheld"):
             print(f"meetguard: {reason}", file=sys.stderr)

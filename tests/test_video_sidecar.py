@@ -119,13 +119,18 @@ async def test_a_long_video_runs_as_an_async_job(aiohttp_client: Any, tmp_path: 
     assert resp.status == 202, await resp.text()
     location = resp.headers["Location"]
     assert location == (await resp.json())["location"]
+    seen: list[dict[str, Any]] = []
     for _ in range(1200):
         got = await client.get(location, headers=AUTH)
         if got.content_type.startswith("multipart/"):
             break
         body = await got.json()
-        assert body["progress"]["stage"] in ("queued", "running"), body
+        assert body["progress"]["stage"] in ("queued", "running", "video"), body
+        seen.append(body["progress"])
         await asyncio.sleep(0.1)
+    # progress of the video stage while it runs: seconds of video done and in all
+    video = [p for p in seen if p["stage"] == "video"]
+    assert video and all(0 <= p["video_s"] <= p["video_total_s"] <= 1.1 for p in video), seen
     assert got.status == 200
     body, files = await _parts(got)
     assert body["decision"] == "partial" and body["video_parts"] == ["video.mp4"]   # the picture is all there is

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import hmac
 import json
@@ -36,9 +37,12 @@ from .._files import write_json_private
 from .forms import GuardRequest
 from .metrics import Metrics
 
-__all__ = ["Gate", "JobManager", "JobOutcome", "token_digest"]
+__all__ = ["JOB_PROGRESS", "Gate", "JobManager", "JobOutcome", "token_digest"]
 
 log = logging.getLogger("meetguard.sidecar")
+# The running job's progress, for the work it runs to fill in (the video stage: seconds of
+# video done and in all); GET /v1/jobs/{id} shows it. None outside a job.
+JOB_PROGRESS: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("job_progress", default=None)
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
@@ -169,6 +173,7 @@ class JobManager:
         self._metrics = metrics
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._running: set[str] = set()
+        self._progress: dict[str, dict[str, Any]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.dir, 0o700)
@@ -205,6 +210,7 @@ class JobManager:
         jdir = self.dir / job_id
         async with self._gate.run():
             self._running.add(job_id)
+            JOB_PROGRESS.set(self._progress.setdefault(job_id, {}))   # this task's context only
             try:
                 self._set_status(jdir, "running")
                 self._metrics.jobs.labels("running").inc()
@@ -222,6 +228,7 @@ class JobManager:
                 self._metrics.jobs.labels("done").inc()
             finally:
                 self._running.discard(job_id)
+                self._progress.pop(job_id, None)
 
     def _set_status(self, jdir: Path, status: str) -> None:
         record = self._record(jdir.name)
@@ -328,6 +335,7 @@ class JobManager:
         progress: dict[str, Any] = {"stage": status}
         if started is not None and status == "running":
             progress["elapsed_s"] = round(time.time() - float(started), 1)
+            progress.update(self._progress.get(job_id, {}))
         return 200, {"id": job_id, "status": status, "progress": progress}, {}
 
     async def aclose(self, grace_s: float = 60.0) -> None:

@@ -20,7 +20,7 @@ from .._model import Meeting
 from ..audio.limits import AudioLimits, check_audio_limits
 from .errors import error_outcome
 from .forms import GuardRequest, parse_at
-from .jobs import JobOutcome
+from .jobs import JOB_PROGRESS, JobOutcome
 from .metrics import Metrics
 from .upstreams import OpenAIUpstream, Upstream
 
@@ -154,7 +154,7 @@ class GuardService:
                                               language=req.language, vault_owner=req.owner)
         if req.video and kind != "release":
             result = await asyncio.get_running_loop().run_in_executor(
-                None, self._video, inputs / req.video, result, req.attendees)
+                None, self._video, inputs / req.video, result, req.attendees, _job_progress())
         self.metrics.observe_decision(result.decision, result.entity_counts)
         body = result.decision_json()
         if at is not None:
@@ -184,12 +184,14 @@ class GuardService:
             raise UsageError("video: this sidecar's guard has no video stage")
         return backends, audit
 
-    def _video(self, path: Path, result: GuardResult, attendees: Sequence[str] = ()) -> GuardResult:
+    def _video(self, path: Path, result: GuardResult, attendees: Sequence[str] = (),
+               progress: Callable[[float, float], None] | None = None) -> GuardResult:
         """The video stage after the decision (docs/video.md), on the real guard only."""
         from ..video.release import apply_video
 
         backends, audit = self._video_parts()
-        return apply_video(path, result, self.guard.policy, backends.detector(), audit, attendees)
+        return apply_video(path, result, self.guard.policy, backends.detector(), audit, attendees,
+                           progress)
 
     async def _release_video(self, meeting: Meeting, req: GuardRequest, at: Any, path: Path) -> GuardResult:
         """/v1/release with a video: decide (the decision's record, not yet delivered), run the
@@ -204,7 +206,8 @@ class GuardService:
         if not video_may_run(result, req.attendees):
             return result                  # a deny: nothing is forwarded
         files, record = await loop.run_in_executor(None, functools.partial(
-            video_outputs, path, self.guard.policy, result, backends.detector(), attendees=req.attendees))
+            video_outputs, path, self.guard.policy, result, backends.detector(), attendees=req.attendees,
+            progress=_job_progress()))
         out = with_video(result, files, record)
         delivered = await self._deliver_after(out) if out.decision in ("release", "partial") else out
         if delivered.delivery is not None:
@@ -282,6 +285,18 @@ async def _answer(body: dict[str, Any], result: GuardResult) -> JobOutcome:
         if any(n.endswith(ext) for n in parts):   # sent as multipart/mixed parts, not base64
             body[key] = sorted(n for n in parts if n.endswith(ext))
     return JobOutcome(200, body, parts)
+
+
+def _job_progress() -> Callable[[float, float], None] | None:
+    """In an async job: a progress sink for the video stage (GET /v1/jobs/{id} shows
+    ``video_s`` and ``video_total_s``); None for a synchronous request."""
+    box = JOB_PROGRESS.get()
+    if box is None:
+        return None
+
+    def report(done: float, total: float) -> None:
+        box.update(stage="video", video_s=round(done, 1), video_total_s=round(total, 1))
+    return report
 
 
 def _video_sound(inputs: Path, video: str | None) -> Path | None:

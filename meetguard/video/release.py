@@ -15,7 +15,7 @@ import logging
 import re
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ __all__ = ["VIDEO_OUTPUT", "apply_video", "release_video", "text_check", "video_
 log = logging.getLogger(__name__)
 
 VIDEO_OUTPUT = "video.mp4"
+Progress = Callable[[float, float], None]     # (seconds of video done, seconds in all)
 _LETTERS = re.compile(r"[^\w]+")
 # Loaded models kept between runs (a sidecar guards many videos); one run uses a set at a time
 # (OpenCV's network is not safe to share between threads), so concurrent runs get their own.
@@ -89,14 +90,15 @@ def text_check(detector: DetectorBackend, roster: Roster) -> TextCheck:
 
 def release_video(path: Path, policy: Policy, purpose: str, excluded: Sequence[str],
                   detector: DetectorBackend, roster: Roster, audio: Path | None,
-                  models: VideoModels | None = None) -> tuple[VideoOutcome | None, str | None]:
+                  models: VideoModels | None = None, progress: Progress | None = None
+                  ) -> tuple[VideoOutcome | None, str | None]:
     """``(outcome, None)`` with the released video, or ``(None, reason)`` when withheld."""
     plan = video_plan(policy, purpose, excluded)
     try:
         if models is not None:
-            return guard_video(path, plan, models, text_check(detector, roster), audio), None
+            return guard_video(path, plan, models, text_check(detector, roster), audio, progress), None
         with shared_models() as loaded:
-            return guard_video(path, plan, loaded, text_check(detector, roster), audio), None
+            return guard_video(path, plan, loaded, text_check(detector, roster), audio, progress), None
     except VideoWithheld as exc:
         return None, exc.reason
 
@@ -132,8 +134,8 @@ def with_video(result: GuardResult, files: Mapping[str, bytes], record: Mapping[
 
 
 def video_outputs(path: Path, policy: Policy, result: GuardResult, detector: DetectorBackend,
-                  audio_name: str = "audio.redacted.wav", attendees: Sequence[str] = ()
-                  ) -> tuple[dict[str, bytes], dict[str, Any]]:
+                  audio_name: str = "audio.redacted.wav", attendees: Sequence[str] = (),
+                  progress: Progress | None = None) -> tuple[dict[str, bytes], dict[str, Any]]:
     """After ``result`` (not a deny): the outputs of the video stage (``video.mp4``, or none
     when withheld) and the audit record of what it did (reasons and counts, never content).
     The guarded mixed audio of ``result`` is muxed in; none released, the video has no sound."""
@@ -145,7 +147,7 @@ def video_outputs(path: Path, policy: Policy, result: GuardResult, detector: Det
             audio = Path(tmp) / "audio.wav"
             audio.write_bytes(result.outputs[audio_name])
         outcome, reason = release_video(path, policy, result.purpose, result.excluded_participants,
-                                        detector, build_roster(policy, {}), audio)
+                                        detector, build_roster(policy, {}), audio, progress=progress)
     files = {VIDEO_OUTPUT: outcome.video} if outcome is not None else {}
     reasons = [reason] if reason else [
         f"video released: {outcome.frames} frames, {outcome.sampled} analysed, {outcome.faces} faces hidden, "
@@ -166,13 +168,13 @@ def video_outputs(path: Path, policy: Policy, result: GuardResult, detector: Det
 
 
 def apply_video(path: Path, result: GuardResult, policy: Policy, detector: DetectorBackend,
-                audit: AuditSink, attendees: Sequence[str] = ()) -> GuardResult:
+                audit: AuditSink, attendees: Sequence[str] = (), progress: Progress | None = None) -> GuardResult:
     """The video stage after ``result``'s decision (the CLI's ``--video``, the sidecar's
     ``video`` field): runs when :func:`video_may_run`, appends its own audit record after the
     decision's, and answers ``result`` with the video's outputs and reasons added."""
     if not video_may_run(result, attendees):
         return result
-    files, record = video_outputs(path, policy, result, detector, attendees=attendees)
+    files, record = video_outputs(path, policy, result, detector, attendees=attendees, progress=progress)
     audit.append(record)
     if not files:
         log.info("%s", record["reasons"][0])

@@ -90,6 +90,8 @@ class _State:
     check: TextCheck
     outcome: VideoOutcome
     sheet_every: int = 0                      # every this many frames one is kept for the sheet
+    progress: Callable[[float, float], None] | None = None   # (seconds done, seconds in all)
+    duration: float = 0.0
     last_read: np.ndarray | None = None
     read_at: int = 0                          # the sample index of the last OCR
     text_regions: Regions = field(default_factory=Regions)
@@ -97,15 +99,17 @@ class _State:
 
 
 def guard_video(path: Path, plan: VideoPlan, models: VideoModels, check: TextCheck,
-                audio: Path | None) -> VideoOutcome:
+                audio: Path | None, progress: Callable[[float, float], None] | None = None) -> VideoOutcome:
     """Release ``path``'s picture guarded by ``plan``, with ``audio`` (the guarded track, or
-    None for no sound) muxed in. Raises :class:`VideoWithheld` when it cannot be released."""
+    None for no sound) muxed in. Raises :class:`VideoWithheld` when it cannot be released.
+    ``progress`` is told (seconds of video done, seconds in all) at each analysed frame."""
     info = probe_video(path)
     check_video_limits(path, info, plan.limits)
     size = output_size(info)
     fps = min(info.fps, MAX_OUT_FPS)
     step = max(1, round(fps / plan.sample_fps))
-    state = _State(plan, models, check, VideoOutcome(b"", fps=fps, size=size))
+    state = _State(plan, models, check, VideoOutcome(b"", fps=fps, size=size), progress=progress,
+                   duration=info.duration)
     expected = max(1, round(info.duration * fps)) if info.duration else 10 * step * plan.sheet_frames
     state.sheet_every = max(step, -(-expected // max(1, plan.sheet_frames)))
     with tempfile.TemporaryDirectory(prefix="meetguard-video-") as tmp:
@@ -118,6 +122,9 @@ def guard_video(path: Path, plan: VideoPlan, models: VideoModels, check: TextChe
             writer.abort()
             raise
         writer.close()
+        if progress is not None:
+            done = state.outcome.frames / fps
+            progress(done, max(done, info.duration))
         if state.outcome.frames == 0:
             raise VideoWithheld("video withheld: no frame could be decoded")
         try:
@@ -138,6 +145,8 @@ def _released_frames(frames: Iterator[np.ndarray], step: int, state: _State) -> 
     for i, frame in enumerate(frames):
         state.outcome.frames += 1
         if i % step == 0:
+            if state.progress is not None and state.duration > i / state.outcome.fps:
+                state.progress(i / state.outcome.fps, state.duration)
             found = _analyse(frame, state)
             if current is not None:
                 yield from _hidden(pending, current.union(before, found), state)
