@@ -86,14 +86,17 @@ class Replica:
 
 
 def _config(dir: Path, policy: Path, name: str, upstream: str = "http://127.0.0.1:9/s",
-            lease_s: float = 30.0, **extra: Any) -> Path:
+            lease_s: float = 30.0, erasure_url: str | None = None, **extra: Any) -> Path:
+    summarizer: dict[str, Any] = {"url": upstream}
+    if erasure_url is not None:
+        summarizer.update(erasure_url=erasure_url, erasure_key_env="TEST_ERASURE_KEY")
     cfg = dir / "sidecar.yaml"
     cfg.write_text(yaml.safe_dump({**extra,
         "policy": str(policy), "audit": "audit.jsonl",
         "tokens": [{"token": TOKEN, "scopes": ["guard", "release", "passthrough", "withdraw",
                                                "reidentify"]}],
         "jobs_dir": "jobs", "erasures_dir": "erasures",
-        "upstreams": {"summarizer": {"url": upstream}},
+        "upstreams": {"summarizer": summarizer},
         "state": {"backend": "postgres", "dsn_env": "TEST_STATE_DSN", "replica": name,
                   "timeout_s": 2, "job_lease_s": lease_s},
     }))
@@ -102,7 +105,8 @@ def _config(dir: Path, policy: Path, name: str, upstream: str = "http://127.0.0.
 
 async def _start_replicas(tmp_path: Path, upstream: str = "http://127.0.0.1:9/s",
                           zoom: ZoomConfig | None = None, lease_s: float = 30.0,
-                          detectors: dict[int, FakeDetector] | None = None, **extra: Any) -> list[Replica]:
+                          detectors: dict[int, FakeDetector] | None = None,
+                          erasure_url: str | None = None, **extra: Any) -> list[Replica]:
     policy = tmp_path / "policy.yaml"
     if not policy.exists():
         shutil.copy(ROOT / "examples" / "policy.yaml", policy)
@@ -111,7 +115,7 @@ async def _start_replicas(tmp_path: Path, upstream: str = "http://127.0.0.1:9/s"
     for i in (1, 2, 3):
         d = tmp_path / f"r{i}"
         d.mkdir()
-        config = load_config(_config(d, policy, f"replica-{i}", upstream, lease_s, **extra))
+        config = load_config(_config(d, policy, f"replica-{i}", upstream, lease_s, erasure_url, **extra))
         if zoom is not None:
             config = dataclasses.replace(config, zoom=zoom)
         guard = Guard(policy, GuardOptions(audit_path=d / "audit.jsonl", audit_replica=f"replica-{i}"),
@@ -352,6 +356,70 @@ async def test_a_withdrawal_finds_the_releases_every_replica_made(replicas: list
         assert status == 202, body
     assert sorted(body["releases"]) == sorted(made.values())
     assert body["notify_by_hand"] == ["summarizer"]                     # no erasure_url configured
+
+
+async def test_erasure_requests_are_shared_and_each_is_sent_by_one_replica(
+        tmp_path: Path, dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiohttp import web
+
+    from meetguard.sidecar.withdrawals import ERASURES
+    from meetguard.state.audit_heads import fetch_heads
+
+    monkeypatch.setenv("TEST_STATE_DSN", dsn)
+    monkeypatch.setenv("TEST_ERASURE_KEY", "erasure-key-for-the-summarizer-0123")
+    got: list[dict[str, Any]] = []
+
+    async def erase(request: web.Request) -> web.Response:
+        got.append(await request.json())
+        return web.json_response({"ok": True}, status=202)
+
+    receiver = web.Application()
+    receiver.router.add_post("/erase", erase)
+    rsrv = TestServer(receiver, host="127.0.0.1")
+    await rsrv.start_server()
+    out = await _start_replicas(tmp_path, erasure_url=f"http://127.0.0.1:{rsrv.port}/erase")
+    loop = asyncio.get_running_loop()
+    try:
+        async with aiohttp.ClientSession() as http:
+            status, made = await _guard(http, out[1])          # released by replica 2
+            assert status == 200, made
+            for _ in range(100):                               # its release copied to the state
+                if "replica-2" in await loop.run_in_executor(None, fetch_heads, "TEST_STATE_DSN"):
+                    break
+                await asyncio.sleep(0.1)
+            status, body = await _withdraw(http, out[0], "p-bob")   # through replica 1
+            assert status == 202 and body["releases"] == [made["audit_id"]], body
+            for r in out:                                      # every sender looks at once
+                r.server.app[ERASURES].wake.set()
+            for _ in range(200):
+                if got:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(1.0)
+            for r in out:
+                r.server.app[ERASURES].wake.set()
+            await asyncio.sleep(0.5)
+            # the same withdrawal again, through replica 3: already asked, nothing new sent
+            status, again = await _withdraw(http, out[2], "p-bob")
+            assert status == 202 and again["requests"] == [], again
+            await asyncio.sleep(0.5)
+        assert len(got) == 1 and got[0]["participant_id"] == "p-bob"
+        assert [a["audit_id"] for a in got[0]["artefacts"]] == [made["audit_id"]]
+        sent = [(r.name, x) for r in out for x in _records(r.audit)
+                if x.get("event") == "erasure_sent"]
+        assert len(sent) == 1, sent
+        conn = await asyncpg.connect(dsn)
+        try:
+            rows = await conn.fetch("SELECT state, sender, record::text AS record FROM mg_erasures")
+        finally:
+            await conn.close()
+        assert [r["state"] for r in rows] == ["acknowledged"] and rows[0]["sender"] is None
+        assert "erasure-key" not in rows[0]["record"] and "/erase" not in rows[0]["record"]
+        assert not any((r.dir / "erasures").exists() and any((r.dir / "erasures").iterdir()) for r in out)
+    finally:
+        for r in out:
+            await r.server.close()
+        await rsrv.close()
 
 
 ZOOM_SECRET = b"zm-replica-secret-5c1d"

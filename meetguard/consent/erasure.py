@@ -150,6 +150,12 @@ class ErasureStore:
             states.append(ErasureState.from_json(json.loads(p.read_text(encoding="utf-8"))))
         return sorted(states, key=lambda s: (s.request.submitted_at, s.request.request_id))
 
+    def claim(self, state: ErasureState) -> bool:
+        """Whether this sender may send the request (as read: ``state``) now. A shared store
+        claims it for one replica, only while it is still as read; here :meth:`sending`
+        already made this process the only sender."""
+        return True
+
     @contextmanager
     def sending(self) -> Iterator[bool]:
         """Whether this process may send now: one sender per store at a time."""
@@ -197,11 +203,17 @@ class ErasureDispatcher:
         return max(0.0, min(pending) - self.clock()) if pending else None
 
     async def run_due(self, session: aiohttp.ClientSession) -> list[ErasureState]:
-        """Attempt every due request once; the states after the attempts."""
+        """Attempt every due request once (each one this sender could claim); the states
+        after the attempts. The store is read in a worker thread (it may be a database)."""
+        loop = asyncio.get_running_loop()
         with self.store.sending() as mine:
             if not mine:
                 return []
-            return [await self.attempt(s, session) for s in self.due()]
+            out = []
+            for s in await loop.run_in_executor(None, self.due):
+                if await loop.run_in_executor(None, self.store.claim, s):
+                    out.append(await self.attempt(s, session))
+            return out
 
     async def attempt(self, state: ErasureState, session: aiohttp.ClientSession) -> ErasureState:
         loop = asyncio.get_running_loop()

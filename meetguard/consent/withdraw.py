@@ -54,6 +54,10 @@ class WithdrawalSettings:
     extra_entities: frozenset[str] = frozenset()  # plugin entity types the policy may name
     audit_key: bytes | None = field(default=None, repr=False)  # the chain's HMAC key (audit.key_env)
     replica: str | None = None                     # named in each audit record (shared state)
+    store: ErasureStore | None = None              # the erasure requests' store (else store_dir)
+
+    def erasure_store(self) -> ErasureStore:
+        return self.store if self.store is not None else ErasureStore(self.store_dir)
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,7 @@ def record_withdrawal(settings: WithdrawalSettings, participant: str, purpose: s
                                      settings.extra_entities, recorded=now).policy
     edit = _Recorded(recorded)
     sink = audit or AuditLog(settings.audit_path, key=settings.audit_key, replica=settings.replica)
-    store = ErasureStore(settings.store_dir)
+    store = settings.erasure_store()
     # this replica's chain, and the releases other replicas copied to the shared state
     mine = read_records(settings.audit_path)
     seen = {str(r.get("hash")) for r in mine}

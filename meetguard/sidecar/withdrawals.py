@@ -29,7 +29,6 @@ from ..audit import AuditLog
 from ..consent import (
     ErasureDispatcher,
     ErasureEndpoint,
-    ErasureStore,
     WithdrawalResult,
     WithdrawalSettings,
     check_withdrawal,
@@ -100,7 +99,7 @@ ERASURES = web.AppKey("erasures", Erasures)
 
 
 def _dispatcher(settings: WithdrawalSettings) -> ErasureDispatcher:
-    return ErasureDispatcher(ErasureStore(settings.store_dir), settings.endpoints,
+    return ErasureDispatcher(settings.erasure_store(), settings.endpoints,
                              AuditLog(settings.audit_path, key=settings.audit_key,
                                       replica=settings.replica))
 
@@ -112,7 +111,11 @@ async def _send_loop(dispatcher: ErasureDispatcher, session: aiohttp.ClientSessi
             await dispatcher.run_due(session)
         except Exception as exc:  # noqa: BLE001 -- keep sending later; the state is on disk
             log.error("erasure sending failed", extra={"error_type": type(exc).__name__})
-        delay = dispatcher.next_due_in()
+        try:
+            delay = await asyncio.get_running_loop().run_in_executor(None, dispatcher.next_due_in)
+        except Exception as exc:  # noqa: BLE001 -- the store (a database) is away: poll later
+            log.error("erasure store unavailable", extra={"error_type": type(exc).__name__})
+            delay = None
         wait = IDLE_POLL_S if delay is None else min(IDLE_POLL_S, max(0.05, delay))
         try:
             async with asyncio.timeout(wait):
@@ -133,6 +136,11 @@ async def erasure_ctx(app: web.Application) -> AsyncIterator[None]:
 
             state.settings = dataclasses.replace(state.settings, vault=open_vault(
                 vault.dir, vault.key, shared, asyncio.get_running_loop()))
+        if isinstance(shared, PostgresState):    # erasure requests shared by every replica
+            from ..state.erasures import SharedErasureStore
+
+            state.settings = dataclasses.replace(state.settings, store=SharedErasureStore(
+                state.settings.store_dir, state=shared, loop=asyncio.get_running_loop()))
     except ConfigError as exc:
         state.error = exc
         log.error("erasure requests disabled", extra={"error_type": type(exc).__name__})

@@ -82,4 +82,17 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             PRIMARY KEY (meeting, file_id, label)
         );
     """),
+    (7, "erasure requests and their retries", """
+        CREATE TABLE mg_erasures (
+            request_id     text PRIMARY KEY,
+            state          text        NOT NULL,           -- pending | acknowledged | failed | manual
+            submitted_at   text        NOT NULL,
+            next_attempt_at double precision NOT NULL,     -- Unix time
+            record         jsonb       NOT NULL,           -- ErasureState: ids, hashes, recipient,
+                                                           -- participant id, attempts; no content
+            sender         text,                           -- the replica sending it now
+            sending_until  timestamptz,                    -- its claim, past which another may send
+            updated_at     timestamptz NOT NULL DEFAULT now()
+        );
+    """),
 )

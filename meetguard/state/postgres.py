@@ -259,6 +259,46 @@ class PostgresState:
                 "INSERT INTO mg_delivered (meeting, file_id, label) VALUES ($1, $2, $3) "
                 "ON CONFLICT DO NOTHING", [(meeting, f, label) for f in file_ids if f])
 
+    # -- erasure requests and their retries (state/erasures.py) ------------------------
+    async def erasure_save(self, request_id: str, state: str, submitted_at: str, next_at: float,
+                           record: dict[str, Any]) -> None:
+        """Write a request's state; a sending claim ends with the attempt's outcome."""
+        import json
+
+        async with self._conn() as conn:
+            await conn.execute(
+                "INSERT INTO mg_erasures (request_id, state, submitted_at, next_attempt_at, record) "
+                "VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (request_id) DO UPDATE SET "
+                "state = EXCLUDED.state, next_attempt_at = EXCLUDED.next_attempt_at, "
+                "record = EXCLUDED.record, updated_at = now(), "
+                # the sender's claim holds while it posts (the attempt saved, still due), and
+                # ends with the outcome (a later attempt time, or a final state)
+                "sender = CASE WHEN EXCLUDED.state = 'pending' AND EXCLUDED.next_attempt_at = "
+                "mg_erasures.next_attempt_at THEN mg_erasures.sender END, "
+                "sending_until = CASE WHEN EXCLUDED.state = 'pending' AND EXCLUDED.next_attempt_at = "
+                "mg_erasures.next_attempt_at THEN mg_erasures.sending_until END",
+                request_id, state, submitted_at, float(next_at), json.dumps(record))
+
+    async def erasure_all(self) -> list[dict[str, Any]]:
+        import json
+
+        async with self._conn() as conn:
+            rows = await conn.fetch("SELECT record::text AS record FROM mg_erasures "
+                                    "ORDER BY submitted_at, request_id")
+        return [json.loads(r["record"]) for r in rows]
+
+    async def erasure_claim(self, request_id: str, attempts: int, hold_s: float) -> bool:
+        """Claim a pending request for sending now, if it still has the ``attempts`` the
+        sender read (else another replica sent it meanwhile): True for one replica only,
+        until it saves its next state or ``hold_s`` runs out (it died mid-send)."""
+        async with self._conn() as conn:
+            got = await conn.fetchval(
+                "UPDATE mg_erasures SET sender = $2, sending_until = now() + make_interval(secs => $3) "
+                "WHERE request_id = $1 AND state = 'pending' AND (record->>'attempts')::int = $4 "
+                "AND (sending_until IS NULL OR sending_until < now()) RETURNING request_id",
+                request_id, self.config.replica, float(hold_s), attempts)
+        return got is not None
+
     # -- audit chain heads ------------------------------------------------------------
     async def anchor_audit(self, replica: str, count: int, head: str) -> None:
         async with self._conn() as conn:
