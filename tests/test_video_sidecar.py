@@ -94,6 +94,12 @@ async def test_release_forwards_the_guarded_video(aiohttp_client: Any, aiohttp_s
     assert stage["participants"] == ["p-bruno", "p-chiara"]
     assert [a["kind"] for a in stage["artefacts"]] == ["video"]
     assert stage["output_sha256"].keys() == {"video.mp4"}
+    # a withdrawal of consent by a participant in the video reaches it (it was delivered)
+    from meetguard.consent.releases import releases_holding
+
+    held = releases_holding(_records(guard), "p-chiara", "review")
+    assert stage["hash"] in [r.audit_id for r in held]
+    assert [a.kind for r in held if r.audit_id == stage["hash"] for a in r.artefacts] == ["video"]
 
 
 async def _parts(resp: Any) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
