@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import FormData
 
+from meetguard import ConfigError
 from meetguard.sidecar import SidecarConfig, UpstreamConfig, init_app, load_config
 from meetguard.sidecar.config import Limits
 from meetguard.video.decode import read_frames
@@ -174,7 +175,7 @@ def test_video_limits_in_the_config_file(tmp_path: Path) -> None:
     lim = load_config(path, env={"MEETGUARD_LIMITS_ASYNC_VIDEO_S": "600"}).limits
     assert lim.async_video_s == 600
     path.write_text(f"policy: {POLICY}\ntokens: [t]\nlimits: {{max_video_fps: 0}}\n")
-    with pytest.raises(Exception, match="limits.max_video_fps"):
+    with pytest.raises(ConfigError, match="limits.max_video_fps"):
         load_config(path, env={})
 
 
