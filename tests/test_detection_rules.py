@@ -46,7 +46,9 @@ def test_weak_uncued_leaves_short_codes() -> None:
     ("06 A 123", "06 A 123", "TR_LICENSE_PLATE"), ("PLZ 10115", "10115", "DE_PLZ"),
     ("10115 Berlin", "10115", "DE_PLZ"), ("123456789", "123456789", "DE_BSNR"),
     ("www.notes.md", "www.notes.md", "URL"), ("https://main.py/x", "https://main.py/x", "URL"),
-    ("contoso.com", "contoso.com", "URL"),
+    ("contoso.com", "contoso.com", "URL"), ("MY CAR IS AB51 ABC", "AB51 ABC", "UK_VEHICLE_REGISTRATION"),
+    ("call 555-123-4567", "555-123-4567", "PHONE_NUMBER"),
+    ("my card # 503890547220 for", "503890547220", "US_BANK_NUMBER"), ("phone: 030 1234567", "030 1234567", "PHONE_NUMBER"),
 ])
 def test_pattern_rules_keep_true_values(text: str, value: str, etype: str) -> None:
     s = text.index(value)
@@ -61,6 +63,8 @@ def test_pattern_rules_keep_true_values(text: str, value: str, etype: str) -> No
     ("ticket 88213", "88213", "DE_PLZ", "labelled-number"), ("order 123456789", "123456789", "DE_BSNR",
                                                                "labelled-number"),
     ("see notes.md", "notes.md", "URL", "file-name"),
+    ("CONVERSION IS UP 15", "IS UP 15", "DE_KFZ", "words-as-plate"),
+    ("build 555-123-456-7 passed", "555-123-456-7", "PHONE_NUMBER", "labelled-number"),
 ])
 def test_pattern_rules_leave_out_what_they_name(text: str, value: str, etype: str, rule: str) -> None:
     s = text.index(value)
@@ -71,10 +75,20 @@ def test_pattern_rules_leave_out_what_they_name(text: str, value: str, etype: st
     ("3 janvier 2001", "DATE_TIME"), ("March 3, 1998", "DATE_TIME"), ("1988", "DATE_TIME"),
     ("78 years", "DATE_TIME"), ("Mark Evans", "PERSON"), ("Grace Liu", "PERSON"), ("Will Smith", "PERSON"),
     ("Hellendoorn", "LOCATION"), ("Northwind Traders", "ORGANIZATION"), ("21072", "DATE_TIME"),
-    ("12 2001", "DATE_TIME"),
+    ("12 2001", "DATE_TIME"), ("dorothy", "PERSON"), ("bill malinda", "PERSON"), ("Le Goff", "PERSON"),
+    ("Van Dijk", "PERSON"), ("De Luca", "PERSON"), ("IBM", "ORGANIZATION"), ("paris", "LOCATION"),
+    ("Agatha Á", "ORGANIZATION"), ("Novo mesto Country Club", "ORGANIZATION"), ("Quinta de São Tiago", "ORGANIZATION"),
 ])
 def test_ner_rules_keep_true_values(value: str, ptype: str) -> None:
     assert ner_rule(value, ptype) is None
+
+
+@pytest.mark.parametrize(("value", "ptype", "before", "caps"), [
+    ("jack", "PERSON", "quick reply to ", False), ("smith", "PERSON", "a call with ", False),
+    ("NINA VAN DIJK", "PERSON", "PING ", True), ("PARIS", "LOCATION", "", True),
+])
+def test_uncased_spans_keep_cued_and_known_names(value: str, ptype: str, before: str, caps: bool) -> None:
+    assert ner_rule(value, ptype, before, caps) is None
 
 
 @pytest.mark.parametrize(("value", "ptype", "rule"), [
@@ -82,10 +96,40 @@ def test_ner_rules_keep_true_values(value: str, ptype: str) -> None:
     ("this morning", "DATE_TIME", "calendar-word"), ("10:30 am", "DATE_TIME", "calendar-word"),
     ("Thanks", "PERSON", "chat-word"), ("Agenda", "ORGANIZATION", "chat-word"), ("C4", "ORGANIZATION", "chat-word"),
     ("Webinar ID", "ORGANIZATION", "chat-word"), ("JIRA-4521", "PERSON", "chat-word"),
-    ("1111 1112", "DATE_TIME", "number-as-date"),
+    ("1111 1112", "DATE_TIME", "number-as-date"), ("node 18.19.0", "PERSON", "chat-word"),
+    ("DEA number", "PERSON", "chat-word"), ("Ping", "PERSON", "leading-verb"),
+    ("grafana", "PERSON", "uncased-unknown"), ("nos vemos", "PERSON", "uncased-unknown"),
+    ("4417829", "DATE_TIME", "labelled-number"),
+    ("PORT 8080", "DATE_TIME", "chat-word"),
 ])
 def test_ner_rules_leave_out_what_they_name(value: str, ptype: str, rule: str) -> None:
-    assert ner_rule(value, ptype) == rule
+    assert ner_rule(value, ptype, "order " if rule == "labelled-number" else "") == rule
+
+
+def test_a_line_in_capitals_has_no_case_to_read() -> None:
+    assert ner_rule("BUDGET", "ORGANIZATION", "", caps=True) == "uncased-unknown"
+    assert ner_rule("BUDGET", "ORGANIZATION", "", caps=False) is None
+
+
+def test_a_leading_verb_is_cut_from_the_floor_span() -> None:
+    from meetguard.detection._floor import ner_floor_hit
+
+    text = "Ping Dana Whitfield at the desk"
+    hit = ner_floor_hit(text, "PERSON", 0, len("Ping Dana Whitfield"))
+    assert hit is not None and text[hit.start:hit.end] == "Dana Whitfield"
+
+
+@pytest.mark.parametrize(("text", "span", "kept"), [
+    ("Oui, on se voit à Lyon le 14 juillet.", "Lyon le", "Lyon"), ("nos vemos en Madrid el 12", "Madrid el", "Madrid"),
+    ("Where: Novo mesto Country Club.", "Novo mesto Country Club", "Novo mesto Country Club"),
+    ("Agatha Á Ottarsdóttir", "Agatha Á", "Agatha Á"), ("it is Le Goff", "Le Goff", "Le Goff"),
+])
+def test_foreign_function_words_are_cut_from_the_ends(text: str, span: str, kept: str) -> None:
+    from meetguard.detection._floor import ner_floor_hit
+
+    s = text.index(span)
+    hit = ner_floor_hit(text, "GPE", s, s + len(span))
+    assert hit is not None and text[hit.start:hit.end] == kept
 
 
 def test_calendar_words_are_kept_from_every_finder_but_dates_are_not() -> None:

@@ -41,10 +41,10 @@ def _names(text: str, ctx: ScanContext) -> list[Hit]:
     return cued_names(text) + title_pairs(text) + lower_cued_names(text) + lower_names(text)
 
 
-def default_registry() -> FinderRegistry:
+def default_registry(language: str = "en") -> FinderRegistry:
     """Roster, patterns with their checks, phones, spoken forms, names, places,
-    and Presidio's pattern recognizers (batched)."""
-    presidio = PresidioPatterns()
+    and Presidio's pattern recognizers for ``language`` (batched)."""
+    presidio = PresidioPatterns(language)
     return FinderRegistry([
         TextFinder("roster", frozenset({"PERSON"}), _roster),
         TextFinder("emails", frozenset({"EMAIL_ADDRESS"}), lambda t, _c: find_emails(t)),

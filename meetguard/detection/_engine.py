@@ -21,7 +21,7 @@ from .._model import Finding
 from .._plugins import load_group
 from ._defaults import default_registry
 from ._finders import Finder, FinderRegistry, ScanContext
-from ._floor import drop_calendar, floor_piece_kept
+from ._floor import drop_calendar, floor_piece_kept, ner_floor_hit
 from ._fold import fold
 from ._fr import drop_everyday, french_finder, french_ner_hit
 from ._fr_spoken import french_spoken_finder
@@ -30,6 +30,7 @@ from ._ner import chunks, load_engine, ner_hits
 from ._phones import DEFAULT_REGIONS
 from ._phones import warm as warm_phones
 from ._places import warm as warm_places
+from ._presidio import PhoneFloor
 from ._roster import RosterMatcher
 from ._types import BASE_ENTITY_TYPES, Roster, TextUnit, masked
 
@@ -90,12 +91,13 @@ class _Engine:
         self.recognizers = load_plugin_recognizers() if plugins else []
         self.plugin_types = sorted(plugin_entity_types(self.recognizers))
         self.plugin_artifacts = any(_reads_artifacts(r) for r in self.recognizers)
-        self.registry: FinderRegistry = default_registry()
+        self.registry: FinderRegistry = default_registry(language)
         if language == "fr":
             self.registry.add(french_finder())
             self.registry.add(french_spoken_finder())
         for finder in finders:
             self.registry.add(finder)
+        self.phone_floor = PhoneFloor(language)
         warm_places()
         warm_phones()
 
@@ -119,6 +121,7 @@ class _Engine:
                 for i, h in zip(part, found):
                     hits[i].extend(h)
         self._ner(uniq, hits)
+        self.phone_floor.fill([text for text, _ in uniq], hits)   # after NER: its hits count as cover
         if self.language == "fr":   # "Bonjour", "Tu": no names in French (the finders are English-shaped)
             hits = [drop_everyday(text, h) for (text, _), h in zip(uniq, hits, strict=True)]
         hits = [drop_calendar(text, h) for (text, _), h in zip(uniq, hits, strict=True)]
@@ -138,10 +141,15 @@ class _Engine:
             text = uniq[i][0]
             if piece != text[off:off + len(piece)]:  # read in lower case (same offsets)
                 text = text[:off] + piece + text[off + len(piece):]
+            original = text is uniq[i][0]
             for ent in doc.ents:
-                h = self._ner_hit(text, ent.label_, off + ent.start_char, off + ent.end_char)
+                s, e = off + ent.start_char, off + ent.end_char
+                h = self._ner_hit(text, ent.label_, s, e)
                 if h is not None:
                     hits[i].append(h)
+                floor = ner_floor_hit(text, ent.label_, s, e) if original else None
+                if floor is not None:   # Presidio's own reading of the entity (the floor)
+                    hits[i].append(floor)
             if self.recognizers:
                 hits[i].extend(self._plugins(piece, off, doc))
 

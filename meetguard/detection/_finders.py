@@ -103,9 +103,13 @@ class FinderRegistry:
         roster = roster or Roster()
         matcher = RosterMatcher.build(roster)
         regions = roster.regions or DEFAULT_REGIONS
+        from ._presidio import PhoneFloor
+
+        phones = PhoneFloor()
         out: list[list[Finding]] = []
         for u in units:
             text = fold(masked(u))
             hits = self.scan([text], ScanContext(matcher, regions, u.spoken))
+            phones.fill([text], hits)
             out.append(resolve(u.text, drop_calendar(text, hits[0]), u.skip, floor_piece_kept))
         return out

@@ -17,12 +17,12 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from .._wordlists import words
 from ._hits import RANK_FLOOR, Hit
-from ._ner import FOREIGN_WORDS, NOT_NAMES
+from ._ner import _IMPERATIVES, _LOWER_CUE, _PARTICLES, FOREIGN_WORDS, NOT_NAMES
 from ._patterns import _FILE_EXTS
 from ._phones import NEG_CUE
 from ._roster import EVERYDAY
 
-__all__ = ["NER_TYPES", "RULES", "drop_calendar", "floor_piece_kept", "ner_floor_hit", "ner_rule", "pattern_rule"]
+__all__ = ["NER_TYPES", "RULES", "drop_calendar", "floor_piece_kept", "is_caps", "ner_floor_hit", "ner_rule", "pattern_rule"]
 
 RULES: dict[str, str] = {
     "weak-uncued": "Presidio's weak US patterns (driver licence, passport, bank number, ITIN/SSN without "
@@ -34,8 +34,9 @@ RULES: dict[str, str] = {
                    "('especially', 'Government' as IN_PAN) names no document",
     "words-as-plate": "a plate or registration pattern that matched ordinary lower-case words around a number "
                       "('is up 15', 'C4 and') is a sentence, not a plate",
-    "labelled-number": "a bare number that a label before it names as something else ('ticket 88213', "
-                       "'order 123456789', 'port 8080', '$300') is no postcode or identity number",
+    "labelled-number": "a bare number or phone-shaped number that a label before it names as something else "
+                       "('ticket 88213', 'order 123456789', 'build 555-123-456-7', '$300') is no postcode, "
+                       "identity number, phone or date",
     "file-name": "a URL result that is a bare file name ('notes.md', 'main.py': .md and .py are also "
                  "top-level domains) with no scheme, www or path",
     "calendar-word": "weekdays, months, parts of the day, relative dates and clock times ('next Tuesday', "
@@ -43,6 +44,15 @@ RULES: dict[str, str] = {
     "chat-word": "a NER span made only of chat, label and everyday words ('Thanks', 'Agenda', 'Webinar ID', "
                  "'SSN') or of a number or code ('C4', 'JIRA-4521', 'port 8080', '$40') is no name, place, "
                  "organisation or date",
+    "leading-verb": "a chat verb that opens a PERSON span ('Ping Dana Whitfield', 'ping lena andersson', "
+                    "'Ping' alone) is the sentence's verb, not part of the name: the span keeps the words after it",
+    "uncased-unknown": "a PERSON or ORGANIZATION span in a text without case to read (written in lower case, or a "
+                       "line in capitals) with no person cue before it ('ask', 'with', 'to') and none of its words a "
+                       "first name of the names list: spaCy's small model guesses such spans from position alone "
+                       "('grafana shows', 'nos vemos', 'IS STILL BLOCKED'); meetguard's own lower-case name finders "
+                       "and the line read in lower case still run",
+    "foreign-word": "lower-case function words of another language at a NER span's ends (or left of it beside "
+                    "meetguard's own finding) are cut: the English model reads 'Lyon le', 'Madrid el' as names",
     "number-as-date": "spaCy's DATE over groups of digits split by spaces alone ('1111 1112'), none of them a "
                       "year, is a number read as a date; the number's own recognizers decide on it",
 }
@@ -55,7 +65,7 @@ _KEEP_LETTERS = frozenset({"EMAIL_ADDRESS", "URL", "MAC_ADDRESS", "CRYPTO", "IP_
                            "UUID", "PHONE_NUMBER"})
 _PLATES = frozenset({"DE_KFZ", "UK_VEHICLE_REGISTRATION", "TR_LICENSE_PLATE", "IN_VEHICLE_REGISTRATION",
                      "NG_VEHICLE_REGISTRATION", "ZA_LICENSE_PLATE"})
-_CLOCK = re.compile(r"(?i)^\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s*[ap]\.?m\.?)?$")
+_CLOCK = re.compile(r"(?i)^\d{1,2}[:.h]\d{2}(?:[:.]\d{2})?(?:\s*[ap]\.?m\.?)?$")
 _VERSION = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{1,3}$")
 
 
@@ -79,16 +89,31 @@ def pattern_rule(text: str, s: int, e: int, etype: str) -> str | None:
         return "clock-or-version" if _CLOCK.match(value) or _version(value) else None
     if etype not in _KEEP_LETTERS and not any(c.isdigit() for c in value):
         return "no-digit-id"
-    if value.isdigit() and etype not in ("PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE") and (
-            NEG_CUE.search(text[max(0, s - 40):s]) or NEG_CUE.search(text[max(0, s - 40):s].rstrip())):
+    if _CLOCK.match(value) and not _DATE_BEFORE.search(text[max(0, s - 12):s]):
+        return "clock-or-version"   # "09h15" read as a TR plate
+    if (value.isdigit() or etype == "PHONE_NUMBER") and etype not in ("CREDIT_CARD", "IBAN_CODE") \
+            and _labelled(text[max(0, s - 40):s]):
         return "labelled-number"
     if etype == "URL" and "/" not in value and "www" not in value.lower() \
             and value.rsplit(".", 1)[-1].lower() in _FILE_EXTS and value.count(".") == 1:
         return "file-name"
-    if etype in _PLATES and any(w.isalpha() and len(w) >= 2 and w.islower() and w in STOP_WORDS
+    caps = is_caps(text)   # a line in capitals: "IS UP 15" as in "is up 15"
+    if etype in _PLATES and any(w.isalpha() and len(w) >= 2 and (w.islower() or caps) and w.casefold() in STOP_WORDS
                                 for w in re.split(r"[\s\-]+", value)):
         return "words-as-plate"
     return None
+
+
+# "card # 503890547220": a "#" after a personal value's own label is no order or ticket number
+_VALUE_HASH = re.compile(r"(?i)\b(?:card|account|acct|iban|passport|licen[cs]e|id|ssn|phone|tel|mobile|member|"
+                         r"policy|patient|tax|insurance)\s*#\s*$")
+
+
+def _labelled(before: str) -> bool:
+    """A label just before a number names it as something else ("ticket", "order", "$")."""
+    if _VALUE_HASH.search(before):
+        return False
+    return NEG_CUE.search(before) is not None or NEG_CUE.search(before.rstrip()) is not None
 
 
 _CALENDAR = words("calendar_words")
@@ -107,18 +132,28 @@ _LABEL_WORDS = frozenset(
      "iban", "nhs", "dob", "hr", "it", "ip", "card", "cvv", "cvc", "exp", "expiry", "sort", "code", "account",
      "acct", "swift", "bic", "tel", "phone", "mobile", "cell", "fax", "email", "e-mail", "mail", "ref", "ticket",
      "order", "invoice", "number", "no", "nr", "itin", "ein", "vat", "tin", "passport", "licence", "license",
-     "postcode", "zip", "mac", "url", "wifi", "vpn", "sso", "otp", "2fa", "mfa"])
+     "postcode", "zip", "mac", "url", "wifi", "vpn", "sso", "otp", "2fa", "mfa", "dea", "taxpayer", "driver",
+     "driver's", "drivers", "medical", "social", "security", "numbers", "profile", "site", "port", "siren", "siret",
+     "nir", "rcs", "tva", "numéro", "info"])
+_LABELLED = re.compile(r"(?i)^(?:room|port|version|v|ext|ticket|issue|pr|build)\s*#?[\d.]+$")
+_TOOL_VERSION = re.compile(r"(?i)^[a-z][\w-]*\s+v?(\d+\.\d+\.\d+)(?:[-+][\w.]+)?$")   # "node 18.19.0"
 _DIGIT_GROUPS = re.compile(r"^\d+(?: +\d+)+$")
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 
 
-def ner_rule(value: str, ptype: str, before: str = "") -> str | None:
+def ner_rule(value: str, ptype: str, before: str = "", caps: bool = False) -> str | None:
     """The rule that leaves out Presidio's NER span ``value`` of Presidio type ``ptype``
-    (``before``: the text just before it), if any."""
+    (``before``: the text just before it; ``caps``: the text is written in capitals), if any."""
     stripped = value.strip(" .,;:!?'\"()[]")
     label = (before.split() or [""])[-1] + " " + stripped
-    if not stripped or (ptype != "DATE_TIME" and _NO_HARM.match(stripped)) or _NO_HARM.match(label):
+    if not stripped or (ptype != "DATE_TIME" and _NO_HARM.match(stripped)) or _NO_HARM.match(label) \
+            or _LABELLED.match(stripped):   # "PORT 8080" read as a date
         return "chat-word"
+    tool = _TOOL_VERSION.match(stripped)
+    if tool is not None and _version(tool.group(1)):
+        return "chat-word"
+    if stripped.isdigit() and _labelled(before):
+        return "labelled-number"   # "order 4417829" read as a date
     if ptype == "DATE_TIME":
         if _DIGIT_GROUPS.match(stripped) and not any(_YEAR.match(g) for g in stripped.split()):
             return "number-as-date"
@@ -130,6 +165,32 @@ def ner_rule(value: str, ptype: str, before: str = "") -> str | None:
     if all(w in NOT_NAMES or (w in EVERYDAY and w in STOP_WORDS) or w in FOREIGN_WORDS or w in _LABEL_WORDS
            for w in words if w):
         return "chat-word"
+    return _name_rule(stripped, ptype, words, before, caps)
+
+
+def _foreign(word: str) -> bool:
+    return word in FOREIGN_WORDS and word not in STOP_WORDS and word not in _PARTICLES
+
+
+def _foreign_edges(text: str, start: int, end: int) -> tuple[int, int]:
+    """Rule foreign-word: lower-case function words of another language cut from a span's ends
+    ("Lyon le" -> "Lyon", "Madrid el" -> "Madrid"); a name particle may not open the rest."""
+    words = list(re.finditer(r"\S+", text[start:end]))
+    while len(words) > 1 and words[-1].group().islower() and words[-1].group() in FOREIGN_WORDS \
+            and words[-1].group() not in STOP_WORDS:
+        words.pop()
+    while len(words) > 1 and words[0].group().islower() and _foreign(words[0].group()):
+        words.pop(0)
+    return start + words[0].start(), start + words[-1].end()
+
+
+def _name_rule(value: str, ptype: str, ws: list[str], before: str, caps: bool) -> str | None:
+    """Rules leading-verb and uncased-unknown (names, places, organisations)."""
+    if ptype == "PERSON" and len(ws) == 1 and ws[0] in _IMPERATIVES:
+        return "leading-verb"
+    if ptype in ("PERSON", "ORGANIZATION") and (value.islower() or caps) and not _LOWER_CUE.search(before) \
+            and not any(w in words("first_names") for w in ws):
+        return "uncased-unknown"
     return None
 
 
@@ -138,8 +199,13 @@ def ner_floor_hit(text: str, label: str, start: int, end: int) -> Hit | None:
     ptype = NER_TYPES.get(label)
     if ptype is None:
         return None
+    first, _, rest = text[start:end].partition(" ")
+    if ptype == "PERSON" and rest and first.casefold() in _IMPERATIVES:   # rule leading-verb
+        start += len(first) + 1
+    if ptype != "DATE_TIME":
+        start, end = _foreign_edges(text, start, end)
     value = text[start:end]
-    if ner_rule(value, ptype, text[max(0, start - 12):start]) is not None:
+    if ner_rule(value, ptype, text[max(0, start - 12):start], is_caps(text)) is not None:
         return None
     norm = " ".join(value.casefold().split())
     return Hit(start, end, ptype, 0.85, norm, RANK_FLOOR)
@@ -154,11 +220,24 @@ def drop_calendar(text: str, hits: list[Hit]) -> list[Hit]:
 _NER_PTYPES = frozenset(NER_TYPES.values())
 
 
+def is_caps(text: str) -> bool:
+    """A text written in capitals: no case to read names by."""
+    return text.isupper()
+
+
 def floor_piece_kept(text: str, start: int, end: int, etype: str) -> bool:
     """What is left of a NER floor hit beside meetguard's own findings passes the same rules
     ("Webinar ID" left of "Webinar ID: 987-6543-2101" once the meeting id is taken)."""
     piece = text[start:end]
     if etype in _NER_PTYPES and not any(c.isdigit() for c in piece):   # "1903" of "Rua Diadema 1903" stays
         words = [w.strip(".,;:!?'\"()[]").casefold() for w in piece.split()]
-        return not all(w in _LABEL_WORDS or w in NOT_NAMES or w in STOP_WORDS for w in words if w)
-    return True   # a pattern value's rest ("Z" of "Y8063915-Z") is part of that value
+        return not all(w in _LABEL_WORDS or w in NOT_NAMES or w in STOP_WORDS or _foreign(w) or w in _IMPERATIVES
+                       for w in words if w)
+    # rule no-digit-id: "mac" left of "mac 8a" (a UK plate) once the MAC address is taken; a pattern
+    # value's rest attached to it ("Z" of "Y8063915-Z") is part of that value
+    return etype in _KEEP_LETTERS or any(c.isdigit() for c in piece) or not _whole_words(text, start, end)
+
+
+def _whole_words(text: str, start: int, end: int) -> bool:
+    """``text[start:end]`` stands apart from its neighbours (spaces or the text's ends)."""
+    return (start == 0 or text[start - 1].isspace()) and (end == len(text) or text[end].isspace())

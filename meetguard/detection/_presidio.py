@@ -63,9 +63,6 @@ class _Rec:
 _LEGACY_DIGITS = ("CreditCardRecognizer", "UsBankRecognizer", "UsLicenseRecognizer", "UsItinRecognizer",
                   "UsPassportRecognizer", "UsSsnRecognizer", "NhsRecognizer", "DateRecognizer",
                   "MedicalLicenseRecognizer", "IbanRecognizer")
-# Not yet in the floor: their bare-number and word-and-number patterns need rules still to come
-# (chatter such as "le 15", "ticket 88213" read as plates and postcodes); docs/detection.md.
-_NOT_YET = frozenset({"DeKfzRecognizer", "DePlzRecognizer", "TrLicensePlateRecognizer"})
 # phonenumbers' matcher gives up after 65,535 candidates per call: a bounded slice per call.
 _PHONE_CHUNK = 64
 
@@ -78,8 +75,8 @@ def _recognizers(language: str = "en") -> list[_Rec]:
     out.append(_Rec(pr.CryptoRecognizer(), _crypto))
     have = {type(r.recognizer).__name__ for r in out}
     for rec in floor_recognizers(language):
-        if type(rec).__name__ in have or _is_phone(rec) or type(rec).__name__ in _NOT_YET:
-            continue   # the phone recognizers run on the gaps only (PhoneFloor, not yet in force)
+        if type(rec).__name__ in have or _is_phone(rec):
+            continue   # the phone recognizers run on the gaps only (PhoneFloor)
         out.append(_Rec(rec, _pattern_filter(rec), floor=True))
     return out
 
@@ -87,7 +84,12 @@ def _recognizers(language: str = "en") -> list[_Rec]:
 def floor_recognizers(language: str) -> list[Any]:
     """Every recognizer ``presidio_analyzer.predefined_recognizers`` defines that works on the
     text alone (pattern recognizers, country ones included, and the phone recognizers), for
-    ``language``; the NER wrappers are read from the shared spaCy pass instead (_floor)."""
+    ``language``; the NER wrappers are read from the shared spaCy pass instead (_floor).
+
+    English runs them all (an English meeting carries ids of every country). Another language
+    runs those Presidio defines for it and the English-defined ones (the language-neutral
+    formats and the default registry's): a German plate pattern over French text reads
+    "est de 40" and "10h30" as plates."""
     import inspect
 
     from presidio_analyzer import PatternRecognizer
@@ -98,6 +100,8 @@ def floor_recognizers(language: str) -> list[Any]:
         cls = getattr(pr, name)
         if not inspect.isclass(cls) or not (issubclass(cls, PatternRecognizer) or _is_phone(cls)):
             continue
+        if language != "en" and _native(cls) not in ("en", language):
+            continue
         if name == "EmailRecognizer":
             cls = _offline_email()
         try:
@@ -105,6 +109,14 @@ def floor_recognizers(language: str) -> list[Any]:
         except Exception:  # noqa: BLE001, S112  (a recognizer that needs extras this install lacks)
             continue
     return out
+
+
+def _native(cls: Any) -> str:
+    """The language a predefined recognizer class is defined for (its default)."""
+    import inspect
+
+    param = inspect.signature(cls).parameters.get("supported_language")
+    return str(param.default) if param is not None else "en"
 
 
 def _is_phone(obj: Any) -> bool:
