@@ -24,6 +24,7 @@ from meetguard.video.decode import read_frames
 from meetguard.video.release import shared_models
 from tests.conftest import warm_guard
 from tests.fakes.sidecar_upstream import Recorder, build_upstream
+from tests.test_zoom_hook import start  # noqa: F401  (the stand-in Zoom fixture)
 
 from ._video_samples import FPS, H, W, gallery_frame, write_video
 
@@ -253,3 +254,24 @@ async def test_zoom_hook_fetches_and_forwards_the_guarded_mp4(aiohttp_client: An
     assert "Bruno" not in got.body.decode()
     ev = events[-1]["event"]
     assert ev["fetched"] == {"chat": 1, "video": 1} and ev["purposes"][0]["delivered"] is True
+
+
+async def test_zoom_video_that_cannot_be_downloaded_leaves_the_rest_guarded(start: Any, tmp_path: Path) -> None:  # noqa: F811
+    from tests.test_zoom_hook import POLICY as ZOOM_POLICY
+    from tests.test_zoom_hook import dumps, recording_event
+
+    env = await start()
+    # summarization asks for video; Zoom answers 404 for the MP4 (f-mp4 is not served)
+    (tmp_path / "policy.yaml").write_text(ZOOM_POLICY.replace(
+        "    audio: bleep\n", "    audio: bleep\n    video: {faces: blur}\n", 1), encoding="utf-8")
+    resp = await env.post(dumps(recording_event(env)))
+    assert resp.status == 204
+    [record] = await env.wait_events()
+    assert "f-mp4" in env.zoom.fetched()                       # asked for, and tried
+    ev = record["event"]
+    assert ev["fetched"] == {"audio": 1, "chat": 1, "transcript": 1}
+    [purpose] = ev["purposes"]
+    assert purpose["delivered"] is True and purpose["decision"] == "partial"
+    assert "video not fetched: its download failed" in purpose["reason"]
+    [got] = env.upstream.received
+    assert "files" not in got.json() or "video.mp4" not in got.json()["files"]

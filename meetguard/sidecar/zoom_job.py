@@ -444,7 +444,8 @@ class ZoomJobs:
                                        label)
         decision = str(body.get("decision") or "error")
         reason = str(body.get("error") or "")
-        withheld = _withheld(plan, req, {f.file_id for f in repeat})
+        spec = policy.purposes.get(zp.purpose)
+        withheld = _withheld(plan, req, {f.file_id for f in repeat}, video_asked=spec is not None and spec.video)
         if decision in ("release", "partial") and withheld:
             decision, reason = "partial", withheld      # the hook dropped content before the guard
         return {"decision": decision if decision in ("release", "partial", "deny") else "error",
@@ -579,7 +580,8 @@ def _complete(path: Path, size: int | None) -> bool:
         return False
 
 
-def _withheld(plan: ZoomPlan, req: GuardRequest, repeated: Collection[str] = ()) -> str:
+def _withheld(plan: ZoomPlan, req: GuardRequest, repeated: Collection[str] = (), *,
+              video_asked: bool = False) -> str:
     """What of the recording this purpose's guard run was not given, and why ('' if nothing).
     ``repeated``: ids of the files left out as already delivered for this meeting."""
     parts = []
@@ -592,6 +594,8 @@ def _withheld(plan: ZoomPlan, req: GuardRequest, repeated: Collection[str] = ())
     if req.audio is None and any(f.kind == "audio" for f in rest):
         who = "an unknown speaker is present" if plan.unknown_tracks else "not everyone present consents"
         parts.append(f"mixed audio withheld: {who}")
+    if video_asked and req.video is None and any(f.kind == "video" for f in rest):
+        parts.append("video not fetched: its download failed")
     if repeated:
         parts.append(f"{len(repeated)} file(s) already delivered for this meeting")
     return "; ".join(parts)
