@@ -289,6 +289,7 @@ async def audio_run(args: argparse.Namespace) -> dict[str, Any]:
                         got.append((m, event, time.perf_counter()))
     await asyncio.sleep(15)        # the sidecar's live warm-up (first window) before the streams start
     load_before = os.getloadavg()
+    cpu_before, wall_before = time.process_time(), time.perf_counter()
     try:
         async with aiohttp.ClientSession() as http:
             readers = [asyncio.ensure_future(sub(m, http)) for m in range(args.streams)]
@@ -298,14 +299,20 @@ async def audio_run(args: argparse.Namespace) -> dict[str, Any]:
                 async with http.post(f"{base}/v1/hooks/zoom", data=body, headers=headers) as r:
                     assert r.status == 204
             await asyncio.wait_for(asyncio.gather(*readers), args.seconds * 4 + 120)
+            from meetguard.live.routes import LIVE
+
+            hub = sidecar.app[LIVE].hub
+            calls = hub.hearing.calls if hub is not None else None
     finally:
         await sidecar.close()
         for server in servers:
             await server.close()
+    cpu_s, wall_s = time.process_time() - cpu_before, time.perf_counter() - wall_before
     released = [(m, e, t) for m, e, t in got if e["type"] == "audio"]
     dropped = [e for _, e, _ in got if e["type"] == "audio_dropped"]
     delays = [(t - sent[(m, e["ts"])]) * 1000 for m, e, t in released if (m, e["ts"]) in sent]
     records = [json.loads(line) for line in (tmp / "audit.jsonl").read_text().splitlines()]
+
     rtfs = [r["live"]["purposes"][0]["other"].get("audio:rtf_x1000", 0) / 1000 for r in records
             if r.get("event") == "live_session"]
     await guard.aclose()
@@ -321,7 +328,12 @@ async def audio_run(args: argparse.Namespace) -> dict[str, Any]:
             "observed_delay_p50_ms": round(pct(delays, 0.5), 1),
             "observed_delay_max_ms": round(max(delays, default=float("nan")), 1),
             "delay_held": bool(released) and not dropped, "rtf_per_stream": rtfs,
-            "rtf_note": "model seconds per audio second heard; each span is heard once"}
+            "cpu_s_per_audio_s": round(cpu_s / (args.seconds * args.streams), 3),
+            "cpu_share_of_2_cores": round(cpu_s / wall_s / 2, 3),
+            "rtf_note": ("model seconds (wall, the call's share) per audio second heard; each span is heard "
+                         "once, the spans waiting heard together in one call; cpu_s_per_audio_s: the "
+                         "process's CPU seconds (all threads) per second of audio streamed, whatever the load"),
+            "hearing_calls": calls}
 
 
 def main() -> None:

@@ -300,14 +300,21 @@ class Guard:
 
     async def live_audio(self, samples: Any, purpose: str, recipient: str | None,
                          attendees: Sequence[str], at: datetime) -> tuple[bool, list[tuple[float, float]]]:
-        """One window of a live participant's audio (16 kHz mono float32): (released,
-        the windows to bleep, in seconds from the window's start). No audit record of its
-        own (docs/live.md)."""
-        meeting = pipeline.text_meeting([], attendees, None)
-        policy = await self._policy_now(meeting, purpose, recipient, at, audit_failure=False)
-        run = self._run(meeting, purpose, recipient, at, False, policy=policy)
-        decision, windows = await _off_loop(pipeline.live_audio, self._stages, run, samples)
-        return decision.outcome in ("release", "partial"), windows
+        """One span of a live participant's audio (16 kHz mono float32): (released, the
+        windows to bleep, in seconds from the span's start). No audit record of its own
+        (docs/live.md)."""
+        return (await self.live_audio_many([(samples, purpose, recipient, attendees)], at))[0]
+
+    async def live_audio_many(self, spans: Sequence[tuple[Any, str, str | None, Sequence[str]]],
+                              at: datetime) -> list[tuple[bool, list[tuple[float, float]]]]:
+        """Spans of live audio, each ``(samples, purpose, recipient, attendees)``, decided
+        each on its own and heard in one model call (pipeline.live_audio_many): per span
+        (released, the windows to bleep)."""
+        policy = await self._policy_now(pipeline.text_meeting([], [], None), "", None, at, audit_failure=False)
+        runs = [self._run(pipeline.text_meeting([], attendees, None), purpose, recipient, at, False, policy=policy)
+                for _, purpose, recipient, attendees in spans]
+        found = await _off_loop(pipeline.live_audio_many, self._stages, runs, [s for s, *_ in spans])
+        return [(decision.outcome in ("release", "partial"), windows) for decision, windows in found]
 
     async def _audited(self, run: pipeline.Run, stage: Callable[..., _T], *args: Any) -> _T:
         """Run the stages off the event loop; a failure is audited as `error` (usage

@@ -547,34 +547,56 @@ LIVE_SILENT = 10 / 32768     # live audio no louder than this anywhere (-70 dBFS
 
 
 def live_audio(stages: Stages, run: Run, samples: object) -> tuple[ConsentDecision, list[tuple[float, float]]]:
-    """One window of a live participant's audio (16 kHz mono float32): the decision for
-    its speaker (the meeting's one attendee) and, when released, the time windows that
-    hold a value the purpose removes (heard with the embedded model, primed with the
-    roster, found by the detector). A value that cannot be placed fails closed."""
-    decision = decide_texts(run)
-    if decision.outcome == "deny" or decision.purpose is None:
-        return decision, []
+    """One span of a live participant's audio: :func:`live_audio_many` of one."""
+    return live_audio_many(stages, [run], [samples])[0]
+
+
+def live_audio_many(stages: Stages, runs: Sequence[Run],
+                    spans: Sequence[object]) -> list[tuple[ConsentDecision, list[tuple[float, float]]]]:
+    """Spans of live participants' audio (16 kHz mono float32), each with its run (its
+    speaker the one attendee, its purpose): each one's decision and, when released, the
+    time windows (seconds from its start) that hold a value its purpose removes. The
+    released spans are heard in one call of the embedded model (audio/packed.py, primed
+    with the roster), the values found by the detector in each span's own words. A span
+    no louder than :data:`LIVE_SILENT` anywhere is decided, not heard."""
     import numpy as np
 
+    from .audio.packed import hear_packed
     from .audio.transcriber import in_language
+
+    decisions = [decide_texts(run) for run in runs]
+    out: list[tuple[ConsentDecision, list[tuple[float, float]]]] = [(d, []) for d in decisions]
+    heard = [i for i, d in enumerate(decisions) if d.outcome != "deny" and d.purpose is not None
+             and np.any(np.abs(np.asarray(spans[i])) >= LIVE_SILENT)]
+    if not heard:
+        return out
+    first = runs[heard[0]]
+    lang = first.policy.detection_languages[0] if first.policy.detection_languages else "en"
+    transcriber = in_language(stages.backends.transcriber(first.policy.detection_languages), lang)
+    attendees = sorted({a for i in heard for a in runs[i].meeting.attendees})
+    cues = hear_packed(transcriber, [np.asarray(spans[i], dtype=np.float32) for i in heard],
+                       prompt=roster_prompt(first.policy, attendees, lang))
+    for i, span_cues in zip(heard, cues, strict=True):
+        out[i] = (decisions[i], _live_windows(stages, runs[i], decisions[i], lang, span_cues,
+                                              len(spans[i]) / 16000))  # type: ignore[arg-type]
+    return out
+
+
+def _live_windows(stages: Stages, run: Run, decision: ConsentDecision, lang: str, cues: Sequence[Cue],
+                  duration: float) -> list[tuple[float, float]]:
+    """Where the values ``run``'s purpose removes lie in one live span's cues."""
     from .detection import TextUnit
     from .redaction import make_operator
     from .redaction.audio import windows_for
     from .redaction.text import rules_redact
 
-    if not np.any(np.abs(np.asarray(samples)) >= LIVE_SILENT):
-        return decision, []             # nothing above the noise of a silent line: nothing said
-    lang = run.policy.detection_languages[0] if run.policy.detection_languages else "en"
+    assert decision.purpose is not None, "only a released span is heard"
     run.languages = [lang]
-    transcriber = in_language(stages.backends.transcriber(run.policy.detection_languages), lang)
-    cues = transcriber.transcribe(samples,  # type: ignore[arg-type]
-                                  prompt=roster_prompt(run.policy, run.meeting.attendees, lang), offset=0.0)
     run.roster = build_roster(run.policy, {})
     found = stages.backends.detector_for(lang).detect([TextUnit(c.text, True) for c in cues], run.roster)
     rules = redaction_rules(decision.purpose, decision, make_operator("pseudonymize", None), {})
     kept = [[f for f in fs if rules_redact(rules, f)] for fs in found]
-    duration = len(samples) / 16000  # type: ignore[arg-type]
-    return decision, windows_for(cues, kept, duration=duration)
+    return windows_for(cues, kept, duration=duration)
 
 
 def decide_texts(run: Run) -> ConsentDecision:

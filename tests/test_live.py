@@ -567,10 +567,15 @@ class MarkerGuard:
         self.policy = parse_policy(policy_text.encode(), "policy.yaml")
         self.audit = MemoryAuditSink()
         self.slow, self.fail = slow, fail
-        self.heard: list[tuple[str, int]] = []       # (attendee, samples) per hearing
+        self.heard: list[tuple[str, int]] = []       # (attendee, samples) per span heard
+        self.calls = 0
 
     async def policy_in_force(self) -> Any:
         return self.policy
+
+    async def live_audio_many(self, spans: Any, at: datetime) -> list[tuple[bool, list[tuple[float, float]]]]:
+        self.calls += 1
+        return [await self.live_audio(s, p, r, a, at) for s, p, r, a in spans]
 
     async def live_audio(self, samples: Any, purpose: str, recipient: str | None, attendees: Any,
                          at: datetime) -> tuple[bool, list[tuple[float, float]]]:
@@ -666,6 +671,35 @@ async def test_audio_span_heard_once_cut_at_the_pause_bleeped_and_held_the_delay
     record = guard.audit.records[-1]["live"]["purposes"][0]
     assert record["dropped"]["audio_no_consent"] >= 3 and record["released"]["audio"] == len(audio)
     assert record["other"]["audio:ms_released"] == 2000 and record["other"]["audio:bleeped_windows"] == 1
+    assert guard.calls < len(guard.heard)                 # Alice's and Bob's spans shared model calls
+
+
+def test_spans_heard_in_one_call_get_their_own_words_back() -> None:
+    import numpy as np
+
+    from meetguard._model import Cue, Word
+    from meetguard.audio.packed import GAP_S, hear_packed
+
+    class OneCall:
+        def __init__(self) -> None:
+            self.heard: list[int] = []
+
+        def transcribe(self, samples: Any, *, prompt: str | None = None, offset: float = 0.0,
+                       variant: str = "main") -> list[Cue]:
+            self.heard.append(len(samples))
+            words = (Word("call", 0.2, 0.5), Word("five", 1.6, 1.95), Word("five", 2.0, 2.3),   # span 1: 0-2 s
+                     Word("one", 2.95, 3.3), Word("two", 3.4, 3.7))                         # span 2: 3-4.5 s
+            return [Cue(0, 0.2, 3.7, None, "call five five one two", words),
+                    Cue(1, 3.8, 4.4, None, "555-0100", (Word("555", 3.8, 4.0), Word("-0100", 4.0, 4.4)))]
+
+    t = OneCall()
+    spans = [np.zeros(32000, np.float32), np.zeros(24000, np.float32)]
+    first, second = hear_packed(t, spans, prompt="Alice")
+    assert t.heard == [32000 + int(GAP_S * 16000) + 24000]                     # one call
+    assert [w.text for w in first[0].words] == ["call", "five", "five"] and first[0].text == "call five five"
+    assert first[0].words[-1].end == 2.0                                       # clamped to its span
+    assert [(w.text, w.start, w.end) for w in second[0].words] == [("one", 0.0, 0.3), ("two", 0.4, 0.7)]
+    assert second[1].text == "555-0100"                        # one value, not "555 -0100"
 
 
 @pytest.mark.parametrize("slow, fail, reason", [(0.4, False, "guard_behind"), (0.0, True, "guard_error")])

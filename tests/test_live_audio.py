@@ -95,20 +95,25 @@ def heard_again(pcm: bytes) -> tuple[str, str]:
     return text, re.sub(r"\D", "", text)
 
 
-async def test_a_value_spoken_in_a_live_span_is_bleeped(guard: Guard) -> None:
-    """The span's hearing (what the stream calls once per span), then the stream's bleep."""
-    pcm = pcm16("call")
-    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-    now = datetime.now(UTC)
-    released, windows = await guard.live_audio(samples, "summarization", "notetaker", ["p-alice"], now)
-    assert released and windows
-    text, digits = heard_again(pcm)
+async def test_values_spoken_in_live_spans_heard_in_one_call_are_bleeped(guard: Guard) -> None:
+    """Three streams' spans heard in one model call (what the live hearing does with the
+    spans waiting), then each stream's own bleep: neither number nor name heard again."""
+    call, bob = pcm16("call"), pcm16("carla_track")
+
+    def floats(pcm: bytes) -> Any:
+        return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+    text, digits = heard_again(call)
     assert "1234567" in digits and "deepak" in text               # the clip does say them
-    text, digits = heard_again(bleep(np.frombuffer(pcm, dtype="<i2"), windows).tobytes())
-    assert "1234567" not in digits and "4567" not in digits and "deepak" not in text
-    assert "budget" in text                                        # the rest still heard
-    refused, none = await guard.live_audio(samples, "summarization", "notetaker", ["p-bob"], now)
-    assert not refused and none == []
+    found = await guard.live_audio_many([(floats(call), "summarization", "notetaker", ["p-alice"]),
+                                         (floats(bob), "summarization", "notetaker", ["p-bob"]),
+                                         (floats(call), "summarization", "notetaker", ["p-deepak"])],
+                                        datetime.now(UTC))
+    (alice_ok, alice_windows), (bob_ok, bob_windows), (deepak_ok, deepak_windows) = found
+    assert alice_ok and deepak_ok and not bob_ok and bob_windows == []
+    for windows in (alice_windows, deepak_windows):               # the second on its own clock too
+        text, digits = heard_again(bleep(np.frombuffer(call, dtype="<i2"), windows).tobytes())
+        assert "1234567" not in digits and "4567" not in digits and "deepak" not in text
+        assert "budget" in text                                    # the rest still heard
 
 
 async def test_live_audio_is_bleeped_with_the_delay_and_refusers_never_go_out(

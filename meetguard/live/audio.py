@@ -38,9 +38,10 @@ from typing import Any
 import numpy as np
 
 from .._errors import MeetguardError
+from ..audio.packed import MAX_PACKED_S, packed_length
 from ..redaction.audio import redact_frames
 
-__all__ = ["MAX_SHARE", "MIN_SHARE", "PAUSE_S", "RATE", "SLICE_S", "AudioStream", "bleep", "rtf"]
+__all__ = ["MAX_SHARE", "MIN_SHARE", "PAUSE_S", "RATE", "SLICE_S", "AudioStream", "Hearing", "bleep", "rtf"]
 
 log = logging.getLogger("meetguard.live")
 RATE = 16000
@@ -93,6 +94,95 @@ class _Slice:
     pcm: np.ndarray
 
 
+@dataclass
+class _Job:
+    samples: np.ndarray
+    purpose: str
+    recipient: str | None
+    attendees: list[str]
+    deadline: float
+    future: asyncio.Future[tuple[bool, list[tuple[float, float]], float] | None]
+
+
+class Hearing:
+    """The model calls of every live audio stream of one guard: the spans waiting when a
+    call starts are heard together in it (Whisper's cost is per call, not per second
+    heard: audio/packed.py), up to :data:`MAX_PACKED_S` of audio. A span that could not
+    be heard by its deadline (the last call took longer than the time it has left) is
+    answered None without being heard, so the guard catches up."""
+
+    def __init__(self, guard: Any) -> None:
+        self.guard = guard
+        self._jobs: deque[_Job] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.estimate = 0.0              # seconds the last calls took (a cautious average)
+        self.calls = 0
+
+    async def hear(self, samples: np.ndarray, purpose: str, recipient: str | None, attendees: list[str],
+                   deadline: float) -> tuple[bool, list[tuple[float, float]], float] | None:
+        """(released, windows, this span's share of the call's seconds); None: not heard in
+        time. Raises MeetguardError when the call failed."""
+        job = _Job(samples, purpose, recipient, attendees, deadline, asyncio.get_running_loop().create_future())
+        self._jobs.append(job)
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._run())
+        return await job.future
+
+    def _batch(self) -> list[_Job]:
+        batch: list[_Job] = []
+        now = time.monotonic()
+        while self._jobs:
+            job = self._jobs[0]
+            if batch and packed_length([j.samples.size / RATE for j in (*batch, job)]) > MAX_PACKED_S:
+                break
+            self._jobs.popleft()
+            if now + self.estimate > job.deadline:
+                self.estimate *= 0.7           # (and try again soon: the machine may be freer)
+                job.future.set_result(None)
+                continue
+            batch.append(job)
+        return batch
+
+    async def _run(self) -> None:
+        while True:
+            if not self._jobs:
+                self._wake.clear()
+                await self._wake.wait()
+            batch = self._batch()
+            if not batch:
+                continue
+            started = time.monotonic()
+            try:
+                found = await self.guard.live_audio_many(
+                    [(j.samples, j.purpose, j.recipient, j.attendees) for j in batch], datetime.now(UTC))
+            except Exception as exc:  # noqa: BLE001 -- each span fails closed; the hearing goes on
+                found = []
+                error = exc if isinstance(exc, MeetguardError) else MeetguardError(
+                    f"live audio: hearing failed ({type(exc).__name__})")
+            took = time.monotonic() - started
+            self.estimate = took if took > self.estimate else 0.7 * self.estimate + 0.3 * took
+            self.calls += 1
+            total = sum(j.samples.size for j in batch)
+            for k, job in enumerate(batch):
+                if job.future.done():
+                    continue
+                if not found:
+                    job.future.set_exception(error)
+                else:
+                    job.future.set_result((found[k][0], found[k][1], took * job.samples.size / total))
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        while self._jobs:
+            job = self._jobs.popleft()
+            if not job.future.done():
+                job.future.set_result(None)
+
+
 class AudioStream:
     """One participant's audio for one purpose (``meeting``: its :class:`LiveMeeting`)."""
 
@@ -112,7 +202,6 @@ class AudioStream:
         self._spans: deque[_Span] = deque()
         self._out: deque[_Slice] = deque()
         self._work: asyncio.Queue[_Span | None] = asyncio.Queue()
-        self._estimate = 0.0             # seconds the last hearings took (a cautious average)
         self._tasks = [asyncio.ensure_future(self._hear()), asyncio.ensure_future(self._release())]
         self.heard_s = 0.0               # audio seconds heard
         self.busy_s = 0.0                # seconds spent hearing them
@@ -181,28 +270,24 @@ class AudioStream:
             if span is None:
                 return
             deadline = span.due + self.delay
-            if time.monotonic() + self._estimate > deadline:
-                span.state = "behind"           # it could not be heard in time: catch up instead
-                self._estimate *= 0.7           # (and try again soon: the machine may be freer)
-                continue
-            pcm = np.concatenate([p.pcm for p in span.packets])
-            samples = pcm.astype(np.float32) / 32768.0
+            samples = np.concatenate([p.pcm for p in span.packets]).astype(np.float32) / 32768.0
             spec = self.meeting.purposes[self.purpose]
             attendees = [self.who.pid] if self.who.pid is not None else []
-            started = time.monotonic()
             try:
-                released, windows = await self.meeting.guard.live_audio(
-                    samples, self.purpose, spec.recipient, attendees, datetime.now(UTC))
-                state = "heard" if released else "refused"
+                heard = await self.meeting.hearing.hear(samples, self.purpose, spec.recipient, attendees, deadline)
             except MeetguardError:
-                windows, state = [], "failed"
-            took = time.monotonic() - started
-            self._estimate = took if took > self._estimate else 0.7 * self._estimate + 0.3 * took
-            self.busy_s += took
+                span.state = "failed"
+                continue
+            if heard is None:
+                span.state = "behind"           # it could not be heard in time: skipped
+                continue
+            released, windows, busy = heard
+            self.busy_s += busy
             self.heard_s += samples.size / RATE
             self.spans_heard += 1
             span.windows = list(windows)
-            span.state = state if time.monotonic() <= deadline or state == "refused" else "behind"
+            span.state = ("refused" if not released else
+                          "heard" if time.monotonic() <= deadline else "behind")
 
     # -- out, each slice exactly the delay after it arrived ---------------------------------------
     async def _release(self) -> None:

@@ -26,7 +26,7 @@ from .._errors import MeetguardError
 from .._result import GuardResult
 from ..policy import NameIndex, Policy, consent_state
 from ..redaction import PseudonymBook
-from .audio import AudioStream
+from .audio import AudioStream, Hearing
 from .audio import rtf as audio_rtf
 from .config import LivePurpose
 from .hub import END, Channel
@@ -44,8 +44,8 @@ class LiveGuard(Protocol):
                           attendees: Sequence[str], at: datetime, *,
                           book: PseudonymBook) -> tuple[GuardResult, list[str]]: ...
 
-    async def live_audio(self, samples: Any, purpose: str, recipient: str | None,
-                         attendees: Sequence[str], at: datetime) -> tuple[bool, list[tuple[float, float]]]: ...
+    async def live_audio_many(self, spans: Sequence[tuple[Any, str, str | None, Sequence[str]]],
+                              at: datetime) -> list[tuple[bool, list[tuple[float, float]]]]: ...
 
     async def policy_in_force(self) -> Policy: ...
 
@@ -89,8 +89,10 @@ class _Person:
 
 class LiveMeeting:
     def __init__(self, meeting_id: str, source: str, purposes: Sequence[LivePurpose],
-                 guard: LiveGuard, audio_delay_s: float = 3.0) -> None:
+                 guard: LiveGuard, audio_delay_s: float = 3.0, hearing: Hearing | None = None) -> None:
         self.meeting_id = meeting_id
+        self.hearing = hearing or Hearing(guard)      # the hub's: shared by its meetings
+        self._own_hearing = hearing is None
         self.audio_delay_s = audio_delay_s
         self.audio_streams: dict[tuple[str, str], AudioStream] = {}
         self.source = source
@@ -237,6 +239,8 @@ class LiveMeeting:
         """Let the audio still held go out on schedule, then :meth:`end`."""
         streams = list(self.audio_streams.values())
         await asyncio.gather(*(s.aclose() for s in streams), return_exceptions=True)
+        if self._own_hearing:
+            await self.hearing.aclose()
         rtf = audio_rtf(streams)
         if rtf is not None:
             self.count(None, "audio:rtf_x1000", round(rtf * 1000))

@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 
 from . import rtms_protocol as proto
+from .audio import Hearing
 from .config import LiveConfig, LivePurpose
 from .meeting import LiveGuard, LiveMeeting, is_private_chat
 from .rtms_client import RtmsSession, allowed_url
@@ -89,6 +90,7 @@ class LiveHub:
         self.meetings: OrderedDict[str, LiveMeeting] = OrderedDict()
         self.streams: dict[str, tuple[RtmsSession, asyncio.Task[None]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.hearing = Hearing(guard)      # one model call for the audio spans of all meetings
 
     async def warm(self) -> None:
         """Run the live path once per purpose on a fixed harmless text, so the first real
@@ -111,8 +113,7 @@ class LiveHub:
                         import numpy as np
 
                         tone = 0.01 * np.sin(np.arange(16000, dtype=np.float32) * 0.2)   # not silent: heard
-                        await self.guard.live_audio(tone, spec.purpose,
-                                                    spec.recipient, [who], now)
+                        await self.guard.live_audio_many([(tone, spec.purpose, spec.recipient, [who])], now)
             except Exception as exc:  # noqa: BLE001  (a real item will fail closed on its own)
                 log.warning("live warm-up failed", extra={"error_type": type(exc).__name__})
 
@@ -123,7 +124,7 @@ class LiveHub:
             found = None                       # a new session of a meeting that ended
         if found is None:
             delay = self.config.rtms.audio_delay_ms / 1000 if self.config.rtms is not None else 3.0
-            found = LiveMeeting(meeting_id, source, self.config.purposes, self.guard, delay)
+            found = LiveMeeting(meeting_id, source, self.config.purposes, self.guard, delay, self.hearing)
             self.meetings[meeting_id] = found
             self._forwarders(found)
             self._evict()
@@ -211,6 +212,7 @@ class LiveHub:
         for meeting in list(self.meetings.values()):
             if meeting.source != "pending":
                 await meeting.finish("shutdown")
+        await self.hearing.aclose()
         for task in list(self._tasks):
             task.cancel()
         with contextlib.suppress(Exception):
