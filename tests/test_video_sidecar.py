@@ -31,6 +31,7 @@ from ._video_samples import FPS, H, W, gallery_frame, write_video
 POLICY = Path(__file__).parent / "conf" / "policies" / "good_video.yaml"
 TOKEN = "video-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+CHAT = "10:00:01 From Bruno Keller to Everyone:\n\tthe numbers are on the screen\n"
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +49,14 @@ def gallery(workdir: Path) -> Path:
     return write_video(workdir / "gallery.mp4", [gallery_frame(shift=i % 3) for i in range(FPS)], tone=False)
 
 
-def _form(video: Path, purpose: str = "review", recipient: str = "reviewer") -> FormData:
+def _form(video: Path, purpose: str = "review", recipient: str = "reviewer", chat: str | None = None) -> FormData:
     form = FormData()
     for key, value in (("purpose", purpose), ("recipient", recipient), ("attendee", "p-bruno"),
                        ("attendee", "p-chiara")):
         form.add_field(key, value)
     form.add_field("video", video.read_bytes(), filename="Bruno Keller.mp4")
+    if chat is not None:
+        form.add_field("chat", chat.encode(), filename="chat.txt")
     return form
 
 
@@ -75,23 +78,28 @@ def _records(guard: Any) -> list[dict[str, Any]]:
 
 
 @pytest.mark.models
+@pytest.mark.parametrize("with_chat", [True, False])
 async def test_release_forwards_the_guarded_video(aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path,
-                                                  guard: Any, gallery: Path) -> None:
+                                                  guard: Any, gallery: Path, with_chat: bool) -> None:
     rec = Recorder()
     up = await aiohttp_server(build_upstream(rec))
     client = await aiohttp_client(init_app(_config(tmp_path, Limits(max_body_mb=4),
                                                    f"http://127.0.0.1:{up.port}/in"), guard))
-    resp = await client.post("/v1/release", data=_form(gallery), headers=AUTH)
+    resp = await client.post("/v1/release", data=_form(gallery, chat=CHAT if with_chat else None), headers=AUTH)
     assert resp.status == 200, await resp.text()
     body = await resp.json()
-    assert body["delivered"] is True and body["outputs"] == ["video.mp4"]
-    [got] = rec.received
+    assert body["delivered"] is True and "video.mp4" in body["outputs"]
+    [got] = rec.received                                # one delivery, the video in it
     payload = got.json()
+    assert ("chat-1.txt" in payload["content"]) is with_chat
     video = base64.b64decode(payload["files"]["video.mp4"])
     assert _faces(video, tmp_path) == 0
     assert "Bruno" not in got.body.decode() and "Keller" not in got.body.decode()
     decision, stage = _records(guard)[-2:]
-    assert decision["delivered"] is None                # decided before the picture was guarded
+    # with a chat the decision releases and the video goes in its delivery (the decision's record
+    # says delivered); with the picture alone the decision is a deny for want of content, audited
+    # before the video stage makes it partial and delivers
+    assert decision["delivered"] == ({"delivered": True, "status": 200} if with_chat else None)
     assert stage["delivered"] == {"delivered": True, "status": 200}
     assert stage["participants"] == ["p-bruno", "p-chiara"]
     assert [a["kind"] for a in stage["artefacts"]] == ["video"]
@@ -183,7 +191,6 @@ def test_video_limits_in_the_config_file(tmp_path: Path) -> None:
 # -- the Zoom hook fetches the MP4 for a purpose whose policy gives `video:` --------------------
 
 ZOOM_SECRET = b"video-zoom-secret"
-CHAT = "10:00:01 From Bruno Keller to Everyone:\n\tthe numbers are on the screen\n"
 
 
 def _zoom_event(base: str, files: dict[str, bytes]) -> dict[str, Any]:

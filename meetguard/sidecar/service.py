@@ -194,26 +194,42 @@ class GuardService:
                            progress)
 
     async def _release_video(self, meeting: Meeting, req: GuardRequest, at: Any, path: Path) -> GuardResult:
-        """/v1/release with a video: decide (the decision's record, not yet delivered), run the
-        video stage, then forward what was released, the video included, once; the video
-        stage's record (after the decision's) says whether it was delivered."""
+        """/v1/release with a video (docs/video.md): the video stage runs when the decision
+        releases, inside the delivery, so that one payload (the video in ``files``) is forwarded
+        once and the decision's record says whether it was delivered; the video stage's record
+        follows it. A deny for want of content only (the picture is all there is) is decided
+        and audited first, then the video, then its delivery."""
         from ..video.release import video_may_run, video_outputs, with_video
 
         backends, audit = self._video_parts()
         loop = asyncio.get_running_loop()
-        result = await self.guard.process(meeting, req.purpose, req.recipient, at,
+        stage: dict[str, Any] = {}
+
+        async def video(result: GuardResult) -> GuardResult:
+            files, record = await loop.run_in_executor(None, functools.partial(
+                video_outputs, path, self.guard.policy, result, backends.detector(), attendees=req.attendees,
+                progress=_job_progress()))
+            stage.update(files=files, record=record)
+            return with_video(result, files, record)
+
+        async def deliver(result: GuardResult) -> Delivery:
+            return await self._deliver(await video(result))
+
+        result = await self.guard.process(meeting, req.purpose, req.recipient, at, deliver=deliver,
                                           language=req.language, vault_owner=req.owner)
-        if not video_may_run(result, req.attendees):
-            return result                  # a deny: nothing is forwarded
-        files, record = await loop.run_in_executor(None, functools.partial(
-            video_outputs, path, self.guard.policy, result, backends.detector(), attendees=req.attendees,
-            progress=_job_progress()))
-        out = with_video(result, files, record)
-        delivered = await self._deliver_after(out) if out.decision in ("release", "partial") else out
-        if delivered.delivery is not None:
-            record["delivered"] = {"delivered": delivered.delivery.delivered, "status": delivered.delivery.status}
+        if stage:                          # released: the video went with the delivery
+            out = with_video(result, stage["files"], stage["record"])
+        elif result.decision == "deny" and video_may_run(result, req.attendees):
+            out = await video(result)      # nothing left but the picture
+            if out.decision != "deny":
+                out = await self._deliver_after(out)
+        else:
+            return result                  # a deny, or the video stage failed: nothing was forwarded
+        record = stage["record"]
+        if out.delivery is not None:
+            record["delivered"] = {"delivered": out.delivery.delivered, "status": out.delivery.status}
         await loop.run_in_executor(None, audit.append, record)
-        return delivered
+        return out
 
     async def _deliver_after(self, result: GuardResult) -> GuardResult:
         import dataclasses
