@@ -25,6 +25,7 @@ from meetguard.cli import main as cli_main
 from meetguard.consent.policy_file import append_withdrawal
 from meetguard.live.config import LiveConfig, LivePurpose, RtmsConfig
 from meetguard.live.meeting import is_private_chat
+from meetguard.live.routes import LIVE
 from meetguard.live.rtms_client import allowed_url
 from meetguard.live.rtms_protocol import signature
 from meetguard.sidecar import SidecarConfig, init_app, load_config
@@ -358,9 +359,14 @@ class SharedConsent:
     def __init__(self) -> None:
         self.events: dict[str, dict[str, tuple[Any, ...]]] = {}
         self.reads = 0
+        self.down = False
 
     async def consent_events(self, policy_id: str) -> Any:
+        from meetguard._errors import StateUnavailable
+
         self.reads += 1
+        if self.down:
+            raise StateUnavailable("state: the postgres database cannot be reached")
         return self.events
 
     def withdraw(self, participant: str) -> None:
@@ -450,6 +456,32 @@ async def test_forward_posts_only_guarded_public_content_upstream(live: LiveFact
     assert all(set(b["participants"]) <= {"p-alice"} for b in bodies if b["type"] == "participants")
     record = next(r for r in env.records() if r.get("event") == "live_session")["live"]
     assert record["purposes"][0]["other"]["forwarded:ok"] >= 3
+
+
+async def test_the_shared_state_unreadable_lists_nobody_and_releases_nothing(live: LiveFactory) -> None:
+    ref: list[Live] = []
+    shared = SharedConsent()
+
+    async def state_down() -> None:
+        await wait_for(lambda: any(e["type"] == "participants" for e in ref[0].events), "the first list")
+        shared.down = True
+
+    async def alice_dropped() -> None:
+        await wait_for(lambda: any("guard_error:state_unavailable" in json.dumps(m.tally)
+                                   for m in ref[0].client.app[LIVE].hub.meetings.values()), "the drop")
+    env = await live([("join", A, "Alice Martin"), ("keepalive",), ("await", state_down),
+                      ("join", C, "Carla Nunes"), ("transcript", A, "Alice Martin", "while the state is away"),
+                      ("await", alice_dropped), ("end",)], consent=shared)
+    ref.append(env)
+    reader = asyncio.ensure_future(read_sse(env.client, f"/v1/live/{UUID}", env.events))
+    await asyncio.sleep(0.05)
+    assert (await env.post_hook(env.started())).status == 204
+    await asyncio.wait_for(reader, 60)
+    lists = [(e["participants"], e["others"]) for e in env.events if e["type"] == "participants"]
+    assert lists[0] == (["p-alice"], 0) and lists[-1] == ([], 2)        # fail closed: nobody listed
+    assert env.texts() == []
+    record = next(r for r in env.records() if r.get("event") == "live_session")["live"]
+    assert record["purposes"][0]["dropped"] == {"guard_error:state_unavailable": 1}
 
 
 def test_private_chat_fails_closed() -> None:
