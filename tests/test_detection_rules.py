@@ -77,7 +77,8 @@ def test_pattern_rules_leave_out_what_they_name(text: str, value: str, etype: st
     ("Hellendoorn", "LOCATION"), ("Northwind Traders", "ORGANIZATION"), ("21072", "DATE_TIME"),
     ("12 2001", "DATE_TIME"), ("dorothy", "PERSON"), ("bill malinda", "PERSON"), ("Le Goff", "PERSON"),
     ("Van Dijk", "PERSON"), ("De Luca", "PERSON"), ("IBM", "ORGANIZATION"), ("paris", "LOCATION"),
-    ("Agatha Á", "ORGANIZATION"), ("Novo mesto Country Club", "ORGANIZATION"), ("Quinta de São Tiago", "ORGANIZATION"),
+    ("Agatha Á", "ORGANIZATION"), ("CO Uruguay 64677", "ORGANIZATION"), ("ec 76634", "ORGANIZATION"),
+    ("remove finlee's", "PERSON"), ("Novo mesto Country Club", "ORGANIZATION"), ("Quinta de São Tiago", "ORGANIZATION"),
 ])
 def test_ner_rules_keep_true_values(value: str, ptype: str) -> None:
     assert ner_rule(value, ptype) is None
@@ -85,6 +86,7 @@ def test_ner_rules_keep_true_values(value: str, ptype: str) -> None:
 
 @pytest.mark.parametrize(("value", "ptype", "before", "caps"), [
     ("jack", "PERSON", "quick reply to ", False), ("smith", "PERSON", "a call with ", False),
+    ("al", "PERSON", "meeting with ", False),
     ("NINA VAN DIJK", "PERSON", "PING ", True), ("PARIS", "LOCATION", "", True),
 ])
 def test_uncased_spans_keep_cued_and_known_names(value: str, ptype: str, before: str, caps: bool) -> None:
@@ -130,6 +132,17 @@ def test_foreign_function_words_are_cut_from_the_ends(text: str, span: str, kept
     s = text.index(span)
     hit = ner_floor_hit(text, "GPE", s, s + len(span))
     assert hit is not None and text[hit.start:hit.end] == kept
+
+
+def test_the_rest_of_a_floor_name_keeps_its_particles_but_not_chat() -> None:
+    from meetguard.detection._floor import floor_piece_kept
+
+    text = "Maika van de Noort"
+    assert floor_piece_kept(text, 6, 12, "PERSON")                  # "van de"
+    text = "Webinar ID: 987-6543-2101"
+    assert not floor_piece_kept(text, 0, 10, "ORGANIZATION")         # "Webinar ID"
+    text = "Toronto, ON Canada"
+    assert floor_piece_kept(text, 9, 11, "ORGANIZATION")             # "ON" (Ontario)
 
 
 def test_calendar_words_are_kept_from_every_finder_but_dates_are_not() -> None:

@@ -160,12 +160,29 @@ def ner_rule(value: str, ptype: str, before: str = "", caps: bool = False) -> st
         if _DATE_BEFORE.search(before):
             return None   # the time of a timestamp
         return "calendar-word" if _calendar_only(value) or _CLOCK.match(value) else None
-    words = [w.strip(".,;:!?'\"()[]").casefold() for w in stripped.split()]
-    words = [w[:-2] if w.endswith(("'s", "’s")) else w for w in words]
-    if all(w in NOT_NAMES or (w in EVERYDAY and w in STOP_WORDS) or w in FOREIGN_WORDS or w in _LABEL_WORDS
-           for w in words if w):
+    raw = [w.strip(".,;:!?'\"()[]") for w in stripped.split()]
+    raw = [w[:-2] if w.endswith(("'s", "’s")) else w for w in raw]
+    words = [w.casefold() for w in raw]
+    cued = _LOWER_CUE.search(before) is not None   # "a meeting with al": a name, whatever else "al" is
+    if all(_chat(w, caps, cued) for w in raw if w):
         return "chat-word"
-    return _name_rule(stripped, ptype, words, before, caps)
+    if ptype in ("PERSON", "ORGANIZATION") and any(c.isdigit() for c in stripped):
+        return None   # "ec 76634", "madeira 1": the number is the value
+    possessive = stripped.endswith(("'s", "’s"))   # "remove finlee's": an owner
+    return None if possessive else _name_rule(stripped, ptype, words, before, caps)
+
+
+def _chat(word: str, caps: bool, cued: bool) -> bool:
+    """A chat, label, stop or other-language everyday word; written in capitals inside a line
+    that is not, only a label or chat word counts ("ON", "CO", "NI" of an address are states)."""
+    w = word.casefold()
+    if w in NOT_NAMES or w in _LABEL_WORDS:
+        return True
+    if word.isupper() and not caps and len(word) <= 3:
+        return False
+    if cued and word.islower() and w not in STOP_WORDS:
+        return False
+    return (w in EVERYDAY and w in STOP_WORDS) or w in FOREIGN_WORDS
 
 
 def _foreign(word: str) -> bool:
@@ -229,13 +246,30 @@ def floor_piece_kept(text: str, start: int, end: int, etype: str) -> bool:
     """What is left of a NER floor hit beside meetguard's own findings passes the same rules
     ("Webinar ID" left of "Webinar ID: 987-6543-2101" once the meeting id is taken)."""
     piece = text[start:end]
-    if etype in _NER_PTYPES and not any(c.isdigit() for c in piece):   # "1903" of "Rua Diadema 1903" stays
-        words = [w.strip(".,;:!?'\"()[]").casefold() for w in piece.split()]
-        return not all(w in _LABEL_WORDS or w in NOT_NAMES or w in STOP_WORDS or _foreign(w) or w in _IMPERATIVES
-                       for w in words if w)
+    if any(c.isdigit() for c in piece):   # "1903" of "Rua Diadema 1903" stays
+        return True
+    caps = is_caps(text)
+    words = [w.strip(".,;:!?'\"()[]") for w in piece.split()]
+    chat = all(_rest_word(w, caps) for w in words if w)
+    if chat and words and words[-1].casefold() in _PARTICLES and text[end:].lstrip()[:1].isupper():
+        chat = False   # "van de" of "Maika van de Noort": particles before a name are the name
+    if etype in _NER_PTYPES:
+        return not chat
     # rule no-digit-id: "mac" left of "mac 8a" (a UK plate) once the MAC address is taken; a pattern
-    # value's rest attached to it ("Z" of "Y8063915-Z") is part of that value
-    return etype in _KEEP_LETTERS or any(c.isdigit() for c in piece) or not _whole_words(text, start, end)
+    # value's rest attached to it ("Z" of "Y8063915-Z") or a letter of it ("B" of "YZ 61 48 68 B") stays
+    return etype in _KEEP_LETTERS or not chat or not _whole_words(text, start, end)
+
+
+def _rest_word(word: str, caps: bool) -> bool:
+    """A word a floor hit's rest may be left out for: label, chat, stop, a chat verb, a lower-case
+    word of another language; a short word in capitals in a line that is not ("ON", "CO") only
+    as a label or chat word."""
+    w = word.casefold()
+    if w in NOT_NAMES or w in _LABEL_WORDS or w in _IMPERATIVES:
+        return True
+    if word.isupper() and not caps and len(word) <= 3:
+        return False
+    return w in STOP_WORDS or _foreign(w) or (word.islower() and w in FOREIGN_WORDS)
 
 
 def _whole_words(text: str, start: int, end: int) -> bool:
