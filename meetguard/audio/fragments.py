@@ -111,6 +111,14 @@ def _everyday(word: str) -> bool:
 _HOMOPHONES = {"to": "2", "too": "2", "for": "4", "won": "1", "ate": "8"}
 
 
+def _said_digit(word: str) -> str | None:
+    """The digit a digit word or a numeral starts with, else None."""
+    low = word.casefold()
+    if low in _DIGIT_WORDS and low != "o":
+        return _DIGIT_WORDS[low]
+    return word[0] if word.isdigit() else None
+
+
 def _number_tokens(text: str, homophones: bool = False) -> list[tuple[int, int, str]]:
     """(start, end, digits) of each token that says digits; "double five" -> "55"."""
     toks = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
@@ -119,8 +127,10 @@ def _number_tokens(text: str, homophones: bool = False) -> list[tuple[int, int, 
     while i < len(toks):
         s, e, w = toks[i]
         low = w.casefold()
-        if low in _DOUBLE and i + 1 < len(toks) and toks[i + 1][2].casefold() in _DIGIT_WORDS:
-            out.append((s, toks[i + 1][1], _DIGIT_WORDS[toks[i + 1][2].casefold()] * _DOUBLE[low]))
+        said = _said_digit(toks[i + 1][2]) if low in _DOUBLE and i + 1 < len(toks) else None
+        if said is not None:      # "double five", "double 5", "double-5-3912" (its first digit)
+            nxt = toks[i + 1][2]
+            out.append((s, toks[i + 1][1], said * _DOUBLE[low] + (nxt[1:] if nxt.isdigit() else "")))
             i += 2
             continue
         if w.isdigit():

@@ -30,12 +30,44 @@ _CUE_MEETING = re.compile(r"(?i)\b(?:meeting|webinar|conference)\s+(?:id|number)
 
 
 def _repeated(word: str, nxt: str) -> str | None:
-    """ "double five", and ASR's "double 5": the digit said twice (three times: triple)."""
+    """ "double five", and ASR's "double 5" and "double-5-3912" (a hyphenated group whose
+    first digit is the one said twice): the digit said twice (three times: triple), and
+    the rest of the group after it."""
     if word not in _REPEAT:
         return None
     if nxt.lower() in _UNITS:
         return str(_UNITS[nxt.lower()]) * _REPEAT[word]
-    return nxt * _REPEAT[word] if len(nxt) == 1 and nxt.isdigit() else None
+    if re.fullmatch(r"\d(?:-\d+)*", nxt):
+        return nxt[0] * _REPEAT[word] + nxt[1:].replace("-", "")
+    return None
+
+
+def _read_number(toks: list[tuple[int, int, str]], i: int, running: bool) -> tuple[str | None, int, bool]:
+    """The digits token ``i`` says (None if none), how many tokens it took, and whether
+    it was spoken (a number word, "3-1-2") rather than written; ``running``: a run is on."""
+    n, w = len(toks), toks[i][2]
+    low = w.lower()
+    repeated = _repeated(low, toks[i + 1][2] if i + 1 < n else "")
+    if repeated is not None:
+        return repeated, 2, True
+    if i + 2 < n and toks[i + 1][2] == "-" and toks[i + 1][0] == toks[i][1]:
+        repeated = _repeated(low, toks[i + 2][2])       # "double-5": ASR's hyphen between
+        if repeated is not None:
+            return repeated, 3, True
+    nxt = toks[i + 1][2].lower() if i + 1 < n else ""
+    if low in _UNITS and (low != "o" or running):
+        return str(_UNITS[low]), 1, True
+    if low in _TEENS:
+        return str(_TEENS[low]), 1, True
+    if low in _TENS:
+        if nxt in _UNITS and _UNITS[nxt] > 0:
+            return str(_TENS[low] + _UNITS[nxt]), 2, True
+        return str(_TENS[low]), 1, True
+    if low in ("hundred", "thousand") and running:
+        return "00" if low == "hundred" else "000", 1, True
+    if w[0].isdigit():
+        return w.replace("-", ""), 1, _SPOKEN_DIGITS.fullmatch(w) is not None
+    return None, 1, True
 
 
 def _number_runs(text: str) -> list[tuple[int, int, str, bool]]:
@@ -54,31 +86,8 @@ def _number_runs(text: str) -> list[tuple[int, int, str, bool]]:
         cur, start, end, spoken = [], -1, -1, False
 
     while i < n:
-        s, _e, w = toks[i]
-        low = w.lower()
-        digits: str | None = None
-        used = 1
-        is_spoken = True
-        repeated = _repeated(low, toks[i + 1][2] if i + 1 < n else "")
-        if repeated is not None:
-            digits, used = repeated, 2
-        elif low in _UNITS and (low != "o" or cur):
-            digits = str(_UNITS[low])
-        elif low in _TEENS:
-            digits = str(_TEENS[low])
-        elif low in _TENS:
-            if i + 1 < n and toks[i + 1][2].lower() in _UNITS and _UNITS[toks[i + 1][2].lower()] > 0:
-                digits = str(_TENS[low] + _UNITS[toks[i + 1][2].lower()])
-                used = 2
-            else:
-                digits = str(_TENS[low])
-        elif low == "hundred" and cur:
-            digits = "00"
-        elif low == "thousand" and cur:
-            digits = "000"
-        elif w[0].isdigit():
-            digits = w.replace("-", "")
-            is_spoken = _SPOKEN_DIGITS.fullmatch(w) is not None
+        s, w = toks[i][0], toks[i][2]
+        digits, used, is_spoken = _read_number(toks, i, bool(cur))
         if digits is not None:
             if not cur:
                 start = s
@@ -299,10 +308,86 @@ def _asr_domains(text: str) -> list[Hit]:
     return hits
 
 
+# The end of a dictated address as ASR hears it: a spoken dot (also heard as "not")
+# before a top-level domain, "example" also heard as "an ample" ("wing tip, not an
+# ample"). Ordinary speech says neither "dot com" after a word nor "not an ample".
+_HEARD_TAIL = re.compile(
+    r"(?i)(?<=[\w,])(?:,?\s+dot\s+(?:an?\s+)?(?:ample|example)|,?\s+not\s+(?:an?\s+)?ample"
+    r"|\s+dot\s+(?:com|org|net|io|edu|gov|co|info)|,?\s+not\s+(?:com|org|net))\b")
+_TAIL_WORD = re.compile(r"([A-Za-z0-9]+(?:[.'_-][A-Za-z0-9]+)*)[,.]?\s*$")
+# Where the words of an address heard this way begin: after a cue to give one, an
+# article, or a sentence's end; "at" and what ASR makes of it join local part and domain.
+_TAIL_CUES = frozenset({"to", "copy", "cc", "email", "e-mail", "mail", "address", "is", "was", "contact",
+                        "reach", "forward", "send", "write", "me", "us", "the", "a", "an", "on", "of"})
+_TAIL_AT = frozenset({"at", "that", "add", "hat", "for", "with", "and"})
+
+
+def _heard_tails(text: str) -> list[Hit]:
+    """Addresses known by their ends alone (``_HEARD_TAIL``): the words before the tail, at
+    most six, back to a cue word or a sentence's end, are the local part and the domain.
+    Taken where those words hold an "at" (or its ASR forms) or a cue word stops them."""
+    hits = []
+    for m in _HEARD_TAIL.finditer(text):
+        start, cued = m.start(), False
+        words: list[str] = []
+        while len(words) < 6:
+            w = _TAIL_WORD.search(text, 0, start)
+            if w is None or (words and text[w.end(1):start].strip()[:1] in (".", "!", "?")):
+                break
+            if w.group(1).lower() in _TAIL_CUES:
+                cued = True
+                break
+            words.insert(0, w.group(1))
+            start = w.start(1)
+        lowered = [w.lower() for w in words]
+        at = next((k for k, w in enumerate(lowered) if k and w in _TAIL_AT), None)
+        if not words or not (cued or at is not None):
+            continue
+        local, domain = (words[:at], words[at + 1:]) if at is not None else ([], words)
+        tld = m.group().split()[-1].lower()
+        value = (_join(" ".join(local)) + "@" if local else "") + _join(" ".join(domain)) + "." + (
+            "example" if tld == "ample" else tld)
+        hits.append(Hit(start, m.end(), "EMAIL_ADDRESS", 0.7, value, RANK_STRUCTURED))
+    return hits
+
+
 def find_spoken_emails(text: str, *, asr: bool = False) -> list[Hit]:
     """Dictated addresses; ``asr`` also takes what speech recognition makes of them."""
     extra = _asr_emails(text) + _fused_emails(text) + _asr_domains(text) if asr else []
     low = text.lower()
-    if " at " not in low or (" dot " not in low and "." not in low):
-        return extra
-    return extra + dictated_emails(text, SPOKEN_EMAIL, _join, _LOCAL_STOP, _SPOKEN_DOT)
+    if " at " in low and (" dot " in low or "." in low):
+        extra += dictated_emails(text, SPOKEN_EMAIL, _join, _LOCAL_STOP, _SPOKEN_DOT)
+    if asr:   # an address known by its end only where no other reading found it
+        extra += [h for h in _heard_tails(text) if all(o.end <= h.start or o.start >= h.end for o in extra)]
+        widened: dict[tuple[int, int], Hit] = {}
+        for h in extra:
+            h = _from_first_word(text, h)
+            widened.setdefault((h.start, h.end), h)
+        extra = list(widened.values())
+    return extra
+
+
+_BEFORE_WORD = re.compile(r"(?<![\w.@'-])([A-Za-z]+) +$")
+
+
+def _from_first_word(text: str, hit: Hit) -> Hit:
+    """An address heard as words may have lost its separators: "lena berg at contoso dot
+    com" is read from "berg". It runs from its first word: up to two words of letters
+    right before it (spaces only between) that are no cue, glue or everyday word."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    start = hit.start
+    for _ in range(2):
+        m = _BEFORE_WORD.search(text, 0, start)
+        if m is None:
+            break
+        word = m.group(1).lower()
+        if word in _TAIL_CUES or word in _LOCAL_STOP or word in STOP_WORDS or word in _SEP_WORD \
+                or word in _TAIL_AT or text[:m.start(1)].rstrip()[-1:] in ("", ".", "!", "?"):
+            break
+        start = m.start(1)
+    if start == hit.start:
+        return hit
+    value = ".".join(text[start:hit.start].lower().split()) + "." + hit.normalized
+    return Hit(start, hit.end, hit.entity_type, hit.score, value, hit.rank)
+
