@@ -16,9 +16,9 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
-from ._errors import MeetguardError
+from ._errors import MeetguardError, VerificationError
 from ._model import AudioInput, Cue, Document, Finding
 from .formats import get_format, write_document
 
@@ -80,6 +80,36 @@ class AudioCheck:
     prompt: str
 
 
+def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[tuple[float, float]],
+                      mode: Literal["bleep", "silence"], check: AudioCheck) -> None:
+    """Verify the spooled release; when the verification decode hears a value where no
+    bleep covers it yet (the main decode timed it late, or cut it short), bleep those
+    words too, from the original, once, and verify the new release from scratch: it
+    fails closed (:class:`VerificationError`) when anything is still heard, or when what
+    was heard lies inside the bleeps already (nothing to repair)."""
+    from .audio.decode import duration
+    from .audio.verify import check_heard, hear_cues, heard_windows, verify_redacted
+    from .redaction import audio as audio_redaction
+    from .redaction.audio_stream import redact_to_wav
+
+    values = sorted(check.values)
+    heard = hear_cues(spool, check.transcriber, check.prompt)
+    try:
+        check_heard(" ".join(c.text for c in heard), values, check.heard, rec.stem)
+        return
+    except VerificationError:
+        more = heard_windows(heard, values, check.heard, 0.0)
+        if not any(all(b0 > a0 or b1 < a1 for b0, b1 in windows) for a0, a1 in more):
+            raise
+    pad = audio_redaction.PAD
+    more = [(a - pad, b + pad) for a, b in more]
+    fh.seek(0)
+    fh.truncate()
+    redact_to_wav(rec.path, audio_redaction.merge_windows(windows + more, duration(rec.path) or None), mode, fh)
+    fh.flush()
+    verify_redacted(spool, check.transcriber, values, check.heard, name=rec.stem, prompt=check.prompt)
+
+
 def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence[Sequence[Finding]],
                          mode: Literal["bleep", "silence"], check: AudioCheck | None,
                          second: Hearing | None = None) -> bytes:
@@ -108,10 +138,7 @@ def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence
             redact_to_wav(rec.path, windows, mode, fh)
             fh.flush()
             if check is not None:   # also with nothing redacted: the first pass may have misheard
-                from .audio.verify import verify_redacted
-
-                verify_redacted(spool, check.transcriber, sorted(check.values), check.heard,
-                                name=rec.stem, prompt=check.prompt)
+                _verify_or_repair(spool, fh, rec, windows, mode, check)
             mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         return mapped  # type: ignore[return-value]  # bytes-like, read-only
     finally:

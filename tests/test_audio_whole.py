@@ -219,3 +219,98 @@ def test_double_before_a_numeral_and_a_sentence_first_word_is_no_local_part() ->
     assert (11, 44) in spans
     copy = "Copy Jamal at wingtip.example on the thread."
     assert [copy[h.start:h.end] for h in find_spoken_emails(copy, asr=True)] == ["Jamal at wingtip.example"]
+
+
+@pytest.mark.parametrize(("text", "digits"), [
+    ("Call me on 415- 5-double-5-3912.", "4155553912"),        # Kokoro's "five double five", tiny.en
+    ("Call me on 415-5-double 5-3912.", "4155553912"),
+    ("Call me on four one five, five double-five, three nine one two.", "4155553912"),
+])
+def test_hyphenated_groups_with_double_are_one_number(text: str, digits: str) -> None:
+    from meetguard.detection._spoken import find_spoken_numbers
+
+    (hit,) = find_spoken_numbers(text, asr=True)
+    assert hit.normalized == digits and text[hit.end:] == "."
+    assert text[:hit.start].endswith("on ")
+    frags = fragments_of([digits])
+    assert fragment_spans(text, frags) == [(hit.start, hit.end)]
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    # espeak-ng's "rohan dot mehta at fourth coffee dot example" as tiny.en and base heard it
+    ("Please end the receipt to rohan. May that force coffee not an ample.", "May that force coffee not an ample"),
+    ("Please send the receipt to Rohan Mehta at force coffee not an ample.",
+     "Rohan Mehta at force coffee not an ample"),
+    # "copy jamal at wingtip dot example": the "at" lost, the name heard as words
+    ("Copy your mallet wing tip, not an ample on the thread, please.", "your mallet wing tip, not an ample"),
+    ("Copy your mouth with wingtip, not an ample on the thread, please.", "your mouth with wingtip, not an ample"),
+    ("Write to lena berg at contoso dot com today.", "lena berg at contoso dot com"),
+])
+def test_an_address_heard_only_by_its_end_is_taken_back_to_its_first_word(text: str, said: str) -> None:
+    assert [text[h.start:h.end] for h in find_spoken_emails(text, asr=True)] == [said]
+
+
+@pytest.mark.parametrize("text", [
+    "That is definitely not an example of good work.",
+    "the dot com bubble burst in 2001.",
+    "We bought acme dot com last year.",
+    "Meet Rohan at the cafe, not the office.",
+])
+def test_ordinary_speech_is_no_address_end(text: str) -> None:
+    assert find_spoken_emails(text, asr=True) == []
+
+
+class _Ears(FakeTranscriber):
+    """Hears a verify line only where the audio under it is still the source's (unbleeped);
+    ``stuck`` lines are heard whatever the audio (an ear that hears a value in a bleep)."""
+
+    def __init__(self, source: np.ndarray, heard: list[tuple[float, float, str]],
+                 stuck: list[tuple[float, float, str]] = ()) -> None:  # type: ignore[assignment]
+        super().__init__(heard, verify_script=heard)
+        self.source, self.heard, self.stuck = source, heard, list(stuck)
+
+    def transcribe(self, samples: np.ndarray, **kw: object) -> list:  # type: ignore[override]
+        from meetguard.testing import script_cues
+
+        self.variants.append(str(kw.get("variant")))
+        offset = float(kw.get("offset", 0.0))  # type: ignore[arg-type]
+        ref = self.source.astype(np.float32) / 32768.0
+        got = np.asarray(samples, dtype=np.float32)
+        lines = []
+        for s, e, text in self.heard:
+            a, b = int((s - offset) * 16000), int((e - offset) * 16000)
+            if 0 <= a < b <= got.size and np.allclose(got[a:b], ref[int(s * 16000):int(e * 16000)], atol=1e-3):
+                lines.append((s, e, text))
+        return script_cues(lines + self.stuck)
+
+
+def test_a_value_heard_outside_the_bleeps_is_bleeped_and_the_release_heard_again(tmp_path: Path) -> None:
+    """The repair: the verify decode hears "zero one four three" at 4.0-4.6 s, where the main
+    decode placed nothing (it timed the number's end short). Those words are bleeped too,
+    from the original, and the new release is heard again from scratch: released, with
+    both places changed and everything else bit-identical."""
+    from meetguard.release import AudioCheck, build_redacted_audio
+    from meetguard.testing import script_cues
+
+    rec_path = _wav(tmp_path / "rec.wav")
+    with wave.open(str(rec_path), "rb") as w:
+        src = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    from meetguard._model import AudioInput
+
+    rec = AudioInput(path=rec_path)
+    main = script_cues([(0.5, 2.0, "call me on 555")])
+    per_cue = [[Finding(11, 14, "PHONE_NUMBER", 0.9, "5550143")]]
+    ears = _Ears(src, [(4.0, 4.6, "zero one four three"), (5.0, 5.8, "thanks a lot")])
+    out = bytes(build_redacted_audio(rec, main, per_cue, "bleep",
+                                     AudioCheck(ears, ["5550143"], lambda text: [], "Meeting."), None))
+    got = np.frombuffer(out[44:], dtype=np.int16)
+    changed = np.flatnonzero(got != src) / 16000
+    assert changed.min() >= 1.5 - 0.15 - 0.01 and changed.max() <= 4.6 + 0.15 + 0.01
+    assert (changed > 3.8).any() and not ((changed > 2.2) & (changed < 3.8)).any()
+    assert ears.variants == ["verify", "verify"]          # the first release, then the repaired one
+    # an ear that hears the value inside the bleeps already: nothing to repair, refused
+    stuck = _Ears(src, [], stuck=[(1.5, 2.0, "555")])
+    with pytest.raises(VerificationError, match="heard again in rec$"):
+        build_redacted_audio(rec, main, per_cue, "bleep",
+                             AudioCheck(stuck, ["5550143"], lambda text: [], "Meeting."), None)
+    assert stuck.variants == ["verify"]

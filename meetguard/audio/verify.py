@@ -36,11 +36,12 @@ from typing import Any
 import numpy as np
 
 from .._errors import VerificationError
+from .._model import Cue
 from .backend import VERIFY, Transcriber, accepts_variant
 from .decode import iter_chunks, to_whisper_input
 from .transcribe import windows
 
-__all__ = ["heard_again", "normalise_tokens", "verify_redacted"]
+__all__ = ["check_heard", "hear_cues", "heard_again", "heard_windows", "normalise_tokens", "verify_redacted"]
 
 _TOKEN = re.compile(r"[\w']+")
 _DIGIT_WORDS = {
@@ -136,18 +137,44 @@ def _slices(seg: Any, seconds: int = 10) -> Iterator[np.ndarray]:
         yield to_whisper_input(seg[start : start + step])
 
 
-def _hear(seg: Any, transcriber: Transcriber, prompt: str | None) -> str:
-    """What the verification decode hears in ``seg`` (a segment or a file path)."""
+def hear_cues(seg: Any, transcriber: Transcriber, prompt: str | None) -> list[Cue]:
+    """What the verification decode hears in ``seg`` (a segment or a file path), timed."""
     source = iter_chunks(Path(seg), seconds=10.0) if isinstance(seg, (str, Path)) else _slices(seg)
     independent = accepts_variant(transcriber)
-    parts: list[str] = []
+    heard: list[Cue] = []
     for offset, samples in windows(source):
         if independent:
-            cues = transcriber.transcribe(samples, prompt=prompt, offset=offset, variant=VERIFY)
+            heard.extend(transcriber.transcribe(samples, prompt=prompt, offset=offset, variant=VERIFY))
         else:  # a backend older than `variant`: its one decode (docs/audio.md)
-            cues = transcriber.transcribe(samples, prompt=prompt, offset=offset)
-        parts.extend(c.text for c in cues)
-    return " ".join(parts)
+            heard.extend(transcriber.transcribe(samples, prompt=prompt, offset=offset))
+    return heard
+
+
+def _hear(seg: Any, transcriber: Transcriber, prompt: str | None) -> str:
+    return " ".join(c.text for c in hear_cues(seg, transcriber, prompt))
+
+
+def heard_windows(heard: Sequence[Cue], values: Sequence[str],
+                  detector: Callable[[str], Iterable[str]] | None, pad: float) -> list[tuple[float, float]]:
+    """Where, in a release heard as ``heard``, the verification decode heard a piece of
+    ``values`` or of what ``detector`` finds in a cue (padded by ``pad``): the words to bleep
+    in a repair (docs/audio.md). Only what can be placed by word times; a detector that
+    refuses outright (silenced speakers' words) places nothing."""
+    from .fragments import fragment_spans, fragments_of
+
+    out: list[tuple[float, float]] = []
+    for cue in heard:
+        try:
+            found = list(detector(cue.text)) if detector is not None else []
+            spans = cue.word_offsets()
+        except (VerificationError, ValueError):
+            continue
+        frags = fragments_of([*values, *found])
+        for s, e in fragment_spans(cue.text, frags):
+            hit = [w for w, (a, b) in zip(cue.words, spans, strict=True) if a < e and b > s]
+            if hit:
+                out.append((min(w.start for w in hit) - pad, max(w.end for w in hit) + pad))
+    return out
 
 
 def verify_redacted(
@@ -158,8 +185,9 @@ def verify_redacted(
     *,
     name: str = "audio",
     prompt: str | None = None,
-) -> None:
-    """Raise :class:`VerificationError` if a personal value is heard in ``seg``.
+) -> list[Cue]:
+    """Raise :class:`VerificationError` if a personal value is heard in ``seg``; else
+    return what was heard (timed cues; none when there was nothing to check).
 
     ``seg`` is an ``AudioSegment``, or the path of a released recording, which
     is then decoded in bounded chunks (a one-hour file is never held whole).
@@ -168,8 +196,16 @@ def verify_redacted(
     """
     values = [v for v in redacted_values if v and v.strip()]
     if not values and detector is None:
-        return
-    heard = _hear(seg, transcriber, prompt)
+        return []
+    cues = hear_cues(seg, transcriber, prompt)
+    check_heard(" ".join(c.text for c in cues), values, detector, name)
+    return cues
+
+
+def check_heard(heard: str, values: Sequence[str], detector: Callable[[str], Iterable[str]] | None,
+                name: str) -> None:
+    """Raise :class:`VerificationError` when ``heard`` holds a piece of ``values`` or
+    anything ``detector`` finds (the module doc)."""
     if heard_again(heard, values):
         raise VerificationError(f"a redacted value was heard again in {name}")
     if detector is not None and any(True for _ in detector(heard)):
