@@ -13,6 +13,7 @@ primed with the roster, and keep the ordinary words.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -91,3 +92,33 @@ def test_nothing_of_a_value_is_released(guard: Guard, ear: Any, tmp_path: Path, 
         assert not heard_parts(value, transcript), (stem, "transcript", value["type"])
         assert not heard_parts(value, heard), (stem, "audio", value["type"])
     assert keep_lost(clip["keep"], transcript) <= 0.5, stem
+
+
+def test_a_release_the_independent_model_still_hears_a_value_in_is_refused(
+        guard: Guard, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail closed, with the real models: the bleeps miss (the windows are lost on the way
+    to the writer, as a placement bug would lose them), so the dictated address is still
+    in the released sound. base, hearing the release again, hears it: nothing is released,
+    and the audit says why without the value."""
+    import meetguard.redaction.audio_stream as stream
+
+    name = "email_ingrid__piper-joe.flac"
+    real = stream.redact_to_wav
+    missed: list[object] = []
+
+    def bleeps_missed(path: Path, windows: Any, *args: Any, **kwargs: Any) -> Any:
+        missed.append(list(windows))
+        return real(path, [], *args, **kwargs)
+
+    monkeypatch.setattr(stream, "redact_to_wav", bleeps_missed)
+    audit = guard.audit_path
+    before = audit.read_text("utf-8").count("\n") if audit.exists() else 0
+    meeting = Meeting.from_files(audio=CORPUS / name, attendees=[m["id"] for m in MANIFEST["roster"]])
+    with pytest.raises(VerificationError, match=r"heard (again )?in (the redacted )?email_ingrid__piper-joe$"):
+        guard.process_sync(meeting, "summarization", "summarizer", AT, verify=True)
+    assert missed and missed[0], "the guard meant to bleep the address"
+    (record,) = [json.loads(line) for line in audit.read_text("utf-8").splitlines()[before:]]
+    assert record["decision"] == "error" and record["reasons"][0].startswith("verification_failed: ")
+    assert not {"solberg", "litware"} & set(re.findall(r"[a-z]+", json.dumps(record).lower()))
+    assert not record.get("artefacts")
+    # the same clip with its bleeps in place is released (test_nothing_of_a_value_is_released)
