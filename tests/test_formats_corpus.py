@@ -23,6 +23,7 @@ from meetguard._errors import InputError
 from meetguard.formats import Source, load_source, parse, write_document
 
 from .conftest import SHARED
+from .policies import corpus_policy
 
 REALWORLD = SHARED / "data" / "realworld"
 # SOURCES.tsv's format_believed -> the meetguard format that reads it.
@@ -115,22 +116,6 @@ def _who(item: object) -> str | None:
     return speaker.label if speaker is not None else None
 
 
-POLICY = """\
-version: 1
-policy_id: corpus-1
-account: {id: corpus, ai_features: {summarization: true}}
-purposes:
-  summarization:
-    consent: opt_out
-    missing_consent: exclude
-    private_messages: include
-    recipients: [summarizer]
-    redact: {entities: [PERSON], operator: pseudonymize, speakers: pseudonymize}
-    audio: drop
-participants: []
-unknown_speakers: consenting
-detection: {languages: [en, fr]}
-"""
 # Subtitles in a language meetguard has no model for: refused in one line, never guarded
 # silently with the wrong model (#18); an operator who chooses a model (`--language`) gets
 # them guarded, so every real file is still accepted (#11).
@@ -141,7 +126,7 @@ NOT_GUARDED = {"webvtt/glut23__webvtt-py__netflix_chicas_del_cable.vtt"}
 @pytest.mark.models
 def test_corpus_through_the_guard_leaves_no_name(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY, encoding="utf-8")
+    policy.write_text(corpus_policy("corpus-1"), encoding="utf-8")
     guard = Guard(policy, GuardOptions(audit_path=tmp_path / "audit.jsonl"))
     at = datetime(2026, 12, 1, tzinfo=UTC)
     failures: list[str] = []

@@ -20,27 +20,10 @@ import pytest
 from meetguard import ChatMessage, Document
 from meetguard.formats import load_source, parse, source_from_bytes
 
+from .policies import corpus_policy
+
 FIXTURES = Path(__file__).parent / "fixtures" / "realworld"
 TOKEN = re.compile(r"[<\[]PERSON_\d+[>\]]")
-POLICY = """\
-version: 1
-policy_id: e2e-31
-account: {{id: e2e, ai_features: {{summarization: true}}}}
-purposes:
-  summarization:
-    consent: opt_out
-    missing_consent: exclude
-    private_messages: include
-    recipients: [summarizer]
-    redact: {{entities: [PERSON], operator: pseudonymize, speakers: pseudonymize}}
-    audio: drop
-participants:
-  - id: p-refuser
-    names: [{name}]
-    consent: {{summarization: {{status: refused, at: 2026-11-01T09:00:00Z}}}}
-unknown_speakers: consenting
-detection: {{languages: [en, fr]}}
-"""
 
 
 def _rows() -> list[str]:
@@ -87,7 +70,7 @@ def test_cli_guards_each_real_file_with_a_refusing_participant(rel: str, tmp_pat
     doc = parse(load_source(FIXTURES / rel))
     refuser = next(w for w in (_who(i) for i in doc.items) if w)
     policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY.format(name='"' + refuser.replace('"', '\\"') + '"'), encoding="utf-8")
+    policy.write_text(corpus_policy("e2e-31", '"' + refuser.replace('"', '\\"') + '"'), encoding="utf-8")
     flag = "--chat" if doc.kind == "chat" else "--transcript"
     out = tmp_path / "out"
     expected = sum(1 for i in doc.items if not _involves(i, refuser))

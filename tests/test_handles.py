@@ -22,6 +22,7 @@ from meetguard.detection._handles import find_handles, handle_forms
 from meetguard.detection._roster import RosterMatcher
 
 from .conftest import warm_guard
+from .policies import corpus_policy
 
 TOKEN = r"[<\[]PERSON_\d+[>\]]"
 
@@ -76,25 +77,7 @@ def test_outsider_handles_are_persons_not_emails_or_code(text: str, found: list[
     assert all(h.entity_type == "PERSON" for h in hits)
 
 
-POLICY = """\
-version: 1
-policy_id: handles-1
-account: {id: handles, ai_features: {summarization: true}}
-purposes:
-  summarization:
-    consent: opt_out
-    missing_consent: exclude
-    private_messages: include
-    recipients: [summarizer]
-    redact: {entities: [PERSON], operator: pseudonymize, speakers: pseudonymize}
-    audio: drop
-participants:
-  - id: p-micah
-    names: ["Micah Stubbs"]
-    consent: {summarization: {status: refused, at: 2026-11-01T09:00:00Z}}
-unknown_speakers: consenting
-detection: {languages: [en, fr]}
-"""
+POLICY = corpus_policy("handles-1", '"Micah Stubbs"')
 AT = datetime(2026, 12, 1, tzinfo=UTC)
 
 

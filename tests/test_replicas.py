@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -452,9 +453,19 @@ def _zoom_records(r: Replica) -> list[dict[str, Any]]:
     return [x for x in _records(r.audit) if "event" in x and x.get("event") != "consent_withdrawn"]
 
 
-async def test_one_zoom_event_to_every_replica_is_guarded_and_delivered_once(
-        tmp_path: Path, dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEST_STATE_DSN", dsn)
+@dataclass
+class _ZoomWorld:
+    """A stand-in Zoom with a recording (the example transcript and the chat), an upstream
+    that records what it is sent, and the sidecar's zoom: section pointing at them."""
+    state: ZoomState
+    rec: Recorder
+    base: str
+    upstream: str
+    zoom: ZoomConfig
+
+
+@asynccontextmanager
+async def _zoom_world() -> AsyncIterator[_ZoomWorld]:
     zoom_state, rec = ZoomState(), Recorder()
     zoom_state.files.update({"f-vtt": (ROOT / "examples" / "meeting" / "transcript.vtt").read_bytes(),
                              "f-chat": CHAT.read_bytes()})
@@ -462,11 +473,27 @@ async def test_one_zoom_event_to_every_replica_is_guarded_and_delivered_once(
     up_srv = TestServer(build_upstream(rec), host="127.0.0.1")
     await zoom_srv.start_server()
     await up_srv.start_server()
-    zoom_base = f"http://127.0.0.1:{zoom_srv.port}"
-    zoom = ZoomConfig(secret_env="ZOOM_SECRET", secrets=(ZOOM_SECRET,), api_base=zoom_base,
+    base = f"http://127.0.0.1:{zoom_srv.port}"
+    zoom = ZoomConfig(secret_env="ZOOM_SECRET", secrets=(ZOOM_SECRET,), api_base=base,
                       download_hosts=(f"127.0.0.1:{zoom_srv.port}",),
                       purposes=(ZoomPurpose("summarization", "summarizer"),))
-    out = await _start_replicas(tmp_path, f"http://127.0.0.1:{up_srv.port}/summarizer", zoom)
+    try:
+        yield _ZoomWorld(zoom_state, rec, base, f"http://127.0.0.1:{up_srv.port}/summarizer", zoom)
+    finally:
+        await zoom_srv.close()
+        await up_srv.close()
+
+
+async def test_one_zoom_event_to_every_replica_is_guarded_and_delivered_once(
+        tmp_path: Path, dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_STATE_DSN", dsn)
+    async with _zoom_world() as world:
+        await _one_event_to_every_replica(tmp_path, world)
+
+
+async def _one_event_to_every_replica(tmp_path: Path, world: _ZoomWorld) -> None:
+    zoom_state, rec, zoom_base = world.state, world.rec, world.base
+    out = await _start_replicas(tmp_path, world.upstream, world.zoom)
     try:
         body = _zoom_event(zoom_base, zoom_state.token, zoom_state.files)
         ts = str(int(time.time()))
@@ -493,8 +520,6 @@ async def test_one_zoom_event_to_every_replica_is_guarded_and_delivered_once(
     finally:
         for r in out:
             await r.server.close()
-        await zoom_srv.close()
-        await up_srv.close()
 
 
 class _Killed(FakeDetector):
@@ -534,20 +559,15 @@ def _releases(r: Replica) -> list[dict[str, Any]]:
 async def test_killing_a_replica_mid_job_leaves_the_job_finished_exactly_once_by_another(
         tmp_path: Path, dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_STATE_DSN", dsn)
-    zoom_state, rec = ZoomState(), Recorder()
-    zoom_state.files.update({"f-vtt": (ROOT / "examples" / "meeting" / "transcript.vtt").read_bytes(),
-                             "f-chat": CHAT.read_bytes()})
-    zoom_srv = TestServer(build_zoom(zoom_state), host="127.0.0.1")
-    up_srv = TestServer(build_upstream(rec), host="127.0.0.1")
-    await zoom_srv.start_server()
-    await up_srv.start_server()
-    zoom_base = f"http://127.0.0.1:{zoom_srv.port}"
-    zoom = ZoomConfig(secret_env="ZOOM_SECRET", secrets=(ZOOM_SECRET,), api_base=zoom_base,
-                      download_hosts=(f"127.0.0.1:{zoom_srv.port}",),
-                      purposes=(ZoomPurpose("summarization", "summarizer"),))
+    async with _zoom_world() as world:
+        await _kill_mid_job(tmp_path, dsn, world)
+
+
+async def _kill_mid_job(tmp_path: Path, dsn: str, world: _ZoomWorld) -> None:
+    zoom_state, rec, zoom_base = world.state, world.rec, world.base
     stuck = _Killed()
     # a lease of 3 s (renewed every second): the others take the job over once it runs out
-    out = await _start_replicas(tmp_path, f"http://127.0.0.1:{up_srv.port}/summarizer", zoom,
+    out = await _start_replicas(tmp_path, world.upstream, world.zoom,
                                 lease_s=3, detectors={1: stuck})
     loop = asyncio.get_running_loop()
     try:
@@ -590,8 +610,6 @@ async def test_killing_a_replica_mid_job_leaves_the_job_finished_exactly_once_by
         stuck.over.set()
         for r in out:
             await r.server.close()
-        await zoom_srv.close()
-        await up_srv.close()
 
 
 async def test_a_job_is_taken_only_after_its_lease_ran_out_by_one_replica_and_its_old_owner_is_fenced(

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..consent.erasure import ErasureState, ErasureStore
-from .postgres import PostgresState
+from .postgres import PostgresState, call_from_thread
 
 __all__ = ["CLAIM_HOLD_S", "SharedErasureStore"]
 
@@ -39,14 +39,7 @@ class SharedErasureStore(ErasureStore):
         self.loop = loop
 
     def _call(self, coro: Coroutine[Any, Any, _T]) -> _T:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            coro.close()
-            raise RuntimeError("the shared erasure store is used from worker threads, not the event loop")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(self.state.config.timeout_s * 3)
+        return call_from_thread(self.state, self.loop, coro, "the shared erasure store")
 
     def save(self, state: ErasureState) -> None:
         self._path(state.request.request_id)          # the same id check as the files

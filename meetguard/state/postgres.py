@@ -11,10 +11,10 @@ request is refused and nothing is released. Messages never hold the DSN.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -24,9 +24,25 @@ from ..policy.model import ConsentEvent
 from .base import ConsentEvents, StateConfig
 from .migrations import LOCK_ID, MIGRATIONS
 
-__all__ = ["PostgresState"]
+__all__ = ["PostgresState", "call_from_thread"]
+
+_T = TypeVar("_T")
 
 POOL_MAX = 4
+
+
+def call_from_thread(state: PostgresState, loop: asyncio.AbstractEventLoop,
+                     coro: Coroutine[Any, Any, _T], what: str) -> _T:
+    """Run ``coro`` on the sidecar's event loop ``loop`` from a worker thread and wait for it
+    (the synchronous stores, vault and erasures, are used from the guard's threads)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        coro.close()
+        raise RuntimeError(f"{what} is used from worker threads, not the event loop")
+    return asyncio.run_coroutine_threadsafe(coro, loop).result(state.config.timeout_s * 3)
 
 
 def _unavailable(exc: BaseException) -> StateUnavailable:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from ..vault import Vault
 from .base import StateBackend
-from .postgres import PostgresState
+from .postgres import PostgresState, call_from_thread
 
 __all__ = ["SharedVault", "open_vault"]
 
@@ -33,14 +33,7 @@ class SharedVault(Vault):
     loop: asyncio.AbstractEventLoop = field(kw_only=True, repr=False, compare=False)
 
     def _call(self, coro: Coroutine[Any, Any, _T]) -> _T:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            coro.close()
-            raise RuntimeError("the shared vault is used from worker threads, not the event loop")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(self.state.config.timeout_s * 3)
+        return call_from_thread(self.state, self.loop, coro, "the shared vault")
 
     def _exists(self, path: Path) -> bool:
         return self._call(self.state.vault_get(path.name)) is not None
