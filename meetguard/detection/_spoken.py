@@ -388,6 +388,8 @@ def _from_first_word(text: str, hit: Hit) -> Hit:
         start = m.start(1)
     if start == hit.start:
         return hit
-    value = ".".join(text[start:hit.start].lower().split()) + "." + hit.normalized
-    return Hit(start, hit.end, hit.entity_type, hit.score, value, hit.rank)
+    value = ""
+    for word in text[start:hit.start].lower().split():      # spelled letters run together:
+        value += word if len(word) == 1 else word + "."      # "m k oneill" is mkoneill
+    return Hit(start, hit.end, hit.entity_type, hit.score, value + hit.normalized, hit.rank)
 
