@@ -83,3 +83,17 @@ def test_asr_prose_stays(detector: Detector, text: str) -> None:
 )
 def test_a_leading_verb_is_not_part_of_a_name(detector: Detector, text: str, names: list[str]) -> None:
     assert [v for v, t, _ in found(detector, text, spoken=False) if t == "PERSON"] == names
+
+
+def test_every_address_of_a_long_transcript_is_read_from_its_first_word() -> None:
+    # the words before an address are looked for in a window before it (a search from the
+    # transcript's start was quadratic: 400 addresses in 45,000 characters took 70 s)
+    from meetguard.detection._spoken import find_spoken_emails
+
+    line = "Copy jamal at wingtip dot example on the thread, please. The budget was fine. "
+    text = line * 300
+    hits = find_spoken_emails(text, asr=True)
+    assert [(text[h.start:h.end], h.normalized) for h in hits] == \
+        [("jamal at wingtip dot example", "jamal@wingtip.example")] * 300
+    long_word = "x" * 500 + " lena berg at contoso dot com"
+    assert [h.normalized for h in find_spoken_emails(long_word, asr=True)] == ["lena.berg@contoso.com"]

@@ -29,6 +29,22 @@ _CUE_SSN = re.compile(r"(?i)\b(?:ssn|social\s+security)\b")
 _CUE_MEETING = re.compile(r"(?i)\b(?:meeting|webinar|conference)\s+(?:id|number)\b")
 
 
+# How far back a word before a hit is looked for: the ``$``-anchored searches below scan
+# from their start, so a search from the text's start made a long transcript with many
+# addresses quadratic (400 addresses in 45,000 characters: 70 s).
+_LOOK_BACK = 120
+
+
+def _word_before(pattern: re.Pattern[str], text: str, end: int) -> re.Match[str] | None:
+    """``pattern`` (``$``-anchored) matched right before ``end``, looked for only in the
+    ``_LOOK_BACK`` characters before it; a word cut by that window is no match."""
+    lo = max(0, end - _LOOK_BACK)
+    m = pattern.search(text, lo, end)
+    if m is not None and m.start() == lo and lo > 0 and text[lo - 1].isalnum():
+        return None
+    return m
+
+
 def _repeated(word: str, nxt: str) -> str | None:
     """ "double five", and ASR's "double 5" and "double-5-3912" (a hyphenated group whose
     first digit is the one said twice): the digit said twice (three times: triple), and
@@ -233,7 +249,7 @@ def _asr_emails(text: str) -> list[Hit]:
             continue
         value = _join(local.replace(".", " dot ")) + "@" + joined
         start = m.start()
-        first = _NAME_BEFORE.search(text, 0, start)
+        first = _word_before(_NAME_BEFORE, text, start)
         if first is not None and text[:first.start(1)].rstrip()[-1:] in ("", ".", "!", "?"):
             first = None                                # "Copy Jamal at …": a sentence's first word
         if first is not None and local[:1].isupper():   # "Ingrid Solberg at litware.example"
@@ -331,7 +347,7 @@ def _heard_tails(text: str) -> list[Hit]:
         start, cued = m.start(), False
         words: list[str] = []
         while len(words) < 6:
-            w = _TAIL_WORD.search(text, 0, start)
+            w = _word_before(_TAIL_WORD, text, start)
             if w is None or (words and text[w.end(1):start].strip()[:1] in (".", "!", "?")):
                 break
             if w.group(1).lower() in _TAIL_CUES:
@@ -378,7 +394,7 @@ def _from_first_word(text: str, hit: Hit) -> Hit:
 
     start = hit.start
     for _ in range(2):
-        m = _BEFORE_WORD.search(text, 0, start)
+        m = _word_before(_BEFORE_WORD, text, start)
         if m is None:
             break
         word = m.group(1).lower()
