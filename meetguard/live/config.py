@@ -9,7 +9,7 @@ zoom:
     client_secret_env: ZOOM_CLIENT_SECRET # the variable holding the app's client secret
     server_hosts: [rtms.zoom.us]          # host or host:port the signaling/media sockets may reach
     media: [transcript, chat]             # any of transcript, chat, audio
-    audio_delay_ms: 3000                  # audio: the fixed delay the guard holds (audio only)
+    audio_delay_ms: 20000                 # audio: the fixed delay the guard holds (audio only)
 live:                                     # (or zoom.live) each purpose the live stream feeds
   - {purpose: summarization, recipient: notetaker}
   - {purpose: coaching, recipient: coach, forward: coach-upstream}   # POST each event there
@@ -32,6 +32,9 @@ __all__ = ["LiveConfig", "LivePurpose", "RtmsConfig", "load_live"]
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?$")
 _MEDIA = ("transcript", "chat", "audio")
+# The embedded openai-whisper tiny.en holds 20 s for two streams on 2 idle CPU cores
+# (benchmarks/bench_live.py --audio: 60 of 60 s released); 3 s, the old default, held nothing.
+DEFAULT_AUDIO_DELAY_MS = 20000
 _RTMS_KEYS = ("client_id", "client_secret_env", "server_hosts", "media", "audio_delay_ms")
 
 
@@ -48,7 +51,7 @@ class RtmsConfig:
     client_secret_env: str
     server_hosts: tuple[str, ...]
     media: tuple[str, ...] = ("transcript", "chat")
-    audio_delay_ms: int = 3000
+    audio_delay_ms: int = DEFAULT_AUDIO_DELAY_MS
     client_secret: bytes = field(default=b"", repr=False)
 
 
@@ -128,7 +131,7 @@ def _rtms(raw: Any, env: Mapping[str, str], src: str) -> RtmsConfig:
     media = _strings(raw.get("media", ["transcript", "chat"]), "media", src)
     if not set(media) <= set(_MEDIA):
         raise ConfigError(f"{src}: zoom.rtms.media: expected any of {', '.join(_MEDIA)}")
-    delay = raw.get("audio_delay_ms", 3000)
+    delay = raw.get("audio_delay_ms", DEFAULT_AUDIO_DELAY_MS)
     if isinstance(delay, bool) or not isinstance(delay, int) or not 500 <= delay <= 60000:
         raise ConfigError(f"{src}: zoom.rtms.audio_delay_ms: expected an integer from 500 to 60000")
     return RtmsConfig(client_id.strip(), secret_env.strip(), hosts, tuple(dict.fromkeys(media)),

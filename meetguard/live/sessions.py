@@ -22,7 +22,7 @@ import aiohttp
 
 from . import rtms_protocol as proto
 from .audio import Hearing
-from .config import LiveConfig, LivePurpose
+from .config import DEFAULT_AUDIO_DELAY_MS, LiveConfig, LivePurpose
 from .meeting import LiveGuard, LiveMeeting, is_private_chat
 from .rtms_client import RtmsSession, allowed_url
 
@@ -123,7 +123,8 @@ class LiveHub:
         if found is not None and found.ended is not None and source != "pending":
             found = None                       # a new session of a meeting that ended
         if found is None:
-            delay = self.config.rtms.audio_delay_ms / 1000 if self.config.rtms is not None else 3.0
+            rtms = self.config.rtms
+            delay = (rtms.audio_delay_ms if rtms is not None else DEFAULT_AUDIO_DELAY_MS) / 1000
             found = LiveMeeting(meeting_id, source, self.config.purposes, self.guard, delay, self.hearing)
             self.meetings[meeting_id] = found
             self._forwarders(found)
