@@ -89,7 +89,7 @@ class _Person:
 
 class LiveMeeting:
     def __init__(self, meeting_id: str, source: str, purposes: Sequence[LivePurpose],
-                 guard: LiveGuard, audio_delay_s: float = 3.0, hearing: Hearing | None = None) -> None:
+                 guard: LiveGuard, audio_delay_s: float, hearing: Hearing | None = None) -> None:
         self.meeting_id = meeting_id
         self.hearing = hearing or Hearing(guard)      # the hub's: shared by its meetings
         self._own_hearing = hearing is None
