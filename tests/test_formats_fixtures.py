@@ -210,3 +210,44 @@ def test_srt_name_prefix_is_the_speaker_and_is_written_back() -> None:
         for c in doc.items), meta=doc.meta)
     back = parse(source_from_bytes("otter.srt", write_document(named)["otter.srt"]))
     assert [v[0] for v in _view(back)] == ["[PERSON_1]", None, "[PERSON_1]", None]
+
+
+def _real_zoom_rows() -> list[dict[str, str]]:
+    return [r for r in ROWS if r["format"] == "zoom-chat" and not r["origin"].startswith("BUILT")]
+
+
+def test_real_zoom_chats_prove_their_interface_languages() -> None:
+    """Each real local chat is read in the language its client wrote (the
+    languages #31 counts as proven by real exports)."""
+    langs = {parse(load_source(FIXTURES / r["local_file"])).meta["lang"] for r in _real_zoom_rows()}
+    assert langs >= {"en", "es", "fr", "ru", "ja", "ko", "zh-tw"}
+
+
+def test_real_japanese_direct_messages_name_sender_and_recipient() -> None:
+    doc = parse(load_source(FIXTURES / "zoom-chat-i18n" / "nobuoooo__sample2__meeting_saved_chat_ja.txt"))
+    dms = [(m.time, m.sender.label if m.sender else None, [r.label for r in m.recipients])
+           for m in doc.items if isinstance(m, ChatMessage) and m.private]
+    assert dms == [("18:05:59", "HASUMI MATSUDA", ["Tsuchihashi Nobuyuki"]),
+                   ("19:13:00", "shotaro kawakami", ["Tsuchihashi Nobuyuki"]),
+                   ("19:13:16", "Tsuchihashi Nobuyuki", ["shotaro kawakami"]),
+                   ("19:14:16", "Tsuchihashi Nobuyuki", ["shotaro kawakami"]),
+                   ("19:14:20", "shotaro kawakami", ["Tsuchihashi Nobuyuki"])]
+    # a sender whose name holds full-width parentheses is no private marker
+    assert any(isinstance(m, ChatMessage) and m.sender and m.sender.label == "見学（こーいち）" and not m.private
+               for m in doc.items)
+    last = doc.items[-1]
+    assert last.text.startswith("ガチ？") and last.text.endswith("あああ")   # runs on after blank lines
+    out = write_document(doc)[doc.name].decode("utf-8")
+    assert "18:05:59 開始 HASUMI MATSUDA 終了 Tsuchihashi Nobuyuki（ダイレクトメッセージ） : めがね！" in out
+
+
+def test_zoom_header_without_a_sender_word_only_with_the_bare_to_word() -> None:
+    """Zoom's Traditional Chinese client writes no word before the sender; a
+    header is one only when it names the target with 對, so a cloud chat or a
+    line of any other text is never taken for one."""
+    doc = _chat("\n13:56:21  瑄瑄老師 對 所有人:\n\thi\n14:02:38  晏磊 對 所有人:\n\tok\n")
+    assert [(m.sender.label if m.sender else None, m.text) for m in doc.items if isinstance(m, ChatMessage)] == [
+        ("瑄瑄老師", "hi"), ("晏磊", "ok")]
+    assert write_document(doc)["meeting_saved_chat.txt"].decode("utf-8").splitlines()[0] == "13:56:21  瑄瑄老師 對 所有人:"
+    with pytest.raises(UnsupportedFormat):
+        _chat("13:56:21  瑄瑄老師 所有人:\n\thi\n")

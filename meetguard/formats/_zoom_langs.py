@@ -2,8 +2,9 @@
 
 A local chat file is written in the language of the Zoom client that saved
 it: the English ``10:02:11 From Ana to Everyone:`` is ``De  Ana  a  Todos:``
-in Spanish and ``開始 Ana 終了 全員:`` in Japanese (Zoom translates "From" and
-"to" as the start and end of a range). Each :class:`ZoomLang` lists the words
+in Spanish and ``開始 Ana 終了 皆様:`` in Japanese (Zoom translates "From" and
+"to" as the start and end of a range); Traditional Chinese writes no word
+before the sender (``Ana 對 所有人:``). Each :class:`ZoomLang` lists the words
 of one language; docs/formats.md shows a line of each. A file is read in the
 one language its first message header names; a header in any other wording
 is an error naming its line, never guessed.
@@ -39,6 +40,9 @@ class ZoomLang:
     to: tuple[str, ...]               # "to" (the first is written)
     everyone: tuple[str, ...]         # "Everyone" (the first is written)
     private: tuple[str, ...]          # "Direct Message" (current), "Privately" (before 2022)
+    # "to" words after which a header may lack the word before the sender
+    # (Zoom's Traditional Chinese client: ``13:56:21  Ana 對 所有人:``)
+    bare: tuple[str, ...] = ()
     head: re.Pattern[str] = field(init=False, repr=False, compare=False)
     to_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
     to_everyone: re.Pattern[str] = field(init=False, repr=False, compare=False)
@@ -50,7 +54,10 @@ class ZoomLang:
         to, everyone, private = _alts(self.to), _alts(self.everyone), _alts(self.private)
         marker = rf"[(（](?:{private})[)）]"
         sets = object.__setattr__
-        sets(self, "head", re.compile(rf"({_TIME})([ \t]+)({sender})([ \t]+)(.*)"))
+        head = rf"({_TIME})([ \t]+)({sender})([ \t]+)(.*)"
+        if self.bare:   # no sender word: only a header naming the bare "to" word is one
+            head = rf"({_TIME})([ \t]+)(?:({sender})([ \t]+))?(?=.*?[ \t](?:{_alts(self.bare)})[ \t])(.*)"
+        sets(self, "head", re.compile(head))
         sets(self, "to_re", re.compile(rf"[ \t]+(?:{to})[ \t]+", re.IGNORECASE))
         sets(self, "to_everyone", re.compile(rf"(.*)[ \t]+(?:{to})[ \t]+(?:{everyone})", re.DOTALL | re.IGNORECASE))
         sets(self, "dm", re.compile(rf"(.*?)([ \t]*{marker})", re.IGNORECASE))
@@ -74,12 +81,12 @@ LANGS: tuple[ZoomLang, ...] = (
     ZoomLang("pt", ("De",), ("para",), ("Todos",), ("Mensagem direta", "Em privado", "Privadamente", "Privado")),
     ZoomLang("de", ("Von",), ("an",), ("Alle", "Jeder"), ("Direktnachricht", "Privat", "Privatnachricht")),
     ZoomLang("it", ("Da",), ("a",), ("Tutti",), ("Messaggio diretto", "In privato", "Privatamente", "Privato")),
-    ZoomLang("ja", ("開始",), ("終了",), ("全員",), ("ダイレクトメッセージ", "プライベート", "非公開", "個人")),
+    ZoomLang("ja", ("開始",), ("終了",), ("皆様", "全員"), ("ダイレクトメッセージ", "プライベート", "非公開", "個人")),
     ZoomLang("zh", ("来自", "从"), ("发送至", "发送给", "至", "到", "给"), ("所有人", "每个人", "全体成员"),
              ("私信", "私聊", "直接消息", "私人消息")),
-    ZoomLang("zh-tw", ("來自", "從"), ("傳送至", "傳送給", "至", "到", "給"), ("所有人", "每個人"),
-             ("私訊", "私人訊息", "直接訊息", "私下", "私聊")),
-    ZoomLang("ko", ("보낸 사람",), ("받는 사람",), ("모두", "모든 사람", "모든 참가자"),
+    ZoomLang("zh-tw", ("來自", "從"), ("對", "傳送至", "傳送給", "至", "到", "給"), ("所有人", "每個人"),
+             ("私訊", "私人訊息", "直接訊息", "私下", "私聊"), bare=("對",)),
+    ZoomLang("ko", ("발신자", "보낸 사람"), ("수신자", "받는 사람"), ("모두에게", "모두", "모든 사람", "모든 참가자"),
              ("다이렉트 메시지", "비공개", "개인 메시지", "비공개 메시지")),
     ZoomLang("ru", ("От",), ("кому",), ("Все", "Всем"), ("Личное сообщение", "Лично", "Прямое сообщение")),
 )

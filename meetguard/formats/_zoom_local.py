@@ -267,11 +267,14 @@ def _layout(heads: list[tuple[int, re.Match[str]]], split: list[tuple[int, str, 
             targeted: bool) -> dict[str, Any]:
     first = heads[0][1] if heads else None
     inline = sum(1 for _, _, msg in split if msg is not None) * 2 > len(split)
+    sep, word, pad = (first.group(2), first.group(3), first.group(4)) if first else (" ", "", " ")
+    if first and word is None:      # no word before the sender: one space of the gap pads the target
+        sep, word, pad = sep[:-1], "", " "
     return {
         "layout": "inline" if inline else "header",
-        "sep": first.group(2) if first else " ",
-        "pad": first.group(4) if first else " ",
-        "from": first.group(3) if first else "",
+        "sep": sep,
+        "pad": pad,
+        "from": word,
         "targeted": targeted or not inline,
     }
 
@@ -318,7 +321,9 @@ def write_local(doc: Document) -> bytes:
     targeted = bool(meta.get("targeted", True))
     per_item: dict[int, dict[str, str]] = meta.get("items", {})
     lang = by_code(str(meta.get("lang", "en")))
-    word = str(meta.get("from", "")) if meta.get("from") in lang.sender else lang.sender[0]
+    word = str(meta.get("from", ""))
+    if word not in lang.sender and not (word == "" and lang.bare):     # "" only where Zoom writes none
+        word = lang.sender[0]
     words = {"lang": lang.code, "to": one_line(str(meta.get("to", lang.to[0]))),
              "everyone": one_line(str(meta.get("everyone", lang.everyone[0])))}
     out: list[str] = []
