@@ -251,3 +251,14 @@ def test_zoom_header_without_a_sender_word_only_with_the_bare_to_word() -> None:
     assert write_document(doc)["meeting_saved_chat.txt"].decode("utf-8").splitlines()[0] == "13:56:21  瑄瑄老師 對 所有人:"
     with pytest.raises(UnsupportedFormat):
         _chat("13:56:21  瑄瑄老師 所有人:\n\thi\n")
+
+
+def test_real_spanish_private_lines_stay_private_with_their_recipient() -> None:
+    doc = parse(load_source(FIXTURES / "zoom-chat-i18n" / "vidapogosoft__DesarrolloAgil062021__meeting_saved_chat_es.txt"))
+    private = [(m.sender.label if m.sender else None, [r.label for r in m.recipients])
+               for m in doc.items if isinstance(m, ChatMessage) and m.private]
+    assert private == [("Micaela Mera", ["sinergiass cursos"])] * 2 + [("sinergiass cursos", ["Micaela Mera"])] + [
+        ("Micaela Mera", ["sinergiass cursos"]), ("sinergiass cursos", ["Micaela Mera"])] + [
+        ("Micaela Mera", ["sinergiass cursos"])] * 3
+    out = write_document(doc)[doc.name].decode("utf-8")
+    assert "21:07:43\t De  Micaela Mera  a  sinergiass cursos(En privado) : ya, dele porto" in out
