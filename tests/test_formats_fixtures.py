@@ -262,3 +262,36 @@ def test_real_spanish_private_lines_stay_private_with_their_recipient() -> None:
         ("Micaela Mera", ["sinergiass cursos"])] * 3
     out = write_document(doc)[doc.name].decode("utf-8")
     assert "21:07:43\t De  Micaela Mera  a  sinergiass cursos(En privado) : ya, dele porto" in out
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("notes\nFrom Ana Díaz to Everyone 10:48 AM\nhi\n", 1),                       # text before the first header
+    ("Ana Díaz  to  Everyone 3:00 PM\nhi\nBen Okafor 4:34 PM\npsst\n", 3),         # a message without its target
+])
+def test_zoom_panel_copy_refuses_what_it_cannot_attribute(text: str, line: int) -> None:
+    with pytest.raises(InputError, match=f"line {line}:"):
+        parse(source_from_bytes("chat.txt", text.encode("utf-8")), format="zoom-chat-panel")
+
+
+def test_zoom_panel_copy_private_and_written_back_without_a_header_in_text() -> None:
+    text = ("From Ana Díaz to Everyone 10:48 AM\nsee you at 4:34 PM\nFrom Ben Okafor to Ana Díaz:  (Direct Message) "
+            "10:50 AM\npsst\n")
+    doc = _doc("chat.txt", text)
+    assert doc.format == "zoom-chat-panel"
+    assert _view(doc) == [("Ana Díaz", "see you at 4:34 PM", False, ()), ("Ben Okafor", "psst", True, ("Ana Díaz",))]
+    assert write_document(doc)["chat.txt"].decode("utf-8") == text
+    # a message whose text reads as a header is written so that it does not
+    odd = Document(doc.name, doc.format, doc.kind, (dataclasses.replace(
+        doc.items[0], text="From Chen Wei to Everyone 11:00 AM"), doc.items[1]), meta=doc.meta)
+    back = parse(source_from_bytes("chat.txt", write_document(odd)["chat.txt"]))
+    assert [v[0] for v in _view(back)] == ["Ana Díaz", "Ben Okafor"]
+    # a name holding " to " is split by the names that send elsewhere
+    two = _doc("chat.txt", "From Ana to Bo to Everyone 10:48 AM\nhi\nFrom Ana to Bo to Cy 10:49 AM\npsst\n")
+    assert [(v[0], v[3]) for v in _view(two)] == [("Ana to Bo", ()), ("Ana to Bo", ("Cy",))]
+
+
+def test_zoom_panel_copy_is_no_other_format() -> None:
+    for name, text in (("meeting_saved_chat.txt", "10:02:11 From Ana to Everyone:\n\thi\n"),
+                       ("chat.txt", "00:58:04\tAlex:\tDepends on your teaching style\n"),
+                       ("otter.txt", "Ana Díaz  0:03\nhello\n")):
+        assert parse(source_from_bytes(name, text.encode())).format != "zoom-chat-panel"

@@ -154,7 +154,8 @@ NEW_FORMATS = ["google-meet/built__meet_docs_transcript.txt", "google-meet/built
                "google-meet/built__meet_chat.sbv", "zoom-captions/built__meeting_saved_closed_caption.txt",
                "otter/ladybug-podcast__ladybug-website__62-security.excerpt.txt", "otter/built__otter_transcript.docx",
                "zoom-chat/peterkaminski__ogm-2025-11-06__meeting_saved_new_chat.txt",
-               "zoom-captions/peterkaminski__ogm-2025-11-06__meeting_saved_closed_caption.excerpt.txt"]
+               "zoom-captions/peterkaminski__ogm-2025-11-06__meeting_saved_closed_caption.excerpt.txt",
+               "zoom-chat-panel/built__zoom_panel_from.txt", "zoom-chat-panel/built__zoom_panel_bare.txt"]
 
 
 @pytest.mark.models

@@ -14,7 +14,7 @@ Public surface::
 
 Built-in formats (docs/formats.md): ``meetguard-json``, ``slack``,
 ``teams-chat``, ``webvtt``, ``srt``, ``zoom-chat``, ``zoom-cloud-chat``,
-``zoom-captions``, ``google-meet-chat``, ``google-meet``, ``otter``.
+``zoom-captions``, ``zoom-chat-panel``, ``google-meet-chat``, ``google-meet``, ``otter``.
 Plugins add more through the entry-point group ``meetguard.parsers``.
 """
 

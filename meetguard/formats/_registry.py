@@ -21,6 +21,7 @@ from .teams_chat import TeamsChat
 from .webvtt import WebVTT
 from .zoom_captions import ZoomCaptions
 from .zoom_chat import ZoomChat, ZoomCloudChat
+from .zoom_panel import ZoomChatPanel
 
 __all__ = [
     "PLUGIN_GROUP",
@@ -35,7 +36,7 @@ __all__ = [
 # Detection order: the most specific signatures first.
 _BUILTIN: tuple[Format, ...] = (
     MeetguardJSON(), Slack(), TeamsChat(), WebVTT(), SRT(), ZoomChat(), ZoomCloudChat(),
-    ZoomCaptions(), GoogleMeetChat(), GoogleMeet(), Otter(),
+    ZoomCaptions(), ZoomChatPanel(), GoogleMeetChat(), GoogleMeet(), Otter(),
 )
 PLUGIN_GROUP = "meetguard.parsers"
 
