@@ -295,3 +295,21 @@ def test_zoom_panel_copy_is_no_other_format() -> None:
                        ("chat.txt", "00:58:04\tAlex:\tDepends on your teaching style\n"),
                        ("otter.txt", "Ana Díaz  0:03\nhello\n")):
         assert parse(source_from_bytes(name, text.encode())).format != "zoom-chat-panel"
+
+
+def test_zoom_private_marker_without_a_known_to_word_is_never_public() -> None:
+    """A real Japanese file wrote 'に' where the table held only '終了': its direct
+    messages were read as public with the target inside the sender's name. A
+    private marker always makes a message private, and a header whose target is
+    written in wording the table lacks is refused, naming its line."""
+    with pytest.raises(InputError, match="line 2: a private message whose sender and target"):
+        _chat("10:00:01 開始 Ana 終了 全員 : hi\n10:00:02 開始 Ben へ Ana（ダイレクトメッセージ） : psst\n")
+    with pytest.raises(InputError, match="line 1: message header with a target in wording not known"):
+        _chat("10:00:01\t De  Ana Díaz  hacia  Todos : hola\n")
+    doc = parse(load_source(FIXTURES / "zoom-chat-i18n" / "aaa978__zchat__meeting_saved_chat_ja.txt"))
+    senders = {m.sender.label for m in doc.items if isinstance(m, ChatMessage) and m.sender}
+    assert not any(" に " in s or "全員" in s for s in senders)
+    dms = [(m.sender.label if m.sender else None, [r.label for r in m.recipients])
+           for m in doc.items if isinstance(m, ChatMessage) and m.private]
+    assert dms == [("ホスト・事務局", ["さくらはらスマホ"])] * 4 + [
+        ("Natsuko Saigusa", ["ホスト・事務局"]), ("櫻原雅人(はちくりうす)", ["ホスト・事務局"])]

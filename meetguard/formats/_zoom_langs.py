@@ -48,6 +48,7 @@ class ZoomLang:
     to_everyone: re.Pattern[str] = field(init=False, repr=False, compare=False)
     dm: re.Pattern[str] = field(init=False, repr=False, compare=False)
     inline_after_target: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    any_to_everyone: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         sender = _alts(self.sender)
@@ -61,6 +62,8 @@ class ZoomLang:
         sets(self, "to_re", re.compile(rf"[ \t]+(?:{to})[ \t]+", re.IGNORECASE))
         sets(self, "to_everyone", re.compile(rf"(.*)[ \t]+(?:{to})[ \t]+(?:{everyone})", re.DOTALL | re.IGNORECASE))
         sets(self, "dm", re.compile(rf"(.*?)([ \t]*{marker})", re.IGNORECASE))
+        # a word, then "Everyone", at the end of a head: a target in wording this table may lack
+        sets(self, "any_to_everyone", re.compile(rf".+[ \t]+\S+[ \t]+(?:{everyone})", re.IGNORECASE))
         sets(self, "inline_after_target", re.compile(
             rf"(.*?(?:[ \t](?:{to})[ \t]+(?:{everyone})|{marker})):[ \t]+(.*)", re.IGNORECASE))
 
@@ -81,7 +84,7 @@ LANGS: tuple[ZoomLang, ...] = (
     ZoomLang("pt", ("De",), ("para",), ("Todos",), ("Mensagem direta", "Em privado", "Privadamente", "Privado")),
     ZoomLang("de", ("Von",), ("an",), ("Alle", "Jeder"), ("Direktnachricht", "Privat", "Privatnachricht")),
     ZoomLang("it", ("Da",), ("a",), ("Tutti",), ("Messaggio diretto", "In privato", "Privatamente", "Privato")),
-    ZoomLang("ja", ("開始",), ("終了",), ("皆様", "全員"), ("ダイレクトメッセージ", "プライベート", "非公開", "個人")),
+    ZoomLang("ja", ("開始",), ("終了", "に"), ("皆様", "全員"), ("ダイレクトメッセージ", "プライベート", "非公開", "個人")),
     ZoomLang("zh", ("来自", "从"), ("发送至", "发送给", "至", "到", "给"), ("所有人", "每个人", "全体成员"),
              ("私信", "私聊", "直接消息", "私人消息")),
     ZoomLang("zh-tw", ("來自", "從"), ("對", "傳送至", "傳送給", "至", "到", "給"), ("所有人", "每個人"),

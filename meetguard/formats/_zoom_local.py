@@ -106,6 +106,8 @@ def _read_head(head: str, known: set[str], lang: ZoomLang) -> tuple[str, str, st
     if dm and lang.to_re.search(dm.group(1)):
         sender, target = _choose_split(dm.group(1), known, lang)
         return sender, target, dm.group(2), True
+    if dm:          # a private marker, but no "to" this language's table knows: never public
+        return "", "", dm.group(2), True
     public = lang.to_everyone.fullmatch(head)
     if public:
         return public.group(1).strip(), "Everyone", "", False
@@ -221,6 +223,8 @@ def parse_local(source: Source, lines: list[str], fmt: str) -> Document:
     per_item: dict[int, dict[str, str]] = {}
     for (no, m), (_, head, inline) in zip(heads, split, strict=True):
         sender, target, suffix, private = _read_head(head, known, lang)
+        if not sender and private:
+            raise input_error(source, "a private message whose sender and target cannot be told apart", no)
         if not sender:
             raise input_error(source, "message header without a sender", no)
         if inline is None:
@@ -229,6 +233,10 @@ def parse_local(source: Source, lines: list[str], fmt: str) -> Document:
                 # the current layout always names a target: wording this
                 # language table does not know is refused, never guessed
                 raise input_error(source, "message header without a target Zoom writes in this language", no)
+        elif lang.code != "en" and not target and lang.any_to_everyone.fullmatch(head.rstrip()):
+            # "A <word> Everyone": a target in wording the table lacks; the sender would
+            # be read as "A <word> Everyone" and escape its owner's consent (fail closed)
+            raise input_error(source, "message header with a target in wording not known here", no)
         body = ([inline] if inline is not None else []) + [_strip_indent(b) for b in bodies[no]]
         i = len(items)
         msg, form = _message(i, m.group(1), Speaker(sender), body, items)
