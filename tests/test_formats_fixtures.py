@@ -220,7 +220,7 @@ def test_real_zoom_chats_prove_their_interface_languages() -> None:
     """Each real local chat is read in the language its client wrote (the
     languages #31 counts as proven by real exports)."""
     langs = {parse(load_source(FIXTURES / r["local_file"])).meta["lang"] for r in _real_zoom_rows()}
-    assert langs >= {"en", "es", "fr", "ru", "ja", "ko", "zh-tw", "de"}
+    assert langs >= {"en", "es", "fr", "ru", "ja", "ko", "zh-tw", "zh", "de"}
 
 
 def test_real_japanese_direct_messages_name_sender_and_recipient() -> None:

@@ -41,7 +41,7 @@ class ZoomLang:
     everyone: tuple[str, ...]         # "Everyone" (the first is written)
     private: tuple[str, ...]          # "Direct Message" (current), "Privately" (before 2022)
     # "to" words after which a header may lack the word before the sender
-    # (Zoom's Traditional Chinese client: ``13:56:21  Ana 對 所有人:``)
+    # (Zoom's Chinese clients: ``13:56:21  Ana 對 所有人:``, ``14:39:26  Ana 对 所有人:``)
     bare: tuple[str, ...] = ()
     head: re.Pattern[str] = field(init=False, repr=False, compare=False)
     to_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
@@ -85,8 +85,8 @@ LANGS: tuple[ZoomLang, ...] = (
     ZoomLang("de", ("Von",), ("an",), ("Alle", "Jeder"), ("Direktnachricht", "Privat", "Privatnachricht")),
     ZoomLang("it", ("Da",), ("a",), ("Tutti",), ("Messaggio diretto", "In privato", "Privatamente", "Privato")),
     ZoomLang("ja", ("開始",), ("終了", "に"), ("皆様", "全員"), ("ダイレクトメッセージ", "プライベート", "非公開", "個人")),
-    ZoomLang("zh", ("来自", "从"), ("发送至", "发送给", "至", "到", "给"), ("所有人", "每个人", "全体成员"),
-             ("私信", "私聊", "直接消息", "私人消息")),
+    ZoomLang("zh", ("来自", "从"), ("对", "发送至", "发送给", "至", "到", "给"), ("所有人", "每个人", "全体成员"),
+             ("私信", "私聊", "直接消息", "私人消息"), bare=("对",)),
     ZoomLang("zh-tw", ("來自", "從"), ("對", "傳送至", "傳送給", "至", "到", "給"), ("所有人", "每個人"),
              ("私訊", "私人訊息", "直接訊息", "私下", "私聊"), bare=("對",)),
     ZoomLang("ko", ("발신자", "보낸 사람"), ("수신자", "받는 사람"), ("모두에게", "모두", "모든 사람", "모든 참가자"),
