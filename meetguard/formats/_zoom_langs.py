@@ -57,7 +57,7 @@ class ZoomLang:
         sets = object.__setattr__
         head = rf"({_TIME})([ \t]+)({sender})([ \t]+)(.*)"
         if self.bare:   # no sender word: only a header naming the bare "to" word is one
-            head = rf"({_TIME})([ \t]+)(?:({sender})([ \t]+))?(?=.*?[ \t](?:{_alts(self.bare)})[ \t])(.*)"
+            head = rf"({_TIME})([ \t]+)(?:({sender})([ \t]+)|(?=.*?[ \t](?:{_alts(self.bare)})[ \t]))(.*)"
         sets(self, "head", re.compile(head))
         sets(self, "to_re", re.compile(rf"[ \t]+(?:{to})[ \t]+", re.IGNORECASE))
         sets(self, "to_everyone", re.compile(rf"(.*)[ \t]+(?:{to})[ \t]+(?:{everyone})", re.DOTALL | re.IGNORECASE))
