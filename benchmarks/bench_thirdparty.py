@@ -7,6 +7,8 @@ Corpora (tests/fixtures/thirdparty/, README.md there gives origin and licence):
 - ``tables``: the rows of Presidio's own recognizer test tables (presidio-analyzer/tests);
 - ``research``: presidio-research's synthetic sentences (synth_dataset_v2.json, a sample);
 - ``slurp_devel``: SLURP's spoken commands, lower case, numbers as words (devel split);
+- ``slurp_devel_rest``: the devel rows ``slurp_devel`` left (9 with a person or place, 600
+  others): a second tuning set for false positives on ordinary words;
 - ``slurp_test``: the same from SLURP's test split: the held-out corpus, never tuned on.
 
 The judge, ``presidio_all(language)``: ``AnalyzerEngine`` on the same spaCy model with its
@@ -40,7 +42,8 @@ from _output import emit
 
 DATA = HERE.parent / "tests" / "fixtures" / "thirdparty"
 CORPORA = {"tables": "presidio_tables.jsonl", "research": "presidio_research.jsonl",
-           "slurp_devel": "slurp_devel.jsonl", "slurp_test": "slurp_test.jsonl"}
+           "slurp_devel": "slurp_devel.jsonl", "slurp_devel_rest": "slurp_devel_rest.jsonl",
+           "slurp_test": "slurp_test.jsonl"}
 Spans = Sequence[tuple[int, int, str]]
 
 

@@ -78,7 +78,8 @@ def test_pattern_rules_leave_out_what_they_name(text: str, value: str, etype: st
     ("12 2001", "DATE_TIME"), ("dorothy", "PERSON"), ("bill malinda", "PERSON"), ("Le Goff", "PERSON"),
     ("Van Dijk", "PERSON"), ("De Luca", "PERSON"), ("IBM", "ORGANIZATION"), ("paris", "LOCATION"),
     ("Agatha Á", "ORGANIZATION"), ("CO Uruguay 64677", "ORGANIZATION"), ("ec 76634", "ORGANIZATION"),
-    ("remove finlee's", "PERSON"), ("Novo mesto Country Club", "ORGANIZATION"), ("Quinta de São Tiago", "ORGANIZATION"),
+    ("remove finlee's", "PERSON"), ("the first of May", "DATE_TIME"), ("march twenty first", "DATE_TIME"),
+    ("the year two thousand", "DATE_TIME"), ("Novo mesto Country Club", "ORGANIZATION"), ("Quinta de São Tiago", "ORGANIZATION"),
 ])
 def test_ner_rules_keep_true_values(value: str, ptype: str) -> None:
     assert ner_rule(value, ptype) is None
@@ -88,6 +89,9 @@ def test_ner_rules_keep_true_values(value: str, ptype: str) -> None:
     ("jack", "PERSON", "quick reply to ", False), ("smith", "PERSON", "a call with ", False),
     ("al", "PERSON", "meeting with ", False),
     ("NINA VAN DIJK", "PERSON", "PING ", True), ("PARIS", "LOCATION", "", True),
+    ("wyatt", "PERSON", "play ", False), ("obama", "PERSON", "what did ", False),
+    ("jaipur", "ORGANIZATION", "weather in ", False), ("ben", "PERSON", "did ", False),
+    ("OBAMA", "PERSON", "", True),
 ])
 def test_uncased_spans_keep_cued_and_known_names(value: str, ptype: str, before: str, caps: bool) -> None:
     assert ner_rule(value, ptype, before, caps) is None
@@ -101,11 +105,21 @@ def test_uncased_spans_keep_cued_and_known_names(value: str, ptype: str, before:
     ("1111 1112", "DATE_TIME", "number-as-date"), ("node 18.19.0", "PERSON", "chat-word"),
     ("DEA number", "PERSON", "chat-word"), ("Ping", "PERSON", "leading-verb"),
     ("grafana", "PERSON", "uncased-unknown"), ("nos vemos", "PERSON", "uncased-unknown"),
+    ("cancel alarm", "PERSON", "uncased-unknown"), ("moon", "PERSON", "uncased-unknown"),
+    ("current news", "ORGANIZATION", "uncased-unknown"), ("sun and moon", "ORGANIZATION", "uncased-unknown"),
+    ("what day of the week", "DATE_TIME", "calendar-word"), ("what year", "DATE_TIME", "calendar-word"),
     ("4417829", "DATE_TIME", "labelled-number"),
     ("PORT 8080", "DATE_TIME", "chat-word"),
 ])
 def test_ner_rules_leave_out_what_they_name(value: str, ptype: str, rule: str) -> None:
     assert ner_rule(value, ptype, "order " if rule == "labelled-number" else "") == rule
+
+
+def test_an_everyday_word_after_a_weak_cue_needs_a_name_word() -> None:
+    # "and", "is", "for" stand before anything: a word after them counts only as a name word
+    assert ner_rule("moon", "PERSON", "between sun and ") == "uncased-unknown"
+    assert ner_rule("wyatt", "PERSON", "between sun and ") is None
+    assert ner_rule("al", "PERSON", "a meeting with ") is None   # a cue only people take
 
 
 def test_a_line_in_capitals_has_no_case_to_read() -> None:

@@ -11,6 +11,8 @@ Each argument is a git directory (bare is fine); files are read at HEAD with ``g
   data/synth_dataset_v2.json (full_text and spans).
 - slurp_devel.jsonl, slurp_test.jsonl: seeded samples of SLURP's devel and test splits
   (dataset/slurp/*.jsonl): the sentence and its entities as character spans.
+- slurp_devel_rest.jsonl: the devel rows slurp_devel.jsonl left, a second tuning set
+  (``--devel-rest SLURP_GIT_DIR`` writes it alone; the train split is too large for the mirror).
 Every file is MIT (Presidio, presidio-research) or CC BY 4.0 (SLURP's text); see README.md there.
 """
 
@@ -127,6 +129,17 @@ def slurp(repo: str, split: str, n_named: int, n_other: int) -> list[dict[str, A
     return rng.sample(named, min(n_named, len(named))) + rng.sample(other, n_other)
 
 
+def devel_rest(repo: str) -> list[dict[str, Any]]:
+    """SLURP devel rows outside slurp_devel.jsonl: every one with a person or place (few: the
+    extract took most), and 600 others (ordinary words, for false positives)."""
+    taken = {json.loads(line)["text"] for line in (OUT / "slurp_devel.jsonl").read_text(encoding="utf-8").splitlines()}
+    rows = [r for line in _git(repo, "show", "HEAD:dataset/slurp/devel.jsonl").splitlines()
+            if (r := _slurp_row(json.loads(line))) is not None and r["text"] not in taken]
+    named = [r for r in rows if any(s["type"] in ("person", "place_name") for s in r["spans"])]
+    other = [r for r in rows if r not in named]
+    return named + random.Random(24).sample(other, min(600, len(other)))
+
+
 def _write(name: str, rows: list[dict[str, Any]]) -> None:
     with (OUT / name).open("w", encoding="utf-8") as fh:
         for r in rows:
@@ -134,6 +147,9 @@ def _write(name: str, rows: list[dict[str, Any]]) -> None:
 
 
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["--devel-rest"]:   # a further tuning set, added after the first three
+        _write("slurp_devel_rest.jsonl", devel_rest(argv[1]))
+        return
     presidio, research_repo, slurp_repo = argv
     OUT.mkdir(parents=True, exist_ok=True)
     _write("presidio_tables.jsonl", presidio_tables(presidio))

@@ -17,6 +17,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from .._wordlists import words
 from ._hits import RANK_FLOOR, Hit
+from ._namewords import PERSON_CUE, name_word
 from ._ner import _IMPERATIVES, _LOWER_CUE, _PARTICLES, FOREIGN_WORDS, NOT_NAMES
 from ._patterns import _FILE_EXTS
 from ._phones import NEG_CUE
@@ -40,17 +41,19 @@ RULES: dict[str, str] = {
     "file-name": "a URL result that is a bare file name ('notes.md', 'main.py': .md and .py are also "
                  "top-level domains) with no scheme, www or path",
     "calendar-word": "weekdays, months, parts of the day, relative dates and clock times ('next Tuesday', "
-                     "'jeudi', 'this morning') identify no one; dates with a day or year number stay",
+                     "'jeudi', 'this morning', 'what day of the week') identify no one; dates with a day or year "
+                     "number stay",
     "chat-word": "a NER span made only of chat, label and everyday words ('Thanks', 'Agenda', 'Webinar ID', "
                  "'SSN') or of a number or code ('C4', 'JIRA-4521', 'port 8080', '$40') is no name, place, "
                  "organisation or date",
     "leading-verb": "a chat verb that opens a PERSON span ('Ping Dana Whitfield', 'ping lena andersson', "
                     "'Ping' alone) is the sentence's verb, not part of the name: the span keeps the words after it",
     "uncased-unknown": "a PERSON or ORGANIZATION span in a text without case to read (written in lower case, or a "
-                       "line in capitals) with no person cue before it ('ask', 'with', 'to') and none of its words a "
-                       "first name of the names list: spaCy's small model guesses such spans from position alone "
-                       "('grafana shows', 'nos vemos', 'IS STILL BLOCKED'); meetguard's own lower-case name finders "
-                       "and the line read in lower case still run",
+                       "line in capitals) none of whose words is a name word (name_words.txt: first names, "
+                       "surnames and places no English dictionary writes in lower case) and with no cue only "
+                       "people take before it ('ask', 'with', 'to'): spaCy's small model guesses such spans from "
+                       "position alone ('grafana shows', 'cancel alarm', 'current news', 'IS STILL BLOCKED'); "
+                       "meetguard's own lower-case name finders apply the same test",
     "foreign-word": "lower-case function words of another language at a NER span's ends (or left of it beside "
                     "meetguard's own finding) are cut: the English model reads 'Lyon le', 'Madrid el' as names",
     "number-as-date": "spaCy's DATE over groups of digits split by spaces alone ('1111 1112'), none of them a "
@@ -120,9 +123,17 @@ _CALENDAR = words("calendar_words")
 _CLOCKISH = re.compile(r"(?i)^\d{1,2}(?:(?:[:.h]\d{2})(?:[ap]\.?m\.?)?|[ap]\.?m\.?)$")
 
 
+# function words that may stand around calendar words ("what day of the week", "the next day");
+# spaCy's English stop words hold number words too ("first", "twenty"): those are a date's own
+_NUMBER_WORDS = frozenset(["one", "two", "three", "four", "five", "six", "eight", "nine", "ten", "eleven", "twelve",
+                           "fifteen", "twenty", "forty", "fifty", "sixty", "hundred", "first", "third", "once"])
+_FILLERS = frozenset(STOP_WORDS) - _NUMBER_WORDS
+
+
 def _calendar_only(value: str) -> bool:
-    words = re.findall(r"[\w'’:.]+", value.casefold())
-    return bool(words) and all(w.strip(".") in _CALENDAR or _CLOCKISH.match(w) for w in words)
+    words = [w.strip(".") for w in re.findall(r"[\w'’:.]+", value.casefold())]
+    return any(w in _CALENDAR or _CLOCKISH.match(w) for w in words) and all(
+        w in _CALENDAR or w in _FILLERS or _CLOCKISH.match(w) for w in words)
 
 
 _NO_HARM = re.compile(r"(?i)^(?:[a-z]{1,3}\d{1,3}|[a-z]{2,10}-\d{1,6}|\d+(?:[.:,]\d+)*%?|[$€£]\s?\d[\d,.]*\w*|"
@@ -205,8 +216,8 @@ def _name_rule(value: str, ptype: str, ws: list[str], before: str, caps: bool) -
     """Rules leading-verb and uncased-unknown (names, places, organisations)."""
     if ptype == "PERSON" and len(ws) == 1 and ws[0] in _IMPERATIVES:
         return "leading-verb"
-    if ptype in ("PERSON", "ORGANIZATION") and (value.islower() or caps) and not _LOWER_CUE.search(before) \
-            and not any(w in words("first_names") for w in ws):
+    if ptype in ("PERSON", "ORGANIZATION") and (value.islower() or caps) \
+            and not any(w not in NOT_NAMES and name_word(w) for w in ws) and not PERSON_CUE.search(before):
         return "uncased-unknown"
     return None
 

@@ -289,7 +289,7 @@ def french_ner_hit(text: str, label: str, start: int, end: int) -> Hit | None:
             return _cued_inside(text, start, value)
         return Hit(start, end, "PERSON", 0.55, " ".join(value.casefold().split()), RANK_NER - 1)
     mapped = {"PER": "PERSON", "LOC": "LOCATION", "ORG": "ORG"}.get(label)
-    hit = None if mapped is None else ner_hits(text, mapped, start, end)
+    hit = None if mapped is None else ner_hits(text, mapped, start, end, name_words=False)
     if hit is None and label == "PER" and _uncased_name(text, start, value):
         hit = Hit(start, end, "PERSON", 0.7, value.casefold(), RANK_NER)
     if hit is None and label == "ORG":

@@ -2,7 +2,9 @@
 to me", "show john's contact information", "send invite bill malinda", "mr richards".
 
 A word is a name here when it is a first name of ``meetguard/data/first_names.txt`` (the
-top 1,000 first names of 30 countries in names-dataset 3.3.1, a maintained list on PyPI) and
+top 1,000 first names of 30 countries in names-dataset 3.3.1, a maintained list on PyPI; one
+that is also a dictionary word only when English speakers give it: "jack", not "moon",
+``_namewords.name_word``) and
 it stands where only people stand: after a cue people take ("reply to", "talk to", "invite",
 "text", "meeting with", "named"), before a verb only people do ("needs", "said", "wants"), or
 as a possessive before a person's attribute ("john's contact", "terry's birthday"); after a
@@ -19,6 +21,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from .._wordlists import words
 from ._hits import RANK_NER, Hit
+from ._namewords import name_word
 from ._ner import FOREIGN_WORDS, NOT_NAMES
 from ._roster import EVERYDAY
 
@@ -55,7 +58,7 @@ _KIN = frozenset(["mom", "mum", "mommy", "dad", "daddy", "mother", "father", "si
 
 
 def _is_first(word: str) -> bool:
-    return word in words("first_names") and word not in STOP_WORDS and word not in NOT_NAMES \
+    return word in words("first_names") and name_word(word) and word not in STOP_WORDS and word not in NOT_NAMES \
         and word not in _KIN and word not in words("calendar_words")
 
 

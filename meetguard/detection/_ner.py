@@ -14,6 +14,7 @@ from typing import Any
 
 from .._errors import ModelUnavailable
 from ._hits import RANK_CUED, RANK_NER, Hit
+from ._namewords import name_word, uncased_name
 from ._patterns import DATE_WORD
 from ._places import is_place
 from ._roster import EVERYDAY
@@ -196,7 +197,10 @@ def _drop_number_words(text: str, start: int, end: int) -> int:
         end = cut
 
 
-def ner_hits(text: str, label: str, start: int, end: int) -> Hit | None:
+def ner_hits(text: str, label: str, start: int, end: int, name_words: bool = True) -> Hit | None:
+    """spaCy's entity ``text[start:end]`` of ``label`` read as a hit, or None; ``name_words``:
+    an uncased PERSON must hold a name word or follow a person cue (``_namewords``, English
+    lists: French names such as "jules-gérard peltier" are read by _fr's own rules)."""
     start, end = _trim(text, start, end)
     if label in ("PERSON", "ORG", "LOCATION", "FAC", "NRP"):
         end = _drop_number_words(text, start, end)
@@ -214,6 +218,8 @@ def ner_hits(text: str, label: str, start: int, end: int) -> Hit | None:
         # Ward"); a title-case run of plain words without an org word is a name.
         if not title_name(value):
             return _single_org(text, start, end)
+        if name_words and value.islower() and not uncased_name(value, text[max(0, start - 24):start]):
+            return None   # "current news": no name word, no cue
         return Hit(start, end, "PERSON", 0.6, " ".join(value.casefold().split()), RANK_NER - 1)
     if label == "PERSON":
         # "Ping Dana Whitfield", "Ping": the small model takes a sentence's
@@ -226,9 +232,10 @@ def ner_hits(text: str, label: str, start: int, end: int) -> Hit | None:
             value = rest
         if not person_ok(value) or not _not_everyday(value):
             return None
-        if (value.islower() or value.isupper()) and " " not in value \
-                and not _LOWER_CUE.search(text[max(0, start - 24):start]):
-            return None  # "grafana shows ...", "IS STILL BLOCKED": one uncased word needs a cue ("ask sam")
+        before = text[max(0, start - 24):start]
+        if (value.islower() or value.isupper()) and (" " not in value or name_words) and not (
+                uncased_name(value, before) if name_words else _LOWER_CUE.search(before)):
+            return None  # "grafana shows", "cancel alarm", "IS STILL BLOCKED": a name word or a cue ("ask sam")
         if is_place(value):
             return Hit(start, end, "LOCATION", 0.7, " ".join(value.casefold().split()), RANK_NER)
         return Hit(start, end, "PERSON", 0.85, " ".join(value.casefold().split()), RANK_NER)
@@ -326,6 +333,9 @@ _NOT_LOWER_NAMES = EVERYDAY | FOREIGN_WORDS | NOT_NAMES | _ORG_WORDS | _IMPERATI
 _NOUN_CUE = re.compile(r"(?i)(?:\b(?:my|the|a|an|your|his|her|their|our|new|this|that|its)|['’]s)\s+$")
 
 
+_NOUN_VERBS = ("contact", "email", "message", "call")
+
+
 def lower_cued_names(text: str) -> list[Hit]:
     """"ping lena andersson", "ask wulf schleich": a lower-case name after a cue
     that only people take, when its words are no everyday words."""
@@ -337,6 +347,8 @@ def lower_cued_names(text: str) -> list[Hit]:
         first, second = m.group(1), m.group(2)
         if first in bad or len(first) < 3 or _NOUN_CUE.search(text[max(0, m.start() - 12):m.start()]):
             continue
+        if m.group(0).startswith(_NOUN_VERBS) and not name_word(first):
+            continue   # "email activity", "message history": a cue that is also a noun needs a name word
         last = second.split()[-1] if second else ""
         end = m.end(2) if second and last not in bad and len(last) >= 2 else m.end(1)
         value = text[m.start(1):end]
