@@ -251,6 +251,8 @@ def test_zoom_header_without_a_sender_word_only_with_the_bare_to_word() -> None:
     assert write_document(doc)["meeting_saved_chat.txt"].decode("utf-8").splitlines()[0] == "13:56:21  瑄瑄老師 對 所有人:"
     with pytest.raises(UnsupportedFormat):
         _chat("13:56:21  瑄瑄老師 所有人:\n\thi\n")
+    # with the word before the sender, no 對 is needed
+    assert [m.sender.label if m.sender else None for m in _chat("10:00:01 來自 Ana 傳送至 所有人:\n\thi\n").items] == ["Ana"]
 
 
 def test_real_spanish_private_lines_stay_private_with_their_recipient() -> None:
