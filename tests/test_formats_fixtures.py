@@ -315,3 +315,19 @@ def test_zoom_private_marker_without_a_known_to_word_is_never_public() -> None:
            for m in doc.items if isinstance(m, ChatMessage) and m.private]
     assert dms == [("ホスト・事務局", ["さくらはらスマホ"])] * 4 + [
         ("Natsuko Saigusa", ["ホスト・事務局"]), ("櫻原雅人(はちくりうす)", ["ホスト・事務局"])]
+
+
+def test_meet_label_glued_to_the_last_word_starts_the_next_speakers_paragraph() -> None:
+    """A real Docs export lost paragraph breaks: 'sayKai Chen: Uh yeah.' Kai's
+    words must be Kai's (a refusal of his must reach them), never the paragraph
+    before's; a name after a space is text, not a label."""
+    doc = parse(load_source(FIXTURES / "google-meet" / "blockblaz__zeam-pm__June-05.excerpt.txt"))
+    view = [(c.speaker.label if c.speaker else None, c.text) for c in doc.items]
+    at = next(i for i, (_, text) in enumerate(view) if text.endswith("you wanted to say"))
+    assert view[at][0] == "Gajinder Singh"
+    assert view[at + 1][0] == "Kai Chen" and view[at + 1][1].startswith("Uh yeah. Uh I uh I open uh PR 9 76.")
+    assert ("Parthasarathy Ramanujam", "Okay. Okay.") in view
+    assert not any("Chen: " in text or "Singh: " in text for _, text in view)
+    spaced = _doc("t.txt", "Sync - Transcript\n00:00:00\nAna Díaz: hi\nBen Okafor: as I told Ana Díaz: fine\n")
+    assert [(c.speaker.label if c.speaker else None, c.text) for c in spaced.items] == [
+        ("Ana Díaz", "hi"), ("Ben Okafor", "as I told Ana Díaz: fine")]

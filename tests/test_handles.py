@@ -155,7 +155,8 @@ NEW_FORMATS = ["google-meet/built__meet_docs_transcript.txt", "google-meet/built
                "otter/ladybug-podcast__ladybug-website__62-security.excerpt.txt", "otter/built__otter_transcript.docx",
                "zoom-chat/peterkaminski__ogm-2025-11-06__meeting_saved_new_chat.txt",
                "zoom-captions/peterkaminski__ogm-2025-11-06__meeting_saved_closed_caption.excerpt.txt",
-               "zoom-chat-panel/built__zoom_panel_from.txt", "zoom-chat-panel/built__zoom_panel_bare.txt"]
+               "zoom-chat-panel/built__zoom_panel_from.txt", "zoom-chat-panel/built__zoom_panel_bare.txt",
+               "google-meet/blockblaz__zeam-pm__June-05.excerpt.txt"]
 
 
 @pytest.mark.models

@@ -36,6 +36,7 @@ of the message below. Meet has no private chat messages.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -98,6 +99,33 @@ def _paragraph(line: str, names: set[str]) -> tuple[str | None, str]:
     return None, line
 
 
+def _unglue(items: list[Cue], names: set[str]) -> list[Cue]:
+    """Split a paragraph where the next speaker's label is glued to its last word.
+
+    Docs exports lose a paragraph break now and then (``... you wanted to
+    sayKai Chen: Uh yeah.``, ``Okay.Gajinder Singh: So ...``). The words after
+    a label of a speaker of this transcript (or an attendee) glued to a
+    non-space character are that speaker's, never the one before: they start
+    a paragraph of their own at the same time mark.
+    """
+    known = names | {c.speaker.label for c in items if c.speaker is not None}
+    if not known:
+        return items
+    alternatives = "|".join(re.escape(n) for n in sorted(known, key=len, reverse=True))
+    glued = re.compile(rf"(?<=\S)({alternatives}): ")
+    out: list[Cue] = []
+    for cue in items:
+        cuts = list(glued.finditer(cue.text))
+        if not cuts:
+            out.append(cue)
+            continue
+        out.append(dataclasses.replace(cue, text=cue.text[: cuts[0].start()]))
+        for k, m in enumerate(cuts):
+            end = cuts[k + 1].start() if k + 1 < len(cuts) else len(cue.text)
+            out.append(Cue(0, cue.start, cue.end, Speaker(m.group(1)), cue.text[m.end() : end]))
+    return [dataclasses.replace(c, index=i) for i, c in enumerate(out)]
+
+
 @dataclass(frozen=True)
 class GoogleMeet:
     name: str = "google-meet"
@@ -140,7 +168,7 @@ class GoogleMeet:
             else:
                 who, said = _paragraph(text, names)
                 items.append(Cue(len(items), at, at, Speaker(who) if who else None, said))
-        return Document(source.name, self.name, "transcript", tuple(items), meta=meta)
+        return Document(source.name, self.name, "transcript", tuple(_unglue(items, names)), meta=meta)
 
     def write(self, doc: Document) -> dict[str, bytes]:
         meta: dict[str, Any] = doc.meta if isinstance(doc.meta, dict) else {}
