@@ -331,3 +331,12 @@ def test_meet_label_glued_to_the_last_word_starts_the_next_speakers_paragraph() 
     spaced = _doc("t.txt", "Sync - Transcript\n00:00:00\nAna Díaz: hi\nBen Okafor: as I told Ana Díaz: fine\n")
     assert [(c.speaker.label if c.speaker else None, c.text) for c in spaced.items] == [
         ("Ana Díaz", "hi"), ("Ben Okafor", "as I told Ana Díaz: fine")]
+
+
+def test_meet_chat_name_colon_without_a_space_before_it() -> None:
+    text = "00:00:20.906,00:00:23.906\nDoge: Le woof has arrived!\n\n00:00:25.000,00:00:25.000\nAna Díaz: ratio 2 : 1\n\n"
+    doc = _doc("chat.sbv", text)
+    assert doc.format == "google-meet-chat"
+    assert [(m.sender.label if m.sender else None, m.text) for m in doc.items if isinstance(m, ChatMessage)] == [
+        ("Doge", "Le woof has arrived!"), ("Ana Díaz", "ratio 2 : 1")]
+    assert write_document(doc)["chat.sbv"].decode("utf-8") == text[:-1]     # one newline at the end

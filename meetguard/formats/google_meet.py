@@ -30,8 +30,10 @@ Chat (SubViewer-like blocks)::
     0:00:05.123,0:00:05.123
     Ana Diaz : hello everyone
 
-One message per block: its timing line, then ``Name : text``, further lines
-of the message below. Meet has no private chat messages.
+One message per block: its timing line, then ``Name : text`` (or ``Name:
+text``, as a README quoting Meet's file shows it), further lines of the message
+below; the writer keeps the form the file's first message used. Meet has no
+private chat messages.
 """
 
 from __future__ import annotations
@@ -238,28 +240,33 @@ class GoogleMeetChat:
 
     def sniff(self, source: Source) -> bool:
         head = first_lines(source, 2)
-        return len(head) == 2 and bool(_CHAT_TIMING.fullmatch(head[0])) and " : " in head[1]
+        return len(head) == 2 and bool(_CHAT_TIMING.fullmatch(head[0])) and head[1].find(": ") > 0
 
     def parse(self, source: Source) -> Document:
         items: list[ChatMessage] = []
+        seps: list[str] = []
         for no, block in _chat_blocks(source, lines_of(source)):
             first = block[1] if len(block) > 1 else ""
-            at = first.find(" : ")
-            if at <= 0:
+            at = first.find(": ")                 # "Name : text", or "Name: text"
+            if at <= 0 or not first[:at].strip():
                 raise input_error(source, "message without 'Name : ' after its timing", no + 1)
-            text = "\n".join([first[at + 3 :], *block[2:]])
+            seps.append(" : " if first[at - 1] == " " else ": ")
+            text = "\n".join([first[at + 2 :], *block[2:]])
             items.append(ChatMessage(len(items), block[0], Speaker(first[:at].strip()), text))
-        return Document(source.name, self.name, "chat", tuple(at_mentions(items)))
+        return Document(source.name, self.name, "chat", tuple(at_mentions(items)),
+                        meta={"sep": seps[0] if seps else " : "})
 
     def write(self, doc: Document) -> dict[str, bytes]:
+        meta: dict[str, Any] = doc.meta if isinstance(doc.meta, dict) else {}
+        sep = ": " if meta.get("sep") == ": " else " : "
         out: list[str] = []
         for item in doc.items:
             if not isinstance(item, ChatMessage):
                 raise input_error(Source(doc.name, {}, path=doc.name), "a Google Meet chat holds chat messages only")
-            sender = " ".join(item.sender.label.replace(" : ", " ").split()) if item.sender else ""
+            sender = " ".join(item.sender.label.replace(":", " ").split()) if item.sender else ""
             body = [line for line in text_lines(item.text) if line.strip()] or [""]
             # a body line never reads as a timing: it would start a message of its own
             body = [f" {line}" if _CHAT_TIMING.fullmatch(line.rstrip()) else line for line in body]
             time = item.time if _CHAT_TIMING.fullmatch(item.time) else "0:00:00.000,0:00:00.000"
-            out += [time, f"{sender or 'Unknown speaker'} : {body[0]}", *body[1:], ""]
+            out += [time, f"{sender or 'Unknown speaker'}{sep}{body[0]}", *body[1:], ""]
         return {doc.name: "\n".join(out).encode("utf-8")}
