@@ -122,3 +122,23 @@ def test_a_release_the_independent_model_still_hears_a_value_in_is_refused(
     assert not {"solberg", "litware"} & set(re.findall(r"[a-z]+", json.dumps(record).lower()))
     assert not record.get("artefacts")
     # the same clip with its bleeps in place is released (test_nothing_of_a_value_is_released)
+
+
+def test_a_release_whose_hearing_looped_is_decided(guard: Guard, ear: Any, tmp_path: Path) -> None:
+    """#23: this clip's bleeped release sent base's beam search into a repetition loop (224
+    tokens at every fallback temperature and seek: the guard ran over 15 minutes). Every
+    decode is now bounded by the length of what it hears; the guard decides: released with
+    nothing of the address, or refused (verification_failed), never released unheard."""
+    name = "email_single__espeak-us-f3.flac"
+    clip, stem = CLIPS[name], Path(name).stem
+    meeting = Meeting.from_files(audio=CORPUS / name, attendees=[m["id"] for m in MANIFEST["roster"]])
+    try:
+        result = guard.process_sync(meeting, "summarization", "summarizer", AT, verify=True)
+    except VerificationError:
+        return
+    assert result.decision == "release"
+    items = json.loads(result.outputs[f"{stem}.transcript.json"])["items"]
+    transcript = " ".join(item["text"] for item in items)
+    heard = _hear(ear, bytes(result.outputs[f"{stem}.redacted.wav"]), tmp_path / "released.wav")
+    for value in clip["values"]:
+        assert not heard_parts(value, transcript) and not heard_parts(value, heard), stem

@@ -189,3 +189,51 @@ def test_the_real_detector_hears_what_the_first_decode_missed(tmp_path: Path, re
     guard = Guard(policy, GuardOptions(), detector=real_detector, transcriber=clean,
                   audit=MemoryAuditSink())
     assert guard.process_sync(meeting, "summarization", "summarizer", verify=True).decision == "release"
+
+
+def test_a_decode_is_bounded_by_the_length_of_what_it_hears() -> None:
+    """#23: a bleeped 6 s release made base's beam search loop for 224 tokens at every
+    fallback temperature and seek (over 15 minutes). The options bound it."""
+    from meetguard.audio.whisper_backend import (
+        MAIN_TEMPERATURES,
+        TOKENS_PER_SECOND,
+        VERIFY_BEAM,
+        decode_options,
+        sample_len_for,
+    )
+
+    short = decode_options("verify", 6.0)
+    assert short["sample_len"] <= 6 * TOKENS_PER_SECOND + 16 < 224
+    assert short["beam_size"] == VERIFY_BEAM and short["best_of"] < VERIFY_BEAM
+    assert len(short["temperature"]) < len(MAIN_TEMPERATURES) and short["temperature"][0] == 0.0
+    assert decode_options("main", 6.0)["sample_len"] == short["sample_len"]
+    assert "beam_size" not in decode_options("main", 6.0)
+    assert sample_len_for(0.2) >= 16 and sample_len_for(30.0) == sample_len_for(600.0) == 224
+    assert sample_len_for(10.0) > sample_len_for(5.0)
+
+
+@pytest.mark.models
+def test_the_real_backend_passes_the_bound_and_refuses_a_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real openai-whisper backend hands whisper the bounded options; a verification
+    decode whose last try still repeats itself fails closed, a main decode does not."""
+    import whisper
+
+    from meetguard.audio.transcriber import get_transcriber
+
+    seen: list[dict[str, Any]] = []
+    loop = {"segments": [{"compression_ratio": 4.1, "words": [
+        {"word": " bleep", "start": 0.0, "end": 0.5, "probability": 0.2}]}]}
+
+    def fake(model: Any, audio: Any, **kwargs: Any) -> dict[str, Any]:
+        seen.append(kwargs)
+        return loop
+
+    transcriber = get_transcriber("openai-whisper", "tiny.en")
+    monkeypatch.setattr(whisper, "transcribe", fake)
+    samples = np.zeros(16000 * 4, dtype=np.float32)
+    with pytest.raises(VerificationError, match="repetition loop"):
+        transcriber.transcribe(samples, variant="verify")
+    assert [c.text.strip() for c in transcriber.transcribe(samples)] == ["bleep"]
+    verify, main = seen
+    assert verify["sample_len"] <= 4 * 8 + 16 and main["sample_len"] == verify["sample_len"]
+    assert verify["beam_size"] == 5 and verify["compression_ratio_threshold"] == 2.4

@@ -8,12 +8,23 @@ timings are the model's own, not openai-whisper's generic fallback.
 
 The main decode is greedy (with whisper's temperature fallback); the
 verification decode (``variant="verify"``) is a beam search (:data:`VERIFY_BEAM`
-beams, as many samples at the fallback temperatures), an independent hearing.
+beams; at its fewer fallback temperatures, :data:`VERIFY_TEMPERATURES`, the best of
+:data:`VERIFY_BEST_OF` samples), an independent hearing.
+
+Every decode is bounded by the length of what it hears (:func:`sample_len_for`):
+speech stays under about 6-8 tokens a second, timestamps included, so a decode that
+runs on past :data:`TOKENS_PER_SECOND` tokens a second is a hallucination loop (whisper
+would otherwise go on for 224 tokens, at every fallback temperature, at every seek:
+a bleeped 6 s release took over 15 minutes to hear). A verification decode that still
+ends in a loop (its gzip compression ratio over whisper's 2.4 at the last temperature)
+heard nothing trustworthy there: it raises :class:`VerificationError`, so the item is
+refused, never released unheard.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import os
 import threading
 from pathlib import Path
@@ -21,17 +32,37 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import ModelUnavailable, TranscriptionError
+from .._errors import ModelUnavailable, TranscriptionError, VerificationError
 from .._model import Cue
 from .backend import VERIFY, DecodeVariant, cue_from_words, model_input
 from .models import checkpoint_file
 
-__all__ = ["WhisperTranscriber", "load_whisper"]
+__all__ = ["WhisperTranscriber", "decode_options", "load_whisper", "sample_len_for"]
 
 _models: dict[tuple[str, str], tuple[Any, threading.Lock]] = {}
 _models_lock = threading.Lock()
 _threads_set = False
 VERIFY_BEAM = 5
+VERIFY_BEST_OF = 2
+MAIN_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+VERIFY_TEMPERATURES = (0.0, 0.5)
+TOKENS_PER_SECOND = 8
+TOKEN_MARGIN = 16
+LOOP_RATIO = 2.4  # whisper's compression_ratio_threshold: above it, a decode repeats itself
+
+
+def sample_len_for(seconds: float, n_text_ctx: int = 448) -> int:
+    """The most tokens one decode of ``seconds`` of audio may sample: :data:`TOKENS_PER_SECOND`
+    a second plus :data:`TOKEN_MARGIN`, never more than whisper's own cap (half the context)."""
+    return max(1, min(n_text_ctx // 2, math.ceil(max(0.0, seconds) * TOKENS_PER_SECOND) + TOKEN_MARGIN))
+
+
+def decode_options(variant: DecodeVariant, seconds: float, n_text_ctx: int = 448) -> dict[str, Any]:
+    """whisper.transcribe's search options for ``variant`` on ``seconds`` of audio."""
+    opts: dict[str, Any] = {"sample_len": sample_len_for(seconds, n_text_ctx), "temperature": MAIN_TEMPERATURES}
+    if variant == VERIFY:
+        opts.update(beam_size=VERIFY_BEAM, best_of=VERIFY_BEST_OF, temperature=VERIFY_TEMPERATURES)
+    return opts
 
 
 def _set_threads() -> None:
@@ -123,9 +154,7 @@ class WhisperTranscriber:
         audio = model_input(samples, self._model)
         if audio is None:
             return []
-        search: dict[str, int] = {}
-        if variant == VERIFY:
-            search = {"beam_size": VERIFY_BEAM, "best_of": VERIFY_BEAM}
+        search = decode_options(variant, len(audio) / 16000, self._model.dims.n_text_ctx)
         try:
             import whisper
 
@@ -139,13 +168,17 @@ class WhisperTranscriber:
                     fp16=False,
                     language="en" if self.english_only else language,
                     initial_prompt=prompt or None,
-                    temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+                    compression_ratio_threshold=LOOP_RATIO,
                     **search,
                 )
         except Exception as exc:  # never let content or a traceback out
             raise TranscriptionError(f"openai-whisper failed: {type(exc).__name__}") from exc
+        segments = result.get("segments", [])
+        if variant == VERIFY and any(float(seg.get("compression_ratio", 0.0)) > LOOP_RATIO for seg in segments):
+            raise VerificationError("the verification decode fell into a repetition loop and heard nothing "
+                                    "trustworthy; the recording is refused, not released unheard")
         cues: list[Cue] = []
-        for seg in result.get("segments", []):
+        for seg in segments:
             raw = [
                 (w["word"], float(w["start"]) + offset, float(w["end"]) + offset, w.get("probability"))
                 for w in seg.get("words", [])
