@@ -340,3 +340,11 @@ def test_meet_chat_name_colon_without_a_space_before_it() -> None:
     assert [(m.sender.label if m.sender else None, m.text) for m in doc.items if isinstance(m, ChatMessage)] == [
         ("Doge", "Le woof has arrived!"), ("Ana Díaz", "ratio 2 : 1")]
     assert write_document(doc)["chat.sbv"].decode("utf-8") == text[:-1]     # one newline at the end
+
+
+def test_zoom_panel_copy_keeps_the_day_separator_above_the_first_message() -> None:
+    text = "Today\n\nTeam Lead  to  You (direct message) 15:29\nhello\nTeam Lead  to  Everyone 15:30\nall\n"
+    doc = _doc("chat.txt", text)
+    assert doc.format == "zoom-chat-panel"
+    assert _view(doc) == [("Team Lead", "hello", True, ("You",)), ("Team Lead", "all", False, ())]
+    assert write_document(doc)["chat.txt"].decode("utf-8") == text

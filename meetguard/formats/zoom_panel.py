@@ -22,7 +22,8 @@ target, "Me" and "You" included: the copier). A line that could start a
 message without naming its target (``Ben Okafor 4:34 PM``, as the newer panel
 writes a message grouped under the one above) cannot be told from message
 text, so a file in that shape holding such a line is refused naming it; so
-is text before the first header, and a header whose sender cannot be told
+is text before the first header (but for the panel's day separator above the
+first message, ``Today``, ``Yesterday``, a weekday or a date, kept), and a header whose sender cannot be told
 from its target. The writer writes the shape it read; a line of message text
 that would read as a header is written in parentheses.
 """
@@ -87,7 +88,12 @@ def _split(who: str, shape: str, known: set[str]) -> tuple[str, str] | None:
     return fits[0] if len(fits) == 1 else None
 
 
-def _scan(source: Source, lines: list[str]) -> list[_Head]:
+# The panel's day separator above the first message ("Today", "Yesterday", a weekday or a date).
+_DAY = re.compile(r"Today|Yesterday|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
+                  r"|[A-Z][a-z]{2,8}\.? \d{1,2}(?:, \d{4})?|\d{4}-\d{2}-\d{2}")
+
+
+def _scan(source: Source, lines: list[str], days: list[str]) -> list[_Head]:
     heads: list[_Head] = []
     for no, raw in enumerate(lines, 1):
         line = raw.rstrip()
@@ -96,6 +102,8 @@ def _scan(source: Source, lines: list[str]) -> list[_Head]:
             heads.append(found)
         elif not line.strip() and not heads:
             continue
+        elif not heads and _DAY.fullmatch(line.strip()):
+            days.append(line.strip())                       # kept, written back first
         elif not heads:
             raise input_error(source, "text before the first message header", no)
         elif heads[0].shape == "bare" and _LONE.fullmatch(line) and not line[:1].isspace():
@@ -117,7 +125,8 @@ def _known(heads: list[_Head]) -> set[str]:
 
 
 def _parse(source: Source) -> Document:
-    heads = _scan(source, split_lines(decode(source, source.data)))
+    days: list[str] = []
+    heads = _scan(source, split_lines(decode(source, source.data)), days)
     known = _known(heads)
     items: list[ChatMessage] = []
     per_item: dict[int, dict[str, str]] = {}
@@ -134,7 +143,7 @@ def _parse(source: Source) -> Document:
         per_item[i] = {"target": "" if recipients else target, "colon": h.colon, "gap": h.gap, "dm": h.dm}
     shape = heads[0].shape if heads else "from"
     return Document(source.name, "zoom-chat-panel", "chat", tuple(at_mentions(items)),
-                    meta={"shape": shape, "items": per_item})
+                    meta={"shape": shape, "items": per_item, "day": days[0] if days else ""})
 
 
 def _one(text: str) -> str:
@@ -159,7 +168,8 @@ def _write(doc: Document) -> bytes:
     meta: dict[str, Any] = doc.meta if isinstance(doc.meta, dict) else {}
     shape = "bare" if meta.get("shape") == "bare" else "from"
     per_item: dict[int, dict[str, str]] = meta.get("items", {})
-    out: list[str] = []
+    day = str(meta.get("day", ""))
+    out: list[str] = [day, ""] if _DAY.fullmatch(day) else []
     for item in doc.items:
         if not isinstance(item, ChatMessage):
             raise input_error(Source(doc.name, {}, doc.container, doc.name), "a Zoom chat holds chat messages only")
@@ -180,7 +190,8 @@ class ZoomChatPanel:
         text = sniff_text(source)
         if text is None:
             return False
-        first = next((line.rstrip() for line in split_lines(text) if line.strip()), "")
+        lines = [line.rstrip() for line in split_lines(text) if line.strip()]
+        first = next((line for line in lines if not _DAY.fullmatch(line.strip())), "")
         return _head(first) is not None
 
     def parse(self, source: Source) -> Document:
