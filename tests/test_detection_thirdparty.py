@@ -165,3 +165,26 @@ def test_lower_case_text_names_from_the_lists_not_everyday_words(
     found = {text[f.start:f.end] for f in fs if f.entity_type in ("PERSON", "ORGANIZATION", "LOCATION")}
     assert names <= {w for v in found for w in [v, *v.split()]}, found
     assert not found & words, found
+
+
+@pytest.mark.parametrize(("text", "value", "etype", "spoken"), [
+    ("Here is my National Insurance Number YZ 61 48 68 B", "YZ 61 48 68 B", "UK_NINO", False),
+    ("ni number ab 12 34 56 c please", "ab 12 34 56 c", "UK_NINO", False),
+    ("NI: AB 123456 C", "AB 123456 C", "UK_NINO", False),
+    ("IBAN: DE89 3704 0044 0532 0130 00", "DE89 3704 0044 0532 0130 00", "IBAN_CODE", True),
+    ("GB29 NWBK 6016 1331 9268 19", "GB29 NWBK 6016 1331 9268 19", "IBAN_CODE", True),
+    ("GB29 NWBK 6016 1331 9268 19", "GB29 NWBK 6016 1331 9268 19", "IBAN_CODE", False),
+    ("send it to SW1A 1AA London", "SW1A 1AA", "UK_POSTCODE", False),
+    ("call +44 20 7946 0958 today", "+44 20 7946 0958", "PHONE_NUMBER", False),
+    ("phone 07700 900123", "07700 900123", "PHONE_NUMBER", True),
+])
+def test_a_value_in_parts_is_one_finding(sides: tuple[Detector, Any], text: str, value: str, etype: str,
+                                         spoken: bool) -> None:
+    """One value, one token (#24 item 4): a NINO, IBAN, postcode or phone written in groups
+    comes out as one finding of its type, not cut by a phone, date or name reading of a part
+    (Presidio's own NINO row was an ORGANIZATION, a PHONE_NUMBER and a UK_NINO 'B')."""
+    det, _ = sides
+    [fs] = det.detect([TextUnit(text, spoken=spoken)], Roster())
+    s = text.index(value)
+    inside = [(text[f.start:f.end], f.entity_type) for f in fs if f.start < s + len(value) and s < f.end]
+    assert inside == [(value, etype)], inside

@@ -66,3 +66,31 @@ def test_presidio_is_the_floor_in_french(seed: int, detector: Detector, analyzer
     for m, spans in zip(messages, mine):
         if m.pii_free:  # no time, amount, version, ticket, room or percentage is touched
             assert not any(any(c.isdigit() for c in m.text[s:e]) for s, e, _ in spans), m.text
+
+
+def test_french_runs_every_recognizer_presidio_predefines() -> None:
+    """#24 item 1: every predefined recognizer, country ones included (Spanish, Italian, German,
+    Korean, ...), set to French; none is left to English alone."""
+    from meetguard.detection._presidio import floor_recognizers
+
+    fr, en = floor_recognizers("fr"), floor_recognizers("en")
+    assert sorted(type(r).__name__ for r in fr) == sorted(type(r).__name__ for r in en)
+    assert {r.supported_language for r in fr} == {"fr"}
+    assert {"ItFiscalCodeRecognizer", "DeKfzRecognizer", "EsNifRecognizer", "KrRrnRecognizer"} <= {
+        type(r).__name__ for r in fr}
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(("text", "value", "etype"), [
+    ("son codice fiscale : RSSMRA85T10A562S", "RSSMRA85T10A562S", "IT_FISCAL_CODE"),
+    ("plaque allemande B MD 1234", "B MD 1234", "DE_KFZ"),
+    ("la latence est de 40 ms au p99", None, None), ("LA LATENCE EST DE 40 MS AU P99", None, None),
+    ("la facture 20931 est payée", None, None), ("le budget est de 12 500 € pour le T3", None, None),
+])
+def test_other_countries_ids_in_french_and_chatter_kept(detector: Detector, text: str, value: str | None,
+                                                       etype: str | None) -> None:
+    """Their readings of French words ('est de 40' as a German plate, 'facture 20931' as a German
+    postcode) are left out by the rules words-as-plate and labelled-number."""
+    [fs] = detector.detect([TextUnit(text)], Roster())
+    found = [(text[f.start:f.end], f.entity_type) for f in fs]
+    assert found == ([] if value is None else [(value, etype)]), found

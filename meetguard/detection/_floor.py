@@ -22,6 +22,7 @@ from ._ner import _IMPERATIVES, _LOWER_CUE, _PARTICLES, FOREIGN_WORDS, NOT_NAMES
 from ._patterns import _FILE_EXTS
 from ._phones import NEG_CUE
 from ._roster import EVERYDAY
+from ._stopwords import stop_words
 
 __all__ = ["NER_TYPES", "RULES", "drop_calendar", "floor_piece_kept", "is_caps", "ner_floor_hit", "ner_rule", "pattern_rule"]
 
@@ -34,7 +35,8 @@ RULES: dict[str, str] = {
     "no-digit-id": "an identifier pattern (plates, tax, passport, licence ids) that matched letters only "
                    "('especially', 'Government' as IN_PAN) names no document",
     "words-as-plate": "a plate or registration pattern that matched ordinary lower-case words around a number "
-                      "('is up 15', 'C4 and') is a sentence, not a plate",
+                      "('is up 15', 'C4 and', 'est de 40': function words of en, fr, de, es, it) is a sentence, "
+                      "not a plate",
     "labelled-number": "a bare number or phone-shaped number that a label before it names as something else "
                        "('ticket 88213', 'order 123456789', 'build 555-123-456-7', '$300') is no postcode, "
                        "identity number, phone or date",
@@ -72,6 +74,8 @@ _CLOCK = re.compile(r"(?i)^\d{1,2}[:.h]\d{2}(?:[:.]\d{2})?(?:\s*[ap]\.?m\.?)?$")
 _VERSION = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{1,3}$")
 
 
+# function words of the languages meetings are held in: "est de 40" is French, not a German plate
+_FUNCTION = frozenset(STOP_WORDS).union(*(stop_words(lang) for lang in ("fr", "de", "es", "it")))
 _DATE_BEFORE = re.compile(r"\d[-/.]\d{1,4}[T ,]{1,2}$")
 
 
@@ -101,7 +105,7 @@ def pattern_rule(text: str, s: int, e: int, etype: str) -> str | None:
             and value.rsplit(".", 1)[-1].lower() in _FILE_EXTS and value.count(".") == 1:
         return "file-name"
     caps = is_caps(text)   # a line in capitals: "IS UP 15" as in "is up 15"
-    if etype in _PLATES and any(w.isalpha() and len(w) >= 2 and (w.islower() or caps) and w.casefold() in STOP_WORDS
+    if etype in _PLATES and any(w.isalpha() and len(w) >= 2 and (w.islower() or caps) and w.casefold() in _FUNCTION
                                 for w in re.split(r"[\s\-]+", value)):
         return "words-as-plate"
     return None
@@ -144,7 +148,7 @@ _LABEL_WORDS = frozenset(
      "acct", "swift", "bic", "tel", "phone", "mobile", "cell", "fax", "email", "e-mail", "mail", "ref", "ticket",
      "order", "invoice", "number", "no", "nr", "itin", "ein", "vat", "tin", "passport", "licence", "license",
      "postcode", "zip", "mac", "url", "wifi", "vpn", "sso", "otp", "2fa", "mfa", "dea", "taxpayer", "driver",
-     "driver's", "drivers", "medical", "social", "security", "numbers", "profile", "site", "port", "siren", "siret",
+     "driver's", "drivers", "medical", "social", "security", "national", "insurance", "numbers", "profile", "site", "port", "siren", "siret",
      "nir", "rcs", "tva", "numéro", "info"])
 _LABELLED = re.compile(r"(?i)^(?:room|port|version|v|ext|ticket|issue|pr|build)\s*#?[\d.]+$")
 _TOOL_VERSION = re.compile(r"(?i)^[a-z][\w-]*\s+v?(\d+\.\d+\.\d+)(?:[-+][\w.]+)?$")   # "node 18.19.0"

@@ -63,6 +63,41 @@ _DIGIT_TYPES = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "MEETING_ID"}
 CONTAINERS = frozenset({"EMAIL_ADDRESS", "URL", "JOIN_URL"})
 
 
+# Readings a structured identifier may hold or cut: a phone or date read in its digits, a
+# name or place the model read in its letters ("YZ 61 48 68 B" after "National Insurance
+# Number" was an ORGANIZATION "... Number YZ", a phone "61 48 68" and a UK_NINO "B").
+_WEAK_READINGS = frozenset({"PHONE_NUMBER", "DATE_TIME", "PERSON", "LOCATION", "ORGANIZATION", "NRP"})
+_NER_READINGS = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP"})
+_CHECKED = frozenset({"CREDIT_CARD", "IBAN_CODE"})   # checksummed: stronger than any reading of a part
+
+
+def _cuts(h: Hit, x: Hit) -> bool:
+    """``x`` is a weak reading inside identifier ``h`` (strictly), or a name reading that
+    crosses one of its ends."""
+    if x.participant_id is not None or x.rank >= RANK_JOIN_URL or not (h.start < x.end and x.start < h.end):
+        return False
+    inside = h.start <= x.start and x.end <= h.end and (x.end - x.start) < (h.end - h.start)
+    crosses = x.entity_type in _NER_READINGS and not (x.start <= h.start and h.end <= x.end) and not inside
+    return inside or crosses
+
+
+def one_value(hits: Sequence[Hit]) -> list[Hit]:
+    """One value, one token: a structured identifier with letters in it, or a card or IBAN
+    (any type but the weak readings and the containers), outranks the phone, date or name readings it holds or that cut it, so it comes
+    out whole ("YZ 61 48 68 B" one UK_NINO; "GB29 NWBK 6016 1331 9268 19" one IBAN_CODE when
+    read as speech); what a name reading has outside it stays."""
+    out = list(hits)
+    for i, h in enumerate(out):
+        if h.entity_type in _WEAK_READINGS or h.entity_type in CONTAINERS or not (
+                h.entity_type in _CHECKED or any(c.isalpha() for c in h.normalized)):
+            continue   # a bare run of digits ("020 7946 0958" as IT_VAT_CODE) is no stronger than a phone
+        rivals = [x for x in out if x is not h and x.entity_type in _WEAK_READINGS and _cuts(h, x)]
+        top = max((x.rank for x in rivals), default=-1)
+        if top >= h.rank:
+            out[i] = Hit(h.start, h.end, h.entity_type, h.score, h.normalized, top + 1, h.participant_id)
+    return out
+
+
 def _precedence(h: Hit) -> tuple[int, int, int, int, str]:
     """Containers first (by rank, then the longer), then by rank, then the longer."""
     return (0 if h.entity_type in CONTAINERS else 1, -h.rank, -(h.end - h.start), h.start, h.entity_type)
@@ -78,7 +113,7 @@ def resolve(text: str, hits: Iterable[Hit], skip: Sequence[tuple[int, int]],
     never an unredacted remainder. The same holds around skip spans.
     """
     chosen: list[Hit] = []
-    order = sorted(hits, key=_precedence)
+    order = sorted(one_value(list(hits)), key=_precedence)
     for h in order:
         if h.end <= h.start:
             continue

@@ -31,7 +31,9 @@ _AFTER_BAD = re.compile(r"^(?:\s?%|[.,]\d|\w|:\d|/\d)")
 NEG_CUE = re.compile(
     r"(?i)(?:\b(?:order|ticket|invoice|pr|issue|build|version|v|room|port|ref|case|po|sku|item|"
     r"tracking|page|row|line|release|sprint|bug|job|run|commit|batch|lot|serial|"
-    r"total|sum|cost|price|budget|amount|eur|usd|gbp|chf|jpy|step|years?|between)\s*(?:no\.?|number|#|:)?\s*|[#$€£¥])$"
+    r"total|sum|cost|price|budget|amount|eur|usd|gbp|chf|jpy|step|years?|between|"
+    r"facture|commande|salle|montant|prix|co[uû]t|ligne|dossier|[ée]tape|billet|r[ée]f[ée]rence|ann[ée]e)"
+    r"\s*(?:no\.?|n°|num[ée]ro|number|#|:)?\s*|[#$€£¥])$"
 )
 _PHONE_CUE = re.compile(
     r"(?i)\b(?:phone|tel|telephone|call|calling|mobile|cell|cellphone|number|whatsapp|text|sms|reach|dial|fax|"

@@ -86,10 +86,11 @@ def floor_recognizers(language: str) -> list[Any]:
     text alone (pattern recognizers, country ones included, and the phone recognizers), for
     ``language``; the NER wrappers are read from the shared spaCy pass instead (_floor).
 
-    English runs them all (an English meeting carries ids of every country). Another language
-    runs those Presidio defines for it and the English-defined ones (the language-neutral
-    formats and the default registry's): a German plate pattern over French text reads
-    "est de 40" and "10h30" as plates."""
+    Every language runs them all, each set to ``language``: a French meeting carries Spanish,
+    Italian, German or Korean ids as an English one does, and their patterns and checksums do
+    not depend on the language around them. Their false readings of ordinary words ("est de
+    40" as a German plate, "la facture 20931" as a postcode) are left out by the floor's named
+    rules (words-as-plate, labelled-number) in every language."""
     import inspect
 
     from presidio_analyzer import PatternRecognizer
@@ -100,8 +101,6 @@ def floor_recognizers(language: str) -> list[Any]:
         cls = getattr(pr, name)
         if not inspect.isclass(cls) or not (issubclass(cls, PatternRecognizer) or _is_phone(cls)):
             continue
-        if language != "en" and _native(cls) not in ("en", language):
-            continue
         if name == "EmailRecognizer":
             cls = _offline_email()
         try:
@@ -109,14 +108,6 @@ def floor_recognizers(language: str) -> list[Any]:
         except Exception:  # noqa: BLE001, S112  (a recognizer that needs extras this install lacks)
             continue
     return out
-
-
-def _native(cls: Any) -> str:
-    """The language a predefined recognizer class is defined for (its default)."""
-    import inspect
-
-    param = inspect.signature(cls).parameters.get("supported_language")
-    return str(param.default) if param is not None else "en"
 
 
 def _is_phone(obj: Any) -> bool:
