@@ -348,3 +348,19 @@ def test_zoom_panel_copy_keeps_the_day_separator_above_the_first_message() -> No
     assert doc.format == "zoom-chat-panel"
     assert _view(doc) == [("Team Lead", "hello", True, ("You",)), ("Team Lead", "all", False, ())]
     assert write_document(doc)["chat.txt"].decode("utf-8") == text
+
+
+def test_real_japanese_kara_wording_is_read_and_kept() -> None:
+    """A third Japanese client writes ``開始 A から 皆様:`` (TORIFUKUKaiou/qiita_articles);
+    before 'から' was known the file was refused at line 1, never guessed."""
+    doc = parse(load_source(FIXTURES / "zoom-chat-i18n" / "TORIFUKUKaiou__qiita_articles__EDI12_chat_ja.txt"))
+    assert doc.meta["lang"] == "ja"
+    senders = {m.sender.label for m in doc.items if isinstance(m, ChatMessage) and m.sender}
+    assert "拓人 吉村" in senders and "Koji Tanaka （ko-tk）" in senders   # the name stops before から
+    assert not any("から" in s or "皆様" in s for s in senders)
+    out = write_document(doc)[doc.name].decode("utf-8")
+    assert out.startswith("19:31:14 開始 伊藤茂 から 皆様:\n\tこんばんは！\n")
+    # a private line in that wording names sender and recipient and stays private
+    dm = _chat("19:31:14 開始 Ana から 皆様:\n\thi\n19:32:00 開始 Ana から Ben（ダイレクトメッセージ）:\n\tpsst\n")
+    assert [(m.private, [r.label for r in m.recipients]) for m in dm.items if isinstance(m, ChatMessage)] == [
+        (False, []), (True, ["Ben"])]

@@ -84,7 +84,7 @@ LANGS: tuple[ZoomLang, ...] = (
     ZoomLang("pt", ("De",), ("para",), ("Todos",), ("Mensagem direta", "Em privado", "Privadamente", "Privado")),
     ZoomLang("de", ("Von",), ("an",), ("Alle", "Jeder"), ("Direktnachricht", "Privat", "Privatnachricht")),
     ZoomLang("it", ("Da",), ("a",), ("Tutti",), ("Messaggio diretto", "In privato", "Privatamente", "Privato")),
-    ZoomLang("ja", ("開始",), ("終了", "に"), ("皆様", "全員"), ("ダイレクトメッセージ", "プライベート", "非公開", "個人")),
+    ZoomLang("ja", ("開始",), ("終了", "から", "に"), ("皆様", "全員"), ("ダイレクトメッセージ", "プライベート", "非公開", "個人")),
     ZoomLang("zh", ("来自", "从"), ("对", "发送至", "发送给", "至", "到", "给"), ("所有人", "每个人", "全体成员"),
              ("私信", "私聊", "直接消息", "私人消息"), bare=("对",)),
     ZoomLang("zh-tw", ("來自", "從"), ("對", "傳送至", "傳送給", "至", "到", "給"), ("所有人", "每個人"),
