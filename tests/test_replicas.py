@@ -92,12 +92,13 @@ def _config(dir: Path, policy: Path, name: str, upstream: str = "http://127.0.0.
     if erasure_url is not None:
         summarizer.update(erasure_url=erasure_url, erasure_key_env="TEST_ERASURE_KEY")
     cfg = dir / "sidecar.yaml"
+    more = extra.pop("more_upstreams", {})
     cfg.write_text(yaml.safe_dump({**extra,
         "policy": str(policy), "audit": "audit.jsonl",
         "tokens": [{"token": TOKEN, "scopes": ["guard", "release", "passthrough", "withdraw",
                                                "reidentify"]}],
         "jobs_dir": "jobs", "erasures_dir": "erasures",
-        "upstreams": {"summarizer": summarizer},
+        "upstreams": {"summarizer": summarizer, **more},
         "state": {"backend": "postgres", "dsn_env": "TEST_STATE_DSN", "replica": name,
                   "timeout_s": 2, "job_lease_s": lease_s},
     }))
@@ -336,6 +337,66 @@ async def test_reidentify_works_on_any_replica_and_the_database_holds_only_seale
     finally:
         for r in out:
             await r.server.close()
+
+
+async def _chat(http: aiohttp.ClientSession, r: Replica, text: str, restore: bool = False,
+                attendees: str = "p-alice,p-bob") -> str:
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Meetguard-Purpose": "summarization",
+               "X-Meetguard-Recipient": "llm-summarizer", "X-Meetguard-Meeting": "m-pass-1",
+               "X-Meetguard-Attendees": attendees}
+    if restore:
+        headers["X-Meetguard-Reidentify"] = "true"
+    async with http.post(f"{r.url}/v1/chat/completions", headers=headers, json={
+            "model": "stub", "messages": [{"role": "user", "content": text}]}) as resp:
+        body = await resp.json()
+        assert resp.status == 200, body
+        return str(body["choices"][0]["message"]["content"])
+
+
+async def test_a_pass_through_book_is_shared_sealed_and_forgotten_by_every_replica(
+        tmp_path: Path, dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+    import re
+
+    monkeypatch.setenv("TEST_STATE_DSN", dsn)
+    monkeypatch.setenv("MEETGUARD_VAULT_KEY", base64.b64encode(b"k" * 32).decode())
+    rec = Recorder()
+    up = TestServer(build_upstream(rec), host="127.0.0.1")
+    await up.start_server()
+    llm = {"llm-summarizer": {"url": f"http://127.0.0.1:{up.port}/v1", "kind": "openai", "model": "stub"}}
+    out = await _start_replicas(tmp_path, vault={"dir": "vault"}, more_upstreams=llm)
+    person = r"[<\[]PERSON_\d+[>\]]"
+    try:
+        async with aiohttp.ClientSession() as http:
+            await _chat(http, out[0], "Alice Martin wrote to alice.martin@northwind.example")
+            first = rec.received[-1].json()["messages"][0]["content"]
+            alice = re.findall(person, first)
+            assert len(alice) == 1 and "Alice" not in first, first
+            # replica 2 numbers the next names after replica 1's: Alice keeps her token
+            await _chat(http, out[1], "Bob Li asked Alice Martin")
+            second = rec.received[-1].json()["messages"][0]["content"]
+            tokens = re.findall(person, second)
+            assert len(tokens) == 2 and tokens[1] == alice[0] and tokens[0] != alice[0], second
+            # replica 3 restores a token replica 1 gave (the answer echoes it back)
+            answer = await _chat(http, out[2], f"what did {alice[0]} say?", restore=True)
+            assert "Alice Martin" in answer and alice[0] not in answer, answer
+            conn = await asyncpg.connect(dsn)
+            try:
+                rows = await conn.fetch("SELECT book, sealed, holders FROM mg_books")
+            finally:
+                await conn.close()
+            assert len(rows) == 1 and len(rows[0]["holders"]) == 2      # Alice's and Bob's HMACs
+            stored = bytes(rows[0]["sealed"]) + rows[0]["book"].encode() + "".join(rows[0]["holders"]).encode()
+            for clear in (b"Alice", b"Martin", b"northwind", b"p-alice", b"m-pass-1", b"k" * 32):
+                assert clear not in stored
+            # a withdrawal through replica 2 deletes the book for all: nothing of Alice's comes back
+            assert (await _withdraw(http, out[1], "p-alice"))[0] == 202
+            answer = await _chat(http, out[0], f"what did {alice[0]} say?", restore=True, attendees="p-bob")
+            assert "Alice Martin" not in answer and alice[0] in answer, answer
+    finally:
+        for r in out:
+            await r.server.close()
+        await up.close()
 
 
 async def test_a_withdrawal_finds_the_releases_every_replica_made(replicas: list[Replica]) -> None:

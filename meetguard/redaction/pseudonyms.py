@@ -43,6 +43,27 @@ class PseudonymBook:
         with self._lock:
             return any(k == key for _t, k in self._numbers)
 
+    def participants(self) -> list[str]:
+        """The participant ids numbered in this book."""
+        with self._lock:
+            return sorted({k[len("participant:"):] for _t, k in self._numbers if k.startswith("participant:")})
+
+    def to_state(self) -> dict[str, object]:
+        """What the book holds, as JSON-able data (state/books.py seals it)."""
+        with self._lock:
+            return {"form": self.form, "numbers": [[t, k, n] for (t, k), n in self._numbers.items()],
+                    "next": dict(self._next), "tokens": dict(self.tokens)}
+
+    @classmethod
+    def from_state(cls, data: dict[str, object], form: str = DEFAULT_TOKEN_FORM) -> PseudonymBook:
+        """The book :meth:`to_state` described (its own token form, else ``form``)."""
+        book = cls(str(data.get("form") or form))
+        for entity_type, key, number in data.get("numbers") or []:  # type: ignore[attr-defined]
+            book._numbers[(str(entity_type), str(key))] = int(number)
+        book._next = {str(t): int(n) for t, n in dict(data.get("next") or {}).items()}  # type: ignore[call-overload]
+        book.tokens = {str(t): str(v) for t, v in dict(data.get("tokens") or {}).items()}  # type: ignore[call-overload]
+        return book
+
     def person_token(self, participant_key: str) -> str:
         return wrap(f"PERSON_{self.number('PERSON', 'participant:' + participant_key)}", self.form)
 

@@ -119,6 +119,18 @@ def vault_of(config: SidecarConfig, state: StateBackend | None,
     return open_vault(config.vault.dir, config.vault.key, state, loop)
 
 
+def _share_books(app: web.Application, config: SidecarConfig, state: StateBackend) -> StateBackend:
+    """The pass-through's pseudonym books in the shared state, sealed with a key derived
+    from the vault's (state/books.py); without a vault they stay in this replica's memory."""
+    from ..state.postgres import PostgresState
+
+    if isinstance(state, PostgresState) and config.vault is not None:
+        from ..state.books import SharedBooks
+
+        app[BOOKS].shared = SharedBooks(state, config.vault.key, config.token_form)
+    return state
+
+
 async def _open_state(config: SidecarConfig, given: GuardLike | None) -> StateBackend:
     """The state backend, started. A database that cannot be reached now is no reason
     not to start: each use retries, and until it works requests are refused (503) and
@@ -168,7 +180,7 @@ def _lifecycle(given: GuardLike | None, loader: MeetingLoader, limits: AudioLimi
         runtime = app[keys.RUNTIME]
         readiness = app[keys.READINESS]
         loop = asyncio.get_running_loop()
-        runtime.state = state = await _open_state(config, given)
+        runtime.state = state = _share_books(app, config, await _open_state(config, given))
         guard = given if given is not None else await loop.run_in_executor(
             None, _build_guard, config, state, vault_of(config, state, loop))
         await loop.run_in_executor(None, _import_text_stack)

@@ -24,7 +24,7 @@ from .forms import GuardRequest, body_deadline, check_id, check_pid, read_body, 
 from .guarded import guard_texts
 from .metrics import CONTENT_TYPE
 from .openai_proxy import parse_body, plan_request
-from .roundtrip import book_for, refusal, restore_completion, wants_restore
+from .roundtrip import meeting_book, refusal, restore_completion, wants_restore
 from .scopes import has_scope
 from .sse import SSERestorer, StreamCheckError
 
@@ -223,8 +223,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     except BaseException:
         gate.cancel()
         raise
-    book = book_for(request, meeting_id)    # one per meeting: tokens stable across requests
-    guarded = await guard_texts(request, gate, plan.texts, purpose, recipient, attendees, meeting_id, book)
+    # one book per meeting: tokens stable across requests (and replicas: state/books.py)
+    async with meeting_book(request, meeting_id, gate) as book:
+        guarded = await guard_texts(request, gate, plan.texts, purpose, recipient, attendees, meeting_id, book)
     if guarded.refused is not None:
         return guarded.refused
     headers = guarded.headers

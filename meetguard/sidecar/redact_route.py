@@ -20,7 +20,7 @@ from . import keys
 from .forms import check_id, check_pid, read_body
 from .guarded import guard_texts
 from .openai_proxy import parse_body
-from .roundtrip import book_for
+from .roundtrip import meeting_book
 
 __all__ = ["MAX_TEXTS", "redact_routes"]
 
@@ -79,10 +79,10 @@ async def redact(request: web.Request) -> web.StreamResponse:
     except BaseException:
         gate.cancel()
         raise
-    book = book_for(request, f["meeting_id"])
     extra = {"language": f["language"]} if f["language"] else {}
-    guarded = await guard_texts(request, gate, texts, f["purpose"], f["recipient"], f["attendees"],
-                                f["meeting_id"], book, **extra)
+    async with meeting_book(request, f["meeting_id"], gate) as book:
+        guarded = await guard_texts(request, gate, texts, f["purpose"], f["recipient"], f["attendees"],
+                                    f["meeting_id"], book, **extra)
     if guarded.refused is not None:
         return guarded.refused
     result, redacted, headers = guarded.result, guarded.redacted, guarded.headers

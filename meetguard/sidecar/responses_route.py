@@ -45,7 +45,7 @@ from .openai_proxy import (
     _union,
     parse_body,
 )
-from .roundtrip import book_for
+from .roundtrip import meeting_book
 
 __all__ = ["gateway_routes", "plan_embeddings", "plan_responses"]
 
@@ -157,8 +157,9 @@ async def _forward(request: web.Request, planner: Callable[[dict[str, Any]], Pla
     except BaseException:
         gate.cancel()
         raise
-    guarded = await guard_texts(request, gate, plan.texts, purpose, recipient, attendees, meeting_id,
-                                book_for(request, meeting_id))
+    async with meeting_book(request, meeting_id, gate) as book:
+        guarded = await guard_texts(request, gate, plan.texts, purpose, recipient, attendees, meeting_id,
+                                    book)
     if guarded.refused is not None:
         return guarded.refused
     headers = guarded.headers

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import web
@@ -17,7 +19,8 @@ from . import keys
 from .errors import error_response
 from .scopes import has_scope
 
-__all__ = ["BOOKS", "MeetingBooks", "book_for", "refusal", "restore_completion", "wants_restore"]
+__all__ = ["BOOKS", "MeetingBooks", "book_for", "meeting_book", "refusal", "restore_completion",
+           "wants_restore"]
 
 MAX_MEETINGS = 1024
 
@@ -33,6 +36,9 @@ class MeetingBooks:
         self.form = form
         self._books: OrderedDict[tuple[str, str], PseudonymBook] = OrderedDict()
         self._lock = threading.Lock()
+        # state/books.SharedBooks with state: postgres and a vault key: the books of every
+        # replica, in the database (then none is kept here)
+        self.shared: Any = None
 
     def get(self, family: str, meeting_id: str) -> PseudonymBook:
         with self._lock:
@@ -51,6 +57,13 @@ class MeetingBooks:
             for k in gone:
                 del self._books[k]
             return len(gone)
+
+    async def forget_everywhere(self, participant_id: str) -> int:
+        """:meth:`forget_participant` here and in the shared books (StateUnavailable: 503)."""
+        dropped = self.forget_participant(participant_id)
+        if self.shared is not None:
+            dropped += await self.shared.forget_participant(participant_id)
+        return dropped
 
 
 BOOKS = web.AppKey("pseudonym_books", MeetingBooks)
@@ -73,6 +86,28 @@ def book_for(request: web.Request, meeting_id: str | None) -> PseudonymBook:
     if not meeting_id:
         return PseudonymBook(books.form)
     return books.get(request.app[keys.CONFIG].family_of(request[keys.TOKEN]), meeting_id)
+
+
+@asynccontextmanager
+async def meeting_book(request: web.Request, meeting_id: str | None, gate: Any = None
+                       ) -> AsyncIterator[PseudonymBook]:
+    """:func:`book_for`, shared by the replicas when the state is (state/books.py): the
+    book is held for the block (guard the texts inside it) and written back after. When
+    the book cannot be had (StateUnavailable), ``gate``'s reserved place is given back."""
+    books = request.app[BOOKS]
+    if not meeting_id or books.shared is None:
+        yield book_for(request, meeting_id)
+        return
+    entered = False
+    try:
+        async with books.shared.hold(request.app[keys.CONFIG].family_of(request[keys.TOKEN]),
+                                     meeting_id) as book:
+            entered = True
+            yield book
+    except BaseException:
+        if not entered and gate is not None:
+            gate.cancel()
+        raise
 
 
 def _json_escape(value: str) -> str:

@@ -203,7 +203,7 @@ async def withdrawals(request: web.Request) -> web.Response:
         result = await _record(request, settings, participant, purpose, at)
     # the pass-through's in-memory books holding the participant go too: nothing of theirs
     # may be restored from memory after this (#25 finding 6)
-    request.app[BOOKS].forget_participant(participant)
+    await request.app[BOOKS].forget_everywhere(participant)
     state.wake.set()
     return web.json_response(result.to_json(), status=202)
 

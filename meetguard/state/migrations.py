@@ -95,4 +95,13 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             updated_at     timestamptz NOT NULL DEFAULT now()
         );
     """),
+    (8, "pass-through pseudonym books, sealed", """
+        CREATE TABLE mg_books (
+            book       text PRIMARY KEY,                   -- HMAC of (token family, meeting id)
+            sealed     bytea,                              -- AES-GCM of the book; NULL: new
+            holders    text[] NOT NULL DEFAULT '{}',       -- HMACs of the participant ids in it
+            updated_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX mg_books_holders ON mg_books USING gin (holders);
+    """),
 )

@@ -324,6 +324,32 @@ class PostgresState:
                 "updated_at = now() WHERE mg_audit_heads.records <= EXCLUDED.records",
                 replica, count, head)
 
+    # -- pass-through pseudonym books (sealed by state/books.py) -----------------------
+    @asynccontextmanager
+    async def book_held(self, book: str) -> AsyncIterator[tuple[bytes | None, Any]]:
+        """The sealed book ``book`` (None: new), locked (``FOR UPDATE``) until the block ends,
+        and ``save(sealed, holders)`` to write it in the same transaction: one request
+        numbers a meeting's names at a time, on whichever replica."""
+        async with self._conn() as conn:
+            try:
+                async with conn.transaction():
+                    await conn.execute("INSERT INTO mg_books (book) VALUES ($1) ON CONFLICT DO NOTHING", book)
+                    sealed = await conn.fetchval("SELECT sealed FROM mg_books WHERE book = $1 FOR UPDATE", book)
+
+                    async def save(data: bytes, holders: list[str]) -> None:
+                        await conn.execute("UPDATE mg_books SET sealed = $2, holders = $3, updated_at = now() "
+                                           "WHERE book = $1", book, data, holders)
+
+                    yield (None if sealed is None else bytes(sealed)), save
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+                raise _unavailable(exc) from None
+
+    async def books_forget(self, holder: str) -> int:
+        """Delete every book holding ``holder`` (a participant's HMAC); how many."""
+        async with self._conn() as conn:
+            rows = await conn.fetch("DELETE FROM mg_books WHERE $1 = ANY(holders) RETURNING book", holder)
+        return len(rows)
+
     async def audit_heads(self) -> dict[str, tuple[int, str]]:
         async with self._conn() as conn:
             rows = await conn.fetch("SELECT replica, records, head FROM mg_audit_heads")
