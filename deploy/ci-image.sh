@@ -38,6 +38,9 @@ ctr=""
 
 say() { echo "ci-image: $*"; }
 fail() { echo "ci-image: FAILED: $*"; exit 1; }
+# exit 3: this machine cannot build images (not root, no podman/debootstrap to be had, no
+# Debian mirror): not a fault of the image; exit 1 is one (docs/deploy.md "Container").
+skip() { echo "ci-image: SKIPPED: $*"; exit 3; }
 cleanup() {
   if [ -n "$server" ]; then kill -TERM "$server" 2>/dev/null || true; sleep 2; kill -KILL "$server" 2>/dev/null || true; fi
   if [ -n "$mnt" ]; then umount "$mnt/proc" "$mnt/dev" 2>/dev/null || true; fi
@@ -51,9 +54,11 @@ took() { say "  ($(( $(date +%s) - STEP_START )) s)"; }
 
 # 1. tools
 step "podman and debootstrap"
+[ "$(id -u)" = 0 ] || skip "not root (apt-get, debootstrap, chroot and mount need it)"
 if ! command -v podman >/dev/null || ! command -v debootstrap >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman debootstrap >/dev/null
+  { DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman debootstrap >/dev/null; } \
+    || skip "podman and debootstrap could not be installed with apt-get"
 fi
 podman --version
 took
@@ -66,7 +71,8 @@ if [ -n "$BASE_TAR" ] && [ -s "$BASE_TAR" ]; then
   say "  the base from $BASE_TAR (MEETGUARD_IMAGE_BASE_TAR)"
 else
   debootstrap --variant=minbase --include=python3,python3-venv,python-is-python3,ca-certificates \
-    bookworm "$WORK/rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 || { tail -20 "$WORK/debootstrap.log"; fail "debootstrap"; }
+    bookworm "$WORK/rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
+    || { tail -5 "$WORK/debootstrap.log"; skip "debootstrap could not make the base from $MIRROR"; }
   chroot "$WORK/rootfs" apt-get clean
   # what no program in the image reads: apt's lists, documentation, manuals, translations
   (cd "$WORK/rootfs" && rm -rf var/lib/apt/lists/* var/cache/apt/* var/log/* usr/share/doc/* \

@@ -354,7 +354,7 @@ async def _chat(http: aiohttp.ClientSession, r: Replica, text: str, restore: boo
 
 
 async def test_a_pass_through_book_is_shared_sealed_and_forgotten_by_every_replica(
-        tmp_path: Path, dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, dsn: str, pg: PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
     import base64
     import re
 
@@ -393,6 +393,20 @@ async def test_a_pass_through_book_is_shared_sealed_and_forgotten_by_every_repli
             assert (await _withdraw(http, out[1], "p-alice"))[0] == 202
             answer = await _chat(http, out[0], f"what did {alice[0]} say?", restore=True, attendees="p-bob")
             assert "Alice Martin" not in answer and alice[0] in answer, answer
+            # the database away: the book cannot be had, the request is refused, nothing forwarded
+            sent = len(rec.received)
+            pg.pause()
+            try:
+                async with http.post(f"{out[2].url}/v1/chat/completions", json={
+                        "model": "stub", "messages": [{"role": "user", "content": "Bob Li again"}]},
+                        headers={"Authorization": f"Bearer {TOKEN}", "X-Meetguard-Purpose": "summarization",
+                                 "X-Meetguard-Recipient": "llm-summarizer", "X-Meetguard-Meeting": "m-pass-1",
+                                 "X-Meetguard-Attendees": "p-bob"}) as resp:
+                    assert resp.status == 503 and (await resp.json())["error"] == "state_unavailable"
+            finally:
+                pg.resume()
+            assert len(rec.received) == sent
+            assert "Bob Li again" not in rec.everything()
     finally:
         for r in out:
             await r.server.close()
