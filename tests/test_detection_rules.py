@@ -47,6 +47,7 @@ def test_weak_uncued_leaves_short_codes() -> None:
     ("10115 Berlin", "10115", "DE_PLZ"), ("123456789", "123456789", "DE_BSNR"),
     ("www.notes.md", "www.notes.md", "URL"), ("https://main.py/x", "https://main.py/x", "URL"),
     ("contoso.com", "contoso.com", "URL"), ("MY CAR IS AB51 ABC", "AB51 ABC", "UK_VEHICLE_REGISTRATION"),
+    ("07 AB 123", "07 AB 123", "TR_LICENSE_PLATE"),
     ("call 555-123-4567", "555-123-4567", "PHONE_NUMBER"),
     ("my card # 503890547220 for", "503890547220", "US_BANK_NUMBER"), ("phone: 030 1234567", "030 1234567", "PHONE_NUMBER"),
 ])
@@ -60,6 +61,10 @@ def test_pattern_rules_keep_true_values(text: str, value: str, etype: str) -> No
                                                                   "clock-or-version"),
     ("especially", "especially", "IN_PAN", "no-digit-id"), ("it is up 15", "is up 15", "DE_KFZ", "words-as-plate"),
     ("C4 and", "C4 and", "UK_VEHICLE_REGISTRATION", "words-as-plate"),
+    ("at 09:15 ssn 649-64-8669", "15 ssn", "TR_LICENSE_PLATE", "words-as-plate"),
+    ("at 09:15 NHS 089 911 8941", "15 NHS", "TR_LICENSE_PLATE", "words-as-plate"),
+    ("la latence est de 40 ms", "est de 40", "DE_KFZ", "words-as-plate"),
+    ("la facture 20931 est payée", "20931", "DE_PLZ", "labelled-number"),
     ("ticket 88213", "88213", "DE_PLZ", "labelled-number"), ("order 123456789", "123456789", "DE_BSNR",
                                                                "labelled-number"),
     ("see notes.md", "notes.md", "URL", "file-name"),

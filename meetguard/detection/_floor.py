@@ -105,10 +105,23 @@ def pattern_rule(text: str, s: int, e: int, etype: str) -> str | None:
             and value.rsplit(".", 1)[-1].lower() in _FILE_EXTS and value.count(".") == 1:
         return "file-name"
     caps = is_caps(text)   # a line in capitals: "IS UP 15" as in "is up 15"
-    if etype in _PLATES and any(w.isalpha() and len(w) >= 2 and (w.islower() or caps) and w.casefold() in _FUNCTION
-                                for w in re.split(r"[\s\-]+", value)):
+    if etype in _PLATES and any(_plate_word(w, caps) for w in re.split(r"[\s\-]+", value)):
         return "words-as-plate"
     return None
+
+
+def _plate_word(word: str, caps: bool) -> bool:
+    """A word no plate holds: a function word of en, fr, de, es, it in lower case (in a line in
+    capitals, an English one, or another language's of 3+ letters: "07 AB 123" is a plate, German
+    "ab" aside), or a label ("15 ssn", "15 NHS" of "09:15 ssn ...")."""
+    w = word.casefold()
+    if not word.isalpha() or len(word) < 2:
+        return False
+    if word.islower() and (w in _FUNCTION or w in _LABEL_WORDS):
+        return True
+    if caps and (w in STOP_WORDS or (len(w) >= 3 and w in _FUNCTION)):
+        return True
+    return len(w) >= 3 and w in _LABEL_WORDS
 
 
 # "card # 503890547220": a "#" after a personal value's own label is no order or ticket number
