@@ -364,3 +364,31 @@ def test_real_japanese_kara_wording_is_read_and_kept() -> None:
     dm = _chat("19:31:14 開始 Ana から 皆様:\n\thi\n19:32:00 開始 Ana から Ben（ダイレクトメッセージ）:\n\tpsst\n")
     assert [(m.private, [r.label for r in m.recipients]) for m in dm.items if isinstance(m, ChatMessage)] == [
         (False, []), (True, ["Ben"])]
+
+
+def test_zoom_header_layout_raw_line_after_an_indented_one_continues_the_message() -> None:
+    """Zoom's 2022-2023 clients write a message's later lines unindented (real:
+    Sir-Jude/Python, mjfrigaard/dev-test-shiny). Such a line continues the
+    message above; a raw first body line, or a raw line starting with a time
+    (a header in wording the table lacks), is still refused naming its line."""
+    doc = parse(load_source(FIXTURES / "zoom-chat" / "Sir-Jude__Python__meeting_saved_chat.txt"))
+    assert any(m.text == "https://www.youtube.com/watch?v=D9Ihs241zeg&ab_channel=TED\n1" for m in doc.items)
+    two = _chat("10:24:53 From Ana To Everyone:\n\tso helpful!\n* where can we learn more?\n"
+                "10:24:55 From Ben To Everyone:\n\tthanks\n")
+    assert [(m.sender.label if m.sender else None, m.text) for m in two.items] == [
+        ("Ana", "so helpful!\n* where can we learn more?"), ("Ben", "thanks")]
+    for text, line in (("10:24:53 From Ana To Everyone:\nraw first line\n", 2),
+                       ("10:24:53 From Ana To Everyone:\n\tok\n10:25:00 Van Ben aan Iedereen:\n\thoi\n", 3)):
+        with pytest.raises(InputError) as err:
+            _chat(text)
+        assert f"line {line}" in str(err.value)
+
+
+def test_zoom_webinar_all_panelists_is_a_group_not_a_person() -> None:
+    """An attendee's 'to  All panelists' line (a webinar; real: sergioripjr/sergio_k8sxp)
+    is private with no person as recipient, and written back as it was."""
+    doc = _chat("19:03:22\t From  Luis Marta : Boa Noite\n"
+                "19:03:25\t From  Guilherme Calcette  to  All panelists : salve\n")
+    got = [(m.sender.label if m.sender else None, m.private, m.recipients) for m in doc.items]
+    assert got == [("Luis Marta", False, ()), ("Guilherme Calcette", True, ())]
+    assert "From  Guilherme Calcette  to  All panelists : salve" in write_document(doc)[doc.name].decode("utf-8")

@@ -162,7 +162,7 @@ def test_missing_path() -> None:
 # --- errors name the line, never the content -------------------------------------------
 
 @pytest.mark.parametrize(("data", "line"), [
-    (b"10:00:00 From A to Everyone:\n\thi\nSECRET-VALUE stray line\n", 3),
+    (b"10:00:00 From A to Everyone:\nSECRET-VALUE stray line\n", 2),   # a raw first body line
     (b"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nok\n\nSECRET-VALUE\nno timing here\n", 6),
     (b"WEBVTT\n\n00:00:01.000 --> SECRET-VALUE\nok\n", 3),
     (b"1\n00:00:01,000 --> 00:00:02,000\nok\n\nSECRET-VALUE\n", 5),

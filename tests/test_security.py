@@ -37,7 +37,7 @@ EXPECTED: dict[str, Any] = json.loads((SAMPLES / "expected.json").read_text())
 CASES = sorted(k for k in EXPECTED if not k.startswith("_"))
 PII = sorted({v for k in CASES for v in EXPECTED[k]["pii"]} | {"Carla Nunes"}, key=len, reverse=True)
 BAD_CHAT = (b"10:00:00 From Alice Martin to Everyone:\n\tcall (415) 555-0142\n"
-            b"Carla Nunes SSN 123-45-6789 stray line\n")          # a parse error on line 3
+            b"10:00:01 Carla Nunes SSN 123-45-6789 stray line\n")  # a parse error on line 3 (a raw timed line)
 TOKEN = "sec-token-0a9b"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -39,7 +39,7 @@ HEAD = LANGS[0].head
 # Targets that are a group, not a person: the message is private, without recipients.
 _GROUPS = frozenset(["hosts and panelists", "panelists", "hosts", "host", "co-hosts", "hosts and co-hosts",
                      "waiting room", "waiting room participants", "everyone (in waiting room)",
-                     "everyone in waiting room", "breakout rooms"])
+                     "everyone in waiting room", "breakout rooms", "all panelists"])
 _REACTED = re.compile(r'Reacted to "(.*)" with (.+)', re.DOTALL)
 _REMOVED = re.compile(r'Removed a (.+?) reaction from "(.*)"', re.DOTALL)
 _REPLYING = re.compile(r'Replying to "(.*?)"(:?)(?:[ \t]+(.*))?', re.DOTALL)
@@ -135,13 +135,21 @@ def _strip_indent(line: str) -> str:
     return line.lstrip(" ")
 
 
+# A line that starts like a message header (a time, or a date and time): never a body line.
+_TIMED = re.compile(r"[ \t]*(?:\d{4}-\d{2}-\d{2}[ \t]+)?\d{1,2}:\d{2}")
+
+
 def _check_indented(source: Source, lines: list[str], no: int, body: list[str]) -> None:
-    """In the header layout every line of the body is indented: a raw line
+    """In the header layout a body starts indented. Later lines may be raw:
+    Zoom's 2022-2023 clients write a message's further lines unindented
+    (``\tThis has been so helpful!`` then ``* where can we go...``), so a raw
+    line after an indented one continues that message. A raw first line, or a
+    raw line that starts with a time (a header in wording the table lacks),
     cannot be told to belong to the message above it (fail closed)."""
     at = no
-    for line in body:
+    for k, line in enumerate(body):
         at = lines.index(line, at)
-        if not line[:1].isspace():
+        if not line[:1].isspace() and (k == 0 or _TIMED.match(line)):
             raise input_error(source, "expected a message header or an indented line", at + 1)
         at += 1
 
