@@ -8,15 +8,15 @@ timings are the model's own, not openai-whisper's generic fallback.
 
 The main decode is greedy (with whisper's temperature fallback); the
 verification decode (``variant="verify"``) is a beam search (:data:`VERIFY_BEAM`
-beams; at its fewer fallback temperatures, :data:`VERIFY_TEMPERATURES`, the best of
-:data:`VERIFY_BEST_OF` samples), an independent hearing.
+beams at temperature 0 only: deterministic, so a decision can be reproduced), an
+independent hearing; where it loops, the window is heard once more greedily.
 
 Every decode is bounded by the length of what it hears (:func:`sample_len_for`):
 speech stays under about 6-8 tokens a second, timestamps included, so a decode that
 runs on past :data:`TOKENS_PER_SECOND` tokens a second is a hallucination loop (whisper
 would otherwise go on for 224 tokens, at every fallback temperature, at every seek:
-a bleeped 6 s release took over 15 minutes to hear). A verification decode that still
-ends in a loop (its gzip compression ratio over whisper's 2.4 at the last temperature)
+a bleeped 4.8 s release took over 15 minutes to hear). A verification decode whose
+beam search and greedy retry both loop (gzip compression ratio over whisper's 2.4)
 heard nothing trustworthy there: it raises :class:`VerificationError`, so the item is
 refused, never released unheard.
 """
@@ -43,9 +43,8 @@ _models: dict[tuple[str, str], tuple[Any, threading.Lock]] = {}
 _models_lock = threading.Lock()
 _threads_set = False
 VERIFY_BEAM = 5
-VERIFY_BEST_OF = 2
 MAIN_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-VERIFY_TEMPERATURES = (0.0, 0.5)
+VERIFY_TEMPERATURES = (0.0,)
 TOKENS_PER_SECOND = 8
 TOKEN_MARGIN = 16
 LOOP_RATIO = 2.4  # whisper's compression_ratio_threshold: above it, a decode repeats itself
@@ -57,11 +56,16 @@ def sample_len_for(seconds: float, n_text_ctx: int = 448) -> int:
     return max(1, min(n_text_ctx // 2, math.ceil(max(0.0, seconds) * TOKENS_PER_SECOND) + TOKEN_MARGIN))
 
 
+def _loops(segments: list[dict[str, Any]]) -> bool:
+    """Whether a decode's result still repeats itself (some segment over :data:`LOOP_RATIO`)."""
+    return any(float(seg.get("compression_ratio", 0.0)) > LOOP_RATIO for seg in segments)
+
+
 def decode_options(variant: DecodeVariant, seconds: float, n_text_ctx: int = 448) -> dict[str, Any]:
     """whisper.transcribe's search options for ``variant`` on ``seconds`` of audio."""
     opts: dict[str, Any] = {"sample_len": sample_len_for(seconds, n_text_ctx), "temperature": MAIN_TEMPERATURES}
     if variant == VERIFY:
-        opts.update(beam_size=VERIFY_BEAM, best_of=VERIFY_BEST_OF, temperature=VERIFY_TEMPERATURES)
+        opts.update(beam_size=VERIFY_BEAM, temperature=VERIFY_TEMPERATURES)
     return opts
 
 
@@ -154,7 +158,27 @@ class WhisperTranscriber:
         audio = model_input(samples, self._model)
         if audio is None:
             return []
-        search = decode_options(variant, len(audio) / 16000, self._model.dims.n_text_ctx)
+        seconds, ctx = len(audio) / 16000, self._model.dims.n_text_ctx
+        segments = self._decode(audio, prompt, language, decode_options(variant, seconds, ctx))
+        if variant == VERIFY and _loops(segments):  # the beam search looped: hear it greedily, once
+            segments = self._decode(audio, prompt, language, {"sample_len": sample_len_for(seconds, ctx),
+                                                              "temperature": (0.0,)})
+            if _loops(segments):
+                raise VerificationError("the verification decode fell into a repetition loop and heard nothing "
+                                        "trustworthy; the recording is refused, not released unheard")
+        cues: list[Cue] = []
+        for seg in segments:
+            raw = [
+                (w["word"], float(w["start"]) + offset, float(w["end"]) + offset, w.get("probability"))
+                for w in seg.get("words", [])
+            ]
+            cue = cue_from_words(len(cues), raw)
+            if cue is not None:
+                cues.append(cue)
+        return cues
+
+    def _decode(self, audio: Any, prompt: str | None, language: str | None,
+                search: dict[str, Any]) -> list[dict[str, Any]]:
         try:
             import whisper
 
@@ -173,20 +197,7 @@ class WhisperTranscriber:
                 )
         except Exception as exc:  # never let content or a traceback out
             raise TranscriptionError(f"openai-whisper failed: {type(exc).__name__}") from exc
-        segments = result.get("segments", [])
-        if variant == VERIFY and any(float(seg.get("compression_ratio", 0.0)) > LOOP_RATIO for seg in segments):
-            raise VerificationError("the verification decode fell into a repetition loop and heard nothing "
-                                    "trustworthy; the recording is refused, not released unheard")
-        cues: list[Cue] = []
-        for seg in segments:
-            raw = [
-                (w["word"], float(w["start"]) + offset, float(w["end"]) + offset, w.get("probability"))
-                for w in seg.get("words", [])
-            ]
-            cue = cue_from_words(len(cues), raw)
-            if cue is not None:
-                cues.append(cue)
-        return cues
+        return list(result.get("segments", []))
 
     def close(self) -> None:
         """Drop this handle; the process-wide model cache keeps the weights."""
