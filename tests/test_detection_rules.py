@@ -65,6 +65,8 @@ def test_pattern_rules_keep_true_values(text: str, value: str, etype: str) -> No
     ("at 09:15 NHS 089 911 8941", "15 NHS", "TR_LICENSE_PLATE", "words-as-plate"),
     ("la latence est de 40 ms", "est de 40", "DE_KFZ", "words-as-plate"),
     ("la facture 20931 est payée", "20931", "DE_PLZ", "labelled-number"),
+    ("ont dérobé 20000$", "20000", "DE_PLZ", "labelled-number"), ("il y a 300 personnes", "y a 300", "DE_KFZ",
+                                                                  "words-as-plate"),
     ("ticket 88213", "88213", "DE_PLZ", "labelled-number"), ("order 123456789", "123456789", "DE_BSNR",
                                                                "labelled-number"),
     ("see notes.md", "notes.md", "URL", "file-name"),

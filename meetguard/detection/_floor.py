@@ -38,8 +38,9 @@ RULES: dict[str, str] = {
                       "('is up 15', 'C4 and', 'est de 40': function words of en, fr, de, es, it) is a sentence, "
                       "not a plate",
     "labelled-number": "a bare number or phone-shaped number that a label before it names as something else "
-                       "('ticket 88213', 'order 123456789', 'build 555-123-456-7', '$300') is no postcode, "
-                       "identity number, phone or date",
+                       "('ticket 88213', 'order 123456789', 'build 555-123-456-7', '$300'), or a bare number "
+                       "with a currency after it ('20000$', '300 euros'), is no postcode, identity number, "
+                       "phone or date",
     "file-name": "a URL result that is a bare file name ('notes.md', 'main.py': .md and .py are also "
                  "top-level domains) with no scheme, www or path",
     "calendar-word": "weekdays, months, parts of the day, relative dates and clock times ('next Tuesday', "
@@ -99,15 +100,20 @@ def pattern_rule(text: str, s: int, e: int, etype: str) -> str | None:
     if _CLOCK.match(value) and not _DATE_BEFORE.search(text[max(0, s - 12):s]):
         return "clock-or-version"   # "09h15" read as a TR plate
     if (value.isdigit() or etype == "PHONE_NUMBER") and etype not in ("CREDIT_CARD", "IBAN_CODE") \
-            and _labelled(text[max(0, s - 40):s]):
+            and (_labelled(text[max(0, s - 40):s]) or (value.isdigit() and _AMOUNT_AFTER.match(text[e:e + 12]))):
         return "labelled-number"
     if etype == "URL" and "/" not in value and "www" not in value.lower() \
             and value.rsplit(".", 1)[-1].lower() in _FILE_EXTS and value.count(".") == 1:
         return "file-name"
     caps = is_caps(text)   # a line in capitals: "IS UP 15" as in "is up 15"
-    if etype in _PLATES and any(_plate_word(w, caps) for w in re.split(r"[\s\-]+", value)):
+    parts = re.split(r"[\s\-]+", value)
+    if etype in _PLATES and (any(_plate_word(w, caps) for w in parts)
+                             or sum(w.islower() and w in _FUNCTION for w in parts) >= 2):   # "y a 300"
         return "words-as-plate"
     return None
+
+
+_AMOUNT_AFTER = re.compile(r"(?i)\s?(?:[$€£¥%]|(?:euros?|dollars?|eur|usd|gbp|chf|k€|k\$)\b)")
 
 
 def _plate_word(word: str, caps: bool) -> bool:
