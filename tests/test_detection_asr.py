@@ -97,3 +97,15 @@ def test_every_address_of_a_long_transcript_is_read_from_its_first_word() -> Non
         [("jamal at wingtip dot example", "jamal@wingtip.example")] * 300
     long_word = "x" * 500 + " lena berg at contoso dot com"
     assert [h.normalized for h in find_spoken_emails(long_word, asr=True)] == ["lena.berg@contoso.com"]
+
+
+def test_a_quantity_with_thousand_is_no_read_out_number() -> None:
+    """SLURP's 'one hundred thousand two hundred and seventeenth' was a PHONE_NUMBER: a number read
+    with thousand, million or billion is a quantity; 'one eight hundred ...' (a toll-free number)
+    and digit-by-digit numbers stay."""
+    from meetguard.detection._spoken import find_spoken_numbers
+
+    assert find_spoken_numbers("one hundred thousand two hundred and seventeenth") == []
+    assert find_spoken_numbers("two million three hundred forty five thousand six hundred") == []
+    text = "call one eight hundred five five five one two one two"
+    assert [text[h.start:h.end] for h in find_spoken_numbers(text)] == [text[5:]]

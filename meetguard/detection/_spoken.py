@@ -137,6 +137,7 @@ _HINT = re.compile(
 _ASR_GROUPS = re.compile(r"\d+(?:(?:[.,]\s+|[ -])\d+)+")
 
 
+_MAGNITUDE = re.compile(r"(?i)\b(?:thousand|million|billion|trillion)\b")
 _YEARS = re.compile(r"(?:19|20)\d\d(?:(?:,\s*|\s+(?:and|to)\s+|\s*-\s*|\s+)(?:19|20)\d\d)*")
 
 
@@ -149,8 +150,8 @@ def find_spoken_numbers(text: str, *, asr: bool = False) -> list[Hit]:
     for start, end, digits, spoken in _number_runs(text):
         grouped = (asr and _ASR_GROUPS.search(text[start:end]) is not None and len(digits) <= 24
                    and not _YEARS.fullmatch(text[start:end]))
-        if not (spoken or grouped) or len(digits) < 7:
-            continue
+        if not (spoken or grouped) or len(digits) < 7 or _MAGNITUDE.search(text[start:end]):
+            continue   # "one hundred thousand two hundred": a quantity, no number read out digit by digit
         before = text[max(0, start - 40):start]
         if 13 <= len(digits) <= 19 and luhn_ok(digits):
             etype = "CREDIT_CARD"
