@@ -369,6 +369,13 @@ def _guard_fairness(g: dict[str, Any]) -> list[str]:
             f"**{g.get('ratio_cpu')}x** ({one.get('cpu_s')} s against {g['presidio'].get('cpu_s')} s). "
             f"1-minute load average {machine.get('loadavg_1m')} before, {machine.get('loadavg_1m_after')} after, "
             f"on {machine.get('cpus')} CPUs."), ""]
+    every = g.get("presidio_all")
+    if every:
+        out += [(f"Presidio above is its default registry. Against Presidio running every recognizer it "
+                 f"predefines for English (the floor's set; rounds {every.get('rounds_s')} s, CPU "
+                 f"{every.get('cpu_s')} s), meetguard is **{g.get('ratio_all')}x** faster with "
+                 f"{g.get('workers')} workers, **{g.get('ratio_all_one_process')}x** in one process, "
+                 f"**{g.get('ratio_all_cpu')}x** in CPU seconds."), ""]
     typed = g.get("typed", {}).get("recall", {})
     rm, rp, clear = g.get("recall_meetguard", {}), g.get("recall_presidio", {}), g["guard"].get("released_in_clear", {})
     types = sorted(set(rm) | set(typed.get("meetguard", {})))

@@ -60,5 +60,5 @@ def default_registry(language: str = "en") -> FinderRegistry:
         TextFinder("names", frozenset({"PERSON"}), _names),
         TextFinder("handles", frozenset({"PERSON"}), lambda t, _c: find_handles(t)),
         TextFinder("places", frozenset({"LOCATION"}), lambda t, _c: find_places(t) + find_cued_places(t, _PLACE_END)),
-        BatchFinder(presidio.name, presidio.entity_types, presidio.find_batch),
+        BatchFinder(presidio.name, presidio.entity_types, presidio.find_batch, presidio.warm),
     ])

@@ -98,6 +98,8 @@ class _Engine:
         for finder in finders:
             self.registry.add(finder)
         self.phone_floor = PhoneFloor(language)
+        self.registry.warm()
+        self.phone_floor.warm()
         warm_places()
         warm_phones()
 
@@ -121,10 +123,14 @@ class _Engine:
                 for i, h in zip(part, found):
                     hits[i].extend(h)
         self._ner(uniq, hits)
-        self.phone_floor.fill([text for text, _ in uniq], hits)   # after NER: its hits count as cover
         if self.language == "fr":   # "Bonjour", "Tu": no names in French (the finders are English-shaped)
             hits = [drop_everyday(text, h) for (text, _), h in zip(uniq, hits, strict=True)]
         hits = [drop_calendar(text, h) for (text, _), h in zip(uniq, hits, strict=True)]
+        readings: list[set[tuple[str, tuple[tuple[int, int], ...]]]] = [set() for _ in uniq]
+        for slot, u in zip(slots, units):
+            readings[slot].add((u.text, u.skip))
+        # last: it runs only where the hits found so far leave something it could add
+        self.phone_floor.fill([text for text, _ in uniq], hits, readings)
         return [resolve(u.text, hits[slot], u.skip, floor_piece_kept) for slot, u in zip(slots, units)]
 
     def _ner(self, uniq: Sequence[tuple[str, bool]], hits: list[list[Hit]]) -> None:
@@ -290,13 +296,18 @@ class Detector:
     def _detect_parallel(
         self, pool: ProcessPoolExecutor, units: Sequence[TextUnit], roster: Roster
     ) -> list[list[Finding]]:
+        # identical units ("ok", "thanks") are read once across all workers, not once per slice
+        index: dict[TextUnit, int] = {}
+        for u in units:
+            index.setdefault(u, len(index))
+        uniq = list(index)
         n = self.workers * 4
-        size = -(-len(units) // n)
-        parts = [list(units[i:i + size]) for i in range(0, len(units), size)]
-        out: list[list[Finding]] = []
+        size = -(-len(uniq) // n)
+        parts = [uniq[i:i + size] for i in range(0, len(uniq), size)]
+        found: list[list[Finding]] = []
         for res in pool.map(_work, parts, [roster] * len(parts)):
-            out.extend(res)
-        return out
+            found.extend(res)
+        return [list(found[index[u]]) for u in units]
 
     def close(self) -> None:
         with self._lock:

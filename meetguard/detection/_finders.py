@@ -66,6 +66,7 @@ class BatchFinder:
     name: str
     entity_types: frozenset[str]
     fn: Callable[[Sequence[str]], list[list[Hit]]]
+    warm: Callable[[], None] | None = None   # load or compile what the first batch would
 
     def find_batch(self, texts: Sequence[str], ctx: ScanContext) -> list[list[Hit]]:
         return self.fn(texts)
@@ -90,6 +91,13 @@ class FinderRegistry:
     def entity_types(self) -> frozenset[str]:
         return frozenset(e for f in self._finders for e in f.entity_types)
 
+    def warm(self) -> None:
+        """Whatever a finder would load or compile on its first batch, now."""
+        for finder in self._finders:
+            warm = getattr(finder, "warm", None)
+            if callable(warm):
+                warm()
+
     def scan(self, texts: Sequence[str], ctx: ScanContext) -> list[list[Hit]]:
         """Candidates per text from every finder (spoken texts: ``ctx.spoken``)."""
         out: list[list[Hit]] = [[] for _ in texts]
@@ -109,7 +117,7 @@ class FinderRegistry:
         out: list[list[Finding]] = []
         for u in units:
             text = fold(masked(u))
-            hits = self.scan([text], ScanContext(matcher, regions, u.spoken))
-            phones.fill([text], hits)
-            out.append(resolve(u.text, drop_calendar(text, hits[0]), u.skip, floor_piece_kept))
+            hits = [drop_calendar(text, self.scan([text], ScanContext(matcher, regions, u.spoken))[0])]
+            phones.fill([text], hits, [((u.text, u.skip),)])
+            out.append(resolve(u.text, hits[0], u.skip, floor_piece_kept))
         return out

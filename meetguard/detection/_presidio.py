@@ -15,8 +15,9 @@ or amount.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,25 +36,16 @@ _RANKS = {"CREDIT_CARD": RANK_STRUCTURED + 2, "IBAN_CODE": RANK_STRUCTURED + 2, 
 _DATEISH = re.compile(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|\d{1,2}:\d{2}")
 
 
-_DIGIT = re.compile(r"\d")
-
-
-def _digits(text: str) -> bool:
-    return _DIGIT.search(text) is not None
-
-
-def _hexpairs(text: str) -> bool:
-    return text.count(":") >= 5 or text.count("-") >= 5 or text.count(".") >= 2
-
-
-def _crypto(text: str) -> bool:
-    return len(text) >= 26 and _digits(text)
+_DIGITS = (re.compile(r"\d"),)
+# five ':' or '-', or two '.' (a MAC address holds them)
+_HEXPAIRS = (re.compile(r"^(?:[^:]*:){5}|^(?:[^-]*-){5}|^(?:[^.]*\.){2}"),)
+_CRYPTO = (re.compile(r"(?s)^.{26}"), re.compile(r"\d"))   # 26+ characters, a digit
 
 
 @dataclass(frozen=True)
 class _Rec:
     recognizer: Any
-    prefilter: Callable[[str], bool]
+    prefilter: tuple[re.Pattern[str], ...]   # each must find something in a text it may match
     floor: bool = False     # taken whole at RANK_FLOOR: no rule of ours reads its results
     chunk: int = 0          # texts per call (0: the whole batch in one call)
 
@@ -70,15 +62,23 @@ _PHONE_CHUNK = 64
 def _recognizers(language: str = "en") -> list[_Rec]:
     from presidio_analyzer import predefined_recognizers as pr
 
-    out = [_Rec(getattr(pr, name)(), _digits) for name in _LEGACY_DIGITS]
-    out.append(_Rec(pr.MacAddressRecognizer(), _hexpairs))
-    out.append(_Rec(pr.CryptoRecognizer(), _crypto))
+    out = [_Rec(rec, _pattern_filter(rec) or _DIGITS) for rec in (getattr(pr, name)() for name in _LEGACY_DIGITS)]
+    out.append(_Rec(pr.MacAddressRecognizer(), _HEXPAIRS))
+    out.append(_Rec(pr.CryptoRecognizer(), _CRYPTO))
     have = {type(r.recognizer).__name__ for r in out}
     for rec in floor_recognizers(language):
         if type(rec).__name__ in have or _is_phone(rec):
             continue   # the phone recognizers run on the gaps only (PhoneFloor)
         out.append(_Rec(rec, _pattern_filter(rec), floor=True))
-    return out
+    return [r if _joinable(r.recognizer) else dataclasses.replace(r, chunk=1) for r in out]
+
+
+def _joinable(rec: Any) -> bool:
+    """Its patterns match alike in a text alone and in texts joined by ``_SEP`` (a lookaround
+    that can see into the separator, as ``(?=.*?[0-9]{4})`` can, reads each text alone)."""
+    from ._prefilter import joinable
+
+    return all(joinable(p.regex, _SEP, rec.global_regex_flags or 0) for p in rec.patterns)
 
 
 def floor_recognizers(language: str) -> list[Any]:
@@ -130,18 +130,32 @@ def _offline_email() -> Any:
     return OfflineEmailRecognizer
 
 
-def _pattern_filter(rec: Any) -> Callable[[str], bool]:
-    from ._prefilter import prefilter
+def _pattern_filter(rec: Any) -> tuple[re.Pattern[str], ...]:
+    """Tests no text holding a match of the recognizer fails (``_prefilter``): one character of
+    the class every pattern needs, then a match of the factor every match holds."""
+    from ._prefilter import factor_filter, prefilter
 
-    rx = prefilter([p.regex for p in rec.patterns] + [re.escape(w) for w in (rec.deny_list or ())])
-    if rx is None:
-        return _always
-    search = rx.search
-    return lambda text: search(text) is not None
+    sources = [p.regex for p in rec.patterns] + [re.escape(w) for w in (rec.deny_list or ())]
+    return tuple(rx for rx in (prefilter(sources), factor_filter(sources, rec.global_regex_flags or 0))
+                 if rx is not None)
 
 
-def _always(_text: str) -> bool:
-    return True
+_ALWAYS: tuple[re.Pattern[str], ...] = ()
+
+
+def _passing(rec: _Rec, texts: Sequence[str], seen: dict[re.Pattern[str], list[bool]]) -> list[int]:
+    """Indices of the texts that pass every prefilter of ``rec`` (a filter shared by several
+    recognizers, the first of each, is read once per batch: ``seen``)."""
+    idx: list[int] = list(range(len(texts)))
+    for k, rx in enumerate(rec.prefilter):
+        if k == 0:
+            ok = seen.get(rx)
+            if ok is None:
+                ok = seen[rx] = [m is not None for m in map(rx.search, texts)]
+            idx = [i for i in idx if ok[i]]
+        else:
+            idx = [i for i, m in zip(idx, map(rx.search, [texts[i] for i in idx])) if m is not None]
+    return idx
 
 
 class PresidioPatterns:
@@ -153,10 +167,16 @@ class PresidioPatterns:
         self._recs = _recognizers(language)
         self.entity_types = frozenset(e for r in self._recs for e in r.recognizer.supported_entities)
 
+    def warm(self) -> None:
+        """Compile every pattern now (Presidio compiles each on its first ``analyze``; the
+        prefilters leave many for later texts, so the first batches would pay for it)."""
+        _warm(self._recs)
+
     def find_batch(self, texts: Sequence[str]) -> list[list[Hit]]:
         out: list[list[Hit]] = [[] for _ in texts]
+        seen: dict[re.Pattern[str], list[bool]] = {}
         for rec in self._recs:
-            idx = [i for i, t in enumerate(texts) if rec.prefilter(t)]
+            idx = _passing(rec, texts, seen)
             step = rec.chunk or len(idx) or 1
             for lo in range(0, len(idx), step):
                 part = idx[lo:lo + step]
@@ -194,6 +214,11 @@ class PresidioPatterns:
                 out[idx[k]].append(hit)
 
 
+def _warm(recs: Sequence[_Rec]) -> None:
+    for rec in recs:
+        rec.recognizer.analyze("", rec.recognizer.supported_entities, None)
+
+
 def _floor_hit(text: str, s: int, e: int, r: Any) -> Hit | None:
     from ._floor import pattern_rule
 
@@ -205,37 +230,75 @@ def _floor_hit(text: str, s: int, e: int, r: Any) -> Hit | None:
     return Hit(s, e, r.entity_type, float(r.score), norm, RANK_FLOOR)
 
 
-# A letter-free stretch (digits, spaces, punctuation): phonenumbers' matcher finds numbers
-# only inside one (its digit blocks are joined by punctuation alone), and a valid number of
-# any region has at least 4 digits (the shortest possible length in its metadata).
-_LETTER_FREE = re.compile(r"[^\W\d_]+")
+# Where the phone recognizers can report something, and when it can change nothing.
+# phonenumbers' matcher reports a number with its extension: digit groups joined by up to four
+# punctuation characters ('x' among them) and an extension label ("x", "ext.", "extension",
+# "anexo", "int", ...) before the extension's digits. A reported span therefore starts and ends
+# at a digit (or an opening bracket or plus before one), holds at least 4 digits (the shortest
+# valid number of any region), and no run of more than 9 letters ("extension"). A cluster (from
+# a digit to a digit, without a longer run of letters between) holds every span it could report.
+_LONG_LETTERS = re.compile(r"[^\W\d_]{10,}")
+_FIRST_DIGIT = re.compile(r"\d")
 _MIN_PHONE_DIGITS = 4
 
 
-def _uncovered_number(text: str, hits: Sequence[Hit]) -> bool:
+def _clusters(text: str) -> list[tuple[int, int]]:
+    out = []
     pos = 0
-    for m in [*_LETTER_FREE.finditer(text), None]:
+    for m in [*_LONG_LETTERS.finditer(text), None]:
         end = m.start() if m is not None else len(text)
-        digits = [i for i in range(pos, end) if text[i].isdigit()]
-        if len(digits) >= _MIN_PHONE_DIGITS and any(
-                not any(h.start <= i < h.end for h in hits) for i in digits):
-            return True
+        first = _FIRST_DIGIT.search(text, pos, end)
+        if first is not None:
+            last = max(i for i in range(first.start(), end) if text[i].isdigit())
+            if sum(c.isdigit() for c in text[first.start():last + 1]) >= _MIN_PHONE_DIGITS:
+                out.append((first.start(), last + 1))
         pos = m.end() if m is not None else end
+    return out
+
+
+def _may_add(text: str, hits: Sequence[Hit], readings: Collection[tuple[str, tuple[tuple[int, int], ...]]]) -> bool:
+    """False only when the phone recognizers' spans on ``text`` cannot change the findings.
+
+    A phone span is a floor hit: ``resolve`` takes it after every container and every hit above
+    the floor, and it adds only the letters and digits of its span that those left uncovered
+    (a floor hit never displaces one). So when, for each way the text is resolved (``readings``:
+    the unit's own text, which ``text`` is the folded form of, and its skip spans), every letter
+    and digit of every cluster is covered by what ``resolve`` makes of those hits alone, the
+    phone spans add nothing and the recognizers need not run."""
+    clusters = _clusters(text)
+    if not clusters:
+        return False
+    from ._floor import floor_piece_kept
+    from ._hits import CONTAINERS, resolve
+
+    above = [h for h in hits if h.rank > RANK_FLOOR or h.entity_type in CONTAINERS]
+    for original, skip in readings:
+        covered = bytearray(len(original))
+        for f in resolve(original, above, skip, floor_piece_kept):
+            covered[f.start:f.end] = b"\x01" * (f.end - f.start)
+        if any(original[i].isalnum() and not covered[i] for a, b in clusters for i in range(a, b)):
+            return True
     return False
 
 
 class PhoneFloor:
     """Presidio's phone recognizers (PhoneRecognizer and the South African ones), run where
-    a number may still be left uncovered: a text whose every candidate stretch of 4+ digits
-    is already covered by a finding cannot gain coverage from them, so it is skipped."""
+    they can change the findings (:func:`_may_add`); a text they cannot change is skipped."""
 
     def __init__(self, language: str = "en") -> None:
-        self._recs = [_Rec(r, _always, floor=True, chunk=_PHONE_CHUNK)
+        self._recs = [_Rec(r, _ALWAYS, floor=True, chunk=_PHONE_CHUNK)
                       for r in floor_recognizers(language) if _is_phone(r)]
 
-    def fill(self, texts: Sequence[str], hits: list[list[Hit]]) -> None:
-        idx = [i for i, t in enumerate(texts) if sum(c.isdigit() for c in t) >= _MIN_PHONE_DIGITS
-               and _uncovered_number(t, hits[i])]
+    def warm(self) -> None:
+        _warm(self._recs)
+
+    def fill(self, texts: Sequence[str], hits: list[list[Hit]],
+             readings: Sequence[Collection[tuple[str, tuple[tuple[int, int], ...]]]] | None = None) -> None:
+        """Add the phone spans to ``hits``; call it last, after every other hit is in (and
+        after the filters that drop hits): what is there decides where it runs. ``readings``:
+        per text, each (unit text, skip spans) it is resolved with (default: itself, no skip)."""
+        idx = [i for i, t in enumerate(texts)
+               if _may_add(t, hits[i], readings[i] if readings is not None else ((t, ()),))]
         if not idx:
             return
         out: list[list[Hit]] = [[] for _ in texts]
