@@ -509,6 +509,8 @@ def render_markdown(run: dict[str, Any], results: dict[str, dict[str, Any]], plo
                f"{la['long']['minutes'] / la['short']['minutes']:.0f}x the reference's length."), ""]
         plot("longaudio_memory")
     md += _batch_section(results.get("batch"))
+    if str(HERE) not in sys.path:  # imported by file (tests), not run as a script
+        sys.path.insert(0, str(HERE))
     from _cli_section import cli_section
 
     md += cli_section(results.get("cli"))
