@@ -120,7 +120,8 @@ def _guard_meeting(stages: Stages, run: Run, decision: ConsentDecision) -> Guard
     if outcome_name == "deny":
         return result(run, "deny", reasons)
     heard = transcribe(stages, run, decision)
-    run.languages = document_languages(run, heard.documents, heard.languages, per_item=True)
+    run.languages = document_languages(run, heard.documents, heard.languages, per_item=True,
+                                       parallel=stages.backends.options.detection_workers > 0)
     decision, excluded = exclude_other_languages(run, decision)
     if excluded:
         outcome_name, reasons = ("partial" if outcome_name == "release" else outcome_name), [*reasons, *excluded]
@@ -268,12 +269,13 @@ def _plan(documents: Sequence[Document], decision: ConsentDecision) -> list[tupl
 
 
 def document_languages(run: Run, documents: Sequence[Document], transcripts: Mapping[int, str],
-                       per_item: bool = False) -> list[str]:
+                       per_item: bool = False, parallel: bool = False) -> list[str]:
     """Each document's language: the caller's override, else the language the transcriber
     heard for transcribed audio, else detected from the content. With ``per_item`` a text
     document's messages and cues are read one by one too (:func:`item_languages`). A document
     with nothing in one of the policy's ``detection.languages`` is refused, never guarded
-    with another language's model."""
+    with another language's model. ``parallel``: the items are read on lingua's threads (a guard
+    with detection workers)."""
     from ._errors import InputError
     from .detection import detect_document_language
 
@@ -291,7 +293,7 @@ def document_languages(run: Run, documents: Sequence[Document], transcripts: Map
             lang = detect_document_language([getattr(item, "text", "") for item in doc.items], allowed[0],
                                            allowed)
             if per_item:
-                lang = item_languages(run, i, doc, lang)
+                lang = item_languages(run, i, doc, lang, parallel)
         if lang not in allowed:
             raise InputError(f"document {i + 1}", f"in language {lang!r}, not in the policy's "
                              f"detection.languages ({', '.join(allowed)})")
@@ -299,20 +301,17 @@ def document_languages(run: Run, documents: Sequence[Document], transcripts: Map
     return out
 
 
-def item_languages(run: Run, d: int, doc: Document, detected: str) -> str:
+def item_languages(run: Run, d: int, doc: Document, detected: str, parallel: bool = False) -> str:
     """Document ``d``'s language for its short and unclear items (its own when the policy lists
     it, else the policy's first), and each item's own where lingua is sure of it: items in a
     language the policy lists are guarded in it, the others are excluded (``run.language_dropped``).
     Nothing in a listed language: the document's detected language (refused by the caller)."""
-    from .detection import detect_item_language
+    from .detection import detect_item_languages
 
     allowed = run.policy.detection_languages
     meeting = detected if detected in allowed else allowed[0]
-    own: dict[int, str] = {}
-    for k, item in enumerate(doc.items):
-        lang = detect_item_language(getattr(item, "text", ""))
-        if lang is not None:
-            own[k] = lang
+    found = detect_item_languages([getattr(item, "text", "") for item in doc.items], parallel)
+    own: dict[int, str] = {k: lang for k, lang in enumerate(found) if lang is not None}
     if detected not in allowed and not any(lang in allowed for lang in own.values()):
         return detected   # nothing surely in a listed language: the whole document is refused
     for k, lang in own.items():

@@ -113,3 +113,19 @@ def test_two_workers_find_what_one_process_finds(engine: _Engine) -> None:
     units = _units(_texts())[::3]
     with Detector(plugins=False, workers=2) as det:
         assert det.detect(units, Roster()) == engine.detect(units, Roster())
+
+
+def test_item_languages_in_one_call_are_each_items_own() -> None:
+    """A document's items are read by lingua in one call (on its threads with workers): the same
+    answer, item by item, as reading each alone."""
+    from corpus_typed_fr import generate_fr
+
+    from meetguard.detection._language import item_language, item_languages
+
+    texts = _texts()[::6] + [m.text for m in generate_fr(120, seed=37)]
+    texts += ["Können wir das bitte morgen früh noch einmal besprechen?", "ok", "Danke!", "", "1234 5678"]
+    texts += texts[:30]
+    one_by_one = [item_language(t) for t in texts]
+    assert {"en", "fr", "de"} <= set(one_by_one) and None in one_by_one
+    assert item_languages(texts) == one_by_one
+    assert item_languages(texts, parallel=True) == one_by_one

@@ -15,7 +15,8 @@ from typing import Any
 
 from .._vocabulary import GUARDED_LANGUAGES
 
-__all__ = ["GUARDED_LANGUAGES", "KNOWN_LANGUAGES", "detect_language", "item_language", "warm"]
+__all__ = ["GUARDED_LANGUAGES", "KNOWN_LANGUAGES", "detect_language", "item_language", "item_languages",
+           "warm"]
 
 # Languages detection can name (ISO 639-1); a document in one not guarded is refused.
 KNOWN_LANGUAGES: tuple[str, ...] = ("en", "fr", "es", "de", "it", "pt", "nl")
@@ -73,13 +74,35 @@ ITEM_MIN_LETTERS = 20
 ITEM_SURE = 0.95
 
 
-def item_language(text: str) -> str | None:
-    """The ISO 639-1 code of one message or cue when lingua is sure of it (>= ``ITEM_SURE``)
-    and the item is long enough to tell; ``None``: short or unclear."""
-    if len(text.split()) < ITEM_MIN_WORDS or sum(c.isalpha() for c in text) < ITEM_MIN_LETTERS:
-        return None
-    with _LOCK:
-        values = _detector().compute_language_confidence_values(text[:2000])
+def _long_enough(text: str) -> bool:
+    return len(text.split()) >= ITEM_MIN_WORDS and sum(c.isalpha() for c in text) >= ITEM_MIN_LETTERS
+
+
+def _sure(values: Sequence[Any]) -> str | None:
     if not values or float(values[0].value) < ITEM_SURE:
         return None
     return str(values[0].language.iso_code_639_1.name).lower()
+
+
+def item_language(text: str) -> str | None:
+    """The ISO 639-1 code of one message or cue when lingua is sure of it (>= ``ITEM_SURE``)
+    and the item is long enough to tell; ``None``: short or unclear."""
+    if not _long_enough(text):
+        return None
+    with _LOCK:
+        values = _detector().compute_language_confidence_values(text[:2000])
+    return _sure(values)
+
+
+def item_languages(texts: Sequence[str], parallel: bool = False) -> list[str | None]:
+    """:func:`item_language` of each text, each distinct text read once; ``parallel``: lingua
+    reads them on its own threads (``compute_language_confidence_values_in_parallel``, the same
+    computation per text), for a guard that runs detection workers."""
+    todo = list(dict.fromkeys(t[:2000] for t in texts if _long_enough(t)))
+    with _LOCK:
+        if parallel:
+            values = _detector().compute_language_confidence_values_in_parallel(todo)
+        else:
+            values = [_detector().compute_language_confidence_values(t) for t in todo]
+    found = {t: _sure(v) for t, v in zip(todo, values, strict=True)}
+    return [found.get(t[:2000]) if _long_enough(t) else None for t in texts]
