@@ -119,10 +119,11 @@ class Guard:
         for language in self.policy.detection_languages:   # e.g. fr: its own spaCy model
             self.backends.detector_for(language).warm()
         self.backends.anonymizer()
-        from .detection import warm_language
         from .formats import available_formats
 
-        warm_language()   # lingua's models, read for every document whose language is not given
+        # lingua's models are not loaded here: all seven languages' n-gram models take ~255 MB,
+        # which a sidecar refusing a decompression bomb must stay within 500 MB without
+        # (tests/test_audio_bomb.py); they load on the first document whose language is not given.
         available_formats()   # the parser plugins, found once per process (entry points scanned)
         if audio:
             self.backends.transcriber(self.policy.detection_languages)

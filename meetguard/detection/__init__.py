@@ -18,12 +18,11 @@ from ._fr_spoken import find_french_spoken
 from ._language import document_language as detect_document_language
 from ._language import item_language as detect_item_language
 from ._language import item_languages as detect_item_languages
-from ._language import warm as warm_language
 from ._types import BASE_ENTITY_TYPES, Roster, RosterMember, TextUnit
 
 __all__ = ["BASE_ENTITY_TYPES", "ENTITY_TYPES", "Detector", "Roster", "RosterMember", "TextUnit",
            "detect_document_language", "detect_item_language", "detect_item_languages", "entity_types",
-           "find_french_spoken", "warm_language"]
+           "find_french_spoken"]
 
 _entity_types: frozenset[str] | None = None
 

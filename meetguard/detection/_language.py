@@ -15,8 +15,7 @@ from typing import Any
 
 from .._vocabulary import GUARDED_LANGUAGES
 
-__all__ = ["GUARDED_LANGUAGES", "KNOWN_LANGUAGES", "detect_language", "item_language", "item_languages",
-           "warm"]
+__all__ = ["GUARDED_LANGUAGES", "KNOWN_LANGUAGES", "detect_language", "item_language", "item_languages"]
 
 # Languages detection can name (ISO 639-1); a document in one not guarded is refused.
 KNOWN_LANGUAGES: tuple[str, ...] = ("en", "fr", "es", "de", "it", "pt", "nl")
@@ -29,14 +28,8 @@ def _detector() -> Any:
     from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
     langs = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper())) for c in KNOWN_LANGUAGES]
-    return LanguageDetectorBuilder.from_languages(*langs).with_preloaded_language_models().build()
+    return LanguageDetectorBuilder.from_languages(*langs).build()
 
-
-def warm() -> None:
-    """Build the detector and load its language models now (lingua loads them on its first
-    answer: about 2 s, which a warmed guard should not pay on its first document)."""
-    with _LOCK:
-        _detector().compute_language_confidence_values("warm up")
 
 
 def detect_language(text: str, default: str = "en", allowed: Sequence[str] = ()) -> str:
