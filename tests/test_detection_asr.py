@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -109,3 +110,22 @@ def test_a_quantity_with_thousand_is_no_read_out_number() -> None:
     assert find_spoken_numbers("two million three hundred forty five thousand six hundred") == []
     text = "call one eight hundred five five five one two one two"
     assert [text[h.start:h.end] for h in find_spoken_numbers(text)] == [text[5:]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["The card number is 411111111111111.",             # a card read out, one digit misheard (#23)
+     "The card number is 410101010101BL. 21010101010101",  # tiny.en's hearing of the same clip
+     "my account is 2093845512 thanks"],
+)
+def test_asr_one_long_numeral_is_a_read_out_number(detector: Detector, text: str) -> None:
+    """ASR writes a number read out digit by digit as one numeral: 9 digits or more are a
+    value in speech even when no checksum holds; in chat they stay a numeral."""
+    from meetguard.detection._spoken import find_spoken_numbers
+
+    runs = [m.group() for m in re.finditer(r"\d{9,}", text)]
+    hits = find_spoken_numbers(text, asr=True)
+    assert [text[h.start:h.end] for h in hits if len(h.normalized or "") >= 9] == runs
+    assert find_spoken_numbers(text) == []
+    kept = {v for v, _, _ in found(detector, text)}
+    assert all(any(run in v for v in kept) for run in runs)

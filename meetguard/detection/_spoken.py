@@ -137,19 +137,22 @@ _HINT = re.compile(
 _ASR_GROUPS = re.compile(r"\d+(?:(?:[.,]\s+|[ -])\d+)+")
 
 
+_LONG_NUMERAL = re.compile(r"\d{9}")
 _MAGNITUDE = re.compile(r"(?i)\b(?:thousand|million|billion|trillion)\b")
 _YEARS = re.compile(r"(?:19|20)\d\d(?:(?:,\s*|\s+(?:and|to)\s+|\s*-\s*|\s+)(?:19|20)\d\d)*")
 
 
 def find_spoken_numbers(text: str, *, asr: bool = False) -> list[Hit]:
     """Read-out numbers. ``asr``: the text is a speech transcript, where a run
-    of grouped numerals of phone length is a read-out number as well."""
+    of grouped numerals of phone length is a read-out number as well, and so is one
+    numeral of 9 digits or more: ASR writes a card read out digit by digit as
+    "411111111111111", and a misheard digit breaks its checksum, not its meaning."""
     hits: list[Hit] = []
-    if _HINT.search(text) is None and not (asr and _ASR_GROUPS.search(text)):
+    if _HINT.search(text) is None and not (asr and (_ASR_GROUPS.search(text) or _LONG_NUMERAL.search(text))):
         return hits
     for start, end, digits, spoken in _number_runs(text):
-        grouped = (asr and _ASR_GROUPS.search(text[start:end]) is not None and len(digits) <= 24
-                   and not _YEARS.fullmatch(text[start:end]))
+        grouped = (asr and (_ASR_GROUPS.search(text[start:end]) is not None or len(digits) >= 9)
+                   and len(digits) <= 24 and not _YEARS.fullmatch(text[start:end]))
         if not (spoken or grouped) or len(digits) < 7 or _MAGNITUDE.search(text[start:end]):
             continue   # "one hundred thousand two hundred": a quantity, no number read out digit by digit
         before = text[max(0, start - 40):start]
