@@ -13,7 +13,12 @@ Each argument is a git directory (bare is fine); files are read at HEAD with ``g
   (dataset/slurp/*.jsonl): the sentence and its entities as character spans.
 - slurp_devel_rest.jsonl: the devel rows slurp_devel.jsonl left, a second tuning set
   (``--devel-rest SLURP_GIT_DIR`` writes it alone; the train split is too large for the mirror).
-Every file is MIT (Presidio, presidio-research) or CC BY 4.0 (SLURP's text); see README.md there.
+- voxpopuli_dev.jsonl: a seeded sample of SLUE-VoxPopuli's dev split (``--voxpopuli GIT_DIR``,
+  a git directory holding ``slue-voxpopuli_dev.tsv``): ``normalized_text`` and its
+  ``normalized_ner`` spans. The second held-out corpus: this script prints counts only, never
+  a row, so that it was not read while rules were tuned.
+Every file is MIT (Presidio, presidio-research), CC BY 4.0 (SLURP's text) or CC0 (SLUE-VoxPopuli);
+see README.md there.
 """
 
 from __future__ import annotations
@@ -140,6 +145,36 @@ def devel_rest(repo: str) -> list[dict[str, Any]]:
     return named + random.Random(24).sample(other, min(600, len(other)))
 
 
+VOX_PLACES = ("GPE", "LOC", "FAC")
+
+
+def _vox_row(line: str) -> dict[str, Any] | None:
+    cols = line.split("\t")
+    text, ner = cols[2], cols[6]
+    spans = [] if ner == "None" else [
+        {"start": int(s), "end": int(s) + int(n), "type": str(t)} for t, s, n in ast.literal_eval(ner)]
+    for sp in spans:   # a span must cover whole words of the text
+        if not (0 <= sp["start"] < sp["end"] <= len(text)) or text[sp["start"]:sp["end"]] != text[sp["start"]:sp["end"]].strip() \
+                or (sp["start"] > 0 and text[sp["start"] - 1].isalnum()) or (sp["end"] < len(text) and text[sp["end"]].isalnum()):
+            return None
+    return {"text": text, "spans": spans}
+
+
+def voxpopuli(repo: str, n_named: int, n_other: int) -> list[dict[str, Any]]:
+    """Every dev row with a PERSON, then rows with a place (GPE, LOC, FAC) up to ``n_named``,
+    and ``n_other`` rows with neither (seed 24). Prints counts only."""
+    lines = _git(repo, "show", "HEAD:slue-voxpopuli_dev.tsv").splitlines()[1:]
+    rows = [r for line in lines if (r := _vox_row(line)) is not None]
+    person = [r for r in rows if any(s["type"] == "PERSON" for s in r["spans"])]
+    place = [r for r in rows if r not in person and any(s["type"] in VOX_PLACES for s in r["spans"])]
+    other = [r for r in rows if r not in person and r not in place]
+    rng = random.Random(24)
+    out = person + rng.sample(place, max(0, n_named - len(person))) + rng.sample(other, n_other)
+    print(f"voxpopuli dev: {len(lines)} rows, {len(lines) - len(rows)} skipped (span off a word), "
+          f"{len(person)} with a person, {len(place)} with a place only, {len(other)} others; wrote {len(out)}")
+    return out
+
+
 def _write(name: str, rows: list[dict[str, Any]]) -> None:
     with (OUT / name).open("w", encoding="utf-8") as fh:
         for r in rows:
@@ -149,6 +184,9 @@ def _write(name: str, rows: list[dict[str, Any]]) -> None:
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--devel-rest"]:   # a further tuning set, added after the first three
         _write("slurp_devel_rest.jsonl", devel_rest(argv[1]))
+        return
+    if argv[:1] == ["--voxpopuli"]:   # the second held-out corpus, added in round 7
+        _write("voxpopuli_dev.jsonl", voxpopuli(argv[1], 300, 150))
         return
     presidio, research_repo, slurp_repo = argv
     OUT.mkdir(parents=True, exist_ok=True)
