@@ -21,22 +21,18 @@ import binascii
 import hashlib
 import json
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from ._errors import ConfigError, UsageError
 from ._files import atomic_write
+from ._seal import Unsealable, new_key, seal, unseal
 
 __all__ = ["DEFAULT_KEY_ENV", "Vault", "VaultError", "VaultNotFound", "master_key_from_env"]
 
 DEFAULT_KEY_ENV = "MEETGUARD_VAULT_KEY"
-_NONCE = 12
 
 
 class VaultError(UsageError):
@@ -134,21 +130,18 @@ class Vault:
             data_key, header = self._new_key(meeting_id, purpose, retention_days, now, owner)
         for token, value in tokens.items():
             merged.setdefault(token, value)
-        nonce = secrets.token_bytes(_NONCE)
         aad = _aad(meeting_id, str(header["purpose"]),
                    None if header["expires_at"] is None else str(header["expires_at"]), _owner(header))
-        sealed = AESGCM(data_key).encrypt(nonce, json.dumps(merged, ensure_ascii=False).encode("utf-8"), aad)
+        sealed = seal(data_key, json.dumps(merged, ensure_ascii=False).encode("utf-8"), aad)
         self._write(key_path, json.dumps(header).encode("utf-8"))
-        self._write(map_path, nonce + sealed)
+        self._write(map_path, sealed)
         return True
 
     def _new_key(self, meeting_id: str, purpose: str, retention_days: int | None,
                  now: datetime, owner: str | None = None) -> tuple[bytes, dict[str, str | int | None]]:
         expires = _iso(now + timedelta(days=retention_days)) if retention_days is not None else None
-        data_key = AESGCM.generate_key(bit_length=256)
-        nonce = secrets.token_bytes(_NONCE)
-        wrapped = nonce + AESGCM(self.master_key).encrypt(nonce, data_key,
-                                                          _aad(meeting_id, purpose, expires, owner))
+        data_key = new_key()
+        wrapped = seal(self.master_key, data_key, _aad(meeting_id, purpose, expires, owner))
         header: dict[str, str | int | None] = {
             "v": 1, "purpose": purpose, "expires_at": expires,
             "wrapped": base64.b64encode(wrapped).decode("ascii")}
@@ -189,8 +182,8 @@ class Vault:
         aad = _aad(meeting_id, purpose, expires, _owner(header))
         try:
             wrapped = base64.b64decode(str(header["wrapped"]), validate=True)
-            data_key = AESGCM(self.master_key).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], aad)
-        except (InvalidTag, binascii.Error, ValueError):
+            data_key = unseal(self.master_key, wrapped, aad)
+        except (Unsealable, binascii.Error, ValueError):
             raise VaultError("vault: the meeting's key does not authenticate "
                              "(wrong master key, or the file was changed)") from None
         if expires is not None and _iso(now) >= expires:
@@ -198,11 +191,11 @@ class Vault:
         _, map_path = self._paths(meeting_id)
         try:
             blob = self._read(map_path)
-            clear = AESGCM(data_key).decrypt(blob[:_NONCE], blob[_NONCE:], aad)
+            clear = unseal(data_key, blob, aad)
             tokens = json.loads(clear.decode("utf-8"))
         except FileNotFoundError:
             raise VaultNotFound("vault: no map for this meeting") from None
-        except (InvalidTag, OSError, ValueError):
+        except (Unsealable, OSError, ValueError):
             raise VaultError("vault: the meeting's map does not authenticate (the file was changed)") from None
         if not isinstance(tokens, dict) or not all(isinstance(v, str) for v in tokens.values()):
             raise VaultError("vault: the meeting's map is malformed")

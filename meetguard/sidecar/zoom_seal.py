@@ -20,15 +20,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
+from .._seal import Unsealable, derive_key, seal, unseal
 from .zoom_download import DownloadError
 
 __all__ = ["TOKEN_LIFETIME_S", "TokenExpired", "TokenUnavailable", "TokenUnsealable",
@@ -36,7 +31,6 @@ __all__ = ["TOKEN_LIFETIME_S", "TokenExpired", "TokenUnavailable", "TokenUnseala
 
 TOKEN_LIFETIME_S = 24 * 3600
 _INFO = b"meetguard zoom download_token v1"
-_NONCE = 12
 
 
 class TokenUnavailable(DownloadError):
@@ -54,7 +48,7 @@ class TokenExpired(TokenUnavailable):
 
 
 def _key(secret: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(secret)
+    return derive_key(secret, _INFO)
 
 
 def _aad(job_key: str, expires_at: int) -> bytes:
@@ -64,10 +58,8 @@ def _aad(job_key: str, expires_at: int) -> bytes:
 def seal_token(secret: bytes, job_key: str, token: str, now: float) -> dict[str, Any]:
     """The sealed record of ``token`` for the job ``job_key`` (JSON-ready; no plaintext)."""
     expires_at = int(now) + TOKEN_LIFETIME_S
-    nonce = os.urandom(_NONCE)
-    sealed = AESGCM(_key(secret)).encrypt(nonce, token.encode("utf-8"), _aad(job_key, expires_at))
-    return {"v": 1, "expires_at": expires_at,
-            "sealed": base64.b64encode(nonce + sealed).decode("ascii")}
+    sealed = seal(_key(secret), token.encode("utf-8"), _aad(job_key, expires_at))
+    return {"v": 1, "expires_at": expires_at, "sealed": base64.b64encode(sealed).decode("ascii")}
 
 
 def open_token(secrets: Sequence[bytes], job_key: str, record: Mapping[str, Any], now: float) -> str:
@@ -83,8 +75,8 @@ def open_token(secrets: Sequence[bytes], job_key: str, record: Mapping[str, Any]
         blob = b""
     for secret in secrets:
         try:
-            plain = AESGCM(_key(secret)).decrypt(blob[:_NONCE], blob[_NONCE:], _aad(job_key, expires_at))
-        except (InvalidTag, ValueError):
+            plain = unseal(_key(secret), blob, _aad(job_key, expires_at))
+        except Unsealable:
             continue
         return plain.decode("utf-8")
     raise TokenUnsealable("the sealed download token opens under no configured zoom secret "

@@ -23,26 +23,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from .._errors import StateUnavailable
+from .._seal import Unsealable, derive_key, seal, unseal
 from ..redaction import PseudonymBook
 from .postgres import PostgresState
 
 __all__ = ["SharedBooks"]
-
-_NONCE = 12
-
-
-def _derive(master_key: bytes, info: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master_key)
 
 
 class SharedBooks:
@@ -51,22 +40,21 @@ class SharedBooks:
     def __init__(self, state: PostgresState, master_key: bytes, form: str) -> None:
         self.state = state
         self.form = form
-        self._seal = AESGCM(_derive(master_key, b"meetguard pseudonym books v1: seal"))
-        self._name_key = _derive(master_key, b"meetguard pseudonym books v1: names")
+        self._seal_key = derive_key(master_key, b"meetguard pseudonym books v1: seal")
+        self._name_key = derive_key(master_key, b"meetguard pseudonym books v1: names")
 
     def _name(self, *parts: str) -> str:
         msg = "\x00".join(parts).encode("utf-8")
         return hmac.new(self._name_key, msg, hashlib.sha256).hexdigest()
 
     def seal(self, name: str, book: PseudonymBook) -> bytes:
-        nonce = os.urandom(_NONCE)
         clear = json.dumps(book.to_state(), ensure_ascii=False, sort_keys=True).encode("utf-8")
-        return nonce + self._seal.encrypt(nonce, clear, name.encode("ascii"))
+        return seal(self._seal_key, clear, name.encode("ascii"))
 
     def open(self, name: str, sealed: bytes) -> PseudonymBook:
         try:
-            clear = self._seal.decrypt(sealed[:_NONCE], sealed[_NONCE:], name.encode("ascii"))
-        except InvalidTag:
+            clear = unseal(self._seal_key, sealed, name.encode("ascii"))
+        except Unsealable:
             raise StateUnavailable("state: a pseudonym book in the database does not open with this "
                                    "vault key; check vault.key_env on every replica") from None
         return PseudonymBook.from_state(json.loads(clear), self.form)
