@@ -2,7 +2,8 @@
 
 Transcriber backends (entry point group ``meetguard.transcribers``: a callable
 ``factory(model: str) -> Transcriber``) implement :class:`Transcriber` and build
-their cues with :func:`cue_from_words` from :func:`model_input`'s samples. They
+their cues with :func:`cue_from_words` from :func:`model_input`'s samples, and
+bound each decode by :func:`sample_len_for` (tokens per second of audio). They
 may run the embedded default model (``DEFAULT_MODEL``) from
 :func:`embedded_model_dir`, checked against its pinned SHA-256.
 
@@ -31,6 +32,7 @@ from .audio.backend import (
     model_input,
 )
 from .audio.models import DEFAULT_MODEL, MULTILINGUAL_MODEL
+from .audio.whisper_backend import sample_len_for
 from .formats._base import Format
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "cue_from_words",
     "embedded_model_dir",
     "model_input",
+    "sample_len_for",
 ]
 
 

@@ -9,6 +9,12 @@ CTranslate2 directory (one holding ``model.bin`` and ``config.json``).
 The main decode is a beam search (``beam_size=5``); the verification decode
 (``variant="verify"``) is greedy (one beam, one sample), the search the main
 decode does not use, so verification hears the audio independently.
+
+Every decode is bounded by the length of what it hears, like the built-in backend's
+(``max_new_tokens``: meetguard's :func:`sample_len_for`, 8 tokens a second plus 16):
+a hallucination loop stops there instead of running to Whisper's 224 tokens at each
+fallback temperature. It never exceeds :func:`max_new_tokens`'s room beside a full
+prompt (faster-whisper refuses a prompt plus ``max_new_tokens`` over 448 tokens).
 """
 
 from __future__ import annotations
@@ -30,9 +36,19 @@ from meetguard.plugin_api import (
     cue_from_words,
     embedded_model_dir,
     model_input,
+    sample_len_for,
 )
 
-__all__ = ["FasterWhisperTranscriber", "create", "resolve_directory"]
+__all__ = ["FasterWhisperTranscriber", "create", "max_new_tokens", "resolve_directory"]
+
+MAX_LENGTH = 448          # Whisper's text context: prompt and sampled tokens together
+_PROMPT_ROOM = 1 + (MAX_LENGTH // 2 - 1) + 3 + 1   # sot_prev, the prompt's kept tail, sot sequence, spare
+
+
+def max_new_tokens(seconds: float) -> int:
+    """The most tokens one faster-whisper decode of ``seconds`` of audio may sample:
+    meetguard's cap (:func:`sample_len_for`), within the room a full prompt leaves."""
+    return min(sample_len_for(seconds), MAX_LENGTH - _PROMPT_ROOM)
 
 
 def resolve_directory(model: str) -> Path:
@@ -101,6 +117,7 @@ class FasterWhisperTranscriber:
                     beam_size=beams,
                     best_of=beams,
                     vad_filter=False,
+                    max_new_tokens=max_new_tokens(len(audio) / 16000),
                 )
                 for seg in segments:  # a generator: decoding happens here
                     raw = [(w.word, w.start + offset, w.end + offset, w.probability) for w in seg.words or []]

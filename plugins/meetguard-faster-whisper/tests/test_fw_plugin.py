@@ -75,3 +75,44 @@ def test_the_verification_decode_hears_jfk_too(fw: Transcriber) -> None:
     hyp = re.findall(r"[a-z']+", " ".join(c.text for c in cues).lower())
     errors = sum(a != b for a, b in zip(REF, hyp)) + abs(len(REF) - len(hyp))
     assert errors / len(REF) <= 0.15
+
+
+def test_every_decode_is_capped_like_the_builtin_backend() -> None:
+    from meetguard_faster_whisper import MAX_LENGTH, max_new_tokens
+
+    from meetguard.plugin_api import sample_len_for
+
+    for seconds in (0.1, 1.0, 4.8, 11.0, 20.0):
+        assert max_new_tokens(seconds) == sample_len_for(seconds) < MAX_LENGTH // 2
+    assert max_new_tokens(1.0) < max_new_tokens(4.8) < max_new_tokens(11.0)
+    # a whole window: room is left for the longest prompt faster-whisper keeps (223 tokens)
+    assert max_new_tokens(30.0) == max_new_tokens(600.0) <= MAX_LENGTH - 1 - 223 - 3
+
+
+@pytest.mark.models
+@pytest.mark.skipif(not JFK.is_file(), reason="shared data (../shared) is not beside this checkout")
+def test_decodes_are_bounded_by_the_audio_length(fw: Transcriber, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real model is asked for at most sample_len_for(seconds) new tokens (a loop stops
+    there), the whole of jfk still fits, and a window with the longest prompt still decodes
+    (faster-whisper refuses a prompt plus max_new_tokens over 448)."""
+    from meetguard_faster_whisper import max_new_tokens
+
+    model = fw._model  # type: ignore[attr-defined]
+    asked: list[int] = []
+    real = model.transcribe
+
+    def spy(audio: np.ndarray, **kw: object) -> object:
+        asked.append(int(kw["max_new_tokens"]))  # type: ignore[call-overload]
+        return real(audio, **kw)
+
+    monkeypatch.setattr(model, "transcribe", spy)
+    samples = np.concatenate(list(iter_chunks(JFK)))
+    for variant in ("main", "verify"):
+        cues = fw.transcribe(samples, variant=variant)  # type: ignore[arg-type]
+        hyp = re.findall(r"[a-z']+", " ".join(c.text for c in cues).lower())
+        assert len(hyp) >= len(REF) - 2
+    assert asked == [max_new_tokens(len(samples) / 16000)] * 2
+    window = np.tile(samples, 3)[: 30 * 16000]
+    long_prompt = "Meeting with " + ", ".join(f"Person{k} Surname{k}" for k in range(120)) + "."
+    assert fw.transcribe(window, prompt=long_prompt)
+    assert asked[-1] == max_new_tokens(30.0)
