@@ -393,6 +393,7 @@ def redaction_rules(spec: Purpose, decision: ConsentDecision, operator: Operator
 def release(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOutcome,
             heard: Heard, rules: RedactionRules) -> dict[str, bytes]:
     """Text documents in their own formats, then each recording's transcripts and audio."""
+    from .redaction.bleeped import unsay_bleeped
     from .release import build_text_outputs, build_transcript_outputs
 
     audio_names = {heard.documents[d].name for d in heard.audio_docs.values()}
@@ -401,11 +402,15 @@ def release(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOutcome,
     redacted_by_name = {d.name: d for d in outcome.documents}
     for i, d in heard.audio_docs.items():
         rec, original = run.meeting.audio[i], heard.documents[d]
-        audio.update(build_transcript_outputs(rec.stem, redacted_by_name[original.name]))
-        if spec.audio != "drop":
+        transcript, wav = redacted_by_name[original.name], None
+        bleeped: list[tuple[float, float]] = []
+        if spec.audio != "drop":   # first: what is bleeped in the sound goes from the transcript too
+            wav = _release_audio(stages, run, spec, outcome, d, original, rec, rules, bleeped)
+            transcript = unsay_bleeped(transcript, bleeped, getattr(rules.operator, "form", None))
+        audio.update(build_transcript_outputs(rec.stem, transcript))
+        if wav is not None:
             name = f"{rec.stem}.redacted.wav"
-            audio[name], run.verified[name] = _release_audio(stages, run, spec, outcome, d,
-                                                             original, rec, rules)
+            audio[name], run.verified[name] = wav
     outputs = _merge_kinds(run, {}, [(doc.kind, build_text_outputs([doc])) for doc in text_docs])
     return _merge_kinds(run, outputs, [("audio" if n.endswith(".wav") else "transcript", {n: b})
                                        for n, b in audio.items()])
@@ -424,7 +429,8 @@ def _merge_kinds(run: Run, outputs: dict[str, bytes],
 
 
 def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOutcome, d: int,
-                   original: Document, rec: AudioInput, rules: RedactionRules) -> tuple[bytes, bool]:
+                   original: Document, rec: AudioInput, rules: RedactionRules,
+                   bleeped: list[tuple[float, float]] | None = None) -> tuple[bytes, bool]:
     """The redacted recording, and whether it was verified: heard again by the backend's
     independent decode, primed with the roster, with nothing the rules remove in it."""
     from .release import AudioCheck, build_redacted_audio
@@ -455,7 +461,8 @@ def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOu
                            _silence_checked(lambda text: _heard_values(stages, run, rules, lang, text),
                                             silenced, cues, f"audio {run.meeting.audio.index(rec) + 1}"),
                            prompt)
-    data = build_redacted_audio(rec, cues, per_cue, spec.audio, check, second)  # type: ignore[arg-type]
+    data = build_redacted_audio(rec, cues, per_cue, spec.audio, check, second,  # type: ignore[arg-type]
+                                bleeped)
     return data, bool(verify)
 
 

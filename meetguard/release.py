@@ -81,22 +81,25 @@ class AudioCheck:
 
 
 def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[tuple[float, float]],
-                      mode: Literal["bleep", "silence"], check: AudioCheck) -> None:
+                      mode: Literal["bleep", "silence"], check: AudioCheck) -> list[tuple[float, float]]:
     """Verify the spooled release; when the verification decode hears a value where no
     bleep covers it yet (the main decode timed it late, or cut it short), bleep those
     words too, from the original, once, and verify the new release from scratch: it
     fails closed (:class:`VerificationError`) when anything is still heard, or when what
-    was heard lies inside the bleeps already (nothing to repair)."""
+    was heard lies inside the bleeps already (nothing to repair). Returns the windows
+    bleeped in the end."""
     from .audio.decode import duration
     from .audio.verify import check_heard, hear_cues, heard_windows, verify_redacted
     from .redaction import audio as audio_redaction
     from .redaction.audio_stream import redact_to_wav
+    from .redaction.quiet import hearing_copy
 
     values = sorted(check.values)
-    heard = hear_cues(spool, check.transcriber, check.prompt)
+    ears = spool.with_name("heard.wav")   # the release with its bleeps silent (redaction/quiet.py)
+    heard = hear_cues(hearing_copy(spool, windows, mode, ears, rec.stem), check.transcriber, check.prompt)
     try:
         check_heard(" ".join(c.text for c in heard), values, check.heard, rec.stem)
-        return
+        return windows
     except VerificationError:
         more = heard_windows(heard, values, check.heard, 0.0)
         if not any(all(b0 > a0 or b1 < a1 for b0, b1 in windows) for a0, a1 in more):
@@ -105,19 +108,25 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
     more = [(a - pad, b + pad) for a, b in more]
     fh.seek(0)
     fh.truncate()
-    redact_to_wav(rec.path, audio_redaction.merge_windows(windows + more, duration(rec.path) or None), mode, fh)
+    windows = audio_redaction.merge_windows(windows + more, duration(rec.path) or None)
+    redact_to_wav(rec.path, windows, mode, fh)
     fh.flush()
-    verify_redacted(spool, check.transcriber, values, check.heard, name=rec.stem, prompt=check.prompt)
+    verify_redacted(hearing_copy(spool, windows, mode, ears, rec.stem), check.transcriber, values, check.heard,
+                    name=rec.stem, prompt=check.prompt)
+    return windows
 
 
 def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence[Sequence[Finding]],
                          mode: Literal["bleep", "silence"], check: AudioCheck | None,
-                         second: Hearing | None = None) -> bytes:
+                         second: Hearing | None = None,
+                         bleeped: list[tuple[float, float]] | None = None) -> bytes:
     """Bleep or silence the recording into a private spool file, streaming,
     so a one-hour recording is never held in memory; verify it if asked;
     then hand it out as a read-only map of that file. ``second``: the verification
     decode's hearing of the original, whose findings are bleeped too (the union), once
-    both decodes agree where each value they share was said."""
+    both decodes agree where each value they share was said. ``bleeped``, when given,
+    receives the windows bleeped (or silenced) in the end, so the transcript can lose
+    every word under them (:mod:`meetguard.redaction.bleeped`)."""
     from .audio.decode import duration
     from .redaction import audio as audio_redaction
     from .redaction.audio_stream import redact_to_wav
@@ -138,7 +147,9 @@ def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence
             redact_to_wav(rec.path, windows, mode, fh)
             fh.flush()
             if check is not None:   # also with nothing redacted: the first pass may have misheard
-                _verify_or_repair(spool, fh, rec, windows, mode, check)
+                windows = _verify_or_repair(spool, fh, rec, windows, mode, check)
+            if bleeped is not None:
+                bleeped.extend(windows)
             mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         return mapped  # type: ignore[return-value]  # bytes-like, read-only
     finally:

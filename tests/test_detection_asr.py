@@ -129,3 +129,33 @@ def test_asr_one_long_numeral_is_a_read_out_number(detector: Detector, text: str
     assert find_spoken_numbers(text) == []
     kept = {v for v, _, _ in found(detector, text)}
     assert all(any(run in v for v in kept) for run in runs)
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [("Our office moved to one 20-harbour road last week.", "one 20-harbour road"),   # tiny.en (#23)
+     ("our office moved to one twenty harbor road last week", "one twenty harbor road"),
+     ("send it to 12 elm street please", "12 elm street"),
+     ("we are at four hundred and five maple avenue now", "four hundred and five maple avenue"),
+     ("it's 7 saint james's court", "7 saint james's court"),
+     ("the parcel went to 221b baker street", "221b baker street")],
+)
+def test_asr_street_addresses(detector: Detector, text: str, address: str) -> None:
+    """A house number (numerals or words), a street's name and its type, said aloud, is
+    one LOCATION in speech (#23: address_harbor's transcript kept 'one 20-harbour road')."""
+    from meetguard.detection._spoken import find_spoken_addresses
+
+    assert [text[h.start:h.end].lower() for h in find_spoken_addresses(text)] == [address]
+    assert any(v.lower() == address and t == "LOCATION" for v, t, _ in found(detector, text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["the road ahead is long", "one more street to cross", "it's a ten minute walk from here",
+     "i drove down the one main road", "take the second road on the left", "by the way, two things",
+     "we have two roads and three streets", "one lane road", "at 5 we walk", "a two hour drive"],
+)
+def test_asr_street_chatter_stays(text: str) -> None:
+    from meetguard.detection._spoken import find_spoken_addresses
+
+    assert find_spoken_addresses(text) == []

@@ -23,6 +23,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..detection._spoken import STREET_TYPES
+
 __all__ = ["Fragments", "fragment_spans", "fragments_of", "heard_fragment"]
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+")
@@ -37,7 +39,7 @@ _GLUE = frozenset({
     "io", "co", "uk", "de", "fr", "example", "mail", "email", "www", "http", "https", "and", "the", "of",
     "to", "in", "on", "a", "an", "my", "is", "street", "road", "avenue", "lane", "drive", "st", "rd",
     "hundred", "thousand", "double", "triple", "plus", "extension", "ext",
-})
+}) | STREET_TYPES
 _MIN_DIGITS = 3
 
 

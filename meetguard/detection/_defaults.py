@@ -20,7 +20,7 @@ from ._phones import find_phones
 from ._places import find_cued_places, find_places
 from ._presidio import PresidioPatterns
 from ._roster import EVERYDAY
-from ._spoken import find_spoken_emails, find_spoken_numbers
+from ._spoken import find_spoken_addresses, find_spoken_emails, find_spoken_numbers
 
 _NUMBERS = frozenset({"CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS", "MEETING_ID", "PHONE_NUMBER"})
 
@@ -34,7 +34,8 @@ def _roster(text: str, ctx: ScanContext) -> list[Hit]:
 
 
 def _spoken(text: str, ctx: ScanContext) -> list[Hit]:
-    return find_spoken_numbers(text, asr=ctx.spoken) + find_spoken_emails(text, asr=ctx.spoken)
+    hits = find_spoken_numbers(text, asr=ctx.spoken) + find_spoken_emails(text, asr=ctx.spoken)
+    return hits + find_spoken_addresses(text) if ctx.spoken else hits
 
 
 def _names(text: str, ctx: ScanContext) -> list[Hit]:
@@ -55,7 +56,8 @@ def default_registry(language: str = "en") -> FinderRegistry:
         TextFinder("phones", frozenset({"PHONE_NUMBER"}), lambda t, ctx: find_phones(t, ctx.regions)),
         TextFinder("dates", frozenset({"DATE_TIME"}), lambda t, _c: find_dates(t)),
         TextFinder("ages", frozenset({"AGE"}), lambda t, _c: find_ages(t)),
-        TextFinder("spoken", frozenset({"PHONE_NUMBER", "EMAIL_ADDRESS", "CREDIT_CARD", "US_SSN", "MEETING_ID"}),
+        TextFinder("spoken", frozenset({"PHONE_NUMBER", "EMAIL_ADDRESS", "CREDIT_CARD", "US_SSN", "MEETING_ID",
+                                          "LOCATION"}),
                    _spoken),
         TextFinder("names", frozenset({"PERSON"}), _names),
         TextFinder("handles", frozenset({"PERSON"}), lambda t, _c: find_handles(t)),

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 
 from ._hits import RANK_STRUCTURED, Hit
 from ._patterns import luhn_ok, ssn_ok
+from ._stopwords import stop_words
 
 _UNITS = {"zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
           "six": 6, "seven": 7, "eight": 8, "nine": 9}
@@ -413,3 +414,74 @@ def _from_first_word(text: str, hit: Hit) -> Hit:
         value += word if len(word) == 1 else word + "."      # "m k oneill" is mkoneill
     return Hit(start, hit.end, hit.entity_type, hit.score, value + hit.normalized, hit.rank)
 
+
+
+# -- street addresses said aloud ---------------------------------------------------------
+
+# The word that ends a street's name (singular: "two more streets" is no address).
+STREET_TYPES = frozenset({"street", "st", "road", "rd", "avenue", "ave", "lane", "ln", "drive", "boulevard",
+                          "blvd", "court", "place", "square", "terrace", "crescent", "close", "way",
+                          "parkway", "highway", "row", "walk", "alley", "circle", "plaza", "mews", "grove",
+                          "gardens", "hill"})
+# Words that never name a street between a number and its type: measures and plain
+# adjectives ("a ten minute walk", "one more street", "two quick drive(s)").
+_NOT_STREET_NAMES = frozenset({
+    "minute", "minutes", "hour", "hours", "second", "seconds", "day", "days", "week", "weeks", "month",
+    "months", "year", "years", "mile", "miles", "block", "blocks", "kilometre", "kilometer", "km", "metre",
+    "meter", "foot", "feet", "step", "steps", "percent", "page", "time", "times", "lane", "way", "point",
+    "quick", "short", "long", "good", "great", "big", "small", "little", "nice", "different", "right",
+    "wrong", "easy", "hard", "fast", "slow", "straight", "only", "same", "single", "whole", "full", "half",
+    "extra", "dead", "easier", "better", "best", "worse", "worst", "shorter", "longer", "lanes",
+    "ways", "person", "people", "car", "cars", "lap", "laps", "story", "storey", "stories",
+})
+_ADDRESS_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+[a-z]?|\S")
+_NUMBER_WORDS = frozenset({*_UNITS, *_TEENS, *_TENS, "hundred"} - {"o"})
+
+
+def _street_name_word(word: str) -> bool:
+    return (word.isalpha() or "'" in word) and len(word) > 1 and word not in _NUMBER_WORDS \
+        and word not in _NOT_STREET_NAMES and word not in stop_words("en")
+
+
+def _house_number(toks: list[tuple[int, int, str]], k: int) -> int | None:
+    """The index of the first token of the house number that ends at token ``k``
+    (numerals, number words, "and" inside words: "one twenty", "four hundred and five"), or None."""
+    first = None
+    while k >= 0:
+        word = toks[k][2]
+        if word[0].isdigit() or word in _NUMBER_WORDS:
+            first = k
+        elif not (word in ("and", "-") and first is not None and k > 0 and toks[k - 1][2] in _NUMBER_WORDS):
+            break
+        k -= 1
+    return first
+
+
+def find_spoken_addresses(text: str) -> list[Hit]:
+    """Street addresses in speech: a house number (numerals or number words, "one twenty",
+    ASR's "one 20-harbour") then one to three name words then a street type ("one twenty
+    harbor road", "12 elm street"). The name words are no stop words, number words,
+    measures or plain adjectives, so "the road ahead", "one more street" or "a ten
+    minute walk" stay. A LOCATION from the number to the street type."""
+    low = text.lower()
+    if not any(t in STREET_TYPES for t in re.findall(r"[a-z]+", low)):
+        return []
+    toks = [(m.start(), m.end(), m.group()) for m in _ADDRESS_WORD.finditer(low)]
+    hits: list[Hit] = []
+    for k, (_s, end, word) in enumerate(toks):
+        if word not in STREET_TYPES:
+            continue
+        j = k - 1
+        while j >= 0 and k - j <= 3 and _street_name_word(toks[j][2]):
+            j -= 1
+        if j == k - 1:
+            continue    # no name between the number and the street type
+        while j >= 0 and toks[j][2] == "-":   # "20-harbour": ASR's hyphen after the number
+            j -= 1
+        first = _house_number(toks, j)
+        if first is None or (first == j and toks[j][2] == "one" and first > 0
+                             and toks[first - 1][2] in ("the", "this", "that", "which", "every", "no")):
+            continue    # "the one main road": no house number
+        start = toks[first][0]
+        hits.append(Hit(start, end, "LOCATION", 0.8, " ".join(low[start:end].split()), RANK_STRUCTURED))
+    return hits

@@ -1,0 +1,144 @@
+"""What is bleeped in the sound is gone from the released transcript too (#23): the
+transcript words under the other decode's bleeps and the repair's (fakes, no models)."""
+
+from __future__ import annotations
+
+import json
+import re
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from meetguard import Guard, GuardOptions, Meeting
+from meetguard._model import Document
+from meetguard.redaction.bleeped import unsay_bleeped
+from meetguard.testing import FakeDetector, FakeTranscriber, MemoryAuditSink, script_cues
+
+_TOKEN = r"[<\[][A-Z_]+(?:_\d+)?[>\]]"
+
+POLICY = """\
+version: 1
+policy_id: bleeped-1
+account: {id: acme, ai_features: {summarization: true}}
+purposes:
+  summarization:
+    consent: opt_out
+    missing_consent: exclude
+    recipients: [summarizer]
+    redact: {entities: [PHONE_NUMBER, LOCATION, PERSON], operator: pseudonymize, speakers: pseudonymize}
+    audio: bleep
+participants:
+  - id: p-alice
+    names: ["Alice Martin"]
+"""
+
+
+def _doc(script: list[tuple[float, float, str]]) -> Document:
+    return Document(name="rec.transcript", format="meetguard-json", kind="transcript",
+                    items=tuple(script_cues(script)))
+
+
+def test_words_whose_middle_is_bleeped_are_replaced_and_tokens_kept() -> None:
+    doc = _doc([(0.0, 3.0, "moved to harbour road, last"), (3.0, 4.0, "[PERSON_1] said hi")])
+    # words of 0.6 s: "moved" 0-0.6, "to" 0.6-1.2, "harbour" 1.2-1.8, "road," 1.8-2.4, "last" 2.4-3.0
+    out = unsay_bleeped(doc, [(1.1, 2.3), (3.0, 3.4)])
+    first, second = out.items
+    assert re.fullmatch(rf"moved to {_TOKEN}, last", first.text)
+    assert [w.text for w in first.words][:2] == ["moved", "to"] and first.word_offsets()
+    assert (first.words[2].start, first.words[2].end) == (1.2, 2.4)
+    assert second.text == "[PERSON_1] said hi"          # already a token: left as it is
+    masked = unsay_bleeped(doc, [(1.3, 1.7)], form=None)
+    assert masked.items[0].text == "moved to ******* road, last"
+    assert unsay_bleeped(doc, []) is doc and unsay_bleeped(doc, [(2.75, 2.9)]).items[0].text.endswith("last")
+
+
+def _wav(path: Path, seconds: float = 6.0) -> Path:
+    t = np.arange(int(seconds * 16000)) / 16000
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((np.sin(2 * np.pi * 220 * t) * 8000).astype(np.int16).tobytes())
+    return path
+
+
+class _Ears(FakeTranscriber):
+    """The main decode reads its script; the verification decode hears its lines only where
+    the audio under them is still the source's (so a bleeped value is no longer heard)."""
+
+    def __init__(self, source: np.ndarray, main: list[tuple[float, float, str]],
+                 heard: list[tuple[float, float, str]]) -> None:
+        super().__init__(main)
+        self.source, self.heard = source, heard
+
+    def transcribe(self, samples: np.ndarray, **kw: object) -> list:  # type: ignore[override]
+        if kw.get("variant", "main") != "verify":
+            return super().transcribe(samples, **kw)  # type: ignore[arg-type]
+        self.variants.append("verify")
+        offset = float(kw.get("offset", 0.0))  # type: ignore[arg-type]
+        ref = self.source.astype(np.float32) / 32768.0
+        got = np.asarray(samples, dtype=np.float32)
+        lines = []
+        for s, e, text in self.heard:
+            a, b = int((s - offset) * 16000), int((e - offset) * 16000)
+            if 0 <= a < b <= got.size and np.allclose(got[a:b], ref[int(s * 16000):int(e * 16000)], atol=1e-3):
+                lines.append((s, e, text))
+        return script_cues(lines)
+
+
+def test_what_only_the_other_decode_found_is_bleeped_and_gone_from_the_transcript(tmp_path: Path) -> None:
+    """The main decode heard "one twenty harbour road" as "won twin tee harbour rode" (no
+    value found); the verification decode heard the address at the same time: it is bleeped
+    (the union), and the main decode's words there are gone from the released transcript."""
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    path = _wav(tmp_path / "rec.wav")
+    with wave.open(str(path), "rb") as w:
+        src = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    main = [(0.5, 2.0, "our office moved"), (2.0, 4.0, "won twin tee harbour"), (4.0, 5.0, "last week")]
+    heard = [(0.5, 2.0, "our office moved"), (2.0, 4.0, "one twenty harbour road"), (4.0, 5.0, "last week")]
+    ears = _Ears(src, main, heard)
+    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), transcriber=ears, audit=MemoryAuditSink(),
+                  detector=FakeDetector({"one twenty harbour road": "LOCATION"}))
+    result = guard.process_sync(Meeting.from_files(audio=path, attendees=["p-alice"]), "summarization",
+                                "summarizer", verify=True)
+    assert result.decision == "release"
+    data = json.loads(result.text("rec.transcript.json"))
+    text = " ".join(item["text"] for item in data["items"])
+    assert "harbour" not in text and "twin" not in text and re.search(_TOKEN, text)
+    assert "our office moved" in text and "last week" in text
+    vtt = result.text("rec.transcript.vtt")
+    assert "harbour" not in vtt and "last week" in vtt
+    got = np.frombuffer(bytes(result.outputs["rec.redacted.wav"])[44:], dtype=np.int16)
+    changed = np.flatnonzero(got != src) / 16000
+    assert changed.min() >= 2.0 - 0.15 - 0.01 and changed.max() <= 4.0 + 0.15 + 0.01
+
+
+def test_the_verifier_hears_the_release_with_its_bleeps_silent_and_only_bleeps(tmp_path: Path) -> None:
+    """redaction/quiet.py: the copy the verification decode hears is the released file
+    outside the windows, digital silence inside them; a window that holds no bleep tone
+    (the bleep was lost: speech may be left) fails closed instead."""
+    import pytest
+
+    from meetguard import VerificationError
+    from meetguard.redaction.audio_stream import redact_to_wav
+    from meetguard.redaction.quiet import hearing_copy
+
+    src = _wav(tmp_path / "src.wav")
+    release = tmp_path / "release.wav"
+    windows = [(1.0, 2.5), (4.0, 4.6)]
+    for mode in ("bleep", "silence"):
+        with open(release, "wb") as fh:
+            redact_to_wav(src, windows, mode, fh)
+        copy = hearing_copy(release, windows, mode, tmp_path / "heard.wav", "rec")
+        with wave.open(str(copy), "rb") as w, wave.open(str(release), "rb") as r:
+            got = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+            rel = np.frombuffer(r.readframes(r.getnframes()), dtype=np.int16)
+        t = np.arange(got.size) / 16000
+        inside = ((t >= 1.0) & (t < 2.5)) | ((t >= 4.0) & (t < 4.6))
+        assert not got[inside].any() and np.array_equal(got[~inside], rel[~inside])
+        assert mode == "silence" or rel[inside].any()
+    with open(release, "wb") as fh:
+        redact_to_wav(src, windows[:1], "bleep", fh)     # the second bleep lost on the way
+    with pytest.raises(VerificationError, match="may still be heard in rec$"):
+        hearing_copy(release, windows, "bleep", tmp_path / "heard.wav", "rec")
