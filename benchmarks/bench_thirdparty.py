@@ -9,6 +9,7 @@ Corpora (tests/fixtures/thirdparty/, README.md there gives origin and licence):
 - ``slurp_devel``: SLURP's spoken commands, lower case, numbers as words (devel split);
 - ``slurp_devel_rest``: the devel rows ``slurp_devel`` left (9 with a person or place, 600
   others): a second tuning set for false positives on ordinary words;
+- ``slurp_devel_more``: every devel row those two left (ordinary words only): a third;
 - ``slurp_test``: the same from SLURP's test split: held out, never tuned on (looked at twice);
 - ``voxpopuli``: SLUE-VoxPopuli's dev split (European Parliament speech, normalized lower case,
   no punctuation; CC0): the second held-out corpus, committed before any tuning and run once, last
@@ -48,6 +49,7 @@ from _output import emit
 DATA = HERE.parent / "tests" / "fixtures" / "thirdparty"
 CORPORA = {"tables": "presidio_tables.jsonl", "research": "presidio_research.jsonl",
            "slurp_devel": "slurp_devel.jsonl", "slurp_devel_rest": "slurp_devel_rest.jsonl",
+           "slurp_devel_more": "slurp_devel_more.jsonl",
            "slurp_test": "slurp_test.jsonl", "voxpopuli": "voxpopuli_dev.jsonl"}
 Spans = Sequence[tuple[int, int, str]]
 

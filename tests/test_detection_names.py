@@ -35,3 +35,40 @@ def test_lower_case_names_where_people_stand(text: str, name: str) -> None:
 def test_ordinary_words_after_a_cue_are_no_names(text: str) -> None:
     assert not (_people(text) & {"lately", "information", "list", "address", "stating", "mom", "friend",
                                  "account", "will", "weather", "person", "named"})
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("who is the wife of obama", "obama"), ("how old is merkel", "merkel"), ("obama said no", "obama"),
+    ("what is obama's net worth", "obama"), ("i met jones yesterday", "jones"),
+    ("tell me if dorothy has sent the file", "dorothy"),
+])
+def test_surnames_from_the_names_list_where_people_stand(text: str, name: str) -> None:
+    """A surname of name_words.txt that spaCy does not tag in lower case ("obama") is a name
+    after "who is", "wife of", a title of office, a person cue, as a possessive or the subject
+    of a verb only people do."""
+    assert name in _people(text)
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("what is the weather in jaipur", {"jaipur"}), ("what is london's population", {"london"}),
+    ("the general idea is fine", {"idea"}), ("who is the president of france", {"france"}),
+    ("the service at moe's diner is terrible", {"moe"}), ("who is on the call", {"on"}),
+])
+def test_places_shops_and_words_in_those_slots_are_no_surnames(text: str, words: set[str]) -> None:
+    assert not (_people(text) & words)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("June is out today", "June"), ("june is out today", "june"), ("please tell me if july has sent me any emails", "july"),
+    ("april said she would join", "april"), ("ok. august has called twice", "august"),
+])
+def test_a_month_that_names_a_person_is_one_as_the_subject_of_a_person_verb(text: str, name: str) -> None:
+    assert name in _people(text)
+
+
+@pytest.mark.parametrize("text", [
+    "in june it rains", "june is hot", "june is coming", "may will be busy", "see you in april",
+    "august is out of the question for the launch", "the report for july", "may i ask a question",
+])
+def test_a_month_stays_a_month(text: str) -> None:
+    assert not (_people(text) & {"june", "may", "april", "august", "july"})

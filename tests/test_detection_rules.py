@@ -122,6 +122,30 @@ def test_ner_rules_leave_out_what_they_name(value: str, ptype: str, rule: str) -
     assert ner_rule(value, ptype, "order " if rule == "labelled-number" else "") == rule
 
 
+@pytest.mark.parametrize(("value", "before", "after"), [
+    ("78 years", "aged ", ""), ("five years", "is ", " old"), ("five years", "for ", " old"),
+    ("two months", "turned ", ""), ("forty two", "is ", " old"), ("forty two", "", " years old"),
+    ("the ninth of august", "on ", ""), ("nineteen eighty eight", "in ", ""), ("two thousand and seventeen", "in ", ""),
+    ("twenty twenty", "", ""), ("le trois mars", "", ""), ("einundzwanzigsten März", "am ", ""),
+    ("el quince de mayo", "", ""), ("il ventuno aprile", "", ""), ("1988", "in ", ""), ("the 21st", "on ", ""),
+    ("five years from may", "for ", ""), ("june the fourth", "", ""), ("my birthday on the fifth", "", ""),
+])
+def test_date_rules_keep_dates_with_numbers_and_ages(value: str, before: str, after: str) -> None:
+    """dateless, duration, number-as-date: a date with a day or year number, and an age, stay."""
+    assert ner_rule(value, "DATE_TIME", before, after=after) is None
+
+
+@pytest.mark.parametrize(("value", "before", "after", "rule"), [
+    ("a hectic day", "got ", " ahead", "dateless"), ("new year", "happy ", "", "dateless"),
+    ("the best day", "what's ", " next", "dateless"), ("an earth day", "is ", "", "dateless"),
+    ("five years", "be in ", "", "duration"), ("two weeks", "", " later", "duration"),
+    ("three days", "for ", "", "duration"), ("forty two", "root of ", "", "number-as-date"),
+    ("eight pm", "at ", "", "calendar-word"), ("half past six pm", "at ", "", "calendar-word"),
+])
+def test_date_rules_leave_out_what_names_no_date(value: str, before: str, after: str, rule: str) -> None:
+    assert ner_rule(value, "DATE_TIME", before, after=after) == rule
+
+
 def test_an_everyday_word_after_a_weak_cue_needs_a_name_word() -> None:
     # "and", "is", "for" stand before anything: a word after them counts only as a name word
     assert ner_rule("moon", "PERSON", "between sun and ") == "uncased-unknown"

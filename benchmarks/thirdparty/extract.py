@@ -13,6 +13,8 @@ Each argument is a git directory (bare is fine); files are read at HEAD with ``g
   (dataset/slurp/*.jsonl): the sentence and its entities as character spans.
 - slurp_devel_rest.jsonl: the devel rows slurp_devel.jsonl left, a second tuning set
   (``--devel-rest SLURP_GIT_DIR`` writes it alone; the train split is too large for the mirror).
+- slurp_devel_more.jsonl: every devel row the two above left (``--devel-more SLURP_GIT_DIR``),
+  a third tuning set of ordinary words.
 - voxpopuli_dev.jsonl: a seeded sample of SLUE-VoxPopuli's dev split (``--voxpopuli GIT_DIR``,
   a git directory holding ``slue-voxpopuli_dev.tsv``): ``normalized_text`` and its
   ``normalized_ner`` spans. The second held-out corpus: this script prints counts only, never
@@ -175,6 +177,15 @@ def voxpopuli(repo: str, n_named: int, n_other: int) -> list[dict[str, Any]]:
     return out
 
 
+def devel_more(repo: str) -> list[dict[str, Any]]:
+    """Every SLURP devel row that neither slurp_devel.jsonl nor slurp_devel_rest.jsonl took
+    (ordinary words only: the two took every sentence with a person or place)."""
+    taken = {json.loads(line)["text"] for f in ("slurp_devel.jsonl", "slurp_devel_rest.jsonl")
+             for line in (OUT / f).read_text(encoding="utf-8").splitlines()}
+    return [r for line in _git(repo, "show", "HEAD:dataset/slurp/devel.jsonl").splitlines()
+            if (r := _slurp_row(json.loads(line))) is not None and r["text"] not in taken]
+
+
 def _write(name: str, rows: list[dict[str, Any]]) -> None:
     with (OUT / name).open("w", encoding="utf-8") as fh:
         for r in rows:
@@ -184,6 +195,9 @@ def _write(name: str, rows: list[dict[str, Any]]) -> None:
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--devel-rest"]:   # a further tuning set, added after the first three
         _write("slurp_devel_rest.jsonl", devel_rest(argv[1]))
+        return
+    if argv[:1] == ["--devel-more"]:   # a third tuning set (round 7): the devel rows left
+        _write("slurp_devel_more.jsonl", devel_more(argv[1]))
         return
     if argv[:1] == ["--voxpopuli"]:   # the second held-out corpus, added in round 7
         _write("voxpopuli_dev.jsonl", voxpopuli(argv[1], 300, 150))

@@ -60,7 +60,13 @@ RULES: dict[str, str] = {
     "foreign-word": "lower-case function words of another language at a NER span's ends (or left of it beside "
                     "meetguard's own finding) are cut: the English model reads 'Lyon le', 'Madrid el' as names",
     "number-as-date": "spaCy's DATE over groups of digits split by spaces alone ('1111 1112'), none of them a "
-                      "year, is a number read as a date; the number's own recognizers decide on it",
+                      "year, or over a bare number below 100 ('forty two', '42'), is a number read as a date; "
+                      "the number's own recognizers decide on it",
+    "dateless": "a DATE_TIME with no digit and no number word in any meeting language ('a hectic day', 'the "
+                "best day', 'new year', 'an earth day') names no date: a date that identifies needs a day or a "
+                "year number ('the ninth of august', 'nineteen eighty eight', 'le trois mars' stay)",
+    "duration": "a length of time ('five years', 'two weeks') after 'for', 'in', 'within', 'over', ... or "
+                "before 'ago', 'later', ... is no date; an age ('78 years old', 'aged five years') stays",
 }
 
 # Presidio's own mapping of spaCy labels (NerModelConfiguration's default).
@@ -153,6 +159,82 @@ _NUMBER_WORDS = frozenset(["one", "two", "three", "four", "five", "six", "eight"
 _FILLERS = frozenset(STOP_WORDS) - _NUMBER_WORDS
 
 
+_EN_NUMBERS = frozenset(
+    ["zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty", "forty", "fourty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "million", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth", "thirtieth", "fortieth", "fiftieth", "sixtieth", "seventieth", "eightieth", "ninetieth", "hundredth", "thousandth", "twenties", "thirties", "forties", "fifties", "sixties", "seventies", "eighties", "nineties", "noughties", "dozen", "score", "couple", "once", "twice"])
+# number words of fr, de, es, it, pt: the stems of 4+ letters anywhere in a word ("einundzwanzigsten",
+# "quatorzième"), the shorter ones as whole words only ("un", "tre", "elf")
+_STEMS = re.compile(
+    r"deux|trois|quatre|cinq|sept|huit|neuf|onze|douze|treize|quatorz|quinze|seize|vingt|trente|quarante|"
+    r"cinquante|soixante|cent|mill|premi|secon|ième|eins|zwei|drei|vier|fünf|sechs|sieb|acht|neun|zehn|zwölf|"
+    r"zwanzig|ßig|hundert|tausend|erste|dritt|cuatro|cinco|seis|siete|ocho|nueve|diez|doce|trece|catorce|"
+    r"dieci|veint|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|cien|primer|segund|tercer|"
+    r"cuart|quint|quattro|cinque|sette|otto|nove|undici|dodici|tredici|venti|trenta|quaranta|cento|primo|"
+    r"prima|terzo|esimo|esima|ventuno|ventotto|quince|dois|três|quatro|oito|vinte")
+_SHORT_NUMBERS = frozenset(["un", "une", "dix", "six", "ein", "elf", "uno", "una", "dos", "tres", "mil", "due", "tre", "sei", "tré"])
+
+
+def _numbered(value: str) -> bool:
+    """A digit or a number word of en, fr, de, es, it, pt in ``value``: a date that can name a day."""
+    if any(c.isdigit() for c in value):
+        return True
+    for w in re.findall(r"[^\W\d_]+", value.casefold()):
+        if w in _EN_NUMBERS or w in _SHORT_NUMBERS or _STEMS.search(w):
+            return True
+    return False
+
+
+_UNITS_EN = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+_TENS_EN = ["twenty", "thirty", "forty", "fourty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_TEENS_EN = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_SMALL = re.compile(rf"(?i)^(?:(?:{'|'.join(_TENS_EN)})(?:[\s-]+(?:{'|'.join(_UNITS_EN)}))?|"
+                    rf"{'|'.join(_UNITS_EN + _TEENS_EN)})$")
+_HOUR = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+_SPOKEN_CLOCK = re.compile(
+    rf"(?i)^(?:(?:half|quarter|(?:{'|'.join(_TENS_EN[:4])})(?:[\s-]+(?:{'|'.join(_UNITS_EN)}))?|"
+    rf"{'|'.join(_UNITS_EN + _TEENS_EN)})\s+(?:minutes\s+)?(?:past|to|after|before)\s+)?(?:{_HOUR})"
+    rf"(?:\s+(?:oh\s+)?(?:(?:{'|'.join(_TENS_EN[:4])})(?:[\s-]+(?:{'|'.join(_UNITS_EN)}))?|"
+    rf"{'|'.join(_UNITS_EN + _TEENS_EN)}))?\s*(?:[ap]\.?\s?m\.?|o['’]?\s?clock)$")   # "eight pm", "half past six pm"
+_DURATION = re.compile(
+    r"(?i)^(?:(?:a|an|the|about|around|nearly|almost|over|under|just|another|more\s+than|less\s+than)\s+)*"
+    r"(?:[\w-]+\s+){0,3}?(?:seconds?|minutes?|hours?|days?|nights?|weeks?|fortnights?|months?|years?|decades?|"
+    r"centuries|century)$")
+_DURATION_BEFORE = re.compile(r"(?i)\b(?:for|in|within|over|after|during|every|each|per|than|lasts?|lasted|"
+                              r"spent|takes?|took|wait|waited|another)\s+$")
+_DURATION_AFTER = re.compile(r"(?i)^\s*(?:ago|later|earlier|from\s+now|long|in\s+a\s+row|to\s+go)\b")
+_AGE_AROUND = re.compile(r"(?i)^\s*(?:(?:years?|months?|weeks?|days?)[\s-]+)?(?:old|of\s+age|young|older|younger|"
+                         r"of\s+life)\b")
+_AGE_BEFORE = re.compile(r"(?i)\b(?:age|aged|ages|born|birth|birthday|turned|turns|turning|is|was|am|i'm|he's|she's)\s+$")
+
+
+def _duration(value: str, before: str, after: str) -> bool:
+    """Rule duration: a length of time named as one ("for five years", "two weeks later"), no age."""
+    if not _DURATION.match(value) or _AGE_AROUND.match(after) or _AGE_BEFORE.search(before):
+        return False
+    words = value.casefold().split()
+    if any(w in _CALENDAR and w not in ("day", "days", "week", "weeks", "month", "months", "year", "years",
+                                        "hour", "hours", "minute", "minutes", "second", "seconds", "night",
+                                        "couple", "few", "half", "the", "a", "an", "in", "of", "past", "last",
+                                        "next", "coming", "previous")
+           for w in words):
+        return False   # "five years from may": a month or weekday in it
+    return bool(_DURATION_BEFORE.search(before) or _DURATION_AFTER.match(after))
+
+
+def _date_rule(value: str, stripped: str, before: str, after: str) -> str | None:
+    """The rules for a DATE_TIME span (pattern or NER, any finder)."""
+    if _DIGIT_GROUPS.match(stripped) and not any(_YEAR.match(g) for g in stripped.split()):
+        return "number-as-date"
+    if _DATE_BEFORE.search(before):
+        return None   # the time of a timestamp
+    if _calendar_only(value) or _CLOCK.match(value) or _SPOKEN_CLOCK.match(stripped):
+        return "calendar-word"
+    if _SMALL.match(stripped) and not _AGE_AROUND.match(after) and not _AGE_BEFORE.search(before):
+        return "number-as-date"
+    if not _numbered(stripped):
+        return "dateless"
+    return "duration" if _duration(stripped, before, after) else None
+
+
 def _calendar_only(value: str) -> bool:
     words = [w.strip(".") for w in re.findall(r"[\w'’:.]+", value.casefold())]
     return any(w in _CALENDAR or _CLOCKISH.match(w) for w in words) and all(
@@ -175,9 +257,9 @@ _DIGIT_GROUPS = re.compile(r"^\d+(?: +\d+)+$")
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 
 
-def ner_rule(value: str, ptype: str, before: str = "", caps: bool = False) -> str | None:
+def ner_rule(value: str, ptype: str, before: str = "", caps: bool = False, after: str = "") -> str | None:
     """The rule that leaves out Presidio's NER span ``value`` of Presidio type ``ptype``
-    (``before``: the text just before it; ``caps``: the text is written in capitals), if any."""
+    (``before``, ``after``: the text just around it; ``caps``: the text is written in capitals), if any."""
     stripped = value.strip(" .,;:!?'\"()[]")
     label = (before.split() or [""])[-1] + " " + stripped
     if not stripped or (ptype != "DATE_TIME" and _NO_HARM.match(stripped)) or _NO_HARM.match(label) \
@@ -189,11 +271,7 @@ def ner_rule(value: str, ptype: str, before: str = "", caps: bool = False) -> st
     if stripped.isdigit() and _labelled(before):
         return "labelled-number"   # "order 4417829" read as a date
     if ptype == "DATE_TIME":
-        if _DIGIT_GROUPS.match(stripped) and not any(_YEAR.match(g) for g in stripped.split()):
-            return "number-as-date"
-        if _DATE_BEFORE.search(before):
-            return None   # the time of a timestamp
-        return "calendar-word" if _calendar_only(value) or _CLOCK.match(value) else None
+        return _date_rule(value, stripped, before, after)
     raw = [w.strip(".,;:!?'\"()[]") for w in stripped.split()]
     raw = [w[:-2] if w.endswith(("'s", "’s")) else w for w in raw]
     words = [w.casefold() for w in raw]
@@ -256,7 +334,7 @@ def ner_floor_hit(text: str, label: str, start: int, end: int) -> Hit | None:
     if ptype != "DATE_TIME":
         start, end = _foreign_edges(text, start, end)
     value = text[start:end]
-    if ner_rule(value, ptype, text[max(0, start - 12):start], is_caps(text)) is not None:
+    if ner_rule(value, ptype, text[max(0, start - 12):start], is_caps(text), text[end:end + 12]) is not None:
         return None
     norm = " ".join(value.casefold().split())
     return Hit(start, end, ptype, 0.85, norm, RANK_FLOOR)
@@ -265,7 +343,8 @@ def ner_floor_hit(text: str, label: str, start: int, end: int) -> Hit | None:
 def drop_calendar(text: str, hits: list[Hit]) -> list[Hit]:
     """Every DATE_TIME hit, from any finder, that rule calendar-word leaves out, left out."""
     return [h for h in hits if h.entity_type != "DATE_TIME"
-            or ner_rule(text[h.start:h.end], "DATE_TIME", text[max(0, h.start - 12):h.start]) is None]
+            or ner_rule(text[h.start:h.end], "DATE_TIME", text[max(0, h.start - 12):h.start],
+                        after=text[h.end:h.end + 12]) is None]
 
 
 _NER_PTYPES = frozenset(NER_TYPES.values())

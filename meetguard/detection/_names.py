@@ -10,7 +10,16 @@ it stands where only people stand: after a cue people take ("reply to", "talk to
 as a possessive before a person's attribute ("john's contact", "terry's birthday"); after a
 title ("mr", "ms", "dr") any plain word is a surname. Stop words, chat and calendar words
 never are ("will", "may", "lately", "information"). A following word that is no everyday,
-chat or calendar word is taken as the surname ("bill malinda").
+chat or calendar word is taken as the surname ("bill malinda"). The same verbs count after a
+clause opener too ("tell me if dorothy has sent it").
+
+A surname or a first name of ``name_words.txt`` that is no place of the gazetteer is a name
+where only people stand: after a title of office ("president macron", "senator warren"), in
+"who is obama", "how old is merkel", "the wife of obama", as a possessive ("obama's net
+worth"), before a verb only people do ("obama said"), or after a cue only people take
+("i met jones"). A month that is also a given name ("june", "april", "july", "august", "may")
+is a person only as the subject of a verb only people do, at a sentence's or clause's start
+("June is out today", "tell me if july has sent me anything"); "in june", "june is hot" stay.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from .._wordlists import words
 from ._hits import RANK_NER, Hit
 from ._namewords import name_word
 from ._ner import FOREIGN_WORDS, NOT_NAMES
+from ._places import is_place
 from ._roster import EVERYDAY
 
 __all__ = ["lower_names"]
@@ -43,6 +53,26 @@ _CUED = re.compile(rf"\b(?:{_CUE})\s+(?=({_WORD})\b(?:\s+({_WORD})\b)?)")
 _BEFORE_VERB = re.compile(rf"(?:^|(?<=[.!?,;:]\s)|(?<=^\s))({_WORD})(?:\s+({_WORD}))?\s+(?:{_VERB})\b")
 _POSSESSIVE = re.compile(rf"\b({_WORD})['’]s\s+(?:new\s+|old\s+|work\s+|home\s+|cell\s+|mobile\s+)?(?:{_ATTRIBUTE})\b")
 _TITLED = re.compile(rf"\b{_TITLE}\s+({_WORD})\b")
+_OPENER = r"\b(?:if|that|whether|when|because|but|unless|once|while|so)\s+"
+_OPENED = re.compile(rf"{_OPENER}({_WORD})(?:\s+({_WORD}))?\s+(?:{_VERB})\b")
+# verbs a month never does: "june is coming", "may will be" are the month's or the modal's
+_PERSON_VERB = (r"needs|said|says|wants|wanted|asked|asks|texted|emailed|sent|replied|thinks|told|called|"
+                r"is\s+(?:out(?!\s+of)|off|sick|on\s+leave|calling|joining|presenting)|will\s+(?:call|join|send)|"
+                r"has\s+(?:sent|called|asked|emailed|replied|texted)")
+_MONTH_NAMES = frozenset(["january", "april", "may", "june", "july", "august"])
+_MONTH_PERSON = re.compile(rf"(?:^|(?<=[.!?,;:]\s)|{_OPENER})({'|'.join(sorted(_MONTH_NAMES))})\s+(?:{_PERSON_VERB})\b")
+_OFFICE = (r"president|senator|governor|minister|premier|chancellor|king|queen|prince|princess|pope|judge|justice|"
+           r"mayor|ambassador|congressman|congresswoman|sheriff|coach|captain|colonel|sergeant|commissioner|"
+           r"secretary|general")
+_PERSON_SLOT = re.compile(
+    rf"\b(?:(?:{_OFFICE})|who\s+(?:is|was)|how\s+(?:old|tall|rich)\s+is|(?:wife|husband|son|daughter|mother|"
+    rf"father|brother|sister|children|kids|girlfriend|boyfriend|partner)\s+of|married\s+to|"
+    rf"(?:ask|tell|told|met|meet|invite|email|text|call|ping|remind|thank|message)|"
+    rf"(?:reply|talk|speak)\s+to)\s+({_WORD})\b")
+_SURNAME_FIRST = re.compile(rf"(?:^|(?<=[.!?,;:]\s)|{_OPENER})({_WORD})\s+(?:{_PERSON_VERB})\b")
+# "moe's diner", "domino's pizza": a shop named after its owner is the shop's name
+_ANY_POSSESSIVE = re.compile(rf"\b({_WORD})['’]s\s+(?!(?:diner|restaurant|pizza|pizzeria|bar|grill|cafe|café|pub|"
+                             r"shop|store|bakery|kitchen|deli|burgers?|tavern|steakhouse|inn|place|club|chicken)\b)[a-z]")
 
 
 def _common() -> frozenset[str]:
@@ -69,6 +99,12 @@ def _surname(word: str | None) -> bool:
     return word is not None and len(word) >= 3 and word not in _NOT_SURNAME
 
 
+def _known_name(word: str) -> bool:
+    """A first name or surname of name_words.txt that is no everyday word and no place."""
+    word = word[:-2] if word.endswith(("'s", "’s")) else word
+    return name_word(word) and _surname(word) and word not in _KIN and not is_place(word.title())
+
+
 def _hit(text: str, start: int, end: int) -> Hit:
     return Hit(start, end, "PERSON", 0.5, " ".join(text[start:end].casefold().split()), RANK_NER - 3)
 
@@ -91,4 +127,16 @@ def lower_names(text: str) -> list[Hit]:
     for m in _TITLED.finditer(low):
         if _surname(m.group(1)):
             hits.append(_hit(text, m.start(1), m.end(1)))
-    return hits
+    for m in _OPENED.finditer(low):
+        if _is_first(m.group(1)) and m.group(1) not in EVERYDAY:
+            end = m.end(2) if m.group(2) and _surname(m.group(2)) else m.end(1)
+            hits.append(_hit(text, m.start(1), end))
+    hits += [_hit(text, m.start(1), m.end(1)) for m in _MONTH_PERSON.finditer(low)]
+    return hits + _known_names(text, low)
+
+
+def _known_names(text: str, low: str) -> list[Hit]:
+    """Surnames and first names of name_words.txt where only people stand ("who is obama")."""
+    return [_hit(text, m.start(1), m.end(1) - 2 * m.group(1).endswith(("'s", "’s")))
+            for rx in (_PERSON_SLOT, _SURNAME_FIRST, _ANY_POSSESSIVE)
+            for m in rx.finditer(low) if _known_name(m.group(1))]
