@@ -769,3 +769,187 @@ async def test_live_items_read_the_shared_consent_events_too(tmp_path: Path) -> 
     with pytest.raises(StateUnavailable):
         await live()
     assert not (tmp_path / "a.jsonl").exists()      # live items: no record per item
+
+
+class _SlowUpstream:
+    """Counts the payloads it is given; the first waits until ``go`` is set (a slow delivery,
+    during which its replica's lease runs out); ``answers`` are the statuses to give."""
+
+    def __init__(self, answers: list[int] | None = None) -> None:
+        self.calls = 0
+        self.posting = asyncio.Event()
+        self.go = asyncio.Event()
+        self.answers = list(answers or [])
+
+    async def deliver(self, payload: Any) -> Any:
+        from meetguard.sidecar.upstreams import Answer
+
+        self.calls += 1
+        if self.calls == 1:
+            self.posting.set()
+            await self.go.wait()
+        return Answer(self.answers.pop(0) if self.answers else 200)
+
+
+async def _fenced_delivery(service: Any, fence: Any) -> Any:
+    from meetguard._result import GuardResult
+    from meetguard.sidecar.service import DELIVERY_FENCE
+
+    result = GuardResult("release", (), {"chat.txt": b"guarded"}, "audit-1", "summarization",
+                         "summarizer", "m-1", "pol", "0" * 64, "2026-12-06T10:00:00+00:00")
+    reset = DELIVERY_FENCE.set(fence)
+    try:
+        return await service._deliver(result)
+    finally:
+        DELIVERY_FENCE.reset(reset)
+
+
+async def test_a_lease_lost_during_a_zoom_delivery_never_delivers_twice(dsn: str) -> None:
+    """Replica A's lease runs out while its delivery is on the wire; B takes the job over and
+    guards it again, but the delivery is claimed under the lease (mg_job_deliveries, in the
+    transaction that checks the job's generation): B does not forward it again, and A, only
+    slow, finds the job gone at its next write. A lease lost before the delivery: the old
+    owner does not forward; an upstream that answered no gives the delivery back."""
+    from meetguard.sidecar.metrics import Metrics
+    from meetguard.sidecar.service import GuardService
+    from meetguard.sidecar.zoom_shared import SharedZoomJobs
+
+    sa = open_state(StateConfig("postgres", dsn=dsn, replica="ra"))
+    sb = open_state(StateConfig("postgres", dsn=dsn, replica="rb"))
+    up = _SlowUpstream(answers=[200, 200, 503, 200])
+    svc_a, svc_b = (GuardService(None, {"summarizer": up}, Metrics(), None)  # type: ignore[arg-type]
+                    for _ in range(2))
+    label = json.dumps(["summarization", "summarizer"])
+    try:
+        await sa.start()
+        await sb.start()
+        a = SharedZoomJobs(sa, lease_s=0.3)                 # type: ignore[arg-type]
+        b = SharedZoomJobs(sb, lease_s=30)                  # type: ignore[arg-type]
+        # 1. the lease runs out during A's delivery
+        assert await a.create("k1", {"key": "k1", "phase": "downloaded"}, None)
+        sending = asyncio.create_task(_fenced_delivery(svc_a, a.fence("k1", label)))
+        await asyncio.wait_for(up.posting.wait(), 10)
+        await asyncio.sleep(0.8)                            # A renews nothing: its lease runs out
+        assert [k for k, _r, _s in await b.take()] == ["k1"]
+        fence_b = b.fence("k1", label)
+        got = await _fenced_delivery(svc_b, fence_b)        # A's is still on the wire: in doubt
+        assert not got.delivered and "not delivered again" in got.detail and up.calls == 1
+        up.go.set()
+        assert (await sending).delivered                    # A's delivery arrived, once
+        fence_b = b.fence("k1", label)
+        got = await _fenced_delivery(svc_b, fence_b)
+        assert not got.delivered and fence_b.refused == "delivered" and up.calls == 1
+        with pytest.raises(Exception, match="k1"):          # A, only slow, stops at its next write
+            await a.save({"key": "k1", "phase": "done"})
+        # 2. the lease lost before A delivers: A does not forward, B does
+        assert await a.create("k2", {"key": "k2", "phase": "downloaded"}, None)
+        await asyncio.sleep(0.8)
+        assert [k for k, _r, _s in await b.take()] == ["k2"]
+        got = await _fenced_delivery(svc_a, a.fence("k2", label))
+        assert not got.delivered and "lost the job" in got.detail and up.calls == 1
+        assert (await _fenced_delivery(svc_b, b.fence("k2", label))).delivered and up.calls == 2
+        # 3. the upstream answered no (503): the delivery is given back, a retry delivers once
+        assert await b.create("k3", {"key": "k3", "phase": "downloaded"}, None)
+        assert not (await _fenced_delivery(svc_b, b.fence("k3", label))).delivered
+        assert (await _fenced_delivery(svc_b, b.fence("k3", label))).delivered and up.calls == 4
+        conn = await asyncpg.connect(dsn)
+        try:
+            rows = await conn.fetch("SELECT key, generation, replica, state FROM mg_job_deliveries ORDER BY key")
+        finally:
+            await conn.close()
+        assert [tuple(r) for r in rows] == [("k1", 1, "ra", "delivered"), ("k2", 2, "rb", "delivered"),
+                                            ("k3", 1, "rb", "delivered")]
+    finally:
+        await sa.aclose()
+        await sb.aclose()
+
+
+async def test_an_async_guard_job_is_answered_by_any_replica_once_and_sealed(
+        tmp_path: Path, dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Prefer: respond-async`` on replica 1: its status and result are answered by replica
+    2 (the result taken away once, by whichever replica is asked first), another token
+    sees no job anywhere, and the database holds the result only sealed."""
+    import base64
+
+    monkeypatch.setenv("TEST_STATE_DSN", dsn)
+    monkeypatch.setenv("MEETGUARD_VAULT_KEY", base64.b64encode(b"j" * 32).decode())
+    out = await _start_replicas(tmp_path, vault={"dir": "vault"})
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        async with aiohttp.ClientSession() as http:
+            form = aiohttp.FormData()
+            for k, v in (("purpose", "summarization"), ("recipient", "summarizer"),
+                         ("attendee", "p-alice"), ("attendee", "p-bob")):
+                form.add_field(k, v)
+            form.add_field("chat", CHAT.read_bytes(), filename=CHAT.name)
+            async with http.post(f"{out[0].url}/v1/guard", data=form,
+                                 headers={**auth, "Prefer": "respond-async"}) as resp:
+                assert resp.status == 202, await resp.text()
+                location = (await resp.json())["location"]
+            async with http.get(f"{out[1].url}{location}", headers={"Authorization": "Bearer other"}) as resp:
+                assert resp.status in (401, 404)          # another token: no such job
+            body: dict[str, Any] = {}
+            for _ in range(600):                           # replica 2 answers while replica 1 runs it
+                async with http.head(f"{out[1].url}{location}", headers=auth) as resp:
+                    assert resp.status == 200
+                async with http.get(f"{out[2].url}{location}", headers=auth) as resp:
+                    assert resp.status == 200, await resp.text()
+                    body = await resp.json()
+                if "decision" in body:
+                    break
+                assert body["status"] in ("queued", "running")
+                await asyncio.sleep(0.1)
+            assert body["decision"] == "release" and body["job"]["status"] == "done"
+            released = "".join(body["content"].values())
+            assert ALICE_LINE in released and "alice.martin@northwind.example" not in released
+            for r in out:                                  # taken away: gone on every replica
+                async with http.get(f"{r.url}{location}", headers=auth) as resp:
+                    assert resp.status == 404
+        conn = await asyncpg.connect(dsn)
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM mg_async_jobs") == 0
+        finally:
+            await conn.close()
+        assert not any((out[0].dir / "jobs").glob("*/result.json"))
+    finally:
+        for r in out:
+            await r.server.close()
+
+
+async def test_an_async_job_result_in_the_database_is_sealed(
+        tmp_path: Path, dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    monkeypatch.setenv("TEST_STATE_DSN", dsn)
+    monkeypatch.setenv("MEETGUARD_VAULT_KEY", base64.b64encode(b"k" * 32).decode())
+    out = await _start_replicas(tmp_path, vault={"dir": "vault"})
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        async with aiohttp.ClientSession() as http:
+            form = aiohttp.FormData()
+            for k, v in (("purpose", "summarization"), ("recipient", "summarizer"),
+                         ("attendee", "p-alice"), ("attendee", "p-bob")):
+                form.add_field(k, v)
+            form.add_field("chat", CHAT.read_bytes(), filename=CHAT.name)
+            async with http.post(f"{out[1].url}/v1/guard", data=form,
+                                 headers={**auth, "Prefer": "respond-async"}) as resp:
+                location = (await resp.json())["location"]
+            conn = await asyncpg.connect(dsn)
+            try:
+                for _ in range(600):
+                    row = await conn.fetchrow("SELECT owner, token_hmac, status, result FROM mg_async_jobs")
+                    if row is not None and row["status"] == "done":
+                        break
+                    await asyncio.sleep(0.1)
+            finally:
+                await conn.close()
+            assert row is not None and row["owner"] == "replica-2" and TOKEN not in row["token_hmac"]
+            sealed = bytes(row["result"])
+            assert ALICE_LINE.encode() not in sealed and b"decision" not in sealed
+            async with http.head(f"{out[0].url}{location}", headers=auth) as resp:
+                assert resp.status == 200                  # HEAD looks, never takes it away
+            async with http.get(f"{out[0].url}{location}", headers=auth) as resp:
+                assert resp.status == 200 and (await resp.json())["decision"] == "release"
+    finally:
+        for r in out:
+            await r.server.close()

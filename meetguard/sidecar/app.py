@@ -131,6 +131,18 @@ def _share_books(app: web.Application, config: SidecarConfig, state: StateBacken
     return state
 
 
+def _shared_jobs(config: SidecarConfig, state: StateBackend) -> Any:
+    """Async jobs seen by every replica (sidecar/jobs_shared.py): with the postgres backend
+    and a vault key (their results are sealed with a key derived from it); else None."""
+    from ..state.postgres import PostgresState
+
+    if isinstance(state, PostgresState) and config.vault is not None:
+        from .jobs_shared import SharedJobs
+
+        return SharedJobs(state, config.vault.key)
+    return None
+
+
 async def _open_state(config: SidecarConfig, given: GuardLike | None) -> StateBackend:
     """The state backend, started. A database that cannot be reached now is no reason
     not to start: each use retries, and until it works requests are refused (503) and
@@ -192,7 +204,7 @@ def _lifecycle(given: GuardLike | None, loader: MeetingLoader, limits: AudioLimi
             service = GuardService(guard, upstreams, app[keys.METRICS], loader, limits,
                                    _video_limits(config))
             jobs = JobManager(config.jobs_dir, app[keys.GATE], service.run, app[keys.METRICS],
-                              ttl_s=config.jobs_ttl_s)
+                              ttl_s=config.jobs_ttl_s, shared=_shared_jobs(config, state))
             runtime.session, runtime.service, runtime.jobs = session, service, jobs
             runtime.zoom = start_zoom_jobs(config, guard, service, app[keys.GATE], app[keys.METRICS],
                                            session, state)

@@ -104,6 +104,7 @@ async def _submit_job(request: web.Request, kind: str) -> web.StreamResponse:
         _check_at(request, kind, req)
         if kind == "release":
             keys.service(request.app).check_release_recipient(req)
+        await jobs.publish(job_id, request[keys.TOKEN])      # replicas: known to every one
         jobs.submit(job_id, kind, req, request[keys.TOKEN], reserved=True)
     except BaseException:
         gate.cancel()
@@ -132,6 +133,7 @@ async def _move_to_job(request: web.Request, kind: str, req: GuardRequest, tmp: 
     try:
         for item in list(tmp.iterdir()):
             await asyncio.get_running_loop().run_in_executor(None, shutil.move, item, inputs / item.name)
+        await jobs.publish(job_id, request[keys.TOKEN])
         jobs.submit(job_id, kind, req, request[keys.TOKEN], reserved=True)
     except BaseException:
         jobs.discard(job_id)
@@ -155,8 +157,8 @@ async def release(request: web.Request) -> web.StreamResponse:
 @routes.get("/v1/jobs/{id}")          # HEAD too (aiohttp adds it)
 async def job(request: web.Request) -> web.StreamResponse:
     # HEAD answers like GET without a body and never takes the result away.
-    found = keys.jobs(request.app).fetch_parts(request.match_info["id"], request[keys.TOKEN],
-                                               consume=request.method == "GET")
+    found = await keys.jobs(request.app).fetch_any(request.match_info["id"], request[keys.TOKEN],
+                                                   consume=request.method == "GET")
     if found is None:
         return error_response(404, "not_found", "no such job")
     status, body, parts = found

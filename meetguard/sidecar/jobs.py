@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import hashlib
 import hmac
 import json
@@ -30,12 +31,15 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._errors import Overloaded
+from .._errors import Overloaded, StateUnavailable
 from .._files import write_json_private
 from .forms import GuardRequest
 from .metrics import Metrics
+
+if TYPE_CHECKING:
+    from .jobs_shared import SharedJobs
 
 __all__ = ["JOB_PROGRESS", "Gate", "JobManager", "JobOutcome", "token_digest"]
 
@@ -165,7 +169,7 @@ def _map_parts(pdir: Path, names: Any) -> dict[str, Any]:
 
 class JobManager:
     def __init__(self, jobs_dir: Path, gate: Gate, runner: Runner, metrics: Metrics,
-                 ttl_s: float = 86400.0) -> None:
+                 ttl_s: float = 86400.0, shared: SharedJobs | None = None) -> None:
         self.dir = jobs_dir
         self.ttl_s = ttl_s
         self._gate = gate
@@ -175,6 +179,8 @@ class JobManager:
         self._running: set[str] = set()
         self._progress: dict[str, dict[str, Any]] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        # replicas (sidecar/jobs_shared.py): status and sealed results in the shared state
+        self.shared = shared
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.dir, 0o700)
         self._key = _load_key(self.dir / ".token-key")
@@ -214,6 +220,7 @@ class JobManager:
             try:
                 self._set_status(jdir, "running")
                 self._metrics.jobs.labels("running").inc()
+                await self._share_status(job_id, "running")
                 try:
                     outcome = await self._runner(kind, req, jdir / "inputs")
                 except asyncio.CancelledError:
@@ -226,9 +233,53 @@ class JobManager:
                 shutil.rmtree(jdir / "inputs", ignore_errors=True)
                 self._set_status(jdir, "done")
                 self._metrics.jobs.labels("done").inc()
+                await self._share_result(jdir, outcome)
             finally:
                 self._running.discard(job_id)
                 self._progress.pop(job_id, None)
+
+    # -- replicas ---------------------------------------------------------------------
+    async def publish(self, job_id: str, token: str) -> None:
+        """Replicas: the job is known to every replica before its 202 answer (StateUnavailable:
+        the request is refused, the job discarded)."""
+        if self.shared is not None:
+            await self.shared.publish(job_id, token)
+
+    async def _share_status(self, job_id: str, status: str) -> None:
+        if self.shared is None:
+            return
+        try:
+            await self.shared.status(job_id, status)
+        except StateUnavailable:
+            log.warning("job status not shared: state database unavailable", extra={"job": job_id})
+
+    async def _share_result(self, jdir: Path, outcome: JobOutcome) -> None:
+        """The result, sealed, for any replica to hand out once; then only there (the local
+        copy goes). The database away: it stays here, for this replica to answer."""
+        if self.shared is None:
+            return
+        try:
+            await self.shared.finish(jdir.name, outcome.status, outcome.body, outcome.files)
+        except StateUnavailable:
+            log.warning("job result kept on this replica: state database unavailable",
+                        extra={"job": jdir.name})
+            return
+        await asyncio.get_running_loop().run_in_executor(None, functools.partial(
+            shutil.rmtree, jdir, ignore_errors=True))
+
+    async def fetch_any(self, job_id: str, token: str, *, consume: bool = True
+                        ) -> tuple[int, dict[str, Any], Mapping[str, Any]] | None:
+        """:meth:`fetch_parts`, through the shared state first (replicas: a job run on any)."""
+        if self.shared is not None and _JOB_ID.match(job_id):
+            try:
+                found = await self.shared.fetch(job_id, token, consume)
+            except StateUnavailable:
+                found = None                  # this replica's own jobs still answer
+            if found is not None:
+                if consume and "job" in found[1]:        # a result, taken away
+                    self._metrics.jobs.labels("fetched").inc()
+                return found
+        return self.fetch_parts(job_id, token, consume=consume)
 
     def _set_status(self, jdir: Path, status: str) -> None:
         record = self._record(jdir.name)
@@ -288,6 +339,9 @@ class JobManager:
         async def loop() -> None:
             while True:
                 swept = await asyncio.get_running_loop().run_in_executor(None, self.sweep)
+                if self.shared is not None:
+                    with contextlib.suppress(StateUnavailable):
+                        swept += await self.shared.sweep(self.ttl_s)
                 if swept:
                     log.info("job results expired", extra={"jobs": swept})
                 await asyncio.sleep(every)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -24,7 +25,8 @@ from .jobs import JOB_PROGRESS, JobOutcome
 from .metrics import Metrics
 from .upstreams import OpenAIUpstream, Upstream
 
-__all__ = ["GuardLike", "GuardService", "MeetingLoader", "release_payload", "split_outputs"]
+__all__ = ["DELIVERY_FENCE", "DeliveryFence", "GuardLike", "GuardService", "MeetingLoader",
+           "release_payload", "split_outputs"]
 
 log = logging.getLogger("meetguard.sidecar")
 # Released WAV beyond this total is never base64 inside the JSON answer: the answer is
@@ -32,6 +34,24 @@ log = logging.getLogger("meetguard.sidecar")
 INLINE_AUDIO_MAX = 16 * 1024 * 1024
 
 MeetingLoader = Callable[..., Meeting]
+
+
+class DeliveryFence(Protocol):
+    """What a delivery is fenced by (sidecar/zoom_shared.py: a Zoom job's lease, with replicas)."""
+
+    async def claim(self) -> str | None:
+        """None: deliver now (claimed); else why not (one line, no content)."""
+        ...
+
+    async def settle(self, delivered: bool | None) -> None:
+        """The claimed delivery's outcome (None: no answer, it may have arrived)."""
+        ...
+
+
+# Set around a guard run whose delivery must be claimed first (a Zoom job on replicas):
+# :meth:`GuardService._deliver` claims it right before forwarding and settles it after.
+DELIVERY_FENCE: contextvars.ContextVar[DeliveryFence | None] = contextvars.ContextVar(
+    "delivery_fence", default=None)
 
 
 class GuardLike(Protocol):
@@ -262,12 +282,27 @@ class GuardService:
         upstream = self.upstreams.get(result.recipient or "")
         if upstream is None:
             return Delivery(False, None, "no upstream configured for the recipient")
+        fence = DELIVERY_FENCE.get()
+        if fence is not None:
+            try:
+                refused = await fence.claim()
+            except MeetguardError as exc:     # the state database away: nothing forwarded
+                return Delivery(False, None, f"not delivered: the delivery could not be claimed ({exc.code})")
+            if refused is not None:
+                return Delivery(False, None, refused)
         try:
             payload = await asyncio.get_running_loop().run_in_executor(None, release_payload, result)
             answer = await upstream.deliver(payload)
         except Exception as exc:  # a plugin upstream must not break the audit  # noqa: BLE001
-            return Delivery(False, None, f"upstream error ({type(exc).__name__})")
-        return Delivery(answer.ok, answer.status, answer.detail)
+            delivery = Delivery(False, None, f"upstream error ({type(exc).__name__})")
+        else:
+            delivery = Delivery(answer.ok, answer.status, answer.detail)
+        if fence is not None:
+            try:
+                await fence.settle(delivery.delivered if delivery.delivered or delivery.status else None)
+            except MeetguardError as exc:     # left claimed: never sent again
+                log.warning("delivery outcome not recorded", extra={"error_type": type(exc).__name__})
+        return delivery
 
     # -- OpenAI pass-through -------------------------------------------------------------
     def default_chat_recipient(self, purpose: str) -> str:

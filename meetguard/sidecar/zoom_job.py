@@ -56,7 +56,7 @@ from .config import SidecarConfig
 from .forms import GuardRequest
 from .jobs import Gate
 from .metrics import Metrics
-from .service import GuardService
+from .service import DELIVERY_FENCE, GuardService
 from .zoom_config import ZoomConfig, ZoomPurpose
 from .zoom_delivered import DeliveredFiles
 from .zoom_download import DownloadError, DownloadRules, TokenRefused, download_file
@@ -433,9 +433,17 @@ class ZoomJobs:
         gate = self.ctx.gate
         gate.reserve(force=True)        # accepted work is never refused, only queued
         async with gate.run():
+            fence = self.shared.fence(key, label) if self.shared is not None else None
             if self.shared is not None:
-                await self.shared.check(key)     # still ours, right before it is delivered
-            outcome = await self.ctx.service.run("release", req, self.dir / key / "inputs")
+                await self.shared.check(key)     # still ours, right before it is guarded
+            reset = DELIVERY_FENCE.set(fence)    # and claimed when it is delivered
+            try:
+                outcome = await self.ctx.service.run("release", req, self.dir / key / "inputs")
+            finally:
+                DELIVERY_FENCE.reset(reset)
+        if fence is not None and fence.refused == "delivered":
+            return {"decision": "duplicate", "delivered": False, "status": None, "audit_id": None,
+                    "reason": "delivered by a replica that held this job before"}
         body = outcome.body
         delivered = body.get("delivered") is True
         if delivered:                   # before the result is saved: never delivered twice

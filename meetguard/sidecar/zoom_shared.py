@@ -17,6 +17,14 @@ Each claim bumps the job's ``generation``, and every write of the record matches
 it: a replica that lost its job (a lease run out while it was only slow) finds no row
 at its next step, before any delivery or audit record, and stops (:class:`LeaseLost`)
 instead of finishing the job a second time.
+
+A delivery itself is fenced too (:class:`JobDeliveryFence`): right before the released
+content is forwarded, the replica claims ``(job, purpose and recipient)`` in
+``mg_job_deliveries`` in the same transaction that checks its generation on the job's
+locked row. A replica whose lease ran out while it was guarding finds the generation
+bumped and does not forward; the replica that took the job over finds the delivery
+claimed (delivered, or sent with no answer) and does not forward it again. The
+delivery is given back only when the upstream answered no.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from typing import Any
 
 from ..state.postgres import PostgresState
 
-__all__ = ["LeaseLost", "SharedZoomJobs", "meeting_key"]
+__all__ = ["JobDeliveryFence", "LeaseLost", "SharedZoomJobs", "meeting_key"]
 
 
 class LeaseLost(Exception):
@@ -94,8 +102,44 @@ class SharedZoomJobs:
         self.held.pop(key, None)
         await self.state.job_drop(key)
 
+    def fence(self, key: str, label: str) -> JobDeliveryFence:
+        """The fence of job ``key``'s delivery to ``label`` (service.DELIVERY_FENCE)."""
+        return JobDeliveryFence(self, key, label)
+
     async def delivered(self, meeting_uuid: str) -> dict[str, set[str]]:
         return await self.state.delivered_get(meeting_key(meeting_uuid))
 
     async def mark_delivered(self, meeting_uuid: str, file_ids: list[str], label: str) -> None:
         await self.state.delivered_add(meeting_key(meeting_uuid), file_ids, label)
+
+
+@dataclass
+class JobDeliveryFence:
+    """One Zoom job's delivery to one purpose and recipient, claimed under the job's lease."""
+
+    jobs: SharedZoomJobs
+    key: str
+    label: str
+    generation: int | None = None          # the generation that claimed it
+    refused: str | None = None             # lost | delivered | sending: why it was not claimed
+
+    async def claim(self) -> str | None:
+        generation = self.jobs.held.get(self.key)
+        if generation is None:
+            self.refused = "lost"
+            return "not delivered: this replica lost the job to another"
+        got = await self.jobs.state.delivery_claim(self.key, generation, self.label)
+        self.refused = None if got == "claimed" else got
+        if got == "claimed":
+            self.generation = generation
+            return None
+        if got == "lost":
+            self.jobs.held.pop(self.key, None)
+            return "not delivered: this replica lost the job to another"
+        if got == "delivered":
+            return "not delivered again: a replica that held this job before delivered it"
+        return "not delivered again: a replica that held this job before sent it with no answer"
+
+    async def settle(self, delivered: bool | None) -> None:
+        if self.generation is not None:
+            await self.jobs.state.delivery_settle(self.key, self.generation, self.label, delivered)

@@ -104,4 +104,27 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         CREATE INDEX mg_books_holders ON mg_books USING gin (holders);
     """),
+    (9, "zoom deliveries fenced by the job's lease", """
+        CREATE TABLE mg_job_deliveries (
+            key        text   NOT NULL,                    -- the Zoom job (mg_jobs.key)
+            label      text   NOT NULL,                    -- [purpose, recipient] as JSON
+            generation bigint NOT NULL,                    -- the job's generation that claimed it
+            replica    text   NOT NULL,
+            state      text   NOT NULL DEFAULT 'sending' CHECK (state IN ('sending', 'delivered')),
+            claimed_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (key, label)                       -- one delivery per job and purpose
+        );
+    """),
+    (10, "async jobs seen by every replica", """
+        CREATE TABLE mg_async_jobs (
+            id         text PRIMARY KEY,                   -- the job id (random, in its Location)
+            owner      text        NOT NULL,               -- the replica running it
+            token_hmac text        NOT NULL,               -- the owner's token, HMAC under a derived key
+            status     text        NOT NULL CHECK (status IN ('queued', 'running', 'done')),
+            result     bytea,                              -- AES-GCM sealed (status, body, parts)
+            created_at timestamptz NOT NULL DEFAULT now(),
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            done_at    timestamptz
+        );
+    """),
 )

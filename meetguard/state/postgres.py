@@ -88,6 +88,11 @@ class PostgresState:
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
             raise _unavailable(exc) from None
 
+    def connection(self) -> Any:
+        """A pooled connection (``async with``); any failure to reach the database is
+        StateUnavailable (for the sidecar's own tables: sidecar/jobs_shared.py)."""
+        return self._conn()
+
     async def start(self) -> None:
         await self.ping()
 
@@ -250,12 +255,49 @@ class PostgresState:
         async with self._conn() as conn, conn.transaction():
             await conn.execute("DELETE FROM mg_jobs WHERE key = $1", key)
             await conn.execute("DELETE FROM mg_zoom_events WHERE key = $1", key)
+            await conn.execute("DELETE FROM mg_job_deliveries WHERE key = $1", key)
+
+    async def delivery_claim(self, key: str, generation: int, label: str) -> str:
+        """Claim the one delivery of job ``key`` to ``label``, fenced by the job's lease, in
+        one transaction: the job's row is locked (``FOR UPDATE``: a takeover waits, or has
+        bumped the generation already) and the delivery's unique key inserted. ``claimed``:
+        deliver now; ``lost``: another replica holds the job; ``delivered`` / ``sending``:
+        a replica delivered it, or claimed it and never said how it went (not sent again)."""
+        async with self._conn() as conn, conn.transaction():
+            current = await conn.fetchval("SELECT generation FROM mg_jobs WHERE key = $1 FOR UPDATE", key)
+            if current is None or int(current) != generation:
+                return "lost"
+            got = await conn.fetchval(
+                "INSERT INTO mg_job_deliveries (key, label, generation, replica) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (key, label) DO NOTHING RETURNING key", key, label, generation,
+                self.config.replica)
+            if got is not None:
+                return "claimed"
+            state = await conn.fetchval("SELECT state FROM mg_job_deliveries WHERE key = $1 AND label = $2",
+                                        key, label)
+        return str(state)
+
+    async def delivery_settle(self, key: str, generation: int, label: str, delivered: bool | None) -> None:
+        """The claimed delivery's outcome: kept as ``delivered`` (True), given back (False:
+        the upstream answered no, so a later attempt, by whichever replica holds the job, may
+        deliver), or left ``sending`` (None: no answer, it may have arrived: never resent)."""
+        if delivered is None:
+            return
+        async with self._conn() as conn:
+            if delivered:
+                await conn.execute("UPDATE mg_job_deliveries SET state = 'delivered' WHERE key = $1 "
+                                   "AND label = $2 AND generation = $3", key, label, generation)
+            else:
+                await conn.execute("DELETE FROM mg_job_deliveries WHERE key = $1 AND label = $2 "
+                                   "AND generation = $3 AND state = 'sending'", key, label, generation)
 
     async def job_sweep(self, ttl_s: float) -> int:
         """Forget jobs done, and files delivered, more than ``ttl_s`` ago."""
         async with self._conn() as conn, conn.transaction():
             jobs = await conn.fetch("DELETE FROM mg_jobs WHERE phase = 'done' AND "
                                     "done_at < now() - make_interval(secs => $1) RETURNING key", float(ttl_s))
+            await conn.execute("DELETE FROM mg_job_deliveries WHERE key = ANY($1::text[])",
+                               [str(r["key"]) for r in jobs])
             await conn.execute("DELETE FROM mg_delivered WHERE at < now() - make_interval(secs => $1)",
                                float(ttl_s))
         return len(jobs)
