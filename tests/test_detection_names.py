@@ -72,3 +72,14 @@ def test_a_month_that_names_a_person_is_one_as_the_subject_of_a_person_verb(text
 ])
 def test_a_month_stays_a_month(text: str) -> None:
     assert not (_people(text) & {"june", "may", "april", "august", "july"})
+
+
+@pytest.mark.parametrize(("text", "role"), [
+    ("thank you mr president", "president"), ("madam chair i would like to thank the rapporteur", "chair"),
+    ("mr commissioner ladies and gentlemen", "commissioner"), ("thank you mr chairman", "chairman"),
+    ("thank you madam president commissioner colleagues", "president"),
+])
+def test_a_title_before_a_role_addresses_the_role(text: str, role: str) -> None:
+    """A formal meeting's "mr president", "madam chair" name no one; "dr smith" still does."""
+    assert role not in _people(text)
+    assert "smith" in _people("dr smith will see you")

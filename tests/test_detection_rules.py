@@ -146,6 +146,18 @@ def test_date_rules_leave_out_what_names_no_date(value: str, before: str, after:
     assert ner_rule(value, "DATE_TIME", before, after=after) == rule
 
 
+@pytest.mark.parametrize("value", ["President Obama", "Dr Smith", "Judge Judy", "Lady Gaga", "Captain Marvel",
+                                   "Mr Richards", "Madam Curie"])
+def test_role_title_keeps_a_name_after_a_title(value: str) -> None:
+    assert ner_rule(value, "PERSON", "thanks ") is None
+
+
+@pytest.mark.parametrize("value", ["Mr President", "Madam Chair", "Commissioner", "mr chairman", "Madam President"])
+def test_role_title_leaves_out_an_office_addressed(value: str) -> None:
+    assert ner_rule(value, "PERSON", "Thank you, ") == "role-title"
+    assert not _found(f"Thank you, {value}.") & {value}
+
+
 def test_an_everyday_word_after_a_weak_cue_needs_a_name_word() -> None:
     # "and", "is", "for" stand before anything: a word after them counts only as a name word
     assert ner_rule("moon", "PERSON", "between sun and ") == "uncased-unknown"

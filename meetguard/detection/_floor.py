@@ -17,7 +17,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from .._wordlists import words
 from ._hits import RANK_FLOOR, Hit
-from ._namewords import PERSON_CUE, name_word
+from ._namewords import PERSON_CUE, name_word, role_only
 from ._ner import _IMPERATIVES, _LOWER_CUE, _PARTICLES, FOREIGN_WORDS, NOT_NAMES
 from ._patterns import _FILE_EXTS
 from ._phones import NEG_CUE
@@ -62,6 +62,8 @@ RULES: dict[str, str] = {
     "number-as-date": "spaCy's DATE over groups of digits split by spaces alone ('1111 1112'), none of them a "
                       "year, or over a bare number below 100 ('forty two', '42'), is a number read as a date; "
                       "the number's own recognizers decide on it",
+    "role-title": "a PERSON span made only of titles and roles ('Mr President', 'Madam Chair', 'Commissioner') "
+                  "addresses an office in a formal meeting, no one by name; 'President Obama', 'Dr Smith' stay",
     "dateless": "a DATE_TIME with no digit and no number word in any meeting language ('a hectic day', 'the "
                 "best day', 'new year', 'an earth day') names no date: a date that identifies needs a day or a "
                 "year number ('the ninth of august', 'nineteen eighty eight', 'le trois mars' stay)",
@@ -314,9 +316,11 @@ def _foreign_edges(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _name_rule(value: str, ptype: str, ws: list[str], before: str, caps: bool) -> str | None:
-    """Rules leading-verb and uncased-unknown (names, places, organisations)."""
+    """Rules leading-verb, role-title and uncased-unknown (names, places, organisations)."""
     if ptype == "PERSON" and len(ws) == 1 and ws[0] in _IMPERATIVES:
         return "leading-verb"
+    if ptype == "PERSON" and role_only(value):
+        return "role-title"
     if ptype in ("PERSON", "ORGANIZATION") and (value.islower() or caps) \
             and not any(w not in NOT_NAMES and name_word(w) for w in ws) and not PERSON_CUE.search(before):
         return "uncased-unknown"

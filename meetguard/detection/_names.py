@@ -30,7 +30,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from .._wordlists import words
 from ._hits import RANK_NER, Hit
-from ._namewords import name_word
+from ._namewords import ROLE_WORDS, name_word
 from ._ner import FOREIGN_WORDS, NOT_NAMES
 from ._places import is_place
 from ._roster import EVERYDAY
@@ -125,7 +125,7 @@ def lower_names(text: str) -> list[Hit]:
         if _is_first(m.group(1)) and m.group(1) not in EVERYDAY:
             hits.append(_hit(text, m.start(1), m.end(1)))
     for m in _TITLED.finditer(low):
-        if _surname(m.group(1)):
+        if _surname(m.group(1)) and m.group(1) not in ROLE_WORDS:
             hits.append(_hit(text, m.start(1), m.end(1)))
     for m in _OPENED.finditer(low):
         if _is_first(m.group(1)) and m.group(1) not in EVERYDAY:

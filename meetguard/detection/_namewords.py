@@ -16,7 +16,7 @@ import re
 from .._wordlists import words
 from ._stopwords import stop_words
 
-__all__ = ["PERSON_CUE", "name_word", "uncased_name"]
+__all__ = ["PERSON_CUE", "ROLE_WORDS", "name_word", "role_only", "uncased_name"]
 
 _STOP = stop_words("en")
 # the cues before a lower-case word that make it a person whatever the word ("a meeting with al")
@@ -39,3 +39,23 @@ def uncased_name(value: str, before: str) -> bool:
     """A span read without case counts as a name: one of its words is a name word, or a cue
     only people take stands just before it."""
     return any(name_word(w) for w in value.split()) or PERSON_CUE.search(before) is not None
+
+
+# "mr president", "Madam Chair", "Mr Commissioner": a title before a role addresses the role, no one by name
+ROLE_WORDS = frozenset(
+    ["president", "presidents", "vice", "chair", "chairman", "chairwoman", "chairperson", "speaker", "commissioner",
+     "commissioners", "rapporteur", "rapporteurs", "minister", "secretary", "mayor", "ambassador", "governor",
+     "deputy", "member", "members", "colleague", "colleagues", "director", "manager", "judge", "prosecutor",
+     "attorney", "general", "officer", "sergeant", "colonel", "captain", "clerk", "treasurer", "moderator", "host",
+     "presenter", "senator", "congressman", "congresswoman", "prime", "premier", "chancellor", "representative",
+     "delegate", "delegates", "councillor", "councilor", "alderman", "coach", "doctor", "professor", "nurse",
+     "mister", "madam", "sir", "chief", "head", "lord", "lady"])
+_TITLE_WORDS = frozenset(["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "madame", "mister", "dear",
+                          "honourable", "honorable", "the", "vice", "deputy"])
+
+
+def role_only(value: str) -> bool:
+    """A span made only of titles and roles ("Mr President", "Madam Chair", "Commissioner")."""
+    ws = [w.strip(".,;:!?'\"()[]").casefold() for w in value.split()]
+    ws = [w[:-2] if w.endswith(("'s", "’s")) else w for w in ws if w]
+    return bool(ws) and all(w in ROLE_WORDS or w in _TITLE_WORDS for w in ws) and any(w in ROLE_WORDS for w in ws)

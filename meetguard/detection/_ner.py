@@ -15,7 +15,7 @@ from typing import Any
 
 from .._errors import ModelUnavailable
 from ._hits import RANK_CUED, RANK_NER, Hit
-from ._namewords import name_word, uncased_name
+from ._namewords import name_word, role_only, uncased_name
 from ._patterns import DATE_WORD
 from ._places import is_place
 from ._roster import EVERYDAY
@@ -388,6 +388,6 @@ def cued_names(text: str) -> list[Hit]:
             continue
         value = " ".join(words)
         end = start + len(value) if text[start:start + len(value)] == value else end
-        if person_ok(value) and value.casefold() not in STOP_WORDS:
+        if person_ok(value) and value.casefold() not in STOP_WORDS and not role_only(value):   # "Mr President"
             hits.append(Hit(start, end, "PERSON", 0.6, " ".join(value.casefold().split()), rank))
     return hits
