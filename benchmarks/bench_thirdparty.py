@@ -166,6 +166,16 @@ def fp_examples(rows: Sequence[Row], found: Sequence[Spans], limit: int = 40) ->
     return out
 
 
+def _unexplained_count(rows: Sequence[Row], mine: Sequence[Spans], raw: Sequence[Any]) -> tuple[int, dict[str, int]]:
+    from collections import Counter
+
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from test_detection_thirdparty import _unexplained
+
+    rules: Counter[str] = Counter()
+    return len(_unexplained(rows, list(mine), list(raw), rules)), dict(sorted(rules.items()))
+
+
 SLURP_TYPES = ("person", "place_name")
 VOX_TYPES = ("PERSON", "GPE", "LOC", "FAC")
 
@@ -179,6 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--corpus", action="append", choices=sorted(CORPORA))
     ap.add_argument("--out")
     ap.add_argument("--examples", action="store_true", help="list false positives and floor misses")
+    ap.add_argument("--unexplained", action="store_true",
+                    help="also count raw misses no named rule explains (tests/test_detection_thirdparty.py's "
+                         "_unexplained; counts only, no row printed)")
     ap.add_argument("--spoken", action="store_true",
                     help="SLURP and VoxPopuli as transcript text (default: as chat)")
     args = ap.parse_args(argv)
@@ -192,8 +205,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = load(name)
         spoken_corpus = _types(name) is not None
         mine = run_meetguard(detector, rows, spoken=spoken_corpus and args.spoken)
-        theirs = run_presidio(analyzer, rows)
+        raw = [analyzer.analyze(row.text, language="en") for row in rows]
+        theirs = [[(r.start, r.end, r.entity_type) for r in res] for res in raw]
         res = compare(rows, mine, theirs, _types(name))
+        if args.unexplained:
+            res["unexplained"], res["explained_by_rule"] = _unexplained_count(rows, mine, raw)
         if args.examples:
             res["fp_examples_meetguard"] = fp_examples(rows, mine)
         else:
