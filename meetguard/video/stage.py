@@ -79,8 +79,13 @@ class VideoModels:
     """The face finder and text reader, loaded once and shared between runs."""
 
     def __init__(self) -> None:
-        self.faces = FaceFinder()
-        self.text = TextReader()
+        try:
+            self.faces = FaceFinder()
+            self.text = TextReader()
+        except ImportError as exc:
+            # the runtime image has no video stage (OpenCV, onnxruntime: deploy/lean-venv.sh)
+            raise VideoWithheld(f"video withheld: no video stage installed here ({exc.name or 'OpenCV'} "
+                                "missing; the image's `full` target has it)") from exc
 
 
 @dataclass
