@@ -230,30 +230,8 @@ def _floor_hit(text: str, s: int, e: int, r: Any) -> Hit | None:
     return Hit(s, e, r.entity_type, float(r.score), norm, RANK_FLOOR)
 
 
-# Where the phone recognizers can report something, and when it can change nothing.
-# phonenumbers' matcher reports a number with its extension: digit groups joined by up to four
-# punctuation characters ('x' among them) and an extension label ("x", "ext.", "extension",
-# "anexo", "int", ...) before the extension's digits. A reported span therefore starts and ends
-# at a digit (or an opening bracket or plus before one), holds at least 4 digits (the shortest
-# valid number of any region), and no run of more than 9 letters ("extension"). A cluster (from
-# a digit to a digit, without a longer run of letters between) holds every span it could report.
-_LONG_LETTERS = re.compile(r"[^\W\d_]{10,}")
-_FIRST_DIGIT = re.compile(r"\d")
-_MIN_PHONE_DIGITS = 4
-
-
-def _clusters(text: str) -> list[tuple[int, int]]:
-    out = []
-    pos = 0
-    for m in [*_LONG_LETTERS.finditer(text), None]:
-        end = m.start() if m is not None else len(text)
-        first = _FIRST_DIGIT.search(text, pos, end)
-        if first is not None:
-            last = max(i for i in range(first.start(), end) if text[i].isdigit())
-            if sum(c.isdigit() for c in text[first.start():last + 1]) >= _MIN_PHONE_DIGITS:
-                out.append((first.start(), last + 1))
-        pos = m.end() if m is not None else end
-    return out
+# Where the phone recognizers can report something: the clusters of ``_phonespans`` (a
+# cluster holds every letter and digit of every span they can report there).
 
 
 def _may_add(text: str, hits: Sequence[Hit], readings: Collection[tuple[str, tuple[tuple[int, int], ...]]]) -> bool:
@@ -265,7 +243,9 @@ def _may_add(text: str, hits: Sequence[Hit], readings: Collection[tuple[str, tup
     the unit's own text, which ``text`` is the folded form of, and its skip spans), every letter
     and digit of every cluster is covered by what ``resolve`` makes of those hits alone, the
     phone spans add nothing and the recognizers need not run."""
-    clusters = _clusters(text)
+    from ._phonespans import clusters as phone_clusters
+
+    clusters = phone_clusters(text)
     if not clusters:
         return False
     from ._floor import floor_piece_kept
@@ -290,7 +270,10 @@ class PhoneFloor:
                       for r in floor_recognizers(language) if _is_phone(r)]
 
     def warm(self) -> None:
+        from ._phonespans import warm
+
         _warm(self._recs)
+        warm()
 
     def fill(self, texts: Sequence[str], hits: list[list[Hit]],
              readings: Sequence[Collection[tuple[str, tuple[tuple[int, int], ...]]]] | None = None) -> None:
