@@ -98,3 +98,14 @@ def test_joinable_when_no_lookaround_sees_the_separator(pattern: str, flags: int
     starts = [sum(len(t) + len(_SEP) for t in texts[:k]) for k in range(len(texts))]
     alone = [(starts[k] + m.start(), starts[k] + m.end()) for k, t in enumerate(texts) for m in one.finditer(t)]
     assert alone and [m.span() for m in one.finditer(joined)] == alone
+
+
+def test_a_factor_that_begins_with_another_is_left_out() -> None:
+    """``p`` then a regex of its own holds a match of ``p``: ``p|pr`` is searched as ``p``."""
+    from meetguard.detection._prefilter import _shortest
+
+    assert _shortest(["[A-Z][0-9]", "[A-Z][0-9][0-9]", "x[A-Z]", "[A-Z][0-9]"]) == ["[A-Z][0-9]", "x[A-Z]"]
+    assert _shortest(["a|b", "a|bc"]) == ["a|b", "a|bc"]   # '|' outside a group: no prefix reading
+    assert _shortest(["\\d", "\\d\\d", "\\"]) == ["\\d", "\\"]
+    assert _shortest(["(?:a|b)", "(?:a|b)c", "(?:a"]) == ["(?:a|b)", "(?:a"]
+    assert _shortest(["[|]", "[|]x", "[^]|]", "[^]|]y"]) == ["[|]", "[^]|]"]

@@ -35,6 +35,13 @@ from ._roster import RosterMatcher
 from ._types import BASE_ENTITY_TYPES, Roster, TextUnit, masked
 
 RECOGNIZER_GROUP = "meetguard.recognizers"
+# one sentence per kind of value, read once when an engine loads (see _Engine.__init__)
+_WARM = (
+    "Ping Dana Whitfield or ask lena andersson, dana.whitfield@example.com, +1 212 555 0147 ext. 12",
+    "call 020 7946 0958 or 030 1234567, card 4111 1111 1111 1111, IBAN GB29 NWBK 6016 1331 9268 19",
+    "SSN 123-45-6789, meet in London next Tuesday at 10:30, https://zoom.us/j/1234567890?pwd=abc",
+    "five five five one two three four, john dot smith at example dot com, IP 192.168.1.20, 42 years old",
+)
 _BATCH = 512
 _PARALLEL_MIN_UNITS = 64
 
@@ -102,6 +109,9 @@ class _Engine:
         self.phone_floor.warm()
         warm_places()
         warm_phones()
+        # what the finders load or compile on first use (word lists, phonenumbers' metadata
+        # patterns, lazily compiled regexes), loaded now as the models are, not on the first request
+        self.detect([TextUnit(t, spoken=spoken) for t in _WARM for spoken in (False, True)], Roster())
 
     def detect(self, units: Sequence[TextUnit], roster: Roster) -> list[list[Finding]]:
         matcher = RosterMatcher.build(roster)

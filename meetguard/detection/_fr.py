@@ -132,7 +132,7 @@ def find_id_numbers(text: str) -> list[Hit]:
 
 def find_dates(text: str) -> list[Hit]:
     hits = [Hit(m.start(), m.end(), "DATE_TIME", 0.7, " ".join(m.group().casefold().split()), RANK_CUED)
-            for m in DATE_RE.finditer(text)] if any(c.isdigit() for c in text) else []
+            for m in DATE_RE.finditer(text)] if any(map(str.isdigit, text)) else []
     hits.extend(Hit(m.start(), m.end(), "DATE_TIME", 0.5, m.group().casefold(), RANK_CUED - 1)
                 for m in DAY_RE.finditer(text))
     return hits

@@ -352,7 +352,7 @@ def find_dates(text: str) -> list[Hit]:
     hits = [
         Hit(m.start(), m.end(), "DATE_TIME", 0.6, m.group().casefold(), RANK_CUED)
         for m in DATE_RE.finditer(text)
-    ] if any(c.isdigit() for c in text) else []
+    ] if any(map(str.isdigit, text)) else []
     hits.extend(
         Hit(m.start(), m.end(), "DATE_TIME", 0.5, " ".join(m.group().casefold().split()), RANK_NER_DATE)
         for m in DAY_RE.finditer(text)

@@ -261,7 +261,7 @@ def _best(seq: Any, c: Any) -> _Factor | None:
                 alts = [_best(a, c) for a in av[1]]
                 if all(a is not None for a in alts):
                     inner = (min(a[0] for a in alts if a is not None),
-                             "(?:" + "|".join(a[1] for a in alts if a is not None) + ")")
+                             "(?:" + "|".join(_shortest(a[1] for a in alts if a is not None)) + ")")
         if inner is not None:
             found.append(inner)
     cut([])
@@ -290,9 +290,44 @@ def factor_filter(patterns: Iterable[str], flags: int = 0) -> re.Pattern[str] | 
     if not parts:
         return None
     try:
-        return re.compile("|".join(dict.fromkeys(parts)), re.IGNORECASE | re.DOTALL)
+        return re.compile("|".join(_shortest(parts)), re.IGNORECASE | re.DOTALL)
     except re.error:
         return None
+
+
+def _shortest(parts: Iterable[str]) -> list[str]:
+    """The factors without those that begin with another one: a factor is a concatenation (no
+    '|' outside a group), so where ``q`` is ``p`` followed by a regex ``r`` of its own, every match
+    of ``q`` holds a match of ``p``, and a text holds a match of ``p|q`` exactly when it holds one
+    of ``p`` (``[A-Z][0-9]{3}`` for the eight lengths of a driving licence: one test, not eight)."""
+    unique = list(dict.fromkeys(parts))
+    return [q for q in unique if not any(p != q and q.startswith(p) and _regex(p) and _regex(q[len(p):])
+                                         for p in unique)]
+
+
+def _regex(source: str) -> bool:
+    """``source`` compiles as a regex on its own, and has no '|' outside a group."""
+    try:
+        _parser().parse(source)
+    except (re.error, RecursionError, OverflowError, ValueError, TypeError):
+        return False
+    depth, k, in_class = 0, 0, False
+    while k < len(source):
+        ch = source[k]
+        if ch == "\\":
+            k += 1
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            k += source[k + 1:k + 2] == "^"
+            k += source[k + 1:k + 2] == "]"   # "[]...]", "[^]...]": a first ']' is a member
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif ch == "|" and depth == 0:
+            return False
+        k += 1
+    return bool(source)
 
 
 # --- joining texts ----------------------------------------------------------------------------
