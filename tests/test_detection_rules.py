@@ -206,3 +206,46 @@ def test_calendar_words_are_kept_from_every_finder_but_dates_are_not() -> None:
     assert _found("on en reparle à la réunion de jeudi") == set()
     assert _found("let's meet next Tuesday") == set()
     assert any("1998" in v for v in _found("she was born on March 3, 1998"))
+
+
+# Lower-case places (meetguard/data/place_names.txt, _places.place_phrase): spaCy's small model reads
+# "eu" as a PERSON and "the european union" as an ORGANIZATION in lower-case speech, and "eu" is a
+# Portuguese "I": rules chat-word and uncased-unknown never leave out a place so read.
+@pytest.mark.parametrize(("value", "ptype", "before"), [
+    ("eu", "PERSON", "what the "), ("the european union", "ORGANIZATION", "in "), ("european union", "ORGANIZATION", ""),
+    ("this european union", "ORGANIZATION", "faith for "), ("full eu", "PERSON", "conclude "), ("eu nations", "PERSON", ""),
+    ("the balkans", "ORGANIZATION", "in "), ("france", "PERSON", ""), ("syria", "ORGANIZATION", "crisis in "),
+    ("the uk research community", "ORGANIZATION", ""), ("new york", "PERSON", ""), ("berlin", "PERSON", "and "),
+    ("turkey", "PERSON", "situation in "), ("china", "ORGANIZATION", "exports to "), ("nice", "LOCATION", "from "),
+    ("jordan", "PERSON", "refugees in "), ("EU", "PERSON", ""),
+])
+def test_places_read_without_case_are_kept(value: str, ptype: str, before: str) -> None:
+    assert ner_rule(value, ptype, before) is None
+
+
+@pytest.mark.parametrize(("value", "ptype", "before", "rule"), [
+    ("turkey", "PERSON", "how to cook ", "uncased-unknown"), ("china", "ORGANIZATION", "the good ", "uncased-unknown"),
+    ("nice", "LOCATION", "that is ", "chat-word"), ("us", "LOCATION", "between ", "chat-word"),
+    ("member states", "ORGANIZATION", "the ", "uncased-unknown"), ("reading", "PERSON", "i love ", "uncased-unknown"),
+])
+def test_everyday_words_that_name_places_need_a_place_cue(value: str, ptype: str, before: str, rule: str) -> None:
+    """"turkey", "china", "nice" are everyday words before they are places: only after "in",
+    "to", "from", ... (or as spaCy's GPE, which no rule leaves out unless a chat word)."""
+    assert ner_rule(value, ptype, before) == rule
+
+
+@pytest.mark.parametrize(("text", "span", "label", "kept", "etype"), [
+    ("we are simplifying controls on intra eu transfers", "intra eu", "PERSON", "intra eu", "PERSON"),
+    ("they do not understand what the eu is doing", "eu", "PERSON", "eu", "LOCATION"),
+    ("the european union must act", "the european union", "ORG", "the european union", "LOCATION"),
+    ("i met paris yesterday", "paris", "PERSON", "paris", "PERSON"),
+    ("we flew to paris yesterday", "paris", "PERSON", "paris", "LOCATION"),
+])
+def test_a_place_read_as_a_name_is_a_location(text: str, span: str, label: str, kept: str, etype: str) -> None:
+    """A lower-case PERSON or ORGANIZATION span that is a place is a LOCATION ("the eu"); a given
+    name that is also a town stays a person without a place's cue ("i met paris")."""
+    from meetguard.detection._floor import ner_floor_hit
+
+    s = text.index(span)
+    hit = ner_floor_hit(text, label, s, s + len(span))
+    assert hit is not None and (text[hit.start:hit.end], hit.entity_type) == (kept, etype)

@@ -19,6 +19,10 @@ Each argument is a git directory (bare is fine); files are read at HEAD with ``g
   a git directory holding ``slue-voxpopuli_dev.tsv``): ``normalized_text`` and its
   ``normalized_ner`` spans. The second held-out corpus: this script prints counts only, never
   a row, so that it was not read while rules were tuned.
+- voxpopuli_tune.jsonl: a seeded sample of SLUE-VoxPopuli's fine-tune split, same form
+  (``--voxpopuli-tune GIT_DIR``, a git directory holding ``slue-voxpopuli_fine-tune.tsv``):
+  a tuning set for lower-case places and names in speech, read while rules were tuned
+  (round 8); the dev extract stays held out.
 Every file is MIT (Presidio, presidio-research), CC BY 4.0 (SLURP's text) or CC0 (SLUE-VoxPopuli);
 see README.md there.
 """
@@ -177,6 +181,22 @@ def voxpopuli(repo: str, n_named: int, n_other: int) -> list[dict[str, Any]]:
     return out
 
 
+def voxpopuli_tune(repo: str, n_person: int, n_place: int, n_other: int) -> list[dict[str, Any]]:
+    """Up to ``n_person`` fine-tune rows with a PERSON, ``n_place`` with a place only and
+    ``n_other`` with neither (seed 24): a tuning set weighted to names and places."""
+    lines = _git(repo, "show", "HEAD:slue-voxpopuli_fine-tune.tsv").splitlines()[1:]
+    rows = [r for line in lines if (r := _vox_row(line)) is not None]
+    person = [r for r in rows if any(s["type"] == "PERSON" for s in r["spans"])]
+    place = [r for r in rows if r not in person and any(s["type"] in VOX_PLACES for s in r["spans"])]
+    other = [r for r in rows if r not in person and r not in place]
+    rng = random.Random(24)
+    out = rng.sample(person, min(n_person, len(person))) + rng.sample(place, min(n_place, len(place))) \
+        + rng.sample(other, min(n_other, len(other)))
+    print(f"voxpopuli fine-tune: {len(lines)} rows, {len(lines) - len(rows)} skipped (span off a word), "
+          f"{len(person)} with a person, {len(place)} with a place only, {len(other)} others; wrote {len(out)}")
+    return out
+
+
 def devel_more(repo: str) -> list[dict[str, Any]]:
     """Every SLURP devel row that neither slurp_devel.jsonl nor slurp_devel_rest.jsonl took
     (ordinary words only: the two took every sentence with a person or place)."""
@@ -201,6 +221,9 @@ def main(argv: list[str]) -> None:
         return
     if argv[:1] == ["--voxpopuli"]:   # the second held-out corpus, added in round 7
         _write("voxpopuli_dev.jsonl", voxpopuli(argv[1], 300, 150))
+        return
+    if argv[:1] == ["--voxpopuli-tune"]:   # a tuning set from the fine-tune split (round 8)
+        _write("voxpopuli_tune.jsonl", voxpopuli_tune(argv[1], 200, 450, 200))
         return
     presidio, research_repo, slurp_repo = argv
     OUT.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ from ._namewords import PERSON_CUE, name_word, role_only
 from ._ner import _IMPERATIVES, _LOWER_CUE, _PARTICLES, FOREIGN_WORDS, NOT_NAMES
 from ._patterns import _FILE_EXTS
 from ._phones import NEG_CUE
+from ._places import place_phrase, place_word
 from ._roster import EVERYDAY
 from ._stopwords import stop_words
 
@@ -277,6 +278,8 @@ def ner_rule(value: str, ptype: str, before: str = "", caps: bool = False, after
     raw = [w.strip(".,;:!?'\"()[]") for w in stripped.split()]
     raw = [w[:-2] if w.endswith(("'s", "’s")) else w for w in raw]
     words = [w.casefold() for w in raw]
+    if ptype in ("PERSON", "ORGANIZATION", "LOCATION") and place_phrase(stripped, before):
+        return None   # "the eu", "european union", "in turkey": a place read without case (place-name)
     cued = _LOWER_CUE.search(before) is not None   # "a meeting with al": a name, whatever else "al" is
     if all(_chat(w, caps, cued) for w in raw if w):
         return "chat-word"
@@ -290,6 +293,8 @@ def _chat(word: str, caps: bool, cued: bool) -> bool:
     """A chat, label, stop or other-language everyday word; written in capitals inside a line
     that is not, only a label or chat word counts ("ON", "CO", "NI" of an address are states)."""
     w = word.casefold()
+    if place_word(w):
+        return False   # "eu" is a Portuguese "I" too
     if w in NOT_NAMES or w in _LABEL_WORDS:
         return True
     if word.isupper() and not caps and len(word) <= 3:
@@ -308,9 +313,10 @@ def _foreign_edges(text: str, start: int, end: int) -> tuple[int, int]:
     ("Lyon le" -> "Lyon", "Madrid el" -> "Madrid"); a name particle may not open the rest."""
     words = list(re.finditer(r"\S+", text[start:end]))
     while len(words) > 1 and words[-1].group().islower() and words[-1].group() in FOREIGN_WORDS \
-            and words[-1].group() not in STOP_WORDS:
+            and words[-1].group() not in STOP_WORDS and not place_word(words[-1].group()):
         words.pop()
-    while len(words) > 1 and words[0].group().islower() and _foreign(words[0].group()):
+    while len(words) > 1 and words[0].group().islower() and _foreign(words[0].group()) \
+            and not place_word(words[0].group()):
         words.pop(0)
     return start + words[0].start(), start + words[-1].end()
 
@@ -322,7 +328,8 @@ def _name_rule(value: str, ptype: str, ws: list[str], before: str, caps: bool) -
     if ptype == "PERSON" and role_only(value):
         return "role-title"
     if ptype in ("PERSON", "ORGANIZATION") and (value.islower() or caps) \
-            and not any(w not in NOT_NAMES and name_word(w) for w in ws) and not PERSON_CUE.search(before):
+            and not any(w not in NOT_NAMES and (name_word(w) or place_word(w)) for w in ws) \
+            and not PERSON_CUE.search(before):
         return "uncased-unknown"
     return None
 
@@ -338,8 +345,11 @@ def ner_floor_hit(text: str, label: str, start: int, end: int) -> Hit | None:
     if ptype != "DATE_TIME":
         start, end = _foreign_edges(text, start, end)
     value = text[start:end]
-    if ner_rule(value, ptype, text[max(0, start - 12):start], is_caps(text), text[end:end + 12]) is not None:
+    before = text[max(0, start - 12):start]
+    if ner_rule(value, ptype, before, is_caps(text), text[end:end + 12]) is not None:
         return None
+    if ptype in ("PERSON", "ORGANIZATION") and value.islower() and place_phrase(value, before):
+        ptype = "LOCATION"   # "the eu", "syria" read as a name without case: a place
     norm = " ".join(value.casefold().split())
     return Hit(start, end, ptype, 0.85, norm, RANK_FLOOR)
 
@@ -382,6 +392,8 @@ def _rest_word(word: str, caps: bool) -> bool:
     word of another language; a short word in capitals in a line that is not ("ON", "CO") only
     as a label or chat word."""
     w = word.casefold()
+    if place_word(w):
+        return False   # "eu" (a Portuguese "I") beside meetguard's finding is the EU
     if w in NOT_NAMES or w in _LABEL_WORDS or w in _IMPERATIVES:
         return True
     if word.isupper() and not caps and len(word) <= 3:

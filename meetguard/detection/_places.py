@@ -11,6 +11,7 @@ import re
 import zoneinfo
 from functools import lru_cache
 
+from .._wordlists import words
 from ._hits import RANK_NER, Hit
 
 COUNTRIES = """
@@ -133,3 +134,46 @@ def find_places(text: str) -> list[Hit]:
         rank = RANK_NER + 1 if locative else RANK_NER - 1
         hits.append(Hit(m.start(), m.end(), "LOCATION", 0.6, " ".join(m.group().casefold().split()), rank))
     return hits
+
+
+@lru_cache(maxsize=1)
+def _place_names() -> tuple[frozenset[str], frozenset[str]]:
+    """(place names, place names that are also everyday words) of meetguard/data/place_names.txt."""
+    entries = words("place_names")
+    return (frozenset(e for e in entries if not e.startswith("~")),
+            frozenset(e[1:] for e in entries if e.startswith("~")))
+
+
+# the words before a name that make an everyday word a place: "in turkey", "to china", "from nice"
+PLACE_CUE = re.compile(r"(?i)\b(?:in|to|from|into|across|towards|visit|visited|visiting|between)\s+(?:the\s+)?$")
+
+
+# words that may stand before a place in one NER span ("the eu", "this european union", "our europe")
+_LEAD = frozenset(["the", "this", "that", "our", "their", "your", "my", "his", "her", "its", "a", "an", "whole",
+                   "entire", "all", "of", "in", "to", "from"])
+
+
+def _norm(value: str) -> str:
+    v = " ".join(value.casefold().split()).strip(".,;:!?'\"()[]")
+    return v[:-2] if v.endswith(("'s", "’s")) else v
+
+
+def place_phrase(value: str, before: str = "") -> bool:
+    """The whole ``value`` is a place as lower-case speech writes it ("france", "the balkans",
+    "european union", "new york"): a name of place_names.txt, one that is also an everyday
+    word ("turkey", "china", "nice") only after a place's cue ("in turkey", "to china")."""
+    ws = _norm(value).split()
+    sure, everyday = _place_names()
+    while ws:
+        name = " ".join(ws)
+        if name in sure or (name in everyday and PLACE_CUE.search(before) is not None):
+            return True
+        if ws[0] not in _LEAD:
+            return False
+        before, ws = before + " " + ws[0] + " ", ws[1:]   # "this european union", "in the turkey"
+    return False
+
+
+def place_word(word: str) -> bool:
+    """One word that is a place and no everyday word ("eu", "france", "syria"; not "turkey")."""
+    return _norm(word) in _place_names()[0]
