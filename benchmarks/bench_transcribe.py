@@ -177,15 +177,17 @@ def whole_guard(minutes: float) -> dict[str, Any]:
         guard.backends.verify_transcriber()
         meeting = Meeting.from_files(audio=rec, attendees=[m["id"] for m in manifest["roster"]])
         t0 = time.perf_counter()
+        refusal: dict[str, str] | None = None
         try:
-            outcome = guard.process_sync(meeting, "summarization", "summarizer", verify=True).decision
-        except MeetguardError as exc:
-            outcome = f"refused ({exc.code})"
+            res = guard.process_sync(meeting, "summarization", "summarizer", verify=True)
+            outcome = f"{res.decision}: {'released' if 'meeting.redacted.wav' in res.outputs else 'no audio out'}"
+        except MeetguardError as exc:   # the code and the check's fixed word, never content
+            outcome, refusal = "refused", {"code": exc.code, "reason": str(getattr(exc, "reason", "-"))}
         whole = time.perf_counter() - t0
         guard.close()
     return {"minutes": minutes, "bare_tiny_en_s": round(bare, 1), "bare_rtf": round(bare / seconds, 3),
             "guard_s": round(whole, 1), "guard_rtf": round(whole / seconds, 3),
-            "guard_over_bare": round(whole / bare, 2), "decision": outcome,
+            "guard_over_bare": round(whole / bare, 2), "decision": outcome, "refusal": refusal,
             "decodes": "tiny.en (transcript) + base verify (original) + base verify (release)"}
 
 

@@ -142,7 +142,15 @@ class AudioPlacementError(MeetguardError):
 
 
 class VerificationError(MeetguardError):
+    """``reason``: which check refused, as a fixed word (no content): ``value_heard_again``,
+    ``value_heard``, ``decodes_disagree``, ``repetition_loop``, ``silenced_speaker_heard``
+    (``unspecified`` when not given)."""
+
     code = "verification_failed"
+
+    def __init__(self, message: str, reason: str = "unspecified") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class AuditError(MeetguardError):

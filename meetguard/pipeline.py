@@ -480,7 +480,8 @@ def _silence_checked(heard: Callable[[str], list[str]], words: frozenset[str] | 
     def check(text: str) -> list[str]:
         n = heard_silenced(text, listen)
         if n:
-            raise VerificationError(f"{n} word(s) of a silenced speaker were heard in the released {label}")
+            raise VerificationError(f"{n} word(s) of a silenced speaker were heard in the released {label}",
+                                    reason="silenced_speaker_heard")
         return heard(text)
     return check
 

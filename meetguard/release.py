@@ -81,27 +81,36 @@ class AudioCheck:
 
 
 def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[tuple[float, float]],
-                      mode: Literal["bleep", "silence"], check: AudioCheck) -> list[tuple[float, float]]:
-    """Verify the spooled release; when the verification decode hears a value where no
-    bleep covers it yet (the main decode timed it late, or cut it short), bleep those
-    words too, from the original, once, and verify the new release from scratch: it
-    fails closed (:class:`VerificationError`) when anything is still heard, or when what
-    was heard lies inside the bleeps already (nothing to repair). Returns the windows
-    bleeped in the end."""
+                      mode: Literal["bleep", "silence"], check: AudioCheck,
+                      second: Hearing | None) -> list[tuple[float, float]]:
+    """Verify the spooled release, heard on the original's window grid (:mod:`.audio.grid`:
+    a window no bleep touches counts as heard by ``second``, the verification decode's
+    hearing of the original); when it hears a value where no bleep covers it yet (the
+    main decode timed it late, or cut it short), bleep those words too, from the
+    original, once, and hear the windows that changed again: it fails closed
+    (:class:`VerificationError`) when anything is still heard, or when what was heard
+    lies inside the bleeps already (nothing to repair). Returns the windows bleeped in
+    the end."""
     from .audio.decode import duration
-    from .audio.verify import check_heard, hear_cues, heard_windows, verify_redacted
+    from .audio.grid import grid_of, hear_on_grid, heard_release, touched
+    from .audio.verify import check_heard, heard_windows
     from .redaction import audio as audio_redaction
     from .redaction.audio_stream import redact_to_wav
     from .redaction.quiet import hearing_copy
 
     values = sorted(check.values)
     ears = spool.with_name("heard.wav")   # the release with its bleeps silent (redaction/quiet.py)
-    heard = hear_cues(hearing_copy(spool, windows, mode, ears, rec.stem), check.transcriber, check.prompt)
+    grid = grid_of(rec.path)
+    original = second.cues if second is not None else None
+    changed = touched(grid, windows) if original is not None else set(range(len(grid)))
+    heard = hear_on_grid(hearing_copy(spool, windows, mode, ears, rec.stem), check.transcriber, check.prompt,
+                         grid, changed)
+    cues = heard_release(grid, heard, original)
     try:
-        check_heard(" ".join(c.text for c in heard), values, check.heard, rec.stem)
+        check_heard(" ".join(c.text for c in cues), values, check.heard, rec.stem)
         return windows
     except VerificationError:
-        more = heard_windows(heard, values, check.heard, 0.0)
+        more = heard_windows(cues, values, check.heard, 0.0)
         if not any(all(b0 > a0 or b1 < a1 for b0, b1 in windows) for a0, a1 in more):
             raise
     pad = audio_redaction.PAD
@@ -111,8 +120,9 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
     windows = audio_redaction.merge_windows(windows + more, duration(rec.path) or None)
     redact_to_wav(rec.path, windows, mode, fh)
     fh.flush()
-    verify_redacted(hearing_copy(spool, windows, mode, ears, rec.stem), check.transcriber, values, check.heard,
-                    name=rec.stem, prompt=check.prompt)
+    heard.update(hear_on_grid(hearing_copy(spool, windows, mode, ears, rec.stem), check.transcriber, check.prompt,
+                              grid, touched(grid, more)))
+    check_heard(" ".join(c.text for c in heard_release(grid, heard, original)), values, check.heard, rec.stem)
     return windows
 
 
@@ -147,7 +157,7 @@ def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence
             redact_to_wav(rec.path, windows, mode, fh)
             fh.flush()
             if check is not None:   # also with nothing redacted: the first pass may have misheard
-                windows = _verify_or_repair(spool, fh, rec, windows, mode, check)
+                windows = _verify_or_repair(spool, fh, rec, windows, mode, check, second)
             if bleeped is not None:
                 bleeped.extend(windows)
             mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)

@@ -96,8 +96,23 @@ def test_the_two_decodes_must_place_a_shared_value_within_the_padding() -> None:
     first = {"5550143": [(2.0, 3.0)]}
     check_agreement(first, {"5550143": [(3.2, 4.0)]}, 0.15, "rec")    # padded spans meet
     check_agreement(first, {"other": [(9.0, 9.5)]}, 0.15, "rec")      # nothing shared
-    with pytest.raises(VerificationError, match="^the two decodes of rec place a value"):
+    with pytest.raises(VerificationError, match="^the two decodes of rec place a value") as err:
         check_agreement(first, {"5550143": [(3.5, 4.0)]}, 0.15, "rec")
+    assert err.value.reason == "decodes_disagree"
+
+
+def test_a_value_said_again_later_is_another_mention_not_a_disagreement() -> None:
+    """A long recording: the first decode caught a name at 12 s and 300 s, the second at
+    45 s and 300.1 s (each missed one the other heard): no mention is placed apart."""
+    first = {"marta": [(12.0, 12.4), (300.0, 300.5)]}
+    check_agreement(first, {"marta": [(45.0, 45.4), (300.1, 300.6)]}, 0.15, "rec")
+    check_agreement(first, {"marta": [(45.0, 45.4)]}, 0.15, "rec")
+    # the same mention placed ~1 s late (tiny.en's drift after a pause) still refuses, even
+    # where the value agrees elsewhere
+    with pytest.raises(VerificationError):
+        check_agreement(first, {"marta": [(13.2, 13.6), (300.1, 300.6)]}, 0.15, "rec")
+    with pytest.raises(VerificationError):
+        check_agreement(first, {"marta": [(299.0, 299.4)]}, 0.15, "rec")
 
 
 POLICY = """\

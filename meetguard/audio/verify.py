@@ -207,6 +207,7 @@ def check_heard(heard: str, values: Sequence[str], detector: Callable[[str], Ite
     """Raise :class:`VerificationError` when ``heard`` holds a piece of ``values`` or
     anything ``detector`` finds (the module doc)."""
     if heard_again(heard, values):
-        raise VerificationError(f"a redacted value was heard again in {name}")
+        raise VerificationError(f"a redacted value was heard again in {name}", reason="value_heard_again")
     if detector is not None and any(True for _ in detector(heard)):
-        raise VerificationError(f"a personal value the policy removes was heard in the redacted {name}")
+        raise VerificationError(f"a personal value the policy removes was heard in the redacted {name}",
+                                reason="value_heard")

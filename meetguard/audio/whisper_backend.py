@@ -165,7 +165,8 @@ class WhisperTranscriber:
                                                               "temperature": (0.0,)})
             if _loops(segments):
                 raise VerificationError("the verification decode fell into a repetition loop and heard nothing "
-                                        "trustworthy; the recording is refused, not released unheard")
+                                        "trustworthy; the recording is refused, not released unheard",
+                                        reason="repetition_loop")
         cues: list[Cue] = []
         for seg in segments:
             raw = [

@@ -1,0 +1,108 @@
+"""A long release heard on the original's window grid (#23: long recordings, audio cost).
+
+The verification decode hears a release in windows of at most 30 s. Cut at the
+release's own quiet points, the windows move wherever a bleep (a loud tone) changed
+which frame is quietest, and every window after it then holds other audio than the
+hearing before: after a repair the whole release was heard afresh, and in a
+10-minute recording some other window, cut elsewhere, was heard otherwise. Here the
+windows are cut once, at the *original's* quiet points (the grid both decodes of
+the original used), and a release is heard window by window on that grid:
+
+- **only what changed is heard again.** A repair (bleeping what the verification
+  decode heard outside every bleep) changes the windows its new bleeps touch; only
+  those are decoded again, and the rest of the hearing stands (the same samples,
+  the same deterministic search);
+- **a window the release leaves as it was is not decoded twice** when the
+  verification decode already heard it in the original (:func:`heard_release`'s
+  ``original``): no bleep touches it, so its samples are the original's (16-bit
+  PCM of the same decoded audio), and that decode is the independent checkpoint's
+  (base after tiny.en), whose hearing of every window found nothing the rules redact
+  there (else a bleep would be in it: its findings are bleeped, the union). Its words
+  join the released hearing's for the same checks (pieces of every value, the
+  detector over the whole text), so the release is still judged by the independent
+  model over all of its samples; what is skipped is a third decode of unchanged audio
+  by the model that heard it already (docs/audio.md, "Verification cost").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .._model import Cue
+from .backend import VERIFY, Transcriber, accepts_variant
+from .decode import SAMPLE_RATE, iter_chunks
+from .transcribe import windows
+
+__all__ = ["Grid", "grid_of", "hear_on_grid", "heard_release", "touched"]
+
+Grid = list[tuple[int, int]]     # (first sample, end sample) of each window, 16 kHz
+
+
+def grid_of(path: Path, max_seconds: float = 30.0) -> Grid:
+    """The windows :func:`~meetguard.audio.transcribe.windows` cuts ``path`` into (its quiet points)."""
+    grid: Grid = []
+    for offset, samples in windows(iter_chunks(Path(path), seconds=10.0), max_seconds=max_seconds):
+        start = round(offset * SAMPLE_RATE)
+        grid.append((start, start + len(samples)))
+    return grid
+
+
+def _cut(path: Path, grid: Grid, which: set[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """``(k, samples)`` of each window ``k`` in ``which``, streamed from ``path``."""
+    buf = np.zeros(0, dtype=np.float32)
+    base = 0                      # sample index of buf[0]
+    todo = sorted(which)
+    chunks = iter_chunks(Path(path), seconds=10.0)
+    for k in todo:
+        start, end = grid[k]
+        while base + len(buf) < end:
+            chunk = next(chunks, None)
+            if chunk is None:
+                break
+            buf = np.concatenate([buf, chunk]) if buf.size else chunk
+        yield k, buf[max(0, start - base): end - base]
+        drop = max(0, min(end, base + len(buf)) - base)
+        buf, base = buf[drop:], base + drop
+    chunks.close()  # type: ignore[attr-defined]
+
+
+def hear_on_grid(path: Path, transcriber: Transcriber, prompt: str | None, grid: Grid,
+                 which: Iterable[int]) -> dict[int, list[Cue]]:
+    """What the verification decode hears in the windows ``which`` of ``path`` (timed)."""
+    independent = accepts_variant(transcriber)
+    heard: dict[int, list[Cue]] = {}
+    for k, samples in _cut(path, grid, set(which)):
+        offset = grid[k][0] / SAMPLE_RATE
+        if independent:
+            heard[k] = transcriber.transcribe(samples, prompt=prompt, offset=offset, variant=VERIFY)
+        else:  # a backend older than `variant`: its one decode
+            heard[k] = transcriber.transcribe(samples, prompt=prompt, offset=offset)
+    return heard
+
+
+def touched(grid: Grid, spans: Sequence[tuple[float, float]]) -> set[int]:
+    """The windows that any of ``spans`` (seconds) overlaps."""
+    out: set[int] = set()
+    for a, b in spans:
+        for k, (s, e) in enumerate(grid):
+            if a * SAMPLE_RATE < e and b * SAMPLE_RATE > s:
+                out.add(k)
+    return out
+
+
+def heard_release(grid: Grid, heard: dict[int, list[Cue]], original: Sequence[Cue] | None) -> list[Cue]:
+    """The release's hearing in time order: each window's decode where it was heard,
+    else the verification decode's hearing of the original in that (unchanged) window."""
+    from bisect import bisect_right
+
+    starts = [s for s, _e in grid]
+    kept: dict[int, list[Cue]] = {}
+    for cue in original or ():
+        kept.setdefault(max(0, bisect_right(starts, round(cue.start * SAMPLE_RATE)) - 1), []).append(cue)
+    out: list[Cue] = []
+    for k in range(len(grid)):
+        out.extend(heard[k] if k in heard else kept.get(k, []))
+    return out

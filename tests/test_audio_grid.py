@@ -1,0 +1,118 @@
+"""A long release is heard on the original's window grid (meetguard.audio.grid, #23): only
+the windows its bleeps touch are decoded again, the others count as the verification
+decode's hearing of the original, and a repair re-hears only what it changed. On fakes:
+an ear that hears a line only where the audio under it is still the source's."""
+
+from __future__ import annotations
+
+import itertools
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from meetguard import VerificationError
+from meetguard._model import AudioInput, Finding
+from meetguard.audio.grid import grid_of, heard_release, touched
+from meetguard.audio.second import Hearing
+from meetguard.release import AudioCheck, build_redacted_audio
+from meetguard.testing import FakeTranscriber, script_cues
+
+
+def _wav(path: Path, seconds: float = 75.0) -> np.ndarray:
+    """A tone with a pause every 10 s (the windows' quiet points)."""
+    t = np.arange(int(seconds * 16000)) / 16000
+    tone = np.sin(2 * np.pi * 220 * t) * 8000
+    tone[(t % 10.0) > 9.5] = 0.0
+    src = tone.astype(np.int16)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(src.tobytes())
+    return src
+
+
+class _Ears(FakeTranscriber):
+    """Hears a line only where the audio under it is still the source's (unbleeped)."""
+
+    def __init__(self, source: np.ndarray, heard: list[tuple[float, float, str]]) -> None:
+        super().__init__(heard, verify_script=heard)
+        self.source, self.heard = source, heard
+
+    def transcribe(self, samples: np.ndarray, **kw: object) -> list:  # type: ignore[override]
+        offset = float(kw.get("offset", 0.0))  # type: ignore[arg-type]
+        self.calls.append((offset, int(np.asarray(samples).size), None))
+        ref = self.source.astype(np.float32) / 32768.0
+        got = np.asarray(samples, dtype=np.float32)
+        lines = []
+        for s, e, text in self.heard:
+            a, b = int((s - offset) * 16000), int((e - offset) * 16000)
+            if 0 <= a < b <= got.size and np.allclose(got[a:b], ref[int(s * 16000):int(e * 16000)], atol=1e-3):
+                lines.append((s, e, text))
+        return script_cues(lines)
+
+
+MAIN = script_cues([(40.0, 41.5, "call me on 555")])
+PER_CUE = [[Finding(11, 14, "PHONE_NUMBER", 0.9, "5550143")]]
+HEARD = [(10.0, 11.0, "thanks a lot"), (44.0, 44.6, "zero one four three"), (70.0, 71.0, "see you")]
+
+
+def test_the_grid_is_the_originals_quiet_points() -> None:
+    grid = [(0, 480000), (480000, 950000), (950000, 1200000)]
+    assert touched(grid, [(40.0, 41.5)]) == {1}
+    assert touched(grid, [(29.9, 30.1), (70.0, 71.0)]) == {0, 1, 2}
+    original = script_cues([(10.0, 11.0, "a"), (31.0, 32.0, "b"), (70.0, 71.0, "c")])
+    again = script_cues([(40.0, 41.0, "B")])
+    assert [c.text for c in heard_release(grid, {1: again}, original)] == ["a", "B", "c"]
+    assert [c.text for c in heard_release(grid, {1: again}, None)] == ["B"]
+
+
+def test_a_long_release_is_decoded_only_where_its_bleeps_are(tmp_path: Path) -> None:
+    src = _wav(tmp_path / "rec.wav")
+    rec = AudioInput(path=tmp_path / "rec.wav")
+    grid = grid_of(rec.path)
+    assert len(grid) == 3 and grid[0][0] == 0 and grid[-1][1] == len(src)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(grid))
+    ears = _Ears(src, HEARD)
+    # the verification decode heard the original: nothing the rules redact in windows 0 and 2
+    second = Hearing(script_cues([HEARD[0], (40.0, 41.5, "call me on"), HEARD[2]]), [[], [], []], frozenset())
+    out = bytes(build_redacted_audio(rec, MAIN, PER_CUE, "bleep",
+                                     AudioCheck(ears, ["5550143"], lambda text: [], "Meeting."), second))
+    # window 1 (the bleep) heard, "zero one four three" found outside the bleep and bleeped
+    # too; then only window 1 heard again: two decodes of 30 s, not six
+    (k,) = touched(grid, [(40.0, 41.5)])
+    assert [c[0] for c in ears.calls] == [grid[k][0] / 16000] * 2
+    got = np.frombuffer(out[44:], dtype=np.int16)
+    changed = np.flatnonzero(got != src) / 16000
+    assert changed.min() >= 40.0 - 0.16 and changed.max() <= 44.6 + 0.16
+
+
+def test_what_the_original_hearing_holds_in_an_untouched_window_is_checked(tmp_path: Path) -> None:
+    """A piece of a value in an unbleeped window's hearing (here planted in the original's
+    hearing) fails the joined check: it is bleeped, and that window is decoded."""
+    src = _wav(tmp_path / "rec.wav")
+    rec = AudioInput(path=tmp_path / "rec.wav")
+    grid = grid_of(rec.path)
+    ears = _Ears(src, [HEARD[0], HEARD[2]])
+    second = Hearing(script_cues([HEARD[0], (70.0, 71.0, "five five five")]), [[], []], frozenset())
+    build_redacted_audio(rec, MAIN, PER_CUE, "bleep", AudioCheck(ears, ["5550143"], lambda text: [], "M."), second)
+    assert [c[0] for c in ears.calls] == [grid[1][0] / 16000, grid[2][0] / 16000]
+    # heard again after the repair (an ear that hears it in any audio): refused
+    stuck = _Ears(src, [HEARD[0]])
+    stuck.heard.append((70.0, 71.0, "five five five"))
+    stuck.transcribe = lambda samples, **kw: script_cues([(70.0, 71.0, "five five five")])  # type: ignore[method-assign]
+    with pytest.raises(VerificationError) as err:
+        build_redacted_audio(rec, MAIN, PER_CUE, "bleep", AudioCheck(stuck, ["5550143"], lambda text: [], "M."),
+                             second)
+    assert err.value.reason == "value_heard_again"
+
+
+def test_without_the_originals_hearing_every_window_is_heard(tmp_path: Path) -> None:
+    src = _wav(tmp_path / "rec.wav")
+    rec = AudioInput(path=tmp_path / "rec.wav")
+    ears = _Ears(src, HEARD)
+    build_redacted_audio(rec, MAIN, PER_CUE, "bleep", AudioCheck(ears, ["5550143"], lambda text: [], "M."), None)
+    grid = grid_of(rec.path)
+    assert [c[0] for c in ears.calls] == [s / 16000 for s, _e in grid] + [grid[1][0] / 16000]
