@@ -115,6 +115,18 @@ def test_a_value_said_again_later_is_another_mention_not_a_disagreement() -> Non
         check_agreement(first, {"marta": [(299.0, 299.4)]}, 0.15, "rec")
 
 
+def test_adjacent_mentions_heard_in_other_spellings_are_no_disagreement() -> None:
+    """Two clips in a row dictate one address (the 10-minute bench's recording): the first
+    decode finds it in both, the second in the first only and hears the next one spelt
+    otherwise, at the same place. Each span is placed by both decodes."""
+    first = {"ingrid.solberg@litware.example": [(57.28, 60.86), (63.08, 66.02)]}
+    second = {"ingrid.solberg@litware.example": [(57.16, 61.24)],
+              "ingrid.solberg.letware.example": [(62.86, 65.44)]}
+    check_agreement(first, second, 0.15, "rec")
+    del second["ingrid.solberg.letware.example"]    # nothing of the second's at 63 s: still no
+    check_agreement(first, second, 0.15, "rec")     # disagreement (that span meets a first one)
+
+
 POLICY = """\
 version: 1
 policy_id: whole-1

@@ -10,10 +10,11 @@ are the union of both decodes' windows, so a value one model misheard, or timed 
 after a pause (tiny.en's ~1 s drift), is still covered where the other heard it.
 
 :func:`check_agreement` then compares where the two decodes put each mention of a
-value both found (spans of one value within :data:`SAME_MENTION` seconds): when their
-windows (each padded) do not meet, the decodes disagree about when the value was said
-by more than the padding, and the release fails closed. Mentions further apart are
-different mentions (a name said again minutes later), each bleeped where it was heard.
+value both found: a span of one decode that nothing of the other's meets (padded), with
+a span of the same value from the other within :data:`SAME_MENTION` seconds that nothing
+of the first's meets either, is one mention the decodes placed more than the padding
+apart, and the release fails closed. Spans further apart are different mentions (a name
+said again minutes later), each bleeped where it was heard.
 """
 
 from __future__ import annotations
@@ -95,18 +96,24 @@ def _key(value: str) -> str:
 def check_agreement(first: dict[str, list[Window]], second: dict[str, list[Window]], pad: float,
                     name: str, horizon: float = SAME_MENTION) -> None:
     """Fail closed when the two decodes place one mention of a value more than ``pad``
-    apart on each side: a span of the first decode with spans of the same value from
-    the second within ``horizon`` seconds (the same mention, heard by both), none of
-    which meets it padded. A value said again minutes later is another mention: in a
-    long recording one decode may catch a name where the other missed it and the
-    reverse elsewhere, which is no disagreement about when either was said (both are
-    bleeped: the union)."""
+    apart on each side: a span of the first decode that no span of the second meets
+    (padded), with a span of the same value from the second within ``horizon`` seconds
+    that no span of the first meets either. Both are then one mention each decode put
+    elsewhere. A span the other decode also marks (as whatever value it heard there: a
+    dictated address is often heard in two spellings) is placed by both; a value said
+    again further away is another mention: in a long recording one decode may catch a
+    name where the other missed it and the reverse elsewhere, which is no disagreement
+    about when either was said (both are bleeped: the union)."""
+    def meets(a: Window, b: Window) -> bool:
+        return a[0] - pad <= b[1] + pad and b[0] - pad <= a[1] + pad
+
+    every_first = [w for spans in first.values() for w in spans]
+    every_second = [w for spans in second.values() for w in spans]
     for value, spans in first.items():
-        other = second.get(value)
-        if not other:
-            continue
-        for a0, a1 in spans:
-            near = [(b0, b1) for b0, b1 in other if b0 - horizon <= a1 and a0 - horizon <= b1]
-            if near and not any(a0 - pad <= b1 + pad and b0 - pad <= a1 + pad for b0, b1 in near):
+        for a in spans:
+            if any(meets(a, b) for b in every_second):
+                continue
+            near = [b for b in second.get(value, ()) if b[0] - horizon <= a[1] and a[0] - horizon <= b[1]]
+            if any(not any(meets(f, b) for f in every_first) for b in near):
                 raise VerificationError(f"the two decodes of {name} place a value more than the padding apart",
                                         reason="decodes_disagree")
