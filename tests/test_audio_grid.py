@@ -116,3 +116,37 @@ def test_without_the_originals_hearing_every_window_is_heard(tmp_path: Path) -> 
     build_redacted_audio(rec, MAIN, PER_CUE, "bleep", AudioCheck(ears, ["5550143"], lambda text: [], "M."), None)
     grid = grid_of(rec.path)
     assert [c[0] for c in ears.calls] == [s / 16000 for s, _e in grid] + [grid[1][0] / 16000]
+
+
+class _Loops(FakeTranscriber):
+    """Loops (the backend's repetition_loop refusal) on audio longer than ``longest`` s."""
+
+    def __init__(self, longest: float) -> None:
+        super().__init__()
+        self.longest = longest
+
+    def transcribe(self, samples: np.ndarray, **kw: object) -> list:  # type: ignore[override]
+        offset = float(kw.get("offset", 0.0))  # type: ignore[arg-type]
+        n = int(np.asarray(samples).size)
+        self.calls.append((offset, n, None))
+        if n > self.longest * 16000:
+            raise VerificationError("loop", reason="repetition_loop")
+        return script_cues([(offset, offset + n / 16000, "words")])
+
+
+def test_a_window_whose_decode_loops_is_heard_in_halves(tmp_path: Path) -> None:
+    from meetguard.audio.grid import MIN_PIECE, hear_on_grid
+
+    _wav(tmp_path / "rec.wav", 30.0)
+    grid = grid_of(tmp_path / "rec.wav")
+    ears = _Loops(12.0)
+    (cues,) = hear_on_grid(tmp_path / "rec.wav", ears, None, grid, [0]).values()
+    # 30 s loops; its halves (cut at the pause near 19.5 s or the middle third's quietest
+    # frame) are heard, down to pieces under 12 s, covering the window end to end
+    assert ears.calls[0][1] == grid[0][1] and len(cues) >= 3
+    assert cues[0].start == 0.0 and abs(cues[-1].end - grid[0][1] / 16000) < 1e-3
+    assert all(abs(a.end - b.start) < 1e-3 for a, b in itertools.pairwise(cues))
+    # a decode that loops at every length still refuses, once pieces reach MIN_PIECE
+    with pytest.raises(VerificationError) as err:
+        hear_on_grid(tmp_path / "rec.wav", _Loops(MIN_PIECE / 2), None, grid, [0])
+    assert err.value.reason == "repetition_loop"

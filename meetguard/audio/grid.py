@@ -31,10 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .._errors import VerificationError
 from .._model import Cue
 from .backend import VERIFY, Transcriber, accepts_variant
 from .decode import SAMPLE_RATE, iter_chunks
-from .transcribe import windows
+from .transcribe import split_points, windows
 
 __all__ = ["Grid", "grid_of", "hear_on_grid", "heard_release", "touched"]
 
@@ -72,15 +73,32 @@ def _cut(path: Path, grid: Grid, which: set[int]) -> Iterator[tuple[int, np.ndar
 def hear_on_grid(path: Path, transcriber: Transcriber, prompt: str | None, grid: Grid,
                  which: Iterable[int]) -> dict[int, list[Cue]]:
     """What the verification decode hears in the windows ``which`` of ``path`` (timed)."""
-    independent = accepts_variant(transcriber)
     heard: dict[int, list[Cue]] = {}
     for k, samples in _cut(path, grid, set(which)):
-        offset = grid[k][0] / SAMPLE_RATE
-        if independent:
-            heard[k] = transcriber.transcribe(samples, prompt=prompt, offset=offset, variant=VERIFY)
-        else:  # a backend older than `variant`: its one decode
-            heard[k] = transcriber.transcribe(samples, prompt=prompt, offset=offset)
+        heard[k] = _hear(transcriber, samples, prompt, grid[k][0] / SAMPLE_RATE)
     return heard
+
+
+MIN_PIECE = 4.0     # seconds: a looping window is heard in halves down to this length
+
+
+def _hear(transcriber: Transcriber, samples: np.ndarray, prompt: str | None, offset: float) -> list[Cue]:
+    """One window's hearing; where the decode loops (beam search and greedy retry: a
+    ``repetition_loop`` refusal), the window is heard again in two halves cut at its
+    quietest point, each on its own, down to :data:`MIN_PIECE` seconds. Every sample is
+    still heard by the same decode; a piece that loops at the smallest length refuses the
+    recording as before."""
+    try:
+        if accepts_variant(transcriber):
+            return transcriber.transcribe(samples, prompt=prompt, offset=offset, variant=VERIFY)
+        return transcriber.transcribe(samples, prompt=prompt, offset=offset)  # a backend older than `variant`
+    except VerificationError as exc:
+        if exc.reason != "repetition_loop" or len(samples) < 2 * MIN_PIECE * SAMPLE_RATE:
+            raise
+    third = len(samples) // 3
+    cut = split_points(samples, 2 * third, third)
+    return [*_hear(transcriber, samples[:cut], prompt, offset),
+            *_hear(transcriber, samples[cut:], prompt, offset + cut / SAMPLE_RATE)]
 
 
 def touched(grid: Grid, spans: Sequence[tuple[float, float]]) -> set[int]:
