@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from .backends import Anonymizer
     from .detection import Roster, TextUnit
 
-__all__ = ["FakeDetector", "FakeTranscriber", "MemoryAuditSink", "guard_factory", "script_cues"]
+__all__ = ["FakeDetector", "FakeTranscriber", "MemoryAuditSink", "guard_factory", "lines_still_heard",
+           "script_cues"]
 
 SAMPLE_RATE = 16000
 
@@ -47,6 +48,23 @@ def script_cues(script: Sequence[tuple[float, float, str]]) -> list[Cue]:
         cues.append(Cue(index=len(cues), start=start, end=end, speaker=None,
                         text=" ".join(tokens), words=words))
     return cues
+
+
+def lines_still_heard(source: np.ndarray, samples: np.ndarray, offset: float,
+                      lines: Sequence[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    """The script ``lines`` an ear still hears in ``samples`` (16 kHz float audio taken at
+    ``offset`` s from the int16 ``source``): those whose span lies inside ``samples`` and is
+    still the source's, sample for sample. A fake verification decode built on it no
+    longer hears a line once a bleep or silence replaced its audio."""
+    ref = source.astype(np.float32) / 32768.0
+    got = np.asarray(samples, dtype=np.float32)
+    kept = []
+    for start, end, text in lines:
+        a, b = int((start - offset) * SAMPLE_RATE), int((end - offset) * SAMPLE_RATE)
+        same = ref[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
+        if 0 <= a < b <= got.size and np.allclose(got[a:b], same, atol=1e-3):
+            kept.append((start, end, text))
+    return kept
 
 
 class FakeTranscriber:

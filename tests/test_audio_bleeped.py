@@ -13,7 +13,13 @@ import numpy as np
 from meetguard import Guard, GuardOptions, Meeting
 from meetguard._model import Document
 from meetguard.redaction.bleeped import unsay_bleeped
-from meetguard.testing import FakeDetector, FakeTranscriber, MemoryAuditSink, script_cues
+from meetguard.testing import (
+    FakeDetector,
+    FakeTranscriber,
+    MemoryAuditSink,
+    lines_still_heard,
+    script_cues,
+)
 
 _TOKEN = r"[<\[][A-Z_]+(?:_\d+)?[>\]]"
 
@@ -77,13 +83,7 @@ class _Ears(FakeTranscriber):
             return super().transcribe(samples, **kw)  # type: ignore[arg-type]
         self.variants.append("verify")
         offset = float(kw.get("offset", 0.0))  # type: ignore[arg-type]
-        ref = self.source.astype(np.float32) / 32768.0
-        got = np.asarray(samples, dtype=np.float32)
-        lines = []
-        for s, e, text in self.heard:
-            a, b = int((s - offset) * 16000), int((e - offset) * 16000)
-            if 0 <= a < b <= got.size and np.allclose(got[a:b], ref[int(s * 16000):int(e * 16000)], atol=1e-3):
-                lines.append((s, e, text))
+        lines = lines_still_heard(self.source, samples, offset, self.heard)
         return script_cues(lines)
 
 

@@ -17,7 +17,7 @@ from meetguard._model import AudioInput, Finding
 from meetguard.audio.grid import grid_of, heard_release, touched
 from meetguard.audio.second import Hearing
 from meetguard.release import AudioCheck, build_redacted_audio
-from meetguard.testing import FakeTranscriber, script_cues
+from meetguard.testing import FakeTranscriber, lines_still_heard, script_cues
 
 
 def _wav(path: Path, seconds: float = 75.0) -> np.ndarray:
@@ -44,13 +44,7 @@ class _Ears(FakeTranscriber):
     def transcribe(self, samples: np.ndarray, **kw: object) -> list:  # type: ignore[override]
         offset = float(kw.get("offset", 0.0))  # type: ignore[arg-type]
         self.calls.append((offset, int(np.asarray(samples).size), None))
-        ref = self.source.astype(np.float32) / 32768.0
-        got = np.asarray(samples, dtype=np.float32)
-        lines = []
-        for s, e, text in self.heard:
-            a, b = int((s - offset) * 16000), int((e - offset) * 16000)
-            if 0 <= a < b <= got.size and np.allclose(got[a:b], ref[int(s * 16000):int(e * 16000)], atol=1e-3):
-                lines.append((s, e, text))
+        lines = lines_still_heard(self.source, samples, offset, self.heard)
         return script_cues(lines)
 
 

@@ -17,7 +17,7 @@ from meetguard.audio.second import check_agreement
 from meetguard.audio.verify import heard_again
 from meetguard.audio.whole import complete_document
 from meetguard.detection._spoken import find_spoken_emails
-from meetguard.testing import FakeDetector, FakeTranscriber, MemoryAuditSink
+from meetguard.testing import FakeDetector, FakeTranscriber, MemoryAuditSink, lines_still_heard
 
 
 def _phone(text: str, value: str) -> Finding:
@@ -301,13 +301,7 @@ class _Ears(FakeTranscriber):
 
         self.variants.append(str(kw.get("variant")))
         offset = float(kw.get("offset", 0.0))  # type: ignore[arg-type]
-        ref = self.source.astype(np.float32) / 32768.0
-        got = np.asarray(samples, dtype=np.float32)
-        lines = []
-        for s, e, text in self.heard:
-            a, b = int((s - offset) * 16000), int((e - offset) * 16000)
-            if 0 <= a < b <= got.size and np.allclose(got[a:b], ref[int(s * 16000):int(e * 16000)], atol=1e-3):
-                lines.append((s, e, text))
+        lines = lines_still_heard(self.source, samples, offset, self.heard)
         return script_cues(lines + self.stuck)
 
 
