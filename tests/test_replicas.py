@@ -140,12 +140,19 @@ async def replicas(tmp_path: Path, dsn: str, monkeypatch: pytest.MonkeyPatch
             await r.server.close()
 
 
-async def _guard(http: aiohttp.ClientSession, r: Replica) -> tuple[int, dict[str, Any]]:
+def _chat_guard_form(*extra: tuple[str, str]) -> aiohttp.FormData:
+    """The /v1/guard form these tests send: the sample chat, for the summarizer, with Alice
+    and Bob attending, plus any ``extra`` fields."""
     form = aiohttp.FormData()
     for k, v in (("purpose", "summarization"), ("recipient", "summarizer"),
-                 ("attendee", "p-alice"), ("attendee", "p-bob")):
+                 ("attendee", "p-alice"), ("attendee", "p-bob"), *extra):
         form.add_field(k, v)
     form.add_field("chat", CHAT.read_bytes(), filename=CHAT.name)
+    return form
+
+
+async def _guard(http: aiohttp.ClientSession, r: Replica) -> tuple[int, dict[str, Any]]:
+    form = _chat_guard_form()
     async with http.post(f"{r.url}/v1/guard", data=form,
                          headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
         return resp.status, await resp.json()
@@ -307,11 +314,7 @@ async def test_reidentify_works_on_any_replica_and_the_database_holds_only_seale
     out = await _start_replicas(tmp_path, vault={"dir": "vault"})
     try:
         async with aiohttp.ClientSession() as http:
-            form = aiohttp.FormData()
-            for k, v in (("purpose", "summarization"), ("recipient", "summarizer"),
-                         ("attendee", "p-alice"), ("attendee", "p-bob"), ("meeting_id", "m-replicas-1")):
-                form.add_field(k, v)
-            form.add_field("chat", CHAT.read_bytes(), filename=CHAT.name)
+            form = _chat_guard_form(("meeting_id", "m-replicas-1"))
             async with http.post(f"{out[0].url}/v1/guard", data=form,
                                  headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
                 body = await resp.json()
@@ -877,11 +880,7 @@ async def test_an_async_guard_job_is_answered_by_any_replica_once_and_sealed(
     auth = {"Authorization": f"Bearer {TOKEN}"}
     try:
         async with aiohttp.ClientSession() as http:
-            form = aiohttp.FormData()
-            for k, v in (("purpose", "summarization"), ("recipient", "summarizer"),
-                         ("attendee", "p-alice"), ("attendee", "p-bob")):
-                form.add_field(k, v)
-            form.add_field("chat", CHAT.read_bytes(), filename=CHAT.name)
+            form = _chat_guard_form()
             async with http.post(f"{out[0].url}/v1/guard", data=form,
                                  headers={**auth, "Prefer": "respond-async"}) as resp:
                 assert resp.status == 202, await resp.text()
@@ -926,11 +925,7 @@ async def test_an_async_job_result_in_the_database_is_sealed(
     auth = {"Authorization": f"Bearer {TOKEN}"}
     try:
         async with aiohttp.ClientSession() as http:
-            form = aiohttp.FormData()
-            for k, v in (("purpose", "summarization"), ("recipient", "summarizer"),
-                         ("attendee", "p-alice"), ("attendee", "p-bob")):
-                form.add_field(k, v)
-            form.add_field("chat", CHAT.read_bytes(), filename=CHAT.name)
+            form = _chat_guard_form()
             async with http.post(f"{out[1].url}/v1/guard", data=form,
                                  headers={**auth, "Prefer": "respond-async"}) as resp:
                 location = (await resp.json())["location"]
