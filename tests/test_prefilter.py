@@ -58,6 +58,8 @@ def test_no_text_with_a_match_is_filtered_out(language: str) -> None:
     (r"\b[A-Z]{2}\d{2}[A-Z0-9]{4,30}\b", "iban GB82WEST12345698765432", "ab1 cd2"),
     (r"(?:ab|cd)x{2,5}\d{3}", "cdxxx123", "cdx123 abxx12"),
     (r"\b(\d{5})(?:-\d{4})?\b", "zip 90210", "1234 5678"),
+    # a run goes on with the first character of what follows it (Presidio's URL: a dot, then a TLD)
+    (r"[a-z0-9.\-]{1,63}[.](?:(?:com)|(?:info)|(?:org))\b", "see example.info", "done. next, 3.5 days"),
 ])
 def test_a_factor_is_held_by_every_match(pattern: str, inside: str, outside: str) -> None:
     factor = required_factor(pattern)

@@ -68,7 +68,7 @@ ITEM_SURE = 0.95
 
 
 def _long_enough(text: str) -> bool:
-    return len(text.split()) >= ITEM_MIN_WORDS and sum(c.isalpha() for c in text) >= ITEM_MIN_LETTERS
+    return len(text.split()) >= ITEM_MIN_WORDS and sum(map(str.isalpha, text)) >= ITEM_MIN_LETTERS
 
 
 def _sure(values: Sequence[Any]) -> str | None:
@@ -91,11 +91,13 @@ def item_languages(texts: Sequence[str], parallel: bool = False) -> list[str | N
     """:func:`item_language` of each text, each distinct text read once; ``parallel``: lingua
     reads them on its own threads (``compute_language_confidence_values_in_parallel``, the same
     computation per text), for a guard that runs detection workers."""
-    todo = list(dict.fromkeys(t[:2000] for t in texts if _long_enough(t)))
+    long = {t: _long_enough(t) for t in dict.fromkeys(texts)}   # each distinct text counted once
+    todo = list(dict.fromkeys(t[:2000] for t, ok in long.items() if ok))
     with _LOCK:
         if parallel:
             values = _detector().compute_language_confidence_values_in_parallel(todo)
         else:
-            values = [_detector().compute_language_confidence_values(t) for t in todo]
+            detector = _detector()
+            values = [detector.compute_language_confidence_values(t) for t in todo]
     found = {t: _sure(v) for t, v in zip(todo, values, strict=True)}
-    return [found.get(t[:2000]) if _long_enough(t) else None for t in texts]
+    return [found.get(t[:2000]) if long[t] else None for t in texts]

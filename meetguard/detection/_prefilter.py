@@ -249,9 +249,11 @@ def _best(seq: Any, c: Any) -> _Factor | None:
                 run += head
                 cut(list(head))   # X{n,m}: the run before ends with X{n}, the next starts with it
                 continue
+            _extend(run, op, av, c)
             cut([])
             inner = _best(body, c) if lo >= 1 else None
         else:
+            _extend(run, op, av, c)
             cut([])
             if op is c.SUBPATTERN:
                 inner = _best(av[-1], c)
@@ -266,6 +268,42 @@ def _best(seq: Any, c: Any) -> _Factor | None:
             found.append(inner)
     cut([])
     return max(found, key=lambda f: f[0]) if found else None
+
+
+def _extend(run: list[str], op: Any, av: Any, c: Any) -> None:
+    """A run of fixed characters goes on with the first character of the item after it."""
+    first = _first(op, av, c) if run else None
+    if first is not None:
+        run.append(first)
+
+
+def _first(op: Any, av: Any, c: Any) -> str | None:
+    """The class of the first character of every match of an item that never matches empty
+    (``None``: unknown, or it may match empty): an item of varying length after a run of
+    fixed characters ("[.](?:com|net|...)") extends the run by one character."""
+    atom = _atom(op, av, c)
+    if atom is not None:
+        return atom
+    if op is c.SUBPATTERN:
+        return _first_of(av[-1], c)
+    if op is c.ATOMIC_GROUP:
+        return _first_of(av, c)
+    if _repeat(op, c):
+        return _first_of(av[2], c) if av[0] >= 1 else None
+    if op is c.BRANCH:
+        firsts = [_first_of(a, c) for a in av[1]]
+        if not firsts or any(f is None for f in firsts):
+            return None
+        alts = sorted({f for f in firsts if f is not None})
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+    return None
+
+
+def _first_of(seq: Any, c: Any) -> str | None:
+    for op, av in seq:
+        if not _zero_width(op, c):
+            return _first(op, av, c)
+    return None
 
 
 def required_factor(pattern: str, flags: int = 0) -> str | None:
