@@ -96,6 +96,8 @@ def warm() -> None:
 def clusters(text: str) -> list[tuple[int, int]]:
     """(start, end) of each cluster of ``text`` (module doc): every letter and digit of every
     span the phone recognizers can report lies in one."""
+    if len(_DIGIT.findall(text)) < _MIN_PHONE_DIGITS:   # a cluster holds that many digits of the text
+        return []
     barrier, run = _alphabet()
     cuts = [m.start() for m in barrier.finditer(text)]
     cuts += [m.start() for m in _LETTER_RUN.finditer(text) if run.fullmatch(m.group()) is None]
