@@ -98,6 +98,28 @@ def test_non_roster_people_from_ner_and_cues(detector: Detector) -> None:
     assert people == {"Pat Kowalski", "Yvonne", "Alison Ward"}
 
 
+@pytest.mark.parametrize(("text", "name"), [
+    ("barack obama was president", "barack obama"), ("president juncker made clear", "juncker"),
+    ("guns supplied by colonel gaddafi and his regime", "gaddafi"), ("what mr van rompuy should be doing", "van rompuy"),
+    ("quick reply to jack", "jack"), ("dorothy needs to talk to me", "dorothy"),
+    ("show john's contact information", "john"), ("send invite bill malinda", "bill malinda"),
+])
+def test_lower_case_names_with_the_real_models(detector: Detector, text: str, name: str) -> None:
+    """Issue #24: lower-case names, titled surnames ("president juncker": spaCy's PERSON, which
+    rule uncased-unknown kept out before a title counted), "barack obama"."""
+    assert name in {v for t, v, _, _ in run(detector, text, roster=Roster()) if t == "PERSON"}
+
+
+@pytest.mark.parametrize("text", [
+    "how much wood could a woodchuck chuck if a woodchuck could chuck wood", "thank you mr president",
+    "madam president commissioner ladies and gentlemen", "i have been busy lately",
+    "please add it to my contact list", "i will talk to my friend about the account",
+])
+def test_lower_case_chatter_names_no_one_with_the_real_models(detector: Detector, text: str) -> None:
+    """Rule modal-verb ("could chuck wood" is a verb and its object), role-title, ordinary words."""
+    assert [v for t, v, _, _ in run(detector, text, roster=Roster()) if t == "PERSON"] == []
+
+
 # --- spoken forms ---------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "etype", "value", "normalized"),

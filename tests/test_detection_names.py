@@ -20,6 +20,8 @@ def _people(text: str) -> set[str]:
     ("quick reply to jack", "jack"), ("dorothy needs to talk to me", "dorothy"),
     ("show john's contact information", "john"), ("send invite bill malinda", "bill malinda"),
     ("mr richards called", "richards"), ("ms palmer is here", "palmer"),
+    ("what mr van rompuy should be doing", "van rompuy"), ("i agree with mr de gucht on this", "de gucht"),
+    ("commissioner hahn presented it", "hahn"),
     ("open the contact named john", "john"), ("meeting with sarah tomorrow", "sarah"),
 ])
 def test_lower_case_names_where_people_stand(text: str, name: str) -> None:
@@ -83,3 +85,22 @@ def test_a_title_before_a_role_addresses_the_role(text: str, role: str) -> None:
     """A formal meeting's "mr president", "madam chair" name no one; "dr smith" still does."""
     assert role not in _people(text)
     assert "smith" in _people("dr smith will see you")
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("in july president juncker made clear", "juncker"), ("i support what commissioner moscovici has just said", "moscovici"),
+    ("as commissioner de gucht said", "de gucht"), ("we thank our rapporteur herranz garca", "herranz garca"),
+    ("the nominee was president elect buzek", "buzek"),
+])
+def test_a_surname_no_dictionary_holds_after_a_title_of_office(text: str, name: str) -> None:
+    """"president juncker": a title of office, then a word of no dictionary (english_words.txt)."""
+    assert name in _people(text)
+
+
+@pytest.mark.parametrize("text", [
+    "thank you president ladies and gentlemen", "the president said that", "commissioner responsible for trade",
+    "premier league results", "the secretary general said", "mr president commissioner colleagues",
+    "the president juncker", "a commissioner barnier",
+])
+def test_a_title_of_office_before_a_word_in_use_or_after_the_names_no_one(text: str) -> None:
+    assert _people(text) == set()

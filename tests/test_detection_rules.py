@@ -280,3 +280,42 @@ def test_the_rest_of_an_uncased_floor_name_beside_a_place_needs_a_name_word() ->
     assert floor_piece_kept(text, 4, 9, "PERSON")                   # "mary "
     text = "a meeting for paul's retirement"
     assert floor_piece_kept(text, 18, 20, "ORGANIZATION")            # "'s"
+
+
+@pytest.mark.parametrize(("value", "before", "after"), [
+    ("jack", "yes i will ", ""), ("jack", "could ", " come to the party"), ("dale", "when can ", " join us"),
+    ("bill", "i will ask ", " today"), ("mary", "will ", " come"), ("Chuck Wood", "a woodchuck could ", " now"),
+    ("obama", "i think obama could ", ""),
+])
+def test_modal_verb_keeps_names_that_are_no_verb_after_a_subject(value: str, before: str, after: str) -> None:
+    """Rule modal-verb: a vocative ends the utterance, a question puts the name after the
+    modal with no subject before it, and a cased line has case to read."""
+    assert ner_rule(value, "PERSON", before, after=after) is None
+
+
+@pytest.mark.parametrize(("value", "ptype", "before", "after"), [
+    ("chuck wood", "PERSON", "if a woodchuck could ", ""), ("bill", "PERSON", "i will ", " you tomorrow"),
+    ("mark", "PERSON", "we must ", " this as done"), ("rob", "ORGANIZATION", "you should ", " a bank"),
+])
+def test_modal_verb_leaves_out_the_verb_after_a_subject(value: str, ptype: str, before: str, after: str) -> None:
+    assert ner_rule(value, ptype, before, after=after) == "modal-verb"
+
+
+@pytest.mark.parametrize(("value", "ptype", "before"), [
+    ("juncker", "PERSON", "in july president "), ("medvedev talked", "PERSON", "president "),
+    ("gaddafi", "PERSON", "supplied by colonel "), ("designate malmstrm", "PERSON", "commissioner "),
+    ("president medvedev", "PERSON", "raised with the "), ("macron", "PERSON", "agreement and president "), ("snchez presedo", "ORGANIZATION", "i congratulate mr "),
+    ("van rompuy", "PERSON", "what mr "),
+])
+def test_uncased_unknown_keeps_a_name_after_a_title(value: str, ptype: str, before: str) -> None:
+    """"president juncker", "mr van rompuy": no name word, but a title before (or opening) it."""
+    assert ner_rule(value, ptype, before) is None
+
+
+@pytest.mark.parametrize(("value", "ptype", "before", "rule"), [
+    ("president", "PERSON", "thank you mr ", "role-title"), ("madam chair", "PERSON", "", "role-title"),
+    ("ladies", "ORGANIZATION", "commissioner ", "uncased-unknown"), ("grafana", "PERSON", "the ", "uncased-unknown"),
+])
+def test_a_title_makes_no_name_of_a_role_nor_an_org_after_an_office(value: str, ptype: str, before: str,
+                                                                    rule: str) -> None:
+    assert ner_rule(value, ptype, before) == rule

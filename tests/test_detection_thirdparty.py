@@ -26,6 +26,8 @@ import pytest
 
 from meetguard.detection import Detector, Roster, TextUnit
 from meetguard.detection._floor import (
+    AFTER,
+    BEFORE,
     RULES,
     floor_piece_kept,
     is_caps,
@@ -97,8 +99,8 @@ def _ner_dropped(text: str, r: Any, left: set[int]) -> str | None:
     foreign-word) so that it no longer covers what meetguard left; None if it stands."""
     hit = ner_floor_hit(text, _SPACY_LABEL[r.entity_type], r.start, r.end)
     if hit is None:
-        return ner_rule(text[r.start:r.end], r.entity_type, text[max(0, r.start - 12):r.start], is_caps(text),
-                        text[r.end:r.end + 12]) \
+        return ner_rule(text[r.start:r.end], r.entity_type, text[max(0, r.start - BEFORE):r.start], is_caps(text),
+                        text[r.end:r.end + AFTER]) \
             or "leading-verb"   # a chat verb alone ("Ping")
     if left & set(range(hit.start, hit.end)):
         return None

@@ -31,6 +31,9 @@ SHORT = "10:00:30 From Alice Martin to Everyone:\n\tDanke!\n"
     ("Thanks, I will walk through the launch checklist after lunch.", "en"),
     ("di direktori ketikkan cmd aja", None),   # Indonesian, read as German at 0.89: unclear
     ("ok", None), ("Danke!", None), ("see you then", None),
+    # "eu" (Portuguese "I", and a place to the English finders): a Portuguese line is Portuguese,
+    # excluded where the policy does not list it; a short one takes the meeting's language
+    ("eu acho que a reunião de amanhã vai ser muito longa", "pt"), ("eu também", None),
 ])
 def test_item_language_only_when_long_enough_and_sure(text: str, lang: str | None) -> None:
     assert detect_item_language(text) == lang

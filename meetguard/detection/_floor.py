@@ -17,7 +17,15 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from .._wordlists import words
 from ._hits import RANK_FLOOR, Hit
-from ._namewords import PERSON_CUE, name_word, role_only
+from ._namewords import (
+    PERSON_CUE,
+    PERSON_VERB_AFTER,
+    PERSONAL_TITLE_CUE,
+    modal_verb,
+    name_word,
+    role_only,
+    titled,
+)
 from ._ner import _IMPERATIVES, _LOWER_CUE, _PARTICLES, FOREIGN_WORDS, NOT_NAMES
 from ._patterns import _FILE_EXTS
 from ._phones import NEG_CUE
@@ -25,7 +33,7 @@ from ._places import place_phrase, place_word
 from ._roster import EVERYDAY
 from ._stopwords import stop_words
 
-__all__ = ["NER_TYPES", "RULES", "drop_calendar", "floor_piece_kept", "is_caps", "ner_floor_hit", "ner_rule", "pattern_rule"]
+__all__ = ["AFTER", "BEFORE", "NER_TYPES", "RULES", "drop_calendar", "floor_piece_kept", "is_caps", "ner_floor_hit", "ner_rule", "pattern_rule"]
 
 RULES: dict[str, str] = {
     "weak-uncued": "Presidio's weak US patterns (driver licence, passport, bank number, ITIN/SSN without "
@@ -70,7 +78,13 @@ RULES: dict[str, str] = {
                 "year number ('the ninth of august', 'nineteen eighty eight', 'le trois mars' stay)",
     "duration": "a length of time ('five years', 'two weeks') after 'for', 'in', 'within', 'over', ... or "
                 "before 'ago', 'later', ... is no date; an age ('78 years old', 'aged five years') stays",
+    "modal-verb": "a PERSON or ORGANIZATION span in a text without case right after a subject and a modal "
+                  "('a woodchuck could chuck wood', 'i will bill you') is the verb, whatever first name it "
+                  "also is; a name there is only a vocative, which ends the utterance ('yes i will jack' stays)",
 }
+
+BEFORE = 24   # characters before a span the rules read ("a woodchuck could ", "commissioner designate ")
+AFTER = 24    # and after it (" was sentenced", " you tomorrow")
 
 # Presidio's own mapping of spaCy labels (NerModelConfiguration's default).
 NER_TYPES: dict[str, str] = {"PERSON": "PERSON", "PER": "PERSON", "LOC": "LOCATION", "GPE": "LOCATION",
@@ -286,7 +300,9 @@ def ner_rule(value: str, ptype: str, before: str = "", caps: bool = False, after
     if ptype in ("PERSON", "ORGANIZATION") and any(c.isdigit() for c in stripped):
         return None   # "ec 76634", "madeira 1": the number is the value
     possessive = stripped.endswith(("'s", "’s"))   # "remove finlee's": an owner
-    return None if possessive else _name_rule(stripped, ptype, words, before, caps)
+    if ptype in ("PERSON", "ORGANIZATION") and (stripped.islower() or caps) and modal_verb(stripped, before, after):
+        return "modal-verb"
+    return None if possessive else _name_rule(stripped, ptype, words, before, caps, after)
 
 
 def _chat(word: str, caps: bool, cued: bool) -> bool:
@@ -321,7 +337,7 @@ def _foreign_edges(text: str, start: int, end: int) -> tuple[int, int]:
     return start + words[0].start(), start + words[-1].end()
 
 
-def _name_rule(value: str, ptype: str, ws: list[str], before: str, caps: bool) -> str | None:
+def _name_rule(value: str, ptype: str, ws: list[str], before: str, caps: bool, after: str = "") -> str | None:
     """Rules leading-verb, role-title and uncased-unknown (names, places, organisations)."""
     if ptype == "PERSON" and len(ws) == 1 and ws[0] in _IMPERATIVES:
         return "leading-verb"
@@ -329,7 +345,10 @@ def _name_rule(value: str, ptype: str, ws: list[str], before: str, caps: bool) -
         return "role-title"
     if ptype in ("PERSON", "ORGANIZATION") and (value.islower() or caps) \
             and not any(w not in NOT_NAMES and (name_word(w) or place_word(w)) for w in ws) \
-            and not PERSON_CUE.search(before):
+            and not PERSON_CUE.search(before) \
+            and not ((ptype == "PERSON" or PERSONAL_TITLE_CUE.search(before)) and titled(value, before)) \
+            and not (ptype == "PERSON" and PERSON_VERB_AFTER.match(after)):
+        # "president juncker", "mr van rompuy": a title makes the next word a name; "shakespeare said"
         return "uncased-unknown"
     return None
 
@@ -345,8 +364,8 @@ def ner_floor_hit(text: str, label: str, start: int, end: int) -> Hit | None:
     if ptype != "DATE_TIME":
         start, end = _foreign_edges(text, start, end)
     value = text[start:end]
-    before = text[max(0, start - 12):start]
-    if ner_rule(value, ptype, before, is_caps(text), text[end:end + 12]) is not None:
+    before = text[max(0, start - BEFORE):start]
+    if ner_rule(value, ptype, before, is_caps(text), text[end:end + AFTER]) is not None:
         return None
     if ptype in ("PERSON", "ORGANIZATION") and value.islower() and place_phrase(value, before):
         ptype = "LOCATION"   # "the eu", "syria" read as a name without case: a place

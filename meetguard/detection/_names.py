@@ -30,7 +30,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from .._wordlists import words
 from ._hits import RANK_NER, Hit
-from ._namewords import ROLE_WORDS, name_word
+from ._namewords import ROLE_WORDS, english, modal_verb, name_word
 from ._ner import FOREIGN_WORDS, NOT_NAMES
 from ._places import is_place
 from ._roster import EVERYDAY
@@ -52,7 +52,9 @@ _WORD = r"[a-z][a-z'’-]*[a-z]"
 _CUED = re.compile(rf"\b(?:{_CUE})\s+(?=({_WORD})\b(?:\s+({_WORD})\b)?)")
 _BEFORE_VERB = re.compile(rf"(?:^|(?<=[.!?,;:]\s)|(?<=^\s))({_WORD})(?:\s+({_WORD}))?\s+(?:{_VERB})\b")
 _POSSESSIVE = re.compile(rf"\b({_WORD})['’]s\s+(?:new\s+|old\s+|work\s+|home\s+|cell\s+|mobile\s+)?(?:{_ATTRIBUTE})\b")
-_TITLED = re.compile(rf"\b{_TITLE}\s+({_WORD})\b")
+# "mr van rompuy", "mr de gucht", "mr al assad": the particles are part of the surname
+_PARTICLE = r"(?:van|von|de|der|den|del|della|di|da|du|dos|das|le|la|al|el|bin|ibn|ter|ten|st)\s+"
+_TITLED = re.compile(rf"\b{_TITLE}\s+((?:{_PARTICLE})*({_WORD}))\b")
 _OPENER = r"\b(?:if|that|whether|when|because|but|unless|once|while|so)\s+"
 _OPENED = re.compile(rf"{_OPENER}({_WORD})(?:\s+({_WORD}))?\s+(?:{_VERB})\b")
 # verbs a month never does: "june is coming", "may will be" are the month's or the modal's
@@ -105,6 +107,38 @@ def _known_name(word: str) -> bool:
     return name_word(word) and _surname(word) and word not in _KIN and not is_place(word.title())
 
 
+# A title of office, then a surname no dictionary holds ("president juncker", "commissioner
+# barnier", "our president hans gert pttering", "commissioner de gucht"); after "the", "a", "this"
+# the title is a common noun ("the president said")
+_OFFICES = (r"president|senator|governor|minister|premier|chancellor|king|queen|prince|princess|pope|mayor|"
+            r"ambassador|congressman|congresswoman|sheriff|colonel|lieutenant|admiral|sergeant|commissioner|"
+            r"chairman|chairwoman|rapporteur|rapporteurs|presidents|commissioners|emperor|sultan|sheikh|cardinal|"
+            r"archbishop|bishop|taoiseach")
+_OFFICE_NAME = re.compile(
+    rf"(?<![a-z])(?:(the|a|an|this|that|every|each|any|no)\s+)?(?:vice[\s-]+)?(?:{_OFFICES})\s+"
+    rf"(?:(?:elect|designate)\s+)?((?:{_PARTICLE})*({_WORD}))(?:\s+({_WORD}))?(?:\s+({_WORD}))?\b")
+
+
+def _unknown(word: str | None) -> bool:
+    """A word no dictionary, stop, role, calendar or place list holds: after a title, a surname."""
+    return word is not None and word.isalpha() and _surname(word) and word not in ROLE_WORDS \
+        and not english(word) and not is_place(word.title())
+
+
+def _office_names(text: str, low: str) -> list[Hit]:
+    hits = []
+    for m in _OFFICE_NAME.finditer(low):
+        if m.group(1) or not (_unknown(m.group(3)) or _known_name(m.group(3))):
+            continue
+        end = m.end(2)
+        for g in (4, 5):   # "hans gert pttering", "herranz garca"
+            if not (_unknown(m.group(g)) or _known_name(m.group(g) or "")):
+                break
+            end = m.end(g)
+        hits.append(_hit(text, m.start(2), end))
+    return hits
+
+
 def _hit(text: str, start: int, end: int) -> Hit:
     return Hit(start, end, "PERSON", 0.5, " ".join(text[start:end].casefold().split()), RANK_NER - 3)
 
@@ -125,14 +159,16 @@ def lower_names(text: str) -> list[Hit]:
         if _is_first(m.group(1)) and m.group(1) not in EVERYDAY:
             hits.append(_hit(text, m.start(1), m.end(1)))
     for m in _TITLED.finditer(low):
-        if _surname(m.group(1)) and m.group(1) not in ROLE_WORDS:
+        if _surname(m.group(2)) and m.group(2) not in ROLE_WORDS:
             hits.append(_hit(text, m.start(1), m.end(1)))
     for m in _OPENED.finditer(low):
         if _is_first(m.group(1)) and m.group(1) not in EVERYDAY:
             end = m.end(2) if m.group(2) and _surname(m.group(2)) else m.end(1)
             hits.append(_hit(text, m.start(1), end))
     hits += [_hit(text, m.start(1), m.end(1)) for m in _MONTH_PERSON.finditer(low)]
-    return hits + _known_names(text, low)
+    # rule modal-verb: "a woodchuck could chuck wood", "i will bill you" are verbs
+    return [h for h in hits + _known_names(text, low) + _office_names(text, low)
+            if not modal_verb(low[h.start:h.end], low[max(0, h.start - 24):h.start], low[h.end:h.end + 12])]
 
 
 def _known_names(text: str, low: str) -> list[Hit]:

@@ -16,7 +16,7 @@ import re
 from .._wordlists import words
 from ._stopwords import stop_words
 
-__all__ = ["PERSON_CUE", "ROLE_WORDS", "name_word", "role_only", "uncased_name"]
+__all__ = ["PERSONAL_TITLE_CUE", "PERSON_CUE", "PERSON_VERB_AFTER", "ROLE_WORDS", "TITLE_CUE", "english", "modal_verb", "name_word", "role_only", "titled", "uncased_name"]
 
 _STOP = stop_words("en")
 # the cues before a lower-case word that make it a person whatever the word ("a meeting with al")
@@ -36,9 +36,82 @@ def name_word(word: str) -> bool:
 
 
 def uncased_name(value: str, before: str) -> bool:
-    """A span read without case counts as a name: one of its words is a name word, or a cue
-    only people take stands just before it."""
-    return any(name_word(w) for w in value.split()) or PERSON_CUE.search(before) is not None
+    """A span read without case counts as a name: one of its words is a name word, a cue
+    only people take stands just before it, or a title ("president juncker", "mr van rompuy")."""
+    return any(name_word(w) for w in value.split()) or PERSON_CUE.search(before) is not None \
+        or titled(value, before)
+
+
+# Titles a surname follows ("mr van rompuy", "president juncker", "commissioner designate malmstrom",
+# "colonel gaddafi"): the word after one is a name unless it is a role ("mr president") or a
+# function word ("the president of"); "elect", "designate" may stand between.
+_PERSONAL = r"mr|mrs|ms|miss|mx|dr|prof|professor|sir|madam|madame|mister|doctor|lord|lady|dame|monsieur|herr"
+_TITLES = (_PERSONAL + r"|president|senator|governor|minister|premier|chancellor|king|queen|prince|princess|pope|mayor|"
+           r"ambassador|congressman|congresswoman|sheriff|captain|colonel|general|lieutenant|admiral|sergeant|"
+           r"commissioner|secretary|chairman|chairwoman|speaker|emperor|sultan|sheikh|cardinal|archbishop|bishop")
+TITLE_CUE = re.compile(rf"(?i)\b(?:{_TITLES})\.?(?:\s+(?:elect|designate))?\s+$")
+PERSONAL_TITLE_CUE = re.compile(rf"(?i)\b(?:{_PERSONAL})\.?\s+$")   # "mr snchez presedo" read as an ORG
+_TITLE_SET = frozenset(_TITLES.split("|")) | {"elect", "designate"}
+
+
+def titled(value: str, before: str) -> bool:
+    """A span in text without case that a title opens or follows, and that holds a word that
+    is no title, role or stop word: "juncker" after "president", "president medvedev",
+    "designate malmstrm" after "commissioner" (rule uncased-unknown keeps it)."""
+    ws = [w.strip(".,;:!?'\"()[]").casefold() for w in value.split()]
+    ws = [w[:-2] if w.endswith(("'s", "’s")) else w for w in ws if w]
+    if not ws:
+        return False
+    after_title = TITLE_CUE.search(before) is not None
+    if not after_title:
+        if ws[0] not in _TITLE_SET:
+            return False
+        while ws and ws[0] in _TITLE_SET:
+            ws = ws[1:]
+    # a span that holds its title ("president medvedev") needs a word no dictionary holds or a name
+    # word: "president ladies" of "thank you president ladies and gentlemen" addresses the room
+    return any(w not in ROLE_WORDS and w not in _TITLE_SET and w not in _STOP and w.isalpha() and len(w) >= 2
+               and (after_title or name_word(w) or not english(w)) for w in ws)
+
+
+def english(word: str) -> bool:
+    """A word of english_words.txt (Webster's 2nd in lower case, words in use), or a regular
+    inflection or British spelling of one ("exports", "colleagues", "ladies", "honourable", "gentlemen")."""
+    e = words("english_words")
+    forms = {word, word.replace("our", "or")}
+    if word.endswith("s"):
+        forms |= {word[:-1], word[:-2], word[:-3] + "y"}
+    if word.endswith(("ed", "er")):
+        forms |= {word[:-2], word[:-1]}
+    if word.endswith("ing"):
+        forms |= {word[:-3], word[:-3] + "e"}
+    if word.endswith("men"):
+        forms.add(word[:-3] + "man")
+    return any(f in e for f in forms)
+
+
+# verbs only people do, after a span spaCy reads as a PERSON ("shakespeare said", "mirgani was
+# released"): rule uncased-unknown keeps it though none of its words is a name word
+PERSON_VERB_AFTER = re.compile(
+    r"(?i)^\s+(?:said|says|told|tells|asked|wrote|writes|stated|argued|claimed|declared|insisted|replied|"
+    r"explained|believes|believed|thinks|thought|died|himself|herself|(?:has|had)\s+(?:said|told|died)|"
+    r"(?:was|has\s+been|had\s+been)\s+(?:born|sentenced|released|arrested|elected|killed|murdered|jailed|"
+    r"imprisoned|executed|detained|convicted|acquitted|assassinated))\b")
+
+
+# "a woodchuck could chuck wood", "i will bill you": after a subject and a modal comes the verb,
+# whatever first name it also is; a name there is only a vocative, which ends the utterance
+# ("yes i will jack"), so the rule needs a word after it
+_MODAL_AFTER_SUBJECT = re.compile(
+    r"(?i)(?:^|\s)(?:i|you|we|they|he|she|it|(?:a|an|the|my|your|his|her|our|their)\s+[a-z]+)\s+"
+    r"(?:can|could|will|would|shall|should|may|might|must|cannot|can't|won't|wouldn't|couldn't|shouldn't)\s+$")
+
+
+def modal_verb(value: str, before: str, after: str) -> bool:
+    """Rule modal-verb: a span read without case right after a subject and a modal, with a
+    word after its first ("chuck wood" of "a woodchuck could chuck wood")."""
+    return _MODAL_AFTER_SUBJECT.search(before) is not None and (
+        len(value.split()) > 1 or bool(re.match(r"\s+[^\W\d_]", after)))
 
 
 # "mr president", "Madam Chair", "Mr Commissioner": a title before a role addresses the role, no one by name

@@ -15,7 +15,7 @@ from typing import Any
 
 from .._errors import ModelUnavailable
 from ._hits import RANK_CUED, RANK_NER, Hit
-from ._namewords import name_word, role_only, uncased_name
+from ._namewords import ROLE_WORDS, modal_verb, name_word, role_only, uncased_name
 from ._patterns import DATE_WORD
 from ._places import is_place
 from ._roster import EVERYDAY
@@ -251,6 +251,8 @@ def ner_hits(text: str, label: str, start: int, end: int, name_words: bool = Tru
         if not person_ok(value) or not _not_everyday(value):
             return None
         before = text[max(0, start - 24):start]
+        if (value.islower() or value.isupper()) and modal_verb(value, before, text[end:end + 12]):
+            return None   # rule modal-verb: "a woodchuck could chuck wood"
         if (value.islower() or value.isupper()) and (" " not in value or name_words) and not (
                 uncased_name(value, before) if name_words else _LOWER_CUE.search(before)):
             return None  # "grafana shows", "cancel alarm", "IS STILL BLOCKED": a name word or a cue ("ask sam")
@@ -363,8 +365,9 @@ def lower_cued_names(text: str) -> list[Hit]:
     hits = []
     for m in LOWER_CUED_NAME.finditer(text):
         first, second = m.group(1), m.group(2)
-        if first in bad or len(first) < 3 or _NOUN_CUE.search(text[max(0, m.start() - 12):m.start()]):
-            continue
+        if first in bad or first in ROLE_WORDS or len(first) < 3 \
+                or _NOUN_CUE.search(text[max(0, m.start() - 12):m.start()]):
+            continue   # rule role-title: "thank you president ladies and gentlemen" addresses offices
         if m.group(0).startswith(_NOUN_VERBS) and not name_word(first):
             continue   # "email activity", "message history": a cue that is also a noun needs a name word
         last = second.split()[-1] if second else ""

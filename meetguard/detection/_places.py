@@ -88,6 +88,7 @@ _LOCATIVE = re.compile(r"(?i)\b(?:in|to|from|at|near|visit(?:ing)?|based\s+in|mo
 def warm() -> None:
     _pattern()
     _lower_pattern()   # ~30 ms of compiling, else paid by the first lower-case text
+    words("english_words")   # the dictionary _names.py reads after a title of office (~0.1 s)
 
 
 def is_place(value: str) -> bool:
