@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from .._errors import ModelUnavailable
+from .._wordlists import words as _words
 from ._hits import RANK_CUED, RANK_NER, Hit
 from ._namewords import ROLE_WORDS, modal_verb, name_word, role_only, uncased_name
 from ._patterns import DATE_WORD
@@ -32,6 +33,8 @@ _MAX_CHUNK = 100_000
 NOT_NAMES = frozenset(
     ["agenda", "all", "also", "and", "anyone", "anything", "any", "apologies", "asap", "attendees", "awesome", "bot", "btw", "but", "can", "cc", "cheers", "cool", "correct", "could", "customer", "dear", "deck", "demo", "did", "do", "doc", "docs", "does", "done", "draft", "everyone", "everybody", "fyi", "folks", "friday", "monday", "tuesday", "wednesday", "thursday", "saturday", "sunday", "morning", "afternoon", "evening", "night", "good", "great", "guys", "hello", "hey", "hi", "how", "just", "kudos", "let", "lgtm", "lol", "looks", "maybe", "meeting", "morning", "nice", "no", "noted", "notes", "nope", "ok", "okay", "perfect", "please", "quick", "re", "regards", "same", "see", "slides", "so", "sorry", "sounds", "standup", "super", "sure", "team", "thanks", "thank", "thx", "today", "tomorrow", "true", "update", "updates", "welcome", "well", "what", "when", "where", "which", "who", "why", "will", "would", "yes", "yeah", "yep", "yesterday", "you", "jira", "slack", "zoom", "teams", "webex", "outlook", "excel", "sheet", "roadmap", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "q1", "q2", "q3", "q4", "c4", "s3", "ec2", "api", "ui", "ux", "qa", "hr", "pm", "ceo", "cto", "cfo", "vp", "sdk", "ci", "cd", "pr", "mr", "eta", "eod", "eow", "ooo", "wfh", "chat", "host", "guest", "admin", "mr", "mrs", "ms", "dr", "prof", "sir", "madam", "moderator", "speaker", "presenter", "panel", "recording", "transcript"]
 )
+# Nationality and region words ('Americans', 'Sri Lankans'): no person's name alone.
+DEMONYMS = _words("demonyms")
 # Everyday words of the languages meetings are subtitled in: "Tu", "Je",
 # "Bueno", "Vale" at a sentence start are no names.
 FOREIGN_WORDS = frozenset(FR_STOP | ES_STOP | DE_STOP | IT_STOP | PT_STOP) | frozenset(
@@ -140,11 +143,19 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _people(words: list[str]) -> bool:
+    """The words name a people ("Americans", "the Sri Lankans"), no person: a demonym, stop words aside."""
+    rest = [w.casefold().strip(".") for w in words if w.casefold() not in STOP_WORDS]
+    return bool(rest) and " ".join(rest) in DEMONYMS
+
+
 def person_ok(value: str) -> bool:
     if not value or any(c.isdigit() for c in value) or any(c in value for c in "@/_#=<>"):
         return False
     words = value.replace(",", " ").split()
     if all(w.casefold().strip(".") in NOT_NAMES for w in words):
+        return False
+    if _people(words):   # "my fellow Americans asked", "The Germans said": a people, no person
         return False
     if not any(c.islower() for c in value) and len(value) <= 4:
         return False
@@ -311,7 +322,7 @@ def _name_word(w: str, case: str) -> bool:
 def title_name(value: str) -> bool:
     words = value.split()
     case = "lower" if value.islower() else "upper" if value.isupper() else "title"
-    if not 2 <= len(words) <= 4 or not all(_name_word(w, case) for w in words):
+    if not 2 <= len(words) <= 4 or not all(_name_word(w, case) for w in words) or _people(words):
         return False
     return not any(w.casefold() in NOT_NAMES or w.casefold() in _ORG_WORDS or w.casefold() in STOP_WORDS
                    for w in words)
