@@ -31,13 +31,16 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from .._wordlists import words
 from ._hits import RANK_NER, Hit
 from ._namewords import ROLE_WORDS, english, modal_verb, name_word
-from ._ner import FOREIGN_WORDS, NOT_NAMES
-from ._places import is_place
+from ._ner import _IMPERATIVES, FOREIGN_WORDS, NOT_NAMES
+from ._places import is_place, place_word
 from ._roster import EVERYDAY
 
 __all__ = ["lower_names"]
 
-_CUE = (r"(?:reply|replies|talk|talking|speak|speaking|write|send\s+(?:it|this|that)|say\s+hi|reach\s+out)\s+to|"
+_NOUN_TO_CUES = r"e-?mail|mail|message|text|note|reminder|letter|invite|invitation|gift|card"
+_NOUN_TO = re.compile(rf"\b(?:{_NOUN_TO_CUES})\s+to\s+$")
+_CUE = (r"(?:reply|replies|talk|talking|speak|speaking|write|send\s+(?:it|this|that)|say\s+hi|reach\s+out|"
+        rf"{_NOUN_TO_CUES})\s+to|"
         r"(?:meeting|meet|lunch|dinner|call|chat|sync|coffee|appointment|date)\s+with|"
         r"invite|invited|inviting|text|texts|texted|email|emailed|message|messaged|ping|pinged|ask|asked|tell|"
         r"told|remind|call|called|named|contact|cc|thank|thanks|meet|met|visit|hug|from|for|and|with|add")
@@ -151,9 +154,10 @@ def lower_names(text: str) -> list[Hit]:
     hits: list[Hit] = []
     for rx in (_CUED, _BEFORE_VERB):
         for m in rx.finditer(low):
-            if not _is_first(m.group(1)) or (rx is _BEFORE_VERB and m.group(1) in EVERYDAY):
-                continue
-            end = m.end(2) if m.group(2) and _surname(m.group(2)) else m.end(1)
+            if not _is_first(m.group(1)) or (m.group(1) in EVERYDAY and (
+                    rx is _BEFORE_VERB or _NOUN_TO.search(low[max(0, m.start(1) - 24):m.start(1)]))):
+                continue   # "an email to guy selling the boat": after a noun's "to", an everyday word is one
+            end = m.end(2) if m.group(2) and _surname(m.group(2)) and m.group(2) not in _IMPERATIVES else m.end(1)
             hits.append(_hit(text, m.start(1), end))
     for m in _POSSESSIVE.finditer(low):
         if _is_first(m.group(1)) and m.group(1) not in EVERYDAY:
@@ -163,12 +167,34 @@ def lower_names(text: str) -> list[Hit]:
             hits.append(_hit(text, m.start(1), m.end(1)))
     for m in _OPENED.finditer(low):
         if _is_first(m.group(1)) and m.group(1) not in EVERYDAY:
-            end = m.end(2) if m.group(2) and _surname(m.group(2)) else m.end(1)
+            end = m.end(2) if m.group(2) and _surname(m.group(2)) and m.group(2) not in _IMPERATIVES else m.end(1)
             hits.append(_hit(text, m.start(1), end))
     hits += [_hit(text, m.start(1), m.end(1)) for m in _MONTH_PERSON.finditer(low)]
     # rule modal-verb: "a woodchuck could chuck wood", "i will bill you" are verbs
-    return [h for h in hits + _known_names(text, low) + _office_names(text, low)
+    return [h for h in hits + _known_names(text, low) + _office_names(text, low) + _full_names(text, low)
             if not modal_verb(low[h.start:h.end], low[max(0, h.start - 24):h.start], low[h.end:h.end + 12])]
+
+
+def _surname_after(word: str | None) -> bool:
+    """A word after a first name that is its surname: a name word or a word no dictionary holds
+    ("tom hanks" aside: "hanks" is a dictionary word), never a place ("austin texas")."""
+    word = word[:-2] if word is not None and word.endswith(("'s", "’s")) else word
+    return word is not None and word.isalpha() and _surname(word) and word not in ROLE_WORDS \
+        and (_known_name(word) or not english(word)) and not is_place(word.title()) and not place_word(word)
+
+
+# a first name then its surname, anywhere in lower case ("justin bieber", "jennifer lopez")
+_FULL_NAME = re.compile(rf"(?<![a-z'’-])({_WORD})\s+({_WORD})(?![a-z'’-])")
+
+
+def _full_names(text: str, low: str) -> list[Hit]:
+    hits = []
+    for m in _FULL_NAME.finditer(low):
+        first, last = m.group(1), m.group(2)
+        if _is_first(first) and first not in EVERYDAY and not is_place(first.title()) and not place_word(first) \
+                and _surname_after(last):
+            hits.append(_hit(text, m.start(1), m.end(2) - 2 * last.endswith(("'s", "’s"))))
+    return hits
 
 
 def _known_names(text: str, low: str) -> list[Hit]:

@@ -74,9 +74,20 @@ def titled(value: str, before: str) -> bool:
                and (after_title or name_word(w) or not english(w)) for w in ws)
 
 
+# words in use that Webster's 2nd (1934) could not hold, and assistants' wake words
+_MODERN = frozenset(["email", "emails", "emailed", "emailing", "internet", "online", "offline", "website", "websites",
+                     "app", "apps", "podcast", "podcasts", "playlist", "playlists", "google", "facebook", "twitter",
+                     "instagram", "youtube", "netflix", "spotify", "whatsapp", "alexa", "siri", "olly", "cortana",
+                     "smartphone", "laptop", "wifi", "okay", "tweet", "tweets", "texting", "selfie", "blog", "vlog",
+                     "uber", "lyft", "amazon", "zoom", "slack", "teams", "webex", "login", "logout", "update"])
+
+
 def english(word: str) -> bool:
-    """A word of english_words.txt (Webster's 2nd in lower case, words in use), or a regular
-    inflection or British spelling of one ("exports", "colleagues", "ladies", "honourable", "gentlemen")."""
+    """A word of english_words.txt (Webster's 2nd in lower case, words in use) or of today's
+    (``_MODERN``: "email", "podcast", "olly"), or a regular inflection or British spelling of
+    one ("exports", "colleagues", "ladies", "honourable", "gentlemen")."""
+    if word in _MODERN:
+        return True
     e = words("english_words")
     forms = {word, word.replace("our", "or")}
     if word.endswith("s"):
