@@ -112,6 +112,25 @@ def test_a_quantity_with_thousand_is_no_read_out_number() -> None:
     assert [text[h.start:h.end] for h in find_spoken_numbers(text)] == [text[5:]]
 
 
+@pytest.mark.parametrize(("text", "digits"), [
+    ("Charge it to five five five five, five five five five, fine five five five, four four four four.",
+     "5555555555554444"),                                    # tiny.en's "fine" inside a read-out card (#23)
+    ("five five fine five, five five five five, five five five five, four four four four", "5555555555554444"),
+    ("my mobile is three one two fine five five seven seven eight one", "3125557781"),
+    ("the code is four four fine", None),                    # three digits: no number, but no "fine" lost either
+    ("I'm fine, thanks. Call me on one two three four five six seven", "1234567"),
+    ("That's fine one more thing", None),
+    ("Fine, five of us will come", None),
+])
+def test_fine_is_five_only_among_digit_words(text: str, digits: str | None) -> None:
+    from meetguard.audio.fragments import _digit_runs
+    from meetguard.detection._spoken import find_spoken_numbers
+
+    assert [h.normalized for h in find_spoken_numbers(text, asr=True)] == ([digits] if digits else [])
+    if "four four fine" in text:    # a piece of a number found elsewhere (audio/fragments.py)
+        assert [d for _s, _e, d in _digit_runs(text, homophones=True)] == ["445"]
+
+
 @pytest.mark.parametrize(
     "text",
     ["The card number is 411111111111111.",             # a card read out, one digit misheard (#23)

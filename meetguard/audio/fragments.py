@@ -110,7 +110,7 @@ def _everyday(word: str) -> bool:
 
 # What ASR writes for a digit word it misheard ("two zero two" -> "too zero to"): read as
 # digits only where ``homophones`` is asked (a run touching a number value).
-_HOMOPHONES = {"to": "2", "too": "2", "for": "4", "won": "1", "ate": "8"}
+_HOMOPHONES = {"to": "2", "too": "2", "for": "4", "won": "1", "ate": "8", "fine": "5"}
 
 
 def _said_digit(word: str) -> str | None:

@@ -59,6 +59,27 @@ def _repeated(word: str, nxt: str) -> str | None:
     return None
 
 
+# What tiny.en writes for a digit word inside a run of them ("five five fine five"): a digit
+# only between digit words said as words, never alone ("I'm fine", "fine, thanks").
+_MISHEARD = {"fine": "5"}
+
+
+def _among_digit_words(toks: list[tuple[int, int, str]], i: int) -> bool:
+    """Token ``i`` has a digit word said as a word on each side ("five fine five"), or two
+    on one side ("fine five five", "four four fine"), across at most one separator each."""
+    def beside(k: int, step: int) -> tuple[int, str]:
+        k += step
+        if 0 <= k < len(toks) and toks[k][2] in (",", "-", "."):
+            k += step
+        return k, toks[k][2].lower() if 0 <= k < len(toks) else ""
+
+    k, after = beside(i, 1)
+    j, before = beside(i, -1)
+    if after in _UNITS and before in _UNITS:
+        return True
+    return (after in _UNITS and beside(k, 1)[1] in _UNITS) or (before in _UNITS and beside(j, -1)[1] in _UNITS)
+
+
 def _read_number(toks: list[tuple[int, int, str]], i: int, running: bool) -> tuple[str | None, int, bool]:
     """The digits token ``i`` says (None if none), how many tokens it took, and whether
     it was spoken (a number word, "3-1-2") rather than written; ``running``: a run is on."""
@@ -74,6 +95,8 @@ def _read_number(toks: list[tuple[int, int, str]], i: int, running: bool) -> tup
     nxt = toks[i + 1][2].lower() if i + 1 < n else ""
     if low in _UNITS and (low != "o" or running):
         return str(_UNITS[low]), 1, True
+    if low in _MISHEARD and _among_digit_words(toks, i):
+        return _MISHEARD[low], 1, True
     if low in _TEENS:
         return str(_TEENS[low]), 1, True
     if low in _TENS:
@@ -116,7 +139,8 @@ def _number_runs(text: str) -> list[tuple[int, int, str, bool]]:
         if w in (",", "-", ".") and cur and i + 1 < n and toks[i + 1][1] - toks[i + 1][0] > 0:
             # separators inside a read-out number: "five five five, zero one ..."
             nxt = toks[i + 1][2].lower()
-            if nxt in _UNITS or nxt in _TEENS or nxt in _TENS or nxt in _REPEAT or nxt[0].isdigit():
+            if (nxt in _UNITS or nxt in _TEENS or nxt in _TENS or nxt in _REPEAT or nxt[0].isdigit()
+                    or (nxt in _MISHEARD and _among_digit_words(toks, i + 1))):
                 i += 1
                 continue
         flush()
