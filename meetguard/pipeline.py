@@ -454,13 +454,19 @@ def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOu
         # backend) with its other search
         own: DecodeVariant = "verify" if other is stages.backends.transcriber(run.policy.detection_languages) \
             else "main"
+        from .audio.disputes import rehear_from, release_settler, settle_hearing, transcript_of
+
         ears, prompt = in_language(other, lang), verify_prompt(run.roster, lang)
-        second = hear_original(rec, ears, prompt, lambda texts: _detect_texts(stages, run, lang, texts),
-                               lambda f: rules_redact(rules, f), outcome.redacted_values, own)
-        check = AudioCheck(ears, sorted(set(outcome.redacted_values) | second.values),
+        detect, redacts = (lambda texts: _detect_texts(stages, run, lang, texts)), (lambda f: rules_redact(rules, f))
+        second = hear_original(rec, ears, prompt, detect, redacts, outcome.redacted_values, own)
+        main = transcript_of(cues, [per_cue[k] for k, c in enumerate(original.items) if isinstance(c, Cue)])
+        second = settle_hearing(second, main, rehear_from(rec.path, ears, own), detect, redacts,
+                                outcome.redacted_values)   # names only base heard (audio/disputes.py)
+        values = sorted(set(outcome.redacted_values) | second.values)
+        check = AudioCheck(ears, values,
                            _silence_checked(lambda text: _heard_values(stages, run, rules, lang, text),
                                             silenced, cues, f"audio {run.meeting.audio.index(rec) + 1}"),
-                           prompt)
+                           prompt, release_settler(main, ears, "verify", detect, redacts, values))
     data = build_redacted_audio(rec, cues, per_cue, spec.audio, check, second,  # type: ignore[arg-type]
                                 bleeped)
     return data, bool(verify)

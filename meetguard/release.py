@@ -78,6 +78,16 @@ class AudioCheck:
     values: Sequence[str]
     heard: Callable[[str], list[str]]
     prompt: str
+    # the cues heard in a window of the release (its hearing copy's path, its bleep windows) -> the same cues with
+    # the names only the verification decode heard settled (audio/disputes.py)
+    settle: Callable[[list[Cue], Path, Sequence[tuple[float, float]]], list[Cue]] | None = None
+
+
+def _settled(check: AudioCheck, heard: dict[int, list[Cue]], copy: Path,
+             windows: Sequence[tuple[float, float]]) -> dict[int, list[Cue]]:
+    if check.settle is None:
+        return heard
+    return {k: check.settle(cues, copy, windows) for k, cues in heard.items()}
 
 
 def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[tuple[float, float]],
@@ -103,8 +113,8 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
     grid = grid_of(rec.path)
     original = second.cues if second is not None else None
     changed = touched(grid, windows) if original is not None else set(range(len(grid)))
-    heard = hear_on_grid(hearing_copy(spool, windows, mode, ears, rec.stem), check.transcriber, check.prompt,
-                         grid, changed)
+    copy = hearing_copy(spool, windows, mode, ears, rec.stem)
+    heard = _settled(check, hear_on_grid(copy, check.transcriber, check.prompt, grid, changed), copy, windows)
     cues = heard_release(grid, heard, original)
     try:
         check_heard(" ".join(c.text for c in cues), values, check.heard, rec.stem)
@@ -120,8 +130,9 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
     windows = audio_redaction.merge_windows(windows + more, duration(rec.path) or None)
     redact_to_wav(rec.path, windows, mode, fh)
     fh.flush()
-    heard.update(hear_on_grid(hearing_copy(spool, windows, mode, ears, rec.stem), check.transcriber, check.prompt,
-                              grid, touched(grid, more)))
+    copy = hearing_copy(spool, windows, mode, ears, rec.stem)
+    heard.update(_settled(check, hear_on_grid(copy, check.transcriber, check.prompt, grid, touched(grid, more)),
+                          copy, windows))
     check_heard(" ".join(c.text for c in heard_release(grid, heard, original)), values, check.heard, rec.stem)
     return windows
 
@@ -144,11 +155,11 @@ def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence
     length = duration(rec.path) or None
     windows = audio_redaction.windows_for(cues, per_cue, duration=length)
     if second is not None:
-        from .audio.second import check_agreement, value_times
+        from .audio.second import check_agreement, other_windows, value_times
 
         check_agreement(value_times(cues, per_cue), value_times(second.cues, second.findings),
                         audio_redaction.PAD, rec.stem)
-        more = audio_redaction.windows_for(second.cues, second.findings, duration=length)
+        more = other_windows(second, cues, per_cue, audio_redaction.PAD, length)
         windows = audio_redaction.merge_windows(windows + more)
     spool_dir = tempfile.mkdtemp(prefix="meetguard-")
     try:

@@ -37,7 +37,7 @@ from .backend import VERIFY, Transcriber, accepts_variant
 from .decode import SAMPLE_RATE, iter_chunks
 from .transcribe import split_points, windows
 
-__all__ = ["Grid", "grid_of", "hear_on_grid", "heard_release", "touched"]
+__all__ = ["Grid", "cut", "grid_of", "hear_on_grid", "heard_release", "touched"]
 
 Grid = list[tuple[int, int]]     # (first sample, end sample) of each window, 16 kHz
 
@@ -68,6 +68,12 @@ def _cut(path: Path, grid: Grid, which: set[int]) -> Iterator[tuple[int, np.ndar
         drop = max(0, min(end, base + len(buf)) - base)
         buf, base = buf[drop:], base + drop
     chunks.close()  # type: ignore[attr-defined]
+
+
+def cut(path: Path, spans: Grid) -> list[np.ndarray]:
+    """The samples of each of ``spans`` (first sample, end sample; in order) of ``path``."""
+    got = dict(_cut(path, spans, set(range(len(spans)))))
+    return [got[k] for k in range(len(spans))]
 
 
 def hear_on_grid(path: Path, transcriber: Transcriber, prompt: str | None, grid: Grid,

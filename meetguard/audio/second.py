@@ -22,14 +22,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from .._errors import VerificationError
+from .._errors import AudioPlacementError, VerificationError
 from .._model import AudioInput, Cue, Finding
 from .backend import VERIFY, DecodeVariant, Transcriber
 from .fragments import fragment_spans, fragments_of
 from .transcribe import transcribe_audio
 from .whole import complete_document
 
-__all__ = ["Hearing", "check_agreement", "hear_original", "value_times"]
+__all__ = ["Hearing", "check_agreement", "hear_original", "hearing_of", "other_windows", "value_times"]
 
 Window = tuple[float, float]
 # Two decodes' spans of one value this close (seconds) are one mention heard by both: over
@@ -56,7 +56,13 @@ def hear_original(rec: AudioInput, transcriber: Transcriber, prompt: str | None,
     find what the rules redact (``detect`` then ``redacts``), make it whole, and add
     the pieces of ``known`` (the values the first pass redacted) wherever it heard them."""
     doc = transcribe_audio(rec, transcriber, prompt, variant=variant)
-    cues = [c for c in doc.items if isinstance(c, Cue)]
+    return hearing_of([c for c in doc.items if isinstance(c, Cue)], detect, redacts, known)
+
+
+def hearing_of(cues: list[Cue], detect: Callable[[list[str]], list[list[Finding]]],
+               redacts: Callable[[Finding], bool], known: Iterable[str]) -> Hearing:
+    """The :class:`Hearing` of ``cues`` (:func:`hear_original`'s findings, from its decode's
+    cues; :mod:`.disputes` calls it again after a disputed cue was heard again)."""
     texts = [c.text for c in cues]
     found = [[f for f in unit if redacts(f)] for unit in detect(texts)] if texts else []
     found = complete_document(texts, found, lambda _f: True)
@@ -117,3 +123,44 @@ def check_agreement(first: dict[str, list[Window]], second: dict[str, list[Windo
             if any(not any(meets(f, b) for f in every_first) for b in near):
                 raise VerificationError(f"the two decodes of {name} place a value more than the padding apart",
                                         reason="decodes_disagree")
+
+
+def _fused(text: str, a: int, b: int) -> bool:
+    return any(c.isalnum() for c in text[a:b])
+
+
+def other_windows(hearing: Hearing, cues: Sequence[Cue], findings: Sequence[Sequence[Finding]], pad: float,
+                  duration: float | None = None) -> list[Window]:
+    """The verification decode's bleep windows (padded by ``pad``), each finding spanning
+    its words' times; where a finding takes only part of a word that ASR fused with other
+    words ("example.okol212-555-0167": the domain, "or call" and the number in one token,
+    one time span), that edge of it is the transcript decode's edge of the same value,
+    when that decode placed the value there too (a span of ``cues``/``findings`` meeting
+    it, padded): both heard it, and the transcript's word boundary is the measured one.
+    Else the whole fused word is bleeped, as before. A value left audible by a late edge
+    is heard by the release's verification (and repaired, or refused)."""
+    from ..redaction.audio import merge_windows
+
+    mine = value_times(cues, findings)
+    raw: list[Window] = []
+    for cue, unit in zip(hearing.cues, hearing.findings, strict=True):
+        if not unit:
+            continue
+        try:
+            spans = cue.word_offsets()
+        except ValueError as exc:
+            raise AudioPlacementError("audio redaction: a cue of the verification decode is not built "
+                                      "from its words") from exc
+        for f in unit:
+            hit = [(w, s, e) for w, (s, e) in zip(cue.words, spans, strict=True) if s < f.end and e > f.start]
+            if not hit:
+                raise AudioPlacementError(f"audio redaction: a {f.entity_type} finding of the verification "
+                                          "decode overlaps no timed word")
+            a, b = min(w.start for w, _s, _e in hit), max(w.end for w, _s, _e in hit)
+            same = [m for m in mine.get(_key(f.normalized), ()) if m[0] - pad <= b + pad and a - pad <= m[1] + pad]
+            if same and _fused(cue.text, hit[0][1], f.start):
+                a = max(a, min(m[0] for m in same))
+            if same and _fused(cue.text, f.end, hit[-1][2]):
+                b = min(b, max(m[1] for m in same))
+            raw.append((a - pad, max(a, b) + pad))
+    return merge_windows(raw, duration)
