@@ -248,3 +248,22 @@ def test_a_place_only_the_primed_decode_heard_past_a_neighbours_edge_is_disputed
     s = road.text.index("Approved")
     street = [[Finding(s, s + 13, "LOCATION", 0.7, "approved road")]]
     assert settle([road], street, transcript, lambda a, b: again, lambda c: [[] for _ in c], []) == [road]
+
+
+def test_a_hearing_that_is_the_prompts_names_is_heard_again_unprompted() -> None:
+    """base heard mixed_email_phone's release (mostly bleeps) as its prompt's names: a cue of
+    roster names only, two members or more, is disputed whole; the unprompted hearing decides."""
+    echo = script_cues([(0.0, 9.0, "Ingrid Solberg, Priya Nair, Marta Lind.")])
+    found = [[Finding(0, 14, "PERSON", 1.0, "ingrid solberg", "ingrid"), Finding(16, 26, "PERSON", 1.0, "priya nair", "priya"),
+              Finding(28, 38, "PERSON", 1.0, "marta lind", "marta")]]
+    main_cues = script_cues(MAIN)
+    transcript = transcript_of(main_cues, _find(main_cues))
+    plain = script_cues([(0.0, 9.0, "Email at or call")])
+    assert settle(echo, found, transcript, lambda a, b: plain, _find, []) == plain
+    heard = script_cues([(0.0, 9.0, "Email Kodavendra Tamarau at or call")])
+    assert settle(echo, found, transcript, lambda a, b: heard, _find, []) == echo     # a name heard: it stands
+    # one member's name, or names among other words, is no echo
+    one = script_cues([(0.0, 9.0, "Ingrid Solberg.")])
+    assert settle(one, [found[0][:1]], transcript, lambda a, b: plain, _find, []) == one
+    said = script_cues([(0.0, 9.0, "Ingrid Solberg, Priya Nair, Marta Lind will call")])
+    assert settle(said, found, transcript, lambda a, b: plain, _find, []) == said

@@ -19,6 +19,10 @@ there at all. A finding of the verification decode is **disputed** when all of t
   written in lower case unless first in its sentence or a calendar word, no name word), none of them right after a
   cue only people take ("with", "thanks", "call": ``PERSON_CUE``) unless a stop word ("call the").
 
+A cue that is only a list of roster members' names (two or more; :func:`_echo`) is disputed as
+a whole: Whisper writes its prompt back over audio it cannot make out (a release that is mostly
+bleeps). It is settled the same way, confirmed by anything the re-hearing finds in the cue.
+
 A cue with a disputed finding is heard a third time (:func:`settle`): by the same model and
 search, **without the roster prompt**, over the cue's own time span (plus
 :data:`MARGIN`). When that hearing finds, within the disputed span (padded like a bleep),
@@ -159,6 +163,20 @@ def _disputed(cue: Cue, f: Finding, span: Window, main: Transcript, frags: Fragm
     return bool(under) and all(w.ordinary and not w.cued for w in under)
 
 
+_PROMPT_LEAD = frozenset({"meeting", "with", "and"})
+
+
+def _echo(cue: Cue, unit: Sequence[Finding]) -> bool:
+    """``cue`` is roster members' names (two members or more) and nothing else but the
+    prompt's lead: Whisper writing its prompt back over audio it cannot make out (base
+    heard mixed_email_phone's release, mostly bleeps, as "Ingrid Solberg, Priya Nair, Marta Lind.")."""
+    own = [(f.start, f.end) for f in unit if f.participant_id is not None]
+    if len({f.participant_id for f in unit if f.participant_id is not None}) < 2:
+        return False
+    return all(m.group().casefold() in _PROMPT_LEAD or any(a <= m.start() and m.end() <= b for a, b in own)
+               for m in re.finditer(r"[^\W\d_]+", cue.text))
+
+
 def settle(cues: Sequence[Cue], findings: Sequence[Sequence[Finding]], main: Transcript, rehear: Rehear,
            find: Callable[[list[Cue]], list[list[Finding]]], known: Iterable[str],
            quiet: Sequence[Window] = ()) -> list[Cue]:
@@ -169,8 +187,10 @@ def settle(cues: Sequence[Cue], findings: Sequence[Sequence[Finding]], main: Tra
     frags = fragments_of(known)
     out: list[Cue] = []
     for cue, unit in zip(cues, findings, strict=True):
+        echo = _echo(cue, unit)
         audible = [(f, _audible(span, quiet)) for f, span in _spans(cue, unit)]
-        spans = [span for f, span in audible if span[0] < span[1] and _disputed(cue, f, span, main, frags)]
+        spans = [(cue.start, cue.end)] if echo else [
+            span for f, span in audible if span[0] < span[1] and _disputed(cue, f, span, main, frags)]
         if not spans:
             out.append(cue)
             continue
@@ -180,7 +200,7 @@ def settle(cues: Sequence[Cue], findings: Sequence[Sequence[Finding]], main: Tra
             out.append(cue)
             continue
         names = [(a, b) for c, unit2 in zip(again, find(again), strict=True) for _f, (a, b) in _spans(c, unit2)
-                 if not any(x < b and a < y for x, y in main.found)]    # not a value the transcript has
+                 if echo or not any(x < b and a < y for x, y in main.found)]   # not a value the transcript has
         confirmed = any(a - _PAD < span[1] and span[0] < b + _PAD for a, b in names for span in spans)
         out.extend([cue] if confirmed else again)
     return out
