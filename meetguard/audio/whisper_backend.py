@@ -48,6 +48,7 @@ VERIFY_TEMPERATURES = (0.0,)
 TOKENS_PER_SECOND = 8
 TOKEN_MARGIN = 16
 LOOP_RATIO = 2.4  # whisper's compression_ratio_threshold: above it, a decode repeats itself
+MIN_PIECE = 4.0   # seconds: a main decode that repeats itself is heard in halves down to this length
 
 
 def sample_len_for(seconds: float, n_text_ctx: int = 448) -> int:
@@ -127,6 +128,25 @@ def load_whisper(path: Path) -> tuple[Any, threading.Lock]:
         return entry
 
 
+def _quietest(audio: np.ndarray, frame: int = 320) -> int:
+    """The centre of the quietest 20 ms frame in the middle third of ``audio`` (where a
+    repeating window is halved; transcribe.windows cuts the same way)."""
+    lo, n = len(audio) // 3, len(audio) // 3 // frame
+    energy = np.mean(audio[lo: lo + n * frame].astype(np.float64).reshape(n, frame) ** 2, axis=1)
+    return lo + int(np.flatnonzero(energy <= energy.min() * 1.05 + 1e-12)[-1]) * frame + frame // 2
+
+
+def _cues(segments: list[dict[str, Any]], offset: float) -> list[Cue]:
+    cues: list[Cue] = []
+    for seg in segments:
+        raw = [(w["word"], float(w["start"]) + offset, float(w["end"]) + offset, w.get("probability"))
+               for w in seg.get("words", [])]
+        cue = cue_from_words(len(cues), raw)
+        if cue is not None:
+            cues.append(cue)
+    return cues
+
+
 class WhisperTranscriber:
     """openai-whisper with word timestamps; one decode at a time per model."""
 
@@ -158,25 +178,36 @@ class WhisperTranscriber:
         audio = model_input(samples, self._model)
         if audio is None:
             return []
+        if variant != VERIFY:
+            return self._main(audio, prompt, offset, language)
         seconds, ctx = len(audio) / 16000, self._model.dims.n_text_ctx
         segments = self._decode(audio, prompt, language, decode_options(variant, seconds, ctx))
-        if variant == VERIFY and _loops(segments):  # the beam search looped: hear it greedily, once
+        if _loops(segments):  # the beam search looped: hear it greedily, once
             segments = self._decode(audio, prompt, language, {"sample_len": sample_len_for(seconds, ctx),
                                                               "temperature": (0.0,)})
             if _loops(segments):
                 raise VerificationError("the verification decode fell into a repetition loop and heard nothing "
                                         "trustworthy; the recording is refused, not released unheard",
                                         reason="repetition_loop")
-        cues: list[Cue] = []
-        for seg in segments:
-            raw = [
-                (w["word"], float(w["start"]) + offset, float(w["end"]) + offset, w.get("probability"))
-                for w in seg.get("words", [])
-            ]
-            cue = cue_from_words(len(cues), raw)
-            if cue is not None:
-                cues.append(cue)
-        return cues
+        return _cues(segments, offset)
+
+    def _main(self, audio: Any, prompt: str | None, offset: float, language: str | None) -> list[Cue]:
+        """The main decode: greedy, temperature fallback only where whisper is unsure (log
+        probability), not where the text repeats itself. A window whose greedy text repeats
+        over :data:`LOOP_RATIO` is heard again in two halves cut at its quietest point, each on
+        its own, down to :data:`MIN_PIECE` s; a shorter piece keeps its greedy text. Speech
+        that truly repeats (a sentence said three times in 30 s: jfk.flac looped, a corpus of
+        one wording in many voices) made whisper sample at rising temperatures up to 1.0, six
+        decodes ending in words nobody said ("... is Messenger you can fight"), which the
+        detector read as names; halves hold fewer repeats and are heard at temperature 0."""
+        seconds, ctx = len(audio) / 16000, self._model.dims.n_text_ctx
+        segments = self._decode(audio, prompt, language,
+                                {**decode_options("main", seconds, ctx), "compression_ratio_threshold": None})
+        if not _loops(segments) or seconds < 2 * MIN_PIECE:
+            return _cues(segments, offset)
+        cut = _quietest(audio)
+        return [*self._main(audio[:cut], prompt, offset, language),
+                *self._main(audio[cut:], prompt, offset + cut / 16000, language)]
 
     def _decode(self, audio: Any, prompt: str | None, language: str | None,
                 search: dict[str, Any]) -> list[dict[str, Any]]:
@@ -193,8 +224,7 @@ class WhisperTranscriber:
                     fp16=False,
                     language="en" if self.english_only else language,
                     initial_prompt=prompt or None,
-                    compression_ratio_threshold=LOOP_RATIO,
-                    **search,
+                    **{"compression_ratio_threshold": LOOP_RATIO, **search},
                 )
         except Exception as exc:  # never let content or a traceback out
             raise TranscriptionError(f"openai-whisper failed: {type(exc).__name__}") from exc
