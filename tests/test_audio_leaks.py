@@ -62,6 +62,25 @@ def _hear(ear: Any, wav: bytes, path: Path) -> str:
     return " ".join(c.text for c in transcriber.transcribe(to_whisper_input(load(path)), prompt=prompt))
 
 
+def _meeting(name: str) -> Meeting:
+    return Meeting.from_files(audio=CORPUS / name, attendees=[m["id"] for m in MANIFEST["roster"]])
+
+
+def _released_transcript(result: Any, ear: Any, name: str, tmp_path: Path) -> str:
+    """The released transcript of clip ``name``, once it is asserted that the guard released
+    it and that neither that transcript nor the released sound, heard again by ``ear``, holds
+    a piece of any of the clip's values."""
+    stem = Path(name).stem
+    assert result.decision == "release"
+    items = json.loads(result.outputs[f"{stem}.transcript.json"])["items"]
+    transcript = " ".join(item["text"] for item in items)
+    heard = _hear(ear, bytes(result.outputs[f"{stem}.redacted.wav"]), tmp_path / "released.wav")
+    for value in CLIPS[name]["values"]:
+        assert not heard_parts(value, transcript), (stem, "transcript", value["type"])
+        assert not heard_parts(value, heard), (stem, "audio", value["type"])
+    return transcript
+
+
 def test_the_corpus_is_what_the_issue_asks() -> None:
     clips = MANIFEST["clips"]
     assert len([c for c in clips if not c["held_out"]]) >= 40
@@ -75,23 +94,15 @@ def test_the_corpus_is_what_the_issue_asks() -> None:
 
 @pytest.mark.parametrize("name", CHOSEN)
 def test_nothing_of_a_value_is_released(guard: Guard, ear: Any, tmp_path: Path, name: str) -> None:
-    clip = CLIPS[name]
     stem = Path(name).stem
-    meeting = Meeting.from_files(audio=CORPUS / name, attendees=[m["id"] for m in MANIFEST["roster"]])
     try:
-        result = guard.process_sync(meeting, "summarization", "summarizer", AT, verify=True)
+        result = guard.process_sync(_meeting(name), "summarization", "summarizer", AT, verify=True)
     except VerificationError:
         pytest.fail(f"{stem}: refused where it should be released whole")
     except MeetguardError as exc:
         pytest.fail(f"{stem}: {exc.code}")
-    assert result.decision == "release"
-    items = json.loads(result.outputs[f"{stem}.transcript.json"])["items"]
-    transcript = " ".join(item["text"] for item in items)
-    heard = _hear(ear, bytes(result.outputs[f"{stem}.redacted.wav"]), tmp_path / "released.wav")
-    for value in clip["values"]:
-        assert not heard_parts(value, transcript), (stem, "transcript", value["type"])
-        assert not heard_parts(value, heard), (stem, "audio", value["type"])
-    assert keep_lost(clip["keep"], transcript) <= 0.5, stem
+    transcript = _released_transcript(result, ear, name, tmp_path)
+    assert keep_lost(CLIPS[name]["keep"], transcript) <= 0.5, stem
 
 
 def test_a_release_the_independent_model_still_hears_a_value_in_is_refused(
@@ -113,7 +124,7 @@ def test_a_release_the_independent_model_still_hears_a_value_in_is_refused(
     monkeypatch.setattr(stream, "redact_to_wav", bleeps_missed)
     audit = guard.audit_path
     before = audit.read_text("utf-8").count("\n") if audit.exists() else 0
-    meeting = Meeting.from_files(audio=CORPUS / name, attendees=[m["id"] for m in MANIFEST["roster"]])
+    meeting = _meeting(name)
     with pytest.raises(VerificationError, match=r"heard (again )?in (the redacted )?email_ingrid__piper-joe$"):
         guard.process_sync(meeting, "summarization", "summarizer", AT, verify=True)
     assert missed and missed[0], "the guard meant to bleep the address"
@@ -130,18 +141,11 @@ def test_a_release_whose_hearing_looped_is_decided(guard: Guard, ear: Any, tmp_p
     decode is now bounded by the length of what it hears; the guard decides: released with
     nothing of the address, or refused (verification_failed), never released unheard."""
     name = "email_single__espeak-us-f3.flac"
-    clip, stem = CLIPS[name], Path(name).stem
-    meeting = Meeting.from_files(audio=CORPUS / name, attendees=[m["id"] for m in MANIFEST["roster"]])
     try:
-        result = guard.process_sync(meeting, "summarization", "summarizer", AT, verify=True)
+        result = guard.process_sync(_meeting(name), "summarization", "summarizer", AT, verify=True)
     except VerificationError:
         return
-    assert result.decision == "release"
-    items = json.loads(result.outputs[f"{stem}.transcript.json"])["items"]
-    transcript = " ".join(item["text"] for item in items)
-    heard = _hear(ear, bytes(result.outputs[f"{stem}.redacted.wav"]), tmp_path / "released.wav")
-    for value in clip["values"]:
-        assert not heard_parts(value, transcript) and not heard_parts(value, heard), stem
+    _released_transcript(result, ear, name, tmp_path)
 
 
 def test_words_only_the_primed_verification_heard_as_a_name_are_kept(guard: Guard, ear: Any,
@@ -151,13 +155,6 @@ def test_words_only_the_primed_verification_heard_as_a_name_are_kept(guard: Guar
     there. base heard again without the prompt hears no name, so those words are neither
     bleeped nor taken from the transcript; Deepak Rao is still removed from both."""
     name = "name_deepak__kokoro-alpha.flac"
-    clip, stem = CLIPS[name], Path(name).stem
-    meeting = Meeting.from_files(audio=CORPUS / name, attendees=[m["id"] for m in MANIFEST["roster"]])
-    result = guard.process_sync(meeting, "summarization", "summarizer", AT, verify=True)
-    assert result.decision == "release"
-    items = json.loads(result.outputs[f"{stem}.transcript.json"])["items"]
-    transcript = " ".join(item["text"] for item in items)
-    heard = _hear(ear, bytes(result.outputs[f"{stem}.redacted.wav"]), tmp_path / "released.wav")
-    for value in clip["values"]:
-        assert not heard_parts(value, transcript) and not heard_parts(value, heard), stem
-    assert keep_lost(clip["keep"], transcript) == 0, transcript
+    result = guard.process_sync(_meeting(name), "summarization", "summarizer", AT, verify=True)
+    transcript = _released_transcript(result, ear, name, tmp_path)
+    assert keep_lost(CLIPS[name]["keep"], transcript) == 0, transcript
