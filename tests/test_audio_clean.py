@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from meetguard import Guard, GuardOptions, Meeting
+from meetguard import Guard, Meeting
 from meetguard.audio.decode import iter_chunks
 
-from .conftest import FFMPEG, JFK, SAMPLES, require_shared
+from .conftest import FFMPEG, JFK, SAMPLES, require_shared, warm_guard
 
 require_shared()
 
@@ -38,10 +38,7 @@ TOKEN = re.compile(r"[<\[]PERSON_\d+[>\]]")
 
 @pytest.fixture(scope="module")
 def guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guard]:
-    audit = tmp_path_factory.mktemp("audit") / "audit.jsonl"
-    g = Guard.from_policy(SAMPLES / "policy.yaml", GuardOptions(audit_path=audit))
-    yield g
-    g.close()
+    yield from warm_guard(SAMPLES / "policy.yaml", tmp_path_factory.mktemp("audit"))
 
 
 def _minute(dest: Path) -> Path:
