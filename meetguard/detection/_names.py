@@ -25,6 +25,7 @@ is a person only as the subject of a verb only people do, at a sentence's or cla
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -122,6 +123,19 @@ _OFFICE_NAME = re.compile(
     rf"(?:(?:elect|designate)\s+)?((?:{_PARTICLE})*({_WORD}))(?:\s+({_WORD}))?(?:\s+({_WORD}))?\b")
 
 
+# Early exits that cannot miss: every match of _TITLED holds one of its titles, of _MONTH_PERSON a
+# month, of _OFFICE_NAME an office, of _POSSESSIVE and _ANY_POSSESSIVE an "'s", written as here (the
+# patterns read the lower-cased text); a text without any of them as a substring has no match to
+# look for (tests/test_detection_finders_cost.py)
+_TITLE_WORDS = ("mr", "ms", "miss", "dr", "prof", "sir", "madam", "mister", "doctor")
+_POSSESSIVE_S = ("'s", "’s")
+_OFFICE_WORDS = tuple(_OFFICES.split("|"))
+
+
+def _holds(low: str, literals: Iterable[str]) -> bool:
+    return any(w in low for w in literals)
+
+
 def _unknown(word: str | None) -> bool:
     """A word no dictionary, stop, role, calendar or place list holds: after a title, a surname."""
     return word is not None and word.isalpha() and _surname(word) and word not in ROLE_WORDS \
@@ -152,6 +166,7 @@ def lower_names(text: str) -> list[Hit]:
     if low != text and text[1:] != text[1:].lower():
         return []   # capitalised text: spaCy and the capitalised-name finders read it
     hits: list[Hit] = []
+    apostrophe = _holds(low, _POSSESSIVE_S)
     for rx in (_CUED, _BEFORE_VERB):
         for m in rx.finditer(low):
             if not _is_first(m.group(1)) or (m.group(1) in EVERYDAY and (
@@ -159,19 +174,24 @@ def lower_names(text: str) -> list[Hit]:
                 continue   # "an email to guy selling the boat": after a noun's "to", an everyday word is one
             end = m.end(2) if m.group(2) and _surname(m.group(2)) and m.group(2) not in _IMPERATIVES else m.end(1)
             hits.append(_hit(text, m.start(1), end))
-    for m in _POSSESSIVE.finditer(low):
+    for m in _POSSESSIVE.finditer(low) if apostrophe else ():
         if _is_first(m.group(1)) and m.group(1) not in EVERYDAY:
             hits.append(_hit(text, m.start(1), m.end(1)))
-    for m in _TITLED.finditer(low):
+    for m in _TITLED.finditer(low) if _holds(low, _TITLE_WORDS) else ():
         if _surname(m.group(2)) and m.group(2) not in ROLE_WORDS:
             hits.append(_hit(text, m.start(1), m.end(1)))
     for m in _OPENED.finditer(low):
         if _is_first(m.group(1)) and m.group(1) not in EVERYDAY:
             end = m.end(2) if m.group(2) and _surname(m.group(2)) and m.group(2) not in _IMPERATIVES else m.end(1)
             hits.append(_hit(text, m.start(1), end))
-    hits += [_hit(text, m.start(1), m.end(1)) for m in _MONTH_PERSON.finditer(low)]
+    if _holds(low, _MONTH_NAMES):
+        hits += [_hit(text, m.start(1), m.end(1)) for m in _MONTH_PERSON.finditer(low)]
+    found = hits + _known_names(text, low, apostrophe)
+    if _holds(low, _OFFICE_WORDS):
+        found += _office_names(text, low)
+    found += _full_names(text, low)
     # rule modal-verb: "a woodchuck could chuck wood", "i will bill you" are verbs
-    return [h for h in hits + _known_names(text, low) + _office_names(text, low) + _full_names(text, low)
+    return [h for h in found
             if not modal_verb(low[h.start:h.end], low[max(0, h.start - 24):h.start], low[h.end:h.end + 12])]
 
 
@@ -197,8 +217,9 @@ def _full_names(text: str, low: str) -> list[Hit]:
     return hits
 
 
-def _known_names(text: str, low: str) -> list[Hit]:
-    """Surnames and first names of name_words.txt where only people stand ("who is obama")."""
+def _known_names(text: str, low: str, apostrophe: bool = True) -> list[Hit]:
+    """Surnames and first names of name_words.txt where only people stand ("who is obama");
+    ``apostrophe``: ``low`` holds "'s" or "’s" (else no possessive can match)."""
     return [_hit(text, m.start(1), m.end(1) - 2 * m.group(1).endswith(("'s", "’s")))
-            for rx in (_PERSON_SLOT, _SURNAME_FIRST, _ANY_POSSESSIVE)
+            for rx in ((_PERSON_SLOT, _SURNAME_FIRST, _ANY_POSSESSIVE) if apostrophe else (_PERSON_SLOT, _SURNAME_FIRST))
             for m in rx.finditer(low) if _known_name(m.group(1))]

@@ -388,7 +388,12 @@ def lower_cued_names(text: str) -> list[Hit]:
     return hits
 
 
+_ASCII_UPPER = re.compile(r"[A-Z]")
+
+
 def cued_names(text: str) -> list[Hit]:
+    if _ASCII_UPPER.search(text) is None:
+        return []   # every name of the three patterns begins with [A-Z] (outside their (?i:) cue)
     hits = []
     weak = [(m, RANK_NER - 3) for m in WEAK_CUED_NAME.finditer(text)]
     strong = [(m, RANK_CUED) for m in [*CUED_NAME.finditer(text), *NAME_BEFORE_VERB.finditer(text)]]
