@@ -29,7 +29,7 @@ from ._namewords import (
 from ._ner import _IMPERATIVES, _LOWER_CUE, _PARTICLES, FOREIGN_WORDS, NOT_NAMES
 from ._patterns import _FILE_EXTS
 from ._phones import NEG_CUE
-from ._places import place_phrase, place_word
+from ._places import place_phrase, place_word, portuguese_i
 from ._roster import EVERYDAY
 from ._stopwords import stop_words
 
@@ -67,7 +67,8 @@ RULES: dict[str, str] = {
                        "position alone ('grafana shows', 'cancel alarm', 'current news', 'IS STILL BLOCKED'); "
                        "meetguard's own lower-case name finders apply the same test",
     "foreign-word": "lower-case function words of another language at a NER span's ends (or left of it beside "
-                    "meetguard's own finding) are cut: the English model reads 'Lyon le', 'Madrid el' as names",
+                    "meetguard's own finding) are cut: the English model reads 'Lyon le', 'Madrid el' as names; "
+                    "'eu' with Portuguese words beside it ('eu também', 'que eu') is the pronoun 'I', no EU",
     "number-as-date": "spaCy's DATE over groups of digits split by spaces alone ('1111 1112'), none of them a "
                       "year, or over a bare number below 100 ('forty two', '42'), is a number read as a date; "
                       "the number's own recognizers decide on it",
@@ -292,6 +293,8 @@ def ner_rule(value: str, ptype: str, before: str = "", caps: bool = False, after
     raw = [w.strip(".,;:!?'\"()[]") for w in stripped.split()]
     raw = [w[:-2] if w.endswith(("'s", "’s")) else w for w in raw]
     words = [w.casefold() for w in raw]
+    if ptype in ("PERSON", "ORGANIZATION", "LOCATION") and portuguese_i(words, before, after):
+        return "foreign-word"   # "eu também", "que eu": the Portuguese "I", no EU and no one's name
     if ptype in ("PERSON", "ORGANIZATION", "LOCATION") and place_phrase(stripped, before):
         return None   # "the eu", "european union", "in turkey": a place read without case (place-name)
     cued = _LOWER_CUE.search(before) is not None   # "a meeting with al": a name, whatever else "al" is

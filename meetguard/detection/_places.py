@@ -201,11 +201,41 @@ def _lower_pattern() -> Gazetteer:
     return Gazetteer(names, r"(?<![\w@./'’-])", r"(?![\w@'’-])")
 
 
+# Portuguese words that make "eu" beside them the pronoun "I" ("eu também", "eu acho que", "que eu
+# saiba"): function words and first-person verbs no English text writes next to "eu" ("sim", "um",
+# "da", "ali" left out: "the eu sim card", "the eu um", "da silva", a name)
+_PT_BESIDE_I = frozenset([
+    "também", "não", "que", "porque", "quando", "então", "já", "só", "nunca", "sempre", "ainda", "isso", "você",
+    "obrigado", "obrigada", "muito", "mesmo", "tudo", "pois", "acho", "sei", "sou", "estou", "tenho", "vou",
+    "quero", "posso", "preciso", "gosto", "acredito", "concordo", "penso", "falo", "fiz", "fui", "disse",
+    "estava", "tinha", "queria", "gostaria", "entendo", "lembro", "espero", "vejo", "digo", "faço", "adoro", "amanhã",
+    "hoje", "ontem", "aqui", "agora"])
+
+
+def _pt_beside_i() -> frozenset[str]:
+    return _PT_BESIDE_I
+
+
+def portuguese_i(words: list[str], before: str = "", after: str = "") -> bool:
+    """Rule foreign-word on "eu": the words (lower case, "eu" among them) are "eu" and Portuguese
+    words beside it, at least one of them in the span or right before or after it ("eu também",
+    "que eu", "eu" of "eu não sei"); "the eu must act", "eu citizens" stay the EU."""
+    pt = _pt_beside_i()
+    if "eu" not in words or not all(w == "eu" or w in pt for w in words):
+        return False
+    if any(w in pt for w in words):
+        return True
+    b, a = before.split(), after.split()
+    return (bool(b) and b[-1].strip(".,;:!?").casefold() in pt) or (bool(a) and a[0].strip(".,;:!?").casefold() in pt)
+
+
 def find_lower_places(text: str) -> list[Hit]:
     """Places in text without case ("the situation in ukraine", "the euro area"): names that are
-    no everyday word, ranked below spaCy as the gazetteer is."""
+    no everyday word, ranked below spaCy as the gazetteer is; "eu" beside a Portuguese word is
+    the pronoun ("eu também")."""
     hits = [Hit(m.start(), m.end(), "LOCATION", 0.5, " ".join(m.group().split()), RANK_NER - 1)
-            for m in _lower_pattern().finditer(text)]
+            for m in _lower_pattern().finditer(text)
+            if m.group() != "eu" or not portuguese_i(["eu"], text[max(0, m.start() - 24):m.start()], text[m.end():m.end() + 24])]
     for m in _CUED_LOWER.finditer(text):   # "in turkey", "to paris": an everyday name after a place's cue
         if m.group(1) in _place_names()[1]:
             hits.append(Hit(m.start(1), m.end(1), "LOCATION", 0.5, m.group(1), RANK_NER - 1))
