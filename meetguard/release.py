@@ -90,17 +90,21 @@ def _settled(check: AudioCheck, heard: dict[int, list[Cue]], copy: Path,
     return {k: check.settle(cues, copy, windows) for k, cues in heard.items()}
 
 
+REPAIRS = 3   # rounds of repair before a release the verification decode still hears a value in is refused
+
+
 def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[tuple[float, float]],
                       mode: Literal["bleep", "silence"], check: AudioCheck,
                       second: Hearing | None) -> list[tuple[float, float]]:
     """Verify the spooled release, heard on the original's window grid (:mod:`.audio.grid`:
     a window no bleep touches counts as heard by ``second``, the verification decode's
     hearing of the original); when it hears a value where no bleep covers it yet (the
-    main decode timed it late, or cut it short), bleep those words too, from the
-    original, once, and hear the windows that changed again: it fails closed
-    (:class:`VerificationError`) when anything is still heard, or when what was heard
-    lies inside the bleeps already (nothing to repair). Returns the windows bleeped in
-    the end."""
+    main decode timed it late, or cut it short, or missed it), bleep those words too, from
+    the original, and hear the windows that changed again, up to :data:`REPAIRS` rounds
+    (a new bleep changes what the decode hears around it: a value said later in the same
+    window may only be heard then). It fails closed (:class:`VerificationError`) when
+    anything is still heard after the last round, or when all that was heard lies inside
+    the bleeps already (nothing to repair). Returns the windows bleeped in the end."""
     from .audio.decode import duration
     from .audio.grid import grid_of, hear_on_grid, heard_release, touched
     from .audio.verify import check_heard, heard_windows
@@ -113,28 +117,28 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
     grid = grid_of(rec.path)
     original = second.cues if second is not None else None
     changed = touched(grid, windows) if original is not None else set(range(len(grid)))
-    copy = hearing_copy(spool, windows, mode, ears, rec.stem)
-    heard = _settled(check, hear_on_grid(copy, check.transcriber, check.prompt, grid, changed), copy, windows)
-    cues = heard_release(grid, heard, original)
-    try:
-        check_heard(" ".join(c.text for c in cues), values, check.heard, rec.stem)
-        return windows
-    except VerificationError:
-        more = heard_windows(cues, values, check.heard, 0.0)
-        if not any(all(b0 > a0 or b1 < a1 for b0, b1 in windows) for a0, a1 in more):
-            raise
-    pad = audio_redaction.PAD
-    more = [(a - pad, b + pad) for a, b in more]
-    fh.seek(0)
-    fh.truncate()
-    windows = audio_redaction.merge_windows(windows + more, duration(rec.path) or None)
-    redact_to_wav(rec.path, windows, mode, fh)
-    fh.flush()
-    copy = hearing_copy(spool, windows, mode, ears, rec.stem)
-    heard.update(_settled(check, hear_on_grid(copy, check.transcriber, check.prompt, grid, touched(grid, more)),
-                          copy, windows))
-    check_heard(" ".join(c.text for c in heard_release(grid, heard, original)), values, check.heard, rec.stem)
-    return windows
+    heard: dict[int, list[Cue]] = {}
+    for round_ in range(REPAIRS + 1):
+        copy = hearing_copy(spool, windows, mode, ears, rec.stem)
+        heard.update(_settled(check, hear_on_grid(copy, check.transcriber, check.prompt, grid, changed),
+                              copy, windows))
+        cues = heard_release(grid, heard, original)
+        try:
+            check_heard(" ".join(c.text for c in cues), values, check.heard, rec.stem)
+            return windows
+        except VerificationError:
+            more = heard_windows(cues, values, check.heard, 0.0)
+            if round_ == REPAIRS or not any(all(b0 > a0 or b1 < a1 for b0, b1 in windows) for a0, a1 in more):
+                raise
+        pad = audio_redaction.PAD
+        more = [(a - pad, b + pad) for a, b in more]
+        fh.seek(0)
+        fh.truncate()
+        windows = audio_redaction.merge_windows(windows + more, duration(rec.path) or None)
+        redact_to_wav(rec.path, windows, mode, fh)
+        fh.flush()
+        changed = touched(grid, more)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence[Sequence[Finding]],

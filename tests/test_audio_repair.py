@@ -1,0 +1,84 @@
+"""The release's repair rounds (#23, the 10-minute recording): a value the verification
+decode hears outside every bleep is bleeped from the original and the windows that changed
+are heard again, up to ``release.REPAIRS`` rounds, because a new bleep changes what the
+decode hears around it (a value said later in the same window may be heard only then).
+Anything still heard after the last round refuses. On fakes: an ear that hears a script
+line only where the audio under it is still the source's."""
+
+from __future__ import annotations
+
+import wave
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from meetguard import VerificationError
+from meetguard._model import AudioInput, Cue, Finding
+from meetguard.release import REPAIRS, AudioCheck, build_redacted_audio
+from meetguard.testing import FakeTranscriber, lines_still_heard, script_cues
+
+Line = tuple[float, float, str]
+
+
+def _wav(path: Path, seconds: float = 20.0) -> np.ndarray:
+    t = np.arange(int(seconds * 16000)) / 16000
+    src = (np.sin(2 * np.pi * 220 * t) * 8000).astype(np.int16)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(src.tobytes())
+    return src
+
+
+class _Uncovering(FakeTranscriber):
+    """Hears the lines of ``layers[k]`` only once every line of the layers before it is
+    bleeped (no longer the source's audio): each bleep uncovers the next value."""
+
+    def __init__(self, source: np.ndarray, layers: Sequence[Sequence[Line]]) -> None:
+        super().__init__([])
+        self.source, self.layers = source, [list(layer) for layer in layers]
+
+    def transcribe(self, samples: np.ndarray, **kw: object) -> list[Cue]:  # type: ignore[override]
+        offset = float(kw.get("offset", 0.0))  # type: ignore[arg-type]
+        self.calls.append((offset, int(np.asarray(samples).size), None))
+        heard: list[Line] = []
+        for layer in self.layers:
+            still = lines_still_heard(self.source, samples, offset, layer)
+            heard.extend(still)
+            if still:
+                break
+        return script_cues(sorted(heard))
+
+
+MAIN = script_cues([(1.0, 2.0, "call me on 555")])
+PER_CUE = [[Finding(11, 14, "PHONE_NUMBER", 0.9, "5550143")]]
+
+
+def _changed(out: bytes, src: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.frombuffer(bytes(out)[44:], dtype=np.int16) != src) / 16000
+
+
+def test_a_value_heard_only_after_a_repair_is_bleeped_in_another_round(tmp_path: Path) -> None:
+    src = _wav(tmp_path / "rec.wav")
+    ears = _Uncovering(src, [[(5.0, 5.6, "zero one four three")], [(9.0, 9.6, "five five five")]])
+    out = build_redacted_audio(AudioInput(path=tmp_path / "rec.wav"), MAIN, PER_CUE, "bleep",
+                               AudioCheck(ears, ["5550143"], lambda text: [], "M."), None)
+    changed = _changed(out, src)
+    # both values bleeped, each where it was heard, and nothing between them
+    assert (abs(changed - 5.3) < 0.3).any() and (abs(changed - 9.3) < 0.3).any()
+    assert not ((changed > 6.0) & (changed < 8.6)).any()
+    assert len(ears.calls) == 3          # the release, then once after each repair
+
+
+def test_repairs_are_bounded_and_a_value_still_heard_refuses(tmp_path: Path) -> None:
+    src = _wav(tmp_path / "rec.wav")
+    layers = [[(3.0 + 2 * k, 3.6 + 2 * k, "five five five")] for k in range(REPAIRS + 2)]
+    ears = _Uncovering(src, layers)
+    with pytest.raises(VerificationError) as err:
+        build_redacted_audio(AudioInput(path=tmp_path / "rec.wav"), MAIN, PER_CUE, "bleep",
+                             AudioCheck(ears, ["5550143"], lambda text: [], "M."), None)
+    assert err.value.reason == "value_heard_again"
+    assert len(ears.calls) == REPAIRS + 1
