@@ -61,7 +61,8 @@ def test_a_main_decode_that_repeats_itself_is_heard_in_halves(monkeypatch: pytes
         seconds = len(audio) / 16000
         seen.append((seconds, kwargs))
         ratio = 3.0 if seconds > 12 else 1.3
-        return {"segments": [{"compression_ratio": ratio, "words": [
+        said = " ask not ask not ask not ask not" if seconds > 12 else " ask"
+        return {"segments": [{"compression_ratio": ratio, "text": said, "words": [
             {"word": " ask", "start": 1.0, "end": 1.4, "probability": 0.9}]}]}
 
     transcriber = get_transcriber("openai-whisper", "tiny.en")
@@ -75,6 +76,34 @@ def test_a_main_decode_that_repeats_itself_is_heard_in_halves(monkeypatch: pytes
     seen.clear()
     transcriber.transcribe(samples[: 16000 * 6])        # too short to halve: one decode
     assert len(seen) == 1
+
+
+def test_speech_that_truly_repeats_is_not_halved(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window whose text repeats over the ratio because a sentence was said again (a
+    unit of more than four words, under the token cap) is one decode, not halved; a unit of
+    up to four words four times in a row, or a decode that ran to its token cap, is a loop."""
+    import whisper
+
+    from meetguard.audio.transcriber import get_transcriber
+    from meetguard.audio.whisper_backend import _stuck
+
+    said = " Send the contract to Ingrid at Litware." * 5
+    seen: list[float] = []
+
+    def fake(model: Any, audio: Any, **kwargs: Any) -> dict[str, Any]:
+        seen.append(len(audio) / 16000)
+        return {"segments": [{"compression_ratio": 3.1, "text": said, "tokens": list(range(60)), "words": [
+            {"word": " Send", "start": 1.0, "end": 1.4, "probability": 0.9}]}]}
+
+    transcriber = get_transcriber("openai-whisper", "tiny.en")
+    monkeypatch.setattr(whisper, "transcribe", fake)
+    transcriber.transcribe(np.random.default_rng(3).normal(0, 0.1, 16000 * 26).astype(np.float32))
+    assert len(seen) == 1
+    assert not _stuck([{"text": said, "tokens": list(range(60))}], 224)
+    assert _stuck([{"text": said, "tokens": list(range(224))}], 224)           # ran to its cap
+    assert _stuck([{"text": " Charge it to find find find find find", "tokens": []}], 224)
+    assert _stuck([{"text": " Card number is 41, 41, 41, 41, 41", "tokens": []}], 224)
+    assert not _stuck([{"text": " Thank you. Thank you. Thank you.", "tokens": []}], 224)
 
 
 def test_speech_said_three_times_in_a_window_is_heard_at_temperature_zero() -> None:

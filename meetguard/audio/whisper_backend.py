@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,31 @@ def sample_len_for(seconds: float, n_text_ctx: int = 448) -> int:
 def _loops(segments: list[dict[str, Any]]) -> bool:
     """Whether a decode's result still repeats itself (some segment over :data:`LOOP_RATIO`)."""
     return any(float(seg.get("compression_ratio", 0.0)) > LOOP_RATIO for seg in segments)
+
+
+STUCK_UNIT = 4    # words: a run of at most this many said again and again is a decode stuck in a loop
+STUCK_TIMES = 4   # ... when it comes this many times in a row
+_WORD = re.compile(r"[\w']+")
+
+
+def _stuck(segments: list[dict[str, Any]], sample_len: int) -> bool:
+    """Whether a main decode whose text repeats itself is *stuck* (a loop of Whisper's),
+    not hearing speech that truly repeats: a run of one to :data:`STUCK_UNIT` words comes
+    :data:`STUCK_TIMES` times or more in a row ("find find find find ...", "41, 41, 41, 41"),
+    or the decode ran up to its token cap. A sentence said again in many voices ("Send the
+    contract to Ingrid ..." five times in 26 s, jfk.flac looped) repeats a longer unit and
+    is heard as it is."""
+    if sum(len(seg.get("tokens", ())) for seg in segments) >= sample_len:
+        return True
+    said = " ".join(str(seg["text"]) if "text" in seg else " ".join(str(w.get("word", "")) for w in seg.get("words", ()))
+                    for seg in segments)
+    words = _WORD.findall(said.casefold())
+    for n in range(1, STUCK_UNIT + 1):
+        for i in range(len(words) - n * STUCK_TIMES + 1):
+            unit = words[i:i + n]
+            if all(words[i + k * n:i + (k + 1) * n] == unit for k in range(1, STUCK_TIMES)):
+                return True
+    return False
 
 
 def decode_options(variant: DecodeVariant, seconds: float, n_text_ctx: int = 448) -> dict[str, Any]:
@@ -194,16 +220,18 @@ class WhisperTranscriber:
     def _main(self, audio: Any, prompt: str | None, offset: float, language: str | None) -> list[Cue]:
         """The main decode: greedy, temperature fallback only where whisper is unsure (log
         probability), not where the text repeats itself. A window whose greedy text repeats
-        over :data:`LOOP_RATIO` is heard again in two halves cut at its quietest point, each on
-        its own, down to :data:`MIN_PIECE` s; a shorter piece keeps its greedy text. Speech
-        that truly repeats (a sentence said three times in 30 s: jfk.flac looped, a corpus of
-        one wording in many voices) made whisper sample at rising temperatures up to 1.0, six
-        decodes ending in words nobody said ("... is Messenger you can fight"), which the
-        detector read as names; halves hold fewer repeats and are heard at temperature 0."""
+        over :data:`LOOP_RATIO` and is stuck in a loop (:func:`_stuck`) is heard again in two
+        halves cut at its quietest point, each on its own, down to :data:`MIN_PIECE` s; a
+        shorter piece keeps its greedy text. Speech that truly repeats (a sentence said three
+        times in 30 s: jfk.flac looped, a corpus of one wording in many voices) made whisper
+        sample at rising temperatures up to 1.0, six decodes ending in words nobody said ("...
+        is Messenger you can fight"), which the detector read as names; it is now heard at
+        temperature 0 as it is, not halved (halving it doubled tiny.en's work on the 10-minute
+        bench recording)."""
         seconds, ctx = len(audio) / 16000, self._model.dims.n_text_ctx
         segments = self._decode(audio, prompt, language,
                                 {**decode_options("main", seconds, ctx), "compression_ratio_threshold": None})
-        if not _loops(segments) or seconds < 2 * MIN_PIECE:
+        if not _loops(segments) or seconds < 2 * MIN_PIECE or not _stuck(segments, sample_len_for(seconds, ctx)):
             return _cues(segments, offset)
         cut = _quietest(audio)
         return [*self._main(audio[:cut], prompt, offset, language),
