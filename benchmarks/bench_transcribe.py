@@ -17,7 +17,10 @@ Prints one JSON object:
   length made of the leak corpus's clips (tests/fixtures/speech/leaks, looped) is
   guarded whole with verification (tiny.en transcript; base hearing the original and
   the release: both decodes, detection, bleeping), as a factor of real time, beside
-  bare Whisper tiny.en on the same file (30 s windows, nothing else) in the same run.
+  bare Whisper tiny.en on the same file (30 s windows, nothing else) in the same run;
+  ``decodes_bare`` and ``decodes_guard`` count every openai-whisper decode of each, per
+  model and search (tiny greedy, base greedy: the original's hearing and disputes, base
+  beam: the release's), with the seconds of audio decoded and the seconds it took.
 """
 
 from __future__ import annotations
@@ -154,6 +157,40 @@ def _meeting_recording(minutes: float, dest: Path) -> Path:
     return dest
 
 
+class _DecodeCount:
+    """Every openai-whisper decode of the run, per model and search (greedy or beam):
+    how many, over how many seconds of audio, in how many seconds (the profile of a guard)."""
+
+    def __init__(self) -> None:
+        from meetguard.audio import whisper_backend
+
+        self.tally: dict[str, dict[str, float]] = {}
+        self._cls = whisper_backend.WhisperTranscriber
+        self._orig = self._cls._decode
+        count = self
+
+        def counted(tx: Any, audio: Any, prompt: Any, language: Any, search: dict[str, Any]) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return count._orig(tx, audio, prompt, language, search)
+            finally:
+                model = Path(tx.model_path).name.split(".pt")[0]
+                key = f"{model} {'beam' if search.get('beam_size') else 'greedy'}"
+                row = count.tally.setdefault(key, {"decodes": 0, "audio_s": 0.0, "compute_s": 0.0})
+                row["decodes"] += 1
+                row["audio_s"] = round(row["audio_s"] + len(audio) / 16000, 1)
+                row["compute_s"] = round(row["compute_s"] + time.perf_counter() - t0, 1)
+
+        self._cls._decode = counted  # type: ignore[method-assign]
+
+    def take(self) -> dict[str, dict[str, float]]:
+        out, self.tally = self.tally, {}
+        return out
+
+    def close(self) -> None:
+        self._cls._decode = self._orig  # type: ignore[method-assign]
+
+
 def whole_guard(minutes: float) -> dict[str, Any]:
     """The whole guard of a ``minutes`` recording (both decodes) against bare tiny.en."""
     from meetguard import Guard, GuardOptions, Meeting
@@ -165,12 +202,14 @@ def whole_guard(minutes: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         rec = _meeting_recording(minutes, Path(tmp) / "meeting.wav")
         seconds = minutes * 60
+        counter = _DecodeCount()
         tx = get_transcriber("openai-whisper", "tiny.en")
         samples = _samples(rec)
         t0 = time.perf_counter()
         for start in range(0, len(samples), 30 * 16000):
             tx.transcribe(samples[start : start + 30 * 16000], offset=start / 16000)
         bare = time.perf_counter() - t0
+        bare_decodes = counter.take()
         (Path(tmp) / "policy.yaml").write_text(corpus_policy(manifest))
         guard = Guard.from_policy(Path(tmp) / "policy.yaml", GuardOptions(audit_path=Path(tmp) / "audit.jsonl"))
         guard.warm(audio=True)
@@ -185,10 +224,12 @@ def whole_guard(minutes: float) -> dict[str, Any]:
             outcome, refusal = "refused", {"code": exc.code, "reason": str(getattr(exc, "reason", "-"))}
         whole = time.perf_counter() - t0
         guard.close()
+        counter.close()
     return {"minutes": minutes, "bare_tiny_en_s": round(bare, 1), "bare_rtf": round(bare / seconds, 3),
             "guard_s": round(whole, 1), "guard_rtf": round(whole / seconds, 3),
             "guard_over_bare": round(whole / bare, 2), "decision": outcome, "refusal": refusal,
-            "decodes": "tiny.en (transcript) + base verify (original) + base verify (release)"}
+            "decodes": "tiny.en (transcript) + base verify (original) + base verify (release)",
+            "decodes_bare": bare_decodes, "decodes_guard": counter.take()}
 
 
 if __name__ == "__main__":
