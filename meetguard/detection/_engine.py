@@ -2,7 +2,8 @@
 
 One call scans a batch of text units: identical texts are scanned once, the
 regex finders run only where a cheap guard says they can match, and spaCy
-runs once over the whole batch with ``nlp.pipe`` (tok2vec + ner only). With
+runs once over the whole batch (``_nerpipe.pipe_docs``: ner only, its decode
+stepped with the GIL held). With
 ``workers > 0`` a process pool, each process holding its own loaded models,
 takes slices of the batch; the pool lives until :meth:`Detector.close`.
 """
@@ -27,6 +28,7 @@ from ._fr import drop_everyday, french_finder, french_ner_hit
 from ._fr_spoken import french_spoken_finder
 from ._hits import RANK_PLUGIN, Hit, resolve
 from ._ner import chunks, load_engine, ner_hits
+from ._nerpipe import pipe_docs
 from ._phones import DEFAULT_REGIONS
 from ._phones import warm as warm_phones
 from ._places import warm as warm_places
@@ -42,7 +44,6 @@ _WARM = (
     "SSN 123-45-6789, meet in London next Tuesday at 10:30, https://zoom.us/j/1234567890?pwd=abc",
     "five five five one two three four, john dot smith at example dot com, IP 192.168.1.20, 42 years old",
 )
-_BATCH = 512
 _PARALLEL_MIN_UNITS = 64
 
 
@@ -153,7 +154,7 @@ class _Engine:
         if not jobs:
             return
         texts = (piece for _, _, piece in jobs)
-        for (i, off, piece), doc in zip(jobs, self.nlp.pipe(texts, batch_size=_BATCH)):
+        for (i, off, piece), doc in zip(jobs, pipe_docs(self.nlp, texts)):
             text = uniq[i][0]
             if piece != text[off:off + len(piece)]:  # read in lower case (same offsets)
                 text = text[:off] + piece + text[off + len(piece):]
