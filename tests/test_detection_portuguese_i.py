@@ -4,6 +4,8 @@ so the English detector reads it: "eu também" was redacted as a LOCATION."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from meetguard.detection import Detector, Roster, TextUnit
@@ -37,17 +39,45 @@ def test_the_floor_rule_needs_portuguese_beside_eu() -> None:
     assert portuguese_i(["eu"], "", " não sei") and portuguese_i(["que", "eu"])
 
 
-@pytest.mark.models
-def test_the_detector_keeps_the_eu_and_leaves_the_portuguese_i() -> None:
+@pytest.fixture(scope="module")
+def detector() -> Iterator[Detector]:
     det = Detector(plugins=False)
-    try:
-        texts = PRONOUN + UNION
-        found = det.detect([TextUnit(t) for t in texts], Roster())
-        for text, fs in zip(texts, found, strict=True):
-            eu = [f for f in fs if text[f.start:f.end].casefold() == "eu"]
-            if text in PRONOUN:
-                assert fs == [], (text, fs)
-            else:
-                assert [f.entity_type for f in eu] == ["LOCATION"], (text, fs)
-    finally:
-        det.close()
+    yield det
+    det.close()
+
+
+@pytest.mark.models
+def test_the_detector_keeps_the_eu_and_leaves_the_portuguese_i(detector: Detector) -> None:
+    texts = PRONOUN + UNION
+    found = detector.detect([TextUnit(t) for t in texts], Roster())
+    for text, fs in zip(texts, found, strict=True):
+        eu = [f for f in fs if text[f.start:f.end].casefold() == "eu"]
+        if text in PRONOUN:
+            assert fs == [], (text, fs)
+        else:
+            assert [f.entity_type for f in eu] == ["LOCATION"], (text, fs)
+
+
+@pytest.mark.models
+def test_the_detector_reads_the_union_as_the_eu_in_a_speech_on_the_eu(detector: Detector) -> None:
+    texts = ["this clearly is a central challenge for the union and for the european investment bank",
+             "the union rep said we strike friday"]
+    a, b = detector.detect([TextUnit(t, spoken=True) for t in texts], Roster())
+    assert any(f.entity_type == "LOCATION" and f.start <= texts[0].index("union") < f.end for f in a), a
+    assert not any("union" in texts[1][f.start:f.end] for f in b), b
+
+@pytest.mark.parametrize(("text", "union"), [
+    ("the objectives of the union and of the eu", True),
+    ("the union is for example supporting member states", True),
+    ("fraud against the union's financial interests, the commission said", True),
+    ("in the union. brussels must act", True),
+    ("the union rep said we strike friday", False),
+    ("the state of the union address in europe", False),
+    ("the unions of europe", False),
+    ("the union-wide rules of the eu", False),
+    ("we met the union and the city council", False),
+])
+def test_the_union_is_the_eu_only_where_the_text_speaks_of_the_eu(text: str, union: bool) -> None:
+    """'the union' in a text naming the EU's own words is the EU; a trade union is no place."""
+    got = [text[h.start:h.end] for h in find_places(text)]
+    assert ("union" in got) is union

@@ -220,6 +220,31 @@ def _full_names(text: str, low: str) -> list[Hit]:
 def _known_names(text: str, low: str, apostrophe: bool = True) -> list[Hit]:
     """Surnames and first names of name_words.txt where only people stand ("who is obama");
     ``apostrophe``: ``low`` holds "'s" or "’s" (else no possessive can match)."""
-    return [_hit(text, m.start(1), m.end(1) - 2 * m.group(1).endswith(("'s", "’s")))
+    return [_hit(text, m.start(1), _slot_surname(low, m) if rx is _PERSON_SLOT else
+                 m.end(1) - 2 * m.group(1).endswith(("'s", "’s")))
             for rx in ((_PERSON_SLOT, _SURNAME_FIRST, _ANY_POSSESSIVE) if apostrophe else (_PERSON_SLOT, _SURNAME_FIRST))
             for m in rx.finditer(low) if _known_name(m.group(1))]
+
+
+# "who is tom hanks", "how old is bill gates?", "the wife of will smith's": after a question or
+# relation slot, a first name and one more word that ends the utterance (or a possessive, or a
+# clause) is the surname, whatever dictionary also holds it; "who is tom going with", "how old is
+# jack exactly", "who is tom now" keep the first name alone
+_QUESTION_SLOT = re.compile(r"(?:who\s+(?:is|was)|how\s+(?:old|tall|rich)\s+is|\s+of|married\s+to)\s+$")
+_LAST_WORD = re.compile(rf"\s+({_WORD})(?:['’]s\b|(?=\s*(?:[?.!,;:]|$)))")
+
+
+def _slot_surname(low: str, m: re.Match[str]) -> int:
+    """Where the name of a _PERSON_SLOT match ends: the first name's end, or its surname's."""
+    end = m.end(1) - 2 * m.group(1).endswith(("'s", "’s"))
+    if end != m.end(1) or not _is_first(m.group(1)) or not _QUESTION_SLOT.search(low, 0, m.start(1)):
+        return end
+    nxt = _LAST_WORD.match(low, end)
+    if nxt is None or nxt.group(1).endswith(("ly", "ing", "ed")) or not _surname_after_slot(nxt.group(1)):
+        return end
+    return nxt.end(1)
+
+
+def _surname_after_slot(word: str) -> bool:
+    return _surname(word) and word not in ROLE_WORDS and word not in _KIN and word not in _IMPERATIVES \
+        and not is_place(word.title()) and not place_word(word)

@@ -239,7 +239,18 @@ def find_lower_places(text: str) -> list[Hit]:
     for m in _CUED_LOWER.finditer(text):   # "in turkey", "to paris": an everyday name after a place's cue
         if m.group(1) in _place_names()[1]:
             hits.append(Hit(m.start(1), m.end(1), "LOCATION", 0.5, m.group(1), RANK_NER - 1))
+    if "the union" in text and _EU_CONTEXT.search(text):
+        hits += [Hit(m.start(1), m.end(1), "LOCATION", 0.5, "union", RANK_NER - 1) for m in _THE_UNION.finditer(text)]
     return hits
+
+
+# "the union" in a text about the European Union is the EU ("the objectives of the union", "in
+# the union", "the union's financial interests"); a trade union or "the state of the union" is
+# not, so the text must name the EU's own words: "european", "eu", "member states", "the
+# commission", "treaty", ... (not "council" or "parliament" alone: a city has both)
+_EU_CONTEXT = re.compile(r"\b(?:european|europe|eu|euro|eurozone|member\s+states?|commission|commissioner|treaty|"
+                         r"treaties|eib|brussels|strasbourg|rapporteurs?|meps?|schengen)\b")
+_THE_UNION = re.compile(r"(?<!state of )\bthe\s+(union)(?=['’]s\b|\b)(?!['’-]\w\w)")
 
 
 # the words before a name that make an everyday word a place: "in turkey", "to china", "from nice"
