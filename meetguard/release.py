@@ -78,16 +78,14 @@ class AudioCheck:
     values: Sequence[str]
     heard: Callable[[str], list[str]]
     prompt: str
-    # the cues heard in a window of the release (its hearing copy's path, its bleep windows) -> the same cues with
-    # the names only the verification decode heard settled (audio/disputes.py)
+    # the release's whole hearing, the one text the check reads (its hearing copy's path, its bleep windows) -> the
+    # same cues with the names only the verification decode heard settled (audio/disputes.py), on that text
     settle: Callable[[list[Cue], Path, Sequence[tuple[float, float]]], list[Cue]] | None = None
 
 
-def _settled(check: AudioCheck, heard: dict[int, list[Cue]], copy: Path,
-             windows: Sequence[tuple[float, float]]) -> dict[int, list[Cue]]:
-    if check.settle is None:
-        return heard
-    return {k: check.settle(cues, copy, windows) for k, cues in heard.items()}
+def _settled(check: AudioCheck, cues: list[Cue], copy: Path, windows: Sequence[tuple[float, float]]) -> list[Cue]:
+    """The release's hearing settled on the unit :func:`check_heard` reads: all of it, joined."""
+    return cues if check.settle is None else check.settle(cues, copy, windows)
 
 
 REPAIRS = 3   # rounds of repair before a release the verification decode still hears a value in is refused
@@ -120,9 +118,8 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
     heard: dict[int, list[Cue]] = {}
     for round_ in range(REPAIRS + 1):
         copy = hearing_copy(spool, windows, mode, ears, rec.stem)
-        heard.update(_settled(check, hear_on_grid(copy, check.transcriber, check.prompt, grid, changed),
-                              copy, windows))
-        cues = heard_release(grid, heard, original)
+        heard.update(hear_on_grid(copy, check.transcriber, check.prompt, grid, changed))
+        cues = _settled(check, heard_release(grid, heard, original), copy, windows)
         try:
             check_heard(" ".join(c.text for c in cues), values, check.heard, rec.stem)
             return windows

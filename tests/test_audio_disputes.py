@@ -267,3 +267,68 @@ def test_a_hearing_that_is_the_prompts_names_is_heard_again_unprompted() -> None
     assert settle(one, [found[0][:1]], transcript, lambda a, b: plain, _find, []) == one
     said = script_cues([(0.0, 9.0, "Ingrid Solberg, Priya Nair, Marta Lind will call")])
     assert settle(said, found, transcript, lambda a, b: plain, _find, []) == said
+
+
+# -- the unit the release check reads (mixed_email_phone, kokoro-kumo) ---------------------------
+
+_ROSTER = {"Ingrid Solberg": "ingrid", "Priya Nair": "priya"}
+
+
+def _context_detect(texts: list[str]) -> list[list[Finding]]:
+    """A detector that reads context as the NER does: a roster member's name, and a capitalised
+    word after "I'm" (base's unprompted "I'm" / "Occult" for "or call", a PERSON only once joined)."""
+    out = []
+    for text in texts:
+        found = [Finding(m.start(), m.end(), "PERSON", 1.0, m.group().casefold(), pid)
+                 for name, pid in _ROSTER.items() for m in re.finditer(re.escape(name), text)]
+        found += [Finding(m.start(1), m.end(1), "PERSON", 0.85, m.group(1).casefold())
+                  for m in re.finditer(r"\bI'm ([A-Z][a-z]+)", text)]
+        out.append(sorted(found, key=lambda f: f.start))
+    return out
+
+
+def _wav(path: Path, seconds: float = 5.0) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.zeros(int(seconds * 16000), dtype=np.int16).tobytes())
+    return path
+
+
+@pytest.mark.parametrize(("before", "plain", "stands"), [
+    ([], [(1.2, 1.8, "I'm"), (2.0, 3.6, "Occult.")], True),      # a name in the joined text: it stands
+    ([(0.0, 0.5, "I'm")], [(2.0, 3.6, "Occult.")], True),        # "I'm" in the cue before it
+    ([], [(1.2, 1.8, "I'm"), (2.0, 3.6, "on call.")], False),    # no name anywhere: the re-hearing replaces it
+])
+def test_the_release_is_settled_on_the_text_its_check_reads(
+        tmp_path: Path, before: list[tuple[float, float, str]], plain: list[tuple[float, float, str]],
+        stands: bool) -> None:
+    """base heard mixed_email_phone's release (mostly bleeps) as its prompt's names, and unprompted as
+    "I'm" / "Occult": no name in either cue alone, a PERSON in the joined text the release check reads.
+    Settled cue by cue, the re-hearing replaced the names and the check then refused the release; the
+    settling now reads that same text, so what it leaves is what the check finds (or not)."""
+    from meetguard.audio.disputes import release_settler
+
+    main_cues = script_cues(MAIN)
+    transcript = transcript_of(main_cues, _find(main_cues))
+    ears = FakeTranscriber(verify_script=before + plain)
+    settled = release_settler(transcript, ears, "verify", _context_detect, lambda f: True, [])
+    cues = script_cues([*before, (1.0, 3.8, "Ingrid Solberg, Priya Nair.")])
+    out = settled(cues, _wav(tmp_path / "heard.wav"), [])
+    assert (out == cues) is stands
+    if not stands:
+        assert [c.text for c in out] == [t for _a, _b, t in before + plain]
+    # the check reads the one joined text: a name there only where the settling let one stand
+    assert bool(_context_detect([" ".join(c.text for c in out)])[0]) is stands
+
+
+def test_joined_findings_are_split_onto_their_cues() -> None:
+    from meetguard.audio.disputes import joined_findings
+
+    cues = script_cues([(0.0, 1.0, "so I'm"), (1.0, 2.0, "Occult here")])
+    found = joined_findings(cues, _context_detect)
+    assert [[(f.start, f.end) for f in unit] for unit in found] == [[], [(0, 6)]]
+    assert cues[1].text[found[1][0].start:found[1][0].end] == "Occult"
+    across = joined_findings(script_cues([(0.0, 1.0, "Ingrid"), (1.0, 2.0, "Solberg, hi")]), _context_detect)
+    assert [[(f.start, f.end) for f in unit] for unit in across] == [[(0, 6)], [(0, 7)]]

@@ -48,16 +48,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .._errors import VerificationError
 from .._model import Cue, Finding
 from .backend import SAMPLE_RATE, DecodeVariant, Transcriber, accepts_variant
 from .fragments import Fragments, fragment_spans, fragments_of
-from .second import Hearing, hearing_of
+from .second import Hearing, findings_of, hearing_of
 
-__all__ = ["MARGIN", "Transcript", "rehear_from", "release_settler", "settle", "settle_hearing",
+__all__ = ["MARGIN", "Transcript", "joined_findings", "rehear_from", "release_settler", "settle", "settle_hearing",
            "transcript_of"]
 
 Window = tuple[float, float]
@@ -177,16 +177,37 @@ def _echo(cue: Cue, unit: Sequence[Finding]) -> bool:
                for m in re.finditer(r"[^\W\d_]+", cue.text))
 
 
+def joined_findings(cues: Sequence[Cue], find: Callable[[list[str]], list[list[Finding]]]) -> list[list[Finding]]:
+    """``find`` over the cues' texts joined by single spaces (the one text the release check
+    reads, :func:`meetguard.release.check_heard`), each finding split onto the cues it lies in
+    (a name heard across two cues, "I'm" / "Occult", is a piece of it in each)."""
+    out: list[list[Finding]] = [[] for _ in cues]
+    if not cues:
+        return out
+    found = find([" ".join(c.text for c in cues)])[0]
+    pos = 0
+    for k, cue in enumerate(cues):
+        a, b = pos, pos + len(cue.text)
+        out[k] = [replace(f, start=max(f.start, a) - a, end=min(f.end, b) - a)
+                  for f in found if f.start < b and f.end > a]
+        pos = b + 1
+    return out
+
+
 def settle(cues: Sequence[Cue], findings: Sequence[Sequence[Finding]], main: Transcript, rehear: Rehear,
            find: Callable[[list[Cue]], list[list[Finding]]], known: Iterable[str],
-           quiet: Sequence[Window] = ()) -> list[Cue]:
+           quiet: Sequence[Window] = (), joined: bool = False) -> list[Cue]:
     """``cues`` (a verification hearing, with its ``findings``), each cue with a disputed
     finding heard again by ``rehear`` and replaced by that hearing unless it confirms the
     name (``find``: a hearing's findings; the module doc). ``quiet``: windows silent in
-    what was heard (a release's bleeps), no part of any finding's span."""
+    what was heard (a release's bleeps), no part of any finding's span. ``joined``: ``find``
+    reads all the cues as one text (the release check's unit): a re-hearing is then judged
+    in its place among the other cues, the settled ones before it and the rest after it."""
     frags = fragments_of(known)
     out: list[Cue] = []
-    for cue, unit in zip(cues, findings, strict=True):
+    found = list(findings)
+    for k, cue in enumerate(cues):
+        unit = found[k]
         echo = _echo(cue, unit)
         audible = [(f, _audible(span, quiet)) for f, span in _spans(cue, unit)]
         spans = [(cue.start, cue.end)] if echo else [
@@ -199,10 +220,14 @@ def settle(cues: Sequence[Cue], findings: Sequence[Sequence[Finding]], main: Tra
         except VerificationError:      # its decode looped: the name stands
             out.append(cue)
             continue
-        names = [(a, b) for c, unit2 in zip(again, find(again), strict=True) for _f, (a, b) in _spans(c, unit2)
+        whole = find([*out, *again, *cues[k + 1:]]) if joined else []
+        heard = whole[len(out):len(out) + len(again)] if joined else find(again)
+        names = [(a, b) for c, unit2 in zip(again, heard, strict=True) for _f, (a, b) in _spans(c, unit2)
                  if echo or not any(x < b and a < y for x, y in main.found)]   # not a value the transcript has
         confirmed = any(a - _PAD < span[1] and span[0] < b + _PAD for a, b in names for span in spans)
         out.extend([cue] if confirmed else again)
+        if joined and not confirmed:        # the cues after it are read after the new hearing now
+            found[k + 1:] = whole[len(out):]
     return out
 
 
@@ -240,11 +265,22 @@ def release_settler(main: Transcript, transcriber: Transcriber, variant: DecodeV
     """What the release's verification applies to the cues it heard in ``path`` (the
     release's hearing copy, silent in the bleep windows ``quiet``): the same settling, the
     re-hearing taken from ``path``."""
-    def find(heard: list[Cue]) -> list[list[Finding]]:
-        return hearing_of(heard, detect, redacts, known).findings
+    heard: dict[tuple[object, ...], list[Cue]] = {}
+
+    def find(cues: list[Cue]) -> list[list[Finding]]:
+        return joined_findings(cues, lambda texts: findings_of(texts, detect, redacts, known))
 
     def settled(cues: list[Cue], path: Path, quiet: Sequence[Window]) -> list[Cue]:
         if not cues:
             return cues
-        return settle(cues, find(cues), main, rehear_from(path, transcriber, variant), find, known, quiet)
+        plain = rehear_from(path, transcriber, variant)
+
+        def rehear(start: float, end: float) -> list[Cue]:
+            # the hearing copy's samples there depend only on the bleeps near: heard once per repair state
+            near = tuple(w for w in quiet if w[0] < end + MARGIN and w[1] > start - MARGIN)
+            key = (start, end, near)
+            if key not in heard:
+                heard[key] = plain(start, end)
+            return heard[key]
+        return settle(cues, find(cues), main, rehear, find, known, quiet, joined=True)
     return settled

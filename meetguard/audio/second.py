@@ -29,7 +29,7 @@ from .fragments import fragment_spans, fragments_of
 from .transcribe import transcribe_audio
 from .whole import complete_document
 
-__all__ = ["Hearing", "check_agreement", "hear_original", "hearing_of", "other_windows", "value_times"]
+__all__ = ["Hearing", "check_agreement", "findings_of", "hear_original", "hearing_of", "other_windows", "value_times"]
 
 Window = tuple[float, float]
 # Two decodes' spans of one value this close (seconds) are one mention heard by both: over
@@ -64,17 +64,25 @@ def hearing_of(cues: list[Cue], detect: Callable[[list[str]], list[list[Finding]
     """The :class:`Hearing` of ``cues`` (:func:`hear_original`'s findings, from its decode's
     cues; :mod:`.disputes` calls it again after a disputed cue was heard again)."""
     texts = [c.text for c in cues]
+    found = findings_of(texts, detect, redacts, known)
+    values = {f.normalized for unit in found for f in unit if f.entity_type != "FRAGMENT"}
+    values |= {texts[k][f.start:f.end] for k, unit in enumerate(found) for f in unit if f.entity_type != "FRAGMENT"}
+    return Hearing(cues, found, frozenset(v for v in values if v.strip()))
+
+
+def findings_of(texts: list[str], detect: Callable[[list[str]], list[list[Finding]]],
+                redacts: Callable[[Finding], bool], known: Iterable[str]) -> list[list[Finding]]:
+    """What :func:`hearing_of` finds in each of ``texts``: what the rules redact, made whole,
+    and the pieces of ``known``."""
     found = [[f for f in unit if redacts(f)] for unit in detect(texts)] if texts else []
     found = complete_document(texts, found, lambda _f: True)
-    values = {f.normalized for unit in found for f in unit}
-    values |= {texts[k][f.start:f.end] for k, unit in enumerate(found) for f in unit}
     frags = fragments_of(known)
     for k, text in enumerate(texts):
         for s, e in fragment_spans(text, frags):
             if all(f.end <= s or f.start >= e for f in found[k]):
                 found[k].append(Finding(s, e, "FRAGMENT", 1.0, text[s:e]))
         found[k].sort(key=lambda f: (f.start, f.end))
-    return Hearing(cues, found, frozenset(v for v in values if v.strip()))
+    return found
 
 
 def value_times(cues: Sequence[Cue], findings: Sequence[Sequence[Finding]]) -> dict[str, list[Window]]:
