@@ -82,3 +82,14 @@ def test_repairs_are_bounded_and_a_value_still_heard_refuses(tmp_path: Path) -> 
                              AudioCheck(ears, ["5550143"], lambda text: [], "M."), None)
     assert err.value.reason == "value_heard_again"
     assert len(ears.calls) == REPAIRS + 1
+
+
+def test_a_value_heard_as_everyday_words_is_no_leak_by_itself() -> None:
+    """A value as the verification heard it that is only everyday words ("for": a card's
+    "four" heard as a homophone) is not found again in every "for" of the release, which
+    no repair could place; a name and a number are still found."""
+    from meetguard.audio.verify import heard_again
+
+    assert not heard_again("thanks for the card number, see you for lunch", ["for", "it"])
+    assert heard_again("send it to ingrid today", ["for", "Ingrid"])
+    assert heard_again("call five five five zero one four three", ["for", "5550143"])

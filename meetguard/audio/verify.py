@@ -80,8 +80,11 @@ def _digit_runs(tokens: Sequence[str]) -> list[str]:
 def heard_again(heard_text: str, values: Sequence[str]) -> bool:
     """True when any of ``values`` occurs, normalised, in ``heard_text``, or any piece of
     one (a name word, a word of an email's local part or domain, 3+ digits of a number:
-    :mod:`meetguard.audio.fragments`)."""
-    from .fragments import fragments_of, heard_fragment
+    :mod:`meetguard.audio.fragments`). A value whose words are all everyday words (the
+    verification's hearing of a card as "fine fine for for", its value as heard "for") is
+    matched by its pieces only, like any value: "for" anywhere is no leak, and no bleep
+    could place it (the 10-minute bench recording was refused on it after its repairs)."""
+    from .fragments import _everyday, fragments_of, heard_fragment
 
     if heard_fragment(heard_text, fragments_of(values)):
         return True
@@ -94,8 +97,8 @@ def heard_again(heard_text: str, values: Sequence[str]) -> bool:
                 return True
             continue
         want = normalise_tokens(value)
-        if not want:
-            continue
+        if not want or all(_everyday(t) for t in want):   # a value as heard that is only "for" or "it"
+            continue                                     # (a digit's homophone, a word beside a value)
         n = len(want)
         if any(tokens[i : i + n] == want for i in range(len(tokens) - n + 1)):
             return True
