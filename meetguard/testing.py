@@ -14,6 +14,7 @@ Each fake takes ``fail=`` an exception to raise on use, to test failing stages.
 from __future__ import annotations
 
 import re
+import wave
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from .detection import Roster, TextUnit
 
 __all__ = ["FakeDetector", "FakeTranscriber", "MemoryAuditSink", "guard_factory", "lines_still_heard",
-           "script_cues"]
+           "script_cues", "tone_wav"]
 
 SAMPLE_RATE = 16000
 
@@ -48,6 +49,23 @@ def script_cues(script: Sequence[tuple[float, float, str]]) -> list[Cue]:
         cues.append(Cue(index=len(cues), start=start, end=end, speaker=None,
                         text=" ".join(tokens), words=words))
     return cues
+
+
+def tone_wav(path: Path, seconds: float, quiet_every: float | None = None) -> np.ndarray:
+    """Write a 220 Hz tone of ``seconds`` to ``path`` (16 kHz mono 16-bit WAV), the stand-in
+    speech of the audio fakes, and return its int16 samples. With ``quiet_every`` the last
+    0.5 s of every ``quiet_every`` s is silent (the quiet points where windows are cut)."""
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    tone = np.sin(2 * np.pi * 220 * t) * 8000
+    if quiet_every is not None:
+        tone[(t % quiet_every) > quiet_every - 0.5] = 0.0
+    samples = tone.astype(np.int16)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(samples.tobytes())
+    return samples
 
 
 def lines_still_heard(source: np.ndarray, samples: np.ndarray, offset: float,

@@ -19,6 +19,7 @@ from meetguard.testing import (
     MemoryAuditSink,
     lines_still_heard,
     script_cues,
+    tone_wav,
 )
 
 _TOKEN = r"[<\[][A-Z_]+(?:_\d+)?[>\]]"
@@ -60,12 +61,7 @@ def test_words_whose_middle_is_bleeped_are_replaced_and_tokens_kept() -> None:
 
 
 def _wav(path: Path, seconds: float = 6.0) -> Path:
-    t = np.arange(int(seconds * 16000)) / 16000
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes((np.sin(2 * np.pi * 220 * t) * 8000).astype(np.int16).tobytes())
+    tone_wav(path, seconds)
     return path
 
 

@@ -6,7 +6,6 @@ an ear that hears a line only where the audio under it is still the source's."""
 from __future__ import annotations
 
 import itertools
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -17,21 +16,12 @@ from meetguard._model import AudioInput, Finding
 from meetguard.audio.grid import grid_of, heard_release, touched
 from meetguard.audio.second import Hearing
 from meetguard.release import AudioCheck, build_redacted_audio
-from meetguard.testing import FakeTranscriber, lines_still_heard, script_cues
+from meetguard.testing import FakeTranscriber, lines_still_heard, script_cues, tone_wav
 
 
 def _wav(path: Path, seconds: float = 75.0) -> np.ndarray:
     """A tone with a pause every 10 s (the windows' quiet points)."""
-    t = np.arange(int(seconds * 16000)) / 16000
-    tone = np.sin(2 * np.pi * 220 * t) * 8000
-    tone[(t % 10.0) > 9.5] = 0.0
-    src = tone.astype(np.int16)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(src.tobytes())
-    return src
+    return tone_wav(path, seconds, quiet_every=10.0)
 
 
 class _Ears(FakeTranscriber):

@@ -7,7 +7,6 @@ line only where the audio under it is still the source's."""
 
 from __future__ import annotations
 
-import wave
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,20 +16,13 @@ import pytest
 from meetguard import VerificationError
 from meetguard._model import AudioInput, Cue, Finding
 from meetguard.release import REPAIRS, AudioCheck, build_redacted_audio
-from meetguard.testing import FakeTranscriber, lines_still_heard, script_cues
+from meetguard.testing import FakeTranscriber, lines_still_heard, script_cues, tone_wav
 
 Line = tuple[float, float, str]
 
 
 def _wav(path: Path, seconds: float = 20.0) -> np.ndarray:
-    t = np.arange(int(seconds * 16000)) / 16000
-    src = (np.sin(2 * np.pi * 220 * t) * 8000).astype(np.int16)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(src.tobytes())
-    return src
+    return tone_wav(path, seconds)
 
 
 class _Uncovering(FakeTranscriber):

@@ -5,7 +5,6 @@ so one mishearing is modelled exactly."""
 
 from __future__ import annotations
 
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from meetguard import Guard, GuardOptions, Meeting, VerificationError
 from meetguard._model import Cue
 from meetguard.audio.backend import accepts_variant
 from meetguard.audio.verify import verify_redacted
-from meetguard.testing import FakeDetector, FakeTranscriber, MemoryAuditSink
+from meetguard.testing import FakeDetector, FakeTranscriber, MemoryAuditSink, tone_wav
 
 POLICY = """\
 version: 1
@@ -44,12 +43,7 @@ MISHEARD = "call me on 555 O123 please"      # the main decode heard a letter O
 
 
 def _wav(path: Path, seconds: float = 4.0) -> Path:
-    t = np.arange(int(seconds * 16000)) / 16000
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes((np.sin(2 * np.pi * 220 * t) * 8000).astype(np.int16).tobytes())
+    tone_wav(path, seconds)
     return path
 
 

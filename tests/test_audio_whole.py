@@ -17,7 +17,13 @@ from meetguard.audio.second import check_agreement
 from meetguard.audio.verify import heard_again
 from meetguard.audio.whole import complete_document
 from meetguard.detection._spoken import find_spoken_emails
-from meetguard.testing import FakeDetector, FakeTranscriber, MemoryAuditSink, lines_still_heard
+from meetguard.testing import (
+    FakeDetector,
+    FakeTranscriber,
+    MemoryAuditSink,
+    lines_still_heard,
+    tone_wav,
+)
 
 
 def _phone(text: str, value: str) -> Finding:
@@ -145,12 +151,7 @@ participants:
 
 
 def _wav(path: Path, seconds: float = 6.0) -> Path:
-    t = np.arange(int(seconds * 16000)) / 16000
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes((np.sin(2 * np.pi * 220 * t) * 8000).astype(np.int16).tobytes())
+    tone_wav(path, seconds)
     return path
 
 
