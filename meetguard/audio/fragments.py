@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from ..detection._spoken import STREET_TYPES
 
-__all__ = ["Fragments", "fragment_spans", "fragments_of", "heard_fragment"]
+__all__ = ["Fragments", "everyday", "fragment_spans", "fragments_of", "heard_fragment"]
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+")
 _DIGIT_WORDS = {
@@ -102,7 +102,8 @@ def _french_digits(value: str) -> str | None:
     return "".join(c for c in form if c.isdigit()) if _is_number(form) else None
 
 
-def _everyday(word: str) -> bool:
+def everyday(word: str) -> bool:
+    """An everyday word (a stop word), never alone a piece of a value."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
     return word in STOP_WORDS
@@ -186,7 +187,7 @@ def fragment_spans(text: str, frags: Fragments) -> list[tuple[int, int]]:
     if frags.words:
         for m in _WORD.finditer(text):
             low = m.group().casefold()
-            if low in frags.words and (m.group()[0].isupper() or not _everyday(low)):
+            if low in frags.words and (m.group()[0].isupper() or not everyday(low)):
                 spans.append((m.start(), m.end()))
     if frags.numbers:
         spans += [(s, e) for s, e, run in _digit_runs(text) if _shares_digits(run, frags.numbers)]

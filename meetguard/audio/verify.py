@@ -84,7 +84,7 @@ def heard_again(heard_text: str, values: Sequence[str]) -> bool:
     verification's hearing of a card as "fine fine for for", its value as heard "for") is
     matched by its pieces only, like any value: "for" anywhere is no leak, and no bleep
     could place it (the 10-minute bench recording was refused on it after its repairs)."""
-    from .fragments import _everyday, fragments_of, heard_fragment
+    from .fragments import everyday, fragments_of, heard_fragment
 
     if heard_fragment(heard_text, fragments_of(values)):
         return True
@@ -97,7 +97,7 @@ def heard_again(heard_text: str, values: Sequence[str]) -> bool:
                 return True
             continue
         want = normalise_tokens(value)
-        if not want or all(_everyday(t) for t in want):   # a value as heard that is only "for" or "it"
+        if not want or all(everyday(t) for t in want):   # a value as heard that is only "for" or "it"
             continue                                     # (a digit's homophone, a word beside a value)
         n = len(want)
         if any(tokens[i : i + n] == want for i in range(len(tokens) - n + 1)):

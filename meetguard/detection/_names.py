@@ -107,7 +107,7 @@ def _surname(word: str | None) -> bool:
 
 def _known_name(word: str) -> bool:
     """A first name or surname of name_words.txt that is no everyday word and no place."""
-    word = word[:-2] if word.endswith(("'s", "’s")) else word
+    word = word[:-2] if word.endswith(_POSSESSIVE_S) else word
     return name_word(word) and _surname(word) and word not in _KIN and not is_place(word.title())
 
 
@@ -198,7 +198,7 @@ def lower_names(text: str) -> list[Hit]:
 def _surname_after(word: str | None) -> bool:
     """A word after a first name that is its surname: a name word or a word no dictionary holds
     ("tom hanks" aside: "hanks" is a dictionary word), never a place ("austin texas")."""
-    word = word[:-2] if word is not None and word.endswith(("'s", "’s")) else word
+    word = word[:-2] if word is not None and word.endswith(_POSSESSIVE_S) else word
     return word is not None and word.isalpha() and _surname(word) and word not in ROLE_WORDS \
         and (_known_name(word) or not english(word)) and not is_place(word.title()) and not place_word(word)
 
@@ -213,7 +213,7 @@ def _full_names(text: str, low: str) -> list[Hit]:
         first, last = m.group(1), m.group(2)
         if _is_first(first) and first not in EVERYDAY and not is_place(first.title()) and not place_word(first) \
                 and _surname_after(last):
-            hits.append(_hit(text, m.start(1), m.end(2) - 2 * last.endswith(("'s", "’s"))))
+            hits.append(_hit(text, m.start(1), m.end(2) - 2 * last.endswith(_POSSESSIVE_S)))
     return hits
 
 
@@ -221,7 +221,7 @@ def _known_names(text: str, low: str, apostrophe: bool = True) -> list[Hit]:
     """Surnames and first names of name_words.txt where only people stand ("who is obama");
     ``apostrophe``: ``low`` holds "'s" or "’s" (else no possessive can match)."""
     return [_hit(text, m.start(1), _slot_surname(low, m) if rx is _PERSON_SLOT else
-                 m.end(1) - 2 * m.group(1).endswith(("'s", "’s")))
+                 m.end(1) - 2 * m.group(1).endswith(_POSSESSIVE_S))
             for rx in ((_PERSON_SLOT, _SURNAME_FIRST, _ANY_POSSESSIVE) if apostrophe else (_PERSON_SLOT, _SURNAME_FIRST))
             for m in rx.finditer(low) if _known_name(m.group(1))]
 
@@ -236,7 +236,7 @@ _LAST_WORD = re.compile(rf"\s+({_WORD})(?:['’]s\b|(?=\s*(?:[?.!,;:]|$)))")
 
 def _slot_surname(low: str, m: re.Match[str]) -> int:
     """Where the name of a _PERSON_SLOT match ends: the first name's end, or its surname's."""
-    end = m.end(1) - 2 * m.group(1).endswith(("'s", "’s"))
+    end = m.end(1) - 2 * m.group(1).endswith(_POSSESSIVE_S)
     if end != m.end(1) or not _is_first(m.group(1)) or not _QUESTION_SLOT.search(low, 0, m.start(1)):
         return end
     nxt = _LAST_WORD.match(low, end)

@@ -212,15 +212,11 @@ _PT_BESIDE_I = frozenset([
     "hoje", "ontem", "aqui", "agora"])
 
 
-def _pt_beside_i() -> frozenset[str]:
-    return _PT_BESIDE_I
-
-
 def portuguese_i(words: list[str], before: str = "", after: str = "") -> bool:
     """Rule foreign-word on "eu": the words (lower case, "eu" among them) are "eu" and Portuguese
     words beside it, at least one of them in the span or right before or after it ("eu também",
     "que eu", "eu" of "eu não sei"); "the eu must act", "eu citizens" stay the EU."""
-    pt = _pt_beside_i()
+    pt = _PT_BESIDE_I
     if "eu" not in words or not all(w == "eu" or w in pt for w in words):
         return False
     if any(w in pt for w in words):
