@@ -406,7 +406,13 @@ def release(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOutcome,
         bleeped: list[tuple[float, float]] = []
         if spec.audio != "drop":   # first: what is bleeped in the sound goes from the transcript too
             wav = _release_audio(stages, run, spec, outcome, d, original, rec, rules, bleeped)
-            transcript = unsay_bleeped(transcript, bleeped, getattr(rules.operator, "form", None))
+        elif rules.entities:       # no sound: what the main decode garbled after a value's cue (audio/unsure.py)
+            from .audio.unsure import unsure_windows
+
+            bleeped = unsure_windows([c for c in original.items if isinstance(c, Cue)],
+                                     [outcome.cue_findings.get((d, k), []) for k, c in enumerate(original.items)
+                                      if isinstance(c, Cue)])
+        transcript = unsay_bleeped(transcript, bleeped, getattr(rules.operator, "form", None))
         audio.update(build_transcript_outputs(rec.stem, transcript))
         if wav is not None:
             name = f"{rec.stem}.redacted.wav"
@@ -466,9 +472,10 @@ def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOu
         check = AudioCheck(ears, values,
                            _silence_checked(lambda text: _heard_values(stages, run, rules, lang, text),
                                             silenced, cues, f"audio {run.meeting.audio.index(rec) + 1}"),
-                           prompt, release_settler(main, ears, "verify", detect, redacts, values))
+                           prompt, release_settler(main, ears, "verify", detect, redacts, values),
+                           distrust=bool(rules.entities))
     data = build_redacted_audio(rec, cues, per_cue, spec.audio, check, second,  # type: ignore[arg-type]
-                                bleeped)
+                                bleeped, distrust=bool(rules.entities))
     return data, bool(verify)
 
 

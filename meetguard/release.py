@@ -81,6 +81,8 @@ class AudioCheck:
     # the release's whole hearing, the one text the check reads (its hearing copy's path, its bleep windows) -> the
     # same cues with the names only the verification decode heard settled (audio/disputes.py), on that text
     settle: Callable[[list[Cue], Path, Sequence[tuple[float, float]]], list[Cue]] | None = None
+    # distrust the words the decode was unsure of after a value's cue (audio/unsure.py), as the original's were
+    distrust: bool = False
 
 
 def _settled(check: AudioCheck, cues: list[Cue], copy: Path, windows: Sequence[tuple[float, float]]) -> list[Cue]:
@@ -105,6 +107,7 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
     the bleeps already (nothing to repair). Returns the windows bleeped in the end."""
     from .audio.decode import duration
     from .audio.grid import grid_of, hear_on_grid, heard_release, touched
+    from .audio.unsure import unsure_windows
     from .audio.verify import check_heard, heard_windows
     from .redaction import audio as audio_redaction
     from .redaction.audio_stream import redact_to_wav
@@ -120,13 +123,17 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
         copy = hearing_copy(spool, windows, mode, ears, rec.stem)
         heard.update(hear_on_grid(copy, check.transcriber, check.prompt, grid, changed))
         cues = _settled(check, heard_release(grid, heard, original), copy, windows)
+        more = unsure_windows(cues, None, 0.0, outside=windows) if check.distrust else []
         try:
             check_heard(" ".join(c.text for c in cues), values, check.heard, rec.stem)
-            return windows
-        except VerificationError:
-            more = heard_windows(cues, values, check.heard, 0.0)
-            if round_ == REPAIRS or not any(all(b0 > a0 or b1 < a1 for b0, b1 in windows) for a0, a1 in more):
-                raise
+            if not more:
+                return windows
+            failure = VerificationError(f"the verification decode was unsure of words after a value's cue in "
+                                        f"{rec.stem}", reason="value_unsure")
+        except VerificationError as exc:
+            failure, more = exc, more + heard_windows(cues, values, check.heard, 0.0)
+        if round_ == REPAIRS or not any(all(b0 > a0 or b1 < a1 for b0, b1 in windows) for a0, a1 in more):
+            raise failure
         pad = audio_redaction.PAD
         more = [(a - pad, b + pad) for a, b in more]
         fh.seek(0)
@@ -141,27 +148,33 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
 def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence[Sequence[Finding]],
                          mode: Literal["bleep", "silence"], check: AudioCheck | None,
                          second: Hearing | None = None,
-                         bleeped: list[tuple[float, float]] | None = None) -> bytes:
+                         bleeped: list[tuple[float, float]] | None = None, *, distrust: bool = False) -> bytes:
     """Bleep or silence the recording into a private spool file, streaming,
     so a one-hour recording is never held in memory; verify it if asked;
     then hand it out as a read-only map of that file. ``second``: the verification
     decode's hearing of the original, whose findings are bleeped too (the union), once
     both decodes agree where each value they share was said. ``bleeped``, when given,
     receives the windows bleeped (or silenced) in the end, so the transcript can lose
-    every word under them (:mod:`meetguard.redaction.bleeped`)."""
+    every word under them (:mod:`meetguard.redaction.bleeped`). ``distrust``: also bleep what
+    either decode was unsure of after a value's cue (:mod:`meetguard.audio.unsure`)."""
     from .audio.decode import duration
+    from .audio.unsure import unsure_windows
     from .redaction import audio as audio_redaction
     from .redaction.audio_stream import redact_to_wav
 
     length = duration(rec.path) or None
     windows = audio_redaction.windows_for(cues, per_cue, duration=length)
+    if distrust:   # a value both decodes garbled (audio/unsure.py)
+        windows = audio_redaction.merge_windows(windows + unsure_windows(cues, per_cue), length)
     if second is not None:
         from .audio.second import check_agreement, other_windows, value_times
 
         check_agreement(value_times(cues, per_cue), value_times(second.cues, second.findings),
                         audio_redaction.PAD, rec.stem)
         more = other_windows(second, cues, per_cue, audio_redaction.PAD, length)
-        windows = audio_redaction.merge_windows(windows + more)
+        if distrust:
+            more += unsure_windows(second.cues, second.findings)
+        windows = audio_redaction.merge_windows(windows + more, length)
     spool_dir = tempfile.mkdtemp(prefix="meetguard-")
     try:
         spool = Path(spool_dir) / "redacted.wav"

@@ -1,0 +1,139 @@
+"""A value both decodes garble (#23): the words a decode was unsure of after a value's cue.
+
+The bleeps are the union of what two decodes found (:mod:`.second`), and the release is
+checked by what the verification decode hears in it. Both only know the values some decode
+*wrote as a value*. A dictated value that both checkpoints garble is found by neither: in
+email_twoword_domain (espeak-gb-rp) "The invoice goes to nadia dot perez at adventure works
+dot example." came back from tiny.en as "... to R01 for Ingridorted numbers.." or "... Ingrid
+Nair to adventure work started nampl." (its sampled fallback varies from run to run) and from
+base as "Did invoice go to Ardya not for a matter of adventure work started mumble.": no
+email in either, nothing bleeped, "adventure work" audible in the release.
+
+What such a hearing still shows is *where* a value was said and that the decode did not
+understand it: the words that introduce a value ("send ... to", "at", "is", "dot", "email",
+"number", ...) followed by words Whisper gave a low probability. In every decode of that
+clip the words after "to" sit between 0.00 and 0.60; the ordinary words of the corpus's
+sentences mostly between 0.85 and 1.00; and even a value both decodes *did* write as one
+is heard unsure ("Solberg" 0.28, "at" 0.07, "Litware" 0.41).
+
+So the words of a hearing are **distrusted** from right after such a cue (:data:`CUE_WORDS`,
+or the end of a value the rules redact) when the first or second word after it is unsure
+(probability under :data:`UNSURE`), through the last unsure word of that sentence, stopping
+before :data:`SURE_RUN` sure words in a row (the sentence going on: "... on the thread,
+please"), when the stretch holds at least :data:`MIN_UNSURE` unsure words. A distrusted
+stretch is bleeped like a value (padded) and goes from the transcript with it
+(:mod:`meetguard.redaction.bleeped`). Both decodes of the original are read this way (the
+union), and so is the verification decode's hearing of the release (:func:`unsure_windows`
+in the repair rounds, :mod:`meetguard.release`): a stretch it hears outside every bleep is
+repaired, and refused when it is still heard after the last round. A stretch whose words lie
+inside the bleeps is not: the decode heard it in silence.
+
+What this costs: ordinary words Whisper is unsure of right after a cue, in a sentence it
+heard badly (a hard accent, noise). A backend that gives no word probabilities (``None``)
+is never distrusted this way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .._model import Cue, Finding, Word
+
+__all__ = ["CUE_WORDS", "MIN_UNSURE", "SURE_RUN", "UNSURE", "distrusted", "unsure_windows"]
+
+Window = tuple[float, float]
+
+UNSURE = 0.5        # a word Whisper gave a lower probability is one it was unsure of
+SURE_RUN = 4        # this many sure words in a row end a distrusted stretch (the sentence goes on)
+MIN_UNSURE = 2      # a stretch needs this many unsure words (one unsure word is one misheard word)
+LEAD = 2            # the stretch's first unsure word is at most this many words after the cue
+# Words that introduce a dictated value: an email ("send it to", "at", "dot", "email"), a
+# number ("my number is", "line", "call", "card"), an address.
+CUE_WORDS = frozenset({
+    "to", "at", "is", "dot", "email", "mail", "address", "number", "line", "phone", "call", "dial",
+    "card", "mobile", "cell", "extension",
+})
+_LETTERS = re.compile(r"[^a-z]+")
+_SENTENCE_END = (".", "!", "?")
+
+
+def _unsure(word: Word) -> bool:
+    return word.probability is not None and word.probability < UNSURE
+
+
+def _ends_sentence(word: Word) -> bool:
+    return word.text.rstrip("\"')”’").endswith(_SENTENCE_END)
+
+
+def _stretch(words: Sequence[Word], anchor: int) -> tuple[int, int] | None:
+    """The words (first, last index) distrusted after the cue or value ending at ``anchor``."""
+    if _ends_sentence(words[anchor]):
+        return None
+    first = anchor + 1
+    lead = [k for k in range(first, min(first + LEAD, len(words))) if _unsure(words[k])]
+    if not lead:
+        return None
+    last, sure, unsure = lead[0], 0, 0
+    for k in range(first, len(words)):
+        if _unsure(words[k]):
+            last, sure, unsure = k, 0, unsure + 1
+        else:
+            sure += 1
+            if sure >= SURE_RUN:
+                break
+        if _ends_sentence(words[k]):
+            break
+    return (first, last) if unsure >= MIN_UNSURE else None
+
+
+def _anchors(cue: Cue, values: Sequence[Finding]) -> set[int]:
+    """Indexes of ``cue``'s words a stretch may follow: cue words, and each value's last word."""
+    anchors = {k for k, w in enumerate(cue.words) if _LETTERS.sub("", w.text.casefold()) in CUE_WORDS}
+    if values:
+        try:
+            spans = cue.word_offsets()
+        except ValueError:
+            spans = []
+        for f in values:
+            hit = [k for k, (s, e) in enumerate(spans) if s < f.end and e > f.start]
+            if hit:
+                anchors.add(hit[-1])
+    return anchors
+
+
+def _stretches(words: Sequence[Word], anchors: set[int]) -> list[tuple[int, int]]:
+    out = []
+    for anchor in sorted(anchors):
+        span = _stretch(words, anchor) if anchor + 1 < len(words) else None
+        if span is not None:
+            out.append(span)
+    return out
+
+
+def distrusted(cue: Cue, values: Sequence[Finding] = ()) -> list[tuple[int, int]]:
+    """Index ranges (first, last, inclusive) of ``cue``'s words distrusted (module doc):
+    after each cue word, and after the last word of each of ``values`` (findings the
+    rules redact in ``cue.text``)."""
+    return _stretches(cue.words, _anchors(cue, values))
+
+
+def unsure_windows(cues: Sequence[Cue], findings: Sequence[Sequence[Finding]] | None = None,
+                   pad: float = 0.15, outside: Sequence[Window] = ()) -> list[Window]:
+    """The time spans (padded by ``pad``) of every distrusted stretch of a hearing's
+    ``cues``, read as one run of words (a pause may put a cue's end between "to" and the
+    value; a sentence's end still stops a stretch); ``findings``: per cue, the values the
+    rules redact in it. With ``outside`` (bleep windows), only a stretch's words whose
+    middle lies outside all of them count: the release's decode heard the rest in silence."""
+    words: list[Word] = []
+    anchors: set[int] = set()
+    for k, cue in enumerate(cues):
+        values = findings[k] if findings is not None and k < len(findings) else ()
+        anchors |= {len(words) + a for a in _anchors(cue, values)}
+        words.extend(cue.words)
+    out: list[Window] = []
+    for a, b in _stretches(words, anchors):
+        heard = [w for w in words[a:b + 1] if not any(s <= (w.start + w.end) / 2 <= e for s, e in outside)]
+        if heard:
+            out.append((heard[0].start - pad, heard[-1].end + pad))
+    return out

@@ -1,0 +1,186 @@
+"""A value both decodes garble (#23, audio/unsure.py): the words a decode was unsure of
+right after a value's cue are bleeped and gone from the transcript, in the hearings of the
+original and of the release alike. On fakes: a script word written ``word~`` is one the
+decode gave a low probability (0.1); every other word has 1.0."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import wave
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from meetguard import Guard, GuardOptions, Meeting, VerificationError
+from meetguard._model import AudioInput, Cue, Finding, Word
+from meetguard.audio.unsure import distrusted, unsure_windows
+from meetguard.release import REPAIRS, AudioCheck, build_redacted_audio
+from meetguard.testing import (
+    FakeDetector,
+    FakeTranscriber,
+    MemoryAuditSink,
+    lines_still_heard,
+    script_cues,
+    tone_wav,
+)
+
+Line = tuple[float, float, str]
+_TOKEN = r"[<\[][A-Z_]+(?:_\d+)?[>\]]"
+
+
+def _cues(script: Sequence[Line]) -> list[Cue]:
+    """``script_cues`` where a word ``w~`` is heard as ``w`` with probability 0.1."""
+    plain = [(a, b, text.replace("~", "")) for a, b, text in script]
+    out = []
+    for cue, (_a, _b, text) in zip(script_cues(plain), script, strict=True):
+        words = tuple(dataclasses.replace(w, probability=0.1 if "~" in tok else 1.0)
+                      for w, tok in zip(cue.words, text.split(), strict=True))
+        out.append(dataclasses.replace(cue, words=words))
+    return out
+
+
+def _said(cue: Cue, spans: list[tuple[int, int]]) -> list[str]:
+    return [" ".join(w.text for w in cue.words[a:b + 1]) for a, b in spans]
+
+
+def test_unsure_words_right_after_a_value_cue_are_distrusted_to_the_sentence_end() -> None:
+    garbled = _cues([(0.0, 5.0, "The invoice goes to R01~ for~ Ingridorted~ numbers~.")])[0]
+    assert _said(garbled, distrusted(garbled)) == ["R01 for Ingridorted numbers."]
+    # sure words inside the stretch do not end it ("adventure work started" heard right in a garble)
+    base = _cues([(0.0, 5.0, "Did invoice go to Ardya~ not~ for~ a matter~ of adventure work~ started mumble~.")])[0]
+    assert _said(base, distrusted(base)) == ["Ardya not for a matter of adventure work started mumble."]
+    # ... four sure words in a row do: the sentence goes on after the value
+    email = _cues([(0.0, 5.0, "Copy jamal at wingtip~ dot~ example on the thread, please.")])[0]
+    assert _said(email, distrusted(email)) == ["wingtip dot"]
+
+
+def test_the_words_after_a_found_value_are_distrusted_too() -> None:
+    cue = _cues([(0.0, 5.0, "Nadia Perez witness~ into~ adventure work started stricken~ pigeon~")])[0]
+    name = Finding(0, 11, "PERSON", 0.9, "nadia perez")
+    assert _said(cue, distrusted(cue, [name])) == ["witness into adventure work started stricken pigeon"]
+    assert distrusted(cue) == []            # no cue word, no value: nothing to anchor a stretch
+
+
+@pytest.mark.parametrize("script", [
+    "I will send the slides to the team tomorrow.",          # sure speech after a cue
+    "I will send the slides to~ the team tomorrow.",         # one unsure word is one misheard word
+    "Send it to~. Then~ we~ can~ talk.",                     # the cue ends its sentence
+    "We~ spoke~ about~ the~ budget~ all~ day~.",             # unsure, but after no cue
+])
+def test_ordinary_speech_is_not_distrusted(script: str) -> None:
+    cue = _cues([(0.0, 4.0, script)])[0]
+    assert distrusted(cue) == []
+
+
+def test_a_decode_without_word_probabilities_is_never_distrusted() -> None:
+    cue = _cues([(0.0, 4.0, "goes to R01~ for~ numbers~.")])[0]
+    blind = dataclasses.replace(cue, words=tuple(Word(w.text, w.start, w.end, None) for w in cue.words))
+    assert distrusted(blind) == [] and unsure_windows([blind]) == []
+    # words heard inside a bleep (the release's decode heard them in silence) do not count
+    assert unsure_windows([cue], outside=[(0.0, 4.0)]) == []
+    (a, b), = unsure_windows([cue], pad=0.0, outside=[(0.0, 2.1)])
+    assert (a, b) == (cue.words[3].start, cue.words[-1].end)
+
+
+POLICY = """\
+version: 1
+policy_id: unsure-1
+account: {id: acme, ai_features: {summarization: true}}
+purposes:
+  summarization:
+    consent: opt_out
+    missing_consent: exclude
+    recipients: [summarizer]
+    redact: {entities: [EMAIL_ADDRESS, PHONE_NUMBER, PERSON], operator: pseudonymize, speakers: pseudonymize}
+    audio: bleep
+participants:
+  - id: p-alice
+    names: ["Alice Martin"]
+"""
+
+
+class _Ears(FakeTranscriber):
+    """Both decodes of the original read their scripts (``w~``: unsure); the verification
+    decode hears a line of the release only where the audio under it is still the source's."""
+
+    def __init__(self, source: np.ndarray, main: list[Line], heard: list[Line]) -> None:
+        super().__init__(main, verify_script=heard)
+        self.source = source
+
+    def transcribe(self, samples: np.ndarray, **kw: object) -> list[Cue]:  # type: ignore[override]
+        offset = float(kw.get("offset", 0.0))  # type: ignore[arg-type]
+        variant = str(kw.get("variant", "main"))
+        self.variants.append(variant)
+        script = self.script if variant != "verify" else self.verify_script or []
+        end = offset + np.asarray(samples).size / 16000
+        lines = [ln for ln in script if offset <= (ln[0] + ln[1]) / 2 < end]
+        if variant == "verify":
+            lines = lines_still_heard(self.source, samples, offset, lines)
+        return _cues(lines)
+
+
+def _source(path: Path, seconds: float = 6.0) -> np.ndarray:
+    tone_wav(path, seconds)
+    with wave.open(str(path), "rb") as w:
+        return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+
+
+def test_a_value_both_decodes_garbled_is_bleeped_and_gone_from_the_transcript(tmp_path: Path) -> None:
+    """Neither decode wrote the dictated email as a value (no finding at all); both heard
+    "goes to" and then words they were unsure of. Before: released as it was, the email
+    audible. Now: bleeped from after the cue, gone from the transcript, the rest kept."""
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    src = _source(tmp_path / "rec.wav")
+    main = [(0.5, 5.0, "The invoice goes to R01~ for~ Ingridorted~ numbers~.")]
+    other = [(0.5, 5.0, "Did invoice go to Ardya~ not~ matter~ mumble~.")]
+    ears = _Ears(src, main, other)
+    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), transcriber=ears, audit=MemoryAuditSink(),
+                  detector=FakeDetector())
+    result = guard.process_sync(Meeting.from_files(audio=tmp_path / "rec.wav", attendees=["p-alice"]),
+                                "summarization", "summarizer", verify=True)
+    assert result.decision == "release"
+    text = " ".join(item["text"] for item in json.loads(result.text("rec.transcript.json"))["items"])
+    assert text.startswith("The invoice goes to ") and re.search(_TOKEN, text)
+    assert not {"R01", "Ingridorted", "numbers"} & set(re.findall(r"\w+", text))
+    got = np.frombuffer(bytes(result.outputs["rec.redacted.wav"])[44:], dtype=np.int16)
+    changed = np.flatnonzero(got != src) / 16000
+    cue_end = 0.5 + 4 * 4.5 / 8          # "to" ends here in both hearings (8 words over 4.5 s)
+    assert cue_end - 0.16 <= changed.min() <= cue_end and changed.max() >= 5.0
+
+
+def test_the_release_is_read_the_same_way_and_repaired_or_refused(tmp_path: Path) -> None:
+    """The release's verification hearing: unsure words after a cue, outside every bleep,
+    are repaired (bleeped) like a value heard again; still there after the last round, the
+    release is refused (``value_unsure``). Without ``distrust`` nothing changes."""
+    src = _source(tmp_path / "rec.wav", 20.0)
+    main = script_cues([(1.0, 2.0, "call me on 555")])
+    per_cue = [[Finding(11, 14, "PHONE_NUMBER", 0.9, "5550143")]]
+    heard = [(5.0, 6.5, "it goes to r01~ for~ numbers~.")]
+    ears = _Ears(src, [], heard)
+    out = build_redacted_audio(AudioInput(path=tmp_path / "rec.wav"), main, per_cue, "bleep",
+                               AudioCheck(ears, ["5550143"], lambda text: [], "M.", distrust=True), None,
+                               distrust=True)
+    changed = np.flatnonzero(np.frombuffer(bytes(out)[44:], dtype=np.int16) != src) / 16000
+    stretch = changed[changed > 3.0]
+    assert stretch.min() >= 5.0 + 3 * 1.5 / 6 - 0.16 and stretch.max() >= 6.4   # "it goes to" kept
+    plain = _Ears(src, [], heard)
+    out = build_redacted_audio(AudioInput(path=tmp_path / "rec.wav"), main, per_cue, "bleep",
+                               AudioCheck(plain, ["5550143"], lambda text: [], "M."), None)
+    assert not (np.flatnonzero(np.frombuffer(bytes(out)[44:], dtype=np.int16) != src) / 16000 > 3.0).any()
+
+    class _Uncovering(_Ears):   # each repair uncovers another garbled stretch
+        def transcribe(self, samples: np.ndarray, **kw: object) -> list[Cue]:  # type: ignore[override]
+            got = super().transcribe(samples, **kw)
+            return got[:1]
+
+    layers = [(3.0 + 2 * k, 4.5 + 2 * k, "sent to r01~ for~ numbers~.") for k in range(REPAIRS + 2)]
+    stubborn = _Uncovering(src, [], layers)
+    with pytest.raises(VerificationError) as err:
+        build_redacted_audio(AudioInput(path=tmp_path / "rec.wav"), main, per_cue, "bleep",
+                             AudioCheck(stubborn, ["5550143"], lambda text: [], "M.", distrust=True), None,
+                             distrust=True)
+    assert err.value.reason == "value_unsure" and "r01" not in str(err.value)
