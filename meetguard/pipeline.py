@@ -120,25 +120,28 @@ def _guard_meeting(stages: Stages, run: Run, decision: ConsentDecision) -> Guard
     if outcome_name == "deny":
         return result(run, "deny", reasons)
     heard = transcribe(stages, run, decision)
-    run.languages = document_languages(run, heard.documents, heard.languages, per_item=True,
-                                       parallel=stages.backends.options.detection_workers > 0)
-    decision, excluded = exclude_other_languages(run, decision)
-    if excluded:
-        outcome_name, reasons = ("partial" if outcome_name == "release" else outcome_name), [*reasons, *excluded]
-    units = _plan(heard.documents, decision)
-    findings = detect(stages, run, units, heard.attribution)
-    from .policy import quotes_dropped
-    from .redaction import PseudonymBook, make_operator
-    from .redaction.text import redact_documents
+    from .detection import collector_paused
 
-    run.book = run.book or PseudonymBook(stages.backends.options.token_form)
-    rules = redaction_rules(spec, decision, make_operator(spec.redact.operator, stages.hash_key,
-                                                          run.book.form), heard.attribution)
-    if heard.audio_docs:
-        findings = whole_values(units, findings, rules, set(heard.audio_docs.values()))
-    outcome = redact_documents(heard.documents, decision.dropped_items, decision.dropped_documents,
-                               quotes_dropped(run.meeting, decision), units, findings, rules,
-                               run.book, stages.backends.anonymizer())
+    with collector_paused():   # the text pass: no full collection over the warm models (detection/_gcpause)
+        run.languages = document_languages(run, heard.documents, heard.languages, per_item=True,
+                                           parallel=stages.backends.options.detection_workers > 0)
+        decision, excluded = exclude_other_languages(run, decision)
+        if excluded:
+            outcome_name, reasons = ("partial" if outcome_name == "release" else outcome_name), [*reasons, *excluded]
+        units = _plan(heard.documents, decision)
+        findings = detect(stages, run, units, heard.attribution)
+        from .policy import quotes_dropped
+        from .redaction import PseudonymBook, make_operator
+        from .redaction.text import redact_documents
+
+        run.book = run.book or PseudonymBook(stages.backends.options.token_form)
+        rules = redaction_rules(spec, decision, make_operator(spec.redact.operator, stages.hash_key,
+                                                              run.book.form), heard.attribution)
+        if heard.audio_docs:
+            findings = whole_values(units, findings, rules, set(heard.audio_docs.values()))
+        outcome = redact_documents(heard.documents, decision.dropped_items, decision.dropped_documents,
+                                   quotes_dropped(run.meeting, decision), units, findings, rules,
+                                   run.book, stages.backends.anonymizer())
     outputs = release(stages, run, spec, outcome, heard, rules)
     return result(run, outcome_name, reasons, outputs, outcome.entity_counts, spec.retention_days)
 

@@ -15,12 +15,13 @@ from typing import Any
 
 from ._engine import Detector
 from ._fr_spoken import find_french_spoken
+from ._gcpause import paused as collector_paused
 from ._language import document_language as detect_document_language
 from ._language import item_language as detect_item_language
 from ._language import item_languages as detect_item_languages
 from ._types import BASE_ENTITY_TYPES, Roster, RosterMember, TextUnit
 
-__all__ = ["BASE_ENTITY_TYPES", "ENTITY_TYPES", "Detector", "Roster", "RosterMember", "TextUnit",
+__all__ = ["BASE_ENTITY_TYPES", "ENTITY_TYPES", "Detector", "Roster", "RosterMember", "TextUnit", "collector_paused",
            "detect_document_language", "detect_item_language", "detect_item_languages", "entity_types",
            "find_french_spoken"]
 

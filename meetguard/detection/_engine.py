@@ -26,6 +26,7 @@ from ._floor import drop_calendar, floor_piece_kept, ner_floor_hit
 from ._fold import fold
 from ._fr import drop_everyday, french_finder, french_ner_hit
 from ._fr_spoken import french_spoken_finder
+from ._gcpause import paused
 from ._hits import RANK_PLUGIN, Hit, resolve
 from ._ner import chunks, load_engine, ner_hits
 from ._nerpipe import pipe_docs
@@ -217,7 +218,8 @@ def _init_worker(spacy_model: str, plugins: bool, finders: Sequence[Finder], lan
 def _work(units: Sequence[TextUnit], roster: Roster) -> list[list[Finding]]:
     if _WORKER is None:
         raise RuntimeError("worker not initialised")
-    return _WORKER.detect(units, roster)
+    with paused():
+        return _WORKER.detect(units, roster)
 
 
 class Detector:
@@ -290,7 +292,8 @@ class Detector:
                 if self._pool is not None:
                     return self._pool.submit(_work, list(units), roster).result()
                 assert self._engine is not None
-                return self._engine.detect(units, roster)
+                with paused():   # no full collection over the warm models mid-batch (_gcpause)
+                    return self._engine.detect(units, roster)
             except MeetguardError:
                 raise
             except BrokenProcessPool:
