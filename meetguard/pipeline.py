@@ -123,8 +123,8 @@ def _guard_meeting(stages: Stages, run: Run, decision: ConsentDecision) -> Guard
     from .detection import collector_paused
 
     with collector_paused():   # the text pass: no full collection over the warm models (detection/_gcpause)
-        run.languages = document_languages(run, heard.documents, heard.languages, per_item=True,
-                                           parallel=stages.backends.options.detection_workers > 0)
+        # items read on lingua's own threads in one process too (the same computation per text)
+        run.languages = document_languages(run, heard.documents, heard.languages, per_item=True, parallel=True)
         decision, excluded = exclude_other_languages(run, decision)
         if excluded:
             outcome_name, reasons = ("partial" if outcome_name == "release" else outcome_name), [*reasons, *excluded]
