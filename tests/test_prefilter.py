@@ -11,6 +11,7 @@ same texts in capitals and with their digits in full-width forms (folded as dete
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 from pathlib import Path
@@ -19,8 +20,8 @@ import pytest
 import regex
 
 from meetguard.detection._fold import fold
-from meetguard.detection._prefilter import factor_filter, joinable, required_factor
-from meetguard.detection._presidio import _SEP, _passing, _Rec, _recognizers
+from meetguard.detection._prefilter import digit_run, factor_filter, joinable, required_factor
+from meetguard.detection._presidio import _SEP, _passing, _Rec, _recognizers, digit_runs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from bench_thirdparty import load
@@ -44,7 +45,7 @@ def test_no_text_with_a_match_is_filtered_out(language: str) -> None:
     for rec in _recognizers(language):
         r = rec.recognizer
         compiled = [regex.compile(p.regex, flags=r.global_regex_flags) for p in r.patterns]
-        kept = set(_passing(rec, texts, {}))
+        kept = set(_passing(rec, texts, {}, digit_runs(texts)))
         for i, text in enumerate(texts):
             if any(c.search(text) for c in compiled):
                 checked += 1
@@ -76,7 +77,7 @@ def test_no_factor_where_a_match_needs_nothing_known(pattern: str) -> None:
 
 
 def test_a_recognizer_without_patterns_is_never_filtered() -> None:
-    assert _passing(_Rec(object(), ()), ["a", "", "1"], {}) == [0, 1, 2]
+    assert _passing(_Rec(object(), ()), ["a", "", "1"], {}, [0, 0, 1]) == [0, 1, 2]
 
 
 @pytest.mark.parametrize(("pattern", "flags", "alike"), [
@@ -111,3 +112,35 @@ def test_a_factor_that_begins_with_another_is_left_out() -> None:
     assert _shortest(["\\d", "\\d\\d", "\\"]) == ["\\d", "\\"]
     assert _shortest(["(?:a|b)", "(?:a|b)c", "(?:a"]) == ["(?:a|b)", "(?:a"]
     assert _shortest(["[|]", "[|]x", "[^]|]", "[^]|]y"]) == ["[|]", "[^]|]"]
+
+
+@pytest.mark.parametrize(("pattern", "run"), [
+    (r"\b\d{3}-\d{2}-\d{4}\b", 4), (r"[A-Z]\d{7}", 7), (r"(?:1|3|4|5|6)(?:[0-5]|[\d])[\d][\d]", 4),
+    (r"(\d{4}|\d{2})x", 2), (r"[0-9]{2,5}", 2), (r"(?:\d\d)?\d", 1), (r"\d(?=x)\d", 1),
+    (r"\d*", 0), (r"abc", 0), (r"[^a]\d", 1), (r"\d{3}[\s-]?\d{3}", 3), (r"(\d)\1\d", 1),
+])
+def test_digit_run_is_held_by_every_match(pattern: str, run: int) -> None:
+    assert digit_run(pattern) == run
+    compiled = re.compile(pattern)
+    samples = ["12 345-67-8901 x", "A1234567 and 99x", "1234x 5x 77 007", "3399 1a2", "９９x12", "123 456 123-456"]
+    for text in samples:
+        for m in compiled.finditer(text):
+            if m.group():
+                assert digit_runs([m.group()])[0] >= run, (pattern, m.group())
+
+
+def test_digit_runs_count_every_decimal_digit() -> None:
+    assert digit_runs(["", "no digits", "a1b22c333", "٣٤٥ and ９９", "1 2 3"]) == [0, 0, 3, 3, 1]
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_digit_gate_drops_only_what_the_prefilters_drop(language: str) -> None:
+    """The gate (``_Rec.digits``) against what it replaces: the prefilters searched on every text."""
+    texts = _texts()
+    runs = digit_runs(texts)
+    gated = 0
+    for rec in _recognizers(language):
+        plain = dataclasses.replace(rec, digits=0)
+        assert _passing(rec, texts, {}, runs) == _passing(plain, texts, {}, runs), type(rec.recognizer).__name__
+        gated += rec.digits > 0
+    assert gated > 40

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["factor_filter", "joinable", "prefilter", "required_class", "required_factor"]
+__all__ = ["digit_run", "factor_filter", "joinable", "prefilter", "required_class", "required_factor"]
 
 _BROAD = 64   # a class of more characters than this filters nothing worth the check
 _DIGITS = frozenset("0123456789")
@@ -449,3 +449,84 @@ def joinable(pattern: str, separator: str, flags: int = 0) -> bool:
         return False
     multiline = bool((flags | tree.state.flags) & re.MULTILINE)
     return _sees(tree, separator, parser, False, multiline) is False
+
+
+# --- required digit runs ---------------------------------------------------------------------
+# ``digit_run(pattern)``: a length n such that every match of the pattern holds n decimal digits
+# in a row (0: unknown). An item that matches only decimal digits (a digit literal, a class of
+# digits only, ``\d``; a group, branch or repeat of such items) and at least w of them extends
+# the run of the items before it by w; any other item (a zero-width assertion included) ends the
+# run, and offers what its own content guarantees. A text whose longest run of decimal digits
+# (``str.isdecimal``, Unicode's Nd, which ``\d`` and [0-9] never exceed) is shorter holds no match.
+
+
+def _digit_class(items: Iterable[tuple[Any, Any]], c: Any) -> bool:
+    for op, av in items:
+        if op is c.LITERAL and chr(av).isdecimal():
+            continue
+        if op is c.RANGE and all(chr(x).isdecimal() for x in range(av[0], av[1] + 1)):
+            continue
+        if op is c.CATEGORY and av is c.CATEGORY_DIGIT:
+            continue
+        return False   # NEGATE, letters, \w, ...
+    return True
+
+
+def _digits_only(op: Any, av: Any, c: Any) -> int | None:
+    """The fewest characters the item matches when it matches decimal digits only; else ``None``."""
+    if op is c.LITERAL:
+        return 1 if chr(av).isdecimal() else None
+    if op is c.IN:
+        return 1 if av and _digit_class(av, c) else None
+    if op is c.SUBPATTERN or op is c.ATOMIC_GROUP:
+        return _seq_digits_only(av[-1] if op is c.SUBPATTERN else av, c)
+    if op is c.BRANCH:
+        widths = [_seq_digits_only(alt, c) for alt in av[1]]
+        return None if any(w is None for w in widths) else min(w for w in widths if w is not None)
+    if _repeat(op, c):
+        lo, _hi, body = av
+        w = _seq_digits_only(body, c)
+        return None if w is None else lo * w
+    return None
+
+
+def _seq_digits_only(seq: Any, c: Any) -> int | None:
+    total = 0
+    for op, av in seq:
+        w = _digits_only(op, av, c)
+        if w is None:
+            return None
+        total += w
+    return total
+
+
+def _inner_run(op: Any, av: Any, c: Any) -> int:
+    """What an item that is not digits only guarantees inside itself."""
+    if op is c.SUBPATTERN:
+        return _seq_run(av[-1], c)
+    if op is c.ATOMIC_GROUP:
+        return _seq_run(av, c)
+    if op is c.BRANCH:
+        return min((_seq_run(alt, c) for alt in av[1]), default=0)
+    if _repeat(op, c):
+        lo, _hi, body = av
+        return _seq_run(body, c) if lo >= 1 else 0
+    return 0
+
+
+def _seq_run(seq: Any, c: Any) -> int:
+    best = run = 0
+    for op, av in seq:
+        w = _digits_only(op, av, c)
+        if w is None:
+            best = max(best, run, _inner_run(op, av, c))
+            run = 0
+        else:
+            run += w
+    return max(best, run)
+
+
+def digit_run(pattern: str, flags: int = 0) -> int:
+    """Decimal digits in a row that every match of ``pattern`` holds (0: none known)."""
+    tree = _parse(pattern, flags)
+    return 0 if tree is None else _seq_run(tree, _parser())

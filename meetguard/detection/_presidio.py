@@ -48,6 +48,7 @@ class _Rec:
     prefilter: tuple[re.Pattern[str], ...]   # each must find something in a text it may match
     floor: bool = False     # taken whole at RANK_FLOOR: no rule of ours reads its results
     chunk: int = 0          # texts per call (0: the whole batch in one call)
+    digits: int = 0         # decimal digits in a row every text it may match holds (_prefilter.digit_run)
 
 
 # Presidio's recognizers that meetguard read before the floor was built (issue #10): their
@@ -70,7 +71,15 @@ def _recognizers(language: str = "en") -> list[_Rec]:
         if type(rec).__name__ in have or _is_phone(rec):
             continue   # the phone recognizers run on the gaps only (PhoneFloor)
         out.append(_Rec(rec, _pattern_filter(rec), floor=True))
-    return [r if _joinable(r.recognizer) else dataclasses.replace(r, chunk=1) for r in out]
+    return [dataclasses.replace(r, chunk=r.chunk if _joinable(r.recognizer) else 1, digits=_digit_run(r.prefilter))
+            for r in out]
+
+
+def _digit_run(prefilter: Sequence[re.Pattern[str]]) -> int:
+    """The longest run of decimal digits one of the prefilters proves a passing text holds."""
+    from ._prefilter import digit_run
+
+    return max((digit_run(rx.pattern, rx.flags) for rx in prefilter), default=0)
 
 
 def _joinable(rec: Any) -> bool:
@@ -143,9 +152,20 @@ def _pattern_filter(rec: Any) -> tuple[re.Pattern[str], ...]:
 _ALWAYS: tuple[re.Pattern[str], ...] = ()
 
 
-def _passing(rec: _Rec, texts: Sequence[str], seen: dict[re.Pattern[str], list[bool]]) -> list[int]:
+_DIGIT_RUNS = re.compile(r"\d+")   # \d: Unicode's Nd, as str.isdecimal
+
+
+def digit_runs(texts: Sequence[str]) -> list[int]:
+    """Each text's longest run of decimal digits."""
+    return [max(map(len, _DIGIT_RUNS.findall(t)), default=0) for t in texts]
+
+
+def _passing(rec: _Rec, texts: Sequence[str], seen: dict[re.Pattern[str], list[bool]],
+             runs: Sequence[int]) -> list[int]:
     """Indices of the texts that pass every prefilter of ``rec`` (a filter shared by several
-    recognizers, the first of each, is read once per batch: ``seen``)."""
+    recognizers, the first of each, is read once per batch: ``seen``). A text whose longest
+    run of digits (``runs``) is shorter than the run a prefilter needs (``rec.digits``) cannot
+    pass it, and is not searched."""
     idx: list[int] = list(range(len(texts)))
     for k, rx in enumerate(rec.prefilter):
         if k == 0:
@@ -153,6 +173,8 @@ def _passing(rec: _Rec, texts: Sequence[str], seen: dict[re.Pattern[str], list[b
             if ok is None:
                 ok = seen[rx] = [m is not None for m in map(rx.search, texts)]
             idx = [i for i in idx if ok[i]]
+            if rec.digits:
+                idx = [i for i in idx if runs[i] >= rec.digits]
         else:
             idx = [i for i, m in zip(idx, map(rx.search, [texts[i] for i in idx])) if m is not None]
     return idx
@@ -175,8 +197,9 @@ class PresidioPatterns:
     def find_batch(self, texts: Sequence[str]) -> list[list[Hit]]:
         out: list[list[Hit]] = [[] for _ in texts]
         seen: dict[re.Pattern[str], list[bool]] = {}
+        runs = digit_runs(texts)
         for rec in self._recs:
-            idx = _passing(rec, texts, seen)
+            idx = _passing(rec, texts, seen, runs)
             step = rec.chunk or len(idx) or 1
             for lo in range(0, len(idx), step):
                 part = idx[lo:lo + step]
