@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -62,6 +63,33 @@ def test_overlapping_batches_share_one_switch() -> None:
     release.set()
     t.join(10)
     assert seen == [False, False]
+    assert gc.isenabled()
+
+
+def test_a_pass_ending_beside_another_frees_the_cycles_made_meanwhile() -> None:
+    class Node:
+        ref: object = None
+
+    inside, release = threading.Event(), threading.Event()
+
+    def long_batch() -> None:
+        with paused():
+            inside.set()
+            release.wait(10)
+
+    t = threading.Thread(target=long_batch)
+    t.start()
+    assert inside.wait(10)
+    try:
+        with paused():
+            a, b = Node(), Node()
+            a.ref, b.ref = b, a   # a cycle only the collector frees
+            gone = weakref.ref(a)
+            del a, b
+        assert gone() is None and not gc.isenabled()   # freed, while the other pass keeps it off
+    finally:
+        release.set()
+        t.join(10)
     assert gc.isenabled()
 
 

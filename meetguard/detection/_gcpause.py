@@ -16,7 +16,10 @@ a Guard dropped later is collected as usual.
 Safe for embedders: the switch is process-wide, so overlapping batches (the sidecar's
 concurrent requests, threads of an embedder) share one count; collection comes back when the
 last of them ends, and only if it was on when the first began (an application that runs with
-``gc.disable()`` keeps it off). An embedder that calls ``gc.disable()`` while a batch runs
+``gc.disable()`` keeps it off). A pass that ends while another still runs collects the two
+young generations itself (``gc.collect(1)``: the objects made since, not the warm models), so
+a sidecar under steady overlapping load still frees its cycles; only a full collection waits
+for a moment with no pass running. An embedder that calls ``gc.disable()`` while a batch runs
 has it enabled again when the batch ends; ``gc.collect()`` still works at any time.
 """
 
@@ -46,5 +49,10 @@ def paused() -> Iterator[None]:
     finally:
         with _LOCK:
             _active -= 1
-            if _active == 0 and _reenable:
+            last = _active == 0
+            if last and _reenable:
                 gc.enable()
+        if not last and _reenable:
+            # another pass still runs (a sidecar under steady load may never have none): the
+            # young generations now, so cycles made meanwhile never wait for a gap in the load
+            gc.collect(1)
