@@ -94,3 +94,61 @@ def test_capitalised_name_patterns_find_nothing_without_a_capital() -> None:
     for rx in (_ner.CUED_NAME, _ner.NAME_BEFORE_VERB, _ner.WEAK_CUED_NAME):
         assert not any(rx.search(t) for t in lows)
     assert _ner.cued_names("thanks, Hannah") and not _ner.cued_names("thanks, hannah")
+
+
+def _plain_texts() -> list[str]:
+    """The corpora, the bench's kind of chat, and texts the exits must not skip: non-ASCII
+    letters re's case-insensitive matching pairs with ASCII ones ("ſ" with "s", the Kelvin
+    sign with "k"), capitals, a name only after a line break or a tab."""
+    extra = ["see you next week", "NEXT WEEK", "next weeK", "two months ago", "tomorrow?", "Tonight!",
+             "every QUARTER", "in 3 days", "back next ſunday", "next \u212aeek", "she lives in Ylöjärvi",
+             "LIVES IN PARIS", "moving to Lyon", "flew from Oslo", "baſed in Bergen", "vi\u017fiting Rome",
+             "thanks\nHannah", "thanks\tHannah", "ask\u00a0Nina Berg", "Hannah said so", "from Ana",
+             "contact is Lena Andersson", "cc: Omar"]
+    return [*_texts(), *extra]
+
+
+def test_the_day_word_exit_skips_only_texts_day_re_cannot_match() -> None:
+    """find_dates skips DAY_RE on an ASCII text without a day word: every DAY_RE match there
+    holds one, and no skipped text has a match."""
+    from meetguard.detection import _literals, _patterns
+
+    texts = _plain_texts()
+    skipped = [t for t in texts if not _literals.may_hold(t, _patterns.DAY_WORDS)]
+    assert len(skipped) > 1000
+    assert not any(_patterns.DAY_RE.search(t) for t in skipped)
+    for t in texts:
+        for m in _patterns.DAY_RE.finditer(t):
+            assert not m.group().isascii() or any(w in m.group().lower() for w in _patterns.DAY_WORDS), t
+    assert _patterns.find_dates("back next ſunday") and _patterns.find_dates("NEXT WEEK")
+
+
+def test_the_place_verb_exit_skips_only_texts_cued_place_cannot_match() -> None:
+    """find_cued_places skips CUED_PLACE on an ASCII text without one of its verbs: the same
+    hits as scanning every text."""
+    from meetguard.detection import _literals, _places
+
+    texts = _plain_texts()
+    skipped = [t for t in texts if not _literals.may_hold(t, _places.PLACE_VERBS)]
+    assert len(skipped) > 1000
+    assert not any(_places.CUED_PLACE.search(t) for t in skipped)
+    found = 0
+    for t in texts:
+        for m in _places.CUED_PLACE.finditer(t):
+            found += 1
+            assert not m.group().isascii() or any(w in m.group().lower() for w in _places.PLACE_VERBS), t
+    assert found > 20
+    assert _places.find_cued_places("baſed in Bergen", frozenset()) and _places.find_cued_places("LIVES IN PARIS",
+                                                                                                 frozenset())
+
+
+def test_the_cued_name_exit_needs_a_capital_after_white_space(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cued_names runs CUED_NAME and WEAK_CUED_NAME only where a capital follows white space
+    (their name follows the cue's \\s+): the same hits as running them on every text."""
+    texts = _plain_texts()
+    fast = [_ner.cued_names(t) for t in texts]
+    monkeypatch.setattr(_ner, "_SPACE_UPPER", re.compile(""))   # matches every text: the plain scan
+    slow = [_ner.cued_names(t) for t in texts]
+    assert fast == slow
+    assert sum(map(len, slow)) > 100
+    assert _ner.cued_names("thanks\nHannah") and _ner.cued_names("ask\u00a0Nina Berg")

@@ -6,6 +6,7 @@ from ._finders import BatchFinder, FinderRegistry, ScanContext, TextFinder
 from ._handles import find_handles
 from ._hits import Hit
 from ._names import lower_names
+from ._names import warm as warm_names
 from ._ner import FOREIGN_WORDS, NOT_NAMES, cued_names, lower_cued_names, title_pairs
 from ._patterns import (
     find_ages,
@@ -59,7 +60,7 @@ def default_registry(language: str = "en") -> FinderRegistry:
         TextFinder("spoken", frozenset({"PHONE_NUMBER", "EMAIL_ADDRESS", "CREDIT_CARD", "US_SSN", "MEETING_ID",
                                           "LOCATION"}),
                    _spoken),
-        TextFinder("names", frozenset({"PERSON"}), _names),
+        TextFinder("names", frozenset({"PERSON"}), _names, warm_names),
         TextFinder("handles", frozenset({"PERSON"}), lambda t, _c: find_handles(t)),
         TextFinder("places", frozenset({"LOCATION"}), lambda t, _c: find_places(t) + find_cued_places(t, _PLACE_END)),
         BatchFinder(presidio.name, presidio.entity_types, presidio.find_batch, presidio.warm),

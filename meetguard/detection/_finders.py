@@ -54,6 +54,7 @@ class TextFinder:
     name: str
     entity_types: frozenset[str]
     fn: Callable[[str, ScanContext], list[Hit]]
+    warm: Callable[[], None] | None = None   # load what the first text would (FinderRegistry.warm)
 
     def find_batch(self, texts: Sequence[str], ctx: ScanContext) -> list[list[Hit]]:
         return [self.fn(t, ctx) for t in texts]

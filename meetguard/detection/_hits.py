@@ -89,7 +89,7 @@ def one_value(hits: Sequence[Hit]) -> list[Hit]:
     out = list(hits)
     for i, h in enumerate(out):
         if h.entity_type in _WEAK_READINGS or h.entity_type in CONTAINERS or not (
-                h.entity_type in _CHECKED or any(c.isalpha() for c in h.normalized)):
+                h.entity_type in _CHECKED or any(map(str.isalpha, h.normalized))):
             continue   # a bare run of digits ("020 7946 0958" as IT_VAT_CODE) is no stronger than a phone
         rivals = [x for x in out if x is not h and x.entity_type in _WEAK_READINGS and _cuts(h, x)]
         top = max((x.rank for x in rivals), default=-1)
@@ -112,8 +112,11 @@ def resolve(text: str, hits: Iterable[Hit], skip: Sequence[tuple[int, int]],
     name) inside "Alice Cooper" (a name spaCy found) leaves "Cooper" a PERSON,
     never an unredacted remainder. The same holds around skip spans.
     """
+    candidates = list(hits)
+    if not candidates:
+        return []
     chosen: list[Hit] = []
-    order = sorted(one_value(list(hits)), key=_precedence)
+    order = sorted(one_value(candidates), key=_precedence)
     for h in order:
         if h.end <= h.start:
             continue

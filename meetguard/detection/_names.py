@@ -36,7 +36,7 @@ from ._ner import _IMPERATIVES, FOREIGN_WORDS, NOT_NAMES
 from ._places import is_place, place_word
 from ._roster import EVERYDAY
 
-__all__ = ["lower_names"]
+__all__ = ["lower_names", "warm"]
 
 _NOUN_TO_CUES = r"e-?mail|mail|message|text|note|reminder|letter|invite|invitation|gift|card"
 _NOUN_TO = re.compile(rf"\b(?:{_NOUN_TO_CUES})\s+to\s+$")
@@ -98,6 +98,16 @@ def _is_first(word: str) -> bool:
         and word not in _KIN and word not in words("calendar_words")
 
 
+def warm() -> None:
+    """Load the word lists the finder reads (the first names: ~15 ms), not on the first
+    lower-case name of the first request."""
+    global _NOT_SURNAME
+    words("first_names")
+    words("calendar_words")
+    if _NOT_SURNAME is None:
+        _NOT_SURNAME = _common()
+
+
 def _surname(word: str | None) -> bool:
     global _NOT_SURNAME
     if _NOT_SURNAME is None:
@@ -133,7 +143,7 @@ _OFFICE_WORDS = tuple(_OFFICES.split("|"))
 
 
 def _holds(low: str, literals: Iterable[str]) -> bool:
-    return any(w in low for w in literals)
+    return any(map(low.__contains__, literals))
 
 
 def _unknown(word: str | None) -> bool:

@@ -389,14 +389,18 @@ def lower_cued_names(text: str) -> list[Hit]:
 
 
 _ASCII_UPPER = re.compile(r"[A-Z]")
+_SPACE_UPPER = re.compile(r"\s[A-Z]")
 
 
 def cued_names(text: str) -> list[Hit]:
     if _ASCII_UPPER.search(text) is None:
         return []   # every name of the three patterns begins with [A-Z] (outside their (?i:) cue)
+    # the name of CUED_NAME and WEAK_CUED_NAME follows their cue's \s+: none without \s[A-Z]
+    cued = _SPACE_UPPER.search(text) is not None
     hits = []
-    weak = [(m, RANK_NER - 3) for m in WEAK_CUED_NAME.finditer(text)]
-    strong = [(m, RANK_CUED) for m in [*CUED_NAME.finditer(text), *NAME_BEFORE_VERB.finditer(text)]]
+    weak = [(m, RANK_NER - 3) for m in WEAK_CUED_NAME.finditer(text)] if cued else []
+    strong = [(m, RANK_CUED) for m in [*(CUED_NAME.finditer(text) if cued else ()),
+                                       *NAME_BEFORE_VERB.finditer(text)]]
     for m, rank in strong + weak:
         start, end = m.span(1)
         if text[end:end + 1].isalpha():

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import tldextract
 
 from ._hits import RANK_CUED, RANK_JOIN_URL, RANK_NER, RANK_STRUCTURED, Hit
+from ._literals import may_hold
 
 RANK_NER_DATE = RANK_NER - 3  # spaCy's own (often longer) date wins
 
@@ -348,15 +349,20 @@ DAY_RE = re.compile(
 )
 
 
+# Every match of DAY_RE holds one of these words, in any case (_literals.may_hold).
+DAY_WORDS = ("day", "week", "month", "year", "quarter", "tomorrow", "tonight")
+
+
 def find_dates(text: str) -> list[Hit]:
     hits = [
         Hit(m.start(), m.end(), "DATE_TIME", 0.6, m.group().casefold(), RANK_CUED)
         for m in DATE_RE.finditer(text)
     ] if any(map(str.isdigit, text)) else []
-    hits.extend(
-        Hit(m.start(), m.end(), "DATE_TIME", 0.5, " ".join(m.group().casefold().split()), RANK_NER_DATE)
-        for m in DAY_RE.finditer(text)
-    )
+    if may_hold(text, DAY_WORDS):
+        hits.extend(
+            Hit(m.start(), m.end(), "DATE_TIME", 0.5, " ".join(m.group().casefold().split()), RANK_NER_DATE)
+            for m in DAY_RE.finditer(text)
+        )
     return hits
 
 

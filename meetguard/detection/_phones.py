@@ -105,7 +105,7 @@ def _valid_national(value: str, digits: str, regions: tuple[str, ...]) -> bool:
             continue
         prefix, pattern = screen
         nsn = digits[len(prefix):] if prefix and digits.startswith(prefix) else digits
-        if not pattern.fullmatch(nsn) and not pattern.fullmatch(digits):
+        if not pattern.fullmatch(nsn) and (nsn is digits or not pattern.fullmatch(digits)):
             continue
         try:
             if phonenumbers.is_valid_number(phonenumbers.parse(value, region)):

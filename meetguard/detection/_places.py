@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from .._wordlists import words
 from ._hits import RANK_NER, Hit
+from ._literals import may_hold
 
 COUNTRIES = """
 Afghanistan|Albania|Algeria|Andorra|Angola|Antigua and Barbuda|Argentina|Armenia|Australia|Austria|
@@ -147,8 +148,15 @@ CUED_PLACE = re.compile(
 )
 
 
+# Every match of CUED_PLACE holds one of these words, in any case (_literals.may_hold).
+PLACE_VERBS = ("live", "living", "based", "born", "located", "office", "mov", "fly", "flew", "travel", "relocat",
+               "going", "trip", "headquartered", "stay", "visit")
+
+
 def find_cued_places(text: str, everyday: frozenset[str]) -> list[Hit]:
     """Unlisted places after a verb of place; ``everyday`` words end the name."""
+    if not may_hold(text, PLACE_VERBS):
+        return []
     caps = text.isupper()
     hits = []
     for m in CUED_PLACE.finditer(text):
