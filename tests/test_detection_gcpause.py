@@ -93,6 +93,24 @@ def test_a_pass_ending_beside_another_frees_the_cycles_made_meanwhile() -> None:
     assert gc.isenabled()
 
 
+def test_a_pass_nested_in_its_threads_own_collects_nothing() -> None:
+    runs: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            runs.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        with paused():
+            with paused():   # Detector.detect inside the guard's text pass
+                pass
+            assert runs == [] and not gc.isenabled()
+    finally:
+        gc.callbacks.remove(seen)
+    assert gc.isenabled()
+
+
 def test_an_application_without_the_collector_keeps_it_off() -> None:
     gc.disable()
     with paused():

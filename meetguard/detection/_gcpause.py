@@ -19,7 +19,8 @@ last of them ends, and only if it was on when the first began (an application th
 ``gc.disable()`` keeps it off). A pass that ends while another still runs collects the two
 young generations itself (``gc.collect(1)``: the objects made since, not the warm models), so
 a sidecar under steady overlapping load still frees its cycles; only a full collection waits
-for a moment with no pass running. An embedder that calls ``gc.disable()`` while a batch runs
+for a moment with no pass running. A pass nested in one of its own thread's (``Detector.detect``
+inside the guard's text pass) leaves that to the outer one. An embedder that calls ``gc.disable()`` while a batch runs
 has it enabled again when the batch ends; ``gc.collect()`` still works at any time.
 """
 
@@ -33,12 +34,15 @@ from collections.abc import Iterator
 _LOCK = threading.Lock()
 _active = 0           # batches running now
 _reenable = False     # the collector was on when the first of them began
+_mine = threading.local()   # this thread's depth (Detector.detect inside the guard's pass)
 
 
 @contextlib.contextmanager
 def paused() -> Iterator[None]:
     """Automatic cyclic collection off inside the block (see the module doc)."""
     global _active, _reenable
+    depth = getattr(_mine, "depth", 0)
+    _mine.depth = depth + 1
     with _LOCK:
         if _active == 0:
             _reenable = gc.isenabled()
@@ -47,12 +51,13 @@ def paused() -> Iterator[None]:
     try:
         yield
     finally:
+        _mine.depth = depth
         with _LOCK:
             _active -= 1
             last = _active == 0
             if last and _reenable:
                 gc.enable()
-        if not last and _reenable:
+        if not last and _reenable and depth == 0:
             # another pass still runs (a sidecar under steady load may never have none): the
             # young generations now, so cycles made meanwhile never wait for a gap in the load
             gc.collect(1)
