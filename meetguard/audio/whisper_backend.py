@@ -15,7 +15,8 @@ Every decode is bounded by the length of what it hears (:func:`sample_len_for`):
 speech stays under about 6-8 tokens a second, timestamps included, so a decode that
 runs on past :data:`TOKENS_PER_SECOND` tokens a second is a hallucination loop (whisper
 would otherwise go on for 224 tokens, at every fallback temperature, at every seek:
-a bleeped 4.8 s release took over 15 minutes to hear). A verification decode whose
+a bleeped 4.8 s release took over 15 minutes to hear), and it stops sooner where one of its
+candidates is stuck in a loop (:mod:`.loops`, marked as a loop). A verification decode whose
 beam search and greedy retry both loop (gzip compression ratio over whisper's 2.4)
 heard nothing trustworthy there: it raises :class:`VerificationError`, so the item is
 refused, never released unheard.
@@ -23,10 +24,10 @@ refused, never released unheard.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
-import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ import numpy as np
 from .._errors import ModelUnavailable, TranscriptionError, VerificationError
 from .._model import Cue
 from .backend import VERIFY, DecodeVariant, cue_from_words, model_input
+from .loops import decode_stopping
 from .models import checkpoint_file
 
 __all__ = ["WhisperTranscriber", "decode_options", "load_whisper", "sample_len_for"]
@@ -63,29 +65,18 @@ def _loops(segments: list[dict[str, Any]]) -> bool:
     return any(float(seg.get("compression_ratio", 0.0)) > LOOP_RATIO for seg in segments)
 
 
-STUCK_UNIT = 4    # words: a run of at most this many said again and again is a decode stuck in a loop
-STUCK_TIMES = 4   # ... when it comes this many times in a row
-_WORD = re.compile(r"[\w']+")
-
-
 def _stuck(segments: list[dict[str, Any]], sample_len: int) -> bool:
     """Whether a main decode whose text repeats itself is *stuck* (a loop of Whisper's),
-    not hearing speech that truly repeats: a run of one to :data:`STUCK_UNIT` words comes
-    :data:`STUCK_TIMES` times or more in a row ("find find find find ...", "41, 41, 41, 41"),
-    or the decode ran up to its token cap. A sentence said again in many voices ("Send the
-    contract to Ingrid ..." five times in 26 s, jfk.flac looped) repeats a longer unit and
-    is heard as it is."""
+    not hearing speech that truly repeats: :class:`~meetguard.audio.loops.StopLoops` stopped
+    it in a loop (one unit of up to 16 tokens over 40 tokens or more: its ratio is
+    infinite), or it ran up to its token cap. A sentence said again in many voices ("Send
+    the contract to Ingrid ..." five times in 26 s, jfk.flac looped) or a card read out
+    ("fine fine ... fine 4, 4, 4, 4": tiny.en's hearing of card_master, 17 tokens of one
+    word) repeats under that and is heard as it is: halved, card_master's halves were heard
+    worse by both models, and base's looped to its cap."""
     if sum(len(seg.get("tokens", ())) for seg in segments) >= sample_len:
         return True
-    said = " ".join(str(seg["text"]) if "text" in seg else " ".join(str(w.get("word", "")) for w in seg.get("words", ()))
-                    for seg in segments)
-    words = _WORD.findall(said.casefold())
-    for n in range(1, STUCK_UNIT + 1):
-        for i in range(len(words) - n * STUCK_TIMES + 1):
-            unit = words[i:i + n]
-            if all(words[i + k * n:i + (k + 1) * n] == unit for k in range(1, STUCK_TIMES)):
-                return True
-    return False
+    return any(math.isinf(float(seg.get("compression_ratio", 0.0))) for seg in segments)
 
 
 def decode_options(variant: DecodeVariant, seconds: float, n_text_ctx: int = 448) -> dict[str, Any]:
@@ -148,6 +139,8 @@ def load_whisper(path: Path) -> tuple[Any, threading.Lock]:
                 mask[layer, head] = True
             model.register_buffer("alignment_heads", mask.to_sparse(), persistent=False)
         model = model.to("cpu").eval()
+        # this model's decodes stop where they loop (audio/loops.py), not at their token cap
+        model.decode = functools.partial(decode_stopping, model)
         del whisper
         entry = (model, threading.Lock())
         _models[key] = entry
