@@ -106,7 +106,7 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
     anything is still heard after the last round, or when all that was heard lies inside
     the bleeps already (nothing to repair). Returns the windows bleeped in the end."""
     from .audio.decode import duration
-    from .audio.grid import grid_of, hear_on_grid, heard_release, touched
+    from .audio.grid import grid_of, hear_on_grid, heard_release, looped, touched
     from .audio.unsure import unsure_windows
     from .audio.verify import check_heard, heard_windows
     from .redaction import audio as audio_redaction
@@ -117,7 +117,7 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
     ears = spool.with_name("heard.wav")   # the release with its bleeps silent (redaction/quiet.py)
     grid = grid_of(rec.path)
     original = second.cues if second is not None else None
-    changed = touched(grid, windows) if original is not None else set(range(len(grid)))
+    changed = touched(grid, windows) | looped(grid, original) if original is not None else set(range(len(grid)))
     heard: dict[int, list[Cue]] = {}
     for round_ in range(REPAIRS + 1):
         copy = hearing_copy(spool, windows, mode, ears, rec.stem)

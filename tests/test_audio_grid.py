@@ -134,3 +134,25 @@ def test_a_window_whose_decode_loops_is_heard_in_halves(tmp_path: Path) -> None:
     with pytest.raises(VerificationError) as err:
         hear_on_grid(tmp_path / "rec.wav", _Loops(MIN_PIECE / 2), None, grid, [0])
     assert err.value.reason == "repetition_loop"
+
+
+def test_a_window_the_original_hearing_looped_in_is_decoded_on_the_release(tmp_path: Path) -> None:
+    """The verification decode's hearing of the original looped in window 2 ("time, time,
+    ..."): it heard nothing there, so it cannot stand for the release's hearing. That
+    window is decoded on the release though no bleep touches it; a card read out (a unit
+    said under eight times) is a hearing like any other."""
+    from meetguard.audio.grid import looped
+
+    grid = [(0, 480000), (480000, 950000), (950000, 1200000)]
+    loop = script_cues([(10.0, 11.0, "thanks"), (70.0, 74.0, "Time, " * 12)])
+    assert looped(grid, loop) == {2}
+    card = script_cues([(70.0, 74.0, "five five five five, five five five, four four four four")])
+    assert looped(grid, card) == set() and looped(grid, None) == set()
+    src = _wav(tmp_path / "rec.wav")
+    rec = AudioInput(path=tmp_path / "rec.wav")
+    grid = grid_of(rec.path)
+    ears = _Ears(src, HEARD)
+    second = Hearing(script_cues([HEARD[0], (40.0, 41.5, "call me on"), (70.0, 72.0, "fine " * 9)]),
+                     [[], [], []], frozenset())
+    build_redacted_audio(rec, MAIN, PER_CUE, "bleep", AudioCheck(ears, ["5550143"], lambda text: [], "M."), second)
+    assert {c[0] for c in ears.calls} == {grid[1][0] / 16000, grid[2][0] / 16000}

@@ -26,6 +26,7 @@ the original used), and a release is heard window by window on that grid:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from .backend import VERIFY, Transcriber, accepts_variant
 from .decode import SAMPLE_RATE, iter_chunks
 from .transcribe import split_points, windows
 
-__all__ = ["Grid", "cut", "grid_of", "hear_on_grid", "heard_release", "touched"]
+__all__ = ["Grid", "cut", "grid_of", "hear_on_grid", "heard_release", "looped", "touched"]
 
 Grid = list[tuple[int, int]]     # (first sample, end sample) of each window, 16 kHz
 
@@ -115,6 +116,40 @@ def touched(grid: Grid, spans: Sequence[tuple[float, float]]) -> set[int]:
             if a * SAMPLE_RATE < e and b * SAMPLE_RATE > s:
                 out.add(k)
     return out
+
+
+LOOP_WORDS = 4     # a run of one to this many words ...
+LOOP_TIMES = 8     # ... said this many times in a row or more is a loop, not a hearing
+
+
+def looped(grid: Grid, original: Sequence[Cue] | None) -> set[int]:
+    """The windows where the verification decode's hearing of the original loops: a run of
+    one to :data:`LOOP_WORDS` words said :data:`LOOP_TIMES` times or more in a row (the
+    text a decode stopped in a loop leaves, audio/loops.py: "time, time, time, ..."). That
+    decode did not hear what was said there, so its hearing cannot stand for the release's:
+    such a window is decoded on the release like one a bleep touched (and a release whose
+    decode loops there too is refused, ``repetition_loop``). Speech that repeats a short
+    unit that often (a card of one digit read out) costs a decode, never a release."""
+    from bisect import bisect_right
+
+    starts = [s for s, _e in grid]
+    said: dict[int, list[str]] = {}
+    for cue in original or ():
+        k = max(0, bisect_right(starts, round(cue.start * SAMPLE_RATE)) - 1)
+        said.setdefault(k, []).extend(_WORD.findall(cue.text.casefold()))
+    return {k for k, words in said.items() if _repeats(words)}
+
+
+_WORD = re.compile(r"[\w']+")
+
+
+def _repeats(words: list[str]) -> bool:
+    for n in range(1, LOOP_WORDS + 1):
+        for i in range(len(words) - n * LOOP_TIMES + 1):
+            unit = words[i:i + n]
+            if all(words[i + k * n:i + (k + 1) * n] == unit for k in range(1, LOOP_TIMES)):
+                return True
+    return False
 
 
 def heard_release(grid: Grid, heard: dict[int, list[Cue]], original: Sequence[Cue] | None) -> list[Cue]:
