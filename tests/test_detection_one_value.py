@@ -49,3 +49,34 @@ def test_a_name_holding_the_identifier_whole_keeps_it_and_a_roster_name_is_never
     roster = Hit(4, 7, "PERSON", 1.0, "zoe", 50, "p1")
     assert _spans(text, [roster, _hit(text, "AB 12 34 56 C", "UK_NINO", RANK_FLOOR)]) == [
         ("Zoe", "PERSON"), ("AB 12 34 56 C", "UK_NINO")]
+
+
+def test_a_name_takes_its_possessive_from_a_reading_it_beat() -> None:
+    """"Maite Lemmens's" read as an ORGANIZATION by the floor and as a PERSON: one PERSON over
+    "Maite Lemmens's", in the name's normal form (its pseudonym is the name's), no finding "s"."""
+    for apostrophe in ("'", "’"):
+        text = f"Maite Lemmens{apostrophe}s killers sentenced to life in prison"
+        hits = [_hit(text, f"Maite Lemmens{apostrophe}s", "ORGANIZATION", RANK_FLOOR),
+                _hit(text, "Maite Lemmens", "PERSON", RANK_NER)]
+        found = resolve(text, hits, (), floor_piece_kept)
+        assert [(text[f.start:f.end], f.entity_type, f.normalized) for f in found] == [
+            (f"Maite Lemmens{apostrophe}s", "PERSON", "Maite Lemmens")]
+
+
+def test_a_possessive_is_taken_only_beside_the_value_and_never_over_a_skip() -> None:
+    # a name reading that lost nothing but a lone "s" (not the floor's) leaves "<PERSON_1>'s"
+    text = "it's fine, Anna's here"
+    hits = [_hit(text, "Anna's", "LOCATION", RANK_NER), _hit(text, "Anna", "PERSON", RANK_NER + 5)]
+    assert _spans(text, hits) == [("Anna", "PERSON")]
+    # "s" that goes on as a word, or with no value right before its apostrophe, stays what it was
+    text = "Maite Lemmens'sx budget"
+    hits = [_hit(text, "Maite Lemmens'sx", "ORGANIZATION", RANK_FLOOR), _hit(text, "Maite Lemmens", "PERSON", RANK_NER)]
+    assert _spans(text, hits) == [("Maite Lemmens", "PERSON"), ("sx", "ORGANIZATION")]
+    text = "ask Maite Lemmens's team"
+    hits = [_hit(text, "Maite Lemmens's", "ORGANIZATION", RANK_FLOOR), _hit(text, "Maite", "PERSON", RANK_NER)]
+    assert _spans(text, hits) == [("Maite", "PERSON"), ("Lemmens's", "ORGANIZATION")]
+    # the apostrophe inside a skip span (an @mention's) is never taken
+    text = "Maite Lemmens's budget"
+    hits = [_hit(text, "Maite Lemmens's", "ORGANIZATION", RANK_FLOOR), _hit(text, "Maite Lemmens", "PERSON", RANK_NER)]
+    found = resolve(text, hits, ((13, 14),), floor_piece_kept)
+    assert all(f.end <= 13 or f.start >= 14 for f in found)

@@ -209,3 +209,18 @@ def test_a_value_in_parts_is_one_finding(sides: tuple[Detector, Any], text: str,
     s = text.index(value)
     inside = [(text[f.start:f.end], f.entity_type) for f in fs if f.start < s + len(value) and s < f.end]
     assert inside == [(value, etype)], inside
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("Maite Lemmens's killers sentenced to life in prison", "Maite Lemmens's"),   # presidio-research
+    ("what is arnold schwarzenegger's birthday", "arnold schwarzenegger's"),          # SLURP devel
+    ("Wisława Szczepańska’s killers sentenced to life in prison", "Wisława Szczepańska’s"),
+    ("that's it, let's go: it's done and he's here", None),                          # chatter
+])
+def test_a_possessive_name_is_one_finding(sides: tuple[Detector, Any], text: str, value: str | None) -> None:
+    """One value, one token: a name the floor also read with its "'s" (as an ORGANIZATION) is one
+    finding over the name and its "'s", never the name and a finding "s"; "'s" of chatter stays."""
+    det, _ = sides
+    [fs] = det.detect([TextUnit(text)], Roster())
+    found = [text[f.start:f.end] for f in fs]
+    assert found == ([] if value is None else [value]), found

@@ -141,7 +141,8 @@ def resolve(text: str, hits: Iterable[Hit], skip: Sequence[tuple[int, int]],
                 if piece is not None and h.rank == RANK_FLOOR and floor_kept is not None \
                         and not floor_kept(text, piece.start, piece.end, piece.entity_type):
                     piece = None   # the rest of a floor hit passes the named rules again
-                if piece is not None and ((piece.end - piece.start) >= 2 or h.rank == RANK_FLOOR):
+                if piece is not None and ((piece.end - piece.start) >= 2 or h.rank == RANK_FLOOR) \
+                        and not _possessive(text, piece, chosen, skip):
                     chosen.append(piece)
             pos = max(pos, e)
     chosen.sort(key=lambda h: h.start)
@@ -150,6 +151,23 @@ def resolve(text: str, hits: Iterable[Hit], skip: Sequence[tuple[int, int]],
         Finding(h.start, h.end, h.entity_type, h.score, h.normalized, h.participant_id or _owner(h, owners))
         for h in chosen
     ]
+
+
+def _possessive(text: str, piece: Hit, chosen: list[Hit], skip: Sequence[tuple[int, int]]) -> bool:
+    """The "s" of "Maite Lemmens's" left of a reading ("Maite Lemmens's" an ORGANIZATION) that
+    a value just before the "'s" beat: that value takes the "'s" (one value, one token: never
+    "<PERSON_1>'<ORGANIZATION_1>"), keeping its type and normal form, so its pseudonym is the
+    one of the name without it. True when a value took it."""
+    s = piece.start
+    if piece.end - s != 1 or text[s] not in "sS" or s < 2 or text[s - 1] not in "'’" \
+            or text[piece.end:piece.end + 1].isalnum() \
+            or any(a < s and s - 1 < b for a, b in [*skip, *((c.start, c.end) for c in chosen)]):
+        return False   # the apostrophe is some other span's, or a skip span's
+    for k, c in enumerate(chosen):
+        if c.end == s - 1:
+            chosen[k] = Hit(c.start, piece.end, c.entity_type, c.score, c.normalized, c.rank, c.participant_id)
+            return True
+    return False
 
 
 def _owner(h: Hit, owners: Sequence[Hit]) -> str | None:
