@@ -56,6 +56,11 @@ def test_unsure_words_right_after_a_value_cue_are_distrusted_to_the_sentence_end
     # ... four sure words in a row do: the sentence goes on after the value
     email = _cues([(0.0, 5.0, "Copy jamal at wingtip~ dot~ example on the thread, please.")])[0]
     assert _said(email, distrusted(email)) == ["wingtip dot"]
+    # from the first unsure word: a sure word between (and the cue before it) is left
+    phone = _cues([(0.0, 4.0, "My mobile is 312~ 55~ 7781.")])[0]
+    assert _said(phone, distrusted(phone)) == ["312 55", "312 55"]
+    a = min(w[0] for w in unsure_windows([phone], pad=0.15))
+    assert a == phone.words[3].start - 0.15 > (phone.words[1].start + phone.words[1].end) / 2
 
 
 def test_the_words_after_a_found_value_are_distrusted_too() -> None:

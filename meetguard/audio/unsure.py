@@ -16,9 +16,9 @@ clip the words after "to" sit between 0.00 and 0.60; the ordinary words of the c
 sentences mostly between 0.85 and 1.00; and even a value both decodes *did* write as one
 is heard unsure ("Solberg" 0.28, "at" 0.07, "Litware" 0.41).
 
-So the words of a hearing are **distrusted** from right after such a cue (:data:`CUE_WORDS`,
-or the end of a value the rules redact) when the first or second word after it is unsure
-(probability under :data:`UNSURE`), through the last unsure word of that sentence, stopping
+So the words of a hearing are **distrusted** after such a cue (:data:`CUE_WORDS`, or the end
+of a value the rules redact) when the first or second word after it is unsure (probability
+under :data:`UNSURE`), from that first unsure word through the last unsure word of that sentence, stopping
 before :data:`SURE_RUN` sure words in a row (the sentence going on: "... on the thread,
 please"), when the stretch holds at least :data:`MIN_UNSURE` unsure words. A distrusted
 stretch is bleeped like a value (padded) and goes from the transcript with it
@@ -67,7 +67,9 @@ def _ends_sentence(word: Word) -> bool:
 
 
 def _stretch(words: Sequence[Word], anchor: int) -> tuple[int, int] | None:
-    """The words (first, last index) distrusted after the cue or value ending at ``anchor``."""
+    """The words (first, last index) distrusted after the cue or value ending at ``anchor``:
+    from the first unsure word (a sure word between the cue and it is left, and the bleep's
+    padding does not reach back into the cue: "My mobile is 312-55-7781" lost "mobile")."""
     if _ends_sentence(words[anchor]):
         return None
     first = anchor + 1
@@ -84,7 +86,7 @@ def _stretch(words: Sequence[Word], anchor: int) -> tuple[int, int] | None:
                 break
         if _ends_sentence(words[k]):
             break
-    return (first, last) if unsure >= MIN_UNSURE else None
+    return (lead[0], last) if unsure >= MIN_UNSURE else None
 
 
 def _anchors(cue: Cue, values: Sequence[Finding]) -> set[int]:
