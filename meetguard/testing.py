@@ -68,6 +68,27 @@ def tone_wav(path: Path, seconds: float, quiet_every: float | None = None) -> np
     return samples
 
 
+ALICE = '  - id: p-alice\n    names: ["Alice Martin"]\n'
+
+
+def bleep_policy(policy_id: str, entities: Sequence[str], operator: str = "pseudonymize",
+                 speakers: str = "pseudonymize", participants: str = ALICE) -> str:
+    """The consent policy of the audio fake tests: one ``summarization`` purpose (opt-out,
+    exclude) that redacts ``entities`` with ``operator``, treats speakers as ``speakers`` and
+    bleeps the audio; ``participants`` is the YAML of its ``participants:`` list."""
+    return ("version: 1\n"
+            f"policy_id: {policy_id}\n"
+            "account: {id: acme, ai_features: {summarization: true}}\n"
+            "purposes:\n"
+            "  summarization:\n"
+            "    consent: opt_out\n"
+            "    missing_consent: exclude\n"
+            "    recipients: [summarizer]\n"
+            f"    redact: {{entities: [{', '.join(entities)}], operator: {operator}, speakers: {speakers}}}\n"
+            "    audio: bleep\n"
+            "participants:\n" + participants)
+
+
 def lines_still_heard(source: np.ndarray, samples: np.ndarray, offset: float,
                       lines: Sequence[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
     """The script ``lines`` an ear still hears in ``samples`` (16 kHz float audio taken at

@@ -17,6 +17,7 @@ from meetguard.testing import (
     FakeDetector,
     FakeTranscriber,
     MemoryAuditSink,
+    bleep_policy,
     lines_still_heard,
     script_cues,
     tone_wav,
@@ -24,21 +25,7 @@ from meetguard.testing import (
 
 _TOKEN = r"[<\[][A-Z_]+(?:_\d+)?[>\]]"
 
-POLICY = """\
-version: 1
-policy_id: bleeped-1
-account: {id: acme, ai_features: {summarization: true}}
-purposes:
-  summarization:
-    consent: opt_out
-    missing_consent: exclude
-    recipients: [summarizer]
-    redact: {entities: [PHONE_NUMBER, LOCATION, PERSON], operator: pseudonymize, speakers: pseudonymize}
-    audio: bleep
-participants:
-  - id: p-alice
-    names: ["Alice Martin"]
-"""
+POLICY = bleep_policy("bleeped-1", ["PHONE_NUMBER", "LOCATION", "PERSON"])
 
 
 def _doc(script: list[tuple[float, float, str]]) -> Document:

@@ -22,6 +22,7 @@ from meetguard.testing import (
     FakeDetector,
     FakeTranscriber,
     MemoryAuditSink,
+    bleep_policy,
     lines_still_heard,
     script_cues,
 )
@@ -117,21 +118,7 @@ def test_no_dispute_over_a_name_word_or_a_known_value(primed: str) -> None:
 
 # -- through the guard: the hearing of the original and the release's verification -------------
 
-POLICY = """\
-version: 1
-policy_id: disputes-1
-account: {id: acme, ai_features: {summarization: true}}
-purposes:
-  summarization:
-    consent: opt_out
-    missing_consent: exclude
-    recipients: [summarizer]
-    redact: {entities: [PERSON], operator: pseudonymize, speakers: pseudonymize}
-    audio: bleep
-participants:
-  - id: p-alice
-    names: ["Alice Martin"]
-"""
+POLICY = bleep_policy("disputes-1", ["PERSON"])
 
 
 class _Ears(FakeTranscriber):

@@ -23,6 +23,7 @@ from meetguard.testing import (
     FakeDetector,
     FakeTranscriber,
     MemoryAuditSink,
+    bleep_policy,
     lines_still_heard,
     script_cues,
     tone_wav,
@@ -91,21 +92,7 @@ def test_a_decode_without_word_probabilities_is_never_distrusted() -> None:
     assert (a, b) == (cue.words[3].start, cue.words[-1].end)
 
 
-POLICY = """\
-version: 1
-policy_id: unsure-1
-account: {id: acme, ai_features: {summarization: true}}
-purposes:
-  summarization:
-    consent: opt_out
-    missing_consent: exclude
-    recipients: [summarizer]
-    redact: {entities: [EMAIL_ADDRESS, PHONE_NUMBER, PERSON], operator: pseudonymize, speakers: pseudonymize}
-    audio: bleep
-participants:
-  - id: p-alice
-    names: ["Alice Martin"]
-"""
+POLICY = bleep_policy("unsure-1", ["EMAIL_ADDRESS", "PHONE_NUMBER", "PERSON"])
 
 
 class _Ears(FakeTranscriber):

@@ -16,27 +16,17 @@ from meetguard import Guard, GuardOptions, Meeting, VerificationError
 from meetguard._model import Cue
 from meetguard.audio.backend import accepts_variant
 from meetguard.audio.verify import verify_redacted
-from meetguard.testing import FakeDetector, FakeTranscriber, MemoryAuditSink, tone_wav
+from meetguard.testing import FakeDetector, FakeTranscriber, MemoryAuditSink, bleep_policy, tone_wav
 
-POLICY = """\
-version: 1
-policy_id: verify-1
-account: {id: acme, ai_features: {summarization: true}}
-purposes:
-  summarization:
-    consent: opt_out
-    missing_consent: exclude
-    recipients: [summarizer]
-    redact: {entities: [PHONE_NUMBER, EMAIL_ADDRESS], operator: redact, speakers: keep}
-    audio: bleep
-participants:
+POLICY = bleep_policy("verify-1", ["PHONE_NUMBER", "EMAIL_ADDRESS"], operator="redact", speakers="keep",
+                      participants="""\
   - id: p-alice
     names: ["Alice Martin", "Martin, Alice [NW]"]
   - id: p-carla
     names: ["Carla Nunes"]
     consent:
       summarization: {status: refused, at: 2026-11-02T09:00:00Z}
-"""
+""")
 PHONE = "555 0123"
 SAID = f"call me on {PHONE} please"
 MISHEARD = "call me on 555 O123 please"      # the main decode heard a letter O

@@ -21,6 +21,7 @@ from meetguard.testing import (
     FakeDetector,
     FakeTranscriber,
     MemoryAuditSink,
+    bleep_policy,
     lines_still_heard,
     tone_wav,
 )
@@ -133,21 +134,7 @@ def test_adjacent_mentions_heard_in_other_spellings_are_no_disagreement() -> Non
     check_agreement(first, second, 0.15, "rec")     # disagreement (that span meets a first one)
 
 
-POLICY = """\
-version: 1
-policy_id: whole-1
-account: {id: acme, ai_features: {summarization: true}}
-purposes:
-  summarization:
-    consent: opt_out
-    missing_consent: exclude
-    recipients: [summarizer]
-    redact: {entities: [PHONE_NUMBER, EMAIL_ADDRESS, PERSON], operator: redact, speakers: pseudonymize}
-    audio: bleep
-participants:
-  - id: p-alice
-    names: ["Alice Martin"]
-"""
+POLICY = bleep_policy("whole-1", ["PHONE_NUMBER", "EMAIL_ADDRESS", "PERSON"], operator="redact")
 
 
 def _wav(path: Path, seconds: float = 6.0) -> Path:
