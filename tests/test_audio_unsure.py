@@ -17,7 +17,7 @@ import pytest
 
 from meetguard import Guard, GuardOptions, Meeting, VerificationError
 from meetguard._model import AudioInput, Cue, Finding, Word
-from meetguard.audio.unsure import distrusted, unsure_windows
+from meetguard.audio.unsure import distrusted, looping, unsure_windows
 from meetguard.release import REPAIRS, AudioCheck, build_redacted_audio
 from meetguard.testing import (
     FakeDetector,
@@ -47,6 +47,30 @@ def _cues(script: Sequence[Line]) -> list[Cue]:
 def _said(cue: Cue, spans: list[tuple[int, int]]) -> list[str]:
     return [" ".join(w.text for w in cue.words[a:b + 1]) for a, b in spans]
 
+
+
+def test_a_hearing_that_loops_is_distrusted_from_the_loop_to_its_cue_end_sure_or_not() -> None:
+    # card_master (espeak-us-f3): tiny.en sure of most of its "fine"s, then the card's last digits
+    card = _cues([(0.0, 8.4, "Charge it to " + "fine " * 17 + "4, 4, 4, 4, 4")])[0]
+    assert _said(card, distrusted(card)) == [" ".join(["fine"] * 17 + ["4,"] * 4 + ["4"])]
+    (a, b), = unsure_windows([card], pad=0.0)
+    assert (a, b) == (card.words[3].start, card.words[-1].end)
+    # a backend that gives no word probabilities: a loop is still a loop
+    blind = dataclasses.replace(card, words=tuple(Word(w.text, w.start, w.end, None) for w in card.words))
+    assert looping(blind) == (3, len(card.words) - 1) and unsure_windows([blind]) != []
+    # a unit of up to four words, punctuation aside ("Time, time, time, ...")
+    assert looping(_cues([(0.0, 6.0, "Time, " * 8 + "4444.")])[0]) == (0, 8)
+    assert looping(_cues([(0.0, 9.0, "thank you " * 8)])[0]) == (0, 15)
+    # the loop stays in its own cue: the next cue is read as before
+    after = _cues([(0.0, 8.4, "Charge it to " + "fine " * 17), (8.5, 10.0, "Thanks, see you tomorrow.")])
+    assert unsure_windows(after, pad=0.0) == [(after[0].words[3].start, after[0].words[-1].end)]
+    # speech that repeats less than that is no loop
+    for said in ("no no no no, that is not it", "Time time time time time time time 4444.",
+                 "Ask not what your country can do for you, ask what you can do for your country."):
+        cue = _cues([(0.0, 5.0, said)])[0]
+        assert looping(cue) is None and distrusted(cue) == [] and unsure_windows([cue]) == []
+    # a loop the release's decode heard inside a bleep is not heard
+    assert unsure_windows([card], outside=[(0.0, 8.5)]) == []
 
 def test_unsure_words_right_after_a_value_cue_are_distrusted_to_the_sentence_end() -> None:
     garbled = _cues([(0.0, 5.0, "The invoice goes to R01~ for~ Ingridorted~ numbers~.")])[0]

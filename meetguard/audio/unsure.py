@@ -28,6 +28,18 @@ in the repair rounds, :mod:`meetguard.release`): a stretch it hears outside ever
 repaired, and refused when it is still heard after the last round. A stretch whose words lie
 inside the bleeps is not: the decode heard it in silence.
 
+**A hearing that loops is distrusted too**, with or without word probabilities: a unit of
+one to :data:`~meetguard.audio.grid.LOOP_WORDS` words said :data:`~meetguard.audio.grid.LOOP_TIMES`
+times or more in a row (the grid's rule for a hearing that cannot stand for the release) is
+not what was said but what the model fell into, and what was said there is unknown. In
+card_master (espeak-us-f3) "Charge it to five five five five, ... four four four four." came
+back from tiny.en as "Charge it to fine fine ... (17 times) 4, 4, 4, 4, 4", sure of most of
+the "fine"s, and from base as "... time time ... (13 times) 4444.": no card in either, and the
+transcript released the card's last digits. Such a cue is distrusted from the loop's first
+word to its own last word (the digits after a loop are the value's end, "until the digits
+stop"), in every hearing read here, so the loop is bleeped and gone from the transcript, and
+a verification decode that still hears a loop outside the bleeps repairs or refuses.
+
 What this costs: ordinary words Whisper is unsure of right after a cue, in a sentence it
 heard badly (a hard accent, noise). A backend that gives no word probabilities (``None``)
 is never distrusted this way.
@@ -39,8 +51,9 @@ import re
 from collections.abc import Sequence
 
 from .._model import Cue, Finding, Word
+from .grid import LOOP_TIMES, LOOP_WORDS
 
-__all__ = ["CUE_WORDS", "MIN_UNSURE", "SURE_RUN", "UNSURE", "distrusted", "unsure_windows"]
+__all__ = ["CUE_WORDS", "MIN_UNSURE", "SURE_RUN", "UNSURE", "distrusted", "looping", "unsure_windows"]
 
 Window = tuple[float, float]
 
@@ -55,6 +68,7 @@ CUE_WORDS = frozenset({
     "card", "mobile", "cell", "extension",
 })
 _LETTERS = re.compile(r"[^a-z]+")
+_NOT_WORD = re.compile(r"[^\w']+")
 _SENTENCE_END = (".", "!", "?")
 
 
@@ -113,28 +127,53 @@ def _stretches(words: Sequence[Word], anchors: set[int]) -> list[tuple[int, int]
     return out
 
 
+def _loop_start(texts: Sequence[str]) -> int | None:
+    """The index of the first word of the first run in ``texts`` of one unit of 1 to
+    :data:`LOOP_WORDS` words said :data:`LOOP_TIMES` times or more in a row."""
+    for i in range(len(texts)):
+        for n in range(1, LOOP_WORDS + 1):
+            if i + n * LOOP_TIMES > len(texts):
+                break
+            unit = texts[i:i + n]
+            if any(unit) and all(texts[i + k * n:i + (k + 1) * n] == unit for k in range(1, LOOP_TIMES)):
+                return i
+    return None
+
+
+def looping(cue: Cue) -> tuple[int, int] | None:
+    """The words (first, last index) of ``cue`` distrusted because its hearing loops (module
+    doc): from the loop's first word to the cue's last; ``None`` when it does not loop."""
+    start = _loop_start([_NOT_WORD.sub("", w.text.casefold()) for w in cue.words])
+    return None if start is None else (start, len(cue.words) - 1)
+
+
 def distrusted(cue: Cue, values: Sequence[Finding] = ()) -> list[tuple[int, int]]:
     """Index ranges (first, last, inclusive) of ``cue``'s words distrusted (module doc):
-    after each cue word, and after the last word of each of ``values`` (findings the
-    rules redact in ``cue.text``)."""
-    return _stretches(cue.words, _anchors(cue, values))
+    after each cue word, after the last word of each of ``values`` (findings the rules
+    redact in ``cue.text``), and where its hearing loops."""
+    loop = looping(cue)
+    return sorted(_stretches(cue.words, _anchors(cue, values)) + ([loop] if loop else []))
 
 
 def unsure_windows(cues: Sequence[Cue], findings: Sequence[Sequence[Finding]] | None = None,
                    pad: float = 0.15, outside: Sequence[Window] = ()) -> list[Window]:
     """The time spans (padded by ``pad``) of every distrusted stretch of a hearing's
-    ``cues``, read as one run of words (a pause may put a cue's end between "to" and the
+    ``cues`` (a loop: within its own cue), read as one run of words (a pause may put a cue's end between "to" and the
     value; a sentence's end still stops a stretch); ``findings``: per cue, the values the
     rules redact in it. With ``outside`` (bleep windows), only a stretch's words whose
     middle lies outside all of them count: the release's decode heard the rest in silence."""
     words: list[Word] = []
     anchors: set[int] = set()
+    loops: list[tuple[int, int]] = []
     for k, cue in enumerate(cues):
         values = findings[k] if findings is not None and k < len(findings) else ()
         anchors |= {len(words) + a for a in _anchors(cue, values)}
+        loop = looping(cue)
+        if loop is not None:
+            loops.append((len(words) + loop[0], len(words) + loop[1]))
         words.extend(cue.words)
     out: list[Window] = []
-    for a, b in _stretches(words, anchors):
+    for a, b in _stretches(words, anchors) + loops:
         heard = [w for w in words[a:b + 1] if not any(s <= (w.start + w.end) / 2 <= e for s, e in outside)]
         if heard:
             out.append((heard[0].start - pad, heard[-1].end + pad))
