@@ -38,7 +38,7 @@ from .backend import VERIFY, Transcriber, accepts_variant
 from .decode import SAMPLE_RATE, iter_chunks
 from .transcribe import split_points, windows
 
-__all__ = ["Grid", "cut", "grid_of", "hear_on_grid", "heard_release", "looped", "touched"]
+__all__ = ["Grid", "cut", "grid_of", "hear_on_grid", "heard_release", "loop_start", "looped", "touched"]
 
 Grid = list[tuple[int, int]]     # (first sample, end sample) of each window, 16 kHz
 
@@ -137,19 +137,24 @@ def looped(grid: Grid, original: Sequence[Cue] | None) -> set[int]:
     for cue in original or ():
         k = max(0, bisect_right(starts, round(cue.start * SAMPLE_RATE)) - 1)
         said.setdefault(k, []).extend(_WORD.findall(cue.text.casefold()))
-    return {k for k, words in said.items() if _repeats(words)}
+    return {k for k, words in said.items() if loop_start(words) is not None}
 
 
 _WORD = re.compile(r"[\w']+")
 
 
-def _repeats(words: list[str]) -> bool:
-    for n in range(1, LOOP_WORDS + 1):
-        for i in range(len(words) - n * LOOP_TIMES + 1):
-            unit = words[i:i + n]
-            if all(words[i + k * n:i + (k + 1) * n] == unit for k in range(1, LOOP_TIMES)):
-                return True
-    return False
+def loop_start(texts: Sequence[str]) -> int | None:
+    """The index of the first word of the first run in ``texts`` (words, case and punctuation
+    gone) of one unit of 1 to :data:`LOOP_WORDS` words said :data:`LOOP_TIMES` times or more
+    in a row; ``None``: no loop."""
+    for i in range(len(texts)):
+        for n in range(1, LOOP_WORDS + 1):
+            if i + n * LOOP_TIMES > len(texts):
+                break
+            unit = texts[i:i + n]
+            if any(unit) and all(texts[i + k * n:i + (k + 1) * n] == unit for k in range(1, LOOP_TIMES)):
+                return i
+    return None
 
 
 def heard_release(grid: Grid, heard: dict[int, list[Cue]], original: Sequence[Cue] | None) -> list[Cue]:

@@ -51,7 +51,7 @@ import re
 from collections.abc import Sequence
 
 from .._model import Cue, Finding, Word
-from .grid import LOOP_TIMES, LOOP_WORDS
+from .grid import loop_start
 
 __all__ = ["CUE_WORDS", "MIN_UNSURE", "SURE_RUN", "UNSURE", "distrusted", "looping", "unsure_windows"]
 
@@ -127,23 +127,10 @@ def _stretches(words: Sequence[Word], anchors: set[int]) -> list[tuple[int, int]
     return out
 
 
-def _loop_start(texts: Sequence[str]) -> int | None:
-    """The index of the first word of the first run in ``texts`` of one unit of 1 to
-    :data:`LOOP_WORDS` words said :data:`LOOP_TIMES` times or more in a row."""
-    for i in range(len(texts)):
-        for n in range(1, LOOP_WORDS + 1):
-            if i + n * LOOP_TIMES > len(texts):
-                break
-            unit = texts[i:i + n]
-            if any(unit) and all(texts[i + k * n:i + (k + 1) * n] == unit for k in range(1, LOOP_TIMES)):
-                return i
-    return None
-
-
 def looping(cue: Cue) -> tuple[int, int] | None:
     """The words (first, last index) of ``cue`` distrusted because its hearing loops (module
     doc): from the loop's first word to the cue's last; ``None`` when it does not loop."""
-    start = _loop_start([_NOT_WORD.sub("", w.text.casefold()) for w in cue.words])
+    start = loop_start([_NOT_WORD.sub("", w.text.casefold()) for w in cue.words])
     return None if start is None else (start, len(cue.words) - 1)
 
 
