@@ -135,17 +135,21 @@ def test_a_release_the_independent_model_still_hears_a_value_in_is_refused(
     # the same clip with its bleeps in place is released (test_nothing_of_a_value_is_released)
 
 
-def test_a_release_whose_hearing_looped_is_decided(guard: Guard, ear: Any, tmp_path: Path) -> None:
-    """#23: this clip's bleeped release sent base's beam search into a repetition loop (224
-    tokens at every fallback temperature and seek: the guard ran over 15 minutes). Every
-    decode is now bounded by the length of what it hears; the guard decides: released with
-    nothing of the address, or refused (verification_failed), never released unheard."""
-    name = "email_single__espeak-us-f3.flac"
+def _released_or_refused(guard: Guard, ear: Any, name: str, tmp_path: Path) -> None:
+    """Guard clip ``name`` with verification: refused (``VerificationError``), or released
+    with the checks of :func:`_released_transcript` holding."""
     try:
         result = guard.process_sync(_meeting(name), "summarization", "summarizer", AT, verify=True)
     except VerificationError:
         return
     _released_transcript(result, ear, name, tmp_path)
+
+def test_a_release_whose_hearing_looped_is_decided(guard: Guard, ear: Any, tmp_path: Path) -> None:
+    """#23: this clip's bleeped release sent base's beam search into a repetition loop (224
+    tokens at every fallback temperature and seek: the guard ran over 15 minutes). Every
+    decode is now bounded by the length of what it hears; the guard decides: released with
+    nothing of the address, or refused (verification_failed), never released unheard."""
+    _released_or_refused(guard, ear, "email_single__espeak-us-f3.flac", tmp_path)
 
 
 def test_words_only_the_primed_verification_heard_as_a_name_are_kept(guard: Guard, ear: Any,
@@ -166,9 +170,4 @@ def test_a_value_both_decodes_garble_is_not_released(guard: Guard, ear: Any, tmp
     started mumble."; tiny.en's sampled fallback differs from run to run), so neither finds an
     email; the words they were unsure of after "to" are bleeped and gone from the transcript.
     Released with nothing of the address in the transcript or heard again, or refused."""
-    name = "email_twoword_domain__espeak-gb-rp.flac"
-    try:
-        result = guard.process_sync(_meeting(name), "summarization", "summarizer", AT, verify=True)
-    except VerificationError:
-        return
-    _released_transcript(result, ear, name, tmp_path)
+    _released_or_refused(guard, ear, "email_twoword_domain__espeak-gb-rp.flac", tmp_path)
