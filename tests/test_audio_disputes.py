@@ -5,6 +5,7 @@ with the prompt and another without it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import wave
@@ -319,3 +320,27 @@ def test_joined_findings_are_split_onto_their_cues() -> None:
     assert cues[1].text[found[1][0].start:found[1][0].end] == "Occult"
     across = joined_findings(script_cues([(0.0, 1.0, "Ingrid"), (1.0, 2.0, "Solberg, hi")]), _context_detect)
     assert [[(f.start, f.end) for f in unit] for unit in across] == [[(0, 6)], [(0, 7)]]
+
+
+def test_a_sure_lower_case_dictionary_word_that_is_also_a_surname_is_ordinary() -> None:
+    """phone_direct (espeak-us-f3): base heard the release's "My direct line" as "My name is
+    Clylin." over tiny.en's "line" (0.99), also a surname in name_words.txt: the name was
+    never disputed and the repair took "direct line". A dictionary word the transcript's
+    decode wrote in lower case, sure of it, is that word; capitalised or unsure it is not."""
+    said = [(0.5, 4.0, "Deepak Rao will call the line tomorrow")]
+    cues, asked = _settle(said, PRIMED, said)
+    assert asked == [(0.5, 4.0)] and [c.text for c in cues] == ["Deepak Rao will call the line tomorrow"]
+    cues, asked = _settle([(0.5, 4.0, "Deepak Rao will call the Line tomorrow")], PRIMED, said)
+    assert not asked and [c.text for c in cues] == ["Deepak Rao Kodavendra Tamarau"]
+    main_cues = script_cues(said)
+    unsure = [dataclasses.replace(main_cues[0], words=tuple(
+        dataclasses.replace(w, probability=0.3 if w.text == "line" else 1.0) for w in main_cues[0].words))]
+    asked2: list[float] = []
+    primed = script_cues(PRIMED)
+
+    def rehear(start: float, end: float) -> list[Cue]:
+        asked2.append(start)
+        return main_cues
+
+    out = settle(primed, _find(primed), transcript_of(unsure, _find(unsure)), rehear, _find, ["deepak rao"])
+    assert not asked2 and out == primed

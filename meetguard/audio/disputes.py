@@ -56,6 +56,7 @@ from .._model import Cue, Finding
 from .backend import SAMPLE_RATE, DecodeVariant, Transcriber, accepts_variant
 from .fragments import Fragments, fragment_spans, fragments_of
 from .second import Hearing, findings_of, hearing_of
+from .unsure import UNSURE
 
 __all__ = ["MARGIN", "Transcript", "joined_findings", "rehear_from", "release_settler", "settle", "settle_hearing",
            "transcript_of"]
@@ -75,7 +76,8 @@ _GUESSED = frozenset({"PERSON", "LOCATION"})
 class TranscriptWord:
     start: float
     end: float
-    ordinary: bool      # letters only, lower case unless first in its sentence, no name word
+    ordinary: bool      # letters only, lower case unless first in its sentence, no name word (but a sure
+                        # lower-case dictionary word)
     cued: bool          # right after a cue only people take, and no stop word ("call the")
 
 
@@ -87,13 +89,17 @@ class Transcript:
     found: tuple[Window, ...]
 
 
-def _ordinary(word: str, first: bool) -> bool:
+def _ordinary(word: str, first: bool, probability: float | None = None) -> bool:
     from .._wordlists import words
-    from ..detection._namewords import name_word
+    from ..detection._namewords import english, name_word
 
     bare = word.strip(".,;:!?\"()")
-    if not _ORDINARY.fullmatch(bare) or name_word(bare):
+    if not _ORDINARY.fullmatch(bare):
         return False
+    if name_word(bare):
+        # a dictionary word the decode wrote in lower case, sure of it, is that word: "line" and
+        # "rick" are also surnames, but "My direct line" is heard as a line (a name is capitalised)
+        return bare.islower() and english(bare) and probability is not None and probability >= UNSURE
     return bare[0].islower() or first or bare.casefold() in words("calendar_words")   # "on Monday"
 
 
@@ -128,7 +134,7 @@ def transcript_of(cues: Sequence[Cue], findings: Sequence[Sequence[Finding]]) ->
             before = cue.text[max(0, s - 24):s]
             first = k == 0 or before.rstrip().endswith(_SENTENCE_END)
             cued = PERSON_CUE.search(before) is not None and w.text.strip(".,;:!?").casefold() not in stop
-            words.append(TranscriptWord(w.start, w.end, _ordinary(w.text, first), cued))
+            words.append(TranscriptWord(w.start, w.end, _ordinary(w.text, first, w.probability), cued))
     return Transcript(tuple(words), tuple(found))
 
 
