@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .detection import Roster, TextUnit
     from .policy import ConsentDecision, Policy, Purpose
     from .redaction import PseudonymBook
+    from .redaction.bleeped import Spared
     from .redaction.operators import Operator
     from .redaction.silence import Silenced
     from .redaction.text import RedactionOutcome, RedactionRules, UnitRef
@@ -396,6 +397,7 @@ def redaction_rules(spec: Purpose, decision: ConsentDecision, operator: Operator
 def release(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOutcome,
             heard: Heard, rules: RedactionRules) -> dict[str, bytes]:
     """Text documents in their own formats, then each recording's transcripts and audio."""
+    from .audio.fragments import plain_word
     from .redaction.bleeped import unsay_bleeped
     from .release import build_text_outputs, build_transcript_outputs
 
@@ -407,15 +409,16 @@ def release(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOutcome,
         rec, original = run.meeting.audio[i], heard.documents[d]
         transcript, wav = redacted_by_name[original.name], None
         bleeped: list[tuple[float, float]] = []
+        spared: list[Spared] = []  # repairs of a value heard only in the release: plain words stay
         if spec.audio != "drop":   # first: what is bleeped in the sound goes from the transcript too
-            wav = _release_audio(stages, run, spec, outcome, d, original, rec, rules, bleeped)
+            wav = _release_audio(stages, run, spec, outcome, d, original, rec, rules, bleeped, spared)
         elif rules.entities:       # no sound: what the main decode garbled after a value's cue (audio/unsure.py)
             from .audio.unsure import unsure_windows
 
             bleeped = unsure_windows([c for c in original.items if isinstance(c, Cue)],
                                      [outcome.cue_findings.get((d, k), []) for k, c in enumerate(original.items)
                                       if isinstance(c, Cue)])
-        transcript = unsay_bleeped(transcript, bleeped, getattr(rules.operator, "form", None))
+        transcript = unsay_bleeped(transcript, bleeped, getattr(rules.operator, "form", None), spared, plain_word)
         audio.update(build_transcript_outputs(rec.stem, transcript))
         if wav is not None:
             name = f"{rec.stem}.redacted.wav"
@@ -439,7 +442,8 @@ def _merge_kinds(run: Run, outputs: dict[str, bytes],
 
 def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOutcome, d: int,
                    original: Document, rec: AudioInput, rules: RedactionRules,
-                   bleeped: list[tuple[float, float]] | None = None) -> tuple[bytes, bool]:
+                   bleeped: list[tuple[float, float]] | None = None,
+                   spared: list[Spared] | None = None) -> tuple[bytes, bool]:
     """The redacted recording, and whether it was verified: heard again by the backend's
     independent decode, primed with the roster, with nothing the rules remove in it."""
     from .release import AudioCheck, build_redacted_audio
@@ -478,7 +482,7 @@ def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOu
                            prompt, release_settler(main, ears, "verify", detect, redacts, values),
                            distrust=bool(rules.entities))
     data = build_redacted_audio(rec, cues, per_cue, spec.audio, check, second,  # type: ignore[arg-type]
-                                bleeped, distrust=bool(rules.entities))
+                                bleeped, distrust=bool(rules.entities), spared=spared)
     return data, bool(verify)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import mmap
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,6 +26,9 @@ from .formats import get_format, write_document
 if TYPE_CHECKING:
     from .audio.backend import Transcriber
     from .audio.second import Hearing
+    from .redaction.bleeped import Spared
+
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
 
 __all__ = ["AudioCheck", "build_message_outputs", "build_redacted_audio", "build_text_outputs",
            "build_transcript_outputs", "merge_outputs"]
@@ -93,9 +97,21 @@ def _settled(check: AudioCheck, cues: list[Cue], copy: Path, windows: Sequence[t
 REPAIRS = 3   # rounds of repair before a release the verification decode still hears a value in is refused
 
 
+def _spared(cues: Sequence[Cue], heard: Sequence[tuple[float, float]], values: Sequence[str],
+            pad: float) -> list[Spared]:
+    """Each repair window over a value heard again in the release (``heard``, unpadded), padded,
+    with the words the decode heard in it and every word of ``values``: what the transcript
+    may not keep under it (:mod:`meetguard.redaction.bleeped`)."""
+    known = {t.casefold() for v in values for t in _LETTER_RUN.findall(v)}
+    words = [w for c in cues for w in c.words]
+    return [((a - pad, b + pad), frozenset(known | {t.casefold() for w in words if w.start <= b and w.end >= a
+                                                    for t in _LETTER_RUN.findall(w.text)}))
+            for a, b in heard]
+
+
 def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[tuple[float, float]],
                       mode: Literal["bleep", "silence"], check: AudioCheck,
-                      second: Hearing | None) -> list[tuple[float, float]]:
+                      second: Hearing | None, spared: list[Spared] | None = None) -> list[tuple[float, float]]:
     """Verify the spooled release, heard on the original's window grid (:mod:`.audio.grid`:
     a window no bleep touches counts as heard by ``second``, the verification decode's
     hearing of the original); when it hears a value where no bleep covers it yet (the
@@ -104,7 +120,8 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
     (a new bleep changes what the decode hears around it: a value said later in the same
     window may only be heard then). It fails closed (:class:`VerificationError`) when
     anything is still heard after the last round, or when all that was heard lies inside
-    the bleeps already (nothing to repair). Returns the windows bleeped in the end."""
+    the bleeps already (nothing to repair). Returns the windows bleeped in the end, less the
+    repairs of a value heard again when ``spared`` is given: it receives those (:func:`_spared`)."""
     from .audio.decode import duration
     from .audio.grid import grid_of, hear_on_grid, heard_release, looped, touched
     from .audio.unsure import unsure_windows
@@ -119,23 +136,32 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
     original = second.cues if second is not None else None
     changed = touched(grid, windows) | looped(grid, original) if original is not None else set(range(len(grid)))
     heard: dict[int, list[Cue]] = {}
+    hard = windows
     for round_ in range(REPAIRS + 1):
         copy = hearing_copy(spool, windows, mode, ears, rec.stem)
         heard.update(hear_on_grid(copy, check.transcriber, check.prompt, grid, changed))
         cues = _settled(check, heard_release(grid, heard, original), copy, windows)
         more = unsure_windows(cues, None, 0.0, outside=windows) if check.distrust else []
+        again: list[tuple[float, float]] = []     # a value heard again
         try:
             check_heard(" ".join(c.text for c in cues), values, check.heard, rec.stem)
             if not more:
-                return windows
+                return hard
             failure = VerificationError(f"the verification decode was unsure of words after a value's cue in "
                                         f"{rec.stem}", reason="value_unsure")
         except VerificationError as exc:
-            failure, more = exc, more + heard_windows(cues, values, check.heard, 0.0)
-        if round_ == REPAIRS or not any(all(b0 > a0 or b1 < a1 for b0, b1 in windows) for a0, a1 in more):
+            failure, again = exc, heard_windows(cues, values, check.heard, 0.0)
+        if round_ == REPAIRS or not any(all(b0 > a0 or b1 < a1 for b0, b1 in windows) for a0, a1 in more + again):
             raise failure
         pad = audio_redaction.PAD
+        if spared is None:          # every repair counts as a bleep for the transcript
+            more, again = more + again, []
+        now = _spared(cues, again, values, pad)
+        spared = [] if spared is None else spared
+        spared.extend(now)
         more = [(a - pad, b + pad) for a, b in more]
+        hard = audio_redaction.merge_windows(hard + more, duration(rec.path) or None)
+        more += [w for w, _pieces in now]
         fh.seek(0)
         fh.truncate()
         windows = audio_redaction.merge_windows(windows + more, duration(rec.path) or None)
@@ -148,15 +174,18 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
 def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence[Sequence[Finding]],
                          mode: Literal["bleep", "silence"], check: AudioCheck | None,
                          second: Hearing | None = None,
-                         bleeped: list[tuple[float, float]] | None = None, *, distrust: bool = False) -> bytes:
+                         bleeped: list[tuple[float, float]] | None = None, *, distrust: bool = False,
+                         spared: list[Spared] | None = None) -> bytes:
     """Bleep or silence the recording into a private spool file, streaming,
     so a one-hour recording is never held in memory; verify it if asked;
     then hand it out as a read-only map of that file. ``second``: the verification
     decode's hearing of the original, whose findings are bleeped too (the union), once
     both decodes agree where each value they share was said. ``bleeped``, when given,
     receives the windows bleeped (or silenced) in the end, so the transcript can lose
-    every word under them (:mod:`meetguard.redaction.bleeped`). ``distrust``: also bleep what
-    either decode was unsure of after a value's cue (:mod:`meetguard.audio.unsure`)."""
+    every word under them (:mod:`meetguard.redaction.bleeped`); with ``spared`` given, that is
+    less the repairs of a value heard again in the release, which ``spared`` receives, each with
+    the value words heard there (the transcript keeps a plain word under one). ``distrust``: also
+    bleep what either decode was unsure of after a value's cue (:mod:`meetguard.audio.unsure`)."""
     from .audio.decode import duration
     from .audio.unsure import unsure_windows
     from .redaction import audio as audio_redaction
@@ -182,7 +211,7 @@ def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence
             redact_to_wav(rec.path, windows, mode, fh)
             fh.flush()
             if check is not None:   # also with nothing redacted: the first pass may have misheard
-                windows = _verify_or_repair(spool, fh, rec, windows, mode, check, second)
+                windows = _verify_or_repair(spool, fh, rec, windows, mode, check, second, spared)
             if bleeped is not None:
                 bleeped.extend(windows)
             mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)

@@ -3,6 +3,7 @@ transcript words under the other decode's bleeps and the repair's (fakes, no mod
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import wave
@@ -125,3 +126,36 @@ def test_the_verifier_hears_the_release_with_its_bleeps_silent_and_only_bleeps(t
         redact_to_wav(src, windows[:1], "bleep", fh)     # the second bleep lost on the way
     with pytest.raises(VerificationError, match="may still be heard in rec$"):
         hearing_copy(release, windows, "bleep", tmp_path / "heard.wav", "rec")
+
+
+def test_a_repair_of_a_value_heard_only_in_the_release_spares_plain_words() -> None:
+    """phone_direct (espeak-gb-rp): base heard the release's "My direct" as "Bye bye, Rick."
+    and the repair's bleep (by base's times, padded) took tiny.en's "direct" from the
+    transcript. Under such a repair a word stays when it cannot be the value: the main decode
+    was sure of it, a dictionary word in lower case, no name word, no digit word, no piece of
+    a value; the sound is bleeped all the same. Every other word under it goes."""
+    from meetguard.audio.fragments import plain_word
+
+    # words of 0.6 s: My 0-0.6, direct 0.6-1.2, line 1.2-1.8, to 1.8-2.4, example 2.4-3.0
+    doc = _doc([(0.0, 3.0, "My direct line to example")])
+    rick = [((0.0, 3.0), frozenset({"rick"}))]
+    out = unsay_bleeped(doc, [], spared=rick, plain=plain_word)
+    # "My" and "direct", "example" stay; "line" (a surname too) and "to" (a digit heard as a word) go
+    assert re.fullmatch(rf"My direct {_TOKEN} example", out.items[0].text)
+    # a piece of the value heard there, or a word sharing its first four letters, goes
+    out = unsay_bleeped(doc, [], spared=[((0.0, 3.0), frozenset({"directory", "examples"}))], plain=plain_word)
+    assert re.fullmatch(rf"My {_TOKEN}", out.items[0].text)    # direct, line, to, example: one token
+    # ... or a word inside one, or one holding one ("lit ware" for "litware")
+    split = _doc([(0.0, 1.2, "lit ware")])
+    assert re.fullmatch(_TOKEN, unsay_bleeped(split, [], spared=[((0.0, 1.2), frozenset({"litware"}))],
+                                              plain=plain_word).items[0].text)
+    # a word the decode was unsure of goes
+    cue = doc.items[0]
+    unsure = dataclasses.replace(doc, items=(dataclasses.replace(cue, words=tuple(
+        dataclasses.replace(w, probability=0.3 if w.text == "direct" else w.probability) for w in cue.words)),))
+    assert "direct" not in unsay_bleeped(unsure, [], spared=rick, plain=plain_word).items[0].text
+    # under a bleep of the original (or of an unsure stretch) every word goes, plain or not
+    out = unsay_bleeped(doc, [(0.0, 3.0)], spared=rick, plain=plain_word)
+    assert re.fullmatch(_TOKEN, out.items[0].text)
+    # without a judge of plain words, a spared window takes every word
+    assert re.fullmatch(_TOKEN, unsay_bleeped(doc, [], spared=rick).items[0].text)

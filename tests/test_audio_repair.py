@@ -85,3 +85,27 @@ def test_a_value_heard_as_everyday_words_is_no_leak_by_itself() -> None:
     assert not heard_again("thanks for the card number, see you for lunch", ["for", "it"])
     assert heard_again("send it to ingrid today", ["for", "Ingrid"])
     assert heard_again("call five five five zero one four three", ["for", "5550143"])
+
+
+def test_a_repair_of_a_value_heard_again_is_handed_apart_for_the_transcript(tmp_path: Path) -> None:
+    """The sound is bleeped where the release's decode heard a value again, as before; with
+    ``spared`` given, that repair is handed there (with the words heard in it) and not in
+    ``bleeped``, so the transcript can keep a plain word under it (redaction/bleeped.py)."""
+    src = _wav(tmp_path / "rec.wav")
+    found = (lambda text: ["Rick"] if "Rick" in text else [])
+    bleeped: list[tuple[float, float]] = []
+    spared: list = []
+    out = build_redacted_audio(AudioInput(path=tmp_path / "rec.wav"), MAIN, PER_CUE, "bleep",
+                               AudioCheck(_Uncovering(src, [[(5.0, 5.6, "bye Rick")]]), ["5550143"], found, "M."),
+                               None, bleeped, spared=spared)
+    changed = _changed(out, src)
+    assert (abs(changed - 5.3) < 0.3).any()                      # the sound is bleeped there
+    assert not any(a <= 5.3 <= b for a, b in bleeped)           # not as a bleep of the transcript
+    (window, pieces), = spared
+    assert window[0] <= 5.3 <= window[1] and "rick" in pieces
+    # without ``spared`` the repair is one of the transcript's bleeps, as before
+    again: list[tuple[float, float]] = []
+    build_redacted_audio(AudioInput(path=tmp_path / "rec.wav"), MAIN, PER_CUE, "bleep",
+                         AudioCheck(_Uncovering(src, [[(5.0, 5.6, "bye Rick")]]), ["5550143"], found, "M."),
+                         None, again)
+    assert any(a <= 5.3 <= b for a, b in again)

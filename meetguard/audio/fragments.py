@@ -23,9 +23,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .._model import Word
 from ..detection._spoken import STREET_TYPES
 
-__all__ = ["Fragments", "everyday", "fragment_spans", "fragments_of", "heard_fragment"]
+__all__ = ["Fragments", "everyday", "fragment_spans", "fragments_of", "heard_fragment", "plain_word"]
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+")
 _DIGIT_WORDS = {
@@ -196,3 +197,28 @@ def fragment_spans(text: str, frags: Fragments) -> list[tuple[int, int]]:
 
 def heard_fragment(text: str, frags: Fragments) -> bool:
     return bool(fragment_spans(text, frags))
+
+
+_LETTERS_ONLY = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+
+
+def plain_word(word: Word, first: bool, pieces: frozenset[str]) -> bool:
+    """A word the transcript's decode heard as an ordinary word, and no piece of a value: it was
+    sure of it (probability :data:`~meetguard.audio.unsure.UNSURE` or more), letters only, in
+    lower case unless first in its sentence, a dictionary or stop word and no name word (first names,
+    surnames, places: "line", "rose" are both), no digit word nor what ASR writes for one ("to",
+    "fine"), and none of ``pieces`` (casefolded value words), nor sharing its first four letters
+    with one ("harbour" / "harbor"), nor inside one or holding one ("lit" / "litware")."""
+    from ..detection._namewords import english, name_word
+    from .unsure import UNSURE
+
+    bare = word.text.strip(" .,;:!?\"()")
+    low = bare.casefold()
+    if word.probability is None or word.probability < UNSURE or not _LETTERS_ONLY.fullmatch(bare):
+        return False
+    if not (bare.islower() or (first and bare[1:].islower())) or name_word(low) or not (english(low) or everyday(low)):
+        return False
+    if low in _DIGIT_WORDS or low in _HOMOPHONES or low in _DOUBLE:
+        return False
+    return not any(low == p or (len(low) >= 4 and p[:4] == low[:4]) or (len(low) >= 3 and low in p)
+                   or (len(p) >= 3 and p in low) for p in pieces)

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .._model import Cue, Document, Word
 from .tokens import DEFAULT_TOKEN_FORM, wrap
 
-__all__ = ["BLEEPED", "unsay_bleeped"]
+__all__ = ["BLEEPED", "Plain", "Spared", "unsay_bleeped"]
 
 BLEEPED = "REDACTED"
 _TOKEN_INSIDE = re.compile(r"<[A-Z][A-Z0-9_]*>|\[[A-Z][A-Z0-9_]*\]")
@@ -30,18 +30,35 @@ _ALNUM = re.compile(r"\w(?:.*\w)?", re.DOTALL)
 Window = tuple[float, float]
 
 
+Spared = tuple[Window, frozenset[str]]          # a repair window, and the value words heard in it
+Plain = Callable[[Word, bool, frozenset[str]], bool]   # (word, first in its sentence, value words) -> kept
+
+
 def _bleeped(word: Word, windows: Sequence[Window]) -> bool:
     mid = (word.start + word.end) / 2
     return any(a <= mid <= b for a, b in windows) and _TOKEN_INSIDE.search(word.text) is None \
         and any(c.isalnum() for c in word.text)
 
 
+def _hits(cue: Cue, windows: Sequence[Window], spared: Sequence[Spared], plain: Plain | None) -> list[bool]:
+    """Which of ``cue``'s words go: under a window, or under a spared window and not plain there."""
+    out = []
+    for k, w in enumerate(cue.words):
+        hit = _bleeped(w, windows)
+        if not hit and spared:
+            first = k == 0 or cue.words[k - 1].text.rstrip("\"')").endswith((".", "!", "?"))
+            hit = any(_bleeped(w, [win]) and (plain is None or not plain(w, first, pieces)) for win, pieces in spared)
+        out.append(hit)
+    return out
+
+
 def _replacement(value: str, form: str | None) -> str:
     return "".join("*" if c.isalnum() else c for c in value) if form is None else wrap(BLEEPED, form)
 
 
-def _cue(cue: Cue, windows: Sequence[Window], form: str | None) -> Cue:
-    hit = [_bleeped(w, windows) for w in cue.words]
+def _cue(cue: Cue, windows: Sequence[Window], form: str | None, spared: Sequence[Spared] = (),
+         plain: Plain | None = None) -> Cue:
+    hit = _hits(cue, windows, spared, plain)
     if not any(hit):
         return cue
     try:
@@ -69,12 +86,15 @@ def _cue(cue: Cue, windows: Sequence[Window], form: str | None) -> Cue:
     return dataclasses.replace(cue, text="".join(text), words=tuple(words))
 
 
-def unsay_bleeped(doc: Document, windows: Sequence[Window], form: str | None = DEFAULT_TOKEN_FORM) -> Document:
+def unsay_bleeped(doc: Document, windows: Sequence[Window], form: str | None = DEFAULT_TOKEN_FORM,
+                  spared: Sequence[Spared] = (), plain: Plain | None = None) -> Document:
     """``doc`` (a redacted transcript) with every word whose middle lies in one of
     ``windows`` (seconds) replaced (module doc); ``form``: the token form, or None to
-    mask. Cues without timed words are kept as they are."""
-    if not windows:
+    mask. ``spared``: repair windows over a value heard only in the release, each with the
+    value words heard there; a word under one goes unless ``plain`` keeps it (module doc).
+    Cues without timed words are kept as they are."""
+    if not windows and not spared:
         return doc
-    items = tuple(_cue(item, windows, form) if isinstance(item, Cue) and item.words else item
+    items = tuple(_cue(item, windows, form, spared, plain) if isinstance(item, Cue) and item.words else item
                   for item in doc.items)
     return dataclasses.replace(doc, items=items)
