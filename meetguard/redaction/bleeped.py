@@ -10,6 +10,15 @@ replaced as well: consecutive such words by one ``[REDACTED]`` token (in the run
 form; ``*`` per letter and digit under the mask operator). Words already replaced by a
 token are left as they are. The speech under a bleep is gone from the release, so no
 word of it is left to read.
+
+A repair of a value the verification decode heard again in the release (``spared``) is the
+exception: the release is heard in a context the original never had, and base then hears
+names over plain speech ("Bye bye, Rick." over "My direct"; its prompt written back over a
+mostly bleeped release). The sound there is bleeped all the same, but a transcript word under
+such a repair alone goes only when ``plain`` (:func:`meetguard.audio.fragments.plain_word`)
+does not say that it cannot carry the value: a plain word the main decode was sure of, no
+name word, no digit word, no piece of the values heard there. Without ``plain``, every word
+under a spared window goes.
 """
 
 from __future__ import annotations
