@@ -159,3 +159,45 @@ def test_a_repair_of_a_value_heard_only_in_the_release_spares_plain_words() -> N
     assert re.fullmatch(_TOKEN, out.items[0].text)
     # without a judge of plain words, a spared window takes every word
     assert re.fullmatch(_TOKEN, unsay_bleeped(doc, [], spared=rick).items[0].text)
+
+
+class _Context(_Ears):
+    """As :class:`_Ears`, but on a release (audio no longer the source's somewhere) the
+    verification decode hears ``release`` instead, each line where its audio is unchanged:
+    what base hears in a context the original never had."""
+
+    def __init__(self, source: np.ndarray, main: list[tuple[float, float, str]],
+                 release: list[tuple[float, float, str]]) -> None:
+        super().__init__(source, main, main)
+        self.release = release
+
+    def transcribe(self, samples: np.ndarray, **kw: object) -> list:  # type: ignore[override]
+        if kw.get("variant", "main") != "verify":
+            return super().transcribe(samples, **kw)
+        offset = float(kw.get("offset", 0.0))  # type: ignore[arg-type]
+        same = lines_still_heard(self.source, samples, offset, [(offset, offset + np.asarray(samples).size / 16000, "")])
+        return script_cues(lines_still_heard(self.source, samples, offset, self.heard if same else self.release))
+
+
+def test_a_name_heard_only_in_the_release_is_bleeped_and_the_plain_word_under_it_kept(tmp_path: Path) -> None:
+    """phone_direct (espeak-gb-rp) on fakes: base hears the release (its number bleeped) as
+    "My Rick line is", "Rick" over tiny.en's "direct". The sound there is repaired (bleeped);
+    the transcript keeps "direct", which cannot be the name."""
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    path = _wav(tmp_path / "rec.wav")
+    with wave.open(str(path), "rb") as w:
+        src = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    # words of 0.6 s: My 0.0-0.6, direct 0.6-1.2, line 1.2-1.8, is 1.8-2.4, 5550143 2.4-3.0
+    main = [(0.0, 3.0, "My direct line is 5550143")]
+    ears = _Context(src, main, [(0.0, 2.2, "My Rick line is")])   # clear of the number's padded bleep
+    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), transcriber=ears, audit=MemoryAuditSink(),
+                  detector=FakeDetector({"5550143": "PHONE_NUMBER", "Rick": "PERSON"}, roster=False))
+    result = guard.process_sync(Meeting.from_files(audio=path, attendees=["p-alice"]), "summarization",
+                                "summarizer", verify=True)
+    assert result.decision == "release"
+    text = " ".join(item["text"] for item in json.loads(result.text("rec.transcript.json"))["items"])
+    assert re.fullmatch(rf"My direct line is {_TOKEN}", text)
+    got = np.frombuffer(bytes(result.outputs["rec.redacted.wav"])[44:], dtype=np.int16)
+    changed = np.flatnonzero(got != src) / 16000
+    assert ((changed > 0.6) & (changed < 1.2)).any()          # "Rick" is bleeped in the sound
+    assert not ((changed > 1.4) & (changed < 2.0)).any()      # the rest of "line is" is not
