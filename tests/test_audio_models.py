@@ -225,3 +225,21 @@ def test_bleep_lands_on_the_number_and_verification_passes(layout: Path, layout_
     assert not re.search(r"555|1234", heard)
     with pytest.raises(VerificationError, match="heard again in call$"):
         verify_redacted(seg, whisper_tx, values, name="call")  # the original still says it
+
+
+@pytest.mark.models
+def test_a_sampled_fallback_hears_the_same_words_every_run(whisper_tx: WhisperTranscriber) -> None:
+    """Whisper's fallback temperatures sample; each decode draws from a generator seeded the
+    same way (whisper_backend.SEED), so one recording is heard alike run after run, whatever
+    the caller's random state, and that state is left as it was."""
+    import torch
+
+    audio = to_whisper_input(load(JFK))[: 16000 * 5]
+    search = {"temperature": (1.0,), "sample_len": 48}   # sampling only: no greedy pass to fall back from
+    heard = []
+    for draws in (0, 1000):
+        torch.rand(draws)                                # the caller's generator moved on between runs
+        before = torch.get_rng_state()
+        heard.append([s["text"] for s in whisper_tx._decode(audio, None, None, search)])
+        assert torch.equal(torch.get_rng_state(), before)
+    assert heard[0] == heard[1] and any(t.strip() for t in heard[0])

@@ -11,6 +11,14 @@ verification decode (``variant="verify"``) is a beam search (:data:`VERIFY_BEAM`
 beams at temperature 0 only: deterministic, so a decision can be reproduced), an
 independent hearing; where it loops, the window is heard once more greedily.
 
+The fallback temperatures above 0 *sample* (whisper draws from PyTorch's global random
+generator), so the same recording was heard differently from one run to the next
+(email_twoword_domain's sampled fallback: "It invoice goes ..." in one run, "i ..." in
+another). Every decode now draws from a generator seeded with :data:`SEED` in a
+``torch.random.fork_rng`` block: the same samples give the same words, run after run and
+replica after replica, so a decision can be reproduced and audited, and the caller's own
+random state is left as it was.
+
 Every decode is bounded by the length of what it hears (:func:`sample_len_for`):
 speech stays under about 6-8 tokens a second, timestamps included, so a decode that
 runs on past :data:`TOKENS_PER_SECOND` tokens a second is a hallucination loop (whisper
@@ -47,6 +55,7 @@ _models_lock = threading.Lock()
 _threads_set = False
 VERIFY_BEAM = 5
 MAIN_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+SEED = 0   # every decode's sampling generator (module doc): reproducible hearings
 VERIFY_TEMPERATURES = (0.0,)
 TOKENS_PER_SECOND = 8
 TOKEN_MARGIN = 16
@@ -233,9 +242,11 @@ class WhisperTranscriber:
     def _decode(self, audio: Any, prompt: str | None, language: str | None,
                 search: dict[str, Any]) -> list[dict[str, Any]]:
         try:
+            import torch
             import whisper
 
-            with self._lock:
+            with self._lock, torch.random.fork_rng(devices=[]):
+                torch.manual_seed(SEED)
                 result = whisper.transcribe(
                     self._model,
                     audio,
