@@ -19,6 +19,7 @@ A clip whose release is refused (verification failed closed) releases nothing: i
 of wordings not looked at while tuning) are summed apart.
 
     python benchmarks/bench_audio_leaks.py [--only SUBSTR[,SUBSTR...]] [--out FILE] [--ear-whisper none]
+        [--whisper-model base]   # the transcript's model (default: tiny.en for English; base then verifies)
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ def run_clip(guard: Any, clip: dict[str, Any], attendees: list[str], ears: dict[
     stem = Path(clip["file"]).stem
     row: dict[str, Any] = {"clip": stem, "voice": clip["voice"], "held_out": clip["held_out"],
                            "values": len(clip["values"])}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         result = guard.process_sync(Meeting.from_files(audio=src, attendees=attendees), "summarization",
                                     "summarizer", AT, verify=True)
@@ -162,6 +163,7 @@ def run_clip(guard: Any, clip: dict[str, Any], attendees: list[str], ears: dict[
     except MeetguardError as exc:   # fails closed: nothing released
         outputs, row["decision"], row["reasons"] = {}, "refused", [f"{exc.code}: {exc}"]
     row["guard_s"] = round(time.perf_counter() - started, 1)
+    row["guard_cpu_s"] = round(time.process_time() - cpu, 1)  # this process's CPU (all its threads)
     transcript = ""
     if f"{stem}.transcript.json" in outputs:
         data = json.loads(outputs[f"{stem}.transcript.json"])
@@ -208,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--only", default="", help="only clips whose file name contains this (or one of these, comma-separated)")
     parser.add_argument("--held-out", choices=["with", "without", "only"], default="with")
     parser.add_argument("--ear-whisper", default="base", help="second ear (a Whisper model), or 'none'")
+    parser.add_argument("--whisper-model", default=None,
+                        help="the transcript's model (GuardOptions.whisper_model; default: by the policy's languages)")
     parser.add_argument("--shard", default="0/1", help="I/N: only every N-th clip from the I-th (parallel runs)")
     parser.add_argument("--out", default=None)
     parser.add_argument("--rows", default=None, help="also append each clip's row to this JSON-lines file")
@@ -232,7 +236,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "policy.yaml").write_text(corpus_policy(manifest))
-        guard = Guard.from_policy(work / "policy.yaml", GuardOptions(audit_path=work / "audit.jsonl"))
+        guard = Guard.from_policy(work / "policy.yaml", GuardOptions(audit_path=work / "audit.jsonl",
+                                                                       whisper_model=args.whisper_model))
         ears: dict[str, Any] = {"sphinx": Sphinx()}
         if args.ear_whisper != "none":
             ears[f"whisper-{args.ear_whisper}"] = WhisperEar(args.ear_whisper,
