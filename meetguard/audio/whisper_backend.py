@@ -47,6 +47,7 @@ from .._model import Cue
 from .backend import VERIFY, DecodeVariant, cue_from_words, model_input
 from .loops import decode_stopping
 from .models import checkpoint_file
+from .reuse import encode_once
 
 __all__ = ["WhisperTranscriber", "decode_options", "load_whisper", "sample_len_for"]
 
@@ -150,6 +151,8 @@ def load_whisper(path: Path) -> tuple[Any, threading.Lock]:
         model = model.to("cpu").eval()
         # this model's decodes stop where they loop (audio/loops.py), not at their token cap
         model.decode = functools.partial(decode_stopping, model)
+        # a window is encoded once per attention kernel for all of whisper's passes over it (audio/reuse.py)
+        encode_once(model.encoder)
         del whisper
         entry = (model, threading.Lock())
         _models[key] = entry
