@@ -161,36 +161,70 @@ def _meeting_recording(minutes: float, dest: Path) -> Path:
 
 class _DecodeCount:
     """Every openai-whisper decode of the run, per model and search (greedy or beam):
-    how many, over how many seconds of audio, in how many seconds (the profile of a guard)."""
+    how many, over how many seconds of audio, in how many seconds of wall time and of this
+    process's CPU time (the profile of a guard); and below each decode, whisper's own passes
+    (``passes``: one per 30 s mel window it decodes and per temperature it tries, so a
+    window heard again from its last word, or at a higher temperature, counts again;
+    ``fallbacks``: the passes above temperature 0) and the audio encoder's runs
+    (``encodings``; counted for models loaded after the counter is made, as in
+    ``--only-guard``: a model loaded before keeps the encoder it was given)."""
 
     def __init__(self) -> None:
+        from whisper.decoding import DecodingTask
+        from whisper.model import AudioEncoder
+
         from meetguard.audio import whisper_backend
 
         self.tally: dict[str, dict[str, float]] = {}
+        self.inner: dict[str, dict[str, int]] = {}
         self._cls = whisper_backend.WhisperTranscriber
         self._orig = self._cls._decode
+        self._run, self._encode = DecodingTask.run, AudioEncoder.forward
         count = self
 
         def counted(tx: Any, audio: Any, prompt: Any, language: Any, search: dict[str, Any]) -> Any:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             try:
                 return count._orig(tx, audio, prompt, language, search)
             finally:
                 model = Path(tx.model_path).name.split(".pt")[0]
                 key = f"{model} {'beam' if search.get('beam_size') else 'greedy'}"
-                row = count.tally.setdefault(key, {"decodes": 0, "audio_s": 0.0, "compute_s": 0.0})
+                row = count.tally.setdefault(key, {"decodes": 0, "audio_s": 0.0, "compute_s": 0.0, "cpu_s": 0.0})
                 row["decodes"] += 1
                 row["audio_s"] = round(row["audio_s"] + len(audio) / 16000, 1)
                 row["compute_s"] = round(row["compute_s"] + time.perf_counter() - t0, 1)
+                row["cpu_s"] = round(row["cpu_s"] + time.process_time() - c0, 1)
+
+        def run(task: Any, mel: Any) -> Any:
+            row = count._row(task.model.dims.n_text_state)
+            row["passes"] += 1
+            row["fallbacks"] += int(task.options.temperature > 0)
+            return count._run(task, mel)
+
+        def encode(encoder: Any, x: Any) -> Any:
+            count._row(encoder.ln_post.normalized_shape[0])["encodings"] += 1
+            return count._encode(encoder, x)
 
         self._cls._decode = counted  # type: ignore[method-assign]
+        DecodingTask.run = run  # type: ignore[method-assign]
+        AudioEncoder.forward = encode  # type: ignore[method-assign]
 
-    def take(self) -> dict[str, dict[str, float]]:
-        out, self.tally = self.tally, {}
+    def _row(self, width: int) -> dict[str, int]:
+        name = {384: "tiny", 512: "base"}.get(width, f"width {width}")
+        return self.inner.setdefault(name, {"passes": 0, "fallbacks": 0, "encodings": 0})
+
+    def take(self) -> dict[str, Any]:
+        out: dict[str, Any] = {**self.tally, "whisper": self.inner}
+        self.tally, self.inner = {}, {}
         return out
 
     def close(self) -> None:
+        from whisper.decoding import DecodingTask
+        from whisper.model import AudioEncoder
+
         self._cls._decode = self._orig  # type: ignore[method-assign]
+        DecodingTask.run = self._run  # type: ignore[method-assign]
+        AudioEncoder.forward = self._encode  # type: ignore[method-assign]
 
 
 def whole_guard(minutes: float, bare: bool = True) -> dict[str, Any]:
@@ -208,30 +242,34 @@ def whole_guard(minutes: float, bare: bool = True) -> dict[str, Any]:
         counter = _DecodeCount()
         tx = get_transcriber("openai-whisper", "tiny.en")
         samples = _samples(rec) if bare else np.zeros(0, dtype=np.float32)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for start in range(0, len(samples), 30 * 16000):
             tx.transcribe(samples[start : start + 30 * 16000], offset=start / 16000)
         bare_s = time.perf_counter() - t0 if bare else None
+        bare_cpu = time.process_time() - c0 if bare else None
         bare_decodes = counter.take()
         (Path(tmp) / "policy.yaml").write_text(corpus_policy(manifest))
         guard = Guard.from_policy(Path(tmp) / "policy.yaml", GuardOptions(audit_path=Path(tmp) / "audit.jsonl"))
         guard.warm(audio=True)
         guard.backends.verify_transcriber()
         meeting = Meeting.from_files(audio=rec, attendees=[m["id"] for m in manifest["roster"]])
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         refusal: dict[str, str] | None = None
         try:
             res = guard.process_sync(meeting, "summarization", "summarizer", verify=True)
             outcome = f"{res.decision}: {'released' if 'meeting.redacted.wav' in res.outputs else 'no audio out'}"
         except MeetguardError as exc:   # the code and the check's fixed word, never content
             outcome, refusal = "refused", {"code": exc.code, "reason": str(getattr(exc, "reason", "-"))}
-        whole = time.perf_counter() - t0
+        whole, whole_cpu = time.perf_counter() - t0, time.process_time() - c0
         guard.close()
         counter.close()
     return {"minutes": minutes, "bare_tiny_en_s": None if bare_s is None else round(bare_s, 1),
             "bare_rtf": None if bare_s is None else round(bare_s / seconds, 3),
             "guard_s": round(whole, 1), "guard_rtf": round(whole / seconds, 3),
             "guard_over_bare": None if bare_s is None else round(whole / bare_s, 2),
+            "cpu": {"bare_tiny_en_s": None if bare_cpu is None else round(bare_cpu, 1), "guard_s": round(whole_cpu, 1),
+                    "guard_rtf": round(whole_cpu / seconds, 3),
+                    "guard_over_bare": None if not bare_cpu else round(whole_cpu / bare_cpu, 2)},
             "decision": outcome, "refusal": refusal,
             "decodes": "tiny.en (transcript) + base verify (original) + base verify (release)",
             "decodes_bare": bare_decodes, "decodes_guard": counter.take()}
