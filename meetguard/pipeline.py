@@ -410,15 +410,17 @@ def release(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOutcome,
         transcript, wav = redacted_by_name[original.name], None
         bleeped: list[tuple[float, float]] = []
         spared: list[Spared] = []  # repairs of a value heard only in the release: plain words stay
+        margins: list[Spared] = []   # the bleeps' pads: plain words stay (bleeped gets the findings' own spans)
         if spec.audio != "drop":   # first: what is bleeped in the sound goes from the transcript too
-            wav = _release_audio(stages, run, spec, outcome, d, original, rec, rules, bleeped, spared)
+            wav = _release_audio(stages, run, spec, outcome, d, original, rec, rules, bleeped, spared, margins)
         elif rules.entities:       # no sound: what the main decode garbled after a value's cue (audio/unsure.py)
             from .audio.unsure import unsure_windows
 
             bleeped = unsure_windows([c for c in original.items if isinstance(c, Cue)],
                                      [outcome.cue_findings.get((d, k), []) for k, c in enumerate(original.items)
                                       if isinstance(c, Cue)])
-        transcript = unsay_bleeped(transcript, bleeped, getattr(rules.operator, "form", None), spared, plain_word)
+        transcript = unsay_bleeped(transcript, bleeped, getattr(rules.operator, "form", None), spared + margins,
+                                   plain_word)
         audio.update(build_transcript_outputs(rec.stem, transcript))
         if wav is not None:
             name = f"{rec.stem}.redacted.wav"
@@ -443,7 +445,7 @@ def _merge_kinds(run: Run, outputs: dict[str, bytes],
 def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOutcome, d: int,
                    original: Document, rec: AudioInput, rules: RedactionRules,
                    bleeped: list[tuple[float, float]] | None = None,
-                   spared: list[Spared] | None = None) -> tuple[bytes, bool]:
+                   spared: list[Spared] | None = None, margins: list[Spared] | None = None) -> tuple[bytes, bool]:
     """The redacted recording, and whether it was verified: heard again by the backend's
     independent decode, primed with the roster, with nothing the rules remove in it."""
     from .release import AudioCheck, build_redacted_audio
@@ -482,7 +484,7 @@ def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOu
                            prompt, release_settler(main, ears, "verify", detect, redacts, values),
                            distrust=bool(rules.entities))
     data = build_redacted_audio(rec, cues, per_cue, spec.audio, check, second,  # type: ignore[arg-type]
-                                bleeped, distrust=bool(rules.entities), spared=spared)
+                                bleeped, distrust=bool(rules.entities), spared=spared, margins=margins)
     return data, bool(verify)
 
 

@@ -94,6 +94,9 @@ def _settled(check: AudioCheck, cues: list[Cue], copy: Path, windows: Sequence[t
     return cues if check.settle is None else check.settle(cues, copy, windows)
 
 
+# the transcript's windows: the findings' own spans, widened by one step of Whisper's word times (0.02 s), so a
+# word timed with no length still spans something
+SAID = 0.02
 REPAIRS = 3   # rounds of repair before a release the verification decode still hears a value in is refused
 
 
@@ -109,19 +112,58 @@ def _spared(cues: Sequence[Cue], heard: Sequence[tuple[float, float]], values: S
             for a, b in heard]
 
 
+def _value_words(cues: Sequence[Cue], per_cue: Sequence[Sequence[Finding]], second: Hearing | None,
+                 check: AudioCheck | None) -> frozenset[str]:
+    """Every value word (casefolded letter runs) either decode found, and the check's values."""
+    texts = [c.text[f.start:f.end] for c, unit in zip(cues, per_cue) for f in unit]
+    if second is not None:
+        texts += [c.text[f.start:f.end] for c, unit in zip(second.cues, second.findings) for f in unit]
+    texts += list(check.values) if check is not None else []
+    return frozenset(t.casefold() for v in texts for t in _LETTER_RUN.findall(v))
+
+
+def _bare(text: str) -> str:
+    return text.strip(" .,;:!?\"'()").casefold()
+
+
+def _less_agreed(windows: Sequence[tuple[float, float]], cues: Sequence[Cue],
+                 second: Hearing) -> list[tuple[float, float]]:
+    """``windows`` (the verification decode's findings' spans) less the time of each transcript
+    word both decodes heard as the same word at overlapping times, where the verification decode's
+    word is no part of a value it found: a word before the value that the two decodes' word edges
+    put under it ("is" 1.52-1.80 s in tiny.en, base's number from 1.62 s). Such a word then goes
+    from the transcript only when it is not plain (the window's pad, :mod:`.redaction.bleeped`)."""
+    valued: set[int] = set()
+    for cue, unit in zip(second.cues, second.findings, strict=True):
+        try:
+            spans = cue.word_offsets()
+        except ValueError:    # cannot tell its value's words: agrees on none of them
+            valued |= {id(w) for w in cue.words}
+            continue
+        valued |= {id(w) for f in unit for w, (a, b) in zip(cue.words, spans, strict=True) if a < f.end and b > f.start}
+    theirs = [w for c in second.cues for w in c.words if id(w) not in valued]
+    out = list(windows)
+    for w in (w for c in cues for w in c.words):
+        mid = (w.start + w.end) / 2
+        if not _bare(w.text) or not any(a <= mid <= b for a, b in out):
+            continue
+        if any(_bare(o.text) == _bare(w.text) and o.start < w.end and o.end > w.start for o in theirs):
+            out = [piece for a, b in out for piece in ((a, min(b, w.start)), (max(a, w.end), b)) if piece[1] > piece[0]]
+    return out
+
+
 def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[tuple[float, float]],
-                      mode: Literal["bleep", "silence"], check: AudioCheck,
-                      second: Hearing | None, spared: list[Spared] | None = None) -> list[tuple[float, float]]:
+                      mode: Literal["bleep", "silence"], check: AudioCheck, second: Hearing | None,
+                      spared: list[Spared] | None = None, said: list[tuple[float, float]] | None = None) -> list[tuple[float, float]]:
     """Verify the spooled release, heard on the original's window grid (:mod:`.audio.grid`:
     a window no bleep touches counts as heard by ``second``, the verification decode's
     hearing of the original); when it hears a value where no bleep covers it yet (the
     main decode timed it late, or cut it short, or missed it), bleep those words too, from
-    the original, and hear the windows that changed again, up to :data:`REPAIRS` rounds
-    (a new bleep changes what the decode hears around it: a value said later in the same
-    window may only be heard then). It fails closed (:class:`VerificationError`) when
+    the original, and hear the windows that changed again, up to :data:`REPAIRS` rounds (a new bleep changes what
+    the decode hears around it: a value said later in the same window may only be heard then). It fails closed (:class:`VerificationError`) when
     anything is still heard after the last round, or when all that was heard lies inside
-    the bleeps already (nothing to repair). Returns the windows bleeped in the end, less the
-    repairs of a value heard again when ``spared`` is given: it receives those (:func:`_spared`)."""
+    the bleeps already (nothing to repair). Returns the windows bleeped in the end, less the repairs of a value
+    heard again when ``spared`` is given: it receives those (:func:`_spared`); ``said`` the other repairs' spans."""
     from .audio.decode import duration
     from .audio.grid import grid_of, hear_on_grid, heard_release, looped, touched
     from .audio.unsure import unsure_windows
@@ -156,6 +198,7 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
         pad = audio_redaction.PAD
         if spared is None:          # every repair counts as a bleep for the transcript
             more, again = more + again, []
+        (said if said is not None else []).extend((a - SAID, b + SAID) for a, b in more)
         now = _spared(cues, again, values, pad)
         spared = [] if spared is None else spared
         spared.extend(now)
@@ -175,7 +218,7 @@ def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence
                          mode: Literal["bleep", "silence"], check: AudioCheck | None,
                          second: Hearing | None = None,
                          bleeped: list[tuple[float, float]] | None = None, *, distrust: bool = False,
-                         spared: list[Spared] | None = None) -> bytes:
+                         spared: list[Spared] | None = None, margins: list[Spared] | None = None) -> bytes:
     """Bleep or silence the recording into a private spool file, streaming,
     so a one-hour recording is never held in memory; verify it if asked;
     then hand it out as a read-only map of that file. ``second``: the verification
@@ -185,7 +228,11 @@ def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence
     every word under them (:mod:`meetguard.redaction.bleeped`); with ``spared`` given, that is
     less the repairs of a value heard again in the release, which ``spared`` receives, each with
     the value words heard there (the transcript keeps a plain word under one). ``distrust``: also
-    bleep what either decode was unsure of after a value's cue (:mod:`meetguard.audio.unsure`)."""
+    bleep what either decode was unsure of after a value's cue (:mod:`meetguard.audio.unsure`).
+    ``margins``, when given with ``bleeped``: ``bleeped`` receives the spans the findings cover,
+    unpadded (the pads are for the sound's edges, not for which word was said), and ``margins``
+    each window bleeped in the end, with the value words heard anywhere (the transcript keeps a
+    plain word under a pad: :func:`meetguard.redaction.bleeped.unsay_bleeped`)."""
     from .audio.decode import duration
     from .audio.unsure import unsure_windows
     from .redaction import audio as audio_redaction
@@ -193,16 +240,21 @@ def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence
 
     length = duration(rec.path) or None
     windows = audio_redaction.windows_for(cues, per_cue, duration=length)
+    said = audio_redaction.windows_for(cues, per_cue, pad=SAID, duration=length)   # the same, unpadded
     if distrust:   # a value both decodes garbled (audio/unsure.py)
         windows = audio_redaction.merge_windows(windows + unsure_windows(cues, per_cue), length)
+        said += unsure_windows(cues, per_cue, SAID)
     if second is not None:
         from .audio.second import check_agreement, other_windows, value_times
 
         check_agreement(value_times(cues, per_cue), value_times(second.cues, second.findings),
                         audio_redaction.PAD, rec.stem)
         more = other_windows(second, cues, per_cue, audio_redaction.PAD, length)
+        said += _less_agreed(other_windows(second, cues, per_cue, audio_redaction.PAD, length, edge=SAID),
+                             cues, second)
         if distrust:
             more += unsure_windows(second.cues, second.findings)
+            said += unsure_windows(second.cues, second.findings, SAID)
         windows = audio_redaction.merge_windows(windows + more, length)
     spool_dir = tempfile.mkdtemp(prefix="meetguard-")
     try:
@@ -211,8 +263,12 @@ def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence
             redact_to_wav(rec.path, windows, mode, fh)
             fh.flush()
             if check is not None:   # also with nothing redacted: the first pass may have misheard
-                windows = _verify_or_repair(spool, fh, rec, windows, mode, check, second, spared)
-            if bleeped is not None:
+                windows = _verify_or_repair(spool, fh, rec, windows, mode, check, second, spared, said)
+            if bleeped is not None and margins is not None:
+                bleeped.extend(audio_redaction.merge_windows(said, length))
+                known = _value_words(cues, per_cue, second, check)
+                margins.extend((w, known) for w in windows)
+            elif bleeped is not None:
                 bleeped.extend(windows)
             mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         return mapped  # type: ignore[return-value]  # bytes-like, read-only

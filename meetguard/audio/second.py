@@ -138,8 +138,8 @@ def _fused(text: str, a: int, b: int) -> bool:
 
 
 def other_windows(hearing: Hearing, cues: Sequence[Cue], findings: Sequence[Sequence[Finding]], pad: float,
-                  duration: float | None = None) -> list[Window]:
-    """The verification decode's bleep windows (padded by ``pad``), each finding spanning
+                  duration: float | None = None, edge: float | None = None) -> list[Window]:
+    """The verification decode's bleep windows (padded by ``edge``, by default ``pad``), each finding spanning
     its words' times; where a finding takes only part of a word that ASR fused with other
     words ("example.okol212-555-0167": the domain, "or call" and the number in one token,
     one time span), that edge of it is the transcript decode's edge of the same value,
@@ -170,5 +170,6 @@ def other_windows(hearing: Hearing, cues: Sequence[Cue], findings: Sequence[Sequ
                 a = max(a, min(m[0] for m in same))
             if same and _fused(cue.text, f.end, hit[-1][2]):
                 b = min(b, max(m[1] for m in same))
-            raw.append((a - pad, max(a, b) + pad))
+            pad_ = pad if edge is None else edge
+            raw.append((a - pad_, max(a, b) + pad_))
     return merge_windows(raw, duration)
