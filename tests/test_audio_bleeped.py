@@ -201,3 +201,76 @@ def test_a_name_heard_only_in_the_release_is_bleeped_and_the_plain_word_under_it
     changed = np.flatnonzero(got != src) / 16000
     assert ((changed > 0.6) & (changed < 1.2)).any()          # "Rick" is bleeped in the sound
     assert not ((changed > 1.4) & (changed < 2.0)).any()      # the rest of "line is" is not
+
+
+def _guarded(tmp_path: Path, main: list[tuple[float, float, str]], values: dict[str, str]) -> tuple[str, np.ndarray]:
+    """The released transcript's text and the times (s) of the samples the release changed."""
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    path = _wav(tmp_path / "rec.wav")
+    with wave.open(str(path), "rb") as w:
+        src = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), transcriber=_Ears(src, main, main),
+                  audit=MemoryAuditSink(), detector=FakeDetector(values, roster=False))
+    result = guard.process_sync(Meeting.from_files(audio=path, attendees=["p-alice"]), "summarization",
+                                "summarizer", verify=True)
+    assert result.decision == "release"
+    text = " ".join(item["text"] for item in json.loads(result.text("rec.transcript.json"))["items"])
+    got = np.frombuffer(bytes(result.outputs["rec.redacted.wav"])[44:], dtype=np.int16)
+    return text, np.flatnonzero(got != src) / 16000
+
+
+def test_a_plain_word_under_a_bleeps_pad_stays_in_the_transcript(tmp_path: Path) -> None:
+    """The pads (0.15 s) are for the sound's edges: a plain word whose middle lies in one, not in
+    the value's own span, stays in the transcript; the sound there is bleeped all the same."""
+    # words of 0.24 s: call 0-.24, me .24-.48, on .48-.72, 5550143 .72-.96, today .96-1.2 (bleep .57-1.11)
+    text, changed = _guarded(tmp_path, [(0.0, 1.2, "call me on 5550143 today")], {"5550143": "PHONE_NUMBER"})
+    assert re.fullmatch(rf"call me on {_TOKEN} today", text)
+    assert changed.min() < 0.6 and changed.max() > 1.08            # both pads bleeped in the sound
+
+
+def test_a_digit_homophone_or_name_word_under_a_pad_still_goes(tmp_path: Path) -> None:
+    """What could be a piece of the value stays removed under a pad: "to" (ASR's "two"), a
+    name word ("rose"); and every word inside the value's own span goes, plain or not."""
+    text, _ = _guarded(tmp_path, [(0.0, 1.2, "text to 5550143 rose now")], {"5550143": "PHONE_NUMBER"})
+    assert re.fullmatch(rf"text {_TOKEN} {_TOKEN} {_TOKEN} now", text)
+    # the verification decode alone found the number; the main decode's words inside its span go
+    (tmp_path / "b").mkdir()
+    path = _wav(tmp_path / "b" / "rec.wav")
+    (tmp_path / "b" / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    with wave.open(str(path), "rb") as w:
+        src = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    ears = _Ears(src, [(0.0, 1.2, "call me on fife fife today")], [(0.0, 1.2, "call me on 5550143 today")])
+    guard = Guard(tmp_path / "b" / "policy.yaml", GuardOptions(), transcriber=ears, audit=MemoryAuditSink(),
+                  detector=FakeDetector({"5550143": "PHONE_NUMBER"}, roster=False))
+    result = guard.process_sync(Meeting.from_files(audio=path, attendees=["p-alice"]), "summarization",
+                                "summarizer", verify=True)
+    assert result.decision == "release"
+    text = " ".join(item["text"] for item in json.loads(result.text("rec.transcript.json"))["items"])
+    assert "fife" not in text and re.fullmatch(rf"call me on {_TOKEN} today", text), text
+
+
+def _base_only(tmp_path: Path, heard: list[tuple[float, float, str]]) -> str:
+    """The transcript of tiny.en's "call me on 5550143 today" (words of 0.24 s) where base hears ``heard``."""
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    path = _wav(tmp_path / "rec.wav")
+    with wave.open(str(path), "rb") as w:
+        src = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    ears = _Ears(src, [(0.0, 1.2, "call me on 5550143 today")], heard)
+    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), transcriber=ears, audit=MemoryAuditSink(),
+                  detector=FakeDetector({"5550143": "PHONE_NUMBER"}, roster=False))
+    result = guard.process_sync(Meeting.from_files(audio=path, attendees=["p-alice"]), "summarization",
+                                "summarizer", verify=True)
+    assert result.decision == "release"
+    return " ".join(item["text"] for item in json.loads(result.text("rec.transcript.json"))["items"])
+
+
+def test_a_word_both_decodes_heard_under_the_other_decodes_value_stays(tmp_path: Path) -> None:
+    """Base times the number from 0.6 s (words of 0.2 s), inside tiny.en's "on" (0.48-0.72 s): the
+    word stays when base heard "on" there too, outside its value; it goes when base heard another
+    word there ("at"), which it does not agree on."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    kept = _base_only(tmp_path / "a", [(0.0, 0.8, "call me on 5550143")])
+    assert re.fullmatch(rf"call me on {_TOKEN} today", kept), kept
+    gone = _base_only(tmp_path / "b", [(0.0, 0.8, "call me at 5550143")])
+    assert re.fullmatch(rf"call me {_TOKEN} {_TOKEN} today", gone), gone
