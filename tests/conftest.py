@@ -63,3 +63,15 @@ def warm_guard(policy: str | Path, workdir: Path) -> Iterator[Any]:
 def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test runs in its own directory, so default audit logs land there."""
     monkeypatch.chdir(tmp_path)
+
+
+def released(result: Any, src: Any, stem: str = "rec") -> tuple[str, Any]:
+    """A guard's release of ``stem``'s recording, made from ``src`` (int16 samples, 16 kHz):
+    its transcript's text (the items joined) and the times (s) of the samples it changed."""
+    import json
+
+    import numpy as np
+
+    text = " ".join(item["text"] for item in json.loads(result.text(f"{stem}.transcript.json"))["items"])
+    got = np.frombuffer(bytes(result.outputs[f"{stem}.redacted.wav"])[44:], dtype=np.int16)
+    return text, np.flatnonzero(got != src) / 16000

@@ -24,6 +24,8 @@ from meetguard.testing import (
     tone_wav,
 )
 
+from .conftest import released
+
 _TOKEN = r"[<\[][A-Z_]+(?:_\d+)?[>\]]"
 
 POLICY = bleep_policy("bleeped-1", ["PHONE_NUMBER", "LOCATION", "PERSON"])
@@ -195,10 +197,8 @@ def test_a_name_heard_only_in_the_release_is_bleeped_and_the_plain_word_under_it
     result = guard.process_sync(Meeting.from_files(audio=path, attendees=["p-alice"]), "summarization",
                                 "summarizer", verify=True)
     assert result.decision == "release"
-    text = " ".join(item["text"] for item in json.loads(result.text("rec.transcript.json"))["items"])
+    text, changed = released(result, src)
     assert re.fullmatch(rf"My direct line is {_TOKEN}", text)
-    got = np.frombuffer(bytes(result.outputs["rec.redacted.wav"])[44:], dtype=np.int16)
-    changed = np.flatnonzero(got != src) / 16000
     assert ((changed > 0.6) & (changed < 1.2)).any()          # "Rick" is bleeped in the sound
     assert not ((changed > 1.4) & (changed < 2.0)).any()      # the rest of "line is" is not
 
@@ -214,9 +214,7 @@ def _guarded(tmp_path: Path, main: list[tuple[float, float, str]], values: dict[
     result = guard.process_sync(Meeting.from_files(audio=path, attendees=["p-alice"]), "summarization",
                                 "summarizer", verify=True)
     assert result.decision == "release"
-    text = " ".join(item["text"] for item in json.loads(result.text("rec.transcript.json"))["items"])
-    got = np.frombuffer(bytes(result.outputs["rec.redacted.wav"])[44:], dtype=np.int16)
-    return text, np.flatnonzero(got != src) / 16000
+    return released(result, src)
 
 
 def test_a_plain_word_under_a_bleeps_pad_stays_in_the_transcript(tmp_path: Path) -> None:
