@@ -146,11 +146,15 @@ LEAKS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "speech" / 
 
 
 def _meeting_recording(minutes: float, dest: Path) -> Path:
-    """The leak corpus's clips one after another, looped to ``minutes`` (16 kHz mono)."""
+    """The leak corpus's clips one after another, looped to ``minutes`` (16 kHz mono): the
+    clips of rounds up to 12 (those without ``added`` in the manifest), so that the recording,
+    and the figures measured on it, stay the same as the corpus grows."""
     from meetguard.audio.decode import ffmpeg_exe
 
+    manifest = json.loads((LEAKS / "manifest.json").read_text("utf-8"))
+    files = sorted(LEAKS / c["file"] for c in manifest["clips"] if "added" not in c)
     listing = dest.with_suffix(".txt")
-    listing.write_text("".join(f"file '{p}'\n" for p in sorted(LEAKS.glob("*.flac"))))
+    listing.write_text("".join(f"file '{p}'\n" for p in files))
     once = dest.with_name("once.wav")
     subprocess.run([ffmpeg_exe(), "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
                     "-ac", "1", "-ar", "16000", str(once)], check=True)

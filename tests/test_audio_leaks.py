@@ -84,6 +84,9 @@ def _released_transcript(result: Any, ear: Any, name: str, tmp_path: Path) -> st
 def test_the_corpus_is_what_the_issue_asks() -> None:
     clips = MANIFEST["clips"]
     assert len([c for c in clips if not c["held_out"]]) >= 40
+    held_voices = set(MANIFEST["held_out_voices"])
+    assert held_voices and all(c["held_out"] for c in clips if c["voice"] in held_voices)
+    assert len([c for c in clips if c["held_out"]]) >= 20
     assert len({c["voice"] for c in clips}) >= 6
     engines = {MANIFEST["voices"][c["voice"]]["engine"] for c in clips}
     assert engines == {"piper", "espeak", "kokoro"}
