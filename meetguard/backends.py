@@ -46,7 +46,7 @@ class GuardOptions:
     vault: Vault | None = None               # where re-identifiable purposes keep pseudonym maps
     token_form: str = "square"               # pseudonyms as [PERSON_1] (square) or <PERSON_1> (angle)
     audit_replica: str | None = None         # named in each audit record (replicas sharing state)
-    speaker_fill: str = "silence"            # silenced speakers (--speakers): silence or tone (1 kHz)
+    speaker_fill: str = "silence"            # silenced speakers (--speakers): silence or tone (the 997 Hz bleep)
 
 
 @runtime_checkable

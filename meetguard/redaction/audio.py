@@ -30,7 +30,13 @@ __all__ = ["PAD", "apply", "merge_windows", "redact_frames", "to_wav_bytes", "wi
 
 Window = tuple[float, float]
 PAD = 0.15                  # seconds of bleep before and after each value's words
-_BLEEP_HZ = 1000.0
+# The bleep: 997 Hz, not 1 kHz. At 8, 16 or 48 kHz a 1 kHz sine repeats every 8, 16 or 48
+# samples, so a steady bleep writes the same bytes again and again at strides that divide
+# MPEG-TS's 192-byte packets; at some loudness one of them is 0x47 (the TS sync byte) and
+# ffmpeg, sniffing the file's format without a hint (as whisper's load_audio does), took a
+# release that began with a bleep for a transport stream and could not read it. A prime
+# frequency (the usual digital test tone) repeats at no such stride.
+_BLEEP_HZ = 997.0
 _BLEEP_BELOW_DB = 3.0       # the tone sits a bit below the speech it replaces
 _FALLBACK_DBFS = -30.0      # when the window and its surroundings are silent
 _RAMP_S = 0.005             # short fades so the tone does not click
@@ -105,7 +111,7 @@ def redact_frames(
 ) -> None:
     """Bleep or silence ``frames[a:b]`` in place (``frames``: samples x channels).
 
-    Bleep: a 1 kHz sine at the window's loudness (RMS, 3 dB below), or at the
+    Bleep: a 997 Hz sine at the window's loudness (RMS, 3 dB below), or at the
     loudness of one second of ``frames`` either side when the window is
     silent. Shared by :func:`apply` and the streaming
     :mod:`meetguard.redaction.audio_stream`, which keeps that second of
@@ -143,7 +149,7 @@ def redact_frames(
 def apply(seg: Any, windows: Sequence[Window], mode: Literal["bleep", "silence"]) -> Any:
     """``seg`` (a pydub AudioSegment) with each window bleeped or silenced.
 
-    Bleep: a 1 kHz sine at the replaced window's loudness (RMS, 3 dB below),
+    Bleep: a 997 Hz sine at the replaced window's loudness (RMS, 3 dB below),
     or its surroundings' when the window is silent. Silence: digital zero.
     """
     if mode not in ("bleep", "silence"):

@@ -1,6 +1,6 @@
 """The copy of a released recording the verification decode hears: bleeps made silent (#23).
 
-A bleep replaces every sample of its window by a 1 kHz tone, so no speech is left
+A bleep replaces every sample of its window by a 997 Hz tone, so no speech is left
 under it in the release. Whisper hears a long tone badly: on releases that were mostly
 bleeps (a card read out, a dictated address), base's beam search and its greedy retry
 both looped on the tone ("fine, fine, fine, ...") and the release was refused, losing
@@ -35,7 +35,7 @@ _MIN_CHECKED = 0.02     # seconds: a shorter window's inside is too short to mea
 
 def _is_replaced(block: np.ndarray, rate: int, mode: Literal["bleep", "silence"]) -> bool:
     """Whether ``block`` (frames x channels, int16) is what ``mode`` writes: zeros, or a
-    1 kHz tone (its fades at both ends left out)."""
+    997 Hz tone (its fades at both ends left out)."""
     if mode == "silence":
         return not block.any()
     ramp = int(_RAMP_S * rate) + 1
