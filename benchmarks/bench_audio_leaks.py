@@ -177,7 +177,11 @@ def run_clip(guard: Any, clip: dict[str, Any], attendees: list[str], ears: dict[
         if wav is not None:
             path = workdir / f"{stem}.wav"
             path.write_bytes(bytes(wav))
-            heard = ear.hear(path)
+            try:
+                heard = ear.hear(path)
+            except subprocess.CalledProcessError:   # a release the ear cannot open: counted as heard
+                row[f"heard_{ear_name}"], row[f"audible_{ear_name}"] = None, len(clip["values"])
+                continue
         row[f"heard_{ear_name}"] = heard
         row[f"audible_{ear_name}"] = sum(1 for v in clip["values"] if heard_parts(v, heard))
     return row
