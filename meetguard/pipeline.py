@@ -483,8 +483,10 @@ def _release_audio(stages: Stages, run: Run, spec: Purpose, outcome: RedactionOu
                                             silenced, cues, f"audio {run.meeting.audio.index(rec) + 1}"),
                            prompt, release_settler(main, ears, "verify", detect, redacts, values),
                            distrust=bool(rules.entities))
+    names = frozenset(t.casefold() for m in (run.roster.members if run.roster is not None else ())
+                      for n in m.names for t in re.findall(r"[^\W\d_]+", n))   # the roster's name words
     data = build_redacted_audio(rec, cues, per_cue, spec.audio, check, second,  # type: ignore[arg-type]
-                                bleeped, distrust=bool(rules.entities), spared=spared, margins=margins)
+                                bleeped, distrust=bool(rules.entities), spared=spared, margins=margins, names=names)
     return data, bool(verify)
 
 

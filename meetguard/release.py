@@ -26,6 +26,7 @@ from .formats import get_format, write_document
 if TYPE_CHECKING:
     from .audio.backend import Transcriber
     from .audio.second import Hearing
+    from .audio.unsure import Other
     from .redaction.bleeped import Spared
 
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
@@ -101,15 +102,54 @@ REPAIRS = 3   # rounds of repair before a release the verification decode still 
 
 
 def _spared(cues: Sequence[Cue], heard: Sequence[tuple[float, float]], values: Sequence[str],
-            pad: float) -> list[Spared]:
+            pad: float, names: frozenset[str] = frozenset()) -> list[Spared]:
     """Each repair window over a value heard again in the release (``heard``, unpadded), padded,
-    with the words the decode heard in it and every word of ``values``: what the transcript
-    may not keep under it (:mod:`meetguard.redaction.bleeped`)."""
-    known = {t.casefold() for v in values for t in _LETTER_RUN.findall(v)}
+    with the words the decode heard in it, every word of ``values`` and ``names`` (the roster's
+    name words): what the transcript may not keep under it (:mod:`meetguard.redaction.bleeped`)."""
+    known = {t.casefold() for v in values for t in _LETTER_RUN.findall(v)} | names
     words = [w for c in cues for w in c.words]
     return [((a - pad, b + pad), frozenset(known | {t.casefold() for w in words if w.start <= b and w.end >= a
                                                     for t in _LETTER_RUN.findall(w.text)}))
             for a, b in heard]
+
+
+def _unsure_spared(heard: Sequence[tuple[float, float]], cues: Sequence[Cue], main: Sequence[Cue],
+                   known: frozenset[str], original: Other | None) -> list[Spared]:
+    """Each stretch the verification decode was unsure of in the release (``heard``, unpadded,
+    widened by :data:`SAID`), with what the transcript may not keep under it: every word the decode
+    heard there, ``known`` (the values' and the roster's words) and every word of ``main`` (the
+    transcript's decode) there that ``original`` (the verification decode's hearing of the
+    original) did not hear alike. So a plain word stays only where both decodes of the original
+    heard it as that word (:func:`meetguard.audio.fragments.plain_word` judges the rest)."""
+    from .audio.unsure import heard_alike
+
+    out: list[Spared] = []
+    for a, b in heard:
+        a, b = a - SAID, b + SAID
+        said = {t.casefold() for c in cues for w in c.words if w.start <= b and w.end >= a
+                for t in _LETTER_RUN.findall(w.text)}
+        alone = {t.casefold() for c in main for w in c.words if a <= (w.start + w.end) / 2 <= b
+                 and (original is None or not heard_alike(w, original)) for t in _LETTER_RUN.findall(w.text)}
+        out.append(((a, b), frozenset(known | said | alone)))
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _Keeps:
+    """What the transcript may keep under the repairs: the transcript decode's ``main`` hearing,
+    ``known`` (every value's and the roster's words), the roster's ``names`` and ``theirs``, the
+    verification decode's hearing of the original."""
+
+    main: Sequence[Cue] = ()
+    known: frozenset[str] = frozenset()
+    names: frozenset[str] = frozenset()
+    theirs: Other | None = None
+
+    def under(self, cues: Sequence[Cue], unsure: Sequence[tuple[float, float]], again: Sequence[tuple[float, float]],
+              values: Sequence[str], pad: float) -> list[Spared]:
+        """A round's repairs (``cues``: the release's hearing), each with what the transcript may not keep under it."""
+        return _unsure_spared(unsure, cues, self.main, self.known, self.theirs) + _spared(cues, again, values, pad,
+                                                                                          self.names)
 
 
 def _value_words(cues: Sequence[Cue], per_cue: Sequence[Sequence[Finding]], second: Hearing | None,
@@ -127,12 +167,14 @@ def _bare(text: str) -> str:
 
 
 def _less_agreed(windows: Sequence[tuple[float, float]], cues: Sequence[Cue],
-                 second: Hearing) -> list[tuple[float, float]]:
-    """``windows`` (the verification decode's findings' spans) less the time of each transcript
-    word both decodes heard as the same word at overlapping times, where the verification decode's
-    word is no part of a value it found: a word before the value that the two decodes' word edges
-    put under it ("is" 1.52-1.80 s in tiny.en, base's number from 1.62 s). Such a word then goes
-    from the transcript only when it is not plain (the window's pad, :mod:`.redaction.bleeped`)."""
+                 second: Hearing, distrusted: Sequence[tuple[float, float]] = ()) -> list[tuple[float, float]]:
+    """``windows`` (the verification decode's findings' spans, or its unsure stretches') less the time
+    of each transcript word both decodes heard as the same word at overlapping times (within one
+    step of the word times, :data:`SAID`: touching words), where the verification decode's word is
+    no part of a value it found nor inside one of its ``distrusted`` stretches: a word before the
+    value that the two decodes' word edges put under it ("is" 1.52-1.80 s in tiny.en, base's number
+    from 1.62 s; "card" 0.90-1.20 s in tiny.en, 0.70-0.90 s in base, its number from 0.90 s). Such a
+    word then goes from the transcript only when it is not plain (the window's pad, :mod:`.redaction.bleeped`)."""
     valued: set[int] = set()
     for cue, unit in zip(second.cues, second.findings, strict=True):
         try:
@@ -141,29 +183,30 @@ def _less_agreed(windows: Sequence[tuple[float, float]], cues: Sequence[Cue],
             valued |= {id(w) for w in cue.words}
             continue
         valued |= {id(w) for f in unit for w, (a, b) in zip(cue.words, spans, strict=True) if a < f.end and b > f.start}
-    theirs = [w for c in second.cues for w in c.words if id(w) not in valued]
+    theirs = [w for c in second.cues for w in c.words if id(w) not in valued
+              and not any(a <= (w.start + w.end) / 2 <= b for a, b in distrusted)]
     out = list(windows)
     for w in (w for c in cues for w in c.words):
         mid = (w.start + w.end) / 2
         if not _bare(w.text) or not any(a <= mid <= b for a, b in out):
             continue
-        if any(_bare(o.text) == _bare(w.text) and o.start < w.end and o.end > w.start for o in theirs):
+        if any(_bare(o.text) == _bare(w.text) and o.start < w.end + SAID and o.end > w.start - SAID for o in theirs):
             out = [piece for a, b in out for piece in ((a, min(b, w.start)), (max(a, w.end), b)) if piece[1] > piece[0]]
     return out
 
 
 def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[tuple[float, float]],
                       mode: Literal["bleep", "silence"], check: AudioCheck, second: Hearing | None,
-                      spared: list[Spared] | None = None, said: list[tuple[float, float]] | None = None) -> list[tuple[float, float]]:
-    """Verify the spooled release, heard on the original's window grid (:mod:`.audio.grid`:
-    a window no bleep touches counts as heard by ``second``, the verification decode's
-    hearing of the original); when it hears a value where no bleep covers it yet (the
-    main decode timed it late, or cut it short, or missed it), bleep those words too, from
-    the original, and hear the windows that changed again, up to :data:`REPAIRS` rounds (a new bleep changes what
-    the decode hears around it: a value said later in the same window may only be heard then). It fails closed (:class:`VerificationError`) when
-    anything is still heard after the last round, or when all that was heard lies inside
-    the bleeps already (nothing to repair). Returns the windows bleeped in the end, less the repairs of a value
-    heard again when ``spared`` is given: it receives those (:func:`_spared`); ``said`` the other repairs' spans."""
+                      spared: list[Spared] | None = None, said: list[tuple[float, float]] | None = None,
+                      keeps: _Keeps = _Keeps()) -> list[tuple[float, float]]:
+    """Verify the spooled release, heard on the original's window grid (:mod:`.audio.grid`: a window no bleep
+    touches counts as heard by ``second``, the verification decode's hearing of the original); when it hears a
+    value (or an unsure stretch) where no bleep covers it yet (the main decode timed it late, or cut it short, or
+    missed it), bleep those words too, from the original, and hear the windows that changed again, up to
+    :data:`REPAIRS` rounds (a new bleep changes what the decode hears around it). It fails closed
+    (:class:`VerificationError`) when anything is still heard after the last round, or when all that was heard
+    lies inside the bleeps already (nothing to repair). Returns the windows bleeped in the end, less the repairs
+    of a value heard again when ``spared`` is given: it receives the repairs (:meth:`_Keeps.under`); else ``said``."""
     from .audio.decode import duration
     from .audio.grid import grid_of, hear_on_grid, heard_release, looped, touched
     from .audio.unsure import unsure_windows
@@ -195,13 +238,13 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
             failure, again = exc, heard_windows(cues, values, check.heard, 0.0)
         if round_ == REPAIRS or not any(all(b0 > a0 or b1 < a1 for b0, b1 in windows) for a0, a1 in more + again):
             raise failure
-        pad = audio_redaction.PAD
+        pad, now = audio_redaction.PAD, []
         if spared is None:          # every repair counts as a bleep for the transcript
             more, again = more + again, []
-        (said if said is not None else []).extend((a - SAID, b + SAID) for a, b in more)
-        now = _spared(cues, again, values, pad)
-        spared = [] if spared is None else spared
-        spared.extend(now)
+            (said if said is not None else []).extend((a - SAID, b + SAID) for a, b in more)
+        else:                       # a plain word stays under a repair
+            now = keeps.under(cues, more, again, values, pad)
+            spared.extend(now)
         more = [(a - pad, b + pad) for a, b in more]
         hard = audio_redaction.merge_windows(hard + more, duration(rec.path) or None)
         more += [w for w, _pieces in now]
@@ -214,11 +257,45 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _union(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence[Sequence[Finding]], second: Hearing | None,
+           distrust: bool, known: frozenset[str],
+           theirs: Other | None) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """The bleep windows of the original (both decodes' findings, and with ``distrust`` their unsure
+    stretches, each decode's agreed with the other's: ``theirs`` is the verification decode's hearing),
+    and the transcript's spans of the same (unpadded, less the words both decodes heard alike)."""
+    from .audio.decode import duration
+    from .audio.unsure import other_hearing, unsure_windows
+    from .redaction import audio as audio_redaction
+
+    length = duration(rec.path) or None
+    windows = audio_redaction.windows_for(cues, per_cue, duration=length)
+    said = audio_redaction.windows_for(cues, per_cue, pad=SAID, duration=length)   # the same, unpadded
+    if distrust:   # a value both decodes garbled (audio/unsure.py)
+        windows = audio_redaction.merge_windows(windows + unsure_windows(cues, per_cue, other=theirs), length)
+        said += unsure_windows(cues, per_cue, SAID, other=theirs)
+    if second is not None:
+        from .audio.second import check_agreement, other_windows, value_times
+
+        check_agreement(value_times(cues, per_cue), value_times(second.cues, second.findings),
+                        audio_redaction.PAD, rec.stem)
+        more = other_windows(second, cues, per_cue, audio_redaction.PAD, length)
+        said += _less_agreed(other_windows(second, cues, per_cue, audio_redaction.PAD, length, edge=SAID),
+                             cues, second)
+        if distrust:
+            ours = other_hearing(cues, per_cue, known)
+            more += unsure_windows(second.cues, second.findings, other=ours)
+            said += _less_agreed(unsure_windows(second.cues, second.findings, SAID, other=ours), cues, second,
+                                 unsure_windows(second.cues, second.findings, 0.0, other=ours))
+        windows = audio_redaction.merge_windows(windows + more, length)
+    return windows, said
+
+
 def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence[Sequence[Finding]],
                          mode: Literal["bleep", "silence"], check: AudioCheck | None,
                          second: Hearing | None = None,
                          bleeped: list[tuple[float, float]] | None = None, *, distrust: bool = False,
-                         spared: list[Spared] | None = None, margins: list[Spared] | None = None) -> bytes:
+                         spared: list[Spared] | None = None, margins: list[Spared] | None = None,
+                         names: frozenset[str] = frozenset()) -> bytes:
     """Bleep or silence the recording into a private spool file, streaming,
     so a one-hour recording is never held in memory; verify it if asked;
     then hand it out as a read-only map of that file. ``second``: the verification
@@ -232,30 +309,18 @@ def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence
     ``margins``, when given with ``bleeped``: ``bleeped`` receives the spans the findings cover,
     unpadded (the pads are for the sound's edges, not for which word was said), and ``margins``
     each window bleeped in the end, with the value words heard anywhere (the transcript keeps a
-    plain word under a pad: :func:`meetguard.redaction.bleeped.unsay_bleeped`)."""
+    plain word under a pad: :func:`meetguard.redaction.bleeped.unsay_bleeped`). ``names``: the roster's
+    name words (casefolded), never a plain word there, nor agreed on by the two decodes
+    (:func:`meetguard.audio.unsure.unsure_windows`)."""
     from .audio.decode import duration
-    from .audio.unsure import unsure_windows
+    from .audio.unsure import other_hearing
     from .redaction import audio as audio_redaction
     from .redaction.audio_stream import redact_to_wav
 
     length = duration(rec.path) or None
-    windows = audio_redaction.windows_for(cues, per_cue, duration=length)
-    said = audio_redaction.windows_for(cues, per_cue, pad=SAID, duration=length)   # the same, unpadded
-    if distrust:   # a value both decodes garbled (audio/unsure.py)
-        windows = audio_redaction.merge_windows(windows + unsure_windows(cues, per_cue), length)
-        said += unsure_windows(cues, per_cue, SAID)
-    if second is not None:
-        from .audio.second import check_agreement, other_windows, value_times
-
-        check_agreement(value_times(cues, per_cue), value_times(second.cues, second.findings),
-                        audio_redaction.PAD, rec.stem)
-        more = other_windows(second, cues, per_cue, audio_redaction.PAD, length)
-        said += _less_agreed(other_windows(second, cues, per_cue, audio_redaction.PAD, length, edge=SAID),
-                             cues, second)
-        if distrust:
-            more += unsure_windows(second.cues, second.findings)
-            said += unsure_windows(second.cues, second.findings, SAID)
-        windows = audio_redaction.merge_windows(windows + more, length)
+    known = _value_words(cues, per_cue, second, check) | names
+    theirs = other_hearing(second.cues, second.findings, known) if second is not None else None
+    windows, said = _union(rec, cues, per_cue, second, distrust, known, theirs)
     spool_dir = tempfile.mkdtemp(prefix="meetguard-")
     try:
         spool = Path(spool_dir) / "redacted.wav"
@@ -263,10 +328,10 @@ def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence
             redact_to_wav(rec.path, windows, mode, fh)
             fh.flush()
             if check is not None:   # also with nothing redacted: the first pass may have misheard
-                windows = _verify_or_repair(spool, fh, rec, windows, mode, check, second, spared, said)
+                windows = _verify_or_repair(spool, fh, rec, windows, mode, check, second, spared, said,
+                                            _Keeps(cues, known, names, theirs))
             if bleeped is not None and margins is not None:
                 bleeped.extend(audio_redaction.merge_windows(said, length))
-                known = _value_words(cues, per_cue, second, check)
                 margins.extend((w, known) for w in windows)
             elif bleeped is not None:
                 bleeped.extend(windows)

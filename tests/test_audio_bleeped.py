@@ -10,6 +10,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from meetguard import Guard, GuardOptions, Meeting
 from meetguard._model import Document
@@ -142,11 +143,11 @@ def test_a_repair_of_a_value_heard_only_in_the_release_spares_plain_words() -> N
     doc = _doc([(0.0, 3.0, "My direct line to example")])
     rick = [((0.0, 3.0), frozenset({"rick"}))]
     out = unsay_bleeped(doc, [], spared=rick, plain=plain_word)
-    # "My" and "direct", "example" stay; "line" (a surname too) and "to" (a digit heard as a word) go
-    assert re.fullmatch(rf"My direct {_TOKEN} example", out.items[0].text)
+    # "My" and "direct", "example" stay; "to" (a digit heard as a word) goes
+    assert re.fullmatch(rf"My direct line {_TOKEN} example", out.items[0].text)
     # a piece of the value heard there, or a word sharing its first four letters, goes
     out = unsay_bleeped(doc, [], spared=[((0.0, 3.0), frozenset({"directory", "examples"}))], plain=plain_word)
-    assert re.fullmatch(rf"My {_TOKEN}", out.items[0].text)    # direct, line, to, example: one token
+    assert re.fullmatch(rf"My {_TOKEN} line {_TOKEN}", out.items[0].text)    # direct; to, example: one token
     # ... or a word inside one, or one holding one ("lit ware" for "litware")
     split = _doc([(0.0, 1.2, "lit ware")])
     assert re.fullmatch(_TOKEN, unsay_bleeped(split, [], spared=[((0.0, 1.2), frozenset({"litware"}))],
@@ -161,6 +162,33 @@ def test_a_repair_of_a_value_heard_only_in_the_release_spares_plain_words() -> N
     assert re.fullmatch(_TOKEN, out.items[0].text)
     # without a judge of plain words, a spared window takes every word
     assert re.fullmatch(_TOKEN, unsay_bleeped(doc, [], spared=rick).items[0].text)
+
+
+def test_a_sure_lower_case_dictionary_word_that_is_also_a_surname_is_plain_under_a_repair() -> None:
+    """phone_direct (espeak-gb-scot): "line" is a surname too (name_words.txt: "Line", "Lyne"), and
+    under base's repair the transcript lost it though tiny.en wrote it in lower case, sure of it. A
+    name is capitalised: a sure lower-case dictionary word is that word (as the disputes read it).
+    Still removed: the word capitalised, unsure, a roster name's word, a piece of a value heard
+    there, a name word no dictionary holds ("jamal")."""
+    from meetguard.audio.fragments import plain_word
+
+    # words of 0.6 s: My 0-0.6, direct 0.6-1.2, line 1.2-1.8, is 1.8-2.4
+    rick = [((0.0, 2.4), frozenset({"rick"}))]
+    for said, kept in (("My direct line is", True), ("My direct Line is", False), ("My direct jamal is", False)):
+        out = unsay_bleeped(_doc([(0.0, 2.4, said)]), [], spared=rick, plain=plain_word).items[0].text
+        assert (out == said) is kept, out
+        assert kept or re.fullmatch(rf"My direct {_TOKEN} is", out), out
+    # the roster's name words and the values' words are pieces: "line" goes where either holds it
+    for pieces in (frozenset({"rick", "line"}), frozenset({"lines"})):
+        out = unsay_bleeped(_doc([(0.0, 2.4, "My direct line is")]), [], spared=[((0.0, 2.4), pieces)],
+                            plain=plain_word).items[0].text
+        assert re.fullmatch(rf"My direct {_TOKEN} is", out), out
+    # unsure of it: goes
+    doc = _doc([(0.0, 2.4, "My direct line is")])
+    cue = doc.items[0]
+    unsure = dataclasses.replace(doc, items=(dataclasses.replace(cue, words=tuple(
+        dataclasses.replace(w, probability=0.3 if w.text == "line" else w.probability) for w in cue.words)),))
+    assert re.fullmatch(rf"My direct {_TOKEN} is", unsay_bleeped(unsure, [], spared=rick, plain=plain_word).items[0].text)
 
 
 class _Context(_Ears):
@@ -203,6 +231,32 @@ def test_a_name_heard_only_in_the_release_is_bleeped_and_the_plain_word_under_it
     assert not ((changed > 1.4) & (changed < 2.0)).any()      # the rest of "line is" is not
 
 
+@pytest.mark.parametrize(("participants", "kept"), [
+    ('  - id: p-alice\n    names: ["Alice Martin"]\n', True),
+    ('  - id: p-alice\n    names: ["Alice Line"]\n', False),        # a roster member's name word
+])
+def test_a_surname_that_is_a_sure_lower_case_word_stays_under_a_repair_unless_the_roster_has_it(
+        tmp_path: Path, participants: str, kept: bool) -> None:
+    """phone_direct (espeak-gb-scot) on fakes: base hears the release as "My direct Lyne is", a
+    PERSON over tiny.en's "line" (sure, lower case; a surname too). The sound there is repaired;
+    the transcript keeps "line", unless a roster member's name holds the word."""
+    (tmp_path / "policy.yaml").write_text(bleep_policy("bleeped-2", ["PHONE_NUMBER", "PERSON"],
+                                                       participants=participants), encoding="utf-8")
+    path = _wav(tmp_path / "rec.wav")
+    with wave.open(str(path), "rb") as w:
+        src = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    # words of 0.6 s: My 0.0-0.6, direct 0.6-1.2, line 1.2-1.8, is 1.8-2.4, 5550143 2.4-3.0
+    ears = _Context(src, [(0.0, 3.0, "My direct line is 5550143")], [(0.0, 2.2, "My direct Lyne is")])
+    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), transcriber=ears, audit=MemoryAuditSink(),
+                  detector=FakeDetector({"5550143": "PHONE_NUMBER", "Lyne": "PERSON"}, roster=False))
+    result = guard.process_sync(Meeting.from_files(audio=path, attendees=["p-alice"]), "summarization",
+                                "summarizer", verify=True)
+    assert result.decision == "release"
+    text, changed = released(result, src)
+    assert re.fullmatch(rf"My direct line is {_TOKEN}" if kept else rf"My direct {_TOKEN} is {_TOKEN}", text), text
+    assert ((changed > 1.2) & (changed < 1.8)).any()          # "Lyne" is bleeped in the sound either way
+
+
 def _guarded(tmp_path: Path, main: list[tuple[float, float, str]], values: dict[str, str]) -> tuple[str, np.ndarray]:
     """The released transcript's text and the times (s) of the samples the release changed."""
     (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
@@ -228,9 +282,13 @@ def test_a_plain_word_under_a_bleeps_pad_stays_in_the_transcript(tmp_path: Path)
 
 def test_a_digit_homophone_or_name_word_under_a_pad_still_goes(tmp_path: Path) -> None:
     """What could be a piece of the value stays removed under a pad: "to" (ASR's "two"), a
-    name word ("rose"); and every word inside the value's own span goes, plain or not."""
-    text, _ = _guarded(tmp_path, [(0.0, 1.2, "text to 5550143 rose now")], {"5550143": "PHONE_NUMBER"})
+    name word written as a name ("Rose"; "rose" in lower case, sure, is the dictionary word, as
+    the disputes read it); and every word inside the value's own span goes, plain or not."""
+    text, _ = _guarded(tmp_path, [(0.0, 1.2, "text to 5550143 Rose now")], {"5550143": "PHONE_NUMBER"})
     assert re.fullmatch(rf"text {_TOKEN} {_TOKEN} {_TOKEN} now", text)
+    (tmp_path / "c").mkdir()
+    text, _ = _guarded(tmp_path / "c", [(0.0, 1.2, "text to 5550143 rose now")], {"5550143": "PHONE_NUMBER"})
+    assert re.fullmatch(rf"text {_TOKEN} {_TOKEN} rose now", text)
     # the verification decode alone found the number; the main decode's words inside its span go
     (tmp_path / "b").mkdir()
     path = _wav(tmp_path / "b" / "rec.wav")

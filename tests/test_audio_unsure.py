@@ -16,7 +16,7 @@ import pytest
 
 from meetguard import Guard, GuardOptions, Meeting, VerificationError
 from meetguard._model import AudioInput, Cue, Finding, Word
-from meetguard.audio.unsure import distrusted, looping, unsure_windows
+from meetguard.audio.unsure import distrusted, looping, other_hearing, unsure_windows
 from meetguard.release import REPAIRS, AudioCheck, build_redacted_audio
 from meetguard.testing import (
     FakeDetector,
@@ -117,6 +117,70 @@ def test_a_decode_without_word_probabilities_is_never_distrusted() -> None:
     assert (a, b) == (cue.words[3].start, cue.words[-1].end)
 
 
+def _window_words(cues: list[Cue], windows: list[tuple[float, float]]) -> list[str]:
+    return [w.text.strip(".,") for c in cues for w in c.words if any(a <= (w.start + w.end) / 2 <= b for a, b in windows)]
+
+
+_NUMBER = "The number for support~ is~ 303~ 555~ 0172."
+
+
+def _phone(script: str) -> tuple[list[Cue], list[list[Finding]]]:
+    cues = _cues([(0.0, 4.0, script)])
+    at = cues[0].text.find("303")
+    return cues, [[Finding(at, at + len("303 555 0172"), "PHONE_NUMBER", 0.9, "3035550172")] if at >= 0 else []]
+
+
+def test_words_both_decodes_heard_alike_up_to_a_found_value_are_not_distrusted() -> None:
+    """ho_phone_groups: "The number for support is three zero three, ..." lost "support": both
+    decodes were unsure of the words after the cue "number" and heard them alike, and the number
+    after "is" was found. Words the other decode heard as the same plain word at an overlapping
+    time, from the cue up to a value the rules redact, start no stretch; the value is bleeped."""
+    tiny, found = _phone(_NUMBER)
+    base, base_found = _phone(_NUMBER)
+    before = _window_words(tiny, unsure_windows(tiny, found, 0.0))
+    assert "support" in before                                  # the rule as it was
+    agreed = other_hearing(base, base_found, frozenset({"ingrid", "solberg"}))
+    kept = _window_words(tiny, unsure_windows(tiny, found, 0.0, other=agreed))
+    assert "support" not in kept and "is" not in kept and {"303", "555"} <= set(kept)   # the number: after "is"
+    # base's hearing, agreed with tiny.en's, likewise
+    assert "support" not in _window_words(base, unsure_windows(base, base_found, 0.0,
+                                                               other=other_hearing(tiny, found, frozenset())))
+
+
+@pytest.mark.parametrize(("mine", "theirs", "pieces"), [
+    (_NUMBER, "The number for supper~ is~ 303~ 555~ 0172.", frozenset()),           # heard differently
+    (_NUMBER, "The number for support~ is~ 303~ 555~ 0172.", frozenset({"supporter"})),   # a value's word
+    (_NUMBER, "The number for support~ is~ 303~ 555~ 0172.", frozenset({"support"})),     # the roster's
+    ("The number for jack~ is~ 303~ 555~ 0172.", "The number for jack~ is~ 303~ 555~ 0172.", frozenset()),  # a name word
+    ("The number fine~ nine~ is~ 303~ 555~ 0172.", "The number fine~ nine~ is~ 303~ 555~ 0172.", frozenset()),  # digits
+    ("The number for Support~ is~ 303~ 555~ 0172.", "The number for Support~ is~ 303~ 555~ 0172.", frozenset()),  # capitalised
+    ("The number at~ support~ is~ 303~ 555~ 0172.", "The number at~ support~ is~ 303~ 555~ 0172.", frozenset()),  # glue
+    ("The number for support~ desk~. 303~ 555~ 0172.", "The number for support~ desk~. 303~ 555~ 0172.", frozenset()),  # the sentence ends first
+])
+def test_words_heard_alike_stay_distrusted_where_they_could_carry_a_value(mine: str, theirs: str,
+                                                                          pieces: frozenset[str]) -> None:
+    tiny, found = _phone(mine)
+    base, base_found = _phone(theirs)
+    word = mine.split()[3].strip("~")
+    assert word in _window_words(tiny, unsure_windows(tiny, found, 0.0, other=other_hearing(base, base_found, pieces)))
+
+
+def test_a_garbled_value_both_decodes_heard_alike_is_still_distrusted() -> None:
+    """email_twoword_domain: both decodes heard "adventure work started" in a dictated address
+    neither wrote as a value. No value is reached: the stretch stays, agreed words and all; and a
+    word the other decode heard as part of a value it found is no agreement."""
+    tiny = _cues([(0.0, 5.0, "The invoice goes to adventure~ work~ started~ nampl~.")])
+    base = _cues([(0.0, 5.0, "The invoice goes to adventure~ work~ started~ mumble~.")])
+    other = other_hearing(base, [[]], frozenset())
+    assert {"adventure", "work", "started"} <= set(_window_words(tiny, unsure_windows(tiny, None, 0.0, other=other)))
+    # a word the other decode found as (part of) a value agrees with nothing
+    mine, found = _phone(_NUMBER)
+    theirs = _cues([(0.0, 4.0, _NUMBER)])
+    at = theirs[0].text.find("support")
+    taken = other_hearing(theirs, [[Finding(at, at + 7, "PERSON", 0.9, "support")]], frozenset())
+    assert "support" in _window_words(mine, unsure_windows(mine, found, 0.0, other=taken))
+
+
 POLICY = bleep_policy("unsure-1", ["EMAIL_ADDRESS", "PHONE_NUMBER", "PERSON"])
 
 
@@ -165,6 +229,93 @@ def test_a_value_both_decodes_garbled_is_bleeped_and_gone_from_the_transcript(tm
     assert not {"R01", "Ingridorted", "numbers"} & set(re.findall(r"\w+", text))
     cue_end = 0.5 + 4 * 4.5 / 8          # "to" ends here in both hearings (8 words over 4.5 s)
     assert cue_end - 0.16 <= changed.min() <= cue_end and changed.max() >= 5.0
+
+
+@pytest.mark.parametrize(("theirs", "kept"), [
+    ("The number for support~ is~ 5550172~.", True),
+    ("The number for supper~ is~ 5550172~.", False),     # base heard another word there
+])
+def test_a_word_both_decodes_heard_alike_before_a_found_value_stays(tmp_path: Path, theirs: str, kept: bool) -> None:
+    """ho_phone_groups on fakes: both decodes unsure of "for support is" after the cue "number",
+    both heard those words, and the number after them is found. The number is bleeped; "support"
+    stays in the transcript and in the sound. Where base heard another word, it goes as before."""
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    src = _source(tmp_path / "rec.wav")
+    ears = _Ears(src, [(0.5, 4.5, "The number for support~ is~ 5550172~.")], [(0.5, 4.5, theirs)])
+    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), transcriber=ears, audit=MemoryAuditSink(),
+                  detector=FakeDetector({"5550172": "PHONE_NUMBER"}, roster=False))
+    result = guard.process_sync(Meeting.from_files(audio=tmp_path / "rec.wav", attendees=["p-alice"]),
+                                "summarization", "summarizer", verify=True)
+    assert result.decision == "release"
+    text, changed = released(result, src)
+    assert "5550172" not in text and re.search(_TOKEN, text)
+    assert ("for support is" in text) is kept, text
+    support = (0.5 + 3 * 4 / 6, 0.5 + 4 * 4 / 6)         # six words over 4 s: "support" is the fourth
+    assert (((changed > support[0] + 0.05) & (changed < support[1] - 0.05)).any()) is not kept
+
+
+def test_a_word_the_other_decode_timed_just_before_its_value_stays(tmp_path: Path) -> None:
+    """ho_card_amex (espeak-gb-scot): base heard "card" 0.70-0.90 s and its number, unsure of
+    its first digits, from 0.90 s; tiny.en heard "card" 0.90-1.20 s. Base's number and its
+    unsure stretch after "card" took tiny.en's "card" from the transcript: the two decodes' words
+    touch, one step of the word times apart. The same word at touching times is one word; the
+    number is bleeped as before."""
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    src = _source(tmp_path / "rec.wav")
+    # tiny.en: Use 0-.6, the .6-1.2, card 1.2-1.8, 5550143. 1.8-2.4; base: card .8-1.2, its number from 1.2
+    ears = _Ears(src, [(0.0, 2.4, "Use the card 5550143.")], [(0.0, 1.2, "Use the card"), (1.2, 2.4, "555~ 0143~.")])
+    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), transcriber=ears, audit=MemoryAuditSink(),
+                  detector=FakeDetector({"5550143": "PHONE_NUMBER", "555 0143": "PHONE_NUMBER"}, roster=False))
+    result = guard.process_sync(Meeting.from_files(audio=tmp_path / "rec.wav", attendees=["p-alice"]),
+                                "summarization", "summarizer", verify=True)
+    assert result.decision == "release"
+    text, changed = released(result, src)
+    assert re.fullmatch(rf"Use the card {_TOKEN}\.", text), text
+    assert changed.min() < 1.2 and changed.max() > 2.3          # base's number is bleeped from its start
+
+
+class _Release(_Ears):
+    """As :class:`_Ears`, but on a release (the window's audio no longer all the source's) the
+    verification decode hears ``release`` instead, each line where its audio is unchanged: what
+    base hears in a context the original never had."""
+
+    def __init__(self, source: np.ndarray, main: list[Line], heard: list[Line], release: list[Line]) -> None:
+        super().__init__(source, main, heard)
+        self.release = release
+
+    def transcribe(self, samples: np.ndarray, **kw: object) -> list[Cue]:  # type: ignore[override]
+        if kw.get("variant", "main") != "verify":
+            return super().transcribe(samples, **kw)
+        offset = float(kw.get("offset", 0.0))  # type: ignore[arg-type]
+        whole = [(offset, offset + np.asarray(samples).size / 16000, "")]
+        if lines_still_heard(self.source, samples, offset, whole):
+            return super().transcribe(samples, **kw)
+        return _cues(lines_still_heard(self.source, samples, offset, self.release))
+
+
+@pytest.mark.parametrize(("heard", "kept"), [
+    ("My direct line is 5550143.", True),
+    ("My direct lime is 5550143.", False),      # base heard another word in the original
+])
+def test_a_word_both_decodes_of_the_original_heard_alike_stays_under_an_unsure_repair(
+        tmp_path: Path, heard: str, kept: bool) -> None:
+    """phone_direct (espeak-gb-scot): base heard the release (its number bleeped) as "My name is
+    Reik, I am...", unsure of the words after "is", over tiny.en's "line" (sure, lower case; a
+    surname too). The repair bleeps the sound there; the transcript keeps "line", which both
+    decodes heard as "line" in the original. Where base heard another word there, it goes."""
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    src = _source(tmp_path / "rec.wav")
+    # words of 0.6 s: My 0-0.6, direct 0.6-1.2, line 1.2-1.8, is 1.8-2.4, 5550143. 2.4-3.0
+    ears = _Release(src, [(0.0, 3.0, "My direct line is 5550143.")], [(0.0, 3.0, heard)],
+                    [(0.0, 2.0, "My is reik~ am~")])           # "reik am" 1.0-2.0 s, over "line"
+    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), transcriber=ears, audit=MemoryAuditSink(),
+                  detector=FakeDetector({"5550143": "PHONE_NUMBER"}, roster=False))
+    result = guard.process_sync(Meeting.from_files(audio=tmp_path / "rec.wav", attendees=["p-alice"]),
+                                "summarization", "summarizer", verify=True)
+    assert result.decision == "release"
+    text, changed = released(result, src)
+    assert re.fullmatch(rf"My direct line is {_TOKEN}\." if kept else rf"My direct {_TOKEN} is {_TOKEN}\.", text), text
+    assert ((changed > 1.3) & (changed < 1.7)).any()           # the repair is bleeped in the sound either way
 
 
 def test_the_release_is_read_the_same_way_and_repaired_or_refused(tmp_path: Path) -> None:

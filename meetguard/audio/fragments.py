@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from .._model import Word
 from ..detection._spoken import STREET_TYPES
 
-__all__ = ["Fragments", "everyday", "fragment_spans", "fragments_of", "heard_fragment", "plain_word"]
+__all__ = ["SURE", "Fragments", "everyday", "fragment_spans", "fragments_of", "heard_fragment", "ordinary_piece", "plain_word",
+           "spoken_glue"]
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+")
 _DIGIT_WORDS = {
@@ -42,6 +43,7 @@ _GLUE = frozenset({
     "hundred", "thousand", "double", "triple", "plus", "extension", "ext",
 }) | STREET_TYPES
 _MIN_DIGITS = 3
+SURE = 0.5     # a word Whisper gave this probability or more is one it was sure of (audio/unsure.py: UNSURE)
 
 
 @dataclass(frozen=True)
@@ -204,20 +206,38 @@ _LETTERS_ONLY = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
 def plain_word(word: Word, first: bool, pieces: frozenset[str]) -> bool:
     """A word the transcript's decode heard as an ordinary word, and no piece of a value: it was
-    sure of it (probability :data:`~meetguard.audio.unsure.UNSURE` or more), letters only, in
-    lower case unless first in its sentence, a dictionary or stop word and no name word (first names,
-    surnames, places: "line", "rose" are both), no digit word nor what ASR writes for one ("to",
-    "fine"), and none of ``pieces`` (casefolded value words), nor sharing its first four letters
-    with one ("harbour" / "harbor"), nor inside one or holding one ("lit" / "litware")."""
+    sure of it (probability :data:`SURE`, :data:`~meetguard.audio.unsure.UNSURE`, or more), letters only, in
+    lower case unless first in its sentence, a dictionary or stop word, no digit word nor what ASR
+    writes for one ("to", "fine"), and none of ``pieces`` (casefolded value words and the roster's
+    name words), nor sharing its first four letters with one ("harbour" / "harbor"), nor inside one
+    or holding one ("lit" / "litware"). A name word (first names, surnames, places: "line", "rose"
+    are both) counts only written in lower case and in the dictionary: "My direct line" is heard as
+    a line, a name is capitalised (as the disputes read it, :mod:`.disputes`)."""
     from ..detection._namewords import english, name_word
-    from .unsure import UNSURE
 
     bare = word.text.strip(" .,;:!?\"()")
     low = bare.casefold()
-    if word.probability is None or word.probability < UNSURE or not _LETTERS_ONLY.fullmatch(bare):
+    if word.probability is None or word.probability < SURE or not _LETTERS_ONLY.fullmatch(bare):
         return False
-    if not (bare.islower() or (first and bare[1:].islower())) or name_word(low) or not (english(low) or everyday(low)):
+    if not (bare.islower() or (first and bare[1:].islower())) or not (english(low) or everyday(low)):
         return False
+    if name_word(low) and not (bare.islower() and english(low)):
+        return False
+    return ordinary_piece(low, pieces)
+
+
+_STOP_GLUE = frozenset({"and", "the", "of", "in", "on", "a", "an", "my", "is"})
+
+
+def spoken_glue(low: str) -> bool:
+    """``low`` (casefolded) is what joins a dictated value's pieces ("dot", "at", "dash"), a
+    top-level domain or a street type: common words ("the", "is") aside."""
+    return low in _GLUE and low not in _STOP_GLUE
+
+
+def ordinary_piece(low: str, pieces: frozenset[str]) -> bool:
+    """``low`` (a casefolded word) is no digit word nor what ASR writes for one, and none of
+    ``pieces``, nor sharing its first four letters with one, nor inside one or holding one."""
     if low in _DIGIT_WORDS or low in _HOMOPHONES or low in _DOUBLE:
         return False
     return not any(low == p or (len(low) >= 4 and p[:4] == low[:4]) or (len(low) >= 3 and low in p)

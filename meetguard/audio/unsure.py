@@ -40,6 +40,24 @@ word to its own last word (the digits after a loop are the value's end, "until t
 stop"), in every hearing read here, so the loop is bleeped and gone from the transcript, and
 a verification decode that still hears a loop outside the bleeps repairs or refuses.
 
+**Words both decodes heard alike, up to a value.** Where the other decode of the same samples
+(tiny.en's hearing for base's, base's for tiny.en's: :class:`Other`) heard the stretch's first
+unsure word as the same plain word at an overlapping time, and every word from the cue on is
+such a word or a sure one up to a value the rules redact (found by either decode), no stretch
+follows that cue: "The number for support is three zero three, ..." lost "support" (both
+decodes unsure of "for support is", both heard those words) though the number after "is" was
+found and bleeped, and its end anchors whatever follows it. A plain word here: letters only, in
+lower case (unless first in its sentence), a dictionary or stop word, no name word (first
+names, surnames, places), no digit word nor a digit homophone ("for", "to"), no spoken glue of
+an address or a number ("dot", "at", "dash", ...), none of the pieces (every value's words of
+either decode and the roster's names: the same test as
+:func:`~meetguard.audio.fragments.plain_word`), and the other decode's word no part of a value
+it found. Why it is safe: two checkpoints trained apart agreeing on a dictionary word says what
+was said there, and the value that made them unsure is the one found after it (bleeped, and
+its pieces checked in the release). A stretch that meets a word the two heard differently, or
+ends its sentence, before any value is distrusted as before: a value both garbled (the
+email_twoword_domain case) has no finding to reach.
+
 What this costs: ordinary words Whisper is unsure of right after a cue, in a sentence it
 heard badly (a hard accent, noise). A backend that gives no word probabilities (``None``)
 is never distrusted this way.
@@ -49,15 +67,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .._model import Cue, Finding, Word
+from .fragments import SURE, everyday, ordinary_piece, spoken_glue
 from .grid import loop_start
 
-__all__ = ["CUE_WORDS", "MIN_UNSURE", "SURE_RUN", "UNSURE", "distrusted", "looping", "unsure_windows"]
+__all__ = ["CUE_WORDS", "MIN_UNSURE", "SURE_RUN", "UNSURE", "Other", "distrusted", "heard_alike", "looping",
+           "other_hearing", "unsure_windows"]
 
 Window = tuple[float, float]
 
-UNSURE = 0.5        # a word Whisper gave a lower probability is one it was unsure of
+UNSURE = SURE       # a word Whisper gave a lower probability (0.5) is one it was unsure of
 SURE_RUN = 4        # this many sure words in a row end a distrusted stretch (the sentence goes on)
 MIN_UNSURE = 2      # a stretch needs this many unsure words (one unsure word is one misheard word)
 LEAD = 2            # the stretch's first unsure word is at most this many words after the cue
@@ -68,6 +89,7 @@ CUE_WORDS = frozenset({
     "card", "mobile", "cell", "extension",
 })
 _LETTERS = re.compile(r"[^a-z]+")
+_PLAIN = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 _NOT_WORD = re.compile(r"[^\w']+")
 _SENTENCE_END = (".", "!", "?")
 
@@ -76,19 +98,102 @@ def _unsure(word: Word) -> bool:
     return word.probability is not None and word.probability < UNSURE
 
 
+@dataclass(frozen=True)
+class Other:
+    """The other decode's hearing of the same samples (module doc): its words outside the values
+    it found, those values' time spans, and ``pieces``, the casefolded words no agreement keeps
+    (every value's words of both decodes, the roster's name words)."""
+
+    words: tuple[Word, ...]
+    values: tuple[Window, ...]
+    pieces: frozenset[str]
+
+
+def _valued(cues: Sequence[Cue], findings: Sequence[Sequence[Finding]] | None) -> set[int]:
+    """Indexes (into ``cues``' words read as one run) of the words inside a finding; every word of
+    a cue whose text its words do not spell (its values' words cannot be told)."""
+    out: set[int] = set()
+    base = 0
+    for k, cue in enumerate(cues):
+        unit = findings[k] if findings is not None and k < len(findings) else ()
+        if unit:
+            try:
+                spans = cue.word_offsets()
+            except ValueError:
+                spans = [(0, len(cue.text))] * len(cue.words)
+            out |= {base + i for i, (a, b) in enumerate(spans) if any(a < f.end and b > f.start for f in unit)}
+        base += len(cue.words)
+    return out
+
+
+def other_hearing(cues: Sequence[Cue], findings: Sequence[Sequence[Finding]] | None,
+                  pieces: frozenset[str]) -> Other:
+    """``cues`` (a decode's hearing, ``findings`` per cue) as the other hearing of :func:`unsure_windows`."""
+    words = [w for c in cues for w in c.words]
+    valued = _valued(cues, findings)
+    return Other(tuple(w for k, w in enumerate(words) if k not in valued),
+                 tuple((w.start, w.end) for k, w in enumerate(words) if k in valued), pieces)
+
+
+def _bare(text: str) -> str:
+    return text.strip(" .,;:!?\"'()").casefold()
+
+
+STEP = 0.02   # one step of Whisper's word times: two decodes' words touching at one time overlap
+
+
+def heard_alike(word: Word, other: Other) -> bool:
+    """The other decode heard ``word`` as the same word (case and punctuation aside) at an
+    overlapping time (within :data:`STEP`), outside every value it found."""
+    bare = _bare(word.text)
+    return bool(bare) and any(_bare(o.text) == bare and o.start < word.end + STEP and o.end > word.start - STEP
+                              for o in other.words)
+
+
+def _agreed(words: Sequence[Word], k: int, other: Other) -> bool:
+    """``words[k]``, a word the decode was unsure of, is a plain word the other decode heard as the
+    same word at an overlapping time (module doc)."""
+    from ..detection._namewords import english, name_word
+
+    w = words[k]
+    bare = w.text.strip(" .,;:!?\"()")
+    low = bare.casefold()
+    first = k == 0 or _ends_sentence(words[k - 1])
+    if not _unsure(w) or not _PLAIN.fullmatch(bare) or not (bare.islower() or (first and bare[1:].islower())):
+        return False
+    if name_word(low) or spoken_glue(low) or not (english(low) or everyday(low)) or not ordinary_piece(low, other.pieces):
+        return False
+    return heard_alike(w, other)
+
+
+def _alike_to_value(words: Sequence[Word], first: int, agreed: set[int], valued: set[int]) -> bool:
+    """From ``first`` on, every word is sure or heard alike by both decodes up to a word of a value
+    the rules redact, within the sentence."""
+    for k in range(first, len(words)):
+        if k in valued:
+            return True
+        if (_unsure(words[k]) and k not in agreed) or _ends_sentence(words[k]):
+            return False
+    return False
+
+
 def _ends_sentence(word: Word) -> bool:
     return word.text.rstrip("\"')”’").endswith(_SENTENCE_END)
 
 
-def _stretch(words: Sequence[Word], anchor: int) -> tuple[int, int] | None:
+def _stretch(words: Sequence[Word], anchor: int, agreed: set[int] | None = None,
+             valued: set[int] | None = None) -> tuple[int, int] | None:
     """The words (first, last index) distrusted after the cue or value ending at ``anchor``:
     from the first unsure word (a sure word between the cue and it is left, and the bleep's
-    padding does not reach back into the cue: "My mobile is 312-55-7781" lost "mobile")."""
+    padding does not reach back into the cue: "My mobile is 312-55-7781" lost "mobile").
+    ``agreed``/``valued``: the words both decodes heard alike, the words of values (module doc)."""
     if _ends_sentence(words[anchor]):
         return None
     first = anchor + 1
     lead = [k for k in range(first, min(first + LEAD, len(words))) if _unsure(words[k])]
     if not lead:
+        return None
+    if agreed and lead[0] in agreed and _alike_to_value(words, first, agreed, valued or set()):
         return None
     last, sure, unsure = lead[0], 0, 0
     for k in range(first, len(words)):
@@ -118,10 +223,11 @@ def _anchors(cue: Cue, values: Sequence[Finding]) -> set[int]:
     return anchors
 
 
-def _stretches(words: Sequence[Word], anchors: set[int]) -> list[tuple[int, int]]:
+def _stretches(words: Sequence[Word], anchors: set[int], agreed: set[int] | None = None,
+               valued: set[int] | None = None) -> list[tuple[int, int]]:
     out = []
     for anchor in sorted(anchors):
-        span = _stretch(words, anchor) if anchor + 1 < len(words) else None
+        span = _stretch(words, anchor, agreed, valued) if anchor + 1 < len(words) else None
         if span is not None:
             out.append(span)
     return out
@@ -143,12 +249,14 @@ def distrusted(cue: Cue, values: Sequence[Finding] = ()) -> list[tuple[int, int]
 
 
 def unsure_windows(cues: Sequence[Cue], findings: Sequence[Sequence[Finding]] | None = None,
-                   pad: float = 0.15, outside: Sequence[Window] = ()) -> list[Window]:
+                   pad: float = 0.15, outside: Sequence[Window] = (), other: Other | None = None) -> list[Window]:
     """The time spans (padded by ``pad``) of every distrusted stretch of a hearing's
     ``cues`` (a loop: within its own cue), read as one run of words (a pause may put a cue's end between "to" and the
     value; a sentence's end still stops a stretch); ``findings``: per cue, the values the
     rules redact in it. With ``outside`` (bleep windows), only a stretch's words whose
-    middle lies outside all of them count: the release's decode heard the rest in silence."""
+    middle lies outside all of them count: the release's decode heard the rest in silence.
+    ``other``: the other decode's hearing of the same samples; words both heard alike up to a
+    value start no stretch (module doc)."""
     words: list[Word] = []
     anchors: set[int] = set()
     loops: list[tuple[int, int]] = []
@@ -159,8 +267,14 @@ def unsure_windows(cues: Sequence[Cue], findings: Sequence[Sequence[Finding]] | 
         if loop is not None:
             loops.append((len(words) + loop[0], len(words) + loop[1]))
         words.extend(cue.words)
+    agreed: set[int] = set()
+    valued: set[int] = set()
+    if other is not None:
+        agreed = {k for k in range(len(words)) if _agreed(words, k, other)}
+        valued = _valued(cues, findings) | {k for k, w in enumerate(words)
+                                            if any(a <= (w.start + w.end) / 2 <= b for a, b in other.values)}
     out: list[Window] = []
-    for a, b in _stretches(words, anchors) + loops:
+    for a, b in _stretches(words, anchors, agreed, valued) + loops:
         heard = [w for w in words[a:b + 1] if not any(s <= (w.start + w.end) / 2 <= e for s, e in outside)]
         if heard:
             out.append((heard[0].start - pad, heard[-1].end + pad))
