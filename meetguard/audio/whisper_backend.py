@@ -47,7 +47,7 @@ from .._model import Cue
 from .backend import VERIFY, DecodeVariant, cue_from_words, model_input
 from .loops import decode_stopping
 from .models import checkpoint_file
-from .reuse import encode_once
+from .reuse import encode_once, fold_beams
 
 __all__ = ["WhisperTranscriber", "decode_options", "load_whisper", "sample_len_for"]
 
@@ -151,8 +151,10 @@ def load_whisper(path: Path) -> tuple[Any, threading.Lock]:
         model = model.to("cpu").eval()
         # this model's decodes stop where they loop (audio/loops.py), not at their token cap
         model.decode = functools.partial(decode_stopping, model)
-        # a window is encoded once per attention kernel for all of whisper's passes over it (audio/reuse.py)
+        # a window is encoded once per attention kernel for all of whisper's passes over it, and a
+        # beam search's beams share one cross-attention call over it (audio/reuse.py)
         encode_once(model.encoder)
+        fold_beams(model.decoder)
         del whisper
         entry = (model, threading.Lock())
         _models[key] = entry
