@@ -22,7 +22,11 @@ Two things openai-whisper computes again and again on CPU for the same answer:
 
 What changes in the numbers: nothing for the encodings; a beam's cross-attention runs in
 another block layout, the same sums in another order, equal to rounding (about 2e-7 of a
-value, measured). Greedy decodes (one row of queries) are not folded. Every window is still
+value on random inputs, measured), so it was checked on the decodes: base's beam search as the
+release verification runs it, plain and folded, on the leak corpus's tuning clips and windows
+of the bench recording, gave the same tokens, word times and probabilities every time
+(docs/benchmarks.md, "Audio cost: repeated arithmetic"). Greedy decodes (one row of queries)
+and the word alignment (one token row) are not folded. Every window is still
 decoded, by the same search, and aligned; only repeated arithmetic is skipped. One decode at
 a time per model (the backend's lock), so one remembered window per model and kernel is enough.
 """
