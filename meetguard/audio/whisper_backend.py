@@ -37,6 +37,7 @@ import io
 import math
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ from .loops import decode_stopping
 from .models import checkpoint_file
 from .reuse import encode_once, fold_beams
 
-__all__ = ["WhisperTranscriber", "decode_options", "load_whisper", "sample_len_for"]
+__all__ = ["WhisperTranscriber", "decode_options", "load_whisper", "sample_len_for", "unheard_tail"]
 
 _models: dict[tuple[str, str], tuple[Any, threading.Lock]] = {}
 _models_lock = threading.Lock()
@@ -62,6 +63,8 @@ TOKENS_PER_SECOND = 8
 TOKEN_MARGIN = 16
 LOOP_RATIO = 2.4  # whisper's compression_ratio_threshold: above it, a decode repeats itself
 MIN_PIECE = 4.0   # seconds: a main decode that repeats itself is heard in halves down to this length
+TAIL = 2.0        # seconds after a decode's last word that are heard again when they hold sound
+TAIL_SOUND = 0.5  # seconds of that tail's 20 ms frames at speech level that make it hold sound
 
 
 def sample_len_for(seconds: float, n_text_ctx: int = 448) -> int:
@@ -87,6 +90,34 @@ def _stuck(segments: list[dict[str, Any]], sample_len: int) -> bool:
     if sum(len(seg.get("tokens", ())) for seg in segments) >= sample_len:
         return True
     return any(math.isinf(float(seg.get("compression_ratio", 0.0))) for seg in segments)
+
+
+def unheard_tail(audio: np.ndarray, segments: list[dict[str, Any]], frame: int = 320) -> int | None:
+    """Where the rest of ``audio`` (16 kHz) begins that a decode left unheard, or None.
+
+    whisper's ``transcribe`` takes a pass that ends on a single timestamp for "no speech
+    after the last timestamp" and moves on to the next 30 s window, and it skips a pass it
+    judges silent: so a decode can end seconds before its audio does with speech still to
+    come. On the 10-minute bench recording, tiny.en and base, prompted with the roster, both
+    ended 15.6 s early in two windows and never heard the two cards read there: nothing
+    was bleeped, and only the release's check caught them (refused). A decode that heard
+    something (a second or more) and ends :data:`TAIL` s or more before its audio does, where that rest holds
+    :data:`TAIL_SOUND` s of 20 ms frames at a tenth of the level of the loudest tenth of
+    the heard part's frames (and above -50 dBFS), is heard again from its last word's end."""
+    ends = [float(w["end"]) for seg in segments for w in seg.get("words", [])]
+    if not ends:
+        return None
+    start = round(max(ends) * 16000)
+    if len(audio) - start < TAIL * 16000 or start < 16000:    # heard under a second: no progress to build on
+        return None
+    floor = max(10 ** (-50 / 20), 0.1 * float(np.percentile(_levels(audio[:start], frame), 90)))
+    return start if int(np.sum(_levels(audio[start:], frame) >= floor)) * frame >= TAIL_SOUND * 16000 else None
+
+
+def _levels(x: np.ndarray, frame: int) -> np.ndarray:
+    """The RMS level of each whole ``frame`` of ``x``."""
+    n = len(x) // frame
+    return np.asarray(np.sqrt(np.mean(x[: n * frame].astype(np.float64).reshape(n, frame) ** 2, axis=1)))
 
 
 def decode_options(variant: DecodeVariant, seconds: float, n_text_ctx: int = 448) -> dict[str, Any]:
@@ -222,7 +253,9 @@ class WhisperTranscriber:
                 raise VerificationError("the verification decode fell into a repetition loop and heard nothing "
                                         "trustworthy; the recording is refused, not released unheard",
                                         reason="repetition_loop")
-        return _cues(segments, offset)
+        return self._with_tail(audio, segments, offset,
+                               lambda rest, at: self.transcribe(rest, prompt=prompt, offset=at, variant=VERIFY,
+                                                                language=language))
 
     def _main(self, audio: Any, prompt: str | None, offset: float, language: str | None) -> list[Cue]:
         """The main decode: greedy, temperature fallback only where whisper is unsure (log
@@ -239,10 +272,20 @@ class WhisperTranscriber:
         segments = self._decode(audio, prompt, language,
                                 {**decode_options("main", seconds, ctx), "compression_ratio_threshold": None})
         if not _loops(segments) or seconds < 2 * MIN_PIECE or not _stuck(segments, sample_len_for(seconds, ctx)):
-            return _cues(segments, offset)
+            return self._with_tail(audio, segments, offset,
+                                   lambda rest, at: self._main(rest, prompt, at, language))
         cut = _quietest(audio)
         return [*self._main(audio[:cut], prompt, offset, language),
                 *self._main(audio[cut:], prompt, offset + cut / 16000, language)]
+
+    @staticmethod
+    def _with_tail(audio: Any, segments: list[dict[str, Any]], offset: float,
+                   hear: Callable[[Any, float], list[Cue]]) -> list[Cue]:
+        """The cues of ``segments``, and those of the rest of ``audio`` the decode left
+        unheard (:func:`unheard_tail`), heard again by ``hear`` (rest, its offset)."""
+        cues = _cues(segments, offset)
+        start = unheard_tail(np.asarray(audio), segments)
+        return cues if start is None else [*cues, *hear(audio[start:], offset + start / 16000)]
 
     def _decode(self, audio: Any, prompt: str | None, language: str | None,
                 search: dict[str, Any]) -> list[dict[str, Any]]:
