@@ -63,8 +63,8 @@ def test_a_main_decode_that_repeats_itself_is_heard_in_halves(monkeypatch: pytes
         seen.append((seconds, kwargs))
         ratio = math.inf if seconds > 12 else 1.3
         said = " ask not ask not ask not ask not" if seconds > 12 else " ask"
-        return {"segments": [{"compression_ratio": ratio, "text": said, "words": [
-            {"word": " ask", "start": 1.0, "end": 1.4, "probability": 0.9}]}]}
+        return {"segments": [{"compression_ratio": ratio, "text": said, "words": [   # heard to its end
+            {"word": " ask", "start": 1.0, "end": seconds - 0.5, "probability": 0.9}]}]}
 
     transcriber = get_transcriber("openai-whisper", "tiny.en")
     monkeypatch.setattr(whisper, "transcribe", fake)
@@ -95,7 +95,7 @@ def test_speech_that_truly_repeats_is_not_halved(monkeypatch: pytest.MonkeyPatch
     def fake(model: Any, audio: Any, **kwargs: Any) -> dict[str, Any]:
         seen.append(len(audio) / 16000)
         return {"segments": [{"compression_ratio": 3.1, "text": said, "tokens": list(range(60)), "words": [
-            {"word": " Send", "start": 1.0, "end": 1.4, "probability": 0.9}]}]}
+            {"word": " Send", "start": 1.0, "end": seen[-1] - 0.5, "probability": 0.9}]}]}
 
     transcriber = get_transcriber("openai-whisper", "tiny.en")
     monkeypatch.setattr(whisper, "transcribe", fake)
