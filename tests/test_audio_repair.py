@@ -109,3 +109,19 @@ def test_a_repair_of_a_value_heard_again_is_handed_apart_for_the_transcript(tmp_
                          AudioCheck(_Uncovering(src, [[(5.0, 5.6, "bye Rick")]]), ["5550143"], found, "M."),
                          None, again)
     assert any(a <= 5.3 <= b for a, b in again)
+
+
+def test_a_name_heard_only_across_two_cues_is_placed_for_a_repair() -> None:
+    """The release check reads the hearing's cues joined; a name found only there ("Auto" in
+    one cue, "Remove the budget" in the next: base's hearing of the 10-minute recording) was
+    placed on no word, so nothing was repaired and the recording refused. Now both words are
+    placed, and a word of neither is not."""
+    from meetguard.audio.verify import heard_windows
+
+    def detector(text: str) -> list[str]:
+        return ["Auto Remove"] if "Auto Remove" in text else []
+
+    cues = script_cues([(10.0, 10.8, "Auto"), (12.0, 15.0, "Remove the budget")])
+    got = heard_windows(cues, [], detector, 0.0)
+    assert sorted(got) == [(10.0, 10.8), (12.0, 13.0)]
+    assert heard_windows(cues[1:], [], detector, 0.0) == []

@@ -160,24 +160,36 @@ def _hear(seg: Any, transcriber: Transcriber, prompt: str | None) -> str:
 def heard_windows(heard: Sequence[Cue], values: Sequence[str],
                   detector: Callable[[str], Iterable[str]] | None, pad: float) -> list[tuple[float, float]]:
     """Where, in a release heard as ``heard``, the verification decode heard a piece of
-    ``values`` or of what ``detector`` finds in a cue (padded by ``pad``): the words to bleep
-    in a repair (docs/audio.md). Only what can be placed by word times; a detector that
+    ``values`` or of what ``detector`` finds in a cue or in all the cues joined (padded by
+    ``pad``): the words to bleep in a repair (docs/audio.md). Joined, as :func:`check_heard`
+    reads them: a name heard across two cues ("Auto" / "Remove the budget", each word in its
+    own cue, base's hearing of the 10-minute recording) refused the release with nothing
+    placed, so nothing repaired. Only what can be placed by word times; a detector that
     refuses outright (silenced speakers' words) places nothing."""
     from .fragments import fragment_spans, fragments_of
 
     out: list[tuple[float, float]] = []
+    across = _found(detector, " ".join(c.text for c in heard))
     for cue in heard:
         try:
             found = list(detector(cue.text)) if detector is not None else []
             spans = cue.word_offsets()
         except (VerificationError, ValueError):
             continue
-        frags = fragments_of([*values, *found])
+        frags = fragments_of([*values, *found, *across])
         for s, e in fragment_spans(cue.text, frags):
             hit = [w for w, (a, b) in zip(cue.words, spans, strict=True) if a < e and b > s]
             if hit:
                 out.append((min(w.start for w in hit) - pad, max(w.end for w in hit) + pad))
     return out
+
+
+def _found(detector: Callable[[str], Iterable[str]] | None, text: str) -> list[str]:
+    """What ``detector`` finds in ``text``; nothing when there is none or it refuses outright."""
+    try:
+        return list(detector(text)) if detector is not None and text else []
+    except VerificationError:
+        return []
 
 
 def verify_redacted(
