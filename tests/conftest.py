@@ -65,6 +65,21 @@ def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+def fake_release(policy: Any, audio: Any, transcriber: Any, values: dict[str, str], src: Any) -> tuple[str, Any]:
+    """Guard ``audio`` (made from ``src``) under ``policy`` with the fake ``transcriber`` and a
+    fake detector of ``values`` (no roster), verified: assert it is released, and return
+    :func:`released` of it."""
+    from meetguard import Guard, GuardOptions, Meeting
+    from meetguard.testing import FakeDetector, MemoryAuditSink
+
+    guard = Guard(policy, GuardOptions(), transcriber=transcriber, audit=MemoryAuditSink(),
+                  detector=FakeDetector(values, roster=False))
+    result = guard.process_sync(Meeting.from_files(audio=audio, attendees=["p-alice"]), "summarization",
+                                "summarizer", verify=True)
+    assert result.decision == "release"
+    return released(result, src)
+
+
 def released(result: Any, src: Any, stem: str = "rec") -> tuple[str, Any]:
     """A guard's release of ``stem``'s recording, made from ``src`` (int16 samples, 16 kHz):
     its transcript's text (the items joined) and the times (s) of the samples it changed."""

@@ -25,7 +25,7 @@ from meetguard.testing import (
     tone_wav,
 )
 
-from .conftest import released
+from .conftest import fake_release
 
 _TOKEN = r"[<\[][A-Z_]+(?:_\d+)?[>\]]"
 
@@ -220,12 +220,8 @@ def test_a_name_heard_only_in_the_release_is_bleeped_and_the_plain_word_under_it
     # words of 0.6 s: My 0.0-0.6, direct 0.6-1.2, line 1.2-1.8, is 1.8-2.4, 5550143 2.4-3.0
     main = [(0.0, 3.0, "My direct line is 5550143")]
     ears = _Context(src, main, [(0.0, 2.2, "My Rick line is")])   # clear of the number's padded bleep
-    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), transcriber=ears, audit=MemoryAuditSink(),
-                  detector=FakeDetector({"5550143": "PHONE_NUMBER", "Rick": "PERSON"}, roster=False))
-    result = guard.process_sync(Meeting.from_files(audio=path, attendees=["p-alice"]), "summarization",
-                                "summarizer", verify=True)
-    assert result.decision == "release"
-    text, changed = released(result, src)
+    text, changed = fake_release(tmp_path / "policy.yaml", path, ears,
+                                 {"5550143": "PHONE_NUMBER", "Rick": "PERSON"}, src)
     assert re.fullmatch(rf"My direct line is {_TOKEN}", text)
     assert ((changed > 0.6) & (changed < 1.2)).any()          # "Rick" is bleeped in the sound
     assert not ((changed > 1.4) & (changed < 2.0)).any()      # the rest of "line is" is not
@@ -247,12 +243,8 @@ def test_a_surname_that_is_a_sure_lower_case_word_stays_under_a_repair_unless_th
         src = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
     # words of 0.6 s: My 0.0-0.6, direct 0.6-1.2, line 1.2-1.8, is 1.8-2.4, 5550143 2.4-3.0
     ears = _Context(src, [(0.0, 3.0, "My direct line is 5550143")], [(0.0, 2.2, "My direct Lyne is")])
-    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), transcriber=ears, audit=MemoryAuditSink(),
-                  detector=FakeDetector({"5550143": "PHONE_NUMBER", "Lyne": "PERSON"}, roster=False))
-    result = guard.process_sync(Meeting.from_files(audio=path, attendees=["p-alice"]), "summarization",
-                                "summarizer", verify=True)
-    assert result.decision == "release"
-    text, changed = released(result, src)
+    text, changed = fake_release(tmp_path / "policy.yaml", path, ears,
+                                 {"5550143": "PHONE_NUMBER", "Lyne": "PERSON"}, src)
     assert re.fullmatch(rf"My direct line is {_TOKEN}" if kept else rf"My direct {_TOKEN} is {_TOKEN}", text), text
     assert ((changed > 1.2) & (changed < 1.8)).any()          # "Lyne" is bleeped in the sound either way
 
@@ -263,12 +255,7 @@ def _guarded(tmp_path: Path, main: list[tuple[float, float, str]], values: dict[
     path = _wav(tmp_path / "rec.wav")
     with wave.open(str(path), "rb") as w:
         src = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
-    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), transcriber=_Ears(src, main, main),
-                  audit=MemoryAuditSink(), detector=FakeDetector(values, roster=False))
-    result = guard.process_sync(Meeting.from_files(audio=path, attendees=["p-alice"]), "summarization",
-                                "summarizer", verify=True)
-    assert result.decision == "release"
-    return released(result, src)
+    return fake_release(tmp_path / "policy.yaml", path, _Ears(src, main, main), values, src)
 
 
 def test_a_plain_word_under_a_bleeps_pad_stays_in_the_transcript(tmp_path: Path) -> None:

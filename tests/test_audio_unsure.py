@@ -28,7 +28,7 @@ from meetguard.testing import (
     tone_wav,
 )
 
-from .conftest import released
+from .conftest import fake_release, released
 
 Line = tuple[float, float, str]
 _TOKEN = r"[<\[][A-Z_]+(?:_\d+)?[>\]]"
@@ -242,12 +242,8 @@ def test_a_word_both_decodes_heard_alike_before_a_found_value_stays(tmp_path: Pa
     (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
     src = _source(tmp_path / "rec.wav")
     ears = _Ears(src, [(0.5, 4.5, "The number for support~ is~ 5550172~.")], [(0.5, 4.5, theirs)])
-    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), transcriber=ears, audit=MemoryAuditSink(),
-                  detector=FakeDetector({"5550172": "PHONE_NUMBER"}, roster=False))
-    result = guard.process_sync(Meeting.from_files(audio=tmp_path / "rec.wav", attendees=["p-alice"]),
-                                "summarization", "summarizer", verify=True)
-    assert result.decision == "release"
-    text, changed = released(result, src)
+    text, changed = fake_release(tmp_path / "policy.yaml", tmp_path / "rec.wav", ears,
+                                 {"5550172": "PHONE_NUMBER"}, src)
     assert "5550172" not in text and re.search(_TOKEN, text)
     assert ("for support is" in text) is kept, text
     support = (0.5 + 3 * 4 / 6, 0.5 + 4 * 4 / 6)         # six words over 4 s: "support" is the fourth
@@ -264,12 +260,8 @@ def test_a_word_the_other_decode_timed_just_before_its_value_stays(tmp_path: Pat
     src = _source(tmp_path / "rec.wav")
     # tiny.en: Use 0-.6, the .6-1.2, card 1.2-1.8, 5550143. 1.8-2.4; base: card .8-1.2, its number from 1.2
     ears = _Ears(src, [(0.0, 2.4, "Use the card 5550143.")], [(0.0, 1.2, "Use the card"), (1.2, 2.4, "555~ 0143~.")])
-    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), transcriber=ears, audit=MemoryAuditSink(),
-                  detector=FakeDetector({"5550143": "PHONE_NUMBER", "555 0143": "PHONE_NUMBER"}, roster=False))
-    result = guard.process_sync(Meeting.from_files(audio=tmp_path / "rec.wav", attendees=["p-alice"]),
-                                "summarization", "summarizer", verify=True)
-    assert result.decision == "release"
-    text, changed = released(result, src)
+    text, changed = fake_release(tmp_path / "policy.yaml", tmp_path / "rec.wav", ears,
+                                 {"5550143": "PHONE_NUMBER", "555 0143": "PHONE_NUMBER"}, src)
     assert re.fullmatch(rf"Use the card {_TOKEN}\.", text), text
     assert changed.min() < 1.2 and changed.max() > 2.3          # base's number is bleeped from its start
 
@@ -308,12 +300,8 @@ def test_a_word_both_decodes_of_the_original_heard_alike_stays_under_an_unsure_r
     # words of 0.6 s: My 0-0.6, direct 0.6-1.2, line 1.2-1.8, is 1.8-2.4, 5550143. 2.4-3.0
     ears = _Release(src, [(0.0, 3.0, "My direct line is 5550143.")], [(0.0, 3.0, heard)],
                     [(0.0, 2.0, "My is reik~ am~")])           # "reik am" 1.0-2.0 s, over "line"
-    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), transcriber=ears, audit=MemoryAuditSink(),
-                  detector=FakeDetector({"5550143": "PHONE_NUMBER"}, roster=False))
-    result = guard.process_sync(Meeting.from_files(audio=tmp_path / "rec.wav", attendees=["p-alice"]),
-                                "summarization", "summarizer", verify=True)
-    assert result.decision == "release"
-    text, changed = released(result, src)
+    text, changed = fake_release(tmp_path / "policy.yaml", tmp_path / "rec.wav", ears,
+                                 {"5550143": "PHONE_NUMBER"}, src)
     assert re.fullmatch(rf"My direct line is {_TOKEN}\." if kept else rf"My direct {_TOKEN} is {_TOKEN}\.", text), text
     assert ((changed > 1.3) & (changed < 1.7)).any()           # the repair is bleeped in the sound either way
 
