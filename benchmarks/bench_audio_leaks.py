@@ -71,9 +71,10 @@ def tokens(text: str) -> list[str]:
 
 
 def digit_runs(text: str) -> list[str]:
-    """Runs of digits as heard: numerals and spoken digit words, across separators."""
+    """Runs of digits as heard: numerals and spoken digit words, across separators. A
+    numeral fused with letters counts too: "250C" (tiny.en's "two fifty Cedar") holds 250."""
     runs, cur = [], ""
-    for tok in tokens(text):
+    for tok in re.findall(r"[0-9]+|[a-z']+", text.lower()):
         if tok.isdigit():
             cur += tok
         elif tok in _DIGIT_WORDS:
