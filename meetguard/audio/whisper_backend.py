@@ -116,8 +116,13 @@ def unheard_tail(audio: np.ndarray, segments: list[dict[str, Any]], frame: int =
 
 def _levels(x: np.ndarray, frame: int) -> np.ndarray:
     """The RMS level of each whole ``frame`` of ``x``."""
+    return np.asarray(np.sqrt(_energies(x, frame)))
+
+
+def _energies(x: np.ndarray, frame: int) -> np.ndarray:
+    """The mean square of each whole ``frame`` of ``x``."""
     n = len(x) // frame
-    return np.asarray(np.sqrt(np.mean(x[: n * frame].astype(np.float64).reshape(n, frame) ** 2, axis=1)))
+    return np.asarray(np.mean(x[: n * frame].astype(np.float64).reshape(n, frame) ** 2, axis=1))
 
 
 def decode_options(variant: DecodeVariant, seconds: float, n_text_ctx: int = 448) -> dict[str, Any]:
@@ -196,7 +201,7 @@ def _quietest(audio: np.ndarray, frame: int = 320) -> int:
     """The centre of the quietest 20 ms frame in the middle third of ``audio`` (where a
     repeating window is halved; transcribe.windows cuts the same way)."""
     lo, n = len(audio) // 3, len(audio) // 3 // frame
-    energy = np.mean(audio[lo: lo + n * frame].astype(np.float64).reshape(n, frame) ** 2, axis=1)
+    energy = _energies(audio[lo: lo + n * frame], frame)
     return lo + int(np.flatnonzero(energy <= energy.min() * 1.05 + 1e-12)[-1]) * frame + frame // 2
 
 
