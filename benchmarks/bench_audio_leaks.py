@@ -15,7 +15,7 @@ places redacted, speakers pseudonymised, audio bleeped, verification on). Then:
 - **keep lost**: the share of the clip's words to keep missing from the released transcript.
 
 A clip whose release is refused (verification failed closed) releases nothing: it counts
-0 audible, 0 partial, and every word to keep lost. Held-out clips (one voice and a set
+0 audible, 0 partial, and every word to keep lost. Held-out clips (voices and a set
 of wordings not looked at while tuning) are summed apart.
 
     python benchmarks/bench_audio_leaks.py [--only SUBSTR[,SUBSTR...]] [--out FILE] [--ear-whisper none]
