@@ -98,7 +98,7 @@ def _settled(check: AudioCheck, cues: list[Cue], copy: Path, windows: Sequence[t
 # the transcript's windows: the findings' own spans, widened by one step of Whisper's word times (0.02 s), so a
 # word timed with no length still spans something
 SAID = 0.02
-REPAIRS = 3   # rounds of repair before a release the verification decode still hears a value in is refused
+REPAIRS = 3   # rounds of repair of a grid window before a release the verification still hears a value in is refused
 
 
 def _spared(cues: Sequence[Cue], heard: Sequence[tuple[float, float]], values: Sequence[str],
@@ -195,6 +195,25 @@ def _less_agreed(windows: Sequence[tuple[float, float]], cues: Sequence[Cue],
     return out
 
 
+def _budget(grid: list[tuple[int, int]], windows: Sequence[tuple[float, float]],
+            repairs: Sequence[tuple[float, float]], repaired: dict[int, int]) -> bool:
+    """Whether a round may repair ``repairs`` (heard spans, unpadded) and hear again: some lie outside every
+    bleep ``windows`` (something new to repair) and no grid window they touch was repaired :data:`REPAIRS` times
+    already (``repaired``, which counts this round in). The budget is one window's, not the recording's: a long
+    recording's windows each get the rounds a clip's one window gets (the 10-minute recording ran out of rounds
+    in its 20th window, after repairs in four others; a clip of one window is counted as before). Each round that
+    goes on spends a window's round, so the rounds stay bounded (``REPAIRS`` x (windows + 1) + 1)."""
+    from .audio.grid import touched
+
+    new = [(a0, a1) for a0, a1 in repairs if all(b0 > a0 or b1 < a1 for b0, b1 in windows)]
+    sites = touched(grid, new) or {-1}     # off the grid (a word timed past the end): a site of its own
+    if not new or any(repaired.get(k, 0) >= REPAIRS for k in sites):
+        return False
+    for k in sites:
+        repaired[k] = repaired.get(k, 0) + 1
+    return True
+
+
 def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[tuple[float, float]],
                       mode: Literal["bleep", "silence"], check: AudioCheck, second: Hearing | None,
                       spared: list[Spared] | None = None, said: list[tuple[float, float]] | None = None,
@@ -202,11 +221,11 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
     """Verify the spooled release, heard on the original's window grid (:mod:`.audio.grid`: a window no bleep
     touches counts as heard by ``second``, the verification decode's hearing of the original); when it hears a
     value (or an unsure stretch) where no bleep covers it yet (the main decode timed it late, or cut it short, or
-    missed it), bleep those words too, from the original, and hear the windows that changed again, up to
-    :data:`REPAIRS` rounds (a new bleep changes what the decode hears around it). It fails closed
-    (:class:`VerificationError`) when anything is still heard after the last round, or when all that was heard
-    lies inside the bleeps already (nothing to repair). Returns the windows bleeped in the end, less the repairs
-    of a value heard again when ``spared`` is given: it receives the repairs (:meth:`_Keeps.under`); else ``said``."""
+    missed it), bleep those words too, from the original, and hear the windows that changed again (a new bleep
+    changes what the decode hears around it), up to :data:`REPAIRS` rounds per grid window (:func:`_budget`). It
+    fails closed (:class:`VerificationError`) when a window past its rounds still hears something, or when all that
+    was heard lies inside the bleeps already (nothing to repair). Returns the windows bleeped in the end, less the
+    repairs of a value heard again when ``spared`` is given: it receives them (:meth:`_Keeps.under`); else ``said``."""
     from .audio.decode import duration
     from .audio.grid import grid_of, hear_on_grid, heard_release, looped, touched
     from .audio.unsure import unsure_windows
@@ -222,7 +241,8 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
     changed = touched(grid, windows) | looped(grid, original) if original is not None else set(range(len(grid)))
     heard: dict[int, list[Cue]] = {}
     hard = windows
-    for round_ in range(REPAIRS + 1):
+    repaired: dict[int, int] = {}   # grid window -> rounds that repaired something new heard in it (_budget)
+    while True:
         copy = hearing_copy(spool, windows, mode, ears, rec.stem)
         heard.update(hear_on_grid(copy, check.transcriber, check.prompt, grid, changed))
         cues = _settled(check, heard_release(grid, heard, original), copy, windows)
@@ -236,7 +256,7 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
                                         f"{rec.stem}", reason="value_unsure")
         except VerificationError as exc:
             failure, again = exc, heard_windows(cues, values, check.heard, 0.0)
-        if round_ == REPAIRS or not any(all(b0 > a0 or b1 < a1 for b0, b1 in windows) for a0, a1 in more + again):
+        if not _budget(grid, windows, more + again, repaired):
             raise failure
         pad, now = audio_redaction.PAD, []
         if spared is None:          # every repair counts as a bleep for the transcript
@@ -254,7 +274,6 @@ def _verify_or_repair(spool: Path, fh: BinaryIO, rec: AudioInput, windows: list[
         redact_to_wav(rec.path, windows, mode, fh)
         fh.flush()
         changed = touched(grid, more)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _union(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence[Sequence[Finding]], second: Hearing | None,

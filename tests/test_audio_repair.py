@@ -125,3 +125,59 @@ def test_a_name_heard_only_across_two_cues_is_placed_for_a_repair() -> None:
     got = heard_windows(cues, [], detector, 0.0)
     assert sorted(got) == [(10.0, 10.8), (12.0, 13.0)]
     assert heard_windows(cues[1:], [], detector, 0.0) == []
+
+
+class _PerWindow(FakeTranscriber):
+    """Hears, the n-th time it hears the window that starts at ``offset``, the lines of
+    ``scripts[offset][n]`` (the last entry once n runs past it) still the source's: what a
+    window's decode hears changes with each repair in or beside it."""
+
+    def __init__(self, source: np.ndarray, scripts: dict[float, Sequence[Sequence[Line]]]) -> None:
+        super().__init__([])
+        self.source, self.scripts, self.times = source, scripts, dict.fromkeys(scripts, 0)
+
+    def transcribe(self, samples: np.ndarray, **kw: object) -> list[Cue]:  # type: ignore[override]
+        offset = float(kw.get("offset", 0.0))  # type: ignore[arg-type]
+        self.calls.append((offset, int(np.asarray(samples).size), None))
+        key = min(self.scripts, key=lambda o: abs(o - offset))
+        lines = self.scripts[key][min(self.times[key], len(self.scripts[key]) - 1)]
+        self.times[key] += 1
+        return script_cues(sorted(lines_still_heard(self.source, samples, offset, lines)))
+
+
+def _chain(first: float, n: int, at: float) -> list[list[Line]]:
+    """``n`` hearings of a window, each hearing one more number a little further on from ``at``."""
+    return [[(at + 1.5 * k, at + 1.5 * k + 0.6, "five five five")] for k in range(n)]
+
+
+def test_the_repair_budget_is_per_window_so_a_long_recording_is_not_refused_for_its_length(tmp_path: Path) -> None:
+    """The 10-minute recording ran out of repair rounds in its 20th window after repairs in
+    other windows (docs/benchmarks.md): the budget of :data:`REPAIRS` rounds is one window's,
+    as in a clip of one window. Two windows: the first is repaired twice, its second repair
+    lies at its end and touches the second window, whose hearings then need REPAIRS repairs of
+    their own: more rounds than REPAIRS in all, none of them past one window's budget, so the
+    release is made, every number bleeped; one more number heard in the second window refuses."""
+    from meetguard.audio.grid import grid_of
+
+    src = tone_wav(tmp_path / "rec.wav", 40.0, quiet_every=20.0)
+    (s0, _e0), (s1, _e1) = grid_of(tmp_path / "rec.wav")
+    o1 = s1 / 16000
+    first = [[(3.0, 3.6, "five five five")], [(o1 - 0.7, o1 - 0.1, "five five five")], []]
+
+    def scripts(n: int) -> dict[float, Sequence[Sequence[Line]]]:
+        # the second window hears nothing until the first's repair at its edge, then one more number a hearing
+        return {s0 / 16000: first, o1: [[], *_chain(o1, n, o1 + 2.0), []]}
+
+    ears = _PerWindow(src, scripts(REPAIRS))
+    out = build_redacted_audio(AudioInput(path=tmp_path / "rec.wav"), MAIN, PER_CUE, "bleep",
+                               AudioCheck(ears, ["5550143"], lambda text: [], "M."), None)
+    changed = _changed(out, src)
+    heard = [(3.0, 3.6), (o1 - 0.7, o1 - 0.1)] + [(a, b) for [(a, b, _t)] in _chain(o1, REPAIRS, o1 + 2.0)]
+    assert all(((changed >= a) & (changed <= b)).any() for a, b in heard)
+    assert len(ears.calls) > REPAIRS + 1           # more rounds than one window's budget, in all
+
+    ears = _PerWindow(src, scripts(REPAIRS + 1))
+    with pytest.raises(VerificationError) as err:
+        build_redacted_audio(AudioInput(path=tmp_path / "rec.wav"), MAIN, PER_CUE, "bleep",
+                             AudioCheck(ears, ["5550143"], lambda text: [], "M."), None)
+    assert err.value.reason == "value_heard_again"
