@@ -181,6 +181,76 @@ def test_a_garbled_value_both_decodes_heard_alike_is_still_distrusted() -> None:
     assert "support" in _window_words(mine, unsure_windows(mine, found, 0.0, other=taken))
 
 
+_JOIN = "Let's ask Carlos Mehta~ to~ join the call~ on Thursday."
+
+
+def _name(script: str, name: str = "Carlos Mehta") -> tuple[list[Cue], list[list[Finding]]]:
+    cues = _cues([(0.0, 4.0, script)])
+    at = cues[0].text.find(name)
+    return cues, [[Finding(at, at + len(name), "PERSON", 0.9, name.casefold())] if at >= 0 else []]
+
+
+def test_words_both_decodes_heard_alike_after_a_found_value_are_not_distrusted() -> None:
+    """t2_name_join (espeak-gb-rp): "Let's ask Carlos Mendes to join the call on Thursday." lost "join"
+    and "call": both decodes found the name, were unsure of "to" and "call" after it, and heard "to join
+    the call" alike. After a found value's last word (no cue word), a word both decodes heard as the same
+    plain word counts as sure past the value's first two words; "to" (a digit homophone) still counts."""
+    tiny, found = _name(_JOIN)
+    base, base_found = _name(_JOIN)
+    assert {"join", "call"} <= set(_window_words(tiny, unsure_windows(tiny, found, 0.0)))   # the rule as it was
+    for mine, mine_found, theirs, theirs_found in ((tiny, found, base, base_found), (base, base_found, tiny, found)):
+        kept = _window_words(mine, unsure_windows(mine, mine_found, 0.0,
+                                                  other=other_hearing(theirs, theirs_found, frozenset())))
+        assert not {"join", "the", "call", "on", "Thursday"} & set(kept), kept
+
+
+@pytest.mark.parametrize(("mine", "theirs", "gone"), [
+    # right after the value (its first two words): a surname garbled into plain words both decodes heard alike
+    ("Let's ask Carlos men~ days~ to join us.", "Let's ask Carlos men~ days~ to join us.", {"men", "days"}),
+    # heard differently by the other decode
+    (_JOIN, "Let's ask Carlos Mehta~ to~ join the hall~ on Thursday.", {"call"}),
+    # a name word, a capitalised word
+    ("Let's ask Carlos Mehta~ to~ join the jack~ on Thursday.",
+     "Let's ask Carlos Mehta~ to~ join the jack~ on Thursday.", {"jack"}),
+    ("Let's ask Carlos Mehta~ to~ join the Call~ on Thursday.",
+     "Let's ask Carlos Mehta~ to~ join the Call~ on Thursday.", {"Call"}),
+])
+def test_words_after_a_found_value_stay_distrusted_where_they_could_carry_it(mine: str, theirs: str,
+                                                                            gone: set[str]) -> None:
+    tiny, found = _name(mine, "Carlos Mehta" if "Mehta" in mine else "Carlos")
+    base, base_found = _name(theirs, "Carlos Mehta" if "Mehta" in theirs else "Carlos")
+    assert gone <= set(_window_words(tiny, unsure_windows(tiny, found, 0.0,
+                                                          other=other_hearing(base, base_found, frozenset()))))
+
+
+def test_after_a_cue_word_agreed_words_reaching_no_value_stay_distrusted() -> None:
+    """The agreement past a value's end is only after a found value, never after a cue word: after "to" a
+    garbled address both decodes heard alike has no value behind it (email_twoword_domain)."""
+    tiny = _cues([(0.0, 5.0, "The invoice goes to nadia~ not~ adventure work~ started~ example~.")])
+    other = other_hearing(tiny, [[]], frozenset())
+    assert {"work", "started"} <= set(_window_words(tiny, unsure_windows(tiny, [[]], 0.0, other=other)))
+
+
+@pytest.mark.parametrize(("theirs", "kept"), [
+    ("Number for supporting~ is~ 303~ 555~ 0172.", True),     # ho_phone_groups espeak-gb-rp: an inflection
+    ("Number for supported~ is~ 303~ 555~ 0172.", True),
+    ("Number for supportive~ is~ 303~ 555~ 0172.", False),    # another word
+    ("Number for supports~ is~ 303~ 555~ 0172.", True),
+])
+def test_the_same_word_inflected_counts_as_heard_alike(theirs: str, kept: bool) -> None:
+    """ho_phone_groups (espeak-gb-rp): tiny.en heard "support" where base heard "supporting", both unsure,
+    before the number both found: one word, an inflection's ending ("s", "es", "d", "ed", "ing") apart."""
+    tiny, found = _phone("Number for support~ is~ 303~ 555~ 0172.")
+    base, base_found = _phone(theirs)
+    words = _window_words(tiny, unsure_windows(tiny, found, 0.0, other=other_hearing(base, base_found, frozenset())))
+    assert ("support" not in words) is kept, words
+    # a stem shorter than four letters is no inflection ("win" / "wins", "is" / "iss")
+    short, short_found = _phone("Number for win~ is~ 303~ 555~ 0172.")
+    other, other_found = _phone("Number for wins~ is~ 303~ 555~ 0172.")
+    assert "win" in _window_words(short, unsure_windows(short, short_found, 0.0,
+                                                        other=other_hearing(other, other_found, frozenset())))
+
+
 POLICY = bleep_policy("unsure-1", ["EMAIL_ADDRESS", "PHONE_NUMBER", "PERSON"])
 
 

@@ -142,11 +142,23 @@ def _bare(text: str) -> str:
 STEP = 0.02   # one step of Whisper's word times: two decodes' words touching at one time overlap
 
 
-def heard_alike(word: Word, other: Other) -> bool:
-    """The other decode heard ``word`` as the same word (case and punctuation aside) at an
+_ENDINGS = ("s", "es", "d", "ed", "ing")   # an inflection: "support" / "supporting", "send" / "sends"
+_STEM = 4                                  # letters a word needs before its inflection counts
+
+
+def _inflected(a: str, b: str) -> bool:
+    """``a`` and ``b`` (casefolded) are one word, one of them with an inflection's ending added."""
+    short, long_ = sorted((a, b), key=len)
+    return len(short) >= _STEM and long_.startswith(short) and long_[len(short):] in _ENDINGS
+
+
+def heard_alike(word: Word, other: Other, inflection: bool = False) -> bool:
+    """The other decode heard ``word`` as the same word (case and punctuation aside; with
+    ``inflection``, also one of the two with an inflection's ending: "support" / "supporting") at an
     overlapping time (within :data:`STEP`), outside every value it found."""
     bare = _bare(word.text)
-    return bool(bare) and any(_bare(o.text) == bare and o.start < word.end + STEP and o.end > word.start - STEP
+    return bool(bare) and any((_bare(o.text) == bare or (inflection and _inflected(_bare(o.text), bare)))
+                              and o.start < word.end + STEP and o.end > word.start - STEP
                               for o in other.words)
 
 
@@ -163,7 +175,7 @@ def _agreed(words: Sequence[Word], k: int, other: Other) -> bool:
         return False
     if name_word(low) or spoken_glue(low) or not (english(low) or everyday(low)) or not ordinary_piece(low, other.pieces):
         return False
-    return heard_alike(w, other)
+    return heard_alike(w, other, inflection=True)
 
 
 def _alike_to_value(words: Sequence[Word], first: int, agreed: set[int], valued: set[int]) -> bool:
@@ -182,11 +194,13 @@ def _ends_sentence(word: Word) -> bool:
 
 
 def _stretch(words: Sequence[Word], anchor: int, agreed: set[int] | None = None,
-             valued: set[int] | None = None) -> tuple[int, int] | None:
+             valued: set[int] | None = None, value_end: bool = False) -> tuple[int, int] | None:
     """The words (first, last index) distrusted after the cue or value ending at ``anchor``:
     from the first unsure word (a sure word between the cue and it is left, and the bleep's
     padding does not reach back into the cue: "My mobile is 312-55-7781" lost "mobile").
-    ``agreed``/``valued``: the words both decodes heard alike, the words of values (module doc)."""
+    ``agreed``/``valued``: the words both decodes heard alike, the words of values (module doc).
+    ``value_end``: ``anchor`` is a found value's last word (no cue word): past its first
+    :data:`LEAD` words, a word both decodes heard alike counts as sure (module doc)."""
     if _ends_sentence(words[anchor]):
         return None
     first = anchor + 1
@@ -197,7 +211,7 @@ def _stretch(words: Sequence[Word], anchor: int, agreed: set[int] | None = None,
         return None
     last, sure, unsure = lead[0], 0, 0
     for k in range(first, len(words)):
-        if _unsure(words[k]):
+        if _unsure(words[k]) and not (value_end and agreed and k >= first + LEAD and k in agreed):
             last, sure, unsure = k, 0, unsure + 1
         else:
             sure += 1
@@ -210,7 +224,16 @@ def _stretch(words: Sequence[Word], anchor: int, agreed: set[int] | None = None,
 
 def _anchors(cue: Cue, values: Sequence[Finding]) -> set[int]:
     """Indexes of ``cue``'s words a stretch may follow: cue words, and each value's last word."""
-    anchors = {k for k, w in enumerate(cue.words) if _LETTERS.sub("", w.text.casefold()) in CUE_WORDS}
+    return _cue_words(cue) | _value_ends(cue, values)
+
+
+def _cue_words(cue: Cue) -> set[int]:
+    return {k for k, w in enumerate(cue.words) if _LETTERS.sub("", w.text.casefold()) in CUE_WORDS}
+
+
+def _value_ends(cue: Cue, values: Sequence[Finding]) -> set[int]:
+    """Indexes of ``cue``'s words that end one of ``values``."""
+    anchors: set[int] = set()
     if values:
         try:
             spans = cue.word_offsets()
@@ -224,10 +247,10 @@ def _anchors(cue: Cue, values: Sequence[Finding]) -> set[int]:
 
 
 def _stretches(words: Sequence[Word], anchors: set[int], agreed: set[int] | None = None,
-               valued: set[int] | None = None) -> list[tuple[int, int]]:
+               valued: set[int] | None = None, ends: set[int] | None = None) -> list[tuple[int, int]]:
     out = []
     for anchor in sorted(anchors):
-        span = _stretch(words, anchor, agreed, valued) if anchor + 1 < len(words) else None
+        span = _stretch(words, anchor, agreed, valued, anchor in (ends or ())) if anchor + 1 < len(words) else None
         if span is not None:
             out.append(span)
     return out
@@ -259,10 +282,14 @@ def unsure_windows(cues: Sequence[Cue], findings: Sequence[Sequence[Finding]] | 
     value start no stretch (module doc)."""
     words: list[Word] = []
     anchors: set[int] = set()
+    ends: set[int] = set()      # a value's last word that is no cue word
     loops: list[tuple[int, int]] = []
     for k, cue in enumerate(cues):
         values = findings[k] if findings is not None and k < len(findings) else ()
-        anchors |= {len(words) + a for a in _anchors(cue, values)}
+        cued = _cue_words(cue)
+        ended = _value_ends(cue, values)
+        anchors |= {len(words) + a for a in cued | ended}
+        ends |= {len(words) + a for a in ended - cued}
         loop = looping(cue)
         if loop is not None:
             loops.append((len(words) + loop[0], len(words) + loop[1]))
@@ -274,7 +301,7 @@ def unsure_windows(cues: Sequence[Cue], findings: Sequence[Sequence[Finding]] | 
         valued = _valued(cues, findings) | {k for k, w in enumerate(words)
                                             if any(a <= (w.start + w.end) / 2 <= b for a, b in other.values)}
     out: list[Window] = []
-    for a, b in _stretches(words, anchors, agreed, valued) + loops:
+    for a, b in _stretches(words, anchors, agreed, valued, ends) + loops:
         heard = [w for w in words[a:b + 1] if not any(s <= (w.start + w.end) / 2 <= e for s, e in outside)]
         if heard:
             out.append((heard[0].start - pad, heard[-1].end + pad))
