@@ -56,7 +56,17 @@ it found. Why it is safe: two checkpoints trained apart agreeing on a dictionary
 was said there, and the value that made them unsure is the one found after it (bleeped, and
 its pieces checked in the release). A stretch that meets a word the two heard differently, or
 ends its sentence, before any value is distrusted as before: a value both garbled (the
-email_twoword_domain case) has no finding to reach.
+email_twoword_domain case) has no finding to reach. Two decodes' words are the same word also
+an inflection's ending apart ("support" / "supporting": s, es, d, ed, ing, after a stem of four
+letters or more).
+
+**Words both decodes heard alike after a value.** After a found value's last word (one that is
+no cue word), past the value's first :data:`LEAD` words, a word both decodes heard alike (as
+above) counts as sure: "Let's ask Carlos Mendes to join the call on Thursday." lost "join" and
+"call" (both decodes unsure of "to" and "call" after the name, both heard "to join the call").
+The value is bleeped as before; the first two words after it, where the rest of a garbled value
+(a surname heard as "men days") would be, count as before, and so does "to" anywhere (a digit
+homophone). After a cue word nothing changes: no value was found there.
 
 What this costs: ordinary words Whisper is unsure of right after a cue, in a sentence it
 heard badly (a hard accent, noise). A backend that gives no word probabilities (``None``)
