@@ -309,6 +309,28 @@ def _union(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence[Sequence[Find
     return windows, said
 
 
+def _digits_beside(windows: list[tuple[float, float]], said: list[tuple[float, float]], cues: Sequence[Cue],
+                   per_cue: Sequence[Sequence[Finding]], second: Hearing | None, check: AudioCheck | None,
+                   length: float | None) -> tuple[list[tuple[float, float]], list[tuple[float, float]], AudioCheck | None]:
+    """A number run either decode of the original heard touching a bleep is bleeped too, gone from the
+    transcript, and a value the verification checks (:mod:`meetguard.audio.digits`)."""
+    from .audio.digits import beside_bleeps
+    from .redaction import audio as audio_redaction
+
+    hearings = [(cues, per_cue), (second.cues, second.findings) if second is not None else ([], [])]
+    (ours, theirs), texts = beside_bleeps(windows, hearings, audio_redaction.PAD, SAID)
+    if not texts:
+        return windows, said, check
+    windows = audio_redaction.merge_windows([*windows, *((a - audio_redaction.PAD, b + audio_redaction.PAD)
+                                                         for a, b in ours + theirs)], length)
+    theirs = [(a - SAID, b + SAID) for a, b in theirs]   # less the transcript words both decodes heard alike
+    said = [*said, *((a - SAID, b + SAID) for a, b in ours),
+            *(_less_agreed(theirs, cues, second) if second is not None else theirs)]
+    if check is not None:
+        check = dataclasses.replace(check, values=sorted({*check.values, *texts}))
+    return windows, said, check
+
+
 def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence[Sequence[Finding]],
                          mode: Literal["bleep", "silence"], check: AudioCheck | None,
                          second: Hearing | None = None,
@@ -340,6 +362,7 @@ def build_redacted_audio(rec: AudioInput, cues: Sequence[Cue], per_cue: Sequence
     known = _value_words(cues, per_cue, second, check) | names
     theirs = other_hearing(second.cues, second.findings, known) if second is not None else None
     windows, said = _union(rec, cues, per_cue, second, distrust, known, theirs)
+    windows, said, check = _digits_beside(windows, said, cues, per_cue, second, check, length)
     spool_dir = tempfile.mkdtemp(prefix="meetguard-")
     try:
         spool = Path(spool_dir) / "redacted.wav"

@@ -9,6 +9,8 @@ each transcript document is completed here:
    right before or after a number finding, with nothing but spaces and punctuation
    between (also across the end of one cue and the start of the next) becomes part
    of that value, until the digits stop;
+   a number run (3+ digits, or a numeral fused with letters, "250C") right beside a
+   value that is no number (a name, a place) joins it (:mod:`meetguard.audio.digits`);
 2. **pieces of redacted values**: every word and 3+ digit piece of a value the
    run's rules redact (:mod:`meetguard.audio.fragments`) found elsewhere in the
    document is redacted as that value too: "Send the contract to Ingrid." after
@@ -23,6 +25,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from .._model import Finding
+from .digits import join_beside
 from .fragments import _digit_runs, fragment_spans, fragments_of
 
 __all__ = ["NUMBER_TYPES", "complete_document"]
@@ -133,6 +136,7 @@ def complete_document(texts: Sequence[str], findings: Sequence[Sequence[Finding]
     for _ in range(32):   # a number in up to 32 pieces
         if not _run_on(texts, found, redacts):
             break
+    join_beside(texts, found, redacts, NUMBER_TYPES)   # a house number beside its street or place
     values: dict[str, tuple[Finding, set[str]]] = {}
     for k, unit in enumerate(found):
         for f in unit:
