@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .backends import Anonymizer
     from .detection import Roster, TextUnit
 
-__all__ = ["FakeDetector", "FakeTranscriber", "MemoryAuditSink", "guard_factory", "lines_still_heard",
+__all__ = ["FakeDetector", "FakeTranscriber", "MemoryAuditSink", "StillHeardEars", "guard_factory", "lines_still_heard",
            "script_cues", "tone_wav"]
 
 SAMPLE_RATE = 16000
@@ -146,6 +146,26 @@ class FakeTranscriber:
 
     def close(self) -> None:
         self.closed = True
+
+
+class StillHeardEars(FakeTranscriber):
+    """The main decode reads its script (``main``); the verification decode hears the lines
+    of ``heard`` only where the audio under them is still ``source``'s
+    (:func:`lines_still_heard`), so a bleeped value is no longer heard."""
+
+    def __init__(self, source: np.ndarray, main: Sequence[tuple[float, float, str]],
+                 heard: Sequence[tuple[float, float, str]]) -> None:
+        super().__init__(main)
+        self.source, self.heard = source, list(heard)
+
+    def transcribe(
+        self, samples: np.ndarray, *, prompt: str | None = None, offset: float = 0.0,
+        variant: DecodeVariant = "main",
+    ) -> list[Cue]:
+        if variant != "verify":
+            return super().transcribe(samples, prompt=prompt, offset=offset, variant=variant)
+        self.variants.append(variant)
+        return script_cues(lines_still_heard(self.source, samples, offset, self.heard))
 
 
 class FakeDetector:

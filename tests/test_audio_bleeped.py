@@ -17,8 +17,8 @@ from meetguard._model import Document
 from meetguard.redaction.bleeped import unsay_bleeped
 from meetguard.testing import (
     FakeDetector,
-    FakeTranscriber,
     MemoryAuditSink,
+    StillHeardEars,
     bleep_policy,
     lines_still_heard,
     script_cues,
@@ -56,22 +56,7 @@ def _wav(path: Path, seconds: float = 6.0) -> Path:
     return path
 
 
-class _Ears(FakeTranscriber):
-    """The main decode reads its script; the verification decode hears its lines only where
-    the audio under them is still the source's (so a bleeped value is no longer heard)."""
-
-    def __init__(self, source: np.ndarray, main: list[tuple[float, float, str]],
-                 heard: list[tuple[float, float, str]]) -> None:
-        super().__init__(main)
-        self.source, self.heard = source, heard
-
-    def transcribe(self, samples: np.ndarray, **kw: object) -> list:  # type: ignore[override]
-        if kw.get("variant", "main") != "verify":
-            return super().transcribe(samples, **kw)  # type: ignore[arg-type]
-        self.variants.append("verify")
-        offset = float(kw.get("offset", 0.0))  # type: ignore[arg-type]
-        lines = lines_still_heard(self.source, samples, offset, self.heard)
-        return script_cues(lines)
+_Ears = StillHeardEars
 
 
 def test_what_only_the_other_decode_found_is_bleeped_and_gone_from_the_transcript(tmp_path: Path) -> None:

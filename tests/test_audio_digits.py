@@ -16,9 +16,8 @@ from meetguard._model import Finding
 from meetguard.audio.digits import beside_bleeps, number_runs
 from meetguard.audio.whole import complete_document
 from meetguard.testing import (
-    FakeTranscriber,
+    StillHeardEars,
     bleep_policy,
-    lines_still_heard,
     script_cues,
     tone_wav,
 )
@@ -96,20 +95,7 @@ def test_a_number_touching_a_bleep_in_time_is_taken_with_what_touches_it() -> No
     assert beside_bleeps(window, [(tiny, none), (base, found)], 0.15, 0.02)[0] == [[(1.5, 2.25)], []]
 
 
-class _Ears(FakeTranscriber):
-    """The main decode reads its script; the verification decode hears its lines only where the
-    audio under them is still the source's."""
-
-    def __init__(self, source: np.ndarray, main: list[tuple[float, float, str]],
-                 heard: list[tuple[float, float, str]]) -> None:
-        super().__init__(main)
-        self.source, self.heard = source, heard
-
-    def transcribe(self, samples: np.ndarray, **kw: object) -> list:  # type: ignore[override]
-        if kw.get("variant", "main") != "verify":
-            return super().transcribe(samples, **kw)  # type: ignore[arg-type]
-        offset = float(kw.get("offset", 0.0))  # type: ignore[arg-type]
-        return script_cues(lines_still_heard(self.source, samples, offset, self.heard))
+_Ears = StillHeardEars
 
 
 def _release(tmp_path: Path, main: list[tuple[float, float, str]], heard: list[tuple[float, float, str]],
