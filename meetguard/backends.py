@@ -114,7 +114,7 @@ class Backends:
         self._transcriber = transcriber
         self._anonymizer = anonymizer
         self._by_language: dict[str, DetectorBackend] = {}
-        self._by_model: dict[str, Transcriber] = {}
+        self._by_model: dict[tuple[str, bool], Transcriber] = {}   # (model, makes a transcript another verifies)
         self.warmed = False
 
     def detector(self) -> DetectorBackend:
@@ -146,17 +146,22 @@ class Backends:
     def transcriber(self, languages: Sequence[str] = ("en",)) -> Transcriber:
         """The injected transcriber, else the one of the model for the policy's
         ``languages`` (tiny.en for English only, else the multilingual base) or the
-        options' ``whisper_model``: built once per model."""
+        options' ``whisper_model``: built once per model. Where another checkpoint verifies
+        it, it is built as the transcript's (``transcript=True``: unsure windows heard again
+        by beam search); where the same one does (base for French), its main search stays
+        greedy, apart from the verification's beam search."""
         with self._lock:
             if self._transcriber is None:
-                from .audio.models import model_for
+                from .audio.models import model_for, verify_model_for
                 from .audio.transcriber import get_transcriber
 
                 model = model_for(languages, self.options.whisper_model)
-                if model not in self._by_model:
-                    self._by_model[model] = get_transcriber(self.options.transcriber_backend, model)
+                key = (model, (self.options.verify_model or verify_model_for(languages, model)) != model)
+                if key not in self._by_model:
+                    self._by_model[key] = get_transcriber(self.options.transcriber_backend, model,
+                                                          transcript=key[1])
                 self.warmed = self._detector is not None
-                return self._by_model[model]
+                return self._by_model[key]
             self.warmed = self._detector is not None
             return self._transcriber
 
@@ -172,9 +177,9 @@ class Backends:
 
             model = self.options.verify_model or verify_model_for(
                 languages, model_for(languages, self.options.whisper_model))
-            if model not in self._by_model:
-                self._by_model[model] = get_transcriber(self.options.transcriber_backend, model)
-            return self._by_model[model]
+            if (model, False) not in self._by_model:
+                self._by_model[(model, False)] = get_transcriber(self.options.transcriber_backend, model)
+            return self._by_model[(model, False)]
 
     def anonymizer(self) -> Anonymizer:
         with self._lock:

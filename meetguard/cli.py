@@ -381,7 +381,7 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
 
     path = Path(args.audio)
     check_readable(path)
-    transcriber = get_transcriber("openai-whisper", args.whisper_model or "tiny.en")
+    transcriber = get_transcriber("openai-whisper", args.whisper_model or "tiny.en", transcript=True)
     try:
         from ._progress import ProgressBar
 

@@ -22,7 +22,7 @@ RATE = 16000
 
 def _transcriber() -> WhisperTranscriber:
     tx = WhisperTranscriber.__new__(WhisperTranscriber)
-    tx.model_path, tx.english_only, tx._lock = Path("fake"), True, threading.Lock()
+    tx.model_path, tx.english_only, tx._lock, tx.transcript = Path("fake"), True, threading.Lock(), False
     tx._model = SimpleNamespace(dims=SimpleNamespace(n_text_ctx=448), is_multilingual=False)
     return tx
 

@@ -60,8 +60,12 @@ def _is_factory(obj: object) -> bool:
     return callable(obj)
 
 
-def get_transcriber(backend: str = "openai-whisper", model: str = "tiny.en") -> Transcriber:
+def get_transcriber(backend: str = "openai-whisper", model: str = "tiny.en", *,
+                    transcript: bool = False) -> Transcriber:
     """A transcriber for ``backend`` loaded with ``model`` (name, path or cached name).
+    ``transcript``: it makes the transcript, and another checkpoint verifies it (the
+    built-in backend then hears the windows its greedy decode was unsure of again by beam
+    search; plugins decide their own search).
 
     Raises :class:`ModelUnavailable` for a model not on disk, :class:`ConfigError`
     for an unknown backend, :class:`PluginLoadError` for a broken plugin.
@@ -70,7 +74,7 @@ def get_transcriber(backend: str = "openai-whisper", model: str = "tiny.en") -> 
         from .models import resolve_model
         from .whisper_backend import WhisperTranscriber
 
-        return WhisperTranscriber(resolve_model(model))
+        return WhisperTranscriber(resolve_model(model), transcript=transcript)
     from .._plugins import find, load
 
     for plugin in find("meetguard.transcribers"):

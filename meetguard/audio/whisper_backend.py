@@ -7,7 +7,8 @@ from that record (for the embedded default, the CTranslate2 config) so word
 timings are the model's own, not openai-whisper's generic fallback.
 
 The main decode is greedy (with whisper's temperature fallback); the
-verification decode (``variant="verify"``) is a beam search (:data:`VERIFY_BEAM`
+transcript's (``transcript=True``) hears each window it was unsure of again with a beam
+search (:meth:`WhisperTranscriber._surer`); the verification decode (``variant="verify"``) is a beam search (:data:`VERIFY_BEAM`
 beams at temperature 0 only: deterministic, so a decision can be reproduced), an
 independent hearing; where it loops, the window is heard once more greedily.
 
@@ -65,6 +66,11 @@ LOOP_RATIO = 2.4  # whisper's compression_ratio_threshold: above it, a decode re
 MIN_PIECE = 4.0   # seconds: a main decode that repeats itself is heard in halves down to this length
 TAIL = 2.0        # seconds after a decode's last word that are heard again when they hold sound
 TAIL_SOUND = 0.5  # seconds of that tail's 20 ms frames at speech level that make it hold sound
+# A greedy window whose mean token log probability is under this (or that whisper heard only at
+# a temperature over 0) is heard again by beam search in the transcript's decode (_surer).
+UNSURE_LOGPROB = -0.6
+HOP = 160         # samples per mel frame: a segment's ``seek`` is in frames
+WINDOW = 30 * 16000
 
 
 def sample_len_for(seconds: float, n_text_ctx: int = 448) -> int:
@@ -205,6 +211,34 @@ def _quietest(audio: np.ndarray, frame: int = 320) -> int:
     return lo + int(np.flatnonzero(energy <= energy.min() * 1.05 + 1e-12)[-1]) * frame + frame // 2
 
 
+def _unsure(segments: list[dict[str, Any]]) -> bool:
+    """Whether whisper was unsure of a window it heard (``segments``, one decode's): it fell
+    back to sampling, or its tokens' mean log probability is under :data:`UNSURE_LOGPROB`."""
+    return any(float(seg.get("temperature", 0.0)) > 0.0 or float(seg.get("avg_logprob", 0.0)) < UNSURE_LOGPROB
+               for seg in segments)
+
+
+def _windows(segments: list[dict[str, Any]], length: int) -> list[tuple[int, int, list[dict[str, Any]]]]:
+    """``segments`` by the 30 s window whisper decoded them in (their ``seek``), each with its
+    samples: from its seek to the next window's (or the audio's end), at most 30 s."""
+    groups: list[tuple[int, list[dict[str, Any]]]] = []
+    for seg in segments:
+        seek = int(seg.get("seek", 0)) * HOP
+        if groups and groups[-1][0] == seek:
+            groups[-1][1].append(seg)
+        else:
+            groups.append((seek, [seg]))
+    ends = [seek for seek, _ in groups[1:]] + [length]
+    return [(a, min(b, a + WINDOW, length), segs) for (a, segs), b in zip(groups, ends, strict=True)]
+
+
+def _shifted(seg: dict[str, Any], by: float) -> dict[str, Any]:
+    """``seg`` with its times (and its words') ``by`` seconds later."""
+    words = [{**w, "start": float(w["start"]) + by, "end": float(w["end"]) + by} for w in seg.get("words", [])]
+    return {**seg, "start": float(seg.get("start", 0.0)) + by, "end": float(seg.get("end", 0.0)) + by,
+            "words": words}
+
+
 def _cues(segments: list[dict[str, Any]], offset: float) -> list[Cue]:
     cues: list[Cue] = []
     for seg in segments:
@@ -219,8 +253,11 @@ def _cues(segments: list[dict[str, Any]], offset: float) -> list[Cue]:
 class WhisperTranscriber:
     """openai-whisper with word timestamps; one decode at a time per model."""
 
-    def __init__(self, model_path: Path | str) -> None:
+    def __init__(self, model_path: Path | str, *, transcript: bool = False) -> None:
+        """``transcript``: this is the transcript's decode (not also the verification's, which
+        is another checkpoint): its main decode hears unsure windows again (:meth:`_surer`)."""
         self.model_path = Path(model_path)
+        self.transcript = transcript
         self._model, self._lock = load_whisper(self.model_path)
         self.english_only = not bool(self._model.is_multilingual)
 
@@ -277,11 +314,37 @@ class WhisperTranscriber:
         segments = self._decode(audio, prompt, language,
                                 {**decode_options("main", seconds, ctx), "compression_ratio_threshold": None})
         if not _loops(segments) or seconds < 2 * MIN_PIECE or not _stuck(segments, sample_len_for(seconds, ctx)):
+            if self.transcript:
+                segments = self._surer(audio, prompt, language, segments)
             return self._with_tail(audio, segments, offset,
                                    lambda rest, at: self._main(rest, prompt, at, language))
         cut = _quietest(audio)
         return [*self._main(audio[:cut], prompt, offset, language),
                 *self._main(audio[cut:], prompt, offset + cut / 16000, language)]
+
+    def _surer(self, audio: Any, prompt: str | None, language: str | None,
+               segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``segments`` (a greedy decode of ``audio``), each 30 s window whisper was unsure of
+        (:func:`_unsure`) heard again by beam search (:data:`VERIFY_BEAM` beams, temperature 0,
+        no sampling) and replaced by that hearing unless it loops. Greedy search drops words
+        on speech it hears badly, and its fallback samples at rising temperatures: on the leak
+        corpus's 88 tuning clips tiny.en's greedy hearing lost 12.7% of the words to keep, its
+        beam search 6.4% and never more on any clip (docs/benchmarks.md, "What tiny.en itself
+        hears"); a beam search costs about 3x a greedy decode, so only unsure windows pay it."""
+        windows = _windows(segments, len(audio))
+        if not any(_unsure(segs) for _a, _b, segs in windows):
+            return segments
+        out: list[dict[str, Any]] = []
+        ctx = self._model.dims.n_text_ctx
+        for a, b, segs in windows:
+            if not _unsure(segs):
+                out.extend(segs)
+                continue
+            piece = audio[a:b]
+            again = self._decode(piece, prompt, language,
+                                 decode_options(VERIFY, len(piece) / 16000, ctx))
+            out.extend(segs if _loops(again) else [_shifted(seg, a / 16000) for seg in again])
+        return out
 
     @staticmethod
     def _with_tail(audio: Any, segments: list[dict[str, Any]], offset: float,
