@@ -89,3 +89,15 @@ def test_a_beam_hearing_that_loops_leaves_the_greedy_one(monkeypatch: pytest.Mon
     monkeypatch.setattr(whisper, "transcribe", fake)
     assert [c.text for c in _transcriber(True).transcribe(_audio(3.0))] == ["send the contract"]
     assert len(seen) == 2
+
+
+def test_a_beam_hearing_that_stops_short_leaves_the_greedy_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import whisper
+
+    first = [_seg(0, 1.0, 3.0, "send the contract", UNSURE_LOGPROB - 0.3),
+             _seg(0, 6.0, 8.0, "to legal today", UNSURE_LOGPROB - 0.3)]
+    fake, seen = _whisper(first, [[_seg(0, 1.0, 3.0, "send the contract", -0.2)]])
+    monkeypatch.setattr(whisper, "transcribe", fake)
+    cues = _transcriber(True).transcribe(_audio(7.0))
+    assert [c.text for c in cues] == ["send the contract", "to legal today"]   # not the three words it heard
+    assert len(seen) == 2

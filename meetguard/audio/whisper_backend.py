@@ -232,6 +232,11 @@ def _windows(segments: list[dict[str, Any]], length: int) -> list[tuple[int, int
     return [(a, min(b, a + WINDOW, length), segs) for (a, segs), b in zip(groups, ends, strict=True)]
 
 
+def _last_end(segments: list[dict[str, Any]]) -> float:
+    """The end of the last word heard in ``segments`` (0 where none)."""
+    return max((float(w["end"]) for seg in segments for w in seg.get("words", [])), default=0.0)
+
+
 def _shifted(seg: dict[str, Any], by: float) -> dict[str, Any]:
     """``seg`` with its times (and its words') ``by`` seconds later."""
     words = [{**w, "start": float(w["start"]) + by, "end": float(w["end"]) + by} for w in seg.get("words", [])]
@@ -326,7 +331,9 @@ class WhisperTranscriber:
                segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``segments`` (a greedy decode of ``audio``), each 30 s window whisper was unsure of
         (:func:`_unsure`) heard again by beam search (:data:`VERIFY_BEAM` beams, temperature 0,
-        no sampling) and replaced by that hearing unless it loops. Greedy search drops words
+        no sampling) and replaced by that hearing unless it loops or stops short (its last word
+        ends over :data:`TAIL` s before the greedy hearing's last one: words it left unheard are
+        words the transcript would lose). Greedy search drops words
         on speech it hears badly, and its fallback samples at rising temperatures: on the leak
         corpus's 88 tuning clips tiny.en's greedy hearing lost 12.7% of the words to keep, its
         beam search 6.4% and never more on any clip (docs/benchmarks.md, "What tiny.en itself
@@ -343,7 +350,8 @@ class WhisperTranscriber:
             piece = audio[a:b]
             again = self._decode(piece, prompt, language,
                                  decode_options(VERIFY, len(piece) / 16000, ctx))
-            out.extend(segs if _loops(again) else [_shifted(seg, a / 16000) for seg in again])
+            short = _last_end(again) + a / 16000 < _last_end(segs) - TAIL
+            out.extend(segs if _loops(again) or short else [_shifted(seg, a / 16000) for seg in again])
         return out
 
     @staticmethod
