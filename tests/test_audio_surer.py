@@ -101,3 +101,15 @@ def test_a_beam_hearing_that_stops_short_leaves_the_greedy_one(monkeypatch: pyte
     cues = _transcriber(True).transcribe(_audio(7.0))
     assert [c.text for c in cues] == ["send the contract", "to legal today"]   # not the three words it heard
     assert len(seen) == 2
+
+
+def test_neighbouring_unsure_windows_are_heard_again_as_one_piece(monkeypatch: pytest.MonkeyPatch) -> None:
+    import whisper
+
+    first = [_seg(0, 0.5, 2.0, "they didn't voice go", UNSURE_LOGPROB - 2.0, temperature=1.0),
+             _seg(2.5, 3.0, 4.0, "priya not", UNSURE_LOGPROB - 1.5, temperature=1.0)]
+    fake, seen = _whisper(first, [[_seg(0, 0.5, 4.0, "the invoice goes to adventure works", -0.4)]])
+    monkeypatch.setattr(whisper, "transcribe", fake)
+    cues = _transcriber(True).transcribe(_audio(4.0))
+    assert [c.text for c in cues] == ["the invoice goes to adventure works"]
+    assert len(seen) == 2 and seen[1][0] == pytest.approx(4.0)      # one piece: both windows, to the end

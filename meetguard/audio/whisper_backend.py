@@ -329,8 +329,9 @@ class WhisperTranscriber:
 
     def _surer(self, audio: Any, prompt: str | None, language: str | None,
                segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """``segments`` (a greedy decode of ``audio``), each 30 s window whisper was unsure of
-        (:func:`_unsure`) heard again by beam search (:data:`VERIFY_BEAM` beams, temperature 0,
+        """``segments`` (a greedy decode of ``audio``), each run of 30 s windows whisper was
+        unsure of (:func:`_unsure`; neighbours are one piece: greedy's cut between them is no
+        better than its words) heard again by beam search (:data:`VERIFY_BEAM` beams, temperature 0,
         no sampling) and replaced by that hearing unless it loops or stops short (its last word
         ends over :data:`TAIL` s before the greedy hearing's last one: words it left unheard are
         words the transcript would lose). Greedy search drops words
@@ -341,10 +342,17 @@ class WhisperTranscriber:
         windows = _windows(segments, len(audio))
         if not any(_unsure(segs) for _a, _b, segs in windows):
             return segments
+        runs: list[tuple[int, int, list[dict[str, Any]], bool]] = []
+        for a, b, segs in windows:
+            unsure = _unsure(segs)
+            if unsure and runs and runs[-1][3]:
+                runs[-1] = (runs[-1][0], b, [*runs[-1][2], *segs], True)
+            else:
+                runs.append((a, b, list(segs), unsure))
         out: list[dict[str, Any]] = []
         ctx = self._model.dims.n_text_ctx
-        for a, b, segs in windows:
-            if not _unsure(segs):
+        for a, b, segs, unsure in runs:
+            if not unsure:
                 out.extend(segs)
                 continue
             piece = audio[a:b]
