@@ -64,6 +64,7 @@ def test_an_unsure_window_is_heard_again_by_beam_search_in_its_own_place(monkeyp
     assert again[0] == pytest.approx(3.0)                            # the window from its seek to the end
     assert again[1]["beam_size"] == 5 and tuple(again[1]["temperature"]) == (0.0,)   # beam, no sampling
     assert again[1]["initial_prompt"] == "Meeting with Ingrid Solberg."
+    assert tuple(seen[0][1]["temperature"]) == (0.0,) and not seen[0][1].get("beam_size")   # greedy, no sampling
 
 
 def test_a_sure_decode_and_the_verification_model_are_heard_once(monkeypatch: pytest.MonkeyPatch) -> None:

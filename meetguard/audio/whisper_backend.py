@@ -7,8 +7,8 @@ from that record (for the embedded default, the CTranslate2 config) so word
 timings are the model's own, not openai-whisper's generic fallback.
 
 The main decode is greedy (with whisper's temperature fallback); the
-transcript's (``transcript=True``) hears each window it was unsure of again with a beam
-search (:meth:`WhisperTranscriber._surer`); the verification decode (``variant="verify"``) is a beam search (:data:`VERIFY_BEAM`
+transcript's (``transcript=True``) does not sample: it hears each window it was unsure of
+again with a beam search (:meth:`WhisperTranscriber._surer`); the verification decode (``variant="verify"``) is a beam search (:data:`VERIFY_BEAM`
 beams at temperature 0 only: deterministic, so a decision can be reproduced), an
 independent hearing; where it loops, the window is heard once more greedily.
 
@@ -316,8 +316,10 @@ class WhisperTranscriber:
         temperature 0 as it is, not halved (halving it doubled tiny.en's work on the 10-minute
         bench recording)."""
         seconds, ctx = len(audio) / 16000, self._model.dims.n_text_ctx
-        segments = self._decode(audio, prompt, language,
-                                {**decode_options("main", seconds, ctx), "compression_ratio_threshold": None})
+        search = {**decode_options("main", seconds, ctx), "compression_ratio_threshold": None}
+        if self.transcript:   # an unsure window is heard again by beam search (_surer), not sampled
+            search["temperature"] = (0.0,)
+        segments = self._decode(audio, prompt, language, search)
         if not _loops(segments) or seconds < 2 * MIN_PIECE or not _stuck(segments, sample_len_for(seconds, ctx)):
             if self.transcript:
                 segments = self._surer(audio, prompt, language, segments)
