@@ -27,9 +27,9 @@ def _transcriber(transcript: bool) -> WhisperTranscriber:
 
 
 def _seg(seek_s: float, start: float, end: float, text: str, logprob: float, temperature: float = 0.0,
-         ratio: float = 1.2) -> dict[str, Any]:
+         ratio: float = 1.2, no_speech: float = 0.05) -> dict[str, Any]:
     return {"seek": int(seek_s * 100), "start": start, "end": end, "text": text, "tokens": [1, 2, 3],
-            "avg_logprob": logprob, "temperature": temperature, "compression_ratio": ratio,
+            "avg_logprob": logprob, "temperature": temperature, "compression_ratio": ratio, "no_speech_prob": no_speech,
             "words": [{"word": f" {w}", "start": start + k * 0.3, "end": start + k * 0.3 + 0.25,
                        "probability": 0.9} for k, w in enumerate(text.split())]}
 
@@ -114,3 +114,18 @@ def test_neighbouring_unsure_windows_are_heard_again_as_one_piece(monkeypatch: p
     cues = _transcriber(True).transcribe(_audio(4.0))
     assert [c.text for c in cues] == ["the invoice goes to adventure works"]
     assert len(seen) == 2 and seen[1][0] == pytest.approx(4.0)      # one piece: both windows, to the end
+
+
+def test_a_window_of_no_speech_or_under_a_second_is_not_heard_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """jfk.flac, roster-primed: its last half second (silence) was heard "Thank you." at log
+    probability -1.0, no-speech 0.82; beam search wrote a sentence nobody said over it."""
+    import whisper
+
+    first = [_seg(0, 0.3, 2.0, "ask what you can do", -0.15),
+             _seg(2.2, 2.4, 3.4, "thank you", UNSURE_LOGPROB - 0.4, no_speech=0.82),
+             _seg(3.4, 3.5, 3.9, "for", UNSURE_LOGPROB - 0.4)]
+    fake, seen = _whisper(first, [])
+    monkeypatch.setattr(whisper, "transcribe", fake)
+    cues = _transcriber(True).transcribe(_audio(4.0))
+    assert [c.text for c in cues] == ["ask what you can do", "thank you", "for"]
+    assert len(seen) == 1

@@ -69,6 +69,10 @@ TAIL_SOUND = 0.5  # seconds of that tail's 20 ms frames at speech level that mak
 # A greedy window whose mean token log probability is under this (or that whisper heard only at
 # a temperature over 0) is heard again by beam search in the transcript's decode (_surer).
 UNSURE_LOGPROB = -0.6
+# ... unless whisper heard no speech there (its no-speech probability over whisper's own threshold:
+# a beam search over a window of silence writes words nobody said), or the window is under a second.
+NO_SPEECH = 0.6
+MIN_RETRY = 16000
 HOP = 160         # samples per mel frame: a segment's ``seek`` is in frames
 WINDOW = 30 * 16000
 
@@ -212,10 +216,14 @@ def _quietest(audio: np.ndarray, frame: int = 320) -> int:
 
 
 def _unsure(segments: list[dict[str, Any]]) -> bool:
-    """Whether whisper was unsure of a window it heard (``segments``, one decode's): it fell
-    back to sampling, or its tokens' mean log probability is under :data:`UNSURE_LOGPROB`."""
-    return any(float(seg.get("temperature", 0.0)) > 0.0 or float(seg.get("avg_logprob", 0.0)) < UNSURE_LOGPROB
-               for seg in segments)
+    """Whether whisper was unsure of the speech in a window it heard (``segments``, one
+    decode's): it fell back to sampling, or its tokens' mean log probability is under
+    :data:`UNSURE_LOGPROB`, and it heard speech there (no-speech probability at most
+    :data:`NO_SPEECH`: jfk.flac's last half second, silence, was heard "Thank you." at -1.0
+    with no-speech 0.82; its beam search wrote "Thank you very much for watching this video"
+    twice over it)."""
+    return any((float(seg.get("temperature", 0.0)) > 0.0 or float(seg.get("avg_logprob", 0.0)) < UNSURE_LOGPROB)
+               and float(seg.get("no_speech_prob", 0.0)) <= NO_SPEECH for seg in segments)
 
 
 def _windows(segments: list[dict[str, Any]], length: int) -> list[tuple[int, int, list[dict[str, Any]]]]:
@@ -346,7 +354,7 @@ class WhisperTranscriber:
             return segments
         runs: list[tuple[int, int, list[dict[str, Any]], bool]] = []
         for a, b, segs in windows:
-            unsure = _unsure(segs)
+            unsure = _unsure(segs) and b - a >= MIN_RETRY
             if unsure and runs and runs[-1][3]:
                 runs[-1] = (runs[-1][0], b, [*runs[-1][2], *segs], True)
             else:
