@@ -174,8 +174,17 @@ def _less_agreed(windows: Sequence[tuple[float, float]], cues: Sequence[Cue],
     no part of a value it found nor inside one of its ``distrusted`` stretches: a word before the
     value that the two decodes' word edges put under it ("is" 1.52-1.80 s in tiny.en, base's number
     from 1.62 s; "card" 0.90-1.20 s in tiny.en, 0.70-0.90 s in base, its number from 0.90 s). Such a
-    word then goes from the transcript only when it is not plain (the window's pad, :mod:`.redaction.bleeped`)."""
+    word then goes from the transcript only when it is not plain (the window's pad, :mod:`.redaction.bleeped`).
+
+    So does each transcript word whose middle lies inside a roster member's name the verification
+    decode found (its words' span, within :data:`SAID`): that decode is primed with the roster's
+    names and writes them over speech it does not make out ("My name is Rohan Mehta" over tiny.en's
+    sure "My direct line is", phone_direct espeak-gb-wmids), and the transcript's decode, primed with
+    the same names, heard a word there that is no value of its own (its findings' spans are kept
+    apart). The sound is bleeped as before; the word stays only when plain (sure, a dictionary word
+    in lower case, no name, digit or piece of any value or of the roster's names)."""
     valued: set[int] = set()
+    prompted: list[tuple[float, float]] = []     # the time spans of the roster members' names it found
     for cue, unit in zip(second.cues, second.findings, strict=True):
         try:
             spans = cue.word_offsets()
@@ -183,6 +192,10 @@ def _less_agreed(windows: Sequence[tuple[float, float]], cues: Sequence[Cue],
             valued |= {id(w) for w in cue.words}
             continue
         valued |= {id(w) for f in unit for w, (a, b) in zip(cue.words, spans, strict=True) if a < f.end and b > f.start}
+        for f in unit:
+            named = [w for w, (a, b) in zip(cue.words, spans, strict=True) if a < f.end and b > f.start]
+            if f.participant_id is not None and named:
+                prompted.append((named[0].start - SAID, named[-1].end + SAID))
     theirs = [w for c in second.cues for w in c.words if id(w) not in valued
               and not any(a <= (w.start + w.end) / 2 <= b for a, b in distrusted)]
     out = list(windows)
@@ -190,7 +203,8 @@ def _less_agreed(windows: Sequence[tuple[float, float]], cues: Sequence[Cue],
         mid = (w.start + w.end) / 2
         if not _bare(w.text) or not any(a <= mid <= b for a, b in out):
             continue
-        if any(_bare(o.text) == _bare(w.text) and o.start < w.end + SAID and o.end > w.start - SAID for o in theirs):
+        if any(a <= mid <= b for a, b in prompted) \
+                or any(_bare(o.text) == _bare(w.text) and o.start < w.end + SAID and o.end > w.start - SAID for o in theirs):
             out = [piece for a, b in out for piece in ((a, min(b, w.start)), (max(a, w.end), b)) if piece[1] > piece[0]]
     return out
 

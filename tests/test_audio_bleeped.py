@@ -302,3 +302,37 @@ def test_a_word_both_decodes_heard_under_the_other_decodes_value_stays(tmp_path:
     assert re.fullmatch(rf"call me on {_TOKEN} today", kept), kept
     gone = _base_only(tmp_path / "b", [(0.0, 0.8, "call me at 5550143")])
     assert re.fullmatch(rf"call me {_TOKEN} {_TOKEN} today", gone), gone
+
+
+def _prompted(tmp_path: Path, main: str, heard: str, values: dict[str, str]) -> str:
+    """The transcript of tiny.en's ``main`` (six words of 0.2 s) where base hears ``heard`` (six
+    words of 0.2 s), the detector finding ``values`` and the roster's name ("Alice Martin")."""
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    path = _wav(tmp_path / "rec.wav")
+    with wave.open(str(path), "rb") as w:
+        src = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    ears = _Ears(src, [(0.0, 1.2, main)], [(0.0, 1.2, heard)])
+    guard = Guard(tmp_path / "policy.yaml", GuardOptions(), transcriber=ears, audit=MemoryAuditSink(),
+                  detector=FakeDetector({"5550143": "PHONE_NUMBER", **values}))
+    result = guard.process_sync(Meeting.from_files(audio=path, attendees=["p-alice"]), "summarization",
+                                "summarizer", verify=True)
+    assert result.decision == "release"
+    return " ".join(item["text"] for item in json.loads(result.text("rec.transcript.json"))["items"])
+
+
+def test_a_plain_word_under_a_roster_name_only_the_verification_decode_heard_stays(tmp_path: Path) -> None:
+    """Base, primed with the roster, writes a member's name over speech it does not make out ("My
+    name is Rohan Mehta" over tiny.en's sure "My direct line is"): tiny.en's plain words under that
+    name stay in the transcript (the sound is bleeped as before). A word that could carry the name
+    still goes: one written as a name ("Line"), the roster's own name word ("alice"); and under a
+    name base heard that is no roster member's, only words both decodes heard alike stay."""
+    cases = [("a", "my direct line is 5550143 today", {}, rf"my direct line is {_TOKEN} today"),
+             ("b", "my direct Line is 5550143 today", {}, rf"my direct {_TOKEN} is {_TOKEN} today"),
+             ("c", "my direct alice is 5550143 today", {}, rf"my direct {_TOKEN} is {_TOKEN} today"),
+             ("d", "my direct line is 5550143 today", {"Bob Stone": "PERSON"},
+              rf"my direct {_TOKEN} {_TOKEN} today")]
+    for sub, main, values, want in cases:
+        (tmp_path / sub).mkdir()
+        heard = "my name Bob Stone 5550143 today" if values else "my name Alice Martin 5550143 today"
+        text = _prompted(tmp_path / sub, main, heard, values)
+        assert re.fullmatch(want, text), (sub, text)
