@@ -49,6 +49,89 @@ def test_spoken_groups_and_double_run_on_until_the_digits_stop() -> None:
     assert _said([text], found) == [["four one five, five double five, 3912"]]
 
 
+@pytest.mark.parametrize(
+    ("texts", "phone", "said"),
+    [
+        (["Call the lab at 206-555-0174, extension four two one."], "206-555-0174",
+         [["206-555-0174, extension four two one"]]),
+        (["Call the lab at 206-555-0174 ext. 4-2-1 today."], "206-555-0174", [["206-555-0174 ext. 4-2-1"]]),
+        (["Call 206-555-0174.", "Extension 421, after nine."], "206-555-0174", [["206-555-0174"], ["421"]]),
+    ],
+)
+def test_a_phones_extension_said_after_it_is_part_of_it(texts: list[str], phone: str,
+                                                         said: list[list[str]]) -> None:
+    found = complete_document(texts, [[_phone(texts[0], phone)], *[[] for _ in texts[1:]]], lambda f: True)
+    assert _said(texts, found) == said
+    assert all(f.entity_type == "PHONE_NUMBER" for unit in found for f in unit)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("The card ending in four four one two was declined again.", "four four one two"),
+        ("The card ending in 4-4-1-2 was declined.", "4-4-1-2"),
+        ("My Visa ends with 4412, and it expired.", "4412"),
+        ("Use the account ending in 0093, please.", "0093"),
+    ],
+)
+def test_a_card_said_by_its_last_digits_is_a_card_value(text: str, said: str) -> None:
+    from meetguard.detection import TextUnit
+    from meetguard.detection._defaults import default_registry
+
+    found = default_registry().findings([TextUnit(text, spoken=True)])[0]
+    assert [(text[f.start:f.end], f.entity_type) for f in found] == [(said, "CREDIT_CARD")]
+
+
+@pytest.mark.parametrize("text", ["The meeting ending in 2025 was fine.", "We ended in 1999 with a loss.",
+                                  "The card ending in 42 pages."])
+def test_numbers_ending_something_else_are_no_card(text: str) -> None:
+    from meetguard.detection import TextUnit
+    from meetguard.detection._defaults import default_registry
+
+    found = default_registry().findings([TextUnit(text, spoken=True)])[0]
+    assert all(f.entity_type != "CREDIT_CARD" for f in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [("Tove and Anselm Brekke are joining from the north office.", ["Tove"]),
+     ("Thanks, Rose and Anselm Brekke.", ["Rose"]),
+     ("Sales and Anselm Brekke met.", []),      # a dictionary word, no name
+     ("We and Anselm Brekke met.", [])],
+)
+def test_a_first_name_before_and_a_full_name_is_a_name_too(text: str, first: list[str]) -> None:
+    s = text.index("Anselm")
+    full = Finding(s, s + len("Anselm Brekke"), "PERSON", 0.9, "anselm brekke")
+    found = complete_document([text, f"Later {first[0] if first else 'Sales'} spoke."], [[full], []],
+                              lambda f: True)
+    assert [text[f.start:f.end] for f in found[0]] == [*first, "Anselm Brekke"]
+    assert len(found[1]) == len(first)       # and the name heard again elsewhere goes as a piece of it
+    kept = complete_document([text], [[full]], lambda f: f.normalized == "anselm brekke")
+    assert [text[f.start:f.end] for f in kept[0]] == ["Anselm Brekke"]   # only what the rules redact
+
+
+def test_a_name_spelled_out_is_a_piece_of_it_and_so_are_misheard_letters_after_a_cue() -> None:
+    frags = fragments_of(["Thea Vandermeer"])
+    text = "Later: V A N D E R M E E R, and I a m fine, A B C D."
+    assert [text[s:e] for s, e in fragment_spans(text, frags)] == ["V A N D E R M E E R"]
+    texts = ["Please add Thea Vandermeer to the list.", "That's B-A-N-D-E-R-M-E-A-R.", "The plan is A B C D."]
+    name = Finding(11, 26, "PERSON", 0.9, "thea vandermeer")
+    found = complete_document(texts, [[name], [], []], lambda f: True)
+    assert _said(texts, found) == [["Thea Vandermeer"], ["B-A-N-D-E-R-M-E-A-R"], []]
+    assert found[1][0].normalized == "thea vandermeer"
+    kept = complete_document(texts, [[name], [], []], lambda f: False)   # a name the rules keep: so its spelling
+    assert _said(texts, kept) == [["Thea Vandermeer"], [], []]
+
+
+def test_an_extension_label_joins_only_a_phone_and_only_after_it() -> None:
+    text = "Card 4111 1111 1111 1111, extension 421 of the form."
+    card = Finding(5, 24, "CREDIT_CARD", 0.9, "4111111111111111")
+    assert _said([text], complete_document([text], [[card]], lambda f: True)) == [["4111 1111 1111 1111"]]
+    text = "Extension 421, then call 206-555-0174."
+    assert _said([text], complete_document([text], [[_phone(text, "206-555-0174")]], lambda f: True)) == [
+        ["206-555-0174"]]
+
+
 def test_numbers_the_rules_keep_are_not_widened_and_words_between_stop_a_run() -> None:
     texts = ["Room 202 is free.", "555-0143."]
     found = complete_document(texts, [[], [_phone(texts[1], "555-0143")]], lambda f: True)

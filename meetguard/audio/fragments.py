@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from .._model import Word
 from ..detection._spoken import STREET_TYPES
 
-__all__ = ["SURE", "Fragments", "everyday", "fragment_spans", "fragments_of", "heard_fragment", "ordinary_piece", "plain_word",
-           "spoken_glue"]
+__all__ = ["SPELLED", "SURE", "Fragments", "everyday", "fragment_spans", "fragments_of", "heard_fragment", "ordinary_piece", "plain_word",
+           "spelled_runs", "spoken_glue"]
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+")
 _DIGIT_WORDS = {
@@ -184,10 +184,29 @@ def _shares_digits(run: str, numbers: Iterable[str]) -> bool:
     return any(p in n for n in numbers for p in pieces)
 
 
+# A word spelled out letter by letter, as ASR writes it: "V-A-N-D-E-R", "V A N D E R", "V. A. N.".
+SPELLED = re.compile(r"(?<![\w'’])[A-Za-z](?:(?:[ ,.-]|\.\s){1,3}[A-Za-z](?![\w'’])){2,}")
+
+
+def _spelled_piece(letters: str, words: frozenset[str]) -> bool:
+    """The letters spell one of ``words`` or a part of one of 4+ letters ("V A N D E R" of
+    "vandermeer"), or hold one ("T H E A V O S S")."""
+    return any(letters == w or (len(letters) >= 4 and letters in w) or (len(w) >= 4 and w in letters)
+               for w in words)
+
+
+def spelled_runs(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, letters casefolded) of each word spelled out letter by letter."""
+    return [(m.start(), m.end(), "".join(c for c in m.group() if c.isalpha()).casefold())
+            for m in SPELLED.finditer(text)]
+
+
 def fragment_spans(text: str, frags: Fragments) -> list[tuple[int, int]]:
-    """Character spans in ``text`` of the pieces of ``frags`` (see the module doc)."""
+    """Character spans in ``text`` of the pieces of ``frags`` (see the module doc); a piece
+    spelled out letter by letter counts too."""
     spans: list[tuple[int, int]] = []
     if frags.words:
+        spans += [(s, e) for s, e, letters in spelled_runs(text) if _spelled_piece(letters, frags.words)]
         for m in _WORD.finditer(text):
             low = m.group().casefold()
             if low in frags.words and (m.group()[0].isupper() or not everyday(low)):

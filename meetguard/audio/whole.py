@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 
 from .._model import Finding
 from .digits import join_beside
-from .fragments import _digit_runs, fragment_spans, fragments_of
+from .fragments import _digit_runs, fragment_spans, fragments_of, spelled_runs
 
 __all__ = ["NUMBER_TYPES", "complete_document"]
 
@@ -44,12 +44,24 @@ def _free(found: Sequence[Finding], start: int, end: int) -> bool:
     return all(f.end <= start or f.start >= end for f in found)
 
 
+# A phone's extension, said after it ("…0174, extension four two one", "ext. 421", "x421"):
+# the label between the number and the digits after it is glue, the digits are the phone's.
+_EXTENSION = re.compile(r"(?i)[\W_]*\b(?:extension|ext|x)\b[\W_]*")
+
+
+def _after_ok(gap: str, f: Finding) -> bool:
+    """What lies between a number finding ``f`` and a digit run after it lets them be one
+    value: spaces and punctuation, or for a phone its extension's label."""
+    return _clear(gap) or (f.entity_type == "PHONE_NUMBER" and _EXTENSION.fullmatch(gap) is not None)
+
+
 def _clear_between(text: str, run: tuple[int, int], f: Finding) -> bool:
-    """The run overlaps the finding, or only spaces and punctuation lie between them."""
+    """The run overlaps the finding, or only spaces and punctuation lie between them (after a
+    phone, also the label of its extension)."""
     s, e = run
     if s < f.end and e > f.start:
         return True
-    return _clear(text[e:f.start]) if e <= f.start else _clear(text[f.end:s])
+    return _clear(text[e:f.start]) if e <= f.start else _after_ok(text[f.end:s], f)
 
 
 def _run_on(texts: Sequence[str], found: list[list[Finding]], redacts: Callable[[Finding], bool]) -> bool:
@@ -73,7 +85,7 @@ def _run_on(texts: Sequence[str], found: list[list[Finding]], redacts: Callable[
                     continue
                 s, e, digits = runs[-1] if j < k else runs[0]
                 outside = texts[j][e:] if j < k else texts[j][:s]
-                if len(digits) >= 2 and _clear(outside) and _free(found[j], s, e):
+                if len(digits) >= 2 and (_clear(outside) if j < k else _after_ok(outside, f)) and _free(found[j], s, e):
                     found[j].append(Finding(s, e, f.entity_type, f.score, f.normalized, f.participant_id))
                     changed = True
     return changed
@@ -126,6 +138,60 @@ def _street_numbers(texts: Sequence[str], found: list[list[Finding]]) -> None:
                     found[k].append(Finding(s, f.end, "LOCATION", f.score, f.normalized, f.participant_id))
 
 
+# "Tove and Anselm Brekke": a first name joined by "and" to a full name shares its surname; the
+# detector, reading names by their shape, may find the full name and not the lone first one.
+_FIRST_AND = re.compile(r"(?<![\w'’-])([A-Z][a-z]+(?:['’-][A-Za-z]+)?)\s+(?:and|&)\s+$")
+
+
+def _a_first_name(word: str) -> bool:
+    """A capitalised word that is a name word, or no dictionary word at all; never a stop word."""
+    from ..detection._namewords import english, name_word
+    from .fragments import everyday
+
+    low = word.casefold()
+    return not everyday(low) and (name_word(low) or not english(low))
+
+
+def _names_sharing_a_surname(texts: Sequence[str], found: list[list[Finding]],
+                             redacts: Callable[[Finding], bool]) -> None:
+    """A first name right before "and" and a redacted full name (two or more words) is a name
+    of its own ("Tove and Anselm Brekke", "Lena & Omar Haddad"), same rules, its own pseudonym."""
+    for k, text in enumerate(texts):
+        for f in list(found[k]):
+            words = text[f.start:f.end].split()
+            if f.entity_type != "PERSON" or len(words) < 2 or not redacts(f):
+                continue
+            m = _FIRST_AND.search(text, max(0, f.start - 60), f.start)
+            if m is None or not _a_first_name(m.group(1)) or not _free(found[k], m.start(1), m.end(1)):
+                continue
+            named = Finding(m.start(1), m.end(1), "PERSON", f.score, f"{m.group(1)} {words[-1]}".casefold())
+            if redacts(named):
+                found[k].append(named)
+
+
+# A name spelled out after it is said ("Vandermeer, that's V-A-N-D-E-R-M-E-E-R"): ASR may mishear
+# a letter, so the letters need not spell the name back; the cue and the name before it tie them.
+_SPELL_CUE = re.compile(r"(?i)\b(?:spelled|spelt|spell(?:ing)?(?:\s+(?:it|that))?|that's|that\s+is|it's)"
+                        r"(?:\s+(?:with|as))?[\s:,]*$")
+_SPELLABLE = frozenset({"PERSON", "EMAIL_ADDRESS", "LOCATION"})
+
+
+def _spelled_after_a_value(texts: Sequence[str], found: list[list[Finding]],
+                           redacts: Callable[[Finding], bool]) -> None:
+    """Four or more letters spelled out right after a spelling cue, in the cue that said a
+    redacted name, address or place or in the next one, are that value (the last one said)."""
+    for k, text in enumerate(texts):
+        for s, e, letters in spelled_runs(text):
+            if len(letters) < 4 or _SPELL_CUE.search(text, max(0, s - 40), s) is None or not _free(found[k], s, e):
+                continue
+            before = [f for f in found[k] if f.end <= s and f.entity_type in _SPELLABLE and redacts(f)]
+            if not before and k > 0:
+                before = [f for f in found[k - 1] if f.entity_type in _SPELLABLE and redacts(f)]
+            if before:
+                f = max(before, key=lambda g: g.end)
+                found[k].append(Finding(s, e, f.entity_type, f.score, f.normalized, f.participant_id))
+
+
 def complete_document(texts: Sequence[str], findings: Sequence[Sequence[Finding]],
                       redacts: Callable[[Finding], bool]) -> list[list[Finding]]:
     """``findings`` of one transcript's units (``texts``, in order) made whole (module doc);
@@ -137,6 +203,8 @@ def complete_document(texts: Sequence[str], findings: Sequence[Sequence[Finding]
         if not _run_on(texts, found, redacts):
             break
     join_beside(texts, found, redacts, NUMBER_TYPES)   # a house number beside its street or place
+    _names_sharing_a_surname(texts, found, redacts)
+    _spelled_after_a_value(texts, found, redacts)
     values: dict[str, tuple[Finding, set[str]]] = {}
     for k, unit in enumerate(found):
         for f in unit:

@@ -21,7 +21,7 @@ from ._phones import find_phones
 from ._places import find_cued_places, find_places
 from ._presidio import PresidioPatterns
 from ._roster import EVERYDAY
-from ._spoken import find_spoken_addresses, find_spoken_emails, find_spoken_numbers
+from ._spoken import find_card_tails, find_spoken_addresses, find_spoken_emails, find_spoken_numbers
 
 _NUMBERS = frozenset({"CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS", "MEETING_ID", "PHONE_NUMBER"})
 
@@ -36,7 +36,7 @@ def _roster(text: str, ctx: ScanContext) -> list[Hit]:
 
 def _spoken(text: str, ctx: ScanContext) -> list[Hit]:
     hits = find_spoken_numbers(text, asr=ctx.spoken) + find_spoken_emails(text, asr=ctx.spoken)
-    return hits + find_spoken_addresses(text) if ctx.spoken else hits
+    return hits + find_spoken_addresses(text) + find_card_tails(text) if ctx.spoken else hits
 
 
 def _names(text: str, ctx: ScanContext) -> list[Hit]:

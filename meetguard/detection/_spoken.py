@@ -193,6 +193,27 @@ def find_spoken_numbers(text: str, *, asr: bool = False) -> list[Hit]:
     return hits
 
 
+# A card named by its last digits ("the card ending in four four one two", "Visa ends with 4412",
+# "the last four digits are 4412"): too short for a card number, a value all the same (it picks
+# one card out). Taken in speech only, where the cue is right before the digits.
+_CARD_TAIL = re.compile(
+    r"(?i)\b(?:card|visa|mastercard|amex|debit|credit|account)\b[^.?!\d]{0,30}?"
+    r"\b(?:end(?:s|ing|ed)?\s+(?:in|with)|last\s+(?:four|4|five|5|three|3)(?:\s+digits)?"
+    r"(?:\s+(?:are|is|were|was))?)[\s:,]*$")
+
+
+def find_card_tails(text: str) -> list[Hit]:
+    """The last digits of a card or account said after their cue: a CREDIT_CARD value of
+    3 to 6 digits, numerals or digit words."""
+    if "end" not in text.lower() and "last" not in text.lower():
+        return []
+    hits = []
+    for start, end, digits, _spoken in _number_runs(text):
+        if 3 <= len(digits) <= 6 and _word_before(_CARD_TAIL, text, start) is not None:
+            hits.append(Hit(start, end, "CREDIT_CARD", 0.8, digits, RANK_STRUCTURED + 3))
+    return hits
+
+
 _PART = r"[a-z0-9]+(?:[._'-][a-z0-9]+)*"
 _SEP = r"\s+(?:dot|period|point|underscore|dash|hyphen)\s+"
 _SEP_WORD = {"dot": ".", "period": ".", "point": ".", "underscore": "_", "dash": "-", "hyphen": "-"}
