@@ -123,6 +123,23 @@ def test_a_name_spelled_out_is_a_piece_of_it_and_so_are_misheard_letters_after_a
     assert _said(texts, kept) == [["Thea Vandermeer"], [], []]
 
 
+def test_a_surnames_particles_are_part_of_the_name_and_no_piece_alone() -> None:
+    text = "Ask Jan van der Berg to sign, Rosa de la Cruz too, and park the van."
+    fs = [Finding(4, 7, "PERSON", 0.9, "jan"), Finding(16, 20, "PERSON", 0.9, "berg"),
+          Finding(30, 34, "PERSON", 0.9, "rosa")]
+    found = complete_document([text], [fs], lambda f: True)
+    assert _said([text], found) == [["Jan van der Berg", "Rosa de la Cruz"]]
+    assert fragments_of(["Jan van der Berg"]).words == {"jan", "berg"}
+
+
+def test_an_email_dictated_with_at_sign_takes_no_sign_into_its_domain() -> None:
+    text = "Send the report to greta dot lindqvist at sign quillmark dot com."
+    hits = find_spoken_emails(text, asr=True)
+    assert {h.normalized for h in hits} >= {"greta.lindqvist@quillmark.com"}
+    assert all("sign" not in h.normalized for h in hits)
+    assert [h.normalized for h in find_spoken_emails("mail jo at sign dot com", asr=True)] == ["jo@sign.com"]
+
+
 def test_an_extension_label_joins_only_a_phone_and_only_after_it() -> None:
     text = "Card 4111 1111 1111 1111, extension 421 of the form."
     card = Finding(5, 24, "CREDIT_CARD", 0.9, "4111111111111111")

@@ -169,6 +169,30 @@ def _names_sharing_a_surname(texts: Sequence[str], found: list[list[Finding]],
                 found[k].append(named)
 
 
+# A surname's particles ("Jan van der Berg", "Rosa de la Cruz"): the detector may find the name's
+# ends and leave "van der" in clear between them, a piece of the name that is heard.
+_PARTICLE_TAIL = re.compile(r"(?:\s+(?:van|von|de|der|den|del|della|di|da|du|dos|das|le|la|ter|ten|bin|ibn|al|el"
+                            r"|op|het|'t)){1,3}\s+[A-Z][\w'’-]+")
+
+
+def _names_with_particles(texts: Sequence[str], found: list[list[Finding]],
+                          redacts: Callable[[Finding], bool]) -> None:
+    """A redacted name, lower-case particles and a capitalised word after them are one name."""
+    for k, text in enumerate(texts):
+        for f in sorted(found[k], key=lambda g: g.start):
+            if f not in found[k] or f.entity_type != "PERSON" or not redacts(f):
+                continue
+            m = _PARTICLE_TAIL.match(text, f.end)
+            if m is None:
+                continue
+            inside = [g for g in found[k] if g is not f and g.start < m.end() and g.end > f.end]
+            if any(g.entity_type != "PERSON" for g in inside):
+                continue
+            found[k] = [g for g in found[k] if g is not f and g not in inside]
+            found[k].append(Finding(f.start, m.end(), "PERSON", f.score, text[f.start:m.end()].casefold(),
+                                    f.participant_id))
+
+
 # A name spelled out after it is said ("Vandermeer, that's V-A-N-D-E-R-M-E-E-R"): ASR may mishear
 # a letter, so the letters need not spell the name back; the cue and the name before it tie them.
 _SPELL_CUE = re.compile(r"(?i)\b(?:spelled|spelt|spell(?:ing)?(?:\s+(?:it|that))?|that's|that\s+is|it's)"
@@ -203,6 +227,7 @@ def complete_document(texts: Sequence[str], findings: Sequence[Sequence[Finding]
         if not _run_on(texts, found, redacts):
             break
     join_beside(texts, found, redacts, NUMBER_TYPES)   # a house number beside its street or place
+    _names_with_particles(texts, found, redacts)
     _names_sharing_a_surname(texts, found, redacts)
     _spelled_after_a_value(texts, found, redacts)
     values: dict[str, tuple[Finding, set[str]]] = {}

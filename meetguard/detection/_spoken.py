@@ -249,7 +249,9 @@ def joiner(table: dict[str, str]) -> Callable[[str], str]:
     return join
 
 
-SPOKEN_EMAIL = spoken_email_re(_PART, _SEP_WORD, "at|@", "dot")
+# "at sign" / "at symbol": how people dictate the "@" when they fear it is missed.
+_AT = r"at\s+(?:sign|symbol)|at|@"
+SPOKEN_EMAIL = spoken_email_re(_PART, _SEP_WORD, _AT, "dot")
 _LOCAL_STOP = frozenset({"is", "me", "us", "him", "her", "them", "it", "that", "this", "look", "email",
                          "mail", "address", "write", "reach", "contact", "or", "and", "be", "you"})
 _join = joiner(_SEP_WORD)
@@ -277,7 +279,7 @@ def dictated_emails(text: str, pattern: re.Pattern[str], join: Callable[[str], s
 # What ASR makes of "at" in a dictated address ("john.smith that example.com"),
 # taken only where the context says an address is being given.
 ASR_EMAIL = re.compile(
-    r"(?i)(?<![\w.@])([a-z0-9]+(?:[._-][a-z0-9]+)*)\s+(?:at|that|add|and|hat|@)\s+"
+    r"(?i)(?<![\w.@])([a-z0-9]+(?:[._-][a-z0-9]+)*)\s+(?:at\s+(?:sign|symbol)|at|that|add|and|hat|@)\s+"
     r"([a-z0-9-]+(?:\s+[a-z0-9-]+){0,2}(?:(?:\s+dot\s+|\.)[a-z0-9-]+)+)(?![\w@])"
 )
 _EMAIL_CUE = re.compile(r"(?i)\b(?:e-?mail(?:ed|ing)?|mail|address|write\s+to|reach\s+\w+\s+at|contact"
