@@ -140,6 +140,24 @@ def test_an_email_dictated_with_at_sign_takes_no_sign_into_its_domain() -> None:
     assert [h.normalized for h in find_spoken_emails("mail jo at sign dot com", asr=True)] == ["jo@sign.com"]
 
 
+@pytest.mark.parametrize(
+    ("text", "place", "said"),
+    [("Mail the keys to 314 Birchwood Terrace, apartment 3B.", "314 Birchwood Terrace",
+      "314 Birchwood Terrace, apartment 3B"),
+     ("Mail the keys to three fourteen Birchwood Terrace, apartment three B.", "three fourteen Birchwood Terrace",
+      "three fourteen Birchwood Terrace, apartment three B"),
+     ("Ship to 12 Elm Street, suite four hundred, by noon.", "12 Elm Street", "12 Elm Street, suite four hundred"),
+     ("We flew to Portland, room 4 was nice.", "Portland", "Portland"),           # no street address
+     ("Go to 12 Elm Street, floor plans are ready.", "12 Elm Street", "12 Elm Street")],
+)
+def test_the_unit_after_a_street_address_is_part_of_it(text: str, place: str, said: str) -> None:
+    s = text.index(place)
+    found = complete_document([text], [[Finding(s, s + len(place), "LOCATION", 0.9, place.lower())]],
+                              lambda f: True)
+    assert _said([text], found) == [[said]]
+    assert "apartment" not in fragments_of([said]).words
+
+
 def test_an_extension_label_joins_only_a_phone_and_only_after_it() -> None:
     text = "Card 4111 1111 1111 1111, extension 421 of the form."
     card = Finding(5, 24, "CREDIT_CARD", 0.9, "4111111111111111")

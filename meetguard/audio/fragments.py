@@ -45,6 +45,10 @@ _GLUE = frozenset({
 # A surname's particles ("van der Berg"): bleeped with the name, no piece of it alone ("the van").
 _PARTICLES = frozenset({"van", "von", "de", "der", "den", "del", "della", "di", "da", "du", "dos", "das", "le",
                         "la", "ter", "ten", "bin", "ibn", "al", "el", "op", "het"})
+# The labels of an address's unit ("apartment 3B", "suite 400"): glue, like a street type.
+_UNIT_LABELS = frozenset({"apartment", "apt", "unit", "suite", "ste", "flat", "floor", "fl", "room", "rm", "number",
+                          "no"})
+_NO_PIECE = _PARTICLES | _UNIT_LABELS
 _MIN_DIGITS = 3
 SURE = 0.5     # a word Whisper gave this probability or more is one it was sure of (audio/unsure.py: UNSURE)
 
@@ -91,7 +95,7 @@ def fragments_of(values: Iterable[str]) -> Fragments:
         if french is not None:
             continue            # a number said in French words: its pieces are its digits, not its words
         for tok in _WORD.findall(value.casefold()):
-            if tok.isdigit() or tok in _DIGIT_WORDS or tok in _GLUE or tok in _PARTICLES or len(tok) < 2:
+            if tok.isdigit() or tok in _DIGIT_WORDS or tok in _GLUE or tok in _NO_PIECE or len(tok) < 2:
                 continue
             words.add(tok)
     return Fragments(frozenset(words), tuple(numbers))

@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from .._model import Finding
+from ..detection._spoken import STREET_TYPES
 from .digits import join_beside
 from .fragments import _digit_runs, fragment_spans, fragments_of, spelled_runs
 
@@ -169,6 +170,37 @@ def _names_sharing_a_surname(texts: Sequence[str], found: list[list[Finding]],
                 found[k].append(named)
 
 
+# The unit after a street address ("314 Birchwood Terrace, apartment 3B", "…, suite four hundred",
+# "…, unit twelve A", "…, flat 2"): part of the address, which picks one home out of the building.
+_NUMBER_WORD = (r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
+                r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty"
+                r"|ninety|hundred|double|triple)")
+_UNIT = re.compile(
+    r"(?i),?\s+(?:apartment|apt\.?|unit|suite|ste\.?|flat|floor|fl\.?|room|rm\.?|number|no\.?|#)\s*"
+    r"(?:\d+(?:-?[a-z](?![\w'’]))?|[a-z](?:-?\d+)?(?![\w'’])|" + _NUMBER_WORD + r"(?:[\s-]+" + _NUMBER_WORD
+    + r")*(?:[\s-]+[a-z](?![\w'’]))?)")
+
+
+def _street_address(said: str) -> bool:
+    """A place said as a street address: a number in it or a street type ending it."""
+    words = re.findall(r"[a-z]+", said.casefold())
+    return any(c.isdigit() for c in said) or bool(words and words[-1] in STREET_TYPES) or any(
+        re.fullmatch(_NUMBER_WORD, w) for w in words)
+
+
+def _street_units(texts: Sequence[str], found: list[list[Finding]], redacts: Callable[[Finding], bool]) -> None:
+    """A redacted street address runs on over the unit said right after it."""
+    for k, text in enumerate(texts):
+        for f in list(found[k]):
+            if f.entity_type != "LOCATION" or not redacts(f) or not _street_address(text[f.start:f.end]):
+                continue
+            m = _UNIT.match(text, f.end)
+            if m is None or not _free([g for g in found[k] if g is not f], f.end, m.end()):
+                continue
+            found[k].remove(f)
+            found[k].append(Finding(f.start, m.end(), f.entity_type, f.score, f.normalized, f.participant_id))
+
+
 # A surname's particles ("Jan van der Berg", "Rosa de la Cruz"): the detector may find the name's
 # ends and leave "van der" in clear between them, a piece of the name that is heard.
 _PARTICLE_TAIL = re.compile(r"(?:\s+(?:van|von|de|der|den|del|della|di|da|du|dos|das|le|la|ter|ten|bin|ibn|al|el"
@@ -227,6 +259,7 @@ def complete_document(texts: Sequence[str], findings: Sequence[Sequence[Finding]
         if not _run_on(texts, found, redacts):
             break
     join_beside(texts, found, redacts, NUMBER_TYPES)   # a house number beside its street or place
+    _street_units(texts, found, redacts)
     _names_with_particles(texts, found, redacts)
     _names_sharing_a_surname(texts, found, redacts)
     _spelled_after_a_value(texts, found, redacts)
