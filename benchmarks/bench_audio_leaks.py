@@ -90,10 +90,18 @@ def digit_runs(text: str) -> list[str]:
     return runs
 
 
+_SPELLED = re.compile(r"(?<![\w'])[A-Za-z](?:(?:[ ,.-]|\.\s){1,3}[A-Za-z](?![\w'])){2,}")
+
+
 def heard_parts(value: dict[str, Any], text: str) -> list[str]:
-    """What of ``value`` is in ``text``: its words, and 3+ digit pieces of its number."""
+    """What of ``value`` is in ``text``: its words (also spelled out letter by letter: "V-A-N-D-E-R"
+    holds 4+ letters of "vandermeer"), and 3+ digit pieces of its number."""
     toks = set(tokens(text))
     found = [w for w in value.get("words", []) if w in toks]
+    for m in _SPELLED.finditer(text):
+        letters = "".join(c for c in m.group() if c.isalpha()).lower()
+        found += [f"<spelled {w}>" for w in value.get("words", [])
+                  if letters == w or (len(letters) >= 4 and (letters in w or w in letters))]
     digits = value.get("digits", "")
     if len(digits) >= 3:
         for run in digit_runs(text):

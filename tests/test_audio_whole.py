@@ -121,6 +121,10 @@ def test_a_name_spelled_out_is_a_piece_of_it_and_so_are_misheard_letters_after_a
     assert found[1][0].normalized == "thea vandermeer"
     kept = complete_document(texts, [[name], [], []], lambda f: False)   # a name the rules keep: so its spelling
     assert _said(texts, kept) == [["Thea Vandermeer"], [], []]
+    texts = ["Please add the eventour mirror to the list. That's V-A-N-D-E-R-M-E-E-R.", "We use the F-B-I list."]
+    alone = complete_document(texts, [[], []], lambda f: True)    # the name misheard: its spelling is one
+    assert _said(texts, alone) == [["V-A-N-D-E-R-M-E-E-R"], []]
+    assert alone[0][0].entity_type == "PERSON" and alone[0][0].normalized == "vandermeer"
 
 
 def test_a_surnames_particles_are_part_of_the_name_and_no_piece_alone() -> None:

@@ -232,13 +232,24 @@ _SPELL_CUE = re.compile(r"(?i)\b(?:spelled|spelt|spell(?:ing)?(?:\s+(?:it|that))
 _SPELLABLE = frozenset({"PERSON", "EMAIL_ADDRESS", "LOCATION"})
 
 
+def _spelled_out(text: str, s: int, e: int, letters: str) -> bool:
+    """A word spelled out to be written down: 4+ letters after a spelling cue, or 5+ capitals
+    joined by hyphens or dots ("V-A-N-D-E-R-M-E-E-R"), as ASR writes spelling, not an acronym."""
+    if len(letters) >= 4 and _SPELL_CUE.search(text, max(0, s - 40), s) is not None:
+        return True
+    said = text[s:e]
+    return len(letters) >= 5 and said.isupper() and not any(c.isspace() for c in said.replace(". ", "."))
+
+
 def _spelled_after_a_value(texts: Sequence[str], found: list[list[Finding]],
                            redacts: Callable[[Finding], bool]) -> None:
-    """Four or more letters spelled out right after a spelling cue, in the cue that said a
-    redacted name, address or place or in the next one, are that value (the last one said)."""
+    """A word spelled out (:func:`_spelled_out`) in the cue that said a redacted name, address or
+    place or in the next one is that value (the last one said); with no such value it is a name of
+    its own: people spell out names, addresses and codes, and ASR may have misheard the name said
+    before it ("the eventour mirror. That's V-A-N-D-E-R-M-E-E-R.")."""
     for k, text in enumerate(texts):
         for s, e, letters in spelled_runs(text):
-            if len(letters) < 4 or _SPELL_CUE.search(text, max(0, s - 40), s) is None or not _free(found[k], s, e):
+            if not _spelled_out(text, s, e, letters) or not _free(found[k], s, e):
                 continue
             before = [f for f in found[k] if f.end <= s and f.entity_type in _SPELLABLE and redacts(f)]
             if not before and k > 0:
@@ -246,6 +257,10 @@ def _spelled_after_a_value(texts: Sequence[str], found: list[list[Finding]],
             if before:
                 f = max(before, key=lambda g: g.end)
                 found[k].append(Finding(s, e, f.entity_type, f.score, f.normalized, f.participant_id))
+                continue
+            own = Finding(s, e, "PERSON", 0.7, letters)
+            if redacts(own):
+                found[k].append(own)
 
 
 def complete_document(texts: Sequence[str], findings: Sequence[Sequence[Finding]],
