@@ -70,6 +70,7 @@ def test_pattern_rules_keep_true_values(text: str, value: str, etype: str) -> No
     ("ticket 88213", "88213", "DE_PLZ", "labelled-number"), ("order 123456789", "123456789", "DE_BSNR",
                                                                "labelled-number"),
     ("see notes.md", "notes.md", "URL", "file-name"),
+    ("...remend the remote.", "...re", "URL", "ellipsis"), ("well...so what", "well...so", "URL", "ellipsis"),
     ("CONVERSION IS UP 15", "IS UP 15", "DE_KFZ", "words-as-plate"),
     ("build 555-123-456-7 passed", "555-123-456-7", "PHONE_NUMBER", "labelled-number"),
 ])
