@@ -47,6 +47,7 @@ def test_weak_uncued_leaves_short_codes() -> None:
     ("10115 Berlin", "10115", "DE_PLZ"), ("123456789", "123456789", "DE_BSNR"),
     ("www.notes.md", "www.notes.md", "URL"), ("https://main.py/x", "https://main.py/x", "URL"),
     ("contoso.com", "contoso.com", "URL"), ("MY CAR IS AB51 ABC", "AB51 ABC", "UK_VEHICLE_REGISTRATION"),
+    ("copy jamal at wingtip...example", "wingtip...example", "URL"),
     ("07 AB 123", "07 AB 123", "TR_LICENSE_PLATE"),
     ("call 555-123-4567", "555-123-4567", "PHONE_NUMBER"),
     ("my card # 503890547220 for", "503890547220", "US_BANK_NUMBER"), ("phone: 030 1234567", "030 1234567", "PHONE_NUMBER"),
@@ -70,7 +71,7 @@ def test_pattern_rules_keep_true_values(text: str, value: str, etype: str) -> No
     ("ticket 88213", "88213", "DE_PLZ", "labelled-number"), ("order 123456789", "123456789", "DE_BSNR",
                                                                "labelled-number"),
     ("see notes.md", "notes.md", "URL", "file-name"),
-    ("...remend the remote.", "...re", "URL", "ellipsis"), ("well...so what", "well...so", "URL", "ellipsis"),
+    ("...remend the remote.", "...re", "URL", "ellipsis"), ("so ...it is", "...it", "URL", "ellipsis"),
     ("CONVERSION IS UP 15", "IS UP 15", "DE_KFZ", "words-as-plate"),
     ("build 555-123-456-7 passed", "555-123-456-7", "PHONE_NUMBER", "labelled-number"),
 ])

@@ -52,8 +52,8 @@ RULES: dict[str, str] = {
                        "phone or date",
     "file-name": "a URL result that is a bare file name ('notes.md', 'main.py': .md and .py are also "
                  "top-level domains) with no scheme, www or path",
-    "ellipsis": "a URL result whose host holds an empty label ('well...so', ASR's '...remend' read as '...re'): "
-                "an ellipsis, no host name",
+    "ellipsis": "a URL result that opens with an ellipsis (ASR's '...remend' read as '...re'): no host name "
+                "opens with a dot",
     "calendar-word": "weekdays, months, parts of the day, relative dates and clock times ('next Tuesday', "
                      "'jeudi', 'this morning', 'what day of the week') identify no one; dates with a day or year "
                      "number stay",
@@ -131,8 +131,8 @@ def pattern_rule(text: str, s: int, e: int, etype: str) -> str | None:
     if etype == "URL" and "/" not in value and "www" not in value.lower() \
             and value.rsplit(".", 1)[-1].lower() in _FILE_EXTS and value.count(".") == 1:
         return "file-name"
-    if etype == "URL" and ".." in value.split("://")[-1].split("/", 1)[0]:
-        return "ellipsis"   # "well...so", ASR's "...re": a host name has no empty label
+    if etype == "URL" and value.startswith(".."):
+        return "ellipsis"   # ASR's "...remend" read as "...re": no host name opens with a dot
     caps = is_caps(text)   # a line in capitals: "IS UP 15" as in "is up 15"
     parts = re.split(r"[\s\-]+", value)
     if etype in _PLATES and (any(_plate_word(w, caps) for w in parts)
