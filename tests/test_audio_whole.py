@@ -162,6 +162,17 @@ def test_the_unit_after_a_street_address_is_part_of_it(text: str, place: str, sa
     assert "apartment" not in fragments_of([said]).words
 
 
+def test_a_card_heard_with_its_groups_repeated_is_still_a_card() -> None:
+    from meetguard.detection import TextUnit
+    from meetguard.detection._defaults import default_registry
+
+    text = "The company card is 5105, 1051, 0051, 0051, 0051, 0051, 0050."
+    found = default_registry().findings([TextUnit(text, spoken=True)])[0]
+    assert [(text[f.start:f.end], f.entity_type) for f in found] == [(text[20:-1], "CREDIT_CARD")]
+    text = "We sold 100, 200, 300, 400, 500, 600, 700, 800, 900 units."     # no card named: a list of amounts
+    assert not default_registry().findings([TextUnit(text, spoken=True)])[0]
+
+
 def test_an_extension_label_joins_only_a_phone_and_only_after_it() -> None:
     text = "Card 4111 1111 1111 1111, extension 421 of the form."
     card = Finding(5, 24, "CREDIT_CARD", 0.9, "4111111111111111")
