@@ -152,7 +152,8 @@ def test_an_email_dictated_with_at_sign_takes_no_sign_into_its_domain() -> None:
       "three fourteen Birchwood Terrace, apartment three B"),
      ("Ship to 12 Elm Street, suite four hundred, by noon.", "12 Elm Street", "12 Elm Street, suite four hundred"),
      ("We flew to Portland, room 4 was nice.", "Portland", "Portland"),           # no street address
-     ("Go to 12 Elm Street, floor plans are ready.", "12 Elm Street", "12 Elm Street")],
+     ("Go to 12 Elm Street, floor plans are ready.", "12 Elm Street", "12 Elm Street"),
+     ("I live at 4200 Elm Street now.", "4200 Elm Street", "4200 Elm Street")],            # "no" + "w": no unit
 )
 def test_the_unit_after_a_street_address_is_part_of_it(text: str, place: str, said: str) -> None:
     s = text.index(place)

@@ -176,7 +176,7 @@ _NUMBER_WORD = (r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|el
                 r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty"
                 r"|ninety|hundred|double|triple)")
 _UNIT = re.compile(
-    r"(?i),?\s+(?:apartment|apt\.?|unit|suite|ste\.?|flat|floor|fl\.?|room|rm\.?|number|no\.?|#)\s*"
+    r"(?i),?\s+(?:(?:apartment|apt|unit|suite|ste|flat|floor|fl|room|rm|number|no)\b\.?|#)\s*"
     r"(?:\d+(?:-?[a-z](?![\w'’]))?|[a-z](?:-?\d+)?(?![\w'’])|" + _NUMBER_WORD + r"(?:[\s-]+" + _NUMBER_WORD
     + r")*(?:[\s-]+[a-z](?![\w'’]))?)")
 
