@@ -178,3 +178,21 @@ def test_asr_street_chatter_stays(text: str) -> None:
     from meetguard.detection._spoken import find_spoken_addresses
 
     assert find_spoken_addresses(text) == []
+
+
+@pytest.mark.parametrize("text, etype", [
+    ("The company card is 5105, 1051, 0051, 0051, 0051, 0051, 0050.", "CREDIT_CARD"),  # tiny.en, beam (#23)
+    ("The company card is 5105, 105, 105, 105, 105, 105, 105, 105.", "CREDIT_CARD"),   # base's hearing
+    ("Put it on my visa 4111 1111 1111 1112 please", "CREDIT_CARD"),                   # no checksum
+    ("the reference is 5105, 1051, 0051, 0051, 0051", "PHONE_NUMBER"),
+])
+def test_asr_a_read_out_number_of_any_length_is_a_value(text: str, etype: str) -> None:
+    """After a card's cue, 13 digits or more are a card whatever the checksum or length (a
+    group ASR half heard, repeated); up to 24 digits with no cue, a phone number."""
+    from meetguard.detection._spoken import find_spoken_numbers
+
+    start = re.search(r"\d", text).start()  # type: ignore[union-attr]
+    end = max(m.end() for m in re.finditer(r"\d", text))
+    (hit,) = find_spoken_numbers(text, asr=True)
+    assert (hit.start, hit.end, hit.entity_type) == (start, end, etype)
+    assert find_spoken_numbers(text) == []          # chat: numerals stay numerals

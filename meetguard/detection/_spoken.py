@@ -27,8 +27,8 @@ _REPEAT = {"double": 2, "triple": 3}
 _TOKEN = re.compile(r"[A-Za-z]+|\d+(?:-\d+)*|[,\-.]|\S")
 _SPOKEN_DIGITS = re.compile(r"\d(?:-\d)+")
 _CUE_SSN = re.compile(r"(?i)\b(?:ssn|social\s+security)\b")
-_CUE_CARD = re.compile(r"(?i)\b(?:card|visa|mastercard|amex)\b")
 _CUE_MEETING = re.compile(r"(?i)\b(?:meeting|webinar|conference)\s+(?:id|number)\b")
+_CUE_CARD = re.compile(r"(?i)\b(?:card|visa|mastercard|amex|american\s+express|discover|credit|debit)\b")
 
 
 # How far back a word before a hit is looked for: the ``$``-anchored searches below scan
@@ -172,19 +172,24 @@ def find_spoken_numbers(text: str, *, asr: bool = False) -> list[Hit]:
     """Read-out numbers. ``asr``: the text is a speech transcript, where a run
     of grouped numerals of phone length is a read-out number as well, and so is one
     numeral of 9 digits or more: ASR writes a card read out digit by digit as
-    "411111111111111", and a misheard digit breaks its checksum, not its meaning."""
+    "411111111111111", and a misheard digit breaks its checksum, not its meaning. In
+    speech, 13 digits or more after a card's cue ("card", "visa", "debit" ...) are a card
+    whatever their checksum or length (ASR repeats a group it half heard: the card of
+    ho2_card_company, espeak-us-nyc, came back from tiny.en's beam search as "5105, 1051,
+    0051, 0051, 0051, 0051, 0050", 28 digits); with no cue, a run over 24 digits is a list
+    of amounts, no value."""
     hits: list[Hit] = []
     if _HINT.search(text) is None and not (asr and (_ASR_GROUPS.search(text) or _LONG_NUMERAL.search(text))):
         return hits
     for start, end, digits, spoken in _number_runs(text):
-        # a card read out that ASR heard with groups repeated ("5105, 1051, 0051, 0051, 0051, 0051"): too long
-        # for any number, still the card its cue names
-        carded = asr and len(digits) > 24 and _CUE_CARD.search(text[max(0, start - 40):start]) is not None
+        before = text[max(0, start - 40):start]
+        # a card read out that ASR heard with groups repeated ("5105, 1051, 0051, 0051, 0051, 0051"), or a digit
+        # misheard: still the card its cue names, whatever its length or checksum
+        carded = asr and len(digits) >= 13 and _CUE_CARD.search(before) is not None
         grouped = (asr and (_ASR_GROUPS.search(text[start:end]) is not None or len(digits) >= 9)
                    and (len(digits) <= 24 or carded) and not _YEARS.fullmatch(text[start:end]))
         if not (spoken or grouped) or len(digits) < 7 or _MAGNITUDE.search(text[start:end]):
             continue   # "one hundred thousand two hundred": a quantity, no number read out digit by digit
-        before = text[max(0, start - 40):start]
         if (13 <= len(digits) <= 19 and luhn_ok(digits)) or carded:
             etype = "CREDIT_CARD"
         elif len(digits) == 9 and _CUE_SSN.search(before) and ssn_ok(digits):
