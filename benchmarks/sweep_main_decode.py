@@ -7,8 +7,10 @@ each value's words are in that text (``valwords``: what the detector could find;
 hearing that loses them leaves the value to the other decode and the release check),
 the decode's CPU seconds and its text. Held-out clips are never read.
 
-Settings: ``cur`` (the product's main decode: greedy, temperature fallback, roster prompt,
-halving a stuck decode), ``beam`` (beam search of 5), ``noprompt`` (no roster prompt),
+Settings: ``cur`` (the product's main decode as another checkpoint's greedy hearing runs it:
+greedy, temperature fallback, roster prompt, halving a stuck decode), ``transcript`` (the
+transcript's: greedy at temperature 0, unsure windows heard again by beam search,
+``WhisperTranscriber(transcript=True)``), ``beam`` (beam search of 5), ``noprompt`` (no roster prompt),
 ``p:TEXT`` (TEXT as the prompt). The prompt is the corpus roster's, as ``roster_prompt``
 writes it.
 
@@ -34,7 +36,7 @@ from bench_audio_leaks import CORPUS, heard_parts, keep_lost
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("model", help="tiny.en, base, ...")
-    parser.add_argument("setting", help="cur, beam, noprompt or p:PROMPT")
+    parser.add_argument("setting", help="cur, transcript, beam, noprompt or p:PROMPT")
     parser.add_argument("--only", default="", help="clips whose file name contains one of these (comma-separated)")
     args = parser.parse_args()
 
@@ -49,10 +51,10 @@ def main() -> None:
     if only:
         clips = [c for c in clips if any(s in c["file"] for s in only)]
     prompt = "Meeting with " + ", ".join(m["names"][0] for m in manifest["roster"]) + "."
-    t: Any = get_transcriber("openai-whisper", args.model)
+    t: Any = get_transcriber("openai-whisper", args.model, transcript=args.setting == "transcript")
 
     def hear(audio: Any) -> list[Any]:
-        if args.setting == "cur":
+        if args.setting in ("cur", "transcript"):
             return list(t._main(audio, prompt, 0.0, "en"))
         opts: dict[str, Any] = {"sample_len": wb.sample_len_for(len(audio) / 16000),
                                 "temperature": wb.MAIN_TEMPERATURES, "compression_ratio_threshold": None}
