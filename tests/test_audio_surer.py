@@ -129,3 +129,14 @@ def test_a_window_of_no_speech_or_under_a_second_is_not_heard_again(monkeypatch:
     cues = _transcriber(True).transcribe(_audio(4.0))
     assert [c.text for c in cues] == ["ask what you can do", "thank you", "for"]
     assert len(seen) == 1
+
+
+def test_a_decode_that_heard_nothing_is_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A recording of tones (the video test's meeting) heard as no segment at all: the
+    transcript's decode failed on it (ValueError) before this."""
+    import whisper
+
+    fake, seen = _whisper([], [])
+    monkeypatch.setattr(whisper, "transcribe", fake)
+    assert _transcriber(True).transcribe(_audio(3.0)) == []
+    assert len(seen) == 1

@@ -236,7 +236,7 @@ def _windows(segments: list[dict[str, Any]], length: int) -> list[tuple[int, int
             groups[-1][1].append(seg)
         else:
             groups.append((seek, [seg]))
-    ends = [seek for seek, _ in groups[1:]] + [length]
+    ends = [seek for seek, _ in groups[1:]] + [length] if groups else []
     return [(a, min(b, a + WINDOW, length), segs) for (a, segs), b in zip(groups, ends, strict=True)]
 
 
